@@ -1,0 +1,93 @@
+#include "common/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+namespace portier::log {
+namespace {
+
+std::atomic<Level> g_level{Level::Info};
+
+void append_value(std::string& out, std::string_view v) {
+  bool quote = v.empty();
+  for (char c : v) {
+    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) {
+      quote = true;
+      break;
+    }
+  }
+  if (!quote) {
+    out.append(v);
+    return;
+  }
+  out.push_back('"');
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
+      out.append(hex);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
+
+}  // namespace
+
+void set_level(Level level) { g_level.store(level, std::memory_order_relaxed); }
+Level level() { return g_level.load(std::memory_order_relaxed); }
+
+bool parse_level(std::string_view text, Level& out) {
+  std::string t;
+  for (char c : text) t.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+  if (t == "warning") t = "warn";
+  for (int i = 0; i < 4; ++i) {
+    if (t == kNames[i]) {
+      out = static_cast<Level>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+void write(Level level, std::string_view msg, Fields fields) {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  std::time_t secs = system_clock::to_time_t(now);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[64];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::string line;
+  line.reserve(128);
+  line.append("time=").append(ts).append(" level=").append(kNames[static_cast<int>(level)]);
+  line.append(" msg=");
+  append_value(line, msg);
+  for (const auto& [k, v] : fields) {
+    line.push_back(' ');
+    line.append(k).push_back('=');
+    append_value(line, v);
+  }
+  line.push_back('\n');
+  std::size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::write(2, line.data() + off, line.size() - off);
+    if (n <= 0) break;
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace portier::log

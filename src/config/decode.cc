@@ -1,0 +1,185 @@
+#include "config/decode.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "config/yaml_reader.h"
+
+namespace portier::config {
+namespace {
+
+Result<YAML::Node> parse_yaml(const std::string& text, Diagnostics& diag) {
+  try {
+    return Result<YAML::Node>(boost::system::in_place_value, YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    diag.add(e.mark, e.msg);
+    return Result<YAML::Node>(boost::system::in_place_error, Error{diag.str()});
+  }
+}
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Result<std::string>(boost::system::in_place_error, Error{path + ": cannot open file"});
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return Result<std::string>(boost::system::in_place_value, ss.str());
+}
+
+void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                       EntryPoint& ep) {
+  YamlMap m(node, path, d);
+  read_string(m.get("address"), m.child_path("address"), d, ep.address);
+  if (ep.address.empty()) d.add(node.Mark(), "`" + m.child_path("address") + "` is required");
+  long long max_header = static_cast<long long>(ep.max_header_bytes);
+  read_int(m.get("maxHeaderBytes"), m.child_path("maxHeaderBytes"), d, 1024, 1 << 20, max_header);
+  ep.max_header_bytes = static_cast<std::size_t>(max_header);
+  {
+    YamlMap t(m.get("transport"), m.child_path("transport"), d);
+    YamlMap rt(t.get("respondingTimeouts"), t.child_path("respondingTimeouts"), d);
+    auto& r = ep.responding_timeouts;
+    read_duration(rt.get("readHeaderTimeout"), rt.child_path("readHeaderTimeout"), d,
+                  r.read_header_timeout);
+    read_duration(rt.get("readTimeout"), rt.child_path("readTimeout"), d, r.read_timeout);
+    read_duration(rt.get("writeTimeout"), rt.child_path("writeTimeout"), d, r.write_timeout);
+    read_duration(rt.get("idleTimeout"), rt.child_path("idleTimeout"), d, r.idle_timeout);
+    rt.finish();
+    YamlMap lc(t.get("lifeCycle"), t.child_path("lifeCycle"), d);
+    read_duration(lc.get("graceTimeOut"), lc.child_path("graceTimeOut"), d,
+                  ep.life_cycle.grace_timeout);
+    lc.finish();
+    t.finish();
+  }
+  {
+    YamlMap fh(m.get("forwardedHeaders"), m.child_path("forwardedHeaders"), d);
+    read_bool(fh.get("insecure"), fh.child_path("insecure"), d, ep.forwarded_headers.insecure);
+    read_string_list(fh.get("trustedIPs"), fh.child_path("trustedIPs"), d,
+                     ep.forwarded_headers.trusted_ips);
+    fh.finish();
+  }
+  m.finish();
+}
+
+void decode_servers_transport(const YAML::Node& node, Diagnostics& d, ServersTransport& st) {
+  YamlMap m(node, "serversTransport", d);
+  long long idle = st.max_idle_conns_per_host;
+  read_int(m.get("maxIdleConnsPerHost"), m.child_path("maxIdleConnsPerHost"), d, 0, 100000, idle);
+  st.max_idle_conns_per_host = static_cast<int>(idle);
+  YamlMap ft(m.get("forwardingTimeouts"), m.child_path("forwardingTimeouts"), d);
+  auto& f = st.forwarding_timeouts;
+  read_duration(ft.get("dialTimeout"), ft.child_path("dialTimeout"), d, f.dial_timeout);
+  read_duration(ft.get("responseHeaderTimeout"), ft.child_path("responseHeaderTimeout"), d,
+                f.response_header_timeout);
+  read_duration(ft.get("idleConnTimeout"), ft.child_path("idleConnTimeout"), d,
+                f.idle_conn_timeout);
+  ft.finish();
+  m.finish();
+}
+
+}  // namespace
+
+Result<StaticConfig> decode_static_yaml(const std::string& text, const std::string& file) {
+  Diagnostics d(file);
+  auto root = parse_yaml(text, d);
+  if (!root) return root.error();
+  StaticConfig cfg;
+  YamlMap m(*root, "", d);
+  for (auto& [name, node] : YamlMap(m.get("entryPoints"), "entryPoints", d).entries()) {
+    decode_entrypoint(node, "entryPoints." + name, d, cfg.entry_points[name]);
+  }
+  decode_servers_transport(m.get("serversTransport"), d, cfg.servers_transport);
+  {
+    YamlMap p(m.get("providers"), "providers", d);
+    YAML::Node file_node = p.get("file");
+    if (file_node) {
+      FileProvider fp;
+      YamlMap f(file_node, "providers.file", d);
+      read_string(f.get("filename"), "providers.file.filename", d, fp.filename);
+      read_string(f.get("directory"), "providers.file.directory", d, fp.directory);
+      read_bool(f.get("watch"), "providers.file.watch", d, fp.watch);
+      f.finish();
+      if (fp.filename.empty() == fp.directory.empty()) {
+        d.add(file_node.Mark(), "`providers.file` needs exactly one of filename or directory");
+      }
+      cfg.providers.file = fp;
+    }
+    p.finish();
+  }
+  {
+    YamlMap l(m.get("log"), "log", d);
+    read_string(l.get("level"), "log.level", d, cfg.log.level);
+    l.finish();
+  }
+  m.finish();
+  if (!d.empty()) return Error{d.str()};
+  return cfg;
+}
+
+Result<StaticConfig> load_static_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return decode_static_yaml(*text, path);
+}
+
+Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::string& file) {
+  Diagnostics d(file);
+  auto root = parse_yaml(text, d);
+  if (!root) return root.error();
+  Configuration cfg;
+  YamlMap top(*root, "", d);
+  YamlMap http(top.get("http"), "http", d);
+  for (auto& [name, node] : YamlMap(http.get("routers"), "http.routers", d).entries()) {
+    Router r;
+    YamlMap m(node, "http.routers." + name, d);
+    read_string(m.get("rule"), m.child_path("rule"), d, r.rule);
+    long long prio = 0;
+    read_int(m.get("priority"), m.child_path("priority"), d, -(1LL << 31), (1LL << 31) - 1, prio);
+    r.priority = static_cast<int>(prio);
+    read_string_list(m.get("entryPoints"), m.child_path("entryPoints"), d, r.entry_points);
+    read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
+    read_string(m.get("service"), m.child_path("service"), d, r.service);
+    m.finish();
+    cfg.http.routers[name] = std::move(r);
+  }
+  for (auto& [name, node] : YamlMap(http.get("services"), "http.services", d).entries()) {
+    Service s;
+    YamlMap m(node, "http.services." + name, d);
+    YAML::Node lb_node = m.get("loadBalancer");
+    if (lb_node) {
+      LoadBalancer lb;
+      YamlMap lbm(lb_node, m.child_path("loadBalancer"), d);
+      read_bool(lbm.get("passHostHeader"), lbm.child_path("passHostHeader"), d,
+                lb.pass_host_header);
+      YAML::Node servers = lbm.get("servers");
+      if (servers && !servers.IsSequence()) {
+        d.add(servers.Mark(), "`" + lbm.child_path("servers") + "` must be a list");
+      } else if (servers) {
+        for (const auto& sn : servers) {
+          Server srv;
+          YamlMap sm(sn, lbm.child_path("servers[]"), d);
+          read_string(sm.get("url"), sm.child_path("url"), d, srv.url);
+          long long w = 1;
+          read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, w);
+          srv.weight = static_cast<int>(w);
+          sm.finish();
+          lb.servers.push_back(std::move(srv));
+        }
+      }
+      lbm.finish();
+      s.load_balancer = std::move(lb);
+    }
+    m.finish();
+    cfg.http.services[name] = std::move(s);
+  }
+  http.finish();
+  top.finish();
+  if (!d.empty()) return Error{d.str()};
+  return cfg;
+}
+
+Result<Configuration> load_dynamic_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return decode_dynamic_yaml(*text, path);
+}
+
+}  // namespace portier::config

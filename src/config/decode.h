@@ -1,0 +1,21 @@
+// Decoding configuration text into the model. Control plane only; no I/O beyond reading the
+// named file. Errors carry file, line and column, and name the offending key.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+#include "config/dynamic.h"
+#include "config/static_config.h"
+
+namespace portier::config {
+
+// Static configuration from YAML text; `file` names it in errors.
+Result<StaticConfig> decode_static_yaml(const std::string& text, const std::string& file);
+Result<StaticConfig> load_static_file(const std::string& path);
+
+// Dynamic configuration (http.routers, http.services) from YAML text.
+Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::string& file);
+Result<Configuration> load_dynamic_file(const std::string& path);
+
+}  // namespace portier::config

@@ -1,0 +1,92 @@
+// Static configuration: what is fixed for the life of the process (entrypoints, providers,
+// transport defaults). Plain data; decoding lives in static_decode.h.
+//
+// Field names follow Traefik v3's static configuration. Where portier adds or changes a default
+// it says so here and in docs/configuration.md.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portier::config {
+
+using Duration = std::chrono::milliseconds;
+
+struct RespondingTimeouts {
+  // portier addition: time allowed to receive a whole request head (slowloris guard).
+  Duration read_header_timeout = std::chrono::seconds(10);
+  // Longest wait for the next piece of a request body (Traefik: whole-request read deadline).
+  Duration read_timeout = std::chrono::seconds(60);
+  // Longest stall of one write to the client; 0 = none (Traefik: whole-response deadline, 0).
+  Duration write_timeout = std::chrono::seconds(60);
+  // Keep-alive connection idle between requests.
+  Duration idle_timeout = std::chrono::seconds(180);
+  bool operator==(const RespondingTimeouts&) const = default;
+};
+
+struct LifeCycle {
+  Duration grace_timeout = std::chrono::seconds(10);  // in-flight requests may finish this long
+  bool operator==(const LifeCycle&) const = default;
+};
+
+struct ForwardedHeaders {
+  bool insecure = false;                 // trust X-Forwarded-* from every peer
+  std::vector<std::string> trusted_ips;  // IPs or CIDRs whose X-Forwarded-* are kept
+  bool operator==(const ForwardedHeaders&) const = default;
+};
+
+struct EntryPoint {
+  std::string address;  // "[host]:port"; an empty host listens on all addresses
+  RespondingTimeouts responding_timeouts;
+  LifeCycle life_cycle;
+  ForwardedHeaders forwarded_headers;
+  std::size_t max_header_bytes = 16 * 1024;  // portier: request head limit (431 above it)
+  bool operator==(const EntryPoint&) const = default;
+};
+
+struct ForwardingTimeouts {
+  Duration dial_timeout = std::chrono::seconds(30);
+  // Time to wait for a response head once the request is sent, and, once the response has
+  // started, the longest gap between two reads of its body. 0 = none. (Traefik: 0; portier
+  // defaults to 60 s like nginx's proxy_read_timeout.)
+  Duration response_header_timeout = std::chrono::seconds(60);
+  Duration idle_conn_timeout = std::chrono::seconds(90);
+  bool operator==(const ForwardingTimeouts&) const = default;
+};
+
+struct ServersTransport {
+  int max_idle_conns_per_host = 200;
+  ForwardingTimeouts forwarding_timeouts;
+  bool operator==(const ServersTransport&) const = default;
+};
+
+struct FileProvider {
+  std::string filename;
+  std::string directory;
+  bool watch = true;
+  bool operator==(const FileProvider&) const = default;
+};
+
+struct Providers {
+  std::optional<FileProvider> file;
+  bool operator==(const Providers&) const = default;
+};
+
+struct Log {
+  std::string level = "info";
+  bool operator==(const Log&) const = default;
+};
+
+struct StaticConfig {
+  std::map<std::string, EntryPoint> entry_points;
+  ServersTransport servers_transport;
+  Providers providers;
+  Log log;
+  bool operator==(const StaticConfig&) const = default;
+};
+
+}  // namespace portier::config

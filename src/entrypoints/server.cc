@@ -1,0 +1,86 @@
+#include "entrypoints/server.h"
+
+#include <unistd.h>
+
+#include "common/log.h"
+
+namespace portier::entrypoints {
+
+namespace {
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "portier";
+  return buf;
+}
+}  // namespace
+
+Server::Server(const config::StaticConfig& cfg, unsigned workers) : cfg_(cfg) {
+  const std::string host = hostname();
+  for (unsigned i = 0; i < std::max(1u, workers); ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, cfg_, host));
+  }
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->join();
+}
+
+std::vector<std::string> Server::entrypoint_names() const {
+  std::vector<std::string> names;
+  for (const auto& s : specs_) names.push_back(s.name);
+  return names;
+}
+
+Result<bool> Server::start() {
+  std::size_t index = 0;
+  for (const auto& [name, ep] : cfg_.entry_points) {
+    auto spec = make_spec(name, index++, ep);
+    if (!spec) return spec.error();
+    specs_.push_back(std::move(*spec));
+  }
+  for (auto& w : workers_) {
+    auto r = w->listen(specs_);
+    if (!r) return r.error();
+  }
+  for (const auto& s : specs_) {
+    boost::asio::ip::tcp::endpoint e = s.endpoint;
+    std::string addr = e.address().is_v6() ? "[" + e.address().to_string() + "]:" + s.port
+                                           : e.address().to_string() + ":" + s.port;
+    log::info("entrypoint listening", {{"entrypoint", s.name}, {"address", addr}});
+  }
+  for (auto& w : workers_) {
+    w->start([this] {
+      std::lock_guard lock(mu_);
+      ++exited_;
+      cv_.notify_all();
+    });
+  }
+  log::info("portier started", {{"workers", std::to_string(workers_.size())}});
+  return true;
+}
+
+void Server::publish(std::shared_ptr<const proxy::RoutingTable> table) {
+  for (auto& w : workers_) w->publish(table);
+}
+
+bool Server::shutdown() {
+  config::Duration grace{0};
+  for (const auto& [name, ep] : cfg_.entry_points) {
+    grace = std::max(grace, ep.life_cycle.grace_timeout);
+  }
+  log::info("shutting down", {{"grace", std::to_string(grace.count()) + "ms"}});
+  for (auto& w : workers_) w->drain();
+  std::unique_lock lock(mu_);
+  bool clean = cv_.wait_for(lock, grace, [&] { return exited_ == workers_.size(); });
+  if (!clean) {
+    log::warn("grace period over; closing remaining connections");
+    for (auto& w : workers_) w->abort();
+    cv_.wait(lock, [&] { return exited_ == workers_.size(); });
+  }
+  lock.unlock();
+  for (auto& w : workers_) w->join();
+  log::info("stopped");
+  return clean;
+}
+
+}  // namespace portier::entrypoints

@@ -1,0 +1,46 @@
+// The set of workers behind all entrypoints, and the shutdown sequence. Control plane: its
+// methods are called from the main thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/result.h"
+#include "config/static_config.h"
+#include "entrypoints/entrypoint.h"
+#include "entrypoints/worker.h"
+#include "proxy/routing_table.h"
+
+namespace portier::entrypoints {
+
+class Server {
+ public:
+  Server(const config::StaticConfig& cfg, unsigned workers);
+  ~Server();
+
+  // Resolves entrypoints, binds every worker's listeners, starts the threads. Logs each
+  // listening address ("entrypoint listening" with entrypoint= and address=).
+  Result<bool> start();
+  const std::vector<EntryPointSpec>& entrypoints() const { return specs_; }
+  std::vector<std::string> entrypoint_names() const;
+
+  // Makes `table` current on every worker; requests in flight keep the one they started with.
+  void publish(std::shared_ptr<const proxy::RoutingTable> table);
+
+  // Graceful stop: stop accepting, close idle connections, wait up to the longest
+  // lifeCycle.graceTimeOut for in-flight requests, then close what is left. Blocks until every
+  // worker has stopped. Returns false when the grace period ran out.
+  bool shutdown();
+
+ private:
+  const config::StaticConfig& cfg_;
+  std::vector<EntryPointSpec> specs_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t exited_ = 0;
+};
+
+}  // namespace portier::entrypoints

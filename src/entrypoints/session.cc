@@ -1,0 +1,133 @@
+#include "entrypoints/session.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/log.h"
+#include "entrypoints/worker.h"
+#include "proxy/buffer.h"
+#include "proxy/forwarder.h"
+#include "proxy/http/message.h"
+#include "proxy/http/parser.h"
+
+namespace portier::entrypoints {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+void cancel_socket(void* ctx) {
+  boost::system::error_code ec;
+  static_cast<tcp::socket*>(ctx)->cancel(ec);
+}
+
+// The path of a request target, for routing: no query, origin-form.
+std::string_view path_of(std::string_view target) {
+  if (!target.empty() && target.front() != '/') {
+    std::size_t scheme = target.find("://");
+    std::size_t slash = scheme == std::string_view::npos ? std::string_view::npos
+                                                         : target.find('/', scheme + 3);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  return target.substr(0, target.find('?'));
+}
+
+// Registers the session with its worker for the session's lifetime.
+struct Registration {
+  Worker& w;
+  SessionHandle& h;
+  Registration(Worker& worker, SessionHandle& handle) : w(worker), h(handle) { w.add(h); }
+  ~Registration() { w.remove(h); }
+};
+
+}  // namespace
+
+asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket socket) {
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) co_return;
+  const std::string peer_ip = peer.address().to_string();
+  const bool trusted = ep.is_trusted(peer.address());
+  const auto& timeouts = ep.config.responding_timeouts;
+
+  SessionHandle handle;
+  handle.client = &socket;
+  Registration registration(worker, handle);
+  proxy::Buffer buffer(std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
+  std::string scratch;
+  scratch.reserve(1024);
+  proxy::Deadline deadline(worker.state().wheel(), cancel_socket, &socket);
+  http::RequestHead head;
+  http::RequestInfo info;
+
+  for (;;) {
+    // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before.
+    handle.idle = buffer.empty();
+    if (handle.idle && worker.draining()) break;
+    deadline.arm(handle.idle ? timeouts.idle_timeout : timeouts.read_header_timeout);
+    http::ParseResult pr;
+    bool read_failed = false;
+    for (;;) {
+      if (!buffer.empty()) {
+        pr = http::parse_request_head(buffer.readable(), ep.limits, head);
+        if (pr.status != http::ParseStatus::Partial) break;
+        if (buffer.full()) {
+          pr = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
+          break;
+        }
+      }
+      auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
+      if (rec) {
+        if (deadline.expired() && !handle.idle) {
+          log::debug("request head timeout", {{"entrypoint", ep.name}, {"client", peer_ip}});
+        }
+        read_failed = true;
+        break;
+      }
+      if (handle.idle) {
+        handle.idle = false;
+        deadline.arm(timeouts.read_header_timeout);
+      }
+      buffer.commit(n);
+    }
+    deadline.disarm();
+    handle.idle = false;
+    if (read_failed) break;
+
+    http::Error err = pr.status == http::ParseStatus::Failed ? pr.error
+                                                              : http::analyze_request(head, info);
+    if (err != http::Error::None) {
+      log::debug("bad request", {{"entrypoint", ep.name},
+                                 {"client", peer_ip},
+                                 {"error", http::describe(err)}});
+      co_await proxy::respond_status(worker.state(), socket, scratch, http::status_for(err), true,
+                                     timeouts.write_timeout, http::describe(err));
+      break;
+    }
+    buffer.consume(pr.head_size);  // the head's views stay valid: consume moves no bytes
+
+    TableLease table = worker.acquire_table();
+    const proxy::EntryPointRoutes* routes = table->entrypoint(ep.index);
+    const proxy::Route* route = routes ? routes->match(info.host, path_of(head.target)) : nullptr;
+    if (route == nullptr) {
+      // Traefik's answer. A body we will not read means the connection cannot be reused.
+      bool close = info.framing.kind != http::BodyKind::None || !info.persistent ||
+                   worker.draining();
+      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404, close,
+                                              timeouts.write_timeout, "404 page not found");
+      if (o == proxy::Outcome::Close) break;
+      continue;
+    }
+    proxy::ClientContext ctx{socket,  buffer,           head,    info,   ep.config, ep.port,
+                             peer_ip, trusted,          worker.draining(), scratch,
+                             &handle.upstream};
+    proxy::Outcome o = co_await proxy::forward(worker.state(), ctx, *route->service);
+    if (o == proxy::Outcome::Close || worker.draining()) break;
+  }
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+}
+
+}  // namespace portier::entrypoints

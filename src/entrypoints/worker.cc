@@ -1,0 +1,171 @@
+#include "entrypoints/worker.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/log.h"
+#include "entrypoints/session.h"
+
+namespace portier::entrypoints {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+TableLease::TableLease(Worker& w, Worker::TableList::iterator it) : w_(w), it_(it) {
+  ++it_->second;
+}
+
+TableLease::~TableLease() { w_.release(it_); }
+
+Worker::Worker(std::size_t id, const config::StaticConfig& cfg, std::string hostname)
+    : id_(id),
+      guard_(io_.get_executor()),
+      state_(io_.get_executor(), cfg.servers_transport, std::move(hostname)),
+      housekeeping_(io_) {
+  tables_.emplace_front(std::make_shared<const proxy::RoutingTable>(), 0);
+}
+
+Worker::~Worker() { join(); }
+
+Result<bool> Worker::listen(std::vector<EntryPointSpec>& specs) {
+  for (auto& spec : specs) {
+    auto acc = std::make_unique<tcp::acceptor>(io_);
+    boost::system::error_code ec;
+    acc->open(spec.endpoint.protocol(), ec);
+    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        ec.assign(errno, boost::system::system_category());
+      }
+    }
+    if (!ec) acc->bind(spec.endpoint, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error{"entrypoint " + spec.name + ": cannot listen on " + spec.config.address + ": " +
+                   ec.message()};
+    }
+    if (spec.endpoint.port() == 0) {
+      spec.endpoint.port(acc->local_endpoint().port());
+    }
+    spec.port = std::to_string(spec.endpoint.port());
+    acceptors_.push_back(std::move(acc));
+    acceptor_specs_.push_back(&spec);
+  }
+  return true;
+}
+
+void Worker::start(std::function<void()> on_exit) {
+  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+    tcp::acceptor* acc = acceptors_[i].get();
+    const EntryPointSpec* spec = acceptor_specs_[i];
+    asio::co_spawn(
+        io_,
+        [this, acc, spec]() -> asio::awaitable<void> {
+          for (;;) {
+            auto [ec, sock] = co_await acc->async_accept(asio::as_tuple(asio::use_awaitable));
+            if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
+            if (ec) {
+              // EMFILE and friends: say so, back off briefly instead of spinning.
+              log::warn("accept failed", {{"entrypoint", spec->name}, {"error", ec.message()}});
+              asio::steady_timer t(io_, std::chrono::milliseconds(100));
+              co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              continue;
+            }
+            asio::co_spawn(io_, run_session(*this, *spec, std::move(sock)), asio::detached);
+          }
+        },
+        asio::detached);
+  }
+  housekeeping();
+  thread_ = std::thread([this, on_exit = std::move(on_exit)] {
+    io_.run();
+    if (on_exit) on_exit();
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::housekeeping() {
+  housekeeping_.expires_after(std::chrono::seconds(1));
+  housekeeping_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || draining_) return;
+    state_.sweep();
+    housekeeping();
+  });
+}
+
+void Worker::publish(std::shared_ptr<const proxy::RoutingTable> table) {
+  asio::post(io_, [this, table = std::move(table)]() mutable {
+    state_.on_table(*table);
+    tables_.emplace_front(std::move(table), 0);
+    // Tables no request holds any more go now; the others when their last lease ends.
+    for (auto it = std::next(tables_.begin()); it != tables_.end();) {
+      it = it->second == 0 ? tables_.erase(it) : std::next(it);
+    }
+  });
+}
+
+TableLease Worker::acquire_table() { return TableLease(*this, tables_.begin()); }
+
+void Worker::release(TableList::iterator it) {
+  if (--it->second == 0 && it != tables_.begin()) tables_.erase(it);
+}
+
+void Worker::add(SessionHandle& s) {
+  s.next = sessions_;
+  if (sessions_) sessions_->prev = &s;
+  sessions_ = &s;
+  ++session_count_;
+}
+
+void Worker::remove(SessionHandle& s) {
+  if (s.prev) s.prev->next = s.next;
+  if (s.next) s.next->prev = s.prev;
+  if (sessions_ == &s) sessions_ = s.next;
+  s.prev = s.next = nullptr;
+  --session_count_;
+  maybe_finish();
+}
+
+void Worker::drain() {
+  asio::post(io_, [this] {
+    if (draining_) return;
+    draining_ = true;
+    boost::system::error_code ec;
+    for (auto& a : acceptors_) a->close(ec);
+    housekeeping_.cancel();
+    for (SessionHandle* s = sessions_; s; s = s->next) {
+      if (s->idle) s->client->cancel(ec);
+    }
+    guard_.reset();
+    maybe_finish();
+  });
+}
+
+void Worker::abort() {
+  asio::post(io_, [this] {
+    boost::system::error_code ec;
+    for (SessionHandle* s = sessions_; s; s = s->next) {
+      s->client->close(ec);
+      if (s->upstream) s->upstream->close(ec);
+    }
+  });
+}
+
+void Worker::maybe_finish() {
+  if (draining_ && session_count_ == 0 && !finished_) {
+    finished_ = true;
+    state_.shutdown();  // idle upstream connections and the deadline wheel: nothing keeps us up
+    log::debug("worker stopped", {{"worker", std::to_string(id_)}});
+  }
+}
+
+}  // namespace portier::entrypoints

@@ -1,0 +1,100 @@
+// A worker: one thread, one io_context, its own listener per entrypoint (SO_REUSEPORT, so the
+// kernel spreads connections), its own upstream pools. Connections stay on the worker that
+// accepted them. The control plane talks to a worker only by posting to it (publish, drain,
+// abort); everything else runs on the worker's thread without locks or atomics.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <list>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "entrypoints/entrypoint.h"
+#include "proxy/routing_table.h"
+#include "proxy/worker_state.h"
+
+namespace portier::entrypoints {
+
+class Worker;
+
+// A routing table a request holds until its response is written. Counting is per worker and
+// non-atomic: a table is freed on the worker once no request of that worker uses it.
+class TableLease {
+ public:
+  TableLease(Worker& w, std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>,
+                                            std::uint32_t>>::iterator it);
+  ~TableLease();
+  TableLease(const TableLease&) = delete;
+  TableLease& operator=(const TableLease&) = delete;
+  const proxy::RoutingTable* get() const { return it_->first.get(); }
+  const proxy::RoutingTable* operator->() const { return get(); }
+
+ private:
+  Worker& w_;
+  std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>, std::uint32_t>>::iterator it_;
+};
+
+// A live client connection, as the worker sees it for shutdown.
+struct SessionHandle {
+  boost::asio::ip::tcp::socket* client = nullptr;
+  boost::asio::ip::tcp::socket* upstream = nullptr;  // set by the forwarder while in use
+  bool idle = false;  // waiting for the first byte of a request
+  SessionHandle* prev = nullptr;
+  SessionHandle* next = nullptr;
+};
+
+class Worker {
+ public:
+  Worker(std::size_t id, const config::StaticConfig& cfg, std::string hostname);
+  ~Worker();
+
+  // Control thread, before start(): opens this worker's listener on every entrypoint. The first
+  // worker to bind a port-0 entrypoint writes the chosen port into `specs`, so later workers share
+  // it.
+  Result<bool> listen(std::vector<EntryPointSpec>& specs);
+  // Starts the thread; on_exit runs on it when the worker has nothing left to do.
+  void start(std::function<void()> on_exit);
+  void join();
+
+  // Thread-safe (post to the worker).
+  void publish(std::shared_ptr<const proxy::RoutingTable> table);
+  void drain();  // stop accepting, close idle connections, let active ones finish
+  void abort();  // close every connection now
+
+  // Worker thread only.
+  proxy::WorkerState& state() { return state_; }
+  bool draining() const { return draining_; }
+  TableLease acquire_table();
+  void add(SessionHandle& s);
+  void remove(SessionHandle& s);
+
+ private:
+  friend class TableLease;
+  using TableList =
+      std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>, std::uint32_t>>;
+  void release(TableList::iterator it);
+  void housekeeping();
+  void maybe_finish();
+
+  std::size_t id_;
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  proxy::WorkerState state_;
+  boost::asio::steady_timer housekeeping_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<const EntryPointSpec*> acceptor_specs_;
+  TableList tables_;  // front: current
+  SessionHandle* sessions_ = nullptr;
+  std::size_t session_count_ = 0;
+  bool draining_ = false;
+  bool finished_ = false;
+  std::thread thread_;
+};
+
+}  // namespace portier::entrypoints

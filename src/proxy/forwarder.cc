@@ -1,0 +1,634 @@
+#include "proxy/forwarder.h"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <charconv>
+#include <span>
+
+#include "common/log.h"
+#include "proxy/http/chunked.h"
+
+namespace portier::proxy {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using std::chrono::milliseconds;
+
+void cancel_socket(void* ctx) {
+  error_code ec;
+  static_cast<tcp::socket*>(ctx)->cancel(ec);
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+bool is_forwarded_field(std::string_view name) {
+  return (name.size() > 12 && http::iequals(name.substr(0, 12), "x-forwarded-")) ||
+         http::iequals(name, "x-real-ip");
+}
+
+// The origin-form of a request target: absolute-form "http://h/p?q" becomes "/p?q".
+std::string_view origin_form(std::string_view target) {
+  if (target.empty() || target.front() == '/' || target == "*") return target;
+  std::size_t scheme = target.find("://");
+  std::size_t slash = target.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
+  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+}
+
+std::string_view port_of(std::string_view host) {
+  std::size_t colon = host.rfind(':');
+  std::size_t bracket = host.rfind(']');
+  if (colon == std::string_view::npos ||
+      (bracket != std::string_view::npos && bracket > colon)) {
+    return {};
+  }
+  return host.substr(colon + 1);
+}
+
+// Streams one message body from src to dst. The bytes already in `buf` are sent first, in the
+// same gather write as `prefix` (the serialized head). With chunk_out the body is sent chunked
+// (chunk extensions and trailers dropped); without it, chunked input is sent as raw bytes.
+struct CopyResult {
+  bool done = false;
+  bool src_failed = false;  // read error, timeout, or the source closed too early
+  bool dst_failed = false;
+  http::Error bad = http::Error::None;  // malformed chunked coding
+};
+
+struct Pipe {
+  tcp::socket& src;
+  Buffer& buf;
+  Deadline& src_deadline;
+  milliseconds read_timeout;
+  tcp::socket& dst;
+  Deadline& dst_deadline;
+  milliseconds write_timeout;
+};
+
+constexpr std::size_t kMaxSpans = 16;
+
+asio::awaitable<CopyResult> copy_body(Pipe p, http::Framing framing, bool chunk_out,
+                                      std::string_view prefix) {
+  CopyResult r;
+  std::uint64_t remaining = framing.length;
+  http::ChunkedDecoder decoder;
+  std::array<asio::const_buffer, 3 * kMaxSpans + 2> bufs;
+  std::array<std::array<char, 18>, kMaxSpans> sizes;
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  bool first = true;
+  for (;;) {
+    std::size_t nb = 0;
+    if (first && !prefix.empty()) bufs[nb++] = asio::buffer(prefix);
+    first = false;
+    bool finished = false;
+    std::size_t consumed = 0;
+    const std::string_view avail = p.buf.readable();
+    switch (framing.kind) {
+      case http::BodyKind::None:
+        finished = true;
+        break;
+      case http::BodyKind::Length: {
+        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(avail.size(), remaining));
+        if (n > 0) bufs[nb++] = asio::buffer(avail.data(), n);
+        consumed = n;
+        remaining -= n;
+        finished = remaining == 0;
+        break;
+      }
+      case http::BodyKind::UntilClose:
+        if (!avail.empty()) bufs[nb++] = asio::buffer(avail.data(), avail.size());
+        consumed = avail.size();
+        break;
+      case http::BodyKind::Chunked: {
+        std::size_t spans = 0;
+        while (spans < kMaxSpans && consumed < avail.size()) {
+          auto step = decoder.feed(avail.substr(consumed));
+          if (step.error != http::Error::None) {
+            r.bad = step.error;
+            co_return r;
+          }
+          consumed += step.consumed;
+          if (!step.data.empty()) {
+            if (chunk_out) {
+              auto& s = sizes[spans];
+              auto [end, ec] = std::to_chars(s.data(), s.data() + 16, step.data.size(), 16);
+              end[0] = '\r';
+              end[1] = '\n';
+              bufs[nb++] = asio::buffer(s.data(), static_cast<std::size_t>(end + 2 - s.data()));
+              bufs[nb++] = asio::buffer(step.data);
+              bufs[nb++] = asio::buffer(kCrlf);
+            } else {
+              bufs[nb++] = asio::buffer(step.data);
+            }
+            ++spans;
+          }
+          if (step.done) {
+            finished = true;
+            if (chunk_out) bufs[nb++] = asio::buffer(kLastChunk);
+            break;
+          }
+          if (step.consumed == 0) break;
+        }
+        break;
+      }
+    }
+    if (nb > 0) {
+      p.dst_deadline.arm(p.write_timeout);
+      auto [ec, n] = co_await asio::async_write(
+          p.dst, std::span<const asio::const_buffer>(bufs.data(), nb), kNoThrow);
+      p.dst_deadline.disarm();
+      if (ec) {
+        r.dst_failed = true;
+        co_return r;
+      }
+    }
+    p.buf.consume(consumed);
+    if (finished) {
+      r.done = true;
+      co_return r;
+    }
+    if (!p.buf.empty()) continue;  // more chunks already buffered than one write takes
+    p.src_deadline.arm(p.read_timeout);
+    auto [ec, n] = co_await p.src.async_read_some(p.buf.prepare(), kNoThrow);
+    p.src_deadline.disarm();
+    if (ec == asio::error::eof && framing.kind == http::BodyKind::UntilClose) {
+      r.done = true;
+      co_return r;
+    }
+    if (ec) {
+      r.src_failed = true;
+      co_return r;
+    }
+    p.buf.commit(n);
+  }
+}
+
+// One exchange. Lives on the forward() coroutine frame; its member coroutines borrow it.
+class Exchange {
+ public:
+  Exchange(WorkerState& w, ClientContext& c, const ServiceTarget& svc, const ServerTarget& server)
+      : w_(w),
+        c_(c),
+        svc_(svc),
+        server_(server),
+        timeouts_(c.entrypoint.responding_timeouts),
+        fwd_(w.transport().forwarding_timeouts),
+        client_read_(w.wheel(), cancel_socket, &c.socket),
+        client_write_(w.wheel(), cancel_socket, &c.socket) {}
+
+  asio::awaitable<Outcome> run();
+
+ private:
+  asio::awaitable<bool> connect();
+  void serialize_request();
+  asio::awaitable<bool> send_request();
+  asio::awaitable<Outcome> handle_response();
+  void serialize_response(const http::ResponseHead& head, const http::ResponseInfo& info,
+                          bool chunk_out, bool close_client);
+  asio::awaitable<Outcome> tunnel();
+  asio::awaitable<Outcome> fail(int status, std::string_view why);
+  // Records whether the upstream connection may go back to the pool. It is released only when
+  // both halves of the exchange are done (send_request may still hold it).
+  void release_upstream(bool reusable) { reusable_ = reusable; }
+  void stop_request_body();
+  void finish();
+
+  WorkerState& w_;
+  ClientContext& c_;
+  const ServiceTarget& svc_;
+  const ServerTarget& server_;
+  const config::RespondingTimeouts& timeouts_;
+  const config::ForwardingTimeouts& fwd_;
+  Deadline client_read_;
+  Deadline client_write_;
+  std::unique_ptr<UpstreamConn> up_;
+  std::unique_ptr<Deadline> up_read_;
+  std::unique_ptr<Deadline> up_write_;
+  bool request_sent_ = false;      // whole request (head and body) written upstream
+  bool request_failed_ = false;    // the request body could not be read or was malformed
+  http::Error request_bad_ = http::Error::None;
+  bool response_started_ = false;  // some byte was written to the client
+  bool response_head_seen_ = false;
+  bool response_done_ = false;
+  bool upgraded_ = false;
+  bool reusable_ = false;
+};
+
+asio::awaitable<bool> Exchange::connect() {
+  up_ = w_.pool(server_.id).take();
+  if (!up_) {
+    up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024);
+    Deadline dial(w_.wheel(), cancel_socket, &up_->socket);
+    dial.arm(fwd_.dial_timeout);
+    auto [ec] = co_await up_->socket.async_connect(server_.endpoint, kNoThrow);
+    dial.disarm();
+    if (ec) {
+      bool timed_out = dial.expired();
+      log::warn("upstream connect failed", {{"service", svc_.name},
+                                             {"server", server_.url},
+                                             {"error", timed_out ? "timeout" : ec.message()}});
+      up_.reset();
+      co_return false;
+    }
+    error_code ignored;
+    up_->socket.set_option(tcp::no_delay(true), ignored);
+  }
+  up_read_ = std::make_unique<Deadline>(w_.wheel(), cancel_socket, &up_->socket);
+  up_write_ = std::make_unique<Deadline>(w_.wheel(), cancel_socket, &up_->socket);
+  if (c_.upstream_slot) *c_.upstream_slot = &up_->socket;
+  co_return true;
+}
+
+void Exchange::serialize_request() {
+  const auto& head = c_.head;
+  const auto& info = c_.info;
+  std::string& out = c_.scratch;
+  out.clear();
+  out.append(head.method).append(" ").append(origin_form(head.target)).append(" HTTP/1.1\r\n");
+  const http::Field* conn_fields[8];
+  std::size_t conn_count = 0;
+  for (const auto& f : head.fields) {
+    if (http::iequals(f.name, "connection") && conn_count < 8) conn_fields[conn_count++] = &f;
+  }
+  // Is the name listed in a Connection field? Then it is hop-by-hop too.
+  auto named_by_connection = [&](std::string_view name) {
+    bool found = false;
+    for (std::size_t i = 0; i < conn_count && !found; ++i) {
+      http::for_each_token(conn_fields[i]->value, [&](std::string_view t) {
+        if (http::iequals(t, name)) found = true;
+      });
+    }
+    return found;
+  };
+  std::string_view host = info.host.empty() || !svc_.pass_host_header
+                              ? std::string_view(server_.host_header)
+                              : info.host;
+  append_field(out, "Host", host);
+  bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
+  for (const auto& f : head.fields) {
+    std::string_view n = f.name;
+    if (http::iequals(n, "host") || http::is_hop_by_hop(n, nullptr, 0) || named_by_connection(n)) {
+      continue;
+    }
+    if (is_forwarded_field(n)) {
+      if (!c_.trusted_peer || http::iequals(n, "x-forwarded-for")) continue;
+      has_proto |= http::iequals(n, "x-forwarded-proto");
+      has_fhost |= http::iequals(n, "x-forwarded-host");
+      has_fport |= http::iequals(n, "x-forwarded-port");
+      has_real_ip |= http::iequals(n, "x-real-ip");
+    }
+    append_field(out, n, f.value);
+  }
+  // X-Forwarded-For: the chain a trusted peer sent (all its fields, in order), then this peer.
+  out.append("X-Forwarded-For: ");
+  if (c_.trusted_peer) {
+    for (const auto& f : head.fields) {
+      if (http::iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
+        out.append(f.value).append(", ");
+      }
+    }
+  }
+  out.append(c_.peer_ip).append("\r\n");
+  if (!has_proto) append_field(out, "X-Forwarded-Proto", info.connection.upgrade ? "ws" : "http");
+  if (!has_fhost && !info.host.empty()) append_field(out, "X-Forwarded-Host", info.host);
+  if (!has_fport) {
+    std::string_view port = port_of(info.host);
+    append_field(out, "X-Forwarded-Port", port.empty() ? c_.entrypoint_port : port);
+  }
+  append_field(out, "X-Forwarded-Server", w_.hostname());
+  if (!has_real_ip) append_field(out, "X-Real-Ip", c_.peer_ip);
+  if (info.framing.kind == http::BodyKind::Chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }
+  if (info.connection.upgrade) {
+    const http::Field* up = head.fields.find("upgrade");
+    out.append("Connection: Upgrade\r\n");
+    append_field(out, "Upgrade", up ? up->value : "");
+  }
+  out.append("\r\n");
+}
+
+asio::awaitable<bool> Exchange::send_request() {
+  Pipe pipe{c_.socket, c_.buffer, client_read_, timeouts_.read_timeout,
+            up_->socket, *up_write_, fwd_.response_header_timeout};
+  CopyResult r = co_await copy_body(pipe, c_.info.framing, true, c_.scratch);
+  if (r.done) {
+    request_sent_ = true;
+    // The response-header timeout runs from the end of the request, as in Go's transport.
+    if (!response_head_seen_ && !response_done_) up_read_->arm(fwd_.response_header_timeout);
+    co_return true;
+  }
+  if (!response_done_) {
+    // The client went away, stalled, or sent a malformed body: the server must not take a
+    // truncated request as complete, so its connection goes.
+    request_failed_ = !r.dst_failed;
+    request_bad_ = r.bad;
+    error_code ec;
+    up_->socket.cancel(ec);
+  }
+  co_return false;
+}
+
+asio::awaitable<Outcome> Exchange::run() {
+  if (!co_await connect()) {
+    Outcome o = co_await fail(502, "connect");
+    finish();
+    co_return o;
+  }
+  serialize_request();
+  if (c_.info.framing.kind == http::BodyKind::None) {
+    // The common case: one write, then the response.
+    up_write_->arm(fwd_.response_header_timeout);
+    auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer(c_.scratch), kNoThrow);
+    up_write_->disarm();
+    Outcome o;
+    if (ec) {
+      o = co_await fail(502, "write");
+    } else {
+      request_sent_ = true;
+      o = co_await handle_response();
+    }
+    finish();
+    co_return o;
+  }
+  // With a body: send it while reading the response, so 100-continue, early answers and echoing
+  // servers all work.
+  auto [sent, outcome] = co_await (send_request() && handle_response());
+  finish();
+  co_return sent ? outcome : Outcome::Close;
+}
+
+asio::awaitable<Outcome> Exchange::fail(int status, std::string_view why) {
+  response_done_ = true;
+  release_upstream(false);
+  stop_request_body();
+  if (request_failed_ && request_bad_ == http::Error::None) {
+    co_return Outcome::Close;  // the client is gone or stalled: nobody to answer
+  }
+  if (request_bad_ != http::Error::None) status = http::status_for(request_bad_);
+  if (response_started_) co_return Outcome::Close;
+  log::debug("upstream exchange failed",
+             {{"service", svc_.name}, {"server", server_.url}, {"stage", why}});
+  bool body_pending = c_.info.framing.kind != http::BodyKind::None && !request_sent_;
+  co_return co_await respond_status(w_, c_.socket, c_.scratch, status,
+                                    body_pending || c_.draining || !c_.info.persistent,
+                                    timeouts_.write_timeout);
+}
+
+void Exchange::stop_request_body() {
+  // The response is over (or failed) while the request body was still flowing: stop reading the
+  // client and writing the server. Neither connection is in a known state any more.
+  if (request_sent_) return;
+  error_code ec;
+  c_.socket.cancel(ec);
+  if (up_) up_->socket.cancel(ec);
+  reusable_ = false;
+}
+
+void Exchange::finish() {
+  if (c_.upstream_slot) *c_.upstream_slot = nullptr;
+  up_read_.reset();
+  up_write_.reset();
+  if (up_ && reusable_ && request_sent_) {
+    w_.pool(server_.id).put(std::move(up_));
+  }
+  up_.reset();
+}
+
+void Exchange::serialize_response(const http::ResponseHead& head, const http::ResponseInfo& info,
+                                  bool chunk_out, bool close_client) {
+  std::string& out = c_.scratch;
+  out.clear();
+  char status[4] = {static_cast<char>('0' + head.status / 100),
+                    static_cast<char>('0' + head.status / 10 % 10),
+                    static_cast<char>('0' + head.status % 10), 0};
+  out.append("HTTP/1.1 ").append(status, 3).append(" ");
+  out.append(head.reason.empty() ? http::reason_phrase(head.status) : head.reason).append("\r\n");
+  const http::Field* conn_fields[8];
+  std::size_t conn_count = 0;
+  for (const auto& f : head.fields) {
+    if (http::iequals(f.name, "connection") && conn_count < 8) conn_fields[conn_count++] = &f;
+  }
+  for (const auto& f : head.fields) {
+    bool hop = http::is_hop_by_hop(f.name, nullptr, 0);
+    for (std::size_t i = 0; i < conn_count && !hop; ++i) {
+      http::for_each_token(conn_fields[i]->value, [&](std::string_view t) {
+        if (http::iequals(t, f.name)) hop = true;
+      });
+    }
+    if (!hop) append_field(out, f.name, f.value);
+  }
+  if (head.status == 101) {
+    const http::Field* up = head.fields.find("upgrade");
+    out.append("Connection: Upgrade\r\n");
+    append_field(out, "Upgrade", up ? up->value : "");
+  } else if (head.status >= 200) {
+    if (chunk_out) out.append("Transfer-Encoding: chunked\r\n");
+    if (close_client) {
+      out.append("Connection: close\r\n");
+    } else if (c_.head.version_minor == 0) {
+      out.append("Connection: keep-alive\r\n");
+    }
+  }
+  (void)info;
+  out.append("\r\n");
+}
+
+asio::awaitable<Outcome> Exchange::handle_response() {
+  if (request_sent_) up_read_->arm(fwd_.response_header_timeout);
+  http::Limits limits;  // response heads: the same 16 KiB bound as requests
+  for (;;) {
+    http::ResponseHead head;
+    http::ParseResult pr;
+    for (;;) {
+      if (!up_->buffer.empty()) {
+        pr = http::parse_response_head(up_->buffer.readable(), limits, head);
+        if (pr.status != http::ParseStatus::Partial) break;
+        if (up_->buffer.full()) {
+          pr = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
+          break;
+        }
+      }
+      auto [ec, n] = co_await up_->socket.async_read_some(up_->buffer.prepare(), kNoThrow);
+      if (ec) {
+        up_read_->disarm();
+        response_done_ = true;
+        if (request_failed_) co_return co_await fail(502, "client");
+        co_return co_await fail(up_read_->expired() ? 504 : 502,
+                                up_read_->expired() ? "response timeout" : "read response head");
+      }
+      up_->buffer.commit(n);
+    }
+    if (pr.status == http::ParseStatus::Failed) {
+      response_done_ = true;
+      log::warn("malformed response from upstream",
+                {{"service", svc_.name}, {"server", server_.url},
+                 {"error", http::describe(pr.error)}});
+      co_return co_await fail(502, "parse response head");
+    }
+    http::ResponseInfo info;
+    if (http::Error e = http::analyze_response(head, c_.head.method, info); e != http::Error::None) {
+      response_done_ = true;
+      log::warn("malformed response from upstream",
+                {{"service", svc_.name}, {"server", server_.url}, {"error", http::describe(e)}});
+      co_return co_await fail(502, "analyze response");
+    }
+    if (head.status == 101 && !c_.info.connection.upgrade) {
+      response_done_ = true;
+      co_return co_await fail(502, "unrequested 101");
+    }
+    if (head.status >= 100 && head.status < 200 && head.status != 101) {
+      // 100 Continue, 103 Early Hints: relay to HTTP/1.1 clients, then wait for the final one.
+      if (c_.head.version_minor == 1) {
+        serialize_response(head, info, false, false);
+        up_->buffer.consume(pr.head_size);
+        client_write_.arm(timeouts_.write_timeout);
+        auto [ec, n] = co_await asio::async_write(c_.socket, asio::buffer(c_.scratch), kNoThrow);
+        client_write_.disarm();
+        response_started_ = true;
+        if (ec) {
+          response_done_ = true;
+          co_return co_await fail(502, "write 1xx");
+        }
+      } else {
+        up_->buffer.consume(pr.head_size);
+      }
+      if (request_sent_) up_read_->arm(fwd_.response_header_timeout);
+      continue;
+    }
+    response_head_seen_ = true;
+    up_read_->disarm();
+
+    const bool client_http11 = c_.head.version_minor == 1;
+    const bool chunk_out = info.framing.kind == http::BodyKind::Chunked && client_http11;
+    // The client connection survives when both sides frame the message and nobody asked to close.
+    const bool framed = info.framing.kind != http::BodyKind::UntilClose &&
+                        (info.framing.kind != http::BodyKind::Chunked || client_http11);
+    bool close_client = !c_.info.persistent || c_.draining || !framed;
+    if (head.status == 101) close_client = true;
+    serialize_response(head, info, chunk_out, close_client);
+    up_->buffer.consume(pr.head_size);
+    response_started_ = true;
+
+    if (head.status == 101) {
+      upgraded_ = true;
+      client_write_.arm(timeouts_.write_timeout);
+      auto [ec, n] = co_await asio::async_write(c_.socket, asio::buffer(c_.scratch), kNoThrow);
+      client_write_.disarm();
+      response_done_ = true;
+      if (ec) {
+        release_upstream(false);
+        stop_request_body();
+        co_return Outcome::Close;
+      }
+      co_return co_await tunnel();
+    }
+
+    Pipe pipe{up_->socket, up_->buffer, *up_read_, fwd_.response_header_timeout,
+              c_.socket, client_write_, timeouts_.write_timeout};
+    CopyResult r = co_await copy_body(pipe, info.framing, chunk_out, c_.scratch);
+    response_done_ = true;
+    if (!r.done) {
+      if (r.bad != http::Error::None || r.src_failed) {
+        log::warn("upstream response body failed",
+                  {{"service", svc_.name},
+                   {"server", server_.url},
+                   {"error", r.bad != http::Error::None ? http::describe(r.bad)
+                             : up_read_->expired()      ? "timeout"
+                                                        : "read error"}});
+      }
+      release_upstream(false);
+      stop_request_body();
+      co_return Outcome::Close;
+    }
+    if (!request_sent_) {
+      // The server answered before taking the whole body (an early 4xx, say): stop sending it.
+      stop_request_body();
+      co_return Outcome::Close;
+    }
+    release_upstream(info.persistent && up_->buffer.empty());
+    co_return close_client ? Outcome::Close : Outcome::KeepAlive;
+  }
+}
+
+asio::awaitable<Outcome> Exchange::tunnel() {
+  // Bytes either side sent after the handshake are already in the buffers: pass them on first.
+  // Each direction ends at EOF, then half-closes its destination; the tunnel ends when both have.
+  // One inactivity deadline (the entrypoint's idleTimeout) covers both directions.
+  struct Ctx {
+    tcp::socket* a;
+    tcp::socket* b;
+  } ctx{&c_.socket, &up_->socket};
+  Deadline idle(
+      w_.wheel(),
+      [](void* p) {
+        auto* c = static_cast<Ctx*>(p);
+        error_code ec;
+        c->a->cancel(ec);
+        c->b->cancel(ec);
+      },
+      &ctx);
+  idle.arm(timeouts_.idle_timeout);
+  auto pump = [&](tcp::socket& src, Buffer& buf, tcp::socket& dst) -> asio::awaitable<void> {
+    for (;;) {
+      if (!buf.empty()) {
+        auto [ec, n] = co_await asio::async_write(dst, asio::buffer(buf.readable()), kNoThrow);
+        if (ec) break;
+        buf.consume(n);
+        idle.arm(timeouts_.idle_timeout);
+      }
+      auto [ec, n] = co_await src.async_read_some(buf.prepare(), kNoThrow);
+      if (ec) break;
+      buf.commit(n);
+      idle.arm(timeouts_.idle_timeout);
+    }
+    error_code ec;
+    dst.shutdown(tcp::socket::shutdown_send, ec);
+  };
+  co_await (pump(c_.socket, c_.buffer, up_->socket) && pump(up_->socket, up_->buffer, c_.socket));
+  release_upstream(false);
+  co_return Outcome::Close;
+}
+
+}  // namespace
+
+asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
+                                 const ServiceTarget& service) {
+  const ServerTarget& server = worker.pick(service);
+  Exchange ex(worker, client, service, server);
+  co_return co_await ex.run();
+}
+
+asio::awaitable<Outcome> respond_status(WorkerState& worker, tcp::socket& socket,
+                                        std::string& scratch, int status, bool close,
+                                        milliseconds write_timeout, std::string_view body) {
+  std::string_view reason = http::reason_phrase(status);
+  scratch.clear();
+  char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
+                  static_cast<char>('0' + status % 10), 0};
+  if (body.empty()) body = reason;
+  char len[24];
+  auto [end, ec0] = std::to_chars(len, len + sizeof len, body.size() + 1);
+  scratch.append("HTTP/1.1 ").append(code, 3).append(" ").append(reason).append("\r\n");
+  scratch.append("Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
+  scratch.append(len, end).append("\r\n");
+  if (close) scratch.append("Connection: close\r\n");
+  scratch.append("\r\n").append(body).append("\n");
+  Deadline dl(worker.wheel(), cancel_socket, &socket);
+  dl.arm(write_timeout);
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);
+  if (ec || close) co_return Outcome::Close;
+  co_return Outcome::KeepAlive;
+}
+
+}  // namespace portier::proxy

@@ -1,0 +1,55 @@
+// The forwarder: one request/response exchange between a client connection and an upstream
+// server, with bodies streamed in both directions under back-pressure (never buffered whole),
+// 1xx responses relayed, `Upgrade` turned into a two-way tunnel, and hop-by-hop and
+// X-Forwarded-* fields rewritten.
+//
+// Threading: runs on the worker that owns the client connection, using that worker's pools.
+// Failure: errors become 502 (refused, reset, malformed response) or 504 (timeout) when nothing
+// has been sent to the client yet; otherwise the client connection is closed. A request that may
+// have reached the server is never replayed.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <string>
+#include <string_view>
+
+#include "config/static_config.h"
+#include "proxy/buffer.h"
+#include "proxy/deadline.h"
+#include "proxy/http/message.h"
+#include "proxy/routing_table.h"
+#include "proxy/worker_state.h"
+
+namespace portier::proxy {
+
+// What the forwarder needs from the client side. Everything is borrowed from the session.
+struct ClientContext {
+  boost::asio::ip::tcp::socket& socket;
+  Buffer& buffer;                 // bytes after the request head (body, next pipelined request)
+  const http::RequestHead& head;  // views into buffer, valid until the body is read
+  const http::RequestInfo& info;
+  const config::EntryPoint& entrypoint;
+  std::string_view entrypoint_port;  // for X-Forwarded-Port when the Host has none
+  std::string_view peer_ip;
+  bool trusted_peer = false;  // may set X-Forwarded-* (forwardedHeaders.trustedIPs)
+  bool draining = false;      // shutting down: answer with Connection: close
+  std::string& scratch;       // reused for serialized heads: no allocation once warm
+  // Set to the upstream socket while one is in use, so a forced shutdown can close it.
+  boost::asio::ip::tcp::socket** upstream_slot = nullptr;
+};
+
+enum class Outcome { KeepAlive, Close };
+
+boost::asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
+                                        const ServiceTarget& service);
+
+// Writes a complete short response (`<reason>\n` as text/plain) and reports whether the client
+// connection may be kept. `close` adds Connection: close.
+boost::asio::awaitable<Outcome> respond_status(WorkerState& worker,
+                                               boost::asio::ip::tcp::socket& socket,
+                                               std::string& scratch, int status, bool close,
+                                               std::chrono::milliseconds write_timeout,
+                                               std::string_view body = {});
+
+}  // namespace portier::proxy

@@ -1,0 +1,91 @@
+// Semantic checks on a parsed head: message framing (RFC 9112 §6), Host, Connection options.
+// These turn a grammatically valid head into the few facts the engine acts on, and reject the
+// ambiguous framings that make request smuggling possible.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/http/parser.h"
+
+namespace portier::http {
+
+enum class BodyKind : std::uint8_t {
+  None,       // no body
+  Length,     // Content-Length bytes
+  Chunked,    // Transfer-Encoding: chunked
+  UntilClose  // responses only: the body ends when the server closes
+};
+
+struct Framing {
+  BodyKind kind = BodyKind::None;
+  std::uint64_t length = 0;  // when kind == Length
+};
+
+// Which Connection options and hop-by-hop facts a message carries.
+struct ConnectionInfo {
+  bool close = false;       // "Connection: close"
+  bool keep_alive = false;  // "Connection: keep-alive" (matters for HTTP/1.0)
+  bool upgrade = false;     // "Connection: upgrade" together with an Upgrade field
+};
+
+struct RequestInfo {
+  Framing framing;
+  ConnectionInfo connection;
+  std::string_view host;      // the Host field as sent (may carry a port); empty when absent
+  bool expect_continue = false;
+  bool persistent = true;     // may the client connection stay open after this exchange
+};
+
+// Checks a request head. Errors: MissingHost (HTTP/1.1 without Host), DuplicateHost, BadHost,
+// BadContentLength, DuplicateContentLength (even two equal values), LengthWithChunked,
+// BadTransferEncoding, UnsupportedTransferEncoding, BadConnectMethod.
+Error analyze_request(const RequestHead& head, RequestInfo& out);
+
+struct ResponseInfo {
+  Framing framing;
+  ConnectionInfo connection;
+  bool persistent = true;  // may the upstream connection be reused after this response
+};
+
+// Checks a response head to a request with `request_method`. HEAD, 1xx, 204 and 304 responses
+// have no body whatever their fields say.
+Error analyze_response(const ResponseHead& head, std::string_view request_method,
+                       ResponseInfo& out);
+
+// True for the fields that never cross a proxy (RFC 9110 §7.6.1): Connection, Keep-Alive,
+// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, plus the names `connection` lists.
+bool is_hop_by_hop(std::string_view name, const Field* connection_fields, std::size_t count);
+
+// Calls f(token) for each comma-separated element of a list field value, trimmed, skipping empty
+// elements.
+template <typename F>
+void for_each_token(std::string_view value, F&& f) {
+  std::size_t i = 0;
+  while (i <= value.size()) {
+    std::size_t comma = value.find(',', i);
+    if (comma == std::string_view::npos) {
+      comma = value.size();
+    }
+    std::string_view t = value.substr(i, comma - i);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) {
+      t.remove_prefix(1);
+    }
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) {
+      t.remove_suffix(1);
+    }
+    if (!t.empty()) {
+      f(t);
+    }
+    i = comma + 1;
+  }
+}
+
+// The host of a Host value without port and trailing dot, e.g. "Example.com.:8080" ->
+// "Example.com" (case is kept; compare case-insensitively). IPv6 literals keep their brackets.
+std::string_view host_without_port(std::string_view host);
+
+// The status line reason for common codes ("Bad Request"); "Unknown" otherwise.
+std::string_view reason_phrase(int status);
+
+}  // namespace portier::http

@@ -1,0 +1,265 @@
+#include "proxy/http/parser.h"
+
+#include <cstring>
+
+namespace portier::http {
+namespace {
+
+// tchar per RFC 9110 §5.6.2.
+constexpr std::array<bool, 256> make_token_table() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr auto kToken = make_token_table();
+
+// field-vchar / SP / HTAB / obs-text (RFC 9110 §5.5): everything but CTLs, with HTAB allowed.
+inline bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+
+// Request-target characters: visible ASCII only (no SP, no CTL, no obs-text).
+inline bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
+
+struct Cursor {
+  const char* p;
+  const char* end;
+};
+
+// Finds the end of the line starting at c.p. Returns a pointer to the CR of the CRLF, nullptr when
+// the line is not complete yet. Sets err for a bare CR or LF.
+const char* find_line_end(const Cursor& c, Error& err) {
+  const char* lf = static_cast<const char*>(std::memchr(c.p, '\n', c.end - c.p));
+  // A CR anywhere but right before the LF is a bare CR.
+  const char* limit = lf ? lf : c.end;
+  const char* cr = static_cast<const char*>(std::memchr(c.p, '\r', limit - c.p));
+  if (lf == nullptr) {
+    if (cr != nullptr && cr + 1 < c.end) {
+      err = Error::BareLineEnd;  // CR followed by something other than LF
+    }
+    return nullptr;
+  }
+  if (cr == nullptr || cr + 1 != lf) {
+    err = Error::BareLineEnd;
+    return nullptr;
+  }
+  return cr;
+}
+
+std::string_view trim_ows(const char* b, const char* e) {
+  while (b < e && (*b == ' ' || *b == '\t')) ++b;
+  while (e > b && (e[-1] == ' ' || e[-1] == '\t')) --e;
+  return {b, static_cast<std::size_t>(e - b)};
+}
+
+// Parses field lines until the empty line. On Complete, c.p is after the final CRLF.
+ParseStatus parse_fields(Cursor& c, const Limits& limits, const char* head_start, Fields& out,
+                         Error& err) {
+  out.count = 0;
+  for (;;) {
+    if (static_cast<std::size_t>(c.p - head_start) > limits.max_head_bytes) {
+      err = Error::HeadTooLarge;
+      return ParseStatus::Failed;
+    }
+    const char* eol = find_line_end(c, err);
+    if (err != Error::None) return ParseStatus::Failed;
+    if (eol == nullptr) {
+      if (static_cast<std::size_t>(c.end - head_start) > limits.max_head_bytes) {
+        err = Error::HeadTooLarge;
+        return ParseStatus::Failed;
+      }
+      // A line that already starts with whitespace is obs-fold whatever follows.
+      if (c.p < c.end && (*c.p == ' ' || *c.p == '\t') && out.count > 0) {
+        err = Error::ObsFold;
+        return ParseStatus::Failed;
+      }
+      return ParseStatus::Partial;
+    }
+    if (eol == c.p) {  // empty line: end of head
+      c.p = eol + 2;
+      if (static_cast<std::size_t>(c.p - head_start) > limits.max_head_bytes) {
+        err = Error::HeadTooLarge;
+        return ParseStatus::Failed;
+      }
+      return ParseStatus::Complete;
+    }
+    if (*c.p == ' ' || *c.p == '\t') {
+      err = out.count > 0 ? Error::ObsFold : Error::BadFieldName;
+      return ParseStatus::Failed;
+    }
+    const char* p = c.p;
+    while (p < eol && kToken[static_cast<unsigned char>(*p)]) ++p;
+    if (p == eol || p == c.p) {
+      err = Error::BadFieldName;
+      return ParseStatus::Failed;
+    }
+    if (*p != ':') {
+      err = (*p == ' ' || *p == '\t') ? Error::SpaceBeforeColon : Error::BadFieldName;
+      return ParseStatus::Failed;
+    }
+    std::string_view name(c.p, p - c.p);
+    for (const char* v = p + 1; v < eol; ++v) {
+      if (!is_value_char(static_cast<unsigned char>(*v))) {
+        err = Error::BadFieldValue;
+        return ParseStatus::Failed;
+      }
+    }
+    if (out.count == kMaxFields) {
+      err = Error::TooManyFields;
+      return ParseStatus::Failed;
+    }
+    out.items[out.count++] = Field{name, trim_ows(p + 1, eol)};
+    c.p = eol + 2;
+  }
+}
+
+// Parses "HTTP/1.x" exactly; other versions give UnsupportedVersion, garbage BadVersion.
+bool parse_version(std::string_view v, int& minor, Error& err) {
+  if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' ||
+      v[7] < '0' || v[7] > '9') {
+    err = Error::BadVersion;
+    return false;
+  }
+  if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) {
+    err = Error::UnsupportedVersion;
+    return false;
+  }
+  minor = v[7] - '0';
+  return true;
+}
+
+}  // namespace
+
+bool is_token_char(unsigned char c) { return kToken[c]; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = a[i], y = b[i];
+    if (x != y) {
+      if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+    }
+  }
+  return true;
+}
+
+const Field* Fields::find(std::string_view name) const {
+  for (const Field& f : *this) {
+    if (iequals(f.name, name)) return &f;
+  }
+  return nullptr;
+}
+
+ParseResult parse_request_head(std::string_view buf, const Limits& limits, RequestHead& out) {
+  ParseResult r;
+  Cursor c{buf.data(), buf.data() + buf.size()};
+  // Skip empty lines before the request line (RFC 9112 §2.2), but not forever.
+  while (c.end - c.p >= 2 && c.p[0] == '\r' && c.p[1] == '\n') {
+    c.p += 2;
+    if (static_cast<std::size_t>(c.p - buf.data()) > limits.max_head_bytes) {
+      return {ParseStatus::Failed, Error::HeadTooLarge, 0};
+    }
+  }
+  const char* head_start = buf.data();
+
+  // method SP
+  const char* p = c.p;
+  while (p < c.end && kToken[static_cast<unsigned char>(*p)]) ++p;
+  if (p == c.end) {
+    return p - c.p > 32 ? ParseResult{ParseStatus::Failed, Error::BadMethod, 0} : r;
+  }
+  if (p == c.p) {
+    if (*p == '\r' && p + 1 == c.end) return r;  // maybe the CR of an empty line
+    Error e = (*p == '\r' || *p == '\n') ? Error::BareLineEnd : Error::BadRequestLine;
+    return {ParseStatus::Failed, e, 0};
+  }
+  if (*p != ' ') {
+    return {ParseStatus::Failed, Error::BadMethod, 0};
+  }
+  out.method = std::string_view(c.p, p - c.p);
+
+  // request-target SP
+  const char* t = ++p;
+  while (p < c.end && is_target_char(static_cast<unsigned char>(*p))) ++p;
+  if (static_cast<std::size_t>(p - t) > limits.max_target) {
+    return {ParseStatus::Failed, Error::TargetTooLong, 0};
+  }
+  if (p == c.end) return r;
+  if (*p != ' ' || p == t) {
+    return {ParseStatus::Failed, Error::BadTarget, 0};
+  }
+  out.target = std::string_view(t, p - t);
+
+  // HTTP-version CRLF
+  const char* v = ++p;
+  Cursor line{v, c.end};
+  Error err = Error::None;
+  const char* eol = find_line_end(line, err);
+  if (err != Error::None) return {ParseStatus::Failed, err, 0};
+  if (eol == nullptr) {
+    if (c.end - v > 10) return {ParseStatus::Failed, Error::BadVersion, 0};
+    if (static_cast<std::size_t>(c.end - head_start) > limits.max_head_bytes) {
+      return {ParseStatus::Failed, Error::HeadTooLarge, 0};
+    }
+    return r;
+  }
+  if (!parse_version(std::string_view(v, eol - v), out.version_minor, err)) {
+    return {ParseStatus::Failed, err, 0};
+  }
+  if (out.target.front() != '/') {
+    // absolute-form (http://...), asterisk-form for OPTIONS, authority-form for CONNECT.
+    bool ok = out.target == "*" ? out.method == "OPTIONS"
+                                : out.target.find("://") != std::string_view::npos ||
+                                      out.method == "CONNECT";
+    if (!ok) return {ParseStatus::Failed, Error::BadTarget, 0};
+  }
+  c.p = eol + 2;
+
+  ParseStatus st = parse_fields(c, limits, head_start, out.fields, err);
+  if (st == ParseStatus::Complete) {
+    return {st, Error::None, static_cast<std::size_t>(c.p - buf.data())};
+  }
+  return {st, err, 0};
+}
+
+ParseResult parse_response_head(std::string_view buf, const Limits& limits, ResponseHead& out) {
+  ParseResult r;
+  Cursor c{buf.data(), buf.data() + buf.size()};
+  Error err = Error::None;
+  const char* eol = find_line_end(c, err);
+  if (err != Error::None) return {ParseStatus::Failed, Error::BadStatusLine, 0};
+  if (eol == nullptr) {
+    if (buf.size() > limits.max_head_bytes) return {ParseStatus::Failed, Error::HeadTooLarge, 0};
+    return r;
+  }
+  std::string_view line(c.p, eol - c.p);
+  // HTTP/1.x SP 3DIGIT SP reason  (the reason may be empty, the SP before it is then optional)
+  if (line.size() < 12 || line[8] != ' ' ||
+      !parse_version(line.substr(0, 8), out.version_minor, err)) {
+    return {ParseStatus::Failed, Error::BadStatusLine, 0};
+  }
+  int status = 0;
+  for (int i = 9; i < 12; ++i) {
+    if (line[i] < '0' || line[i] > '9') return {ParseStatus::Failed, Error::BadStatusLine, 0};
+    status = status * 10 + (line[i] - '0');
+  }
+  if (status < 100 || (line.size() > 12 && line[12] != ' ')) {
+    return {ParseStatus::Failed, Error::BadStatusLine, 0};
+  }
+  out.status = status;
+  out.reason = line.size() > 13 ? line.substr(13) : std::string_view();
+  for (char ch : out.reason) {
+    if (!is_value_char(static_cast<unsigned char>(ch))) {
+      return {ParseStatus::Failed, Error::BadStatusLine, 0};
+    }
+  }
+  c.p = eol + 2;
+  ParseStatus st = parse_fields(c, limits, buf.data(), out.fields, err);
+  if (st == ParseStatus::Complete) {
+    return {st, Error::None, static_cast<std::size_t>(c.p - buf.data())};
+  }
+  return {st, err, 0};
+}
+
+}  // namespace portier::http

@@ -1,0 +1,80 @@
+// The HTTP/1.1 message-head parser: the one place where portier parses bytes from the wire.
+//
+// Strict per RFC 9112: CRLF line ends only (a bare CR or LF is an error), no obs-fold, no
+// whitespace between a field name and its colon, field names are tokens, field values hold no
+// control characters. It is zero-copy: every string_view in a parsed head points into the buffer
+// given to the parser and is valid only while that buffer is unchanged.
+//
+// The parser is not resumable; callers re-run it on the whole buffer when more bytes arrive
+// (heads are bounded by Limits::max_head_bytes, so the cost is bounded). It never allocates and is
+// safe to call from any thread. Semantic checks (Host, Content-Length, Transfer-Encoding) live in
+// message.h, apart from the grammar.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/http/error.h"
+
+namespace portier::http {
+
+struct Limits {
+  std::size_t max_head_bytes = 16 * 1024;  // request line + fields + CRLFs; over it: 431
+  std::size_t max_target = 8 * 1024;       // request target; over it: 414
+};
+
+inline constexpr std::size_t kMaxFields = 100;  // more fields than this: 431
+
+struct Field {
+  std::string_view name;   // as sent; compare with iequals()
+  std::string_view value;  // leading and trailing whitespace removed
+};
+
+struct Fields {
+  std::array<Field, kMaxFields> items;
+  std::size_t count = 0;
+
+  const Field* begin() const { return items.data(); }
+  const Field* end() const { return items.data() + count; }
+  // The first field with this name (case-insensitive), or nullptr.
+  const Field* find(std::string_view name) const;
+};
+
+struct RequestHead {
+  std::string_view method;
+  std::string_view target;
+  int version_minor = 1;  // HTTP/1.<minor>; only 0 and 1 are accepted
+  Fields fields;
+};
+
+struct ResponseHead {
+  int status = 0;
+  std::string_view reason;
+  int version_minor = 1;
+  Fields fields;
+};
+
+enum class ParseStatus : std::uint8_t { Complete, Partial, Failed };
+
+struct ParseResult {
+  ParseStatus status = ParseStatus::Partial;
+  Error error = Error::None;  // set when status == Failed
+  std::size_t head_size = 0;  // bytes of the head including the final CRLF, when Complete
+};
+
+// Parses a request head at the start of `buf`. Leading empty lines (CRLF) are skipped as RFC 9112
+// §2.2 allows; they count in head_size.
+ParseResult parse_request_head(std::string_view buf, const Limits& limits, RequestHead& out);
+
+// Parses a response head (status line + fields) at the start of `buf`.
+ParseResult parse_response_head(std::string_view buf, const Limits& limits, ResponseHead& out);
+
+// ASCII case-insensitive equality, for field names and tokens.
+bool iequals(std::string_view a, std::string_view b);
+
+// True when c may appear in a token (RFC 9110 §5.6.2).
+bool is_token_char(unsigned char c);
+
+}  // namespace portier::http

@@ -1,0 +1,108 @@
+// The routing table: the merged dynamic configuration compiled into an immutable structure that
+// workers read without locks. Built on the control plane by TableBuilder, published to every
+// worker as shared_ptr<const RoutingTable>; a request keeps the table it started with.
+//
+// Matching: per entrypoint, routers whose rule pins exact hosts are indexed by host (hash map, so
+// cost does not grow with the number of host-routed routers); the rest are in one list. Both are
+// ordered by priority (higher first; ties by router name, ascending) and merged while matching.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/dynamic.h"
+
+namespace portier::proxy {
+
+struct ServerTarget {
+  std::uint32_t id = 0;  // same id for the same URL across tables: indexes per-worker pools
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::string host_header;  // "host[:port]" from the URL, sent when passHostHeader is false
+  std::string url;
+};
+
+struct ServiceTarget {
+  std::string name;        // "name@provider"
+  std::uint32_t index = 0;  // position in the table, for per-worker balancer state
+  bool pass_host_header = true;
+  std::vector<ServerTarget> servers;
+};
+
+struct Route {
+  std::string name;
+  int priority = 0;
+  std::vector<std::string> hosts;  // lower case, no trailing dot; empty: any host
+  std::string path_prefix;         // empty: any path
+  std::string path;                // exact path; empty: not used
+  const ServiceTarget* service = nullptr;
+
+  bool matches_path(std::string_view p) const;
+};
+
+class EntryPointRoutes {
+ public:
+  // The highest-priority route for this host (as sent: any case, port and trailing dot allowed)
+  // and path (without query), or nullptr. Does not allocate.
+  const Route* match(std::string_view host, std::string_view path) const;
+
+ private:
+  friend class TableBuilder;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<const Route*>, Hash, std::equal_to<>> by_host_;
+  std::vector<const Route*> any_host_;
+};
+
+class RoutingTable {
+ public:
+  // Routes of the entrypoint with this index (order of the static entrypoints), or nullptr.
+  const EntryPointRoutes* entrypoint(std::size_t index) const {
+    return index < entrypoints_.size() ? &entrypoints_[index] : nullptr;
+  }
+  std::size_t service_count() const { return services_.size(); }
+  std::uint32_t max_server_id() const { return max_server_id_; }
+  const std::vector<std::uint32_t>& server_ids() const { return server_ids_; }
+
+ private:
+  friend class TableBuilder;
+  std::vector<std::unique_ptr<ServiceTarget>> services_;
+  std::vector<std::unique_ptr<Route>> routes_;
+  std::vector<EntryPointRoutes> entrypoints_;
+  std::vector<std::uint32_t> server_ids_;
+  std::uint32_t max_server_id_ = 0;
+};
+
+// A problem found while building, attached to the object it disables.
+struct BuildError {
+  std::string object;  // "router whoami@file"
+  std::string message;
+};
+
+struct BuildResult {
+  std::shared_ptr<const RoutingTable> table;
+  std::vector<BuildError> errors;
+};
+
+// Compiles configurations into tables. Keeps the URL -> server id registry across builds, so a
+// server that survives a reload keeps its pools. Control plane only; not thread-safe.
+class TableBuilder {
+ public:
+  explicit TableBuilder(std::vector<std::string> entrypoint_names)
+      : entrypoints_(std::move(entrypoint_names)) {}
+  BuildResult build(const config::Configuration& cfg);
+
+ private:
+  std::uint32_t server_id(const std::string& key);
+  std::vector<std::string> entrypoints_;
+  std::map<std::string, std::uint32_t> server_ids_;
+};
+
+}  // namespace portier::proxy

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages portier needs, only the ones missing.
+#   tools/deps.sh build   - compilers and libraries to build portier and whoami
+#   tools/deps.sh test    - build + what the test suite uses
+#   tools/deps.sh bench   - build + nginx, haproxy, wrk for bench/run.sh
+# Runs apt-get as root, or through sudo when not root. Prints nothing when all is there.
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config
+  libboost1.81-dev          # Asio (C++20 coroutines), boost::system::result, Boost.URL
+  libssl-dev                # OpenSSL 3
+  nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libyaml-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_pkgs=(curl python3)
+bench_pkgs=(nginx-light haproxy wrk util-linux)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  test) want+=("${test_pkgs[@]}") ;;
+  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists; an old list may lack 1.81. Update once per run.
+"${sudo[@]}" apt-get update -qq
+# nginx-light's postinst tries to start nginx on :80; policy-rc.d keeps services from starting.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
+  trap '"${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,119 @@
+// Process lifecycle: graceful shutdown with a request in flight, grace expiry, slow and idle
+// clients timed out, a broken static file refused with its location.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <future>
+
+#include "support/net.h"
+#include "support/process.h"
+
+namespace portier::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool can_connect(int port) {
+  try {
+    Conn c(port, 1s);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+TEST(Lifecycle, GracefulShutdownFinishesInFlightRequest) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "slow");
+  Portier p = start_portier(dir, route_to(w.url()));
+  Conn idle(p.port);  // an idle keep-alive connection: closed at once on shutdown
+  ASSERT_TRUE(idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(idle.read_response());
+  auto slow = std::async(std::launch::async, [&] { return http_get(p.port, "x", "/slow?ms=1500"); });
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(p.proc->signal(SIGTERM));
+  EXPECT_TRUE(idle.wait_closed(1s));
+  EXPECT_TRUE(poll_until([&] { return !can_connect(p.port); }, 2s)) << "still accepting";
+  auto r = slow.get();
+  ASSERT_TRUE(r) << p.proc->log();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("connection"), "close");
+  auto code = p.proc->wait_exit(5s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+}
+
+TEST(Lifecycle, GraceExpiryClosesTheRest) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "slower");
+  Portier p = start_portier(dir, route_to(w.url()),
+                            "    transport:\n      lifeCycle:\n        graceTimeOut: 500ms\n");
+  Conn c(p.port, 10s);
+  c.send("GET /slow?ms=8000 HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(200ms);
+  auto start = std::chrono::steady_clock::now();
+  p.proc->signal(SIGINT);
+  auto code = p.proc->wait_exit(5s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_TRUE(c.wait_closed(1s));
+}
+
+TEST(Lifecycle, SlowHeadersAndIdleConnectionsTimeOut) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "t");
+  Portier p = start_portier(dir, route_to(w.url()),
+                            "    transport:\n      respondingTimeouts:\n"
+                            "        readHeaderTimeout: 1s\n        idleTimeout: 1s\n");
+  // Slowloris: a head that never ends.
+  Conn slow(p.port);
+  slow.send("GET / HTTP/1.1\r\nHost: x\r\n");
+  auto start = std::chrono::steady_clock::now();
+  std::string trickle = "X-A: b\r\n";
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    closed = !slow.send(trickle) || slow.wait_closed(100ms);
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  // Idle keep-alive connection.
+  Conn idle(p.port);
+  idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(idle.read_response());
+  start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(idle.wait_closed(3s));
+  EXPECT_GT(std::chrono::steady_clock::now() - start, 700ms);
+}
+
+TEST(Lifecycle, BrokenStaticConfigIsRefusedWithLocation) {
+  TempDir dir;
+  auto cfg = dir.write("portier.yml", "entryPoints:\n  web:\n    adress: \":8000\"\n");
+  auto p = Process::start({PORTIER_BIN, "--configFile=" + cfg.string()}, dir.path() / "out.log");
+  auto code = p->wait_exit(5s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 2);
+  std::string log = p->log();
+  EXPECT_NE(log.find("portier.yml:3:5: unknown key `entryPoints.web.adress`; did you mean "
+                     "`entryPoints.web.address`?"),
+            std::string::npos)
+      << log;
+}
+
+TEST(Lifecycle, DisabledRouterIsReportedOthersServe) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "ok");
+  std::string dyn = "http:\n  routers:\n    broken:\n      rule: \"Host(`bad`\"\n      service: s\n"
+        "    good:\n      rule: \"Host(`good.localhost`)\"\n      service: s\n"
+        "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
+        w.url() + "\"\n";
+  Portier p = start_portier(dir, dyn);
+  EXPECT_TRUE(p.proc->wait_for_log("configuration object disabled\" object=\"router broken\"", 2s))
+      << p.proc->log();
+  auto r = http_get(p.port, "good.localhost", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+}  // namespace
+}  // namespace portier::test

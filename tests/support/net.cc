@@ -1,0 +1,230 @@
+#include "support/net.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <regex>
+#include <stdexcept>
+
+namespace portier::test {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::string Response::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (lower(k) == lower(std::string(name))) return v;
+  }
+  return "";
+}
+
+bool Response::has_header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (lower(k) == lower(std::string(name))) return true;
+  }
+  return false;
+}
+
+Conn::Conn(int port, std::chrono::milliseconds timeout) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed: " +
+                             std::strerror(errno));
+  }
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+Conn::~Conn() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Conn::send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+void Conn::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
+bool Conn::fill() {
+  char tmp[65536];
+  ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+  if (n <= 0) return false;
+  buf_.append(tmp, static_cast<std::size_t>(n));
+  return true;
+}
+
+std::optional<Response> Conn::read_response(bool no_body) {
+  std::size_t end;
+  while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+    if (!fill()) return std::nullopt;
+  }
+  Response r;
+  std::string head = buf_.substr(0, end);
+  buf_.erase(0, end + 4);
+  std::size_t line_end = head.find("\r\n");
+  r.status_line = head.substr(0, line_end);
+  if (r.status_line.size() < 12 || r.status_line.rfind("HTTP/1.", 0) != 0) return std::nullopt;
+  r.status = std::stoi(r.status_line.substr(9, 3));
+  std::size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
+  while (pos < head.size()) {
+    std::size_t e = head.find("\r\n", pos);
+    if (e == std::string::npos) e = head.size();
+    std::string line = head.substr(pos, e - pos);
+    std::size_t colon = line.find(':');
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    r.headers.emplace_back(line.substr(0, colon), value);
+    pos = e + 2;
+  }
+  if (no_body || r.status < 200 || r.status == 204 || r.status == 304) return r;
+  if (lower(r.header("transfer-encoding")) == "chunked") {
+    for (;;) {
+      std::size_t le;
+      while ((le = buf_.find("\r\n")) == std::string::npos) {
+        if (!fill()) return std::nullopt;
+      }
+      std::size_t size = std::stoul(buf_.substr(0, le), nullptr, 16);
+      buf_.erase(0, le + 2);
+      if (size == 0) {
+        while ((le = buf_.find("\r\n")) != 0) {  // trailers until the empty line
+          if (le == std::string::npos) {
+            if (!fill()) return std::nullopt;
+            continue;
+          }
+          buf_.erase(0, le + 2);
+        }
+        buf_.erase(0, 2);
+        return r;
+      }
+      while (buf_.size() < size + 2) {
+        if (!fill()) return std::nullopt;
+      }
+      r.body.append(buf_, 0, size);
+      buf_.erase(0, size + 2);
+    }
+  }
+  if (r.has_header("content-length")) {
+    std::size_t len = std::stoul(r.header("content-length"));
+    while (buf_.size() < len) {
+      if (!fill()) return std::nullopt;
+    }
+    r.body = buf_.substr(0, len);
+    buf_.erase(0, len);
+    return r;
+  }
+  while (fill()) {
+  }
+  r.body = std::move(buf_);
+  buf_.clear();
+  return r;
+}
+
+std::string Conn::read_all() {
+  while (fill()) {
+  }
+  std::string out = std::move(buf_);
+  buf_.clear();
+  return out;
+}
+
+bool Conn::wait_closed(std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    pollfd p{fd_, POLLIN, 0};
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    end - std::chrono::steady_clock::now())
+                                    .count());
+    if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
+    char tmp[4096];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, MSG_DONTWAIT);
+    if (n == 0) return true;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return true;  // reset counts as closed
+  }
+  return false;
+}
+
+std::optional<Response> http_get(int port, const std::string& host, const std::string& path,
+                                 const std::string& extra_headers) {
+  Conn c(port);
+  c.send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" + extra_headers + "\r\n");
+  return c.read_response();
+}
+
+namespace {
+long stat_field(int port, const std::string& key) {
+  auto r = http_get(port, "stats", "/stats");
+  if (!r) return -1;
+  std::smatch m;
+  if (!std::regex_search(r->body, m, std::regex("\"" + key + "\":([0-9]+)"))) return -1;
+  return std::stol(m[1].str());
+}
+}  // namespace
+
+long Whoami::connections() const { return stat_field(port, "connections"); }
+long Whoami::requests() const { return stat_field(port, "requests"); }
+
+Whoami start_whoami(const TempDir& dir, const std::string& name) {
+  Whoami w;
+  w.proc = Process::start({WHOAMI_BIN, "--addr", "127.0.0.1:0", "--name", name},
+                          dir.path() / ("whoami-" + name + ".log"));
+  auto port = w.proc->wait_for_log("whoami listening on 127\\.0\\.0\\.1:([0-9]+)",
+                                   std::chrono::seconds(10));
+  if (!port) throw std::runtime_error("whoami did not start: " + w.proc->log());
+  w.port = std::stoi(*port);
+  return w;
+}
+
+Portier start_portier(const TempDir& dir, const std::string& dynamic_yaml,
+                      const std::string& entrypoint_extra, const std::string& static_extra,
+                      int workers) {
+  dir.write("dynamic.yml", dynamic_yaml);
+  auto cfg = dir.write("portier.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n" +
+                                          entrypoint_extra +
+                                          "providers:\n  file:\n    filename: dynamic.yml\n" +
+                                          static_extra);
+  Portier p;
+  p.proc = Process::start({PORTIER_BIN, "--configFile=" + cfg.string(),
+                           "--workers=" + std::to_string(workers), "--log.level=debug"},
+                          dir.path() / "portier.log");
+  auto port = p.proc->wait_for_log(
+      "msg=\"entrypoint listening\" entrypoint=web address=127\\.0\\.0\\.1:([0-9]+)",
+      std::chrono::seconds(10));
+  if (!port || !p.proc->wait_for_log("configuration applied", std::chrono::seconds(10))) {
+    throw std::runtime_error("portier did not start: " + p.proc->log());
+  }
+  p.port = std::stoi(*port);
+  return p;
+}
+
+std::string route_to(const std::string& url, const std::string& host) {
+  std::string rule = host.empty() ? "PathPrefix(`/`)" : "Host(`" + host + "`)";
+  return "http:\n  routers:\n    r:\n      rule: \"" + rule +
+         "\"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n"
+         "          - url: \"" +
+         url + "\"\n";
+}
+
+}  // namespace portier::test

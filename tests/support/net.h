@@ -1,0 +1,79 @@
+// Raw HTTP/1.1 over loopback TCP for tests: send exact bytes, read responses with a small reader
+// written independently of portier's parser (so the two cannot agree on the same mistake).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "support/process.h"
+
+namespace portier::test {
+
+struct Response {
+  int status = 0;
+  std::string status_line;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // First header with that name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+  bool has_header(std::string_view name) const;
+};
+
+class Conn {
+ public:
+  explicit Conn(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~Conn();
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  bool send(std::string_view bytes);
+  void shutdown_write();
+  // One response; `no_body` for answers to HEAD. nullopt on timeout, close or garbage.
+  std::optional<Response> read_response(bool no_body = false);
+  // Everything until the peer closes (or the timeout).
+  std::string read_all();
+  // True when the peer closes the connection within `timeout` (reading and dropping bytes).
+  bool wait_closed(std::chrono::milliseconds timeout);
+  int fd() const { return fd_; }
+
+ private:
+  bool fill();  // reads more into buf_; false on EOF, error or timeout
+  int fd_ = -1;
+  std::string buf_;
+};
+
+// One HTTP/1.1 request on a fresh connection: "GET <path>" with Host and extra header lines.
+std::optional<Response> http_get(int port, const std::string& host, const std::string& path,
+                                 const std::string& extra_headers = "");
+
+// A whoami backend on an ephemeral port.
+struct Whoami {
+  std::unique_ptr<Process> proc;
+  int port = 0;
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  // The backend's counters from /stats, read directly (not through the proxy).
+  long connections() const;
+  long requests() const;
+};
+Whoami start_whoami(const TempDir& dir, const std::string& name);
+
+// A portier process with entrypoint `web` on an ephemeral port and the given dynamic config.
+struct Portier {
+  std::unique_ptr<Process> proc;
+  int port = 0;
+};
+// `entrypoint_extra`: YAML lines indented for the web entrypoint (e.g. "    forwardedHeaders:
+// ...\n"); `static_extra`: top-level YAML appended to the static file.
+Portier start_portier(const TempDir& dir, const std::string& dynamic_yaml,
+                      const std::string& entrypoint_extra = "",
+                      const std::string& static_extra = "", int workers = 2);
+
+// Dynamic config routing Host(`host`) (or everything, when host is empty) to `url`.
+std::string route_to(const std::string& url, const std::string& host = "");
+
+}  // namespace portier::test

@@ -1,0 +1,148 @@
+// Static and dynamic YAML decoding: Traefik names, case-insensitive keys, located errors.
+#include "config/decode.h"
+
+#include <gtest/gtest.h>
+
+#include "config/yaml_reader.h"
+
+namespace portier::config {
+namespace {
+
+TEST(StaticDecode, TraefikNamesAndDefaults) {
+  auto cfg = decode_static_yaml(R"(
+entryPoints:
+  web:
+    address: ":80"
+    transport:
+      respondingTimeouts:
+        readTimeout: 30s
+        idleTimeout: 3m
+      lifeCycle:
+        graceTimeOut: 2s
+    forwardedHeaders:
+      trustedIPs: ["10.0.0.0/8", "127.0.0.1"]
+  websecure:
+    ADDRESS: ":443"
+serversTransport:
+  maxIdleConnsPerHost: 7
+  forwardingTimeouts:
+    dialTimeout: 1500ms
+providers:
+  file:
+    directory: /etc/portier/dynamic
+    watch: false
+log:
+  level: DEBUG
+)",
+                                "static.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& web = cfg->entry_points.at("web");
+  EXPECT_EQ(web.address, ":80");
+  EXPECT_EQ(web.responding_timeouts.read_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(web.responding_timeouts.idle_timeout, std::chrono::minutes(3));
+  EXPECT_EQ(web.responding_timeouts.read_header_timeout, std::chrono::seconds(10));  // default
+  EXPECT_EQ(web.life_cycle.grace_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(web.forwarded_headers.trusted_ips.size(), 2u);
+  EXPECT_EQ(cfg->entry_points.at("websecure").address, ":443");  // keys are case-insensitive
+  EXPECT_EQ(cfg->servers_transport.max_idle_conns_per_host, 7);
+  EXPECT_EQ(cfg->servers_transport.forwarding_timeouts.dial_timeout, Duration(1500));
+  ASSERT_TRUE(cfg->providers.file.has_value());
+  EXPECT_FALSE(cfg->providers.file->watch);
+  EXPECT_EQ(cfg->log.level, "DEBUG");
+}
+
+TEST(StaticDecode, UnknownKeyNamesLineAndSuggestion) {
+  auto cfg = decode_static_yaml("entryPoints:\n  web:\n    adress: \":80\"\n", "s.yml");
+  ASSERT_FALSE(cfg);
+  const std::string& m = cfg.error().message;
+  EXPECT_NE(m.find("s.yml:3:5: unknown key `entryPoints.web.adress`"), std::string::npos) << m;
+  EXPECT_NE(m.find("did you mean `entryPoints.web.address`?"), std::string::npos) << m;
+}
+
+TEST(StaticDecode, Errors) {
+  struct Case {
+    std::string yaml, expect;
+  };
+  const std::vector<Case> cases = {
+      {"entryPoints:\n  web:\n    address: :80\n    transport:\n      respondingTimeouts:\n"
+       "        readTimeout: soon\n",
+       "s.yml:6:22: `entryPoints.web.transport.respondingTimeouts.readTimeout` must be a duration"},
+      {"entryPoints: [a, b]\n", "s.yml:1:14: `entryPoints` must be a mapping"},
+      {"entryPoints:\n  web: {}\n", "`entryPoints.web.address` is required"},
+      {"providers:\n  file: {}\n", "needs exactly one of filename or directory"},
+      {"entryPoints:\n  web:\n    address: [\":80\"\n", "s.yml:4"},  // YAML syntax error
+      {"serversTransport:\n  maxIdleConnsPerHost: -1\n",
+       "`serversTransport.maxIdleConnsPerHost` must be an integer from 0"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    auto cfg = decode_static_yaml(c.yaml, "s.yml");
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find(c.expect), std::string::npos) << cfg.error().message;
+  }
+}
+
+TEST(DynamicDecode, RoutersAndServices) {
+  auto cfg = decode_dynamic_yaml(R"yaml(
+http:
+  routers:
+    whoami:
+      rule: "Host(`whoami.localhost`)"
+      entryPoints: [web]
+      service: whoami
+      priority: 10
+  services:
+    whoami:
+      loadBalancer:
+        passHostHeader: false
+        servers:
+          - url: "http://127.0.0.1:8081"
+          - url: "http://127.0.0.1:8082"
+            weight: 3
+)yaml",
+                                 "d.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& r = cfg->http.routers.at("whoami");
+  EXPECT_EQ(r.rule, "Host(`whoami.localhost`)");
+  EXPECT_EQ(r.entry_points, std::vector<std::string>{"web"});
+  EXPECT_EQ(r.priority, 10);
+  const auto& lb = *cfg->http.services.at("whoami").load_balancer;
+  EXPECT_FALSE(lb.pass_host_header);
+  ASSERT_EQ(lb.servers.size(), 2u);
+  EXPECT_EQ(lb.servers[1].weight, 3);
+}
+
+TEST(DynamicDecode, UnknownKeyInServer) {
+  auto cfg = decode_dynamic_yaml(
+      "http:\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - urll: x\n",
+      "d.yml");
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message.find("d.yml:6:13: unknown key"), std::string::npos)
+      << cfg.error().message;
+  EXPECT_NE(cfg.error().message.find("did you mean"), std::string::npos);
+}
+
+TEST(Durations, GoSyntax) {
+  struct Case {
+    std::string text;
+    long long ms;
+    bool ok;
+  };
+  const std::vector<Case> cases = {{"10s", 10000, true},  {"250ms", 250, true},
+                                   {"1m30s", 90000, true}, {"1.5h", 5400000, true},
+                                   {"42", 42000, true},    {"0", 0, true},
+                                   {"10", 10000, true},    {"", 0, false},
+                                   {"10x", 0, false},      {"s", 0, false},
+                                   {"-1s", 0, false}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    Duration d{-1};
+    EXPECT_EQ(parse_duration(c.text, d), c.ok);
+    if (c.ok) {
+      EXPECT_EQ(d.count(), c.ms);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace portier::config

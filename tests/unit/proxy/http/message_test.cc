@@ -1,0 +1,176 @@
+// Framing and Host rules: the checks that keep ambiguous requests (smuggling vectors) out.
+#include "proxy/http/message.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace portier::http {
+namespace {
+
+struct Case {
+  std::string name;
+  std::string fields;  // field lines, each ending in \r\n
+  Error error = Error::None;
+  BodyKind kind = BodyKind::None;
+  std::uint64_t length = 0;
+  std::string version = "HTTP/1.1";
+  std::string method = "POST";
+};
+
+TEST(AnalyzeRequest, Table) {
+  const std::vector<Case> cases = {
+      {"no body", "Host: a\r\n"},
+      {"length", "Host: a\r\nContent-Length: 12\r\n", Error::None, BodyKind::Length, 12},
+      {"zero length", "Host: a\r\nContent-Length: 0\r\n"},
+      {"chunked", "Host: a\r\nTransfer-Encoding: chunked\r\n", Error::None, BodyKind::Chunked},
+      {"chunked any case", "Host: a\r\nTransfer-Encoding: ChUnKeD\r\n", Error::None,
+       BodyKind::Chunked},
+      {"missing host", "X: y\r\n", Error::MissingHost},
+      {"http/1.0 without host", "X: y\r\n", Error::None, BodyKind::None, 0, "HTTP/1.0"},
+      {"two hosts", "Host: a\r\nHost: b\r\n", Error::DuplicateHost},
+      {"host with slash", "Host: a/b\r\n", Error::BadHost},
+      {"host with at", "Host: user@a\r\n", Error::BadHost},
+      {"length and chunked", "Host: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+       Error::LengthWithChunked},
+      {"chunked and length", "Host: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+       Error::LengthWithChunked},
+      {"two lengths equal", "Host: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n",
+       Error::DuplicateContentLength},
+      {"two lengths differ", "Host: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n",
+       Error::DuplicateContentLength},
+      {"length list", "Host: a\r\nContent-Length: 5, 5\r\n", Error::BadContentLength},
+      {"negative length", "Host: a\r\nContent-Length: -1\r\n", Error::BadContentLength},
+      {"plus length", "Host: a\r\nContent-Length: +5\r\n", Error::BadContentLength},
+      {"hex length", "Host: a\r\nContent-Length: 0x10\r\n", Error::BadContentLength},
+      {"empty length", "Host: a\r\nContent-Length:\r\n", Error::BadContentLength},
+      {"huge length", "Host: a\r\nContent-Length: 99999999999999999999\r\n",
+       Error::BadContentLength},
+      {"space inside length", "Host: a\r\nContent-Length: 1 2\r\n", Error::BadContentLength},
+      {"te identity", "Host: a\r\nTransfer-Encoding: identity\r\n", Error::BadTransferEncoding},
+      {"te gzip chunked", "Host: a\r\nTransfer-Encoding: gzip, chunked\r\n",
+       Error::UnsupportedTransferEncoding},
+      {"te chunked gzip", "Host: a\r\nTransfer-Encoding: chunked, gzip\r\n",
+       Error::BadTransferEncoding},
+      {"te chunked twice", "Host: a\r\nTransfer-Encoding: chunked, chunked\r\n",
+       Error::BadTransferEncoding},
+      {"te in two fields", "Host: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n",
+       Error::BadTransferEncoding},
+      {"te empty", "Host: a\r\nTransfer-Encoding:\r\n", Error::BadTransferEncoding},
+      {"te chunked with junk", "Host: a\r\nTransfer-Encoding: xchunked\r\n",
+       Error::BadTransferEncoding},
+      {"te in http/1.0", "Transfer-Encoding: chunked\r\n", Error::BadTransferEncoding,
+       BodyKind::None, 0, "HTTP/1.0"},
+      {"connect", "Host: a:443\r\n", Error::BadConnectMethod, BodyKind::None, 0, "HTTP/1.1",
+       "CONNECT"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string raw = c.method + " / " + c.version + "\r\n" + c.fields + "\r\n";
+    if (c.method == "CONNECT") raw = "CONNECT a:443 " + c.version + "\r\n" + c.fields + "\r\n";
+    RequestHead head;
+    ASSERT_EQ(parse_request_head(raw, Limits{}, head).status, ParseStatus::Complete);
+    RequestInfo info;
+    EXPECT_EQ(analyze_request(head, info), c.error) << describe(analyze_request(head, info));
+    if (c.error == Error::None) {
+      EXPECT_EQ(info.framing.kind, c.kind);
+      EXPECT_EQ(info.framing.length, c.length);
+    }
+  }
+}
+
+TEST(AnalyzeRequest, Persistence) {
+  struct P {
+    std::string raw;
+    bool persistent;
+    bool upgrade;
+  };
+  const std::vector<P> cases = {
+      {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true, false},
+      {"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false, false},
+      {"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n", false, false},
+      {"GET / HTTP/1.0\r\n\r\n", false, false},
+      {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true, false},
+      {"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", true,
+       true},
+      // Upgrade without the Connection option is not an upgrade (and is dropped as hop-by-hop).
+      {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", true, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.raw);
+    RequestHead head;
+    ASSERT_EQ(parse_request_head(c.raw, Limits{}, head).status, ParseStatus::Complete);
+    RequestInfo info;
+    ASSERT_EQ(analyze_request(head, info), Error::None);
+    EXPECT_EQ(info.persistent, c.persistent);
+    EXPECT_EQ(info.connection.upgrade, c.upgrade);
+  }
+}
+
+TEST(AnalyzeResponse, Framing) {
+  struct R {
+    std::string raw;
+    std::string method;
+    Error error;
+    BodyKind kind;
+    bool persistent;
+  };
+  const std::vector<R> cases = {
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "GET", Error::None, BodyKind::Length,
+       true},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "HEAD", Error::None, BodyKind::None, true},
+      {"HTTP/1.1 204 No Content\r\n\r\n", "GET", Error::None, BodyKind::None, true},
+      {"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", "GET", Error::None,
+       BodyKind::None, true},
+      {"HTTP/1.1 200 OK\r\n\r\n", "GET", Error::None, BodyKind::UntilClose, false},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", Error::None,
+       BodyKind::Chunked, true},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", "GET",
+       Error::LengthWithChunked, BodyKind::None, true},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", "GET",
+       Error::DuplicateContentLength, BodyKind::None, true},
+      {"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n", "GET", Error::None, BodyKind::Length,
+       false},
+      {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\n", "GET", Error::None,
+       BodyKind::Length, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.raw);
+    ResponseHead head;
+    ASSERT_EQ(parse_response_head(c.raw, Limits{}, head).status, ParseStatus::Complete);
+    ResponseInfo info;
+    EXPECT_EQ(analyze_response(head, c.method, info), c.error);
+    if (c.error == Error::None) {
+      EXPECT_EQ(info.framing.kind, c.kind);
+      EXPECT_EQ(info.persistent, c.persistent);
+    }
+  }
+}
+
+TEST(HopByHop, FixedAndNamed) {
+  RequestHead head;
+  ASSERT_EQ(parse_request_head("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Secret, close\r\n\r\n",
+                               Limits{}, head)
+                .status,
+            ParseStatus::Complete);
+  const Field* conn = head.fields.find("connection");
+  for (const char* h : {"Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer",
+                        "Transfer-Encoding", "Upgrade", "x-secret"}) {
+    EXPECT_TRUE(is_hop_by_hop(h, conn, 1)) << h;
+  }
+  EXPECT_FALSE(is_hop_by_hop("Content-Length", conn, 1));
+  EXPECT_FALSE(is_hop_by_hop("X-Secret2", conn, 1));
+}
+
+TEST(HostWithoutPort, Forms) {
+  EXPECT_EQ(host_without_port("Example.com:8080"), "Example.com");
+  EXPECT_EQ(host_without_port("example.com."), "example.com");
+  EXPECT_EQ(host_without_port("example.com.:80"), "example.com");
+  EXPECT_EQ(host_without_port("[::1]:80"), "[::1]");
+  EXPECT_EQ(host_without_port("[::1]"), "[::1]");
+  EXPECT_EQ(host_without_port("a"), "a");
+}
+
+}  // namespace
+}  // namespace portier::http

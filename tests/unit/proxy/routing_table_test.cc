@@ -1,0 +1,116 @@
+// Route matching: host index, priorities, the merge of host and any-host routes, build errors.
+#include "proxy/routing_table.h"
+
+#include <gtest/gtest.h>
+
+namespace portier::proxy {
+namespace {
+
+config::Configuration make_config(
+    const std::vector<std::tuple<std::string, std::string, int>>& routers) {
+  config::Configuration cfg;
+  config::Service svc;
+  svc.load_balancer = config::LoadBalancer{{{"http://127.0.0.1:9"}}, true};
+  cfg.http.services["svc"] = svc;
+  for (const auto& [name, rule, prio] : routers) {
+    config::Router r;
+    r.rule = rule;
+    r.priority = prio;
+    r.service = "svc";
+    cfg.http.routers[name] = r;
+  }
+  return cfg;
+}
+
+TEST(RoutingTable, Matching) {
+  TableBuilder builder({"web"});
+  auto built = builder.build(make_config({
+      {"exact", "Host(`whoami.localhost`)", 0},
+      {"api", "Host(`whoami.localhost`) && PathPrefix(`/api`)", 0},
+      {"multi", "Host(`a.example`, `B.example`)", 0},
+      {"catchall", "PathPrefix(`/`)", 1},
+      {"static", "PathPrefix(`/static/very/long/prefix/of/things`)", 0},
+      {"exactpath", "Path(`/exact`)", 100},
+  }));
+  ASSERT_TRUE(built.errors.empty()) << built.errors[0].message;
+  const EntryPointRoutes* ep = built.table->entrypoint(0);
+  ASSERT_NE(ep, nullptr);
+  struct Case {
+    std::string host, path, want;
+  };
+  const std::vector<Case> cases = {
+      {"whoami.localhost", "/", "exact"},
+      {"WHOAMI.localhost:8000", "/x", "exact"},  // case and port ignored
+      {"whoami.localhost.", "/x", "exact"},      // trailing dot ignored
+      {"whoami.localhost", "/api/v1", "api"},    // longer rule wins
+      {"a.example", "/", "multi"},
+      {"b.example", "/", "multi"},
+      {"other", "/", "catchall"},
+      {"", "/", "catchall"},
+      {"other", "/exact", "exactpath"},
+      {"whoami.localhost", "/exact", "exactpath"},  // explicit priority 100 beats length
+      // Any-host route with a longer rule beats the host route (Traefik orders all by priority).
+      {"whoami.localhost", "/static/very/long/prefix/of/things/x", "static"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.host + c.path);
+    const Route* r = ep->match(c.host, c.path);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->name, c.want);
+  }
+}
+
+TEST(RoutingTable, NoMatch) {
+  TableBuilder builder({"web"});
+  auto built = builder.build(make_config({{"exact", "Host(`a`)", 0}}));
+  EXPECT_EQ(built.table->entrypoint(0)->match("b", "/"), nullptr);
+  EXPECT_EQ(built.table->entrypoint(1), nullptr);
+}
+
+TEST(RoutingTable, TiesBreakByName) {
+  TableBuilder builder({"web"});
+  auto built = builder.build(make_config({{"b", "Host(`x`)", 5}, {"a", "Host(`x`)", 5}}));
+  EXPECT_EQ(built.table->entrypoint(0)->match("x", "/")->name, "a");
+}
+
+TEST(RoutingTable, InvalidObjectsAreDisabledOthersWork) {
+  auto cfg = make_config({{"good", "Host(`a`)", 0},
+                          {"badrule", "Host(`a`", 0},
+                          {"unknown", "Method(`GET`)", 0}});
+  config::Router missing;
+  missing.rule = "Host(`m`)";
+  missing.service = "nope";
+  cfg.http.routers["missing"] = missing;
+  config::Router bad_ep;
+  bad_ep.rule = "Host(`e`)";
+  bad_ep.service = "svc";
+  bad_ep.entry_points = {"websecure"};
+  cfg.http.routers["badep"] = bad_ep;
+  config::Service bad_url;
+  bad_url.load_balancer = config::LoadBalancer{{{"ftp://x"}}, true};
+  cfg.http.services["badurl"] = bad_url;
+  TableBuilder builder({"web"});
+  auto built = builder.build(cfg);
+  ASSERT_EQ(built.errors.size(), 5u);
+  std::set<std::string> objects;
+  for (const auto& e : built.errors) objects.insert(e.object);
+  EXPECT_TRUE(objects.count("router badrule"));
+  EXPECT_TRUE(objects.count("router unknown"));
+  EXPECT_TRUE(objects.count("router missing"));
+  EXPECT_TRUE(objects.count("router badep"));
+  EXPECT_TRUE(objects.count("service badurl"));
+  EXPECT_EQ(built.table->entrypoint(0)->match("a", "/")->name, "good");
+}
+
+TEST(RoutingTable, ServerIdsSurviveRebuilds) {
+  TableBuilder builder({"web"});
+  auto one = builder.build(make_config({{"r", "Host(`a`)", 0}}));
+  auto two = builder.build(make_config({{"r", "Host(`a`)", 0}}));
+  const Route* r1 = one.table->entrypoint(0)->match("a", "/");
+  const Route* r2 = two.table->entrypoint(0)->match("a", "/");
+  EXPECT_EQ(r1->service->servers[0].id, r2->service->servers[0].id);
+  EXPECT_EQ(r1->service->servers[0].endpoint.port(), 9);
+}
+
+}  // namespace
+}  // namespace portier::proxy

@@ -1,9 +1,9 @@
 // portier: the wiring. Reads the static configuration, starts the workers, loads the dynamic
 // configuration, publishes the routing table, and waits for SIGINT/SIGTERM to shut down
 // gracefully. The only place that knows every module.
+#include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -31,7 +31,9 @@ std::string find_config_file(const std::string& given) {
 // The file provider of this stage: one file, or every *.yml/*.yaml of a directory, read once at
 // start-up. Relative paths are taken from the static file's directory.
 Result<config::Configuration> load_dynamic(const config::FileProvider& fp, const fs::path& base) {
-  auto resolve = [&](const std::string& p) { return fs::path(p).is_absolute() ? fs::path(p) : base / p; };
+  auto resolve = [&](const std::string& p) {
+    return fs::path(p).is_absolute() ? fs::path(p) : base / p;
+  };
   if (!fp.filename.empty()) return config::load_dynamic_file(resolve(fp.filename).string());
   config::Configuration merged;
   std::vector<fs::path> files;
@@ -44,7 +46,12 @@ Result<config::Configuration> load_dynamic(const config::FileProvider& fp, const
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
     auto cfg = config::load_dynamic_file(f.string());
-    if (!cfg) return cfg.error();
+    if (!cfg) {
+      // One broken file does not take the others down.
+      log::error("dynamic configuration file rejected",
+                 {{"provider", "file"}, {"error", cfg.error().message}});
+      continue;
+    }
     for (auto& [k, v] : cfg->http.routers) {
       if (!merged.http.routers.emplace(k, v).second) {
         return Error{f.string() + ": router `" + k + "` is defined in another file too"};
@@ -111,8 +118,8 @@ int main(int argc, char** argv) {
     if (loaded) {
       dynamic = std::move(*loaded);
     } else {
-      log::error("dynamic configuration rejected", {{"provider", "file"},
-                                                    {"error", loaded.error().message}});
+      log::error("dynamic configuration rejected",
+                 {{"provider", "file"}, {"error", loaded.error().message}});
     }
   }
   auto built = builder.build(dynamic);
@@ -120,9 +127,8 @@ int main(int argc, char** argv) {
     log::error("configuration object disabled", {{"object", e.object}, {"error", e.message}});
   }
   server.publish(built.table);
-  log::info("configuration applied",
-            {{"routers", std::to_string(dynamic.http.routers.size())},
-             {"services", std::to_string(dynamic.http.services.size())}});
+  log::info("configuration applied", {{"routers", std::to_string(dynamic.http.routers.size())},
+                                      {"services", std::to_string(dynamic.http.services.size())}});
 
   boost::asio::io_context control;
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);

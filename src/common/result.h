@@ -14,8 +14,7 @@ struct Error {
 };
 
 // Called by Result::value() on an error; Result users should test before calling value().
-[[noreturn]] inline void throw_exception_from_error(const Error& e,
-                                                    const boost::source_location&) {
+[[noreturn]] inline void throw_exception_from_error(const Error& e, const boost::source_location&) {
   throw std::runtime_error(e.message);
 }
 

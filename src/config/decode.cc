@@ -19,7 +19,8 @@ Result<YAML::Node> parse_yaml(const std::string& text, Diagnostics& diag) {
 
 Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Result<std::string>(boost::system::in_place_error, Error{path + ": cannot open file"});
+  if (!in)
+    return Result<std::string>(boost::system::in_place_error, Error{path + ": cannot open file"});
   std::ostringstream ss;
   ss << in.rdbuf();
   return Result<std::string>(boost::system::in_place_value, ss.str());

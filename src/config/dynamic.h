@@ -12,7 +12,7 @@ namespace portier::config {
 
 struct Router {
   std::string rule;
-  int priority = 0;  // 0: the rule's length
+  int priority = 0;                       // 0: the rule's length
   std::vector<std::string> entry_points;  // empty: every entrypoint
   std::vector<std::string> middlewares;
   std::string service;

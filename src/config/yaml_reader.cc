@@ -156,7 +156,8 @@ bool read_int(const YAML::Node& n, std::string_view path, Diagnostics& d, long l
 bool parse_duration(std::string_view text, Duration& out) {
   if (text.empty()) return false;
   // A bare number is seconds (Traefik accepts this for every duration).
-  bool all_digits = std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  bool all_digits =
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (all_digits) {
     if (text.size() > 9) return false;
     out = std::chrono::seconds(std::stoll(std::string(text)));
@@ -173,13 +174,20 @@ bool parse_duration(std::string_view text, Duration& out) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(ustart, i - ustart);
     double mult;
-    if (unit == "h") mult = 3600e3;
-    else if (unit == "m") mult = 60e3;
-    else if (unit == "s") mult = 1e3;
-    else if (unit == "ms") mult = 1;
-    else if (unit == "us" || unit == "µs") mult = 1e-3;
-    else if (unit == "ns") mult = 1e-6;
-    else return false;
+    if (unit == "h")
+      mult = 3600e3;
+    else if (unit == "m")
+      mult = 60e3;
+    else if (unit == "s")
+      mult = 1e3;
+    else if (unit == "ms")
+      mult = 1;
+    else if (unit == "us" || unit == "µs")
+      mult = 1e-3;
+    else if (unit == "ns")
+      mult = 1e-6;
+    else
+      return false;
     total_ms += v * mult;
   }
   if (total_ms > 1e12) return false;

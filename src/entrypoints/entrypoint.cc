@@ -110,7 +110,8 @@ Result<EntryPointSpec> make_spec(const std::string& name, std::size_t index,
   spec.endpoint = *ep;
   for (const auto& t : cfg.forwarded_headers.trusted_ips) {
     auto c = parse_cidr(t);
-    if (!c) return Error{"entryPoints." + name + ".forwardedHeaders.trustedIPs: " + c.error().message};
+    if (!c)
+      return Error{"entryPoints." + name + ".forwardedHeaders.trustedIPs: " + c.error().message};
     spec.trusted.push_back(*c);
   }
   spec.limits.max_head_bytes = cfg.max_header_bytes;

@@ -26,11 +26,30 @@ void cancel_socket(void* ctx) {
 std::string_view path_of(std::string_view target) {
   if (!target.empty() && target.front() != '/') {
     std::size_t scheme = target.find("://");
-    std::size_t slash = scheme == std::string_view::npos ? std::string_view::npos
-                                                         : target.find('/', scheme + 3);
+    std::size_t slash =
+        scheme == std::string_view::npos ? std::string_view::npos : target.find('/', scheme + 3);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }
   return target.substr(0, target.find('?'));
+}
+
+// After an error response the client may still be sending (a huge head, a body we refused).
+// Closing with unread bytes makes the kernel send RST, which can destroy the response before the
+// client reads it. So: half-close, then read and drop for a bounded time and amount (nginx's
+// lingering close), then close.
+asio::awaitable<void> linger_close(tcp::socket& socket, proxy::Deadline& deadline,
+                                   proxy::Buffer& buffer) {
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  deadline.arm(std::chrono::seconds(2));
+  std::size_t dropped = 0;
+  while (dropped < 1024 * 1024) {
+    buffer.clear();
+    auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
+    if (rec) break;
+    dropped += n;
+  }
+  deadline.disarm();
 }
 
 // Registers the session with its worker for the session's lifetime.
@@ -96,14 +115,14 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     handle.idle = false;
     if (read_failed) break;
 
-    http::Error err = pr.status == http::ParseStatus::Failed ? pr.error
-                                                              : http::analyze_request(head, info);
+    http::Error err =
+        pr.status == http::ParseStatus::Failed ? pr.error : http::analyze_request(head, info);
     if (err != http::Error::None) {
-      log::debug("bad request", {{"entrypoint", ep.name},
-                                 {"client", peer_ip},
-                                 {"error", http::describe(err)}});
+      log::debug("bad request",
+                 {{"entrypoint", ep.name}, {"client", peer_ip}, {"error", http::describe(err)}});
       co_await proxy::respond_status(worker.state(), socket, scratch, http::status_for(err), true,
                                      timeouts.write_timeout, http::describe(err));
+      co_await linger_close(socket, deadline, buffer);
       break;
     }
     buffer.consume(pr.head_size);  // the head's views stay valid: consume moves no bytes
@@ -113,16 +132,17 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     const proxy::Route* route = routes ? routes->match(info.host, path_of(head.target)) : nullptr;
     if (route == nullptr) {
       // Traefik's answer. A body we will not read means the connection cannot be reused.
-      bool close = info.framing.kind != http::BodyKind::None || !info.persistent ||
-                   worker.draining();
+      bool close =
+          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
       auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404, close,
                                               timeouts.write_timeout, "404 page not found");
       if (o == proxy::Outcome::Close) break;
       continue;
     }
-    proxy::ClientContext ctx{socket,  buffer,           head,    info,   ep.config, ep.port,
-                             peer_ip, trusted,          worker.draining(), scratch,
-                             &handle.upstream};
+    proxy::ClientContext ctx{socket,  buffer,          head,
+                             info,    ep.config,       ep.port,
+                             peer_ip, trusted,         &worker.draining(),
+                             scratch, &handle.upstream};
     proxy::Outcome o = co_await proxy::forward(worker.state(), ctx, *route->service);
     if (o == proxy::Outcome::Close || worker.draining()) break;
   }

@@ -27,8 +27,9 @@ class Worker;
 // non-atomic: a table is freed on the worker once no request of that worker uses it.
 class TableLease {
  public:
-  TableLease(Worker& w, std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>,
-                                            std::uint32_t>>::iterator it);
+  TableLease(
+      Worker& w,
+      std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>, std::uint32_t>>::iterator it);
   ~TableLease();
   TableLease(const TableLease&) = delete;
   TableLease& operator=(const TableLease&) = delete;
@@ -44,7 +45,7 @@ class TableLease {
 struct SessionHandle {
   boost::asio::ip::tcp::socket* client = nullptr;
   boost::asio::ip::tcp::socket* upstream = nullptr;  // set by the forwarder while in use
-  bool idle = false;  // waiting for the first byte of a request
+  bool idle = false;                                 // waiting for the first byte of a request
   SessionHandle* prev = nullptr;
   SessionHandle* next = nullptr;
 };
@@ -69,15 +70,14 @@ class Worker {
 
   // Worker thread only.
   proxy::WorkerState& state() { return state_; }
-  bool draining() const { return draining_; }
+  const bool& draining() const { return draining_; }
   TableLease acquire_table();
   void add(SessionHandle& s);
   void remove(SessionHandle& s);
 
  private:
   friend class TableLease;
-  using TableList =
-      std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>, std::uint32_t>>;
+  using TableList = std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>, std::uint32_t>>;
   void release(TableList::iterator it);
   void housekeeping();
   void maybe_finish();

@@ -3,12 +3,11 @@
 // capacity. Single-threaded (owned by one coroutine).
 #pragma once
 
+#include <boost/asio/buffer.hpp>
 #include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string_view>
-
-#include <boost/asio/buffer.hpp>
 
 namespace portier::proxy {
 

@@ -47,8 +47,7 @@ std::string_view origin_form(std::string_view target) {
 std::string_view port_of(std::string_view host) {
   std::size_t colon = host.rfind(':');
   std::size_t bracket = host.rfind(']');
-  if (colon == std::string_view::npos ||
-      (bracket != std::string_view::npos && bracket > colon)) {
+  if (colon == std::string_view::npos || (bracket != std::string_view::npos && bracket > colon)) {
     return {};
   }
   return host.substr(colon + 1);
@@ -214,8 +213,8 @@ class Exchange {
   std::unique_ptr<UpstreamConn> up_;
   std::unique_ptr<Deadline> up_read_;
   std::unique_ptr<Deadline> up_write_;
-  bool request_sent_ = false;      // whole request (head and body) written upstream
-  bool request_failed_ = false;    // the request body could not be read or was malformed
+  bool request_sent_ = false;    // whole request (head and body) written upstream
+  bool request_failed_ = false;  // the request body could not be read or was malformed
   http::Error request_bad_ = http::Error::None;
   bool response_started_ = false;  // some byte was written to the client
   bool response_head_seen_ = false;
@@ -235,8 +234,8 @@ asio::awaitable<bool> Exchange::connect() {
     if (ec) {
       bool timed_out = dial.expired();
       log::warn("upstream connect failed", {{"service", svc_.name},
-                                             {"server", server_.url},
-                                             {"error", timed_out ? "timeout" : ec.message()}});
+                                            {"server", server_.url},
+                                            {"error", timed_out ? "timeout" : ec.message()}});
       up_.reset();
       co_return false;
     }
@@ -319,8 +318,13 @@ void Exchange::serialize_request() {
 }
 
 asio::awaitable<bool> Exchange::send_request() {
-  Pipe pipe{c_.socket, c_.buffer, client_read_, timeouts_.read_timeout,
-            up_->socket, *up_write_, fwd_.response_header_timeout};
+  Pipe pipe{c_.socket,
+            c_.buffer,
+            client_read_,
+            timeouts_.read_timeout,
+            up_->socket,
+            *up_write_,
+            fwd_.response_header_timeout};
   CopyResult r = co_await copy_body(pipe, c_.info.framing, true, c_.scratch);
   if (r.done) {
     request_sent_ = true;
@@ -381,7 +385,7 @@ asio::awaitable<Outcome> Exchange::fail(int status, std::string_view why) {
              {{"service", svc_.name}, {"server", server_.url}, {"stage", why}});
   bool body_pending = c_.info.framing.kind != http::BodyKind::None && !request_sent_;
   co_return co_await respond_status(w_, c_.socket, c_.scratch, status,
-                                    body_pending || c_.draining || !c_.info.persistent,
+                                    body_pending || *c_.draining || !c_.info.persistent,
                                     timeouts_.write_timeout);
 }
 
@@ -459,6 +463,9 @@ asio::awaitable<Outcome> Exchange::handle_response() {
           break;
         }
       }
+      // send_request may have failed before this read began (its cancel() found nothing to
+      // cancel then), so look before waiting.
+      if (request_failed_) co_return co_await fail(502, "client");
       auto [ec, n] = co_await up_->socket.async_read_some(up_->buffer.prepare(), kNoThrow);
       if (ec) {
         up_read_->disarm();
@@ -471,13 +478,14 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     }
     if (pr.status == http::ParseStatus::Failed) {
       response_done_ = true;
-      log::warn("malformed response from upstream",
-                {{"service", svc_.name}, {"server", server_.url},
-                 {"error", http::describe(pr.error)}});
+      log::warn(
+          "malformed response from upstream",
+          {{"service", svc_.name}, {"server", server_.url}, {"error", http::describe(pr.error)}});
       co_return co_await fail(502, "parse response head");
     }
     http::ResponseInfo info;
-    if (http::Error e = http::analyze_response(head, c_.head.method, info); e != http::Error::None) {
+    if (http::Error e = http::analyze_response(head, c_.head.method, info);
+        e != http::Error::None) {
       response_done_ = true;
       log::warn("malformed response from upstream",
                 {{"service", svc_.name}, {"server", server_.url}, {"error", http::describe(e)}});
@@ -514,7 +522,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     // The client connection survives when both sides frame the message and nobody asked to close.
     const bool framed = info.framing.kind != http::BodyKind::UntilClose &&
                         (info.framing.kind != http::BodyKind::Chunked || client_http11);
-    bool close_client = !c_.info.persistent || c_.draining || !framed;
+    bool close_client = !c_.info.persistent || *c_.draining || !framed;
     if (head.status == 101) close_client = true;
     serialize_response(head, info, chunk_out, close_client);
     up_->buffer.consume(pr.head_size);
@@ -534,8 +542,13 @@ asio::awaitable<Outcome> Exchange::handle_response() {
       co_return co_await tunnel();
     }
 
-    Pipe pipe{up_->socket, up_->buffer, *up_read_, fwd_.response_header_timeout,
-              c_.socket, client_write_, timeouts_.write_timeout};
+    Pipe pipe{up_->socket,
+              up_->buffer,
+              *up_read_,
+              fwd_.response_header_timeout,
+              c_.socket,
+              client_write_,
+              timeouts_.write_timeout};
     CopyResult r = co_await copy_body(pipe, info.framing, chunk_out, c_.scratch);
     response_done_ = true;
     if (!r.done) {

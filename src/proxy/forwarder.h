@@ -33,7 +33,7 @@ struct ClientContext {
   std::string_view entrypoint_port;  // for X-Forwarded-Port when the Host has none
   std::string_view peer_ip;
   bool trusted_peer = false;  // may set X-Forwarded-* (forwardedHeaders.trustedIPs)
-  bool draining = false;      // shutting down: answer with Connection: close
+  const bool* draining;       // the worker is shutting down: answer with Connection: close
   std::string& scratch;       // reused for serialized heads: no allocation once warm
   // Set to the upstream socket while one is in use, so a forced shutdown can close it.
   boost::asio::ip::tcp::socket** upstream_slot = nullptr;

@@ -108,7 +108,8 @@ struct ParsedUrl {
 bool parse_server_url(const std::string& url, ParsedUrl& out, std::string& err) {
   constexpr std::string_view kHttp = "http://";
   if (url.compare(0, kHttp.size(), kHttp) != 0) {
-    err = "server URL `" + url + "` must start with http:// (https upstreams are not supported yet)";
+    err =
+        "server URL `" + url + "` must start with http:// (https upstreams are not supported yet)";
     return false;
   }
   std::string rest = url.substr(kHttp.size());
@@ -181,7 +182,8 @@ const Route* EntryPointRoutes::match(std::string_view host, std::string_view pat
 }
 
 std::uint32_t TableBuilder::server_id(const std::string& key) {
-  auto [it, inserted] = server_ids_.try_emplace(key, static_cast<std::uint32_t>(server_ids_.size()));
+  auto [it, inserted] =
+      server_ids_.try_emplace(key, static_cast<std::uint32_t>(server_ids_.size()));
   return it->second;
 }
 
@@ -212,9 +214,11 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
         break;
       }
       boost::system::error_code ec;
-      auto eps = resolver.resolve(u.host, u.port, boost::asio::ip::resolver_base::numeric_service, ec);
+      auto eps =
+          resolver.resolve(u.host, u.port, boost::asio::ip::resolver_base::numeric_service, ec);
       if (ec || eps.empty()) {
-        result.errors.push_back({"service " + name, "cannot resolve `" + u.host + "`: " + ec.message()});
+        result.errors.push_back(
+            {"service " + name, "cannot resolve `" + u.host + "`: " + ec.message()});
         ok = false;
         break;
       }

@@ -28,7 +28,7 @@ struct ServerTarget {
 };
 
 struct ServiceTarget {
-  std::string name;        // "name@provider"
+  std::string name;         // "name@provider"
   std::uint32_t index = 0;  // position in the table, for per-worker balancer state
   bool pass_host_header = true;
   std::vector<ServerTarget> servers;

@@ -4,8 +4,8 @@
 
 namespace portier::proxy {
 
-WorkerState::WorkerState(boost::asio::any_io_executor ex,
-                         const config::ServersTransport& transport, std::string hostname)
+WorkerState::WorkerState(boost::asio::any_io_executor ex, const config::ServersTransport& transport,
+                         std::string hostname)
     : ex_(ex), wheel_(ex), transport_(transport), hostname_(std::move(hostname)) {}
 
 UpstreamPool& WorkerState::pool(std::uint32_t server_id) {

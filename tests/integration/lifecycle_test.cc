@@ -29,7 +29,8 @@ TEST(Lifecycle, GracefulShutdownFinishesInFlightRequest) {
   Conn idle(p.port);  // an idle keep-alive connection: closed at once on shutdown
   ASSERT_TRUE(idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(idle.read_response());
-  auto slow = std::async(std::launch::async, [&] { return http_get(p.port, "x", "/slow?ms=1500"); });
+  auto slow =
+      std::async(std::launch::async, [&] { return http_get(p.port, "x", "/slow?ms=1500"); });
   std::this_thread::sleep_for(300ms);
   ASSERT_TRUE(p.proc->signal(SIGTERM));
   EXPECT_TRUE(idle.wait_closed(1s));
@@ -103,10 +104,11 @@ TEST(Lifecycle, BrokenStaticConfigIsRefusedWithLocation) {
 TEST(Lifecycle, DisabledRouterIsReportedOthersServe) {
   TempDir dir;
   Whoami w = start_whoami(dir, "ok");
-  std::string dyn = "http:\n  routers:\n    broken:\n      rule: \"Host(`bad`\"\n      service: s\n"
-        "    good:\n      rule: \"Host(`good.localhost`)\"\n      service: s\n"
-        "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
-        w.url() + "\"\n";
+  std::string dyn =
+      "http:\n  routers:\n    broken:\n      rule: \"Host(`bad`\"\n      service: s\n"
+      "    good:\n      rule: \"Host(`good.localhost`)\"\n      service: s\n"
+      "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
+      w.url() + "\"\n";
   Portier p = start_portier(dir, dyn);
   EXPECT_TRUE(p.proc->wait_for_log("configuration object disabled\" object=\"router broken\"", 2s))
       << p.proc->log();

@@ -48,7 +48,8 @@ TEST_F(ProxyTest, KeepAliveReusesOneUpstreamConnection) {
   {
     Conn c(portier_.port);
     for (int i = 0; i < 50; ++i) {
-      ASSERT_TRUE(c.send("GET /n" + std::to_string(i) + " HTTP/1.1\r\nHost: whoami.localhost\r\n\r\n"));
+      ASSERT_TRUE(
+          c.send("GET /n" + std::to_string(i) + " HTTP/1.1\r\nHost: whoami.localhost\r\n\r\n"));
       auto r = c.read_response();
       ASSERT_TRUE(r) << i;
       ASSERT_EQ(r->status, 200);
@@ -120,8 +121,8 @@ TEST_F(ProxyTest, HopByHopHeadersAreRemoved) {
   ASSERT_TRUE(r);
   const std::string& b = r->body;
   EXPECT_NE(b.find("X-Kept: yes"), std::string::npos) << b;
-  for (const char* gone : {"s3cr3t", "Keep-Alive", "TE:", "Proxy-Connection", "Trailer",
-                           "Upgrade", "X-Secret"}) {
+  for (const char* gone :
+       {"s3cr3t", "Keep-Alive", "TE:", "Proxy-Connection", "Trailer", "Upgrade", "X-Secret"}) {
     EXPECT_EQ(b.find(gone), std::string::npos) << gone << "\n" << b;
   }
 }
@@ -188,8 +189,9 @@ TEST(ProxyHeaders, TrustedPeerKeepsForwardedHeaders) {
 
 TEST_F(ProxyTest, ExpectContinue) {
   Conn c(portier_.port);
-  c.send("POST /echo HTTP/1.1\r\nHost: whoami.localhost\r\nContent-Length: 5\r\n"
-         "Expect: 100-continue\r\n\r\n");
+  c.send(
+      "POST /echo HTTP/1.1\r\nHost: whoami.localhost\r\nContent-Length: 5\r\n"
+      "Expect: 100-continue\r\n\r\n");
   auto interim = c.read_response();
   ASSERT_TRUE(interim);
   EXPECT_EQ(interim->status, 100);
@@ -212,9 +214,10 @@ std::string ws_frame(const std::string& payload) {
 
 TEST_F(ProxyTest, WebSocketEchoThroughTheProxy) {
   Conn c(portier_.port);
-  c.send("GET /ws HTTP/1.1\r\nHost: whoami.localhost\r\nUpgrade: websocket\r\n"
-         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-         "Sec-WebSocket-Version: 13\r\n\r\n");
+  c.send(
+      "GET /ws HTTP/1.1\r\nHost: whoami.localhost\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+      "Sec-WebSocket-Version: 13\r\n\r\n");
   auto r = c.read_response(true);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 101);

@@ -43,8 +43,8 @@ Conn::Conn(int port, std::chrono::milliseconds timeout) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd_);
-    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed: " +
-                             std::strerror(errno));
+    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) +
+                             " failed: " + std::strerror(errno));
   }
   timeval tv{static_cast<time_t>(timeout.count() / 1000),
              static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
@@ -201,10 +201,9 @@ Portier start_portier(const TempDir& dir, const std::string& dynamic_yaml,
                       const std::string& entrypoint_extra, const std::string& static_extra,
                       int workers) {
   dir.write("dynamic.yml", dynamic_yaml);
-  auto cfg = dir.write("portier.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n" +
-                                          entrypoint_extra +
-                                          "providers:\n  file:\n    filename: dynamic.yml\n" +
-                                          static_extra);
+  auto cfg = dir.write("portier.yml",
+                       "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n" + entrypoint_extra +
+                           "providers:\n  file:\n    filename: dynamic.yml\n" + static_extra);
   Portier p;
   p.proc = Process::start({PORTIER_BIN, "--configFile=" + cfg.string(),
                            "--workers=" + std::to_string(workers), "--log.level=debug"},

@@ -74,8 +74,8 @@ ChunkedDecoder::Step ChunkedDecoder::feed(std::string_view in) {
         break;
       }
       case State::Data: {
-        std::size_t n = static_cast<std::size_t>(
-            std::min<std::uint64_t>(remaining_, in.size() - i));
+        std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - i));
         s.data = in.substr(i, n);
         i += n;
         remaining_ -= n;

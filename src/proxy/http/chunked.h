@@ -36,16 +36,16 @@ class ChunkedDecoder {
 
  private:
   enum class State : std::uint8_t {
-    Size,        // hex digits of the chunk size
-    Ext,         // after ';' until CR
-    SizeLf,      // CR seen at the end of the size line
-    Data,        // inside chunk data
-    DataCr,      // expecting CR after data
-    DataLf,      // expecting LF after data
-    TrailerStart,// at the start of a trailer line (or the final CRLF)
-    TrailerLine, // inside a trailer field line
-    TrailerLf,   // CR seen at the end of a trailer line
-    FinalLf,     // CR seen on the empty line ending the body
+    Size,          // hex digits of the chunk size
+    Ext,           // after ';' until CR
+    SizeLf,        // CR seen at the end of the size line
+    Data,          // inside chunk data
+    DataCr,        // expecting CR after data
+    DataLf,        // expecting LF after data
+    TrailerStart,  // at the start of a trailer line (or the final CRLF)
+    TrailerLine,   // inside a trailer field line
+    TrailerLf,     // CR seen at the end of a trailer line
+    FinalLf,       // CR seen on the empty line ending the body
     Done,
   };
   State state_ = State::Size;

@@ -10,32 +10,32 @@ namespace portier::http {
 
 enum class Error : std::uint8_t {
   None = 0,
-  BadRequestLine,         // 400
-  BadMethod,              // 400
-  BadTarget,              // 400
-  BadVersion,             // 400
-  UnsupportedVersion,     // 505
-  BareLineEnd,            // 400: CR or LF alone
-  ObsFold,                // 400: a field line starting with whitespace
-  BadFieldName,           // 400
-  SpaceBeforeColon,       // 400
-  BadFieldValue,          // 400
-  MissingHost,            // 400
-  DuplicateHost,          // 400
-  BadHost,                // 400
-  BadContentLength,       // 400
-  DuplicateContentLength, // 400
-  LengthWithChunked,      // 400: Content-Length together with Transfer-Encoding
-  BadTransferEncoding,    // 400: Transfer-Encoding whose final coding is not chunked
+  BadRequestLine,               // 400
+  BadMethod,                    // 400
+  BadTarget,                    // 400
+  BadVersion,                   // 400
+  UnsupportedVersion,           // 505
+  BareLineEnd,                  // 400: CR or LF alone
+  ObsFold,                      // 400: a field line starting with whitespace
+  BadFieldName,                 // 400
+  SpaceBeforeColon,             // 400
+  BadFieldValue,                // 400
+  MissingHost,                  // 400
+  DuplicateHost,                // 400
+  BadHost,                      // 400
+  BadContentLength,             // 400
+  DuplicateContentLength,       // 400
+  LengthWithChunked,            // 400: Content-Length together with Transfer-Encoding
+  BadTransferEncoding,          // 400: Transfer-Encoding whose final coding is not chunked
   UnsupportedTransferEncoding,  // 501: a coding other than chunked
-  BadChunk,               // 400 / 502: malformed chunk size line, extension or terminator
-  ChunkTooLarge,          // 400 / 502: chunk size beyond 2^62
-  TrailersTooLarge,       // 431 / 502
-  HeadTooLarge,           // 431
-  TooManyFields,          // 431
-  TargetTooLong,          // 414
-  BadStatusLine,          // 502 (responses only)
-  BadConnectMethod,       // 405: CONNECT is not proxied
+  BadChunk,                     // 400 / 502: malformed chunk size line, extension or terminator
+  ChunkTooLarge,                // 400 / 502: chunk size beyond 2^62
+  TrailersTooLarge,             // 431 / 502
+  HeadTooLarge,                 // 431
+  TooManyFields,                // 431
+  TargetTooLong,                // 414
+  BadStatusLine,                // 502 (responses only)
+  BadConnectMethod,             // 405: CONNECT is not proxied
 };
 
 const std::error_category& error_category();

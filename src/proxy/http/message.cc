@@ -58,9 +58,12 @@ void read_connection(const Fields& fields, ConnectionInfo& out) {
   for (const Field& f : fields) {
     if (iequals(f.name, "connection")) {
       for_each_token(f.value, [&](std::string_view t) {
-        if (iequals(t, "close")) out.close = true;
-        else if (iequals(t, "keep-alive")) out.keep_alive = true;
-        else if (iequals(t, "upgrade")) upgrade_option = true;
+        if (iequals(t, "close"))
+          out.close = true;
+        else if (iequals(t, "keep-alive"))
+          out.keep_alive = true;
+        else if (iequals(t, "upgrade"))
+          upgrade_option = true;
       });
     } else if (iequals(f.name, "upgrade") && !f.value.empty()) {
       has_upgrade_field = true;
@@ -132,8 +135,8 @@ Error analyze_response(const ResponseHead& head, std::string_view request_method
   bool has_length = false;
   std::uint64_t length = 0;
   Error cl = check_content_length(head.fields, has_length, length);
-  bool no_body = request_method == "HEAD" || head.status < 200 || head.status == 204 ||
-                 head.status == 304;
+  bool no_body =
+      request_method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304;
   if (no_body) {
     return Error::None;
   }
@@ -180,33 +183,60 @@ std::string_view host_without_port(std::string_view host) {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 

@@ -32,9 +32,9 @@ struct ConnectionInfo {
 struct RequestInfo {
   Framing framing;
   ConnectionInfo connection;
-  std::string_view host;      // the Host field as sent (may carry a port); empty when absent
+  std::string_view host;  // the Host field as sent (may carry a port); empty when absent
   bool expect_continue = false;
-  bool persistent = true;     // may the client connection stay open after this exchange
+  bool persistent = true;  // may the client connection stay open after this exchange
 };
 
 // Checks a request head. Errors: MissingHost (HTTP/1.1 without Host), DuplicateHost, BadHost,

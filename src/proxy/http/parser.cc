@@ -209,9 +209,9 @@ ParseResult parse_request_head(std::string_view buf, const Limits& limits, Reque
   }
   if (out.target.front() != '/') {
     // absolute-form (http://...), asterisk-form for OPTIONS, authority-form for CONNECT.
-    bool ok = out.target == "*" ? out.method == "OPTIONS"
-                                : out.target.find("://") != std::string_view::npos ||
-                                      out.method == "CONNECT";
+    bool ok = out.target == "*"
+                  ? out.method == "OPTIONS"
+                  : out.target.find("://") != std::string_view::npos || out.method == "CONNECT";
     if (!ok) return {ParseStatus::Failed, Error::BadTarget, 0};
   }
   c.p = eol + 2;

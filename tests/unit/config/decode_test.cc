@@ -128,12 +128,10 @@ TEST(Durations, GoSyntax) {
     long long ms;
     bool ok;
   };
-  const std::vector<Case> cases = {{"10s", 10000, true},  {"250ms", 250, true},
-                                   {"1m30s", 90000, true}, {"1.5h", 5400000, true},
-                                   {"42", 42000, true},    {"0", 0, true},
-                                   {"10", 10000, true},    {"", 0, false},
-                                   {"10x", 0, false},      {"s", 0, false},
-                                   {"-1s", 0, false}};
+  const std::vector<Case> cases = {
+      {"10s", 10000, true}, {"250ms", 250, true}, {"1m30s", 90000, true}, {"1.5h", 5400000, true},
+      {"42", 42000, true},  {"0", 0, true},       {"10", 10000, true},    {"", 0, false},
+      {"10x", 0, false},    {"s", 0, false},      {"-1s", 0, false}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
     Duration d{-1};

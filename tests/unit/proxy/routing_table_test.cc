@@ -74,9 +74,8 @@ TEST(RoutingTable, TiesBreakByName) {
 }
 
 TEST(RoutingTable, InvalidObjectsAreDisabledOthersWork) {
-  auto cfg = make_config({{"good", "Host(`a`)", 0},
-                          {"badrule", "Host(`a`", 0},
-                          {"unknown", "Method(`GET`)", 0}});
+  auto cfg = make_config(
+      {{"good", "Host(`a`)", 0}, {"badrule", "Host(`a`", 0}, {"unknown", "Method(`GET`)", 0}});
   config::Router missing;
   missing.rule = "Host(`m`)";
   missing.service = "nope";

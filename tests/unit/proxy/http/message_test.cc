@@ -117,12 +117,11 @@ TEST(AnalyzeResponse, Framing) {
     bool persistent;
   };
   const std::vector<R> cases = {
-      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "GET", Error::None, BodyKind::Length,
-       true},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "GET", Error::None, BodyKind::Length, true},
       {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "HEAD", Error::None, BodyKind::None, true},
       {"HTTP/1.1 204 No Content\r\n\r\n", "GET", Error::None, BodyKind::None, true},
-      {"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", "GET", Error::None,
-       BodyKind::None, true},
+      {"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", "GET", Error::None, BodyKind::None,
+       true},
       {"HTTP/1.1 200 OK\r\n\r\n", "GET", Error::None, BodyKind::UntilClose, false},
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", Error::None,
        BodyKind::Chunked, true},
@@ -130,8 +129,7 @@ TEST(AnalyzeResponse, Framing) {
        Error::LengthWithChunked, BodyKind::None, true},
       {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", "GET",
        Error::DuplicateContentLength, BodyKind::None, true},
-      {"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n", "GET", Error::None, BodyKind::Length,
-       false},
+      {"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n", "GET", Error::None, BodyKind::Length, false},
       {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\n", "GET", Error::None,
        BodyKind::Length, false},
   };

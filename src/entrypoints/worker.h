@@ -83,7 +83,9 @@ class Worker {
   void maybe_finish();
 
   std::size_t id_;
-  boost::asio::io_context io_{1};
+  // All I/O is started on this worker's thread, so the reactor needs no locking; posts from the
+  // control thread go through the scheduler, which keeps its lock.
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   proxy::WorkerState state_;
   boost::asio::steady_timer housekeeping_;

@@ -1,6 +1,7 @@
 #include "proxy/forwarder.h"
 
 #include <array>
+#include <optional>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -211,8 +212,8 @@ class Exchange {
   Deadline client_read_;
   Deadline client_write_;
   std::unique_ptr<UpstreamConn> up_;
-  std::unique_ptr<Deadline> up_read_;
-  std::unique_ptr<Deadline> up_write_;
+  std::optional<Deadline> up_read_;  // optional, not heap: no allocation per request
+  std::optional<Deadline> up_write_;
   bool request_sent_ = false;    // whole request (head and body) written upstream
   bool request_failed_ = false;  // the request body could not be read or was malformed
   http::Error request_bad_ = http::Error::None;
@@ -242,8 +243,8 @@ asio::awaitable<bool> Exchange::connect() {
     error_code ignored;
     up_->socket.set_option(tcp::no_delay(true), ignored);
   }
-  up_read_ = std::make_unique<Deadline>(w_.wheel(), cancel_socket, &up_->socket);
-  up_write_ = std::make_unique<Deadline>(w_.wheel(), cancel_socket, &up_->socket);
+  up_read_.emplace(w_.wheel(), cancel_socket, &up_->socket);
+  up_write_.emplace(w_.wheel(), cancel_socket, &up_->socket);
   if (c_.upstream_slot) *c_.upstream_slot = &up_->socket;
   co_return true;
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/header_view.h"
 #include "proxy/http/error.h"
 
 namespace portier::http {
@@ -27,10 +28,7 @@ struct Limits {
 
 inline constexpr std::size_t kMaxFields = 100;  // more fields than this: 431
 
-struct Field {
-  std::string_view name;   // as sent; compare with iequals()
-  std::string_view value;  // leading and trailing whitespace removed
-};
+using Field = HeaderView;  // name as sent (compare with iequals()), value trimmed
 
 struct Fields {
   std::array<Field, kMaxFields> items;

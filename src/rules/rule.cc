@@ -1,0 +1,558 @@
+#include "rules/rule.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace portier::rules {
+
+namespace ip = boost::asio::ip;
+
+struct Rule::Node {
+  enum class Kind {
+    And,
+    Or,
+    Not,
+    Host,
+    HostRegexp,
+    Path,
+    PathPrefix,
+    PathRegexp,
+    Method,
+    Header,
+    HeaderRegexp,
+    Query,
+    QueryRegexp,
+    ClientIP,
+  };
+  Kind kind;
+  std::unique_ptr<Node> a, b;
+  std::string s1, s2;
+  std::unique_ptr<re2::RE2> re;
+  ip::address net;
+  unsigned prefix = 0;
+};
+
+namespace {
+
+using Node = Rule::Node;
+using Kind = Node::Kind;
+
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lexer
+
+enum class Tok { Ident, String, LParen, RParen, Comma, And, Or, Not, End };
+
+struct Token {
+  Tok kind;
+  std::string text;
+  std::size_t column;  // 1-based
+};
+
+class Lexer {
+ public:
+  explicit Lexer(std::string_view s) : s_(s) {}
+
+  Result<Token> next() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+    std::size_t col = i_ + 1;
+    if (i_ >= s_.size()) return Token{Tok::End, "", col};
+    char c = s_[i_];
+    auto two = s_.substr(i_, 2);
+    if (two == "&&") return i_ += 2, Token{Tok::And, "&&", col};
+    if (two == "||") return i_ += 2, Token{Tok::Or, "||", col};
+    if (c == '!') return ++i_, Token{Tok::Not, "!", col};
+    if (c == '(') return ++i_, Token{Tok::LParen, "(", col};
+    if (c == ')') return ++i_, Token{Tok::RParen, ")", col};
+    if (c == ',') return ++i_, Token{Tok::Comma, ",", col};
+    if (c == '`') {
+      std::size_t end = s_.find('`', i_ + 1);
+      if (end == std::string_view::npos) return fail(col, "unterminated `string`");
+      Token t{Tok::String, std::string(s_.substr(i_ + 1, end - i_ - 1)), col};
+      i_ = end + 1;
+      return t;
+    }
+    if (c == '"') return quoted(col);
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      std::size_t start = i_;
+      while (i_ < s_.size() && std::isalnum(static_cast<unsigned char>(s_[i_]))) ++i_;
+      return Token{Tok::Ident, std::string(s_.substr(start, i_ - start)), col};
+    }
+    if (c == '\'') return fail(col, "single quotes are not allowed; use `backticks` or \"quotes\"");
+    return fail(col, std::string("unexpected character '") + c + "'");
+  }
+
+ private:
+  static Result<Token> fail(std::size_t col, const std::string& msg) {
+    return Error{"column " + std::to_string(col) + ": " + msg};
+  }
+
+  // A Go interpreted string literal with the common escapes.
+  Result<Token> quoted(std::size_t col) {
+    std::string out;
+    for (std::size_t j = i_ + 1; j < s_.size(); ++j) {
+      char c = s_[j];
+      if (c == '"') {
+        i_ = j + 1;
+        return Token{Tok::String, out, col};
+      }
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (++j >= s_.size()) break;
+      switch (s_[j]) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case 'n': out.push_back('\n'); break;
+        case 't': out.push_back('\t'); break;
+        case 'r': out.push_back('\r'); break;
+        default:
+          return fail(j, std::string("unknown escape \\") + s_[j] + " in quoted string");
+      }
+    }
+    return fail(col, "unterminated \"string\"");
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Parser: recursive descent into Nodes, matchers compiled as they are read.
+
+struct MatcherSpec {
+  std::string_view name;
+  Kind kind;
+  int min_args;
+  int max_args;
+};
+
+constexpr MatcherSpec kMatchers[] = {
+    {"Host", Kind::Host, 1, 1},
+    {"HostRegexp", Kind::HostRegexp, 1, 1},
+    {"Path", Kind::Path, 1, 1},
+    {"PathPrefix", Kind::PathPrefix, 1, 1},
+    {"PathRegexp", Kind::PathRegexp, 1, 1},
+    {"Method", Kind::Method, 1, 1},
+    {"Header", Kind::Header, 2, 2},
+    {"HeaderRegexp", Kind::HeaderRegexp, 2, 2},
+    {"Query", Kind::Query, 1, 2},
+    {"QueryRegexp", Kind::QueryRegexp, 1, 2},
+    {"ClientIP", Kind::ClientIP, 1, 1},
+};
+
+class Parser {
+ public:
+  explicit Parser(std::string_view text) : lex_(text) {}
+
+  Result<std::unique_ptr<Node>> parse_rule() {
+    if (auto r = advance(); !r) return r.error();
+    if (cur_.kind == Tok::End) return Error{"empty rule"};
+    auto node = parse_or();
+    if (!node) return node;
+    if (cur_.kind != Tok::End) return expected("&&, || or the end of the rule");
+    return node;
+  }
+
+  bool uses_path = false;
+  bool uses_query = false;
+
+ private:
+  using NodeResult = Result<std::unique_ptr<Node>>;
+
+  Result<bool> advance() {
+    auto t = lex_.next();
+    if (!t) return t.error();
+    cur_ = std::move(*t);
+    return true;
+  }
+
+  Error expected(const std::string& what) const {
+    std::string got = cur_.kind == Tok::End ? "the end of the rule" : "`" + cur_.text + "`";
+    return Error{"column " + std::to_string(cur_.column) + ": expected " + what + ", got " + got};
+  }
+
+  static std::unique_ptr<Node> binary(Kind k, std::unique_ptr<Node> a, std::unique_ptr<Node> b) {
+    auto n = std::make_unique<Node>();
+    n->kind = k;
+    n->a = std::move(a);
+    n->b = std::move(b);
+    return n;
+  }
+
+  NodeResult parse_or() {
+    auto left = parse_and();
+    if (!left) return left;
+    std::unique_ptr<Node> node = std::move(*left);
+    while (cur_.kind == Tok::Or) {
+      if (auto r = advance(); !r) return r.error();
+      auto right = parse_and();
+      if (!right) return right;
+      node = binary(Kind::Or, std::move(node), std::move(*right));
+    }
+    return node;
+  }
+
+  NodeResult parse_and() {
+    auto left = parse_unary();
+    if (!left) return left;
+    std::unique_ptr<Node> node = std::move(*left);
+    while (cur_.kind == Tok::And) {
+      if (auto r = advance(); !r) return r.error();
+      auto right = parse_unary();
+      if (!right) return right;
+      node = binary(Kind::And, std::move(node), std::move(*right));
+    }
+    return node;
+  }
+
+  NodeResult parse_unary() {
+    if (cur_.kind == Tok::Not) {
+      if (auto r = advance(); !r) return r.error();
+      auto inner = parse_unary();
+      if (!inner) return inner;
+      return binary(Kind::Not, std::move(*inner), nullptr);
+    }
+    if (cur_.kind == Tok::LParen) {
+      if (auto r = advance(); !r) return r.error();
+      auto inner = parse_or();
+      if (!inner) return inner;
+      if (cur_.kind != Tok::RParen) return expected(")");
+      if (auto r = advance(); !r) return r.error();
+      return inner;
+    }
+    if (cur_.kind != Tok::Ident) return expected("a matcher such as Host(`example.com`)");
+    return parse_matcher();
+  }
+
+  NodeResult parse_matcher() {
+    const std::size_t col = cur_.column;
+    const std::string name = cur_.text;
+    const MatcherSpec* spec = nullptr;
+    for (const auto& m : kMatchers) {
+      if (m.name == name) spec = &m;
+    }
+    if (spec == nullptr) {
+      std::string msg = "column " + std::to_string(col) + ": unknown matcher " + name;
+      for (const auto& m : kMatchers) {
+        if (iequal(m.name, name)) msg += " (matchers are case-sensitive: " + std::string(m.name) + ")";
+      }
+      if (name == "HostHeader" || name == "HostSNI") msg += " (not an HTTP v3 matcher)";
+      return Error{msg};
+    }
+    if (auto r = advance(); !r) return r.error();
+    if (cur_.kind != Tok::LParen) return expected("( after " + name);
+    std::vector<std::string> args;
+    for (;;) {
+      if (auto r = advance(); !r) return r.error();
+      if (cur_.kind != Tok::String) return expected("a `string` argument to " + name);
+      args.push_back(cur_.text);
+      if (auto r = advance(); !r) return r.error();
+      if (cur_.kind == Tok::Comma) continue;
+      if (cur_.kind == Tok::RParen) break;
+      return expected(", or ) in " + name + "(...)");
+    }
+    if (static_cast<int>(args.size()) < spec->min_args ||
+        static_cast<int>(args.size()) > spec->max_args) {
+      std::string want = spec->min_args == spec->max_args
+                             ? std::to_string(spec->min_args)
+                             : std::to_string(spec->min_args) + " or " +
+                                   std::to_string(spec->max_args);
+      std::string msg = "column " + std::to_string(col) + ": " + name + " takes " + want +
+                        " value" + (want == "1" ? "" : "s") + ", got " +
+                        std::to_string(args.size());
+      if (spec->kind == Kind::Host || spec->kind == Kind::PathPrefix || spec->kind == Kind::Path) {
+        msg += " (v3 syntax: combine values with ||, e.g. Host(`a`) || Host(`b`))";
+      }
+      return Error{msg};
+    }
+    if (auto r = advance(); !r) return r.error();
+    auto node = std::make_unique<Node>();
+    node->kind = spec->kind;
+    if (auto e = compile(*node, name, col, args); !e.message.empty()) return e;
+    return node;
+  }
+
+  Error compile(Node& n, const std::string& name, std::size_t col,
+                const std::vector<std::string>& args) {
+    auto err = [&](const std::string& m) {
+      return Error{"column " + std::to_string(col) + ": " + name + ": " + m};
+    };
+    auto regex = [&](const std::string& pattern) -> Error {
+      re2::RE2::Options opts;
+      opts.set_log_errors(false);
+      n.re = std::make_unique<re2::RE2>(pattern, opts);
+      if (!n.re->ok()) return err("invalid regexp `" + pattern + "`: " + n.re->error());
+      return Error{};
+    };
+    n.s1 = args[0];
+    if (args.size() > 1) n.s2 = args[1];
+    switch (n.kind) {
+      case Kind::Host: {
+        if (n.s1.empty()) return err("empty host");
+        for (char& c : n.s1) {
+          if (static_cast<unsigned char>(c) >= 0x80) return err("non-ASCII characters in host");
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        if (n.s1.back() == '.') n.s1.pop_back();
+        return Error{};
+      }
+      case Kind::HostRegexp:
+        return regex(n.s1);
+      case Kind::Path:
+      case Kind::PathPrefix:
+        uses_path = true;
+        if (n.s1.empty() || n.s1.front() != '/') return err("path `" + n.s1 + "` must start with /");
+        return Error{};
+      case Kind::PathRegexp:
+        uses_path = true;
+        return regex(n.s1);
+      case Kind::Method:
+        for (char& c : n.s1) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (n.s1.empty()) return err("empty method");
+        return Error{};
+      case Kind::Header:
+        if (n.s1.empty()) return err("empty header name");
+        return Error{};
+      case Kind::HeaderRegexp:
+        if (n.s1.empty()) return err("empty header name");
+        return regex(n.s2);
+      case Kind::Query:
+        uses_query = true;
+        return Error{};
+      case Kind::QueryRegexp:
+        uses_query = true;
+        if (args.size() == 1) {
+          n.kind = Kind::Query;  // one argument: same as Query (Traefik)
+          return Error{};
+        }
+        return regex(n.s2);
+      case Kind::ClientIP: {
+        std::string addr = n.s1;
+        unsigned max = 0;
+        bool has_prefix = false;
+        if (auto slash = addr.find('/'); slash != std::string::npos) {
+          std::string p = addr.substr(slash + 1);
+          addr.resize(slash);
+          if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), ::isdigit)) {
+            return err("invalid CIDR `" + n.s1 + "`");
+          }
+          n.prefix = static_cast<unsigned>(std::stoi(p));
+          has_prefix = true;
+        }
+        boost::system::error_code ec;
+        n.net = ip::make_address(addr, ec);
+        if (ec) return err("invalid IP or CIDR `" + n.s1 + "`");
+        max = n.net.is_v4() ? 32 : 128;
+        if (!has_prefix) n.prefix = max;
+        if (n.prefix > max) return err("prefix longer than the address in `" + n.s1 + "`");
+        return Error{};
+      }
+      default:
+        return err("internal: not a matcher");
+    }
+  }
+
+  Lexer lex_;
+  Token cur_{Tok::End, "", 0};
+};
+
+// Hosts the node can only match, or false when it can match any host.
+bool pinned(const Node& n, std::vector<std::string>& out) {
+  switch (n.kind) {
+    case Kind::Host:
+      out.push_back(n.s1);
+      return true;
+    case Kind::And: {
+      std::vector<std::string> a, b;
+      if (pinned(*n.a, a)) {
+        out.insert(out.end(), a.begin(), a.end());
+        return true;
+      }
+      if (pinned(*n.b, b)) {
+        out.insert(out.end(), b.begin(), b.end());
+        return true;
+      }
+      return false;
+    }
+    case Kind::Or: {
+      std::vector<std::string> a, b;
+      if (!pinned(*n.a, a) || !pinned(*n.b, b)) return false;
+      out.insert(out.end(), a.begin(), a.end());
+      out.insert(out.end(), b.begin(), b.end());
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool in_network(const ip::address& net, unsigned prefix, ip::address peer) {
+  if (peer.is_v6() && peer.to_v6().is_v4_mapped() && net.is_v4()) {
+    peer = ip::make_address_v4(ip::v4_mapped, peer.to_v6());
+  }
+  if (peer.is_v4() != net.is_v4()) return false;
+  auto compare = [&](const auto& x, const auto& y) {
+    unsigned bits = prefix;
+    for (std::size_t i = 0; i < x.size() && bits > 0; ++i) {
+      unsigned take = std::min(bits, 8u);
+      unsigned char mask = static_cast<unsigned char>(0xff << (8 - take));
+      if ((x[i] & mask) != (y[i] & mask)) return false;
+      bits -= take;
+    }
+    return true;
+  };
+  if (peer.is_v4()) return compare(peer.to_v4().to_bytes(), net.to_v4().to_bytes());
+  return compare(peer.to_v6().to_bytes(), net.to_v6().to_bytes());
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Query component decoding as Go's url.ParseQuery: '+' is a space, %XX escapes (a malformed
+// escape is kept as it is).
+std::size_t query_decode(std::string_view in, char* out) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    int h = -1, l = -1;
+    if (in[i] == '%' && i + 2 < in.size()) {
+      h = hex_digit(in[i + 1]);
+      l = hex_digit(in[i + 2]);
+    }
+    if (in[i] == '+') {
+      out[n++] = ' ';
+    } else if (h >= 0 && l >= 0) {
+      out[n++] = static_cast<char>(h * 16 + l);
+      i += 2;
+    } else {
+      out[n++] = in[i];
+    }
+  }
+  return n;
+}
+
+// Calls f(key, value) for each decoded pair; stops when f returns true. Pairs longer than the
+// scratch space are skipped.
+template <typename F>
+bool any_query_pair(std::string_view query, F&& f) {
+  std::array<char, 1024> kbuf, vbuf;
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    std::size_t eq = pair.find('=');
+    std::string_view k = pair.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (k.size() > kbuf.size() || v.size() > vbuf.size()) continue;
+    std::size_t kn = query_decode(k, kbuf.data());
+    std::size_t vn = query_decode(v, vbuf.data());
+    if (f(std::string_view(kbuf.data(), kn), std::string_view(vbuf.data(), vn))) return true;
+  }
+  return false;
+}
+
+bool eval(const Node& n, const Request& r) {
+  switch (n.kind) {
+    case Kind::And:
+      return eval(*n.a, r) && eval(*n.b, r);
+    case Kind::Or:
+      return eval(*n.a, r) || eval(*n.b, r);
+    case Kind::Not:
+      return !eval(*n.a, r);
+    case Kind::Host:
+      return r.host == n.s1;
+    case Kind::HostRegexp:
+      return re2::RE2::PartialMatch(re2::StringPiece(r.host.data(), r.host.size()), *n.re);
+    case Kind::Path:
+      return r.path == n.s1;
+    case Kind::PathPrefix:
+      return r.path.substr(0, n.s1.size()) == n.s1;
+    case Kind::PathRegexp:
+      return re2::RE2::PartialMatch(re2::StringPiece(r.path.data(), r.path.size()), *n.re);
+    case Kind::Method:
+      return r.method == n.s1;
+    case Kind::Header:
+      for (const auto& h : r.headers) {
+        if (iequal(h.name, n.s1) && h.value == n.s2) return true;
+      }
+      return false;
+    case Kind::HeaderRegexp:
+      for (const auto& h : r.headers) {
+        if (iequal(h.name, n.s1) &&
+            re2::RE2::PartialMatch(re2::StringPiece(h.value.data(), h.value.size()), *n.re)) {
+          return true;
+        }
+      }
+      return false;
+    case Kind::Query:
+      return any_query_pair(r.query, [&](std::string_view k, std::string_view v) {
+        return k == n.s1 && v == n.s2;
+      });
+    case Kind::QueryRegexp:
+      return any_query_pair(r.query, [&](std::string_view k, std::string_view v) {
+        return k == n.s1 && re2::RE2::PartialMatch(re2::StringPiece(v.data(), v.size()), *n.re);
+      });
+    case Kind::ClientIP:
+      return in_network(n.net, n.prefix, r.client_ip);
+  }
+  return false;
+}
+
+}  // namespace
+
+Rule::Rule() = default;
+Rule::~Rule() = default;
+Rule::Rule(Rule&&) noexcept = default;
+Rule& Rule::operator=(Rule&&) noexcept = default;
+
+bool Rule::matches(const Request& req) const { return eval(*root_, req); }
+
+Result<Rule> parse(std::string_view text) {
+  Parser p(text);
+  auto root = p.parse_rule();
+  if (!root) return root.error();
+  Rule rule;
+  rule.root_ = std::move(*root);
+  rule.uses_path_ = p.uses_path;
+  rule.uses_query_ = p.uses_query;
+  std::vector<std::string> hosts;
+  if (pinned(*rule.root_, hosts)) {
+    std::sort(hosts.begin(), hosts.end());
+    hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+    rule.pinned_hosts_ = std::move(hosts);
+  }
+  return rule;
+}
+
+std::size_t percent_decode(std::string_view in, char* out) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out[n++] = in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::string_view::npos;
+    int h = hex_digit(in[i + 1]), l = hex_digit(in[i + 2]);
+    if (h < 0 || l < 0) return std::string_view::npos;
+    out[n++] = static_cast<char>(h * 16 + l);
+    i += 2;
+  }
+  return n;
+}
+
+}  // namespace portier::rules

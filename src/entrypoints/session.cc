@@ -9,6 +9,8 @@
 #include "proxy/forwarder.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
+#include "proxy/routing_table.h"
+#include "rules/rule.h"
 
 namespace portier::entrypoints {
 namespace {
@@ -22,15 +24,15 @@ void cancel_socket(void* ctx) {
   static_cast<tcp::socket*>(ctx)->cancel(ec);
 }
 
-// The path of a request target, for routing: no query, origin-form.
-std::string_view path_of(std::string_view target) {
+// The origin-form of a request target: "http://h/p?q" becomes "/p?q".
+std::string_view origin_form(std::string_view target) {
   if (!target.empty() && target.front() != '/') {
     std::size_t scheme = target.find("://");
     std::size_t slash =
         scheme == std::string_view::npos ? std::string_view::npos : target.find('/', scheme + 3);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }
-  return target.substr(0, target.find('?'));
+  return target;
 }
 
 // After an error response the client may still be sending (a huge head, a body we refused).
@@ -80,6 +82,8 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   proxy::Deadline deadline(worker.state().wheel(), cancel_socket, &socket);
   http::RequestHead head;
   http::RequestInfo info;
+  std::string decoded_path;  // only used when a path has %-escapes
+  char host_buf[256];
 
   for (;;) {
     // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before.
@@ -127,9 +131,34 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     }
     buffer.consume(pr.head_size);  // the head's views stay valid: consume moves no bytes
 
+    // What rules look at: the host normalized, the path percent-decoded, the query raw.
+    std::string_view target = origin_form(head.target);
+    std::string_view raw_path = target.substr(0, target.find('?'));
+    std::string_view query =
+        raw_path.size() < target.size() ? target.substr(raw_path.size() + 1) : std::string_view();
+    std::string_view path = raw_path;
+    if (raw_path.find('%') != std::string_view::npos) {
+      decoded_path.resize(raw_path.size());
+      std::size_t n = rules::percent_decode(raw_path, decoded_path.data());
+      if (n == std::string_view::npos) {
+        co_await proxy::respond_status(worker.state(), socket, scratch, 400, true,
+                                       timeouts.write_timeout, "malformed percent-encoding");
+        co_await linger_close(socket, deadline, buffer);
+        break;
+      }
+      path = std::string_view(decoded_path.data(), n);
+    }
+    const std::size_t host_len = proxy::normalize_host(info.host, host_buf);
+    const rules::Request match_req{
+        std::string_view(host_buf, host_len),
+        head.method,
+        path,
+        query,
+        std::span<const HeaderView>(head.fields.begin(), head.fields.count),
+        peer.address()};
     TableLease table = worker.acquire_table();
     const proxy::EntryPointRoutes* routes = table->entrypoint(ep.index);
-    const proxy::Route* route = routes ? routes->match(info.host, path_of(head.target)) : nullptr;
+    const proxy::Route* route = routes ? routes->match(match_req) : nullptr;
     if (route == nullptr) {
       // Traefik's answer. A body we will not read means the connection cannot be reused.
       bool close =

@@ -1,13 +1,13 @@
 #include "proxy/forwarder.h"
 
 #include <array>
-#include <optional>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
+#include <optional>
 #include <span>
 
 #include "common/log.h"

@@ -8,97 +8,6 @@
 namespace portier::proxy {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// The rule subset of this stage: Host(`a`, ...), Path(`/p`), PathPrefix(`/p`) joined by &&.
-// The full Traefik v3 rule language replaces this (issue 3).
-struct SimpleRule {
-  std::vector<std::string> hosts;
-  std::string path_prefix;
-  std::string path;
-};
-
-bool parse_simple_rule(std::string_view rule, SimpleRule& out, std::string& err) {
-  std::size_t i = 0;
-  auto skip_ws = [&] {
-    while (i < rule.size() && std::isspace(static_cast<unsigned char>(rule[i]))) ++i;
-  };
-  bool first = true;
-  for (;;) {
-    skip_ws();
-    if (i >= rule.size()) break;
-    if (!first) {
-      if (rule.substr(i, 2) != "&&") {
-        err = "expected && at column " + std::to_string(i + 1);
-        return false;
-      }
-      i += 2;
-      skip_ws();
-    }
-    first = false;
-    std::size_t name_start = i;
-    while (i < rule.size() && std::isalpha(static_cast<unsigned char>(rule[i]))) ++i;
-    std::string name(rule.substr(name_start, i - name_start));
-    if (i >= rule.size() || rule[i] != '(') {
-      err = "expected a matcher like Host(`...`) at column " + std::to_string(name_start + 1);
-      return false;
-    }
-    ++i;
-    std::vector<std::string> args;
-    for (;;) {
-      skip_ws();
-      if (i < rule.size() && (rule[i] == '`' || rule[i] == '"')) {
-        char q = rule[i++];
-        std::size_t end = rule.find(q, i);
-        if (end == std::string_view::npos) {
-          err = "unterminated string at column " + std::to_string(i);
-          return false;
-        }
-        args.emplace_back(rule.substr(i, end - i));
-        i = end + 1;
-        skip_ws();
-        if (i < rule.size() && rule[i] == ',') {
-          ++i;
-          continue;
-        }
-      }
-      if (i < rule.size() && rule[i] == ')') {
-        ++i;
-        break;
-      }
-      err = "expected a quoted argument or ) at column " + std::to_string(i + 1);
-      return false;
-    }
-    if (args.empty()) {
-      err = name + " needs at least one argument";
-      return false;
-    }
-    if (name == "Host") {
-      for (auto& h : args) {
-        std::string l = lower(h);
-        if (!l.empty() && l.back() == '.') l.pop_back();
-        out.hosts.push_back(l);
-      }
-    } else if (name == "PathPrefix" && args.size() == 1) {
-      out.path_prefix = args[0];
-    } else if (name == "Path" && args.size() == 1) {
-      out.path = args[0];
-    } else {
-      err = "matcher " + name + " is not supported yet (Host, Path and PathPrefix are)";
-      return false;
-    }
-  }
-  if (first) {
-    err = "empty rule";
-    return false;
-  }
-  return true;
-}
-
 struct ParsedUrl {
   std::string host;  // without brackets
   std::string port;
@@ -143,30 +52,27 @@ bool route_before(const Route* a, const Route* b) {
 
 }  // namespace
 
-bool Route::matches_path(std::string_view p) const {
-  if (!path.empty() && p != path) return false;
-  if (!path_prefix.empty() && p.substr(0, path_prefix.size()) != path_prefix) return false;
-  return true;
-}
-
-const Route* EntryPointRoutes::match(std::string_view host, std::string_view path) const {
-  // Host without port and trailing dot, lower-cased into a stack buffer: no allocation.
-  if (!host.empty() && host.front() != '[') {
-    host = host.substr(0, host.rfind(':'));
-  } else if (!host.empty()) {
+std::size_t normalize_host(std::string_view host, char* out) {
+  if (!host.empty() && host.front() == '[') {
     host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.rfind(':'));
   }
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  char buf[256];
+  if (host.size() > 255) return 0;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(host[i])));
+  }
+  return host.size();
+}
+
+const Route* EntryPointRoutes::match(const rules::Request& req) const {
   const std::vector<const Route*>* hosted = nullptr;
-  if (host.size() <= sizeof buf && !by_host_.empty()) {
-    for (std::size_t i = 0; i < host.size(); ++i) {
-      buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(host[i])));
-    }
-    auto it = by_host_.find(std::string_view(buf, host.size()));
+  if (!req.host.empty() && !by_host_.empty()) {
+    auto it = by_host_.find(req.host);
     if (it != by_host_.end()) hosted = &it->second;
   }
-  // Merge the two priority-ordered lists, first match wins.
+  // Merge the two priority-ordered lists; the first rule that matches wins.
   std::size_t i = 0, j = 0;
   const std::size_t n = hosted ? hosted->size() : 0;
   while (i < n || j < any_host_.size()) {
@@ -176,7 +82,7 @@ const Route* EntryPointRoutes::match(std::string_view host, std::string_view pat
     } else {
       r = any_host_[j++];
     }
-    if (r->matches_path(path)) return r;
+    if (r->rule.matches(req)) return r;
   }
   return nullptr;
 }
@@ -246,12 +152,13 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
                            table->server_ids_.end());
 
   for (const auto& [name, router] : cfg.http.routers) {
-    SimpleRule rule;
-    std::string err;
-    if (!parse_simple_rule(router.rule, rule, err)) {
-      result.errors.push_back({"router " + name, "rule `" + router.rule + "`: " + err});
+    auto rule = rules::parse(router.rule);
+    if (!rule) {
+      result.errors.push_back(
+          {"router " + name, "rule `" + router.rule + "`: " + rule.error().message});
       continue;
     }
+    std::string err;
     if (!router.middlewares.empty()) {
       result.errors.push_back({"router " + name, "middlewares are not supported yet"});
       continue;
@@ -281,17 +188,16 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     }
     auto route = std::make_unique<Route>();
     route->name = name;
+    // Traefik's default priority: the rule's length, so more specific rules usually win.
     route->priority = router.priority != 0 ? router.priority : static_cast<int>(router.rule.size());
-    route->hosts = rule.hosts;
-    route->path_prefix = rule.path_prefix;
-    route->path = rule.path;
+    route->rule = std::move(*rule);
     route->service = svc->second;
     for (std::size_t ep : eps) {
       auto& routes = table->entrypoints_[ep];
-      if (route->hosts.empty()) {
+      if (route->rule.pinned_hosts().empty()) {
         routes.any_host_.push_back(route.get());
       } else {
-        for (const auto& h : route->hosts) routes.by_host_[h].push_back(route.get());
+        for (const auto& h : route->rule.pinned_hosts()) routes.by_host_[h].push_back(route.get());
       }
     }
     table->routes_.push_back(std::move(route));

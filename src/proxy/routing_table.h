@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/dynamic.h"
+#include "rules/rule.h"
 
 namespace portier::proxy {
 
@@ -37,19 +38,15 @@ struct ServiceTarget {
 struct Route {
   std::string name;
   int priority = 0;
-  std::vector<std::string> hosts;  // lower case, no trailing dot; empty: any host
-  std::string path_prefix;         // empty: any path
-  std::string path;                // exact path; empty: not used
+  rules::Rule rule;
   const ServiceTarget* service = nullptr;
-
-  bool matches_path(std::string_view p) const;
 };
 
 class EntryPointRoutes {
  public:
-  // The highest-priority route for this host (as sent: any case, port and trailing dot allowed)
-  // and path (without query), or nullptr. Does not allocate.
-  const Route* match(std::string_view host, std::string_view path) const;
+  // The highest-priority route whose rule matches, or nullptr. `req.host` must already be
+  // normalized (lower case, no port, no trailing dot: see normalize_host). Does not allocate.
+  const Route* match(const rules::Request& req) const;
 
  private:
   friend class TableBuilder;
@@ -60,6 +57,10 @@ class EntryPointRoutes {
   std::unordered_map<std::string, std::vector<const Route*>, Hash, std::equal_to<>> by_host_;
   std::vector<const Route*> any_host_;
 };
+
+// Writes the Host value's host part, lower-cased and without port and trailing dot, into `out`
+// (at least 256 bytes). Returns its length; 0 when the host is empty or too long to route on.
+std::size_t normalize_host(std::string_view host, char* out);
 
 class RoutingTable {
  public:

@@ -111,11 +111,21 @@ class Lexer {
       }
       if (++j >= s_.size()) break;
       switch (s_[j]) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case 'n': out.push_back('\n'); break;
-        case 't': out.push_back('\t'); break;
-        case 'r': out.push_back('\r'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
         default:
           return fail(j, std::string("unknown escape \\") + s_[j] + " in quoted string");
       }
@@ -245,7 +255,8 @@ class Parser {
     if (spec == nullptr) {
       std::string msg = "column " + std::to_string(col) + ": unknown matcher " + name;
       for (const auto& m : kMatchers) {
-        if (iequal(m.name, name)) msg += " (matchers are case-sensitive: " + std::string(m.name) + ")";
+        if (iequal(m.name, name))
+          msg += " (matchers are case-sensitive: " + std::string(m.name) + ")";
       }
       if (name == "HostHeader" || name == "HostSNI") msg += " (not an HTTP v3 matcher)";
       return Error{msg};
@@ -264,10 +275,10 @@ class Parser {
     }
     if (static_cast<int>(args.size()) < spec->min_args ||
         static_cast<int>(args.size()) > spec->max_args) {
-      std::string want = spec->min_args == spec->max_args
-                             ? std::to_string(spec->min_args)
-                             : std::to_string(spec->min_args) + " or " +
-                                   std::to_string(spec->max_args);
+      std::string want =
+          spec->min_args == spec->max_args
+              ? std::to_string(spec->min_args)
+              : std::to_string(spec->min_args) + " or " + std::to_string(spec->max_args);
       std::string msg = "column " + std::to_string(col) + ": " + name + " takes " + want +
                         " value" + (want == "1" ? "" : "s") + ", got " +
                         std::to_string(args.size());
@@ -312,7 +323,8 @@ class Parser {
       case Kind::Path:
       case Kind::PathPrefix:
         uses_path = true;
-        if (n.s1.empty() || n.s1.front() != '/') return err("path `" + n.s1 + "` must start with /");
+        if (n.s1.empty() || n.s1.front() != '/')
+          return err("path `" + n.s1 + "` must start with /");
         return Error{};
       case Kind::PathRegexp:
         uses_path = true;
@@ -500,9 +512,8 @@ bool eval(const Node& n, const Request& r) {
       }
       return false;
     case Kind::Query:
-      return any_query_pair(r.query, [&](std::string_view k, std::string_view v) {
-        return k == n.s1 && v == n.s2;
-      });
+      return any_query_pair(
+          r.query, [&](std::string_view k, std::string_view v) { return k == n.s1 && v == n.s2; });
     case Kind::QueryRegexp:
       return any_query_pair(r.query, [&](std::string_view k, std::string_view v) {
         return k == n.s1 && re2::RE2::PartialMatch(re2::StringPiece(v.data(), v.size()), *n.re);
@@ -520,7 +531,7 @@ Rule::~Rule() = default;
 Rule::Rule(Rule&&) noexcept = default;
 Rule& Rule::operator=(Rule&&) noexcept = default;
 
-bool Rule::matches(const Request& req) const { return eval(*root_, req); }
+bool Rule::matches(const Request& req) const { return root_ && eval(*root_, req); }
 
 Result<Rule> parse(std::string_view text) {
   Parser p(text);

@@ -37,6 +37,7 @@ struct Request {
 
 class Rule {
  public:
+  Rule();  // an empty rule: matches nothing
   ~Rule();
   Rule(Rule&&) noexcept;
   Rule& operator=(Rule&&) noexcept;
@@ -54,7 +55,6 @@ class Rule {
 
  private:
   friend Result<Rule> parse(std::string_view text);
-  Rule();
   std::unique_ptr<Node> root_;
   std::vector<std::string> pinned_hosts_;
   bool uses_path_ = false;

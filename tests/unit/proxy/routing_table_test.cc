@@ -22,12 +22,23 @@ config::Configuration make_config(
   return cfg;
 }
 
+// Matches the way the session does: host normalized, path as given.
+const Route* match(const EntryPointRoutes* ep, std::string_view host, std::string_view path,
+                   std::string_view method = "GET") {
+  char buf[256];
+  std::size_t n = normalize_host(host, buf);
+  rules::Request req{
+      std::string_view(buf, n), method, path, {}, {}, boost::asio::ip::make_address("127.0.0.1")};
+  return ep->match(req);
+}
+
 TEST(RoutingTable, Matching) {
   TableBuilder builder({"web"});
   auto built = builder.build(make_config({
       {"exact", "Host(`whoami.localhost`)", 0},
       {"api", "Host(`whoami.localhost`) && PathPrefix(`/api`)", 0},
-      {"multi", "Host(`a.example`, `B.example`)", 0},
+      {"multi", "Host(`a.example`) || Host(`B.example`)", 0},
+      {"posts", "Host(`whoami.localhost`) && Method(`POST`)", 0},
       {"catchall", "PathPrefix(`/`)", 1},
       {"static", "PathPrefix(`/static/very/long/prefix/of/things`)", 0},
       {"exactpath", "Path(`/exact`)", 100},
@@ -49,33 +60,36 @@ TEST(RoutingTable, Matching) {
       {"", "/", "catchall"},
       {"other", "/exact", "exactpath"},
       {"whoami.localhost", "/exact", "exactpath"},  // explicit priority 100 beats length
+      {"whoami.localhost", "/", "exact"},
       // Any-host route with a longer rule beats the host route (Traefik orders all by priority).
       {"whoami.localhost", "/static/very/long/prefix/of/things/x", "static"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.host + c.path);
-    const Route* r = ep->match(c.host, c.path);
+    const Route* r = match(ep, c.host, c.path);
     ASSERT_NE(r, nullptr);
     EXPECT_EQ(r->name, c.want);
   }
+  EXPECT_EQ(match(ep, "whoami.localhost", "/", "POST")->name, "posts");
+  EXPECT_EQ(match(ep, "whoami.localhost", "/", "GET")->name, "exact");
 }
 
 TEST(RoutingTable, NoMatch) {
   TableBuilder builder({"web"});
   auto built = builder.build(make_config({{"exact", "Host(`a`)", 0}}));
-  EXPECT_EQ(built.table->entrypoint(0)->match("b", "/"), nullptr);
+  EXPECT_EQ(match(built.table->entrypoint(0), "b", "/"), nullptr);
   EXPECT_EQ(built.table->entrypoint(1), nullptr);
 }
 
 TEST(RoutingTable, TiesBreakByName) {
   TableBuilder builder({"web"});
   auto built = builder.build(make_config({{"b", "Host(`x`)", 5}, {"a", "Host(`x`)", 5}}));
-  EXPECT_EQ(built.table->entrypoint(0)->match("x", "/")->name, "a");
+  EXPECT_EQ(match(built.table->entrypoint(0), "x", "/")->name, "a");
 }
 
 TEST(RoutingTable, InvalidObjectsAreDisabledOthersWork) {
   auto cfg = make_config(
-      {{"good", "Host(`a`)", 0}, {"badrule", "Host(`a`", 0}, {"unknown", "Method(`GET`)", 0}});
+      {{"good", "Host(`a`)", 0}, {"badrule", "Host(`a`", 0}, {"unknown", "Foo(`GET`)", 0}});
   config::Router missing;
   missing.rule = "Host(`m`)";
   missing.service = "nope";
@@ -98,15 +112,15 @@ TEST(RoutingTable, InvalidObjectsAreDisabledOthersWork) {
   EXPECT_TRUE(objects.count("router missing"));
   EXPECT_TRUE(objects.count("router badep"));
   EXPECT_TRUE(objects.count("service badurl"));
-  EXPECT_EQ(built.table->entrypoint(0)->match("a", "/")->name, "good");
+  EXPECT_EQ(match(built.table->entrypoint(0), "a", "/")->name, "good");
 }
 
 TEST(RoutingTable, ServerIdsSurviveRebuilds) {
   TableBuilder builder({"web"});
   auto one = builder.build(make_config({{"r", "Host(`a`)", 0}}));
   auto two = builder.build(make_config({{"r", "Host(`a`)", 0}}));
-  const Route* r1 = one.table->entrypoint(0)->match("a", "/");
-  const Route* r2 = two.table->entrypoint(0)->match("a", "/");
+  const Route* r1 = match(one.table->entrypoint(0), "a", "/");
+  const Route* r2 = match(two.table->entrypoint(0), "a", "/");
   EXPECT_EQ(r1->service->servers[0].id, r2->service->servers[0].id);
   EXPECT_EQ(r1->service->servers[0].endpoint.port(), 9);
 }

@@ -26,8 +26,7 @@ struct Case {
 };
 
 Request view(const Req& r) {
-  return Request{r.host, r.method, r.path, r.query, r.headers,
-                 boost::asio::ip::make_address(r.ip)};
+  return Request{r.host, r.method, r.path, r.query, r.headers, boost::asio::ip::make_address(r.ip)};
 }
 
 Req host(std::string h) { return Req{.host = std::move(h)}; }
@@ -89,16 +88,20 @@ TEST(Rules, Matching) {
       {"Method(`PURGE`)", method("PURGE"), true},
       {"Method(`GET`)", method("get"), false},
       // Header: name case-insensitive, value exact, any field with that name.
-      {"Header(`Content-Type`, `application/json`)", header("Content-Type", "application/json"), true},
-      {"Header(`content-type`, `application/json`)", header("CONTENT-TYPE", "application/json"), true},
+      {"Header(`Content-Type`, `application/json`)", header("Content-Type", "application/json"),
+       true},
+      {"Header(`content-type`, `application/json`)", header("CONTENT-TYPE", "application/json"),
+       true},
       {"Header(`Content-Type`, `application/json`)", header("Content-Type", "text/html"), false},
       {"Header(`Content-Type`, `application/json`)", header("X-Type", "application/json"), false},
       {"Header(`X-Env`, `prod`)", Req{.headers = {{"X-Env", "dev"}, {"X-Env", "prod"}}}, true},
       {"Header(`X-Env`, `prod`)", Req{}, false},
       {"Header(`X-Env`, `prod`)", header("X-Env", "production"), false},
       // HeaderRegexp.
-      {"HeaderRegexp(`Content-Type`, `^application/(json|yaml)$`)", header("Content-Type", "application/yaml"), true},
-      {"HeaderRegexp(`Content-Type`, `^application/(json|yaml)$`)", header("Content-Type", "application/xml"), false},
+      {"HeaderRegexp(`Content-Type`, `^application/(json|yaml)$`)",
+       header("Content-Type", "application/yaml"), true},
+      {"HeaderRegexp(`Content-Type`, `^application/(json|yaml)$`)",
+       header("Content-Type", "application/xml"), false},
       {"HeaderRegexp(`User-Agent`, `curl`)", header("user-agent", "curl/8.0"), true},
       {"HeaderRegexp(`User-Agent`, `curl`)", header("user-agent", "Mozilla/5.0"), false},
       {"HeaderRegexp(`X-Id`, `.*`)", Req{}, false},

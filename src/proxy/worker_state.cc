@@ -30,8 +30,8 @@ void WorkerState::on_table(const RoutingTable& table) {
   rr_.assign(table.service_count(), 0);
   const auto& live = table.server_ids();
   for (std::uint32_t id = 0; id < pools_.size(); ++id) {
-    // The pool object stays (an idle-watch completion may still be queued for it); only its
-    // connections go. Pools are small, and ids are per distinct server URL.
+    // Pools are small and ids are per distinct server URL, so the object stays for a server
+    // that may come back; its connections go now.
     if (pools_[id] && !std::binary_search(live.begin(), live.end(), id)) pools_[id]->close_all();
   }
 }

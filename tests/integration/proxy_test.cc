@@ -65,6 +65,27 @@ TEST_F(ProxyTest, KeepAliveReusesOneUpstreamConnection) {
   EXPECT_EQ(whoami_.connections() - before, 1 + 1);
 }
 
+TEST(ProxyPool, ConnectionClosedByTheServerIsNotReused) {
+  TempDir dir;
+  Whoami first = start_whoami(dir, "first");
+  const int port = first.port;
+  Portier p = start_portier(dir, route_to(first.url()), "", "", 1);
+  auto r = http_get(p.port, "x", "/");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);  // portier now holds an idle pooled connection to `first`
+  // The backend dies (its kernel closes the pooled connection) and comes back on the same port.
+  first.proc.reset();
+  auto second = Process::start(
+      {WHOAMI_BIN, "--addr", "127.0.0.1:" + std::to_string(port), "--name", "second"},
+      dir.path() / "whoami-second.log");
+  ASSERT_TRUE(second->wait_for_log("whoami listening", 5s)) << second->log();
+  std::this_thread::sleep_for(400ms);
+  auto again = http_get(p.port, "x", "/");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+  EXPECT_NE(again->body.find("Name: second"), std::string::npos);
+}
+
 TEST_F(ProxyTest, PipelinedRequestsAnsweredInOrder) {
   Conn c(portier_.port);
   std::string batch;

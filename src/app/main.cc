@@ -1,16 +1,26 @@
 // portier: the wiring. Reads the static configuration, starts the workers, loads the dynamic
 // configuration, publishes the routing table, and waits for SIGINT/SIGTERM to shut down
 // gracefully. The only place that knows every module.
+#include <unistd.h>  // environ
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
+#include "admin/server.h"
+#include "app/aggregator.h"
 #include "common/log.h"
 #include "config/decode.h"
+#include "config/merge.h"
+#include "config/static_sources.h"
+#include "entrypoints/entrypoint.h"
 #include "entrypoints/server.h"
+#include "providers/file/file_provider.h"
 #include "proxy/routing_table.h"
 
 namespace {
@@ -28,42 +38,18 @@ std::string find_config_file(const std::string& given) {
   return "";
 }
 
-// The file provider of this stage: one file, or every *.yml/*.yaml of a directory, read once at
-// start-up. Relative paths are taken from the static file's directory.
-Result<config::Configuration> load_dynamic(const config::FileProvider& fp, const fs::path& base) {
-  auto resolve = [&](const std::string& p) {
-    return fs::path(p).is_absolute() ? fs::path(p) : base / p;
-  };
-  if (!fp.filename.empty()) return config::load_dynamic_file(resolve(fp.filename).string());
-  config::Configuration merged;
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(resolve(fp.directory), ec)) {
-    auto ext = e.path().extension();
-    if (e.is_regular_file() && (ext == ".yml" || ext == ".yaml")) files.push_back(e.path());
+std::string options_help() {
+  std::string out =
+      "Static configuration (Traefik's names; keys are case-insensitive). Each option is also a\n"
+      "flag (--entryPoints.web.address=:80), an environment variable\n"
+      "(PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80) and a key of the file; flags win over the\n"
+      "environment, which wins over the file. <name> is yours to choose.\n\n";
+  for (const auto& o : config::static_options()) {
+    out += "  --" + std::string(o.key);
+    if (!o.default_value.empty()) out += " (default " + std::string(o.default_value) + ")";
+    out += "\n      " + std::string(o.help) + "\n";
   }
-  if (ec) return Error{resolve(fp.directory).string() + ": " + ec.message()};
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    auto cfg = config::load_dynamic_file(f.string());
-    if (!cfg) {
-      // One broken file does not take the others down.
-      log::error("dynamic configuration file rejected",
-                 {{"provider", "file"}, {"error", cfg.error().message}});
-      continue;
-    }
-    for (auto& [k, v] : cfg->http.routers) {
-      if (!merged.http.routers.emplace(k, v).second) {
-        return Error{f.string() + ": router `" + k + "` is defined in another file too"};
-      }
-    }
-    for (auto& [k, v] : cfg->http.services) {
-      if (!merged.http.services.emplace(k, v).second) {
-        return Error{f.string() + ": service `" + k + "` is defined in another file too"};
-      }
-    }
-  }
-  return merged;
+  return out;
 }
 
 }  // namespace
@@ -72,36 +58,66 @@ int main(int argc, char** argv) {
   CLI::App app{"portier: a reverse proxy for services run with Docker on one host"};
   std::string config_file;
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
-  std::string log_level;
   app.add_option("--configFile", config_file,
                  "Static configuration file (YAML). Default: ./portier.yml, then "
                  "/etc/portier/portier.yml");
   app.add_option("--workers", workers, "Worker threads, one event loop each (default: cores)")
       ->check(CLI::Range(1u, 1024u));
-  app.add_option("--log.level", log_level, "debug, info, warn or error (default: info)");
   app.set_version_flag("--version", kVersion);
+  app.allow_extras();
+  app.footer(options_help());
   CLI11_PARSE(app, argc, argv);
 
-  config_file = find_config_file(config_file);
-  if (config_file.empty()) {
-    std::cerr << "portier: no configuration file: give --configFile or create ./portier.yml\n";
+  auto flags = config::flags_to_keys(app.remaining());
+  if (!flags) {
+    std::cerr << "portier: " << flags.error().message << "\n";
     return 2;
   }
-  auto cfg = config::load_static_file(config_file);
+  std::vector<std::string> env_lines;
+  for (char** e = environ; *e != nullptr; ++e) env_lines.emplace_back(*e);
+  for (const auto& line : env_lines) {
+    if (config_file.empty() && line.rfind("PORTIER_CONFIGFILE=", 0) == 0) {
+      config_file = line.substr(std::string("PORTIER_CONFIGFILE=").size());
+    }
+  }
+  config_file = find_config_file(config_file);
+  std::string file_text;
+  if (!config_file.empty()) {
+    std::ifstream in(config_file, std::ios::binary);
+    if (!in) {
+      std::cerr << "portier: " << config_file << ": cannot open file\n";
+      return 2;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    file_text = ss.str();
+  }
+  auto cfg =
+      config::decode_static_sources(config_file, file_text, config::env_to_keys(env_lines), *flags);
   if (!cfg) {
     std::cerr << "portier: invalid static configuration:\n" << cfg.error().message << "\n";
     return 2;
   }
   log::Level level;
-  const std::string& level_text = log_level.empty() ? cfg->log.level : log_level;
-  if (!log::parse_level(level_text, level)) {
-    std::cerr << "portier: unknown log level `" << level_text << "` (debug, info, warn, error)\n";
+  if (!log::parse_level(cfg->log.level, level)) {
+    std::cerr << "portier: unknown log level `" << cfg->log.level
+              << "` (debug, info, warn, error)\n";
     return 2;
   }
   log::set_level(level);
   if (cfg->entry_points.empty()) {
-    std::cerr << "portier: " << config_file << ": no entryPoints defined\n";
+    std::cerr << "portier: no entryPoints defined (give a configuration file or "
+                 "--entryPoints.<name>.address)\n";
     return 2;
+  }
+
+  // api.insecure: the API gets the `traefik` entrypoint's address for itself (Traefik's
+  // convention), so that entrypoint is not a proxying one.
+  std::string api_address;
+  if (cfg->api && cfg->api->insecure) {
+    auto it = cfg->entry_points.find("traefik");
+    api_address = it != cfg->entry_points.end() ? it->second.address : "127.0.0.1:8080";
+    if (it != cfg->entry_points.end()) cfg->entry_points.erase(it);
   }
 
   entrypoints::Server server(*cfg, workers);
@@ -110,32 +126,71 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  proxy::TableBuilder builder(server.entrypoint_names());
-  config::Configuration dynamic;
-  if (cfg->providers.file) {
-    auto base = fs::path(config_file).parent_path();
-    auto loaded = load_dynamic(*cfg->providers.file, base.empty() ? fs::path(".") : base);
-    if (loaded) {
-      dynamic = std::move(*loaded);
-    } else {
-      log::error("dynamic configuration rejected",
-                 {{"provider", "file"}, {"error", loaded.error().message}});
+  admin::RuntimeStore runtime;
+  std::unique_ptr<admin::ApiServer> api;
+  if (!api_address.empty()) {
+    auto ep = entrypoints::parse_listen_address(api_address);
+    if (!ep) {
+      std::cerr << "portier: entryPoints.traefik.address: " << ep.error().message << "\n";
+      return 2;
     }
+    api = std::make_unique<admin::ApiServer>(runtime, kVersion);
+    auto port = api->start(ep->address().to_string(), ep->port());
+    if (!port) {
+      std::cerr << "portier: " << port.error().message << "\n";
+      return 1;
+    }
+    log::info("api listening",
+              {{"entrypoint", "traefik"},
+               {"address", ep->address().to_string() + ":" + std::to_string(*port)}});
   }
-  auto built = builder.build(dynamic);
-  for (const auto& e : built.errors) {
-    log::error("configuration object disabled", {{"object", e.object}, {"error", e.message}});
-  }
-  server.publish(built.table);
-  log::info("configuration applied", {{"routers", std::to_string(dynamic.http.routers.size())},
-                                      {"services", std::to_string(dynamic.http.services.size())}});
 
+  // One path for every change: provider snapshot -> aggregator -> merge -> build -> publish.
   boost::asio::io_context control;
+  proxy::TableBuilder builder(server.entrypoint_names());
+  app::Aggregator aggregator(control, cfg->providers.providers_throttle_duration,
+                             [&](const std::map<std::string, config::Configuration>& snapshots) {
+                               config::Configuration merged = config::merge(snapshots);
+                               auto built = builder.build(merged);
+                               for (const auto& e : built.errors) {
+                                 log::error("configuration object disabled",
+                                            {{"object", e.object()}, {"error", e.message}});
+                               }
+                               server.publish(built.table);
+                               auto rt = std::make_shared<admin::Runtime>();
+                               rt->config = merged;
+                               for (const auto& e : built.errors)
+                                 rt->errors.push_back({e.kind, e.name, e.message});
+                               for (const auto& ep : server.entrypoints()) {
+                                 rt->entrypoints[ep.name] =
+                                     ep.endpoint.address().to_string() + ":" + ep.port;
+                               }
+                               runtime.set(std::move(rt));
+                               log::info("configuration applied",
+                                         {{"routers", std::to_string(merged.http.routers.size())},
+                                          {"services", std::to_string(merged.http.services.size())},
+                                          {"disabled", std::to_string(built.errors.size())}});
+                             });
+  std::unique_ptr<providers::file::FileProvider> file_provider;
+  if (cfg->providers.file) {
+    auto base = config_file.empty() ? fs::current_path() : fs::path(config_file).parent_path();
+    file_provider = std::make_unique<providers::file::FileProvider>(
+        control, *cfg->providers.file, base.empty() ? fs::path(".") : base,
+        [&](config::Configuration snapshot) { aggregator.update("file", std::move(snapshot)); });
+    file_provider->start();
+  } else {
+    aggregator.update("internal", {});  // no provider: publish an empty table
+  }
+
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     log::info("signal received", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    control.stop();
   });
   control.run();
+  if (file_provider) file_provider->stop();
+  aggregator.stop();
+  if (api) api->stop();
   server.shutdown();
   return 0;
 }

@@ -90,6 +90,8 @@ Result<StaticConfig> decode_static_yaml(const std::string& text, const std::stri
   decode_servers_transport(m.get("serversTransport"), d, cfg.servers_transport);
   {
     YamlMap p(m.get("providers"), "providers", d);
+    read_duration(p.get("providersThrottleDuration"), "providers.providersThrottleDuration", d,
+                  cfg.providers.providers_throttle_duration);
     YAML::Node file_node = p.get("file");
     if (file_node) {
       FileProvider fp;
@@ -104,6 +106,14 @@ Result<StaticConfig> decode_static_yaml(const std::string& text, const std::stri
       cfg.providers.file = fp;
     }
     p.finish();
+  }
+  if (YAML::Node api_node = m.get("api")) {
+    Api api;
+    YamlMap a(api_node, "api", d);
+    read_bool(a.get("insecure"), "api.insecure", d, api.insecure);
+    read_bool(a.get("dashboard"), "api.dashboard", d, api.dashboard);
+    a.finish();
+    cfg.api = api;
   }
   {
     YamlMap l(m.get("log"), "log", d);

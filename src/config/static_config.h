@@ -72,6 +72,9 @@ struct FileProvider {
 };
 
 struct Providers {
+  // Changes from providers are applied at most this often; a burst becomes one reload (the
+  // first change of a quiet period applies at once). Traefik's default is 2 s.
+  Duration providers_throttle_duration = std::chrono::milliseconds(100);
   std::optional<FileProvider> file;
   bool operator==(const Providers&) const = default;
 };
@@ -81,8 +84,17 @@ struct Log {
   bool operator==(const Log&) const = default;
 };
 
+struct Api {
+  // Serve the API on the `traefik` entrypoint's address (default 127.0.0.1:8080: portier keeps
+  // it on loopback unless told otherwise; Traefik's default is :8080 on every address).
+  bool insecure = false;
+  bool dashboard = true;  // accepted; the dashboard arrives with its own issue
+  bool operator==(const Api&) const = default;
+};
+
 struct StaticConfig {
   std::map<std::string, EntryPoint> entry_points;
+  std::optional<Api> api;
   ServersTransport servers_transport;
   Providers providers;
   Log log;

@@ -103,7 +103,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
 
   for (const auto& [name, svc] : cfg.http.services) {
     if (!svc.load_balancer) {
-      result.errors.push_back({"service " + name, "no loadBalancer given"});
+      result.errors.push_back({"service", name, "no loadBalancer given"});
       continue;
     }
     auto target = std::make_unique<ServiceTarget>();
@@ -115,7 +115,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       ParsedUrl u;
       std::string err;
       if (!parse_server_url(server.url, u, err)) {
-        result.errors.push_back({"service " + name, err});
+        result.errors.push_back({"service", name, err});
         ok = false;
         break;
       }
@@ -124,7 +124,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
           resolver.resolve(u.host, u.port, boost::asio::ip::resolver_base::numeric_service, ec);
       if (ec || eps.empty()) {
         result.errors.push_back(
-            {"service " + name, "cannot resolve `" + u.host + "`: " + ec.message()});
+            {"service", name, "cannot resolve `" + u.host + "`: " + ec.message()});
         ok = false;
         break;
       }
@@ -137,7 +137,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     }
     if (!ok) continue;
     if (target->servers.empty()) {
-      result.errors.push_back({"service " + name, "no servers"});
+      result.errors.push_back({"service", name, "no servers"});
       continue;
     }
     for (const auto& s : target->servers) {
@@ -155,18 +155,18 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     auto rule = rules::parse(router.rule);
     if (!rule) {
       result.errors.push_back(
-          {"router " + name, "rule `" + router.rule + "`: " + rule.error().message});
+          {"router", name, "rule `" + router.rule + "`: " + rule.error().message});
       continue;
     }
     std::string err;
     if (!router.middlewares.empty()) {
-      result.errors.push_back({"router " + name, "middlewares are not supported yet"});
+      result.errors.push_back({"router", name, "middlewares are not supported yet"});
       continue;
     }
     auto svc = services.find(router.service);
     if (svc == services.end()) {
       result.errors.push_back(
-          {"router " + name, "service `" + router.service + "` does not exist or is disabled"});
+          {"router", name, "service `" + router.service + "` does not exist or is disabled"});
       continue;
     }
     std::vector<std::size_t> eps;
@@ -182,7 +182,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
         eps.push_back(static_cast<std::size_t>(it - entrypoints_.begin()));
       }
       if (!err.empty()) {
-        result.errors.push_back({"router " + name, err});
+        result.errors.push_back({"router", name, err});
         continue;
       }
     }

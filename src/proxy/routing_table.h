@@ -83,8 +83,10 @@ class RoutingTable {
 
 // A problem found while building, attached to the object it disables.
 struct BuildError {
-  std::string object;  // "router whoami@file"
+  std::string kind;  // "router", "service"
+  std::string name;  // "whoami@file"
   std::string message;
+  std::string object() const { return kind + " " + name; }
 };
 
 struct BuildResult {

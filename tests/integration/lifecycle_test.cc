@@ -110,7 +110,8 @@ TEST(Lifecycle, DisabledRouterIsReportedOthersServe) {
       "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
       w.url() + "\"\n";
   Portier p = start_portier(dir, dyn);
-  EXPECT_TRUE(p.proc->wait_for_log("configuration object disabled\" object=\"router broken\"", 2s))
+  EXPECT_TRUE(
+      p.proc->wait_for_log("configuration object disabled\" object=\"router broken@file\"", 2s))
       << p.proc->log();
   auto r = http_get(p.port, "good.localhost", "/");
   ASSERT_TRUE(r);

@@ -106,7 +106,7 @@ TEST(RoutingTable, InvalidObjectsAreDisabledOthersWork) {
   auto built = builder.build(cfg);
   ASSERT_EQ(built.errors.size(), 5u);
   std::set<std::string> objects;
-  for (const auto& e : built.errors) objects.insert(e.object);
+  for (const auto& e : built.errors) objects.insert(e.object());
   EXPECT_TRUE(objects.count("router badrule"));
   EXPECT_TRUE(objects.count("router unknown"));
   EXPECT_TRUE(objects.count("router missing"));

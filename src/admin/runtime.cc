@@ -1,0 +1,92 @@
+#include "admin/runtime.h"
+
+namespace portier::admin {
+namespace {
+
+using json = nlohmann::json;
+
+std::string provider_of(const std::string& name) {
+  auto at = name.find('@');
+  return at == std::string::npos ? "" : name.substr(at + 1);
+}
+
+std::vector<std::string> errors_of(const Runtime& rt, const std::string& kind,
+                                   const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& e : rt.errors) {
+    if (e.kind == kind && e.name == name) out.push_back(e.message);
+  }
+  return out;
+}
+
+json with_status(json j, const std::vector<std::string>& errors) {
+  j["status"] = errors.empty() ? "enabled" : "disabled";
+  if (!errors.empty()) j["error"] = errors;
+  return j;
+}
+
+}  // namespace
+
+json router_json(const Runtime& rt, const std::string& name) {
+  const auto& r = rt.config.http.routers.at(name);
+  json j = {{"name", name},
+            {"provider", provider_of(name)},
+            {"rule", r.rule},
+            {"service", r.service},
+            {"priority", r.priority != 0 ? r.priority : static_cast<int>(r.rule.size())}};
+  j["entryPoints"] = r.entry_points;
+  if (r.entry_points.empty()) {
+    for (const auto& [ep, addr] : rt.entrypoints) j["entryPoints"].push_back(ep);
+  }
+  if (!r.middlewares.empty()) j["middlewares"] = r.middlewares;
+  return with_status(j, errors_of(rt, "router", name));
+}
+
+json service_json(const Runtime& rt, const std::string& name) {
+  const auto& s = rt.config.http.services.at(name);
+  json j = {{"name", name}, {"provider", provider_of(name)}, {"type", "loadbalancer"}};
+  if (s.load_balancer) {
+    json servers = json::array();
+    for (const auto& srv : s.load_balancer->servers) servers.push_back({{"url", srv.url}});
+    j["loadBalancer"] = {{"servers", servers},
+                         {"passHostHeader", s.load_balancer->pass_host_header}};
+  }
+  json used_by = json::array();
+  for (const auto& [rname, r] : rt.config.http.routers) {
+    if (r.service == name) used_by.push_back(rname);
+  }
+  j["usedBy"] = used_by;
+  return with_status(j, errors_of(rt, "service", name));
+}
+
+json overview_json(const Runtime& rt) {
+  auto count = [&](const std::string& kind, const auto& objects) {
+    int total = 0, errors = 0;
+    for (const auto& [name, obj] : objects) {
+      ++total;
+      if (!errors_of(rt, kind, name).empty()) ++errors;
+    }
+    return json{{"total", total}, {"warnings", 0}, {"errors", errors}};
+  };
+  json providers = json::array();
+  std::vector<std::string> seen;
+  for (const auto& [name, r] : rt.config.http.routers) {
+    std::string p = provider_of(name);
+    if (std::find(seen.begin(), seen.end(), p) == seen.end()) seen.push_back(p);
+  }
+  for (const auto& p : seen) providers.push_back(p);
+  return {{"http",
+           {{"routers", count("router", rt.config.http.routers)},
+            {"services", count("service", rt.config.http.services)},
+            {"middlewares", {{"total", 0}, {"warnings", 0}, {"errors", 0}}}}},
+          {"providers", providers}};
+}
+
+json rawdata_json(const Runtime& rt) {
+  json routers = json::object(), services = json::object();
+  for (const auto& [name, r] : rt.config.http.routers) routers[name] = router_json(rt, name);
+  for (const auto& [name, s] : rt.config.http.services) services[name] = service_json(rt, name);
+  return {{"routers", routers}, {"services", services}, {"middlewares", json::object()}};
+}
+
+}  // namespace portier::admin

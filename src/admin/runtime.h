@@ -1,0 +1,52 @@
+// What the admin API shows: the configuration as applied, with each object's provider, status
+// and errors. Plain data, built on the control plane after each apply and then only read.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/dynamic.h"
+#include "config/static_config.h"
+
+namespace portier::admin {
+
+struct ObjectError {
+  std::string kind;  // "router", "service"
+  std::string name;  // qualified: "whoami@file"
+  std::string message;
+};
+
+struct Runtime {
+  config::Configuration config;  // merged, qualified names
+  std::vector<ObjectError> errors;
+  std::map<std::string, std::string> entrypoints;  // name -> bound address
+};
+
+// JSON views, in Traefik's API shapes (name, provider, status, error list).
+nlohmann::json router_json(const Runtime& rt, const std::string& name);
+nlohmann::json service_json(const Runtime& rt, const std::string& name);
+nlohmann::json overview_json(const Runtime& rt);
+nlohmann::json rawdata_json(const Runtime& rt);
+
+// The latest Runtime, shared between the control plane (writer) and the API thread (reader).
+class RuntimeStore {
+ public:
+  void set(std::shared_ptr<const Runtime> rt) {
+    std::lock_guard lock(mu_);
+    rt_ = std::move(rt);
+  }
+  std::shared_ptr<const Runtime> get() const {
+    std::lock_guard lock(mu_);
+    return rt_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Runtime> rt_ = std::make_shared<Runtime>();
+};
+
+}  // namespace portier::admin

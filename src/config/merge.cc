@@ -1,0 +1,26 @@
+#include "config/merge.h"
+
+namespace portier::config {
+
+std::string qualify(const std::string& name, const std::string& provider) {
+  if (name.empty() || name.find('@') != std::string::npos) return name;
+  return name + "@" + provider;
+}
+
+Configuration merge(const std::map<std::string, Configuration>& snapshots) {
+  Configuration out;
+  for (const auto& [provider, cfg] : snapshots) {
+    for (const auto& [name, router] : cfg.http.routers) {
+      Router r = router;
+      r.service = qualify(r.service, provider);
+      for (auto& m : r.middlewares) m = qualify(m, provider);
+      out.http.routers.emplace(qualify(name, provider), std::move(r));
+    }
+    for (const auto& [name, service] : cfg.http.services) {
+      out.http.services.emplace(qualify(name, provider), service);
+    }
+  }
+  return out;
+}
+
+}  // namespace portier::config

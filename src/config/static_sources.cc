@@ -1,0 +1,146 @@
+#include "config/static_sources.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "config/decode.h"
+
+namespace portier::config {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::vector<std::string> split_key(const std::string& key, char sep) {
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i <= key.size()) {
+    std::size_t j = std::min(key.find(sep, i), key.size());
+    parts.push_back(key.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+// Sets root[k0][k1]...[kn] = value, reusing existing keys case-insensitively.
+void set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t i,
+              const std::string& value) {
+  std::string key = keys[i];
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (lower(kv.first.Scalar()) == lower(key)) key = kv.first.Scalar();
+    }
+  }
+  if (i + 1 == keys.size()) {
+    node[key] = value;
+    return;
+  }
+  if (!node[key].IsMap()) node[key] = YAML::Node(YAML::NodeType::Map);
+  set_path(node[key], keys, i + 1, value);
+}
+
+}  // namespace
+
+Result<std::vector<KeyValue>> flags_to_keys(const std::vector<std::string>& args) {
+  std::vector<KeyValue> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0 || a.size() == 2) {
+      return Error{"unexpected argument `" + a +
+                   "` (options look like --entryPoints.web.address=:80)"};
+    }
+    std::string body = a.substr(2);
+    auto eq = body.find('=');
+    if (eq != std::string::npos) {
+      out.emplace_back(body.substr(0, eq), body.substr(eq + 1));
+    } else if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
+      out.emplace_back(body, args[++i]);
+    } else {
+      out.emplace_back(body, "true");
+    }
+  }
+  return out;
+}
+
+std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines) {
+  constexpr std::string_view kPrefix = "PORTIER_";
+  std::vector<KeyValue> out;
+  for (const auto& line : environ_lines) {
+    if (line.rfind(kPrefix, 0) != 0) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = lower(line.substr(kPrefix.size(), eq - kPrefix.size()));
+    std::replace(key.begin(), key.end(), '_', '.');
+    out.emplace_back(key, line.substr(eq + 1));
+  }
+  return out;
+}
+
+Result<StaticConfig> decode_static_sources(const std::string& file, const std::string& file_text,
+                                           const std::vector<KeyValue>& env,
+                                           const std::vector<KeyValue>& flags) {
+  YAML::Node root;
+  try {
+    root = file_text.empty() ? YAML::Node(YAML::NodeType::Map) : YAML::Load(file_text);
+  } catch (const YAML::Exception& e) {
+    return decode_static_yaml(file_text, file);  // reports the syntax error with its location
+  }
+  if (!root.IsMap() && !root.IsNull()) return decode_static_yaml(file_text, file);
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  for (const auto* source : {&env, &flags}) {
+    for (const auto& [key, value] : *source) {
+      auto keys = split_key(key, '.');
+      if (std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return k.empty(); })) {
+        return Error{"invalid option name `" + key + "`"};
+      }
+      // configFile is the option that found the file, not a key of it.
+      if (lower(key) == "configfile") continue;
+      set_path(root, keys, 0, value);
+    }
+  }
+  return decode_static_yaml(YAML::Dump(root), file.empty() ? "(flags and environment)" : file);
+}
+
+const std::vector<OptionDoc>& static_options() {
+  static const std::vector<OptionDoc> options = {
+      {"entryPoints.<name>.address", "",
+       "listen address, [host]:port (\":80\", \"127.0.0.1:8000\")"},
+      {"entryPoints.<name>.maxHeaderBytes", "16384", "request head limit in bytes (431 above)"},
+      {"entryPoints.<name>.transport.respondingTimeouts.readHeaderTimeout", "10s",
+       "time to receive a request head"},
+      {"entryPoints.<name>.transport.respondingTimeouts.readTimeout", "60s",
+       "longest wait for request body bytes"},
+      {"entryPoints.<name>.transport.respondingTimeouts.writeTimeout", "60s",
+       "longest stall of a write to the client (0: none)"},
+      {"entryPoints.<name>.transport.respondingTimeouts.idleTimeout", "180s",
+       "keep-alive idle time between requests"},
+      {"entryPoints.<name>.transport.lifeCycle.graceTimeOut", "10s",
+       "time in-flight requests get on shutdown"},
+      {"entryPoints.<name>.forwardedHeaders.trustedIPs", "",
+       "IPs/CIDRs whose X-Forwarded-* are kept"},
+      {"entryPoints.<name>.forwardedHeaders.insecure", "false",
+       "trust X-Forwarded-* from everyone"},
+      {"serversTransport.maxIdleConnsPerHost", "200",
+       "idle upstream connections per server, per worker"},
+      {"serversTransport.forwardingTimeouts.dialTimeout", "30s", "upstream connect timeout"},
+      {"serversTransport.forwardingTimeouts.responseHeaderTimeout", "60s",
+       "wait for the response head, then between body reads (0: none)"},
+      {"serversTransport.forwardingTimeouts.idleConnTimeout", "90s",
+       "idle upstream connection lifetime"},
+      {"providers.providersThrottleDuration", "100ms", "coalesce configuration changes"},
+      {"providers.file.filename", "", "dynamic configuration file"},
+      {"providers.file.directory", "", "directory of dynamic configuration files"},
+      {"providers.file.watch", "true", "reload on change"},
+      {"api.insecure", "false",
+       "serve the admin API on entryPoints.traefik.address (default 127.0.0.1:8080)"},
+      {"api.dashboard", "true", "accepted; no dashboard yet"},
+      {"log.level", "info", "debug, info, warn or error"},
+  };
+  return options;
+}
+
+}  // namespace portier::config

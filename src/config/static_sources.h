@@ -1,0 +1,40 @@
+// Static configuration from its three sources, Traefik's way: a YAML file, environment
+// variables (PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80) and flags (--entryPoints.web.address=:80).
+// Flags override the environment, which overrides the file. All three are merged into one tree
+// and decoded once, so a misspelt flag or variable is refused like a misspelt key in the file.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "config/static_config.h"
+
+namespace portier::config {
+
+using KeyValue = std::pair<std::string, std::string>;  // "entryPoints.web.address", ":80"
+
+// Keys from `--a.b=c`, `--a.b c` and bare `--a.b` (= "true") arguments. Anything that is not a
+// flag is an error.
+Result<std::vector<KeyValue>> flags_to_keys(const std::vector<std::string>& args);
+
+// Keys from PORTIER_* variables ("NAME=value" strings, as in environ): PORTIER_A_B=c gives
+// "a.b" = "c" (keys are case-insensitive).
+std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines);
+
+// `file` may be empty (no file). `file_text` is its content.
+Result<StaticConfig> decode_static_sources(const std::string& file, const std::string& file_text,
+                                           const std::vector<KeyValue>& env,
+                                           const std::vector<KeyValue>& flags);
+
+struct OptionDoc {
+  std::string_view key;  // with <name> where the user picks a name
+  std::string_view default_value;
+  std::string_view help;
+};
+// Every static option, for --help and docs.
+const std::vector<OptionDoc>& static_options();
+
+}  // namespace portier::config

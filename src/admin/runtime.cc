@@ -1,5 +1,7 @@
 #include "admin/runtime.h"
 
+#include <algorithm>
+
 namespace portier::admin {
 namespace {
 
@@ -59,6 +61,19 @@ json service_json(const Runtime& rt, const std::string& name) {
   return with_status(j, errors_of(rt, "service", name));
 }
 
+json middleware_json(const Runtime& rt, const std::string& name) {
+  const auto& m = rt.config.http.middlewares.at(name);
+  json j = {{"name", name}, {"provider", provider_of(name)}, {"type", m.type}};
+  json used_by = json::array();
+  for (const auto& [rname, r] : rt.config.http.routers) {
+    if (std::find(r.middlewares.begin(), r.middlewares.end(), name) != r.middlewares.end()) {
+      used_by.push_back(rname);
+    }
+  }
+  j["usedBy"] = used_by;
+  return with_status(j, errors_of(rt, "middleware", name));
+}
+
 json overview_json(const Runtime& rt) {
   auto count = [&](const std::string& kind, const auto& objects) {
     int total = 0, errors = 0;
@@ -78,7 +93,7 @@ json overview_json(const Runtime& rt) {
   return {{"http",
            {{"routers", count("router", rt.config.http.routers)},
             {"services", count("service", rt.config.http.services)},
-            {"middlewares", {{"total", 0}, {"warnings", 0}, {"errors", 0}}}}},
+            {"middlewares", count("middleware", rt.config.http.middlewares)}}},
           {"providers", providers}};
 }
 
@@ -86,7 +101,11 @@ json rawdata_json(const Runtime& rt) {
   json routers = json::object(), services = json::object();
   for (const auto& [name, r] : rt.config.http.routers) routers[name] = router_json(rt, name);
   for (const auto& [name, s] : rt.config.http.services) services[name] = service_json(rt, name);
-  return {{"routers", routers}, {"services", services}, {"middlewares", json::object()}};
+  json middlewares = json::object();
+  for (const auto& [name, m] : rt.config.http.middlewares) {
+    middlewares[name] = middleware_json(rt, name);
+  }
+  return {{"routers", routers}, {"services", services}, {"middlewares", middlewares}};
 }
 
 }  // namespace portier::admin

@@ -15,7 +15,7 @@
 namespace portier::admin {
 
 struct ObjectError {
-  std::string kind;  // "router", "service"
+  std::string kind;  // "router", "service", "middleware"
   std::string name;  // qualified: "whoami@file"
   std::string message;
 };
@@ -29,6 +29,7 @@ struct Runtime {
 // JSON views, in Traefik's API shapes (name, provider, status, error list).
 nlohmann::json router_json(const Runtime& rt, const std::string& name);
 nlohmann::json service_json(const Runtime& rt, const std::string& name);
+nlohmann::json middleware_json(const Runtime& rt, const std::string& name);
 nlohmann::json overview_json(const Runtime& rt);
 nlohmann::json rawdata_json(const Runtime& rt);
 

@@ -70,11 +70,23 @@ ApiServer::ApiServer(const RuntimeStore& store, std::string version)
           }
           send_json(res, service_json(*rt, name));
         });
-  h.Get("/api/http/middlewares",
-        [](const httplib::Request&, httplib::Response& res) { send_json(res, json::array()); });
-  h.Get(R"(/api/http/middlewares/([^/]+))", [](const httplib::Request&, httplib::Response& res) {
-    send_json(res, {{"message", "middleware not found"}}, 404);
+  h.Get("/api/http/middlewares", [this](const httplib::Request&, httplib::Response& res) {
+    auto rt = store_.get();
+    json out = json::array();
+    for (const auto& [name, m] : rt->config.http.middlewares) {
+      out.push_back(middleware_json(*rt, name));
+    }
+    send_json(res, out);
   });
+  h.Get(R"(/api/http/middlewares/([^/]+))",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          auto rt = store_.get();
+          std::string name = decoded(req.matches[1]);
+          if (!rt->config.http.middlewares.count(name)) {
+            return send_json(res, {{"message", "middleware not found"}}, 404);
+          }
+          send_json(res, middleware_json(*rt, name));
+        });
 }
 
 ApiServer::~ApiServer() { stop(); }

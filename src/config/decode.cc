@@ -1,5 +1,7 @@
 #include "config/decode.h"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -7,6 +9,11 @@
 
 namespace portier::config {
 namespace {
+
+std::string lower_ascii(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 Result<YAML::Node> parse_yaml(const std::string& text, Diagnostics& diag) {
   try {
@@ -73,6 +80,99 @@ void decode_servers_transport(const YAML::Node& node, Diagnostics& d, ServersTra
   read_duration(ft.get("idleConnTimeout"), ft.child_path("idleConnTimeout"), d,
                 f.idle_conn_timeout);
   ft.finish();
+  m.finish();
+}
+
+// Every middleware type of Traefik v3; those with a decoder below are implemented.
+const std::vector<std::string> kMiddlewareTypes = {
+    "addPrefix",        "basicAuth",   "buffering",     "chain",           "circuitBreaker",
+    "compress",         "contentType", "digestAuth",    "errors",          "forwardAuth",
+    "grpcWeb",          "headers",     "ipAllowList",   "inFlightReq",     "passTLSClientCert",
+    "plugin",           "rateLimit",   "redirectRegex", "redirectScheme",  "replacePath",
+    "replacePathRegex", "retry",       "stripPrefix",   "stripPrefixRegex"};
+
+void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& d,
+                     std::map<std::string, std::string>& out) {
+  if (!n || n.IsNull()) return;
+  if (!n.IsMap()) {
+    d.add(n.Mark(), "`" + path + "` must be a mapping of names to values");
+    return;
+  }
+  for (const auto& kv : n) {
+    std::string v;
+    if (read_string(kv.second, path + "." + kv.first.Scalar(), d, v)) out[kv.first.Scalar()] = v;
+  }
+}
+
+void decode_middleware(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                       Middleware& mw) {
+  if (!node.IsMap() || node.size() != 1) {
+    d.add(node.Mark(), "`" + path + "` must hold exactly one middleware type, e.g. stripPrefix");
+    return;
+  }
+  const auto kv = *node.begin();
+  std::string type = kv.first.Scalar();
+  auto known =
+      std::find_if(kMiddlewareTypes.begin(), kMiddlewareTypes.end(),
+                   [&](const std::string& t) { return lower_ascii(t) == lower_ascii(type); });
+  if (known == kMiddlewareTypes.end()) {
+    std::string msg = "unknown middleware type `" + type + "` in `" + path + "`";
+    if (std::string s = closest(type, kMiddlewareTypes); !s.empty())
+      msg += "; did you mean `" + s + "`?";
+    d.add(kv.first.Mark(), msg);
+    return;
+  }
+  mw.type = *known;
+  const std::string p = path + "." + mw.type;
+  YamlMap m(kv.second, p, d);
+  if (mw.type == "redirectScheme") {
+    RedirectScheme r;
+    read_string(m.get("scheme"), p + ".scheme", d, r.scheme);
+    read_string(m.get("port"), p + ".port", d, r.port);
+    read_bool(m.get("permanent"), p + ".permanent", d, r.permanent);
+    mw.redirect_scheme = r;
+  } else if (mw.type == "stripPrefix") {
+    StripPrefix sp;
+    read_string_list(m.get("prefixes"), p + ".prefixes", d, sp.prefixes);
+    bool force_slash = true;  // deprecated in Traefik, accepted and ignored
+    read_bool(m.get("forceSlash"), p + ".forceSlash", d, force_slash);
+    mw.strip_prefix = sp;
+  } else if (mw.type == "addPrefix") {
+    AddPrefix ap;
+    read_string(m.get("prefix"), p + ".prefix", d, ap.prefix);
+    mw.add_prefix = ap;
+  } else if (mw.type == "replacePath") {
+    ReplacePath rp;
+    read_string(m.get("path"), p + ".path", d, rp.path);
+    mw.replace_path = rp;
+  } else if (mw.type == "chain") {
+    Chain c;
+    read_string_list(m.get("middlewares"), p + ".middlewares", d, c.middlewares);
+    mw.chain = c;
+  } else if (mw.type == "headers") {
+    Headers h;
+    read_string_map(m.get("customRequestHeaders"), p + ".customRequestHeaders", d,
+                    h.custom_request_headers);
+    read_string_map(m.get("customResponseHeaders"), p + ".customResponseHeaders", d,
+                    h.custom_response_headers);
+    read_int(m.get("stsSeconds"), p + ".stsSeconds", d, 0, 1LL << 40, h.sts_seconds);
+    read_bool(m.get("stsIncludeSubdomains"), p + ".stsIncludeSubdomains", d,
+              h.sts_include_subdomains);
+    read_bool(m.get("stsPreload"), p + ".stsPreload", d, h.sts_preload);
+    read_bool(m.get("forceSTSHeader"), p + ".forceSTSHeader", d, h.force_sts_header);
+    read_bool(m.get("frameDeny"), p + ".frameDeny", d, h.frame_deny);
+    read_string(m.get("customFrameOptionsValue"), p + ".customFrameOptionsValue", d,
+                h.custom_frame_options_value);
+    read_bool(m.get("contentTypeNosniff"), p + ".contentTypeNosniff", d, h.content_type_nosniff);
+    read_bool(m.get("browserXssFilter"), p + ".browserXssFilter", d, h.browser_xss_filter);
+    read_string(m.get("contentSecurityPolicy"), p + ".contentSecurityPolicy", d,
+                h.content_security_policy);
+    read_string(m.get("referrerPolicy"), p + ".referrerPolicy", d, h.referrer_policy);
+    read_string(m.get("permissionsPolicy"), p + ".permissionsPolicy", d, h.permissions_policy);
+    mw.headers = h;
+  } else {
+    return;  // not implemented yet: options are not checked; routers using it report that
+  }
   m.finish();
 }
 
@@ -180,6 +280,9 @@ Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::st
     }
     m.finish();
     cfg.http.services[name] = std::move(s);
+  }
+  for (auto& [name, node] : YamlMap(http.get("middlewares"), "http.middlewares", d).entries()) {
+    decode_middleware(node, "http.middlewares." + name, d, cfg.http.middlewares[name]);
   }
   http.finish();
   top.finish();

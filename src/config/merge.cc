@@ -19,6 +19,13 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
     for (const auto& [name, service] : cfg.http.services) {
       out.http.services.emplace(qualify(name, provider), service);
     }
+    for (const auto& [name, mw] : cfg.http.middlewares) {
+      Middleware m = mw;
+      if (m.chain) {
+        for (auto& c : m.chain->middlewares) c = qualify(c, provider);
+      }
+      out.http.middlewares.emplace(qualify(name, provider), std::move(m));
+    }
   }
   return out;
 }

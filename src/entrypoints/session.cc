@@ -83,6 +83,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   http::RequestHead head;
   http::RequestInfo info;
   std::string decoded_path;  // only used when a path has %-escapes
+  proxy::Rewrite rewrite;    // only used by routes whose middlewares change the path
   char host_buf[256];
 
   for (;;) {
@@ -168,10 +169,36 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       if (o == proxy::Outcome::Close) break;
       continue;
     }
-    proxy::ClientContext ctx{socket,  buffer,          head,
-                             info,    ep.config,       ep.port,
-                             peer_ip, trusted,         &worker.draining(),
-                             scratch, &handle.upstream};
+    const proxy::Actions& actions = route->actions;
+    if (actions.redirect && !info.host.empty()) {
+      // redirectScheme answers here, before anything reaches a server. A trusted peer's
+      // X-Forwarded-Proto tells the scheme the client really used.
+      std::string_view scheme = "http";
+      if (const auto* xfp = head.fields.find("x-forwarded-proto");
+          trusted && xfp != nullptr && http::iequals(xfp->value, "https")) {
+        scheme = "https";
+      }
+      std::string location = proxy::redirect_location(*actions.redirect, scheme, info.host, target);
+      if (!location.empty()) {
+        bool close =
+            info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+        location = "Location: " + location + "\r\n";
+        int status = proxy::redirect_status(*actions.redirect, head.method);
+        auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status, close,
+                                                timeouts.write_timeout, {}, location);
+        if (o == proxy::Outcome::Close) break;
+        continue;
+      }
+    }
+    std::string_view send_target = target;
+    rewrite.added.clear();
+    if (!actions.path_steps.empty()) {
+      proxy::apply_path_steps(actions, raw_path, query, rewrite);
+      send_target = rewrite.target;
+    }
+    proxy::ClientContext ctx{
+        socket,    buffer,  head,    info,    send_target,        &actions, &rewrite.added,
+        ep.config, ep.port, peer_ip, trusted, &worker.draining(), scratch,  &handle.upstream};
     proxy::Outcome o = co_await proxy::forward(worker.state(), ctx, *route->service);
     if (o == proxy::Outcome::Close || worker.draining()) break;
   }

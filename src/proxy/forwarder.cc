@@ -32,17 +32,23 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+// Does a middleware set or remove this field?
+bool edited(const std::vector<HeaderEdit>& edits, std::string_view name) {
+  for (const auto& e : edits) {
+    if (http::iequals(e.name, name)) return true;
+  }
+  return false;
+}
+
+void append_edits(std::string& out, const std::vector<HeaderEdit>& edits) {
+  for (const auto& e : edits) {
+    if (!e.value.empty()) append_field(out, e.name, e.value);
+  }
+}
+
 bool is_forwarded_field(std::string_view name) {
   return (name.size() > 12 && http::iequals(name.substr(0, 12), "x-forwarded-")) ||
          http::iequals(name, "x-real-ip");
-}
-
-// The origin-form of a request target: absolute-form "http://h/p?q" becomes "/p?q".
-std::string_view origin_form(std::string_view target) {
-  if (target.empty() || target.front() == '/' || target == "*") return target;
-  std::size_t scheme = target.find("://");
-  std::size_t slash = target.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
-  return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
 }
 
 std::string_view port_of(std::string_view host) {
@@ -254,7 +260,7 @@ void Exchange::serialize_request() {
   const auto& info = c_.info;
   std::string& out = c_.scratch;
   out.clear();
-  out.append(head.method).append(" ").append(origin_form(head.target)).append(" HTTP/1.1\r\n");
+  out.append(head.method).append(" ").append(c_.target).append(" HTTP/1.1\r\n");
   const http::Field* conn_fields[8];
   std::size_t conn_count = 0;
   for (const auto& f : head.fields) {
@@ -277,7 +283,8 @@ void Exchange::serialize_request() {
   bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
   for (const auto& f : head.fields) {
     std::string_view n = f.name;
-    if (http::iequals(n, "host") || http::is_hop_by_hop(n, nullptr, 0) || named_by_connection(n)) {
+    if (http::iequals(n, "host") || http::is_hop_by_hop(n, nullptr, 0) || named_by_connection(n) ||
+        edited(c_.actions->request_headers, n) || edited(*c_.added_headers, n)) {
       continue;
     }
     if (is_forwarded_field(n)) {
@@ -307,6 +314,8 @@ void Exchange::serialize_request() {
   }
   append_field(out, "X-Forwarded-Server", w_.hostname());
   if (!has_real_ip) append_field(out, "X-Real-Ip", c_.peer_ip);
+  append_edits(out, c_.actions->request_headers);
+  append_edits(out, *c_.added_headers);
   if (info.framing.kind == http::BodyKind::Chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   }
@@ -431,8 +440,9 @@ void Exchange::serialize_response(const http::ResponseHead& head, const http::Re
         if (http::iequals(t, f.name)) hop = true;
       });
     }
-    if (!hop) append_field(out, f.name, f.value);
+    if (!hop && !edited(c_.actions->response_headers, f.name)) append_field(out, f.name, f.value);
   }
+  append_edits(out, c_.actions->response_headers);
   if (head.status == 101) {
     const http::Field* up = head.fields.find("upgrade");
     out.append("Connection: Upgrade\r\n");
@@ -625,7 +635,8 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
 
 asio::awaitable<Outcome> respond_status(WorkerState& worker, tcp::socket& socket,
                                         std::string& scratch, int status, bool close,
-                                        milliseconds write_timeout, std::string_view body) {
+                                        milliseconds write_timeout, std::string_view body,
+                                        std::string_view extra_fields) {
   std::string_view reason = http::reason_phrase(status);
   scratch.clear();
   char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
@@ -637,6 +648,7 @@ asio::awaitable<Outcome> respond_status(WorkerState& worker, tcp::socket& socket
   scratch.append("Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
   scratch.append(len, end).append("\r\n");
   if (close) scratch.append("Connection: close\r\n");
+  scratch.append(extra_fields);
   scratch.append("\r\n").append(body).append("\n");
   Deadline dl(worker.wheel(), cancel_socket, &socket);
   dl.arm(write_timeout);

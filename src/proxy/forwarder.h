@@ -18,6 +18,7 @@
 #include "proxy/buffer.h"
 #include "proxy/deadline.h"
 #include "proxy/http/message.h"
+#include "proxy/middlewares/actions.h"
 #include "proxy/routing_table.h"
 #include "proxy/worker_state.h"
 
@@ -29,6 +30,9 @@ struct ClientContext {
   Buffer& buffer;                 // bytes after the request head (body, next pipelined request)
   const http::RequestHead& head;  // views into buffer, valid until the body is read
   const http::RequestInfo& info;
+  std::string_view target;  // origin-form target to send (after middleware path steps)
+  const Actions* actions;   // the route's middlewares (header edits)
+  const std::vector<HeaderEdit>* added_headers;  // fields path steps add (X-Forwarded-Prefix)
   const config::EntryPoint& entrypoint;
   std::string_view entrypoint_port;  // for X-Forwarded-Port when the Host has none
   std::string_view peer_ip;
@@ -50,6 +54,7 @@ boost::asio::awaitable<Outcome> respond_status(WorkerState& worker,
                                                boost::asio::ip::tcp::socket& socket,
                                                std::string& scratch, int status, bool close,
                                                std::chrono::milliseconds write_timeout,
-                                               std::string_view body = {});
+                                               std::string_view body = {},
+                                               std::string_view extra_fields = {});
 
 }  // namespace portier::proxy

@@ -151,6 +151,11 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   table->server_ids_.erase(std::unique(table->server_ids_.begin(), table->server_ids_.end()),
                            table->server_ids_.end());
 
+  for (const auto& [name, mw] : cfg.http.middlewares) {
+    if (std::string e = middleware_error(mw); !e.empty()) {
+      result.errors.push_back({"middleware", name, e});
+    }
+  }
   for (const auto& [name, router] : cfg.http.routers) {
     auto rule = rules::parse(router.rule);
     if (!rule) {
@@ -159,8 +164,9 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       continue;
     }
     std::string err;
-    if (!router.middlewares.empty()) {
-      result.errors.push_back({"router", name, "middlewares are not supported yet"});
+    auto actions = compile_actions(router.middlewares, cfg.http.middlewares);
+    if (!actions) {
+      result.errors.push_back({"router", name, actions.error().message});
       continue;
     }
     auto svc = services.find(router.service);
@@ -191,6 +197,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     // Traefik's default priority: the rule's length, so more specific rules usually win.
     route->priority = router.priority != 0 ? router.priority : static_cast<int>(router.rule.size());
     route->rule = std::move(*rule);
+    route->actions = std::move(*actions);
     route->service = svc->second;
     for (std::size_t ep : eps) {
       auto& routes = table->entrypoints_[ep];

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/dynamic.h"
+#include "proxy/middlewares/actions.h"
 #include "rules/rule.h"
 
 namespace portier::proxy {
@@ -39,6 +40,7 @@ struct Route {
   std::string name;
   int priority = 0;
   rules::Rule rule;
+  Actions actions;  // the router's middlewares, compiled
   const ServiceTarget* service = nullptr;
 };
 
@@ -83,7 +85,7 @@ class RoutingTable {
 
 // A problem found while building, attached to the object it disables.
 struct BuildError {
-  std::string kind;  // "router", "service"
+  std::string kind;  // "router", "service", "middleware"
   std::string name;  // "whoami@file"
   std::string message;
   std::string object() const { return kind + " " + name; }

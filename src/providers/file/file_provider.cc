@@ -45,6 +45,12 @@ void add_objects(config::Configuration& into, const config::Configuration& from,
                  {{"provider", "file"}, {"service", k}, {"file", file}});
     }
   }
+  for (const auto& [k, v] : from.http.middlewares) {
+    if (!into.http.middlewares.emplace(k, v).second) {
+      log::error("middleware defined in two files; the second is ignored",
+                 {{"provider", "file"}, {"middleware", k}, {"file", file}});
+    }
+  }
 }
 
 }  // namespace

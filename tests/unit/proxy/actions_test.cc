@@ -1,0 +1,156 @@
+// Middlewares compiled into actions: chains, errors, path steps, redirects.
+#include "proxy/middlewares/actions.h"
+
+#include <gtest/gtest.h>
+
+#include "config/decode.h"
+
+namespace portier::proxy {
+namespace {
+
+std::map<std::string, config::Middleware> middlewares(const std::string& yaml) {
+  auto cfg = config::decode_dynamic_yaml("http:\n  middlewares:\n" + yaml, "m.yml");
+  EXPECT_TRUE(cfg) << cfg.error().message;
+  return cfg ? cfg->http.middlewares : std::map<std::string, config::Middleware>{};
+}
+
+const char* kAll = R"yaml(
+    strip:
+      stripPrefix:
+        prefixes: ["/api", "/v2"]
+    add:
+      addPrefix:
+        prefix: /base
+    replace:
+      replacePath:
+        path: /fixed
+    hdr:
+      headers:
+        customRequestHeaders: {X-Added: "yes", User-Agent: ""}
+        customResponseHeaders: {X-Served-By: portier}
+        frameDeny: true
+        contentTypeNosniff: true
+    redir:
+      redirectScheme:
+        scheme: https
+        permanent: true
+    both:
+      chain:
+        middlewares: [strip, hdr]
+    loop1:
+      chain:
+        middlewares: [loop2]
+    loop2:
+      chain:
+        middlewares: [loop1]
+    auth:
+      basicAuth:
+        users: ["a:b"]
+)yaml";
+
+TEST(Actions, CompileChainsAndErrors) {
+  auto all = middlewares(kAll);
+  auto both = compile_actions({"both"}, all);
+  ASSERT_TRUE(both) << both.error().message;
+  EXPECT_EQ(both->path_steps.size(), 1u);
+  EXPECT_EQ(both->request_headers.size(), 2u);
+  ASSERT_EQ(both->response_headers.size(), 3u);  // X-Served-By, X-Frame-Options, nosniff
+  EXPECT_EQ(both->response_headers[1].name, "X-Frame-Options");
+  EXPECT_EQ(both->response_headers[1].value, "DENY");
+
+  struct E {
+    std::vector<std::string> names;
+    std::string error;
+  };
+  const std::vector<E> errors = {
+      {{"missing"}, "middleware `missing` does not exist"},
+      {{"loop1"}, "chain cycle"},
+      {{"auth"}, "type `basicAuth` is not supported yet"},
+      {{"strip", "auth"}, "middleware `auth`"},
+  };
+  for (const auto& e : errors) {
+    SCOPED_TRACE(e.error);
+    auto r = compile_actions(e.names, all);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find(e.error), std::string::npos) << r.error().message;
+  }
+  EXPECT_EQ(middleware_error(all.at("auth")), "type `basicAuth` is not supported yet");
+  EXPECT_EQ(middleware_error(all.at("strip")), "");
+}
+
+TEST(Actions, PathSteps) {
+  auto all = middlewares(kAll);
+  struct C {
+    std::vector<std::string> names;
+    std::string path;
+    std::string query;
+    std::string want_target;
+    std::string header;  // "Name: value" or ""
+  };
+  const std::vector<C> table = {
+      {{"strip"}, "/api/users", "x=1", "/users?x=1", "X-Forwarded-Prefix: /api"},
+      {{"strip"}, "/api", "", "/", "X-Forwarded-Prefix: /api"},
+      {{"strip"}, "/apiary", "", "/ary", "X-Forwarded-Prefix: /api"},  // plain prefix, as Traefik
+      {{"strip"}, "/v2/x", "", "/x", "X-Forwarded-Prefix: /v2"},
+      {{"strip"}, "/other", "", "/other", ""},
+      {{"add"}, "/x", "q", "/base/x?q", ""},
+      {{"replace"}, "/orig/path", "a=b", "/fixed?a=b", "X-Replaced-Path: /orig/path"},
+      {{"strip", "add"}, "/api/x", "", "/base/x", "X-Forwarded-Prefix: /api"},
+  };
+  for (const auto& c : table) {
+    SCOPED_TRACE(c.path);
+    auto a = compile_actions(c.names, all);
+    ASSERT_TRUE(a);
+    Rewrite rw;
+    apply_path_steps(*a, c.path, c.query, rw);
+    EXPECT_EQ(rw.target, c.want_target);
+    if (c.header.empty()) {
+      EXPECT_TRUE(rw.added.empty());
+    } else {
+      ASSERT_EQ(rw.added.size(), 1u);
+      EXPECT_EQ(rw.added[0].name + ": " + rw.added[0].value, c.header);
+    }
+  }
+}
+
+TEST(Actions, Redirects) {
+  Redirect https{"https", "", true};
+  EXPECT_EQ(redirect_location(https, "http", "example.com:8000", "/a?b=1"),
+            "https://example.com/a?b=1");
+  EXPECT_EQ(redirect_location(https, "https", "example.com", "/a"), "");
+  EXPECT_EQ(redirect_location(Redirect{"https", "8443", false}, "http", "example.com", "/"),
+            "https://example.com:8443/");
+  EXPECT_EQ(redirect_location(Redirect{"https", "443", false}, "http", "example.com", "/"),
+            "https://example.com/");
+  EXPECT_EQ(redirect_location(https, "http", "[::1]:80", "/"), "https://[::1]/");
+  EXPECT_EQ(redirect_status(https, "GET"), 301);
+  EXPECT_EQ(redirect_status(https, "HEAD"), 301);
+  EXPECT_EQ(redirect_status(https, "POST"), 308);
+  EXPECT_EQ(redirect_status(Redirect{"https", "", false}, "GET"), 302);
+  EXPECT_EQ(redirect_status(Redirect{"https", "", false}, "PUT"), 307);
+}
+
+TEST(Actions, DecodeErrors) {
+  auto bad = config::decode_dynamic_yaml(
+      "http:\n  middlewares:\n    m:\n      stripPrefx:\n        prefixes: [/a]\n", "m.yml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("m.yml:4:7: unknown middleware type `stripPrefx`"),
+            std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("did you mean `stripPrefix`?"), std::string::npos);
+  auto two = config::decode_dynamic_yaml(
+      "http:\n  middlewares:\n    m:\n      addPrefix: {prefix: /a}\n      replacePath: {path: "
+      "/b}\n",
+      "m.yml");
+  ASSERT_FALSE(two);
+  EXPECT_NE(two.error().message.find("exactly one middleware type"), std::string::npos);
+  auto opt = config::decode_dynamic_yaml(
+      "http:\n  middlewares:\n    m:\n      addPrefix:\n        prefx: /a\n", "m.yml");
+  ASSERT_FALSE(opt);
+  EXPECT_NE(opt.error().message.find("did you mean `http.middlewares.m.addPrefix.prefix`?"),
+            std::string::npos)
+      << opt.error().message;
+}
+
+}  // namespace
+}  // namespace portier::proxy

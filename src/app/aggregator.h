@@ -24,6 +24,11 @@ class Aggregator {
   Aggregator(boost::asio::io_context& ctx, config::Duration throttle, Apply apply);
 
   void update(const std::string& provider, config::Configuration snapshot);
+  // Stores a snapshot without applying it: for the internal provider, before the others start,
+  // so the first apply has everything.
+  void preset(const std::string& provider, config::Configuration snapshot) {
+    snapshots_[provider] = std::move(snapshot);
+  }
   void stop() { timer_.cancel(); }
 
  private:

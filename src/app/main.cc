@@ -126,8 +126,23 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The API: on an ephemeral loopback port whenever `api` is configured, which the internal
+  // provider's service api@internal points at (so routers can expose it, with middlewares in
+  // front); and on the traefik entrypoint's address too with api.insecure.
   admin::RuntimeStore runtime;
-  std::unique_ptr<admin::ApiServer> api;
+  std::unique_ptr<admin::ApiServer> api, api_internal;
+  config::Configuration internal;
+  if (cfg->api) {
+    api_internal = std::make_unique<admin::ApiServer>(runtime, kVersion);
+    auto port = api_internal->start("127.0.0.1", 0);
+    if (!port) {
+      std::cerr << "portier: " << port.error().message << "\n";
+      return 1;
+    }
+    config::LoadBalancer lb;
+    lb.servers.push_back({"http://127.0.0.1:" + std::to_string(*port)});
+    internal.http.services["api"].load_balancer = lb;
+  }
   if (!api_address.empty()) {
     auto ep = entrypoints::parse_listen_address(api_address);
     if (!ep) {
@@ -173,13 +188,14 @@ int main(int argc, char** argv) {
                              });
   std::unique_ptr<providers::file::FileProvider> file_provider;
   if (cfg->providers.file) {
+    aggregator.preset("internal", internal);
     auto base = config_file.empty() ? fs::current_path() : fs::path(config_file).parent_path();
     file_provider = std::make_unique<providers::file::FileProvider>(
         control, *cfg->providers.file, base.empty() ? fs::path(".") : base,
         [&](config::Configuration snapshot) { aggregator.update("file", std::move(snapshot)); });
     file_provider->start();
   } else {
-    aggregator.update("internal", {});  // no provider: publish an empty table
+    aggregator.update("internal", internal);
   }
 
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);
@@ -191,6 +207,7 @@ int main(int argc, char** argv) {
   if (file_provider) file_provider->stop();
   aggregator.stop();
   if (api) api->stop();
+  if (api_internal) api_internal->stop();
   server.shutdown();
   return 0;
 }

@@ -61,9 +61,11 @@ TEST(Api, ShowsObjectsWithStatusAndErrors) {
   get_json(port, "/api/http/routers/missing@file", 404);
 
   json services = get_json(port, "/api/http/services");
-  ASSERT_EQ(services.size(), 1u);
-  EXPECT_EQ(services[0]["name"], "s@file");
-  EXPECT_EQ(services[0]["loadBalancer"]["servers"][0]["url"], w.url());
+  ASSERT_EQ(services.size(), 2u);  // s@file and api@internal, as Traefik lists its own
+  std::map<std::string, json> svc;
+  for (const auto& s : services) svc[s["name"]] = s;
+  EXPECT_EQ(svc["s@file"]["loadBalancer"]["servers"][0]["url"], w.url());
+  EXPECT_EQ(svc["api@internal"]["provider"], "internal");
   EXPECT_EQ(get_json(port, "/api/http/services/s@file")["status"], "enabled");
 
   json overview = get_json(port, "/api/overview");
@@ -82,6 +84,26 @@ TEST(Api, ShowsObjectsWithStatusAndErrors) {
   auto not_routed = http_get(p.port, "127.0.0.1", "/api/version");
   ASSERT_TRUE(not_routed);
   EXPECT_EQ(not_routed->status, 404);
+}
+
+TEST(Api, ThroughARouterToApiInternal) {
+  TempDir dir;
+  std::string dyn =
+      "http:\n  routers:\n    dashboard:\n      rule: \"Host(`traefik.localhost`)\"\n"
+      "      service: api@internal\n      middlewares: [hdr]\n"
+      "  middlewares:\n    hdr:\n      headers:\n        customResponseHeaders: {X-Via: router}\n";
+  Portier p = start_portier(dir, dyn, "", "api: {}\n");
+  EXPECT_EQ(p.proc->log().find("api listening"), std::string::npos) << "not insecure: no own port";
+  auto r = http_get(p.port, "traefik.localhost", "/api/http/routers/dashboard@file");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->header("x-via"), "router");
+  json j = json::parse(r->body, nullptr, false);
+  EXPECT_EQ(j["service"], "api@internal");
+  EXPECT_EQ(j["status"], "enabled");
+  auto other = http_get(p.port, "elsewhere.localhost", "/api/version");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 404);
 }
 
 }  // namespace

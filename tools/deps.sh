@@ -11,6 +11,7 @@ build_pkgs=(
   libboost1.81-dev          # Asio (C++20 coroutines), boost::system::result, Boost.URL
   libssl-dev                # OpenSSL 3
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libyaml-cpp-dev
+  libtomlplusplus-dev       # TOML files (static and dynamic), as Traefik accepts
   libre2-dev                # RE2: the rule language's regexes (Go syntax, linear time)
   libgtest-dev libgmock-dev libbenchmark-dev
 )

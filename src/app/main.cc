@@ -32,7 +32,8 @@ constexpr const char* kVersion = "0.1.0";
 
 std::string find_config_file(const std::string& given) {
   if (!given.empty()) return given;
-  for (const char* p : {"./portier.yml", "./portier.yaml", "/etc/portier/portier.yml"}) {
+  for (const char* p : {"./portier.yml", "./portier.yaml", "./portier.toml",
+                        "/etc/portier/portier.yml", "/etc/portier/portier.toml"}) {
     if (fs::exists(p)) return p;
   }
   return "";

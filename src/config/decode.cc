@@ -176,14 +176,87 @@ void decode_middleware(const YAML::Node& node, const std::string& path, Diagnost
   m.finish();
 }
 
+void decode_certificate(const YAML::Node& n, const std::string& path, Diagnostics& d,
+                        CertificateFile& c) {
+  YamlMap m(n, path, d);
+  read_string(m.get("certFile"), m.child_path("certFile"), d, c.cert_file);
+  read_string(m.get("keyFile"), m.child_path("keyFile"), d, c.key_file);
+  read_string_list(m.get("stores"), m.child_path("stores"), d, c.stores);
+  m.finish();
+  if (c.cert_file.empty() || c.key_file.empty()) {
+    d.add(n.Mark(), "`" + path + "` needs certFile and keyFile");
+  }
+}
+
+void decode_tls(const YAML::Node& node, Diagnostics& d, Tls& tls) {
+  if (!node) return;
+  YamlMap m(node, "tls", d);
+  YAML::Node certs = m.get("certificates");
+  if (certs && certs.IsSequence()) {
+    for (const auto& c : certs) {
+      CertificateFile cf;
+      decode_certificate(c, "tls.certificates[]", d, cf);
+      tls.certificates.push_back(std::move(cf));
+    }
+  } else if (certs && !certs.IsNull()) {
+    d.add(certs.Mark(), "`tls.certificates` must be a list");
+  }
+  for (auto& [name, on] : YamlMap(m.get("options"), "tls.options", d).entries()) {
+    TlsOptions o;
+    const std::string p = "tls.options." + name;
+    YamlMap om(on, p, d);
+    read_string(om.get("minVersion"), p + ".minVersion", d, o.min_version);
+    read_string(om.get("maxVersion"), p + ".maxVersion", d, o.max_version);
+    read_string_list(om.get("cipherSuites"), p + ".cipherSuites", d, o.cipher_suites);
+    read_string_list(om.get("curvePreferences"), p + ".curvePreferences", d, o.curve_preferences);
+    read_string_list(om.get("alpnProtocols"), p + ".alpnProtocols", d, o.alpn_protocols);
+    read_bool(om.get("sniStrict"), p + ".sniStrict", d, o.sni_strict);
+    if (YAML::Node ca = om.get("clientAuth")) {
+      ClientAuth c;
+      YamlMap cm(ca, p + ".clientAuth", d);
+      read_string_list(cm.get("caFiles"), p + ".clientAuth.caFiles", d, c.ca_files);
+      read_string(cm.get("clientAuthType"), p + ".clientAuth.clientAuthType", d,
+                  c.client_auth_type);
+      cm.finish();
+      o.client_auth = c;
+    }
+    for (const auto* v : {&o.min_version, &o.max_version}) {
+      if (!v->empty() && *v != "VersionTLS10" && *v != "VersionTLS11" && *v != "VersionTLS12" &&
+          *v != "VersionTLS13") {
+        d.add(on.Mark(),
+              "`" + p + "`: unknown TLS version `" + *v + "` (VersionTLS12, VersionTLS13)");
+      }
+    }
+    om.finish();
+    tls.options[name] = std::move(o);
+  }
+  for (auto& [name, sn] : YamlMap(m.get("stores"), "tls.stores", d).entries()) {
+    TlsStore st;
+    YamlMap sm(sn, "tls.stores." + name, d);
+    if (YAML::Node dc = sm.get("defaultCertificate")) {
+      CertificateFile cf;
+      decode_certificate(dc, "tls.stores." + name + ".defaultCertificate", d, cf);
+      st.default_certificate = std::move(cf);
+    }
+    sm.finish();
+    tls.stores[name] = std::move(st);
+  }
+  m.finish();
+}
+
 }  // namespace
 
 Result<StaticConfig> decode_static_yaml(const std::string& text, const std::string& file) {
   Diagnostics d(file);
   auto root = parse_yaml(text, d);
   if (!root) return root.error();
+  return decode_static_node(*root, file);
+}
+
+Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::string& file) {
+  Diagnostics d(file);
   StaticConfig cfg;
-  YamlMap m(*root, "", d);
+  YamlMap m(root, "", d);
   for (auto& [name, node] : YamlMap(m.get("entryPoints"), "entryPoints", d).entries()) {
     decode_entrypoint(node, "entryPoints." + name, d, cfg.entry_points[name]);
   }
@@ -235,8 +308,13 @@ Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::st
   Diagnostics d(file);
   auto root = parse_yaml(text, d);
   if (!root) return root.error();
+  return decode_dynamic_node(*root, file);
+}
+
+Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::string& file) {
+  Diagnostics d(file);
   Configuration cfg;
-  YamlMap top(*root, "", d);
+  YamlMap top(root, "", d);
   YamlMap http(top.get("http"), "http", d);
   for (auto& [name, node] : YamlMap(http.get("routers"), "http.routers", d).entries()) {
     Router r;
@@ -248,6 +326,28 @@ Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::st
     read_string_list(m.get("entryPoints"), m.child_path("entryPoints"), d, r.entry_points);
     read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
     read_string(m.get("service"), m.child_path("service"), d, r.service);
+    read_string(m.get("ruleSyntax"), m.child_path("ruleSyntax"), d, r.rule_syntax);
+    if (YAML::Node tls = m.get("tls")) {
+      RouterTls t;
+      YamlMap tm(tls, m.child_path("tls"), d);
+      read_string(tm.get("certResolver"), tm.child_path("certResolver"), d, t.cert_resolver);
+      read_string(tm.get("options"), tm.child_path("options"), d, t.options);
+      YAML::Node domains = tm.get("domains");
+      if (domains && domains.IsSequence()) {
+        for (const auto& dn : domains) {
+          Domain dom;
+          YamlMap dm(dn, tm.child_path("domains[]"), d);
+          read_string(dm.get("main"), dm.child_path("main"), d, dom.main);
+          read_string_list(dm.get("sans"), dm.child_path("sans"), d, dom.sans);
+          dm.finish();
+          t.domains.push_back(std::move(dom));
+        }
+      } else if (domains && !domains.IsNull()) {
+        d.add(domains.Mark(), "`" + tm.child_path("domains") + "` must be a list");
+      }
+      tm.finish();
+      r.tls = std::move(t);
+    }
     m.finish();
     cfg.http.routers[name] = std::move(r);
   }
@@ -260,6 +360,8 @@ Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::st
       YamlMap lbm(lb_node, m.child_path("loadBalancer"), d);
       read_bool(lbm.get("passHostHeader"), lbm.child_path("passHostHeader"), d,
                 lb.pass_host_header);
+      read_string(lbm.get("serversTransport"), lbm.child_path("serversTransport"), d,
+                  lb.servers_transport);
       YAML::Node servers = lbm.get("servers");
       if (servers && !servers.IsSequence()) {
         d.add(servers.Mark(), "`" + lbm.child_path("servers") + "` must be a list");
@@ -285,6 +387,7 @@ Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::st
     decode_middleware(node, "http.middlewares." + name, d, cfg.http.middlewares[name]);
   }
   http.finish();
+  decode_tls(top.get("tls"), d, cfg.tls);
   top.finish();
   if (!d.empty()) return Error{d.str()};
   return cfg;

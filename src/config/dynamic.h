@@ -10,8 +10,23 @@
 
 namespace portier::config {
 
+struct Domain {
+  std::string main;
+  std::vector<std::string> sans;
+  bool operator==(const Domain&) const = default;
+};
+
+struct RouterTls {
+  std::string cert_resolver;
+  std::string options;  // a tls.options name
+  std::vector<Domain> domains;
+  bool operator==(const RouterTls&) const = default;
+};
+
 struct Router {
   std::string rule;
+  std::string rule_syntax;  // "" or "v3"; v2 is refused
+  std::optional<RouterTls> tls;
   int priority = 0;                       // 0: the rule's length
   std::vector<std::string> entry_points;  // empty: every entrypoint
   std::vector<std::string> middlewares;
@@ -28,6 +43,7 @@ struct Server {
 struct LoadBalancer {
   std::vector<Server> servers;
   bool pass_host_header = true;
+  std::string servers_transport;  // a named serversTransport; not supported yet
   bool operator==(const LoadBalancer&) const = default;
 };
 
@@ -98,8 +114,46 @@ struct Http {
   bool operator==(const Http&) const = default;
 };
 
+// TLS material and policies (used once TLS termination lands).
+struct CertificateFile {
+  std::string cert_file;  // a path, or the PEM itself as Traefik allows
+  std::string key_file;
+  std::vector<std::string> stores;
+  bool operator==(const CertificateFile&) const = default;
+};
+
+struct ClientAuth {
+  std::vector<std::string> ca_files;
+  std::string client_auth_type;
+  bool operator==(const ClientAuth&) const = default;
+};
+
+struct TlsOptions {
+  std::string min_version;  // "VersionTLS12" (the default), "VersionTLS13"
+  std::string max_version;
+  std::vector<std::string> cipher_suites;
+  std::vector<std::string> curve_preferences;
+  std::vector<std::string> alpn_protocols;
+  bool sni_strict = false;
+  std::optional<ClientAuth> client_auth;
+  bool operator==(const TlsOptions&) const = default;
+};
+
+struct TlsStore {
+  std::optional<CertificateFile> default_certificate;
+  bool operator==(const TlsStore&) const = default;
+};
+
+struct Tls {
+  std::vector<CertificateFile> certificates;
+  std::map<std::string, TlsOptions> options;
+  std::map<std::string, TlsStore> stores;
+  bool operator==(const Tls&) const = default;
+};
+
 struct Configuration {
   Http http;
+  Tls tls;
   bool operator==(const Configuration&) const = default;
 };
 

@@ -26,6 +26,12 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
       }
       out.http.middlewares.emplace(qualify(name, provider), std::move(m));
     }
+    // TLS material is not namespaced in Traefik: certificates add up, options and stores
+    // keep their names (the first provider to define one wins).
+    out.tls.certificates.insert(out.tls.certificates.end(), cfg.tls.certificates.begin(),
+                                cfg.tls.certificates.end());
+    for (const auto& [name, o] : cfg.tls.options) out.tls.options.emplace(name, o);
+    for (const auto& [name, st] : cfg.tls.stores) out.tls.stores.emplace(name, st);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "config/decode.h"
+#include "config/toml.h"
 
 namespace portier::config {
 namespace {
@@ -84,10 +85,16 @@ Result<StaticConfig> decode_static_sources(const std::string& file, const std::s
                                            const std::vector<KeyValue>& env,
                                            const std::vector<KeyValue>& flags) {
   YAML::Node root;
-  try {
-    root = file_text.empty() ? YAML::Node(YAML::NodeType::Map) : YAML::Load(file_text);
-  } catch (const YAML::Exception& e) {
-    return decode_static_yaml(file_text, file);  // reports the syntax error with its location
+  if (is_toml_path(file)) {
+    auto t = parse_toml(file_text, file);
+    if (!t) return t.error();
+    root = *t;
+  } else {
+    try {
+      root = file_text.empty() ? YAML::Node(YAML::NodeType::Map) : YAML::Load(file_text);
+    } catch (const YAML::Exception& e) {
+      return decode_static_yaml(file_text, file);  // reports the syntax error with its location
+    }
   }
   if (!root.IsMap() && !root.IsNull()) return decode_static_yaml(file_text, file);
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
@@ -102,7 +109,8 @@ Result<StaticConfig> decode_static_sources(const std::string& file, const std::s
       set_path(root, keys, 0, value);
     }
   }
-  return decode_static_yaml(YAML::Dump(root), file.empty() ? "(flags and environment)" : file);
+  // Decoded from the tree itself, so keys from the file keep their file:line:column.
+  return decode_static_node(root, file.empty() ? "(flags and environment)" : file);
 }
 
 const std::vector<OptionDoc>& static_options() {

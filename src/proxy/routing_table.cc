@@ -110,6 +110,12 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     target->name = name;
     target->index = static_cast<std::uint32_t>(table->services_.size());
     target->pass_host_header = svc.load_balancer->pass_host_header;
+    if (!svc.load_balancer->servers_transport.empty()) {
+      result.errors.push_back({"service", name,
+                               "named serversTransports are not supported yet "
+                               "(the static serversTransport applies to all)"});
+      continue;
+    }
     bool ok = true;
     for (const auto& server : svc.load_balancer->servers) {
       ParsedUrl u;
@@ -164,6 +170,19 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       continue;
     }
     std::string err;
+    if (!router.rule_syntax.empty() && router.rule_syntax != "v3") {
+      result.errors.push_back(
+          {"router", name, "ruleSyntax `" + router.rule_syntax + "` is not supported (only v3)"});
+      continue;
+    }
+    if (router.tls) {
+      // A TLS router answers only on TLS connections (as in Traefik), and portier does not
+      // terminate TLS yet: say so instead of routing it over plain HTTP.
+      result.errors.push_back({"router", name,
+                               "tls is not supported yet (TLS termination "
+                               "arrives with its own issue); not served"});
+      continue;
+    }
     auto actions = compile_actions(router.middlewares, cfg.http.middlewares);
     if (!actions) {
       result.errors.push_back({"router", name, actions.error().message});

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "config/decode.h"
+#include "config/toml.h"
 
 namespace portier::providers::file {
 
@@ -19,7 +20,7 @@ namespace {
 
 bool is_config_file(const fs::path& p) {
   auto ext = p.extension().string();
-  return ext == ".yml" || ext == ".yaml" || ext == ".json";
+  return ext == ".yml" || ext == ".yaml" || ext == ".json" || ext == ".toml";
 }
 
 std::optional<std::string> read_all(const fs::path& p) {
@@ -123,7 +124,13 @@ void FileProvider::reload() {
     }
     if (state.good && *content == state.content) continue;
     state.content = *content;
-    auto cfg = config::decode_dynamic_yaml(*content, p.string());
+    auto cfg = [&]() -> Result<config::Configuration> {
+      if (!config::is_toml_path(p.string()))
+        return config::decode_dynamic_yaml(*content, p.string());
+      auto tree = config::parse_toml(*content, p.string());
+      if (!tree) return tree.error();
+      return config::decode_dynamic_node(*tree, p.string());
+    }();
     if (!cfg) {
       log::error(state.good ? "configuration file rejected; its last good version stays live"
                             : "configuration file rejected",

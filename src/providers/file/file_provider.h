@@ -1,5 +1,5 @@
-// The file provider: dynamic configuration from one file or a directory of *.yml, *.yaml and
-// *.json files, reloaded when they change (inotify).
+// The file provider: dynamic configuration from one file or a directory of *.yml, *.yaml,
+// *.json and *.toml files, reloaded when they change (inotify).
 //
 // Each change publishes a complete snapshot of everything the provider knows. A file that fails
 // to read, parse or decode is reported with file and line, and its last good version stays in

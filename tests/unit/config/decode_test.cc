@@ -144,3 +144,86 @@ TEST(Durations, GoSyntax) {
 
 }  // namespace
 }  // namespace portier::config
+
+#include "config/toml.h"
+
+namespace portier::config {
+namespace {
+
+TEST(DynamicDecode, TomlAndJson) {
+  auto tree = parse_toml(
+      "[http.routers.whoami]\nrule = \"Host(`a`)\"\nservice = \"whoami\"\nentryPoints = [\"web\"]\n"
+      "[[http.services.whoami.loadBalancer.servers]]\nurl = \"http://127.0.0.1:1\"\n"
+      "[http.middlewares.strip.stripPrefix]\nprefixes = [\"/api\"]\n",
+      "d.toml");
+  ASSERT_TRUE(tree) << tree.error().message;
+  auto cfg = decode_dynamic_node(*tree, "d.toml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->http.routers.at("whoami").rule, "Host(`a`)");
+  EXPECT_EQ(cfg->http.services.at("whoami").load_balancer->servers.at(0).url, "http://127.0.0.1:1");
+  EXPECT_EQ(cfg->http.middlewares.at("strip").strip_prefix->prefixes.at(0), "/api");
+  // JSON is read by the YAML decoder (JSON is YAML 1.2).
+  auto json = decode_dynamic_yaml(
+      R"json({"http": {"routers": {"r": {"rule": "Path(`/`)", "service": "s", "priority": 3}},
+               "services": {"s": {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:2"}]}}}}})json",
+      "d.json");
+  ASSERT_TRUE(json) << json.error().message;
+  EXPECT_EQ(json->http.routers.at("r").priority, 3);
+}
+
+}  // namespace
+}  // namespace portier::config
+
+namespace portier::config {
+namespace {
+
+TEST(DynamicDecode, TlsSectionAndRouterTls) {
+  auto cfg = decode_dynamic_yaml(R"yaml(
+http:
+  routers:
+    secure:
+      rule: "Host(`a.example`)"
+      service: s
+      ruleSyntax: v3
+      tls:
+        certResolver: le
+        options: modern
+        domains:
+          - main: example.com
+            sans: ["*.example.com"]
+tls:
+  certificates:
+    - certFile: /certs/a.crt
+      keyFile: /certs/a.key
+      stores: [default]
+  options:
+    modern:
+      minVersion: VersionTLS13
+      sniStrict: true
+      alpnProtocols: [h2, http/1.1]
+  stores:
+    default:
+      defaultCertificate:
+        certFile: /certs/d.crt
+        keyFile: /certs/d.key
+)yaml",
+                                 "t.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& tls = *cfg->http.routers.at("secure").tls;
+  EXPECT_EQ(tls.cert_resolver, "le");
+  EXPECT_EQ(tls.domains.at(0).sans.at(0), "*.example.com");
+  EXPECT_EQ(cfg->tls.certificates.at(0).key_file, "/certs/a.key");
+  EXPECT_TRUE(cfg->tls.options.at("modern").sni_strict);
+  EXPECT_EQ(cfg->tls.stores.at("default").default_certificate->cert_file, "/certs/d.crt");
+
+  auto bad = decode_dynamic_yaml(
+      "tls:\n  options:\n    o:\n      minVersion: TLS1.2\n"
+      "  certificates:\n    - certFile: a\n",
+      "t.yml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("unknown TLS version `TLS1.2`"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("needs certFile and keyFile"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace portier::config

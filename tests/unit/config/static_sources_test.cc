@@ -83,3 +83,41 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
 
 }  // namespace
 }  // namespace portier::config
+
+namespace portier::config {
+namespace {
+
+TEST(StaticSources, LinesStayTrueInACommentedFile) {
+  const std::string text =
+      "# portier static configuration\n\nentryPoints:\n  # the plain HTTP one\n\n  web:\n"
+      "    adress: \":80\"\n";
+  auto cfg = decode_static_sources("p.yml", text, {}, flags_to_keys({"--log.level=debug"}).value());
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message.find("p.yml:7:5: unknown key `entryPoints.web.adress`"),
+            std::string::npos)
+      << cfg.error().message;
+}
+
+TEST(StaticSources, TomlFile) {
+  const std::string text =
+      "[entryPoints.web]\naddress = \":80\"\n[entryPoints.web.forwardedHeaders]\n"
+      "trustedIPs = [\"10.0.0.0/8\"]\n[providers]\nprovidersThrottleDuration = \"1s\"\n"
+      "[providers.file]\ndirectory = \"/etc/portier/dynamic\"\nwatch = false\n[log]\nlevel = "
+      "\"WARN\"\n";
+  auto cfg = decode_static_sources("p.toml", text, {}, {});
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->entry_points.at("web").address, ":80");
+  EXPECT_EQ(cfg->entry_points.at("web").forwarded_headers.trusted_ips.size(), 1u);
+  EXPECT_EQ(cfg->providers.providers_throttle_duration, std::chrono::seconds(1));
+  EXPECT_FALSE(cfg->providers.file->watch);
+  auto bad = decode_static_sources("p.toml", "[entryPoints.web]\naddress = \n", {}, {});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("p.toml:2:"), std::string::npos) << bad.error().message;
+  auto unknown = decode_static_sources("p.toml", "[entryPoints.web]\nadress = \":80\"\n", {}, {});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("unknown key `entryPoints.web.adress`"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace portier::config

@@ -115,6 +115,32 @@ TEST(RoutingTable, InvalidObjectsAreDisabledOthersWork) {
   EXPECT_EQ(match(built.table->entrypoint(0), "a", "/")->name, "good");
 }
 
+TEST(RoutingTable, NotYetSupportedIsSaidNotIgnored) {
+  auto cfg = make_config({{"plain", "Host(`a`)", 0}});
+  config::Router tls_router;
+  tls_router.rule = "Host(`s`)";
+  tls_router.service = "svc";
+  tls_router.tls = config::RouterTls{};
+  cfg.http.routers["secure"] = tls_router;
+  config::Router v2 = tls_router;
+  v2.tls.reset();
+  v2.rule_syntax = "v2";
+  cfg.http.routers["old"] = v2;
+  config::Service st;
+  st.load_balancer = config::LoadBalancer{{{"http://127.0.0.1:9"}}, true, "custom"};
+  cfg.http.services["transported"] = st;
+  TableBuilder builder({"web"});
+  auto built = builder.build(cfg);
+  std::map<std::string, std::string> errors;
+  for (const auto& e : built.errors) errors[e.object()] = e.message;
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_NE(errors["router secure"].find("tls is not supported yet"), std::string::npos);
+  EXPECT_NE(errors["router old"].find("ruleSyntax `v2`"), std::string::npos);
+  EXPECT_NE(errors["service transported"].find("serversTransports"), std::string::npos);
+  EXPECT_EQ(match(built.table->entrypoint(0), "s", "/"), nullptr);  // not served over plain HTTP
+  EXPECT_NE(match(built.table->entrypoint(0), "a", "/"), nullptr);
+}
+
 TEST(RoutingTable, ServerIdsSurviveRebuilds) {
   TableBuilder builder({"web"});
   auto one = builder.build(make_config({{"r", "Host(`a`)", 0}}));

@@ -111,6 +111,36 @@ TEST_F(ReloadTest, SymlinkSwapLikeAConfigMap) {
   EXPECT_TRUE(served_by(p, "cm.localhost", "b")) << proc->log();
 }
 
+TEST_F(ReloadTest, InFlightRequestsKeepTheirTableAndPoolsSurvive) {
+  Portier p = start_portier(dir_, two_routes(a_, b_, "keep.localhost", "x.localhost"), "",
+                            "  providersThrottleDuration: 0s\n", 1);
+  ASSERT_TRUE(served_by(p.port, "keep.localhost", "a"));  // an idle connection to a is pooled
+  // A change that keeps server a (another router moves): a's pooled connection survives it,
+  // so the next request to a does not connect again.
+  write_file(dir_.path() / "dynamic.yml", two_routes(a_, b_, "keep.localhost", "y.localhost"));
+  ASSERT_TRUE(served_by(p.port, "y.localhost", "b"));  // the new table is live (b's pool only)
+  const long before = a_.connections();
+  auto reuse = http_get(p.port, "keep.localhost", "/");
+  ASSERT_TRUE(reuse);
+  EXPECT_EQ(reuse->status, 200);
+  EXPECT_EQ(a_.connections() - before, 1);  // only this test's own /stats call
+
+  // A slow request is in flight when its router disappears: it still completes.
+  Conn slow(p.port, 10s);
+  slow.send("GET /slow?ms=800 HTTP/1.1\r\nHost: keep.localhost\r\n\r\n");
+  std::this_thread::sleep_for(150ms);
+  write_file(dir_.path() / "dynamic.yml", two_routes(a_, b_, "gone.localhost", "x2.localhost"));
+  ASSERT_TRUE(poll_until(
+      [&] {
+        auto r = http_get(p.port, "keep.localhost", "/");
+        return r && r->status == 404;
+      },
+      3s));
+  auto done = slow.read_response();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200);
+}
+
 TEST_F(ReloadTest, HundredChangesUnderLoadLoseNothing) {
   Portier p = start_portier(dir_, two_routes(a_, b_, "load.localhost", "other0.localhost"), "",
                             "  providersThrottleDuration: 0s\n", 2);

@@ -21,7 +21,10 @@ using KeyValue = std::pair<std::string, std::string>;  // "entryPoints.web.addre
 Result<std::vector<KeyValue>> flags_to_keys(const std::vector<std::string>& args);
 
 // Keys from PORTIER_* variables ("NAME=value" strings, as in environ): PORTIER_A_B=c gives
-// "a.b" = "c" (keys are case-insensitive).
+// "a.b" = "c" (keys are case-insensitive). Only variables whose first segment is a top-level
+// section of the static configuration (PORTIER_ENTRYPOINTS_..., PORTIER_LOG_..., ...) are
+// configuration; others (PORTIER_BIN for scripts, say) are left alone, as Traefik's own
+// TRAEFIK_* handling would otherwise turn every such variable into an error.
 std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines);
 
 // `file` may be empty (no file). `file_text` is its content.

@@ -13,6 +13,7 @@ namespace portier::entrypoints {
 class Worker;
 
 boost::asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& entrypoint,
-                                         boost::asio::ip::tcp::socket socket);
+                                         boost::asio::ip::tcp::socket socket,
+                                         boost::asio::ip::tcp::endpoint peer);
 
 }  // namespace portier::entrypoints

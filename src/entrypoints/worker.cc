@@ -67,8 +67,9 @@ void Worker::start(std::function<void()> on_exit) {
     asio::co_spawn(
         io_,
         [this, acc, spec]() -> asio::awaitable<void> {
+          tcp::endpoint peer;  // filled by accept itself: no getpeername per connection
           for (;;) {
-            auto [ec, sock] = co_await acc->async_accept(asio::as_tuple(asio::use_awaitable));
+            auto [ec, sock] = co_await acc->async_accept(peer, asio::as_tuple(asio::use_awaitable));
             if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
             if (ec) {
               // EMFILE and friends: say so, back off briefly instead of spinning.
@@ -77,7 +78,7 @@ void Worker::start(std::function<void()> on_exit) {
               co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
               continue;
             }
-            asio::co_spawn(io_, run_session(*this, *spec, std::move(sock)), asio::detached);
+            asio::co_spawn(io_, run_session(*this, *spec, std::move(sock), peer), asio::detached);
           }
         },
         asio::detached);

@@ -2,6 +2,7 @@
 // clients timed out, a broken static file refused with its location.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <future>
 
@@ -99,6 +100,40 @@ TEST(Lifecycle, BrokenStaticConfigIsRefusedWithLocation) {
                      "`entryPoints.web.address`?"),
             std::string::npos)
       << log;
+}
+
+TEST(Lifecycle, StartsFromFlagsAndEnvironmentAlone) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "flags");
+  auto dyn = dir.write("routes.yml", route_to(w.url()));
+  // The environment says warn, the flag says debug: the flag wins. No configuration file.
+  ::setenv("PORTIER_LOG_LEVEL", "warn", 1);
+  ::setenv("PORTIER_ENTRYPOINTS_WEB_ADDRESS", "127.0.0.1:1", 1);  // overridden by the flag
+  auto p = Process::start(
+      {PORTIER_BIN, "--entryPoints.web.address=127.0.0.1:0", "--providers.file.filename",
+       dyn.string(), "--log.level=debug", "--workers=1"},
+      dir.path() / "flags.log");
+  ::unsetenv("PORTIER_LOG_LEVEL");
+  ::unsetenv("PORTIER_ENTRYPOINTS_WEB_ADDRESS");
+  auto port = p->wait_for_log("entrypoint=web address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(port) << p->log();
+  ASSERT_TRUE(p->wait_for_log("configuration applied", 5s));
+  auto r = http_get(std::stoi(*port), "x", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // The flag's level (debug) applies, not the environment's (warn): a bad request is logged at
+  // debug, and "entrypoint listening" (info) above would not have appeared at warn.
+  Conn c(std::stoi(*port));
+  c.send("GET / HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(c.read_response());
+  EXPECT_TRUE(p->wait_for_log("level=debug msg=\"bad request\"", 2s)) << p->log();
+  // A misspelt flag is refused with a suggestion, like a misspelt key.
+  auto bad = Process::start({PORTIER_BIN, "--entryPoints.web.adress=:0"}, dir.path() / "bad.log");
+  auto code = bad->wait_exit(5s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 2);
+  EXPECT_NE(bad->log().find("did you mean `entryPoints.web.address`?"), std::string::npos)
+      << bad->log();
 }
 
 TEST(Lifecycle, DisabledRouterIsReportedOthersServe) {

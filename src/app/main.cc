@@ -60,8 +60,10 @@ int main(int argc, char** argv) {
   std::string config_file;
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   app.add_option("--configFile", config_file,
-                 "Static configuration file (YAML). Default: ./portier.yml, then "
-                 "/etc/portier/portier.yml");
+                 "Static configuration file (YAML or .toml). Default: the first of ./portier.yml, "
+                 "./portier.yaml, ./portier.toml, /etc/portier/portier.yml, "
+                 "/etc/portier/portier.toml; none is needed when flags or PORTIER_* variables "
+                 "define an entrypoint");
   app.add_option("--workers", workers, "Worker threads, one event loop each (default: cores)")
       ->check(CLI::Range(1u, 1024u));
   app.set_version_flag("--version", kVersion);

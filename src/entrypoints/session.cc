@@ -19,11 +19,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-void cancel_socket(void* ctx) {
-  boost::system::error_code ec;
-  static_cast<tcp::socket*>(ctx)->cancel(ec);
-}
-
 // The origin-form of a request target: "http://h/p?q" becomes "/p?q".
 std::string_view origin_form(std::string_view target) {
   if (!target.empty() && target.front() != '/') {
@@ -78,7 +73,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   proxy::Buffer buffer(std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
   std::string scratch;
   scratch.reserve(1024);
-  proxy::Deadline deadline(worker.state().wheel(), cancel_socket, &socket);
+  proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_socket, &socket);
   http::RequestHead head;
   http::RequestInfo info;
   std::string decoded_path;  // only used when a path has %-escapes

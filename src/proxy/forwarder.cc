@@ -23,11 +23,6 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 using std::chrono::milliseconds;
 
-void cancel_socket(void* ctx) {
-  error_code ec;
-  static_cast<tcp::socket*>(ctx)->cancel(ec);
-}
-
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
 }
@@ -625,6 +620,11 @@ asio::awaitable<Outcome> Exchange::tunnel() {
 }
 
 }  // namespace
+
+void cancel_socket(void* ctx) {
+  boost::system::error_code ec;
+  static_cast<boost::asio::ip::tcp::socket*>(ctx)->cancel(ec);
+}
 
 asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                  const ServiceTarget& service) {

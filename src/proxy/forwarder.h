@@ -45,6 +45,9 @@ struct ClientContext {
 
 enum class Outcome { KeepAlive, Close };
 
+// A Deadline callback that cancels the operations pending on the tcp::socket `ctx` points to.
+void cancel_socket(void* ctx);
+
 boost::asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                         const ServiceTarget& service);
 

@@ -12,9 +12,12 @@ using namespace std::chrono_literals;
 class MiddlewareTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    whoami_ = new Whoami(start_whoami(*dir_, "mw"));
-    std::string url = whoami_->url();
+    env_ = ProxyEnv::start("mw", dynamic);
+    whoami_ = &env_->whoami;
+    portier_ = &env_->portier;
+  }
+  static void TearDownTestSuite() { env_.reset(); }
+  static std::string dynamic(const std::string& url) {
     auto router = [](const std::string& name, const std::string& mws) {
       return "    " + name + ":\n      rule: \"Host(`" + name +
              ".localhost`)\"\n      service: s\n" + "      middlewares: [" + mws + "]\n";
@@ -63,18 +66,13 @@ class MiddlewareTest : public ::testing::Test {
         servers:
           - url: ")yaml" +
                       url + "\"\n";
-    portier_ = new Portier(start_portier(*dir_, dyn, "", "", 1));
+    return dyn;
   }
-  static void TearDownTestSuite() {
-    delete portier_;
-    delete whoami_;
-    delete dir_;
-  }
-  static TempDir* dir_;
+  static std::unique_ptr<ProxyEnv> env_;
   static Whoami* whoami_;
   static Portier* portier_;
 };
-TempDir* MiddlewareTest::dir_ = nullptr;
+std::unique_ptr<ProxyEnv> MiddlewareTest::env_;
 Whoami* MiddlewareTest::whoami_ = nullptr;
 Portier* MiddlewareTest::portier_ = nullptr;
 

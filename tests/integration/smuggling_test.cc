@@ -19,20 +19,16 @@ struct Vector {
 class SmugglingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    whoami_ = new Whoami(start_whoami(*dir_, "target"));
-    portier_ = new Portier(start_portier(*dir_, route_to(whoami_->url()), "", "", 1));
+    env_ = ProxyEnv::start("target", [](const std::string& url) { return route_to(url); });
+    whoami_ = &env_->whoami;
+    portier_ = &env_->portier;
   }
-  static void TearDownTestSuite() {
-    delete portier_;
-    delete whoami_;
-    delete dir_;
-  }
-  static TempDir* dir_;
+  static void TearDownTestSuite() { env_.reset(); }
+  static std::unique_ptr<ProxyEnv> env_;
   static Whoami* whoami_;
   static Portier* portier_;
 };
-TempDir* SmugglingTest::dir_ = nullptr;
+std::unique_ptr<ProxyEnv> SmugglingTest::env_;
 Whoami* SmugglingTest::whoami_ = nullptr;
 Portier* SmugglingTest::portier_ = nullptr;
 

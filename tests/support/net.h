@@ -73,6 +73,23 @@ Portier start_portier(const TempDir& dir, const std::string& dynamic_yaml,
                       const std::string& entrypoint_extra = "",
                       const std::string& static_extra = "", int workers = 2);
 
+// A whoami and a portier in front of it, for suites that share one set of processes
+// (SetUpTestSuite creates it, TearDownTestSuite destroys it).
+struct ProxyEnv {
+  TempDir dir;
+  Whoami whoami;
+  Portier portier;
+  // `make_dynamic` receives the whoami URL and returns the dynamic configuration.
+  template <typename MakeDynamic>
+  static std::unique_ptr<ProxyEnv> start(const std::string& name, MakeDynamic make_dynamic,
+                                         int workers = 1) {
+    auto env = std::make_unique<ProxyEnv>();
+    env->whoami = start_whoami(env->dir, name);
+    env->portier = start_portier(env->dir, make_dynamic(env->whoami.url()), "", "", workers);
+    return env;
+  }
+};
+
 // Dynamic config routing Host(`host`) (or everything, when host is empty) to `url`.
 std::string route_to(const std::string& url, const std::string& host = "");
 

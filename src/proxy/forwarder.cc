@@ -185,7 +185,8 @@ class Exchange {
         timeouts_(c.entrypoint.responding_timeouts),
         fwd_(w.transport().forwarding_timeouts),
         client_read_(w.wheel(), cancel_socket, &c.socket),
-        client_write_(w.wheel(), cancel_socket, &c.socket) {}
+        client_write_(w.wheel(), cancel_socket, &c.socket),
+        head_request_(c.head.method == "HEAD") {}
 
   asio::awaitable<Outcome> run();
 
@@ -221,8 +222,10 @@ class Exchange {
   bool response_started_ = false;  // some byte was written to the client
   bool response_head_seen_ = false;
   bool response_done_ = false;
-  bool upgraded_ = false;
   bool reusable_ = false;
+  // Taken before the body is read: c_.head's views point into the client buffer, which the
+  // request-body pump reuses, so they must not be read once the exchange has started.
+  const bool head_request_;
 };
 
 asio::awaitable<bool> Exchange::connect() {
@@ -283,7 +286,11 @@ void Exchange::serialize_request() {
       continue;
     }
     if (is_forwarded_field(n)) {
-      if (!c_.trusted_peer || http::iequals(n, "x-forwarded-for")) continue;
+      // X-Forwarded-For is rebuilt below and X-Forwarded-Server is always this proxy's.
+      if (!c_.trusted_peer || http::iequals(n, "x-forwarded-for") ||
+          http::iequals(n, "x-forwarded-server")) {
+        continue;
+      }
       has_proto |= http::iequals(n, "x-forwarded-proto");
       has_fhost |= http::iequals(n, "x-forwarded-host");
       has_fport |= http::iequals(n, "x-forwarded-port");
@@ -490,7 +497,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
       co_return co_await fail(502, "parse response head");
     }
     http::ResponseInfo info;
-    if (http::Error e = http::analyze_response(head, c_.head.method, info);
+    if (http::Error e = http::analyze_response(head, head_request_ ? "HEAD" : "GET", info);
         e != http::Error::None) {
       response_done_ = true;
       log::warn("malformed response from upstream",
@@ -535,7 +542,6 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     response_started_ = true;
 
     if (head.status == 101) {
-      upgraded_ = true;
       client_write_.arm(timeouts_.write_timeout);
       auto [ec, n] = co_await asio::async_write(c_.socket, asio::buffer(c_.scratch), kNoThrow);
       client_write_.disarm();

@@ -200,12 +200,26 @@ TEST(ProxyHeaders, TrustedPeerKeepsForwardedHeaders) {
                             "    forwardedHeaders:\n      trustedIPs: [\"127.0.0.0/8\"]\n");
   auto r = http_get(p.port, "x", "/",
                     "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n"
-                    "X-Real-Ip: 203.0.113.9\r\n");
+                    "X-Real-Ip: 203.0.113.9\r\nX-Forwarded-Server: edge-1\r\n");
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("X-Forwarded-For: 203.0.113.9, 127.0.0.1\n"), std::string::npos)
       << r->body;
   EXPECT_NE(r->body.find("X-Forwarded-Proto: https\n"), std::string::npos) << r->body;
   EXPECT_NE(r->body.find("X-Real-Ip: 203.0.113.9\n"), std::string::npos) << r->body;
+  EXPECT_EQ(r->body.find("edge-1"), std::string::npos) << "X-Forwarded-Server is portier's own";
+}
+
+TEST_F(ProxyTest, BodyBytesNeverChangeHowTheResponseIsRead) {
+  // The body arrives in a second read, lands where the request head was in the client buffer,
+  // and starts with "HEAD": the response to this POST must still carry its body.
+  Conn c(portier_.port, 5s);
+  c.send("POST /read-then-answer HTTP/1.1\r\nHost: whoami.localhost\r\nContent-Length: 12\r\n\r\n");
+  std::this_thread::sleep_for(100ms);
+  c.send("HEAD / HTTP/");
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("POST /read-then-answer HTTP/1.1"), std::string::npos) << r->body;
 }
 
 TEST_F(ProxyTest, ExpectContinue) {

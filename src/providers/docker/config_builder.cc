@@ -1,0 +1,249 @@
+#include "providers/docker/config_builder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "providers/docker/labels.h"
+
+namespace portier::providers::docker {
+namespace {
+
+constexpr const char* kComposeProject = "com.docker.compose.project";
+constexpr const char* kComposeService = "com.docker.compose.service";
+
+// Result<std::string> cannot take a bare string (Error is constructible from one too).
+Result<std::string> ok(std::string s) {
+  return Result<std::string>(boost::system::in_place_value, std::move(s));
+}
+
+std::string trim(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t"));
+  s.erase(s.find_last_not_of(" \t") + 1);
+  return s;
+}
+
+// The value of one template expression: .Name | index .Labels "k" | normalize X | (X).
+Result<std::string> eval_expr(std::string e, const std::string& name,
+                              const std::map<std::string, std::string>& labels) {
+  e = trim(e);
+  if (e.size() >= 2 && e.front() == '(' && e.back() == ')') {
+    return eval_expr(e.substr(1, e.size() - 2), name, labels);
+  }
+  if (e == ".Name") return ok(name);
+  if (e.rfind("normalize ", 0) == 0) {
+    auto inner = eval_expr(e.substr(10), name, labels);
+    if (!inner) return inner;
+    return ok(normalize(*inner));
+  }
+  if (e.rfind("index .Labels ", 0) == 0) {
+    std::string key = trim(e.substr(14));
+    if (key.size() < 2 || key.front() != '"' || key.back() != '"') {
+      return Error{"index .Labels needs a \"quoted\" key"};
+    }
+    auto it = labels.find(key.substr(1, key.size() - 2));
+    return ok(it == labels.end() ? std::string() : it->second);
+  }
+  return Error{"unsupported template expression `" + e +
+               "` (supported: .Name, index .Labels \"key\", normalize)"};
+}
+
+std::string compose_name(const Container& c) {
+  auto p = c.labels.find(kComposeProject);
+  auto s = c.labels.find(kComposeService);
+  if (p != c.labels.end() && s != c.labels.end()) return s->second + "_" + p->second;
+  return c.name;
+}
+
+struct Address {
+  std::string host;
+  std::optional<std::string> error;
+};
+
+Address container_address(const Container& c, const std::string& network) {
+  if (c.network_mode == "host") return {"127.0.0.1", std::nullopt};
+  if (!network.empty()) {
+    auto it = c.networks.find(network);
+    if (it == c.networks.end() || it->second.empty()) {
+      return {"", "the container is not on network `" + network + "`"};
+    }
+    return {it->second, std::nullopt};
+  }
+  for (const auto& [net, ip] : c.networks) {  // ordered by name: deterministic
+    if (!ip.empty()) return {ip, std::nullopt};
+  }
+  return {"", "the container has no IP address (no network, or not running)"};
+}
+
+}  // namespace
+
+Result<std::string> render_default_rule(const std::string& tmpl, const std::string& name,
+                                        const std::map<std::string, std::string>& labels) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < tmpl.size()) {
+    std::size_t open = tmpl.find("{{", i);
+    if (open == std::string::npos) {
+      out.append(tmpl, i);
+      break;
+    }
+    out.append(tmpl, i, open - i);
+    std::size_t close = tmpl.find("}}", open + 2);
+    if (close == std::string::npos) return Error{"defaultRule: unclosed {{"};
+    auto v = eval_expr(tmpl.substr(open + 2, close - open - 2), name, labels);
+    if (!v) return Error{"defaultRule: " + v.error().message};
+    out += *v;
+    i = close + 2;
+  }
+  return ok(std::move(out));
+}
+
+BuildOutput build_configuration(const std::vector<Container>& containers,
+                                const BuilderOptions& options) {
+  BuildOutput out;
+  // Sorted by name so that merges and conflicts do not depend on the Engine's order.
+  std::vector<const Container*> sorted;
+  for (const auto& c : containers) sorted.push_back(&c);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Container* a, const Container* b) { return a->name < b->name; });
+
+  auto problem = [&](Problem::Level l, const Container& c, std::string object, std::string msg) {
+    out.problems.push_back({l, c.name, std::move(object), std::move(msg)});
+  };
+  std::map<std::string, std::string> router_owner, service_owner;  // name -> first container
+
+  for (const Container* cp : sorted) {
+    const Container& c = *cp;
+    if (!c.running) continue;
+    DecodedLabels d = decode_labels(c.labels, options.label_prefixes, c.name);
+    if (!d.enable.value_or(options.exposed_by_default)) continue;
+    for (const auto& e : d.errors) {
+      problem(Problem::Level::Error, c, e.name.empty() ? "" : e.kind + " " + e.name, e.message);
+    }
+    const std::string base_name = compose_name(c);
+    const std::string default_service = normalize(base_name);
+    auto& cfg = d.config;
+    if (cfg.http.services.empty()) {
+      // A service the labels broke stays broken: do not invent a default in its place.
+      bool service_error = std::any_of(d.errors.begin(), d.errors.end(),
+                                       [](const LabelError& e) { return e.kind == "service"; });
+      if (!service_error) cfg.http.services[default_service].load_balancer.emplace();
+    }
+    if (cfg.http.routers.empty() &&
+        std::none_of(d.errors.begin(), d.errors.end(),
+                     [](const LabelError& e) { return e.kind == "router"; })) {
+      auto rule = render_default_rule(options.default_rule, base_name, c.labels);
+      if (!rule) {
+        problem(Problem::Level::Error, c, "router " + default_service, rule.error().message);
+      } else {
+        config::Router r;
+        r.rule = *rule;
+        cfg.http.routers[default_service] = r;
+      }
+    }
+    for (auto& [rname, r] : cfg.http.routers) {
+      if (!r.service.empty()) continue;
+      if (cfg.http.services.size() == 1) {
+        r.service = cfg.http.services.begin()->first;
+      } else {
+        problem(Problem::Level::Error, c, "router " + rname,
+                "no service label and the container defines " +
+                    std::to_string(cfg.http.services.size()) + " services; say which one");
+      }
+    }
+
+    // One server per service for this container, unless it should get no traffic.
+    const bool gets_traffic =
+        !c.paused && c.health != Health::Starting && c.health != Health::Unhealthy;
+    for (auto& [sname, svc] : cfg.http.services) {
+      if (!svc.load_balancer) continue;
+      const ServerLabels& sl = d.servers[sname];
+      if (gets_traffic) {
+        std::string url = sl.url;
+        if (url.empty()) {
+          Address a = container_address(c, d.network.empty() ? options.network : d.network);
+          if (a.error) {
+            problem(Problem::Level::Error, c, "service " + sname, *a.error);
+            continue;
+          }
+          int port = 0;
+          if (sl.port) {
+            port = *sl.port;
+          } else if (c.exposed_ports.size() == 1) {
+            port = *c.exposed_ports.begin();
+          } else if (!c.exposed_ports.empty()) {
+            port = *c.exposed_ports.begin();
+            problem(Problem::Level::Warning, c, "service " + sname,
+                    "several exposed ports; using the lowest, " + std::to_string(port) +
+                        " (set loadbalancer.server.port to choose)");
+          } else {
+            problem(Problem::Level::Error, c, "service " + sname,
+                    "no port: the container exposes none; set loadbalancer.server.port");
+            continue;
+          }
+          url = (sl.scheme.empty() ? std::string("http") : sl.scheme) + "://" + a.host + ":" +
+                std::to_string(port);
+        }
+        config::Server server;
+        server.url = url;
+        if (sl.weight) server.weight = *sl.weight;
+        svc.load_balancer->servers.push_back(server);
+      }
+    }
+
+    // Merge into the provider's snapshot. Replicas define the same objects: servers add up;
+    // a different definition under the same name is a conflict, reported, first one kept.
+    for (auto& [sname, svc] : cfg.http.services) {
+      auto [it, inserted] = out.config.http.services.try_emplace(sname, svc);
+      if (inserted) {
+        service_owner[sname] = c.name;
+        continue;
+      }
+      config::Service mine = svc, theirs = it->second;
+      if (mine.load_balancer && theirs.load_balancer) {
+        mine.load_balancer->servers.clear();
+        theirs.load_balancer->servers.clear();
+      }
+      if (mine == theirs && svc.load_balancer) {
+        auto& servers = it->second.load_balancer->servers;
+        servers.insert(servers.end(), svc.load_balancer->servers.begin(),
+                       svc.load_balancer->servers.end());
+      } else {
+        problem(
+            Problem::Level::Error, c, "service " + sname,
+            "defined differently by container " + service_owner[sname] + "; this one is ignored");
+      }
+    }
+    for (auto& [rname, r] : cfg.http.routers) {
+      if (r.service.empty()) continue;
+      auto [it, inserted] = out.config.http.routers.try_emplace(rname, r);
+      if (inserted) {
+        router_owner[rname] = c.name;
+      } else if (!(it->second == r)) {
+        problem(
+            Problem::Level::Error, c, "router " + rname,
+            "defined differently by container " + router_owner[rname] + "; this one is ignored");
+      }
+    }
+    for (auto& [mname, m] : cfg.http.middlewares) out.config.http.middlewares.try_emplace(mname, m);
+  }
+
+  if (!options.allow_empty_services) {
+    // A service without servers is dropped (its routers then report the missing service), so
+    // requests get 404 rather than 503: Traefik's behaviour without allowEmptyServices.
+    std::set<std::string> dropped;
+    for (auto it = out.config.http.services.begin(); it != out.config.http.services.end();) {
+      bool empty = it->second.load_balancer && it->second.load_balancer->servers.empty();
+      if (empty) dropped.insert(it->first);
+      it = empty ? out.config.http.services.erase(it) : std::next(it);
+    }
+    // Their routers go too, as Traefik drops such containers whole: a paused or unhealthy
+    // container is a normal state, not a configuration error to report on every change.
+    for (auto it = out.config.http.routers.begin(); it != out.config.http.routers.end();) {
+      it = dropped.count(it->second.service) ? out.config.http.routers.erase(it) : std::next(it);
+    }
+  }
+  return out;
+}
+
+}  // namespace portier::providers::docker

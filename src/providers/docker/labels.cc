@@ -1,0 +1,236 @@
+#include "providers/docker/labels.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "config/decode.h"
+#include "config/yaml_reader.h"
+
+namespace portier::providers::docker {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i <= s.size()) {
+    std::size_t j = std::min(s.find(sep, i), s.size());
+    out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+// Sets tree[k0][k1]... = value; a segment "name[3]" addresses element 3 of a sequence.
+bool set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t i,
+              const std::string& value) {
+  std::string key = keys[i];
+  std::optional<std::size_t> index;
+  if (auto open = key.find('['); open != std::string::npos && key.back() == ']') {
+    std::string digits = key.substr(open + 1, key.size() - open - 2);
+    if (digits.empty() || digits.size() > 3 ||
+        !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+      return false;
+    }
+    index = std::stoul(digits);
+    key.resize(open);
+  }
+  // Reuse an existing key that differs only in case.
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (lower(kv.first.Scalar()) == lower(key)) key = kv.first.Scalar();
+    }
+  }
+  YAML::Node child = node[key];
+  if (index) {
+    if (!child.IsSequence()) node[key] = YAML::Node(YAML::NodeType::Sequence);
+    YAML::Node seq = node[key];
+    while (seq.size() <= *index) seq.push_back(YAML::Node(YAML::NodeType::Map));
+    if (i + 1 == keys.size()) {
+      seq[*index] = value;
+      return true;
+    }
+    return set_path(seq[*index], keys, i + 1, value);
+  }
+  if (i + 1 == keys.size()) {
+    node[key] = value;
+    return true;
+  }
+  if (!child.IsMap()) node[key] = YAML::Node(YAML::NodeType::Map);
+  return set_path(node[key], keys, i + 1, value);
+}
+
+bool parse_int(const std::string& s, int min, int max, int& out) {
+  if (s.empty() || s.size() > 9 || !std::all_of(s.begin(), s.end(), ::isdigit)) return false;
+  int v = std::stoi(s);
+  if (v < min || v > max) return false;
+  out = v;
+  return true;
+}
+
+struct ObjectLabels {
+  std::vector<std::pair<std::vector<std::string>, std::string>> keys;  // path below the object
+};
+
+}  // namespace
+
+std::string normalize(const std::string& name) {
+  // Traefik's provider.Normalize: split on every non-alphanumeric rune, join with '-'.
+  std::string out;
+  bool pending_dash = false;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      if (pending_dash && !out.empty()) out.push_back('-');
+      pending_dash = false;
+      out.push_back(c);
+    } else {
+      pending_dash = true;
+    }
+  }
+  return out;
+}
+
+DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
+                            const std::vector<std::string>& prefixes,
+                            const std::string& container_name) {
+  DecodedLabels out;
+  // Keys below a prefix, lower-cased for conflict detection; the first prefix wins.
+  std::map<std::string, std::pair<std::string, std::string>> chosen;  // lower key -> key, value
+  for (const auto& prefix : prefixes) {
+    const std::string p = lower(prefix) + ".";
+    for (const auto& [label, value] : labels) {
+      if (lower(label).rfind(p, 0) != 0) continue;
+      std::string key = label.substr(p.size());
+      chosen.try_emplace(lower(key), key, value);
+    }
+  }
+
+  // Group by object: kind ("routers"...), name -> keys below it.
+  std::map<std::string, std::map<std::string, ObjectLabels>> objects;
+  static const std::vector<std::string> kTop = {"enable", "docker.network", "http.routers",
+                                                "http.services", "http.middlewares"};
+  for (const auto& [lkey, kv] : chosen) {
+    const auto& [key, value] = kv;
+    auto parts = split(key, '.');
+    if (lkey == "enable") {
+      if (lower(value) == "true" || lower(value) == "false") {
+        out.enable = lower(value) == "true";
+      } else {
+        out.errors.push_back({"container", "", "label enable must be true or false"});
+      }
+      continue;
+    }
+    if (lkey == "docker.network") {
+      out.network = value;
+      continue;
+    }
+    if (parts.size() >= 4 && lower(parts[0]) == "http" &&
+        (lower(parts[1]) == "routers" || lower(parts[1]) == "services" ||
+         lower(parts[1]) == "middlewares")) {
+      objects[lower(parts[1])][parts[2]].keys.emplace_back(
+          std::vector<std::string>(parts.begin() + 3, parts.end()), value);
+      continue;
+    }
+    std::string msg = "unknown label `" + key + "`";
+    if (lower(parts[0]) == "tcp" || lower(parts[0]) == "udp") {
+      msg = "label `" + key + "`: TCP and UDP routing are not supported yet";
+    } else if (std::string s =
+                   config::closest(parts.size() > 1 ? parts[0] + "." + parts[1] : parts[0], kTop);
+               !s.empty()) {
+      msg += "; did you mean `" + s + "...`?";
+    }
+    out.errors.push_back({"container", "", msg});
+  }
+
+  const std::string where = "container " + container_name + " labels";
+  auto decode_object = [&](const std::string& kind, const std::string& name,
+                           const ObjectLabels& obj, YAML::Node root,
+                           const std::string& singular) -> std::optional<config::Configuration> {
+    YAML::Node object = root["http"][kind][name];
+    for (const auto& [path, value] : obj.keys) {
+      if (!set_path(object, path, 0, value)) {
+        out.errors.push_back({singular, name, "malformed label key below " + name});
+        return std::nullopt;
+      }
+    }
+    auto cfg = config::decode_dynamic_node(root, where);
+    if (!cfg) {
+      out.errors.push_back({singular, name, cfg.error().message});
+      return std::nullopt;
+    }
+    return *cfg;
+  };
+
+  for (const auto& [name, obj] : objects["routers"]) {
+    YAML::Node root;
+    root["http"]["routers"][name] = YAML::Node(YAML::NodeType::Map);
+    // `tls=true` is Traefik's short form for "TLS with defaults".
+    ObjectLabels filtered;
+    bool tls_on = false;
+    for (const auto& [path, value] : obj.keys) {
+      if (path.size() == 1 && lower(path[0]) == "tls") {
+        tls_on = lower(value) == "true";
+        continue;
+      }
+      filtered.keys.emplace_back(path, value);
+    }
+    if (tls_on) root["http"]["routers"][name]["tls"] = YAML::Node(YAML::NodeType::Map);
+    if (auto cfg = decode_object("routers", name, filtered, root, "router")) {
+      out.config.http.routers[name] = cfg->http.routers.at(name);
+    }
+  }
+  for (const auto& [name, obj] : objects["services"]) {
+    YAML::Node root;
+    root["http"]["services"][name]["loadBalancer"] = YAML::Node(YAML::NodeType::Map);
+    ObjectLabels rest;
+    ServerLabels server;
+    bool bad = false;
+    for (const auto& [path, value] : obj.keys) {
+      // Docker's singular loadbalancer.server.{port,scheme,url,weight}.
+      if (path.size() == 3 && lower(path[0]) == "loadbalancer" && lower(path[1]) == "server") {
+        const std::string opt = lower(path[2]);
+        int n = 0;
+        if (opt == "port" && parse_int(value, 1, 65535, n)) {
+          server.port = n;
+        } else if (opt == "weight" && parse_int(value, 0, 1 << 20, n)) {
+          server.weight = n;
+        } else if (opt == "scheme" && (value == "http" || value == "https" || value == "h2c")) {
+          server.scheme = value;
+        } else if (opt == "url") {
+          server.url = value;
+        } else {
+          std::string msg =
+              "label `http.services." + name + ".loadbalancer.server." + path[2] + "`: ";
+          msg += (opt == "port" || opt == "weight" || opt == "scheme")
+                     ? "invalid value `" + value + "`"
+                     : "unknown option; known: port, scheme, url, weight";
+          out.errors.push_back({"service", name, msg});
+          bad = true;
+        }
+        continue;
+      }
+      rest.keys.emplace_back(path, value);
+    }
+    if (bad) continue;
+    if (auto cfg = decode_object("services", name, rest, root, "service")) {
+      out.config.http.services[name] = cfg->http.services.at(name);
+      out.servers[name] = server;
+    }
+  }
+  for (const auto& [name, obj] : objects["middlewares"]) {
+    YAML::Node root;
+    root["http"]["middlewares"][name] = YAML::Node(YAML::NodeType::Map);
+    if (auto cfg = decode_object("middlewares", name, obj, root, "middleware")) {
+      out.config.http.middlewares[name] = cfg->http.middlewares.at(name);
+    }
+  }
+  return out;
+}
+
+}  // namespace portier::providers::docker

@@ -1,0 +1,48 @@
+// Docker labels in Traefik v3's grammar (`traefik.http.routers.r.rule=...`, or `portier.`),
+// decoded into the dynamic model one object at a time, so a misspelt label disables only the
+// object it belongs to and is reported with the closest known key. Pure: no I/O.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/dynamic.h"
+
+namespace portier::providers::docker {
+
+// What a service's `loadbalancer.server.*` labels say (Docker's singular form).
+struct ServerLabels {
+  std::optional<int> port;
+  std::string scheme;  // "" = http
+  std::string url;     // a full URL overrides the container address
+  std::optional<int> weight;
+  bool operator==(const ServerLabels&) const = default;
+};
+
+struct LabelError {
+  std::string kind;  // "router", "service", "middleware", "container"
+  std::string name;  // object name ("" for container-wide)
+  std::string message;
+};
+
+struct DecodedLabels {
+  std::optional<bool> enable;                   // <prefix>.enable
+  std::string network;                          // <prefix>.docker.network
+  config::Configuration config;                 // routers, services (without servers), middlewares
+  std::map<std::string, ServerLabels> servers;  // by service name
+  std::vector<LabelError> errors;               // objects named here were left out
+};
+
+// Decodes the labels under `prefixes` (e.g. {"portier", "traefik"}); on a conflict the first
+// prefix wins. Keys are case-insensitive.
+DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
+                            const std::vector<std::string>& prefixes,
+                            const std::string& container_name);
+
+// Traefik's normalize: the alphanumeric runs of `name` joined with '-' ("web_my.proj" ->
+// "web-my-proj").
+std::string normalize(const std::string& name);
+
+}  // namespace portier::providers::docker

@@ -1,0 +1,209 @@
+// Containers to configuration with Traefik's defaults: the pure half of the Docker provider.
+#include "providers/docker/config_builder.h"
+
+#include <gtest/gtest.h>
+
+namespace portier::providers::docker {
+namespace {
+
+Container container(std::string name, std::map<std::string, std::string> labels,
+                    std::string ip = "172.18.0.2", std::set<int> ports = {80}) {
+  Container c;
+  c.id = name + "-id";
+  c.name = std::move(name);
+  c.labels = std::move(labels);
+  c.network_mode = "bridge";
+  c.networks = {{"bridge", ip}};
+  c.exposed_ports = std::move(ports);
+  return c;
+}
+
+std::vector<std::string> server_urls(const BuildOutput& out, const std::string& service) {
+  std::vector<std::string> urls;
+  for (const auto& s : out.config.http.services.at(service).load_balancer->servers) {
+    urls.push_back(s.url);
+  }
+  return urls;
+}
+
+TEST(ConfigBuilder, DefaultsForABareContainer) {
+  auto out = build_configuration({container("whoami", {})}, BuilderOptions{});
+  EXPECT_TRUE(out.problems.empty());
+  ASSERT_EQ(out.config.http.routers.count("whoami"), 1u);
+  EXPECT_EQ(out.config.http.routers.at("whoami").rule, "Host(`whoami`)");
+  EXPECT_EQ(out.config.http.routers.at("whoami").service, "whoami");
+  EXPECT_EQ(server_urls(out, "whoami"), std::vector<std::string>{"http://172.18.0.2:80"});
+}
+
+TEST(ConfigBuilder, ComposeNamingAndReplicas) {
+  std::map<std::string, std::string> compose = {{"com.docker.compose.project", "demo"},
+                                                {"com.docker.compose.service", "web"}};
+  auto out = build_configuration({container("demo-web-1", compose, "172.18.0.2"),
+                                  container("demo-web-2", compose, "172.18.0.3")},
+                                 BuilderOptions{});
+  EXPECT_TRUE(out.problems.empty());
+  EXPECT_EQ(out.config.http.routers.at("web-demo").rule, "Host(`web-demo`)");
+  EXPECT_EQ(server_urls(out, "web-demo"),
+            (std::vector<std::string>{"http://172.18.0.2:80", "http://172.18.0.3:80"}));
+}
+
+TEST(ConfigBuilder, Table) {
+  struct Case {
+    std::string name;
+    std::vector<Container> containers;
+    BuilderOptions options;
+    std::map<std::string, std::vector<std::string>> servers;  // service -> urls
+    std::vector<std::string> routers;
+    std::string problem;  // substring of a problem, "" for none
+  };
+  BuilderOptions not_exposed;
+  not_exposed.exposed_by_default = false;
+  BuilderOptions on_front;
+  on_front.network = "front";
+  BuilderOptions template_rule;
+  template_rule.default_rule =
+      "Host(`{{ normalize .Name }}.example.com`) || "
+      "Host(`{{ index .Labels \"alias\" }}`)";
+  BuilderOptions allow_empty;
+  allow_empty.allow_empty_services = true;
+  Container host_net =
+      container("h", {{"traefik.http.services.h.loadbalancer.server.port", "9000"}});
+  host_net.network_mode = "host";
+  host_net.networks.clear();
+  host_net.exposed_ports.clear();
+  Container paused = container("p", {});
+  paused.paused = true;
+  Container unhealthy = container("u", {});
+  unhealthy.health = Health::Unhealthy;
+  Container starting = container("st", {});
+  starting.health = Health::Starting;
+  Container healthy = container("hh", {});
+  healthy.health = Health::Healthy;
+  Container stopped = container("x", {});
+  stopped.running = false;
+  Container two_nets = container("n", {});
+  two_nets.networks = {{"back", "10.0.1.5"}, {"front", "10.0.2.5"}};
+  Container no_port = container("np", {}, "172.18.0.9", {});
+
+  const std::vector<Case> cases = {
+      {"explicit port wins",
+       {container("a", {{"traefik.http.services.a.loadbalancer.server.port", "8080"}})},
+       {},
+       {{"a", {"http://172.18.0.2:8080"}}},
+       {"a"},
+       ""},
+      {"lowest of several ports, said",
+       {container("a", {}, "172.18.0.2", {8080, 443, 9000})},
+       {},
+       {{"a", {"http://172.18.0.2:443"}}},
+       {"a"},
+       "several exposed ports; using the lowest, 443"},
+      {"no port is an error", {no_port}, {}, {}, {}, "no port"},
+      {"host network: 127.0.0.1 and the label port",
+       {host_net},
+       {},
+       {{"h", {"http://127.0.0.1:9000"}}},
+       {"h"},
+       ""},
+      {"exposedByDefault=false skips", {container("a", {})}, not_exposed, {}, {}, ""},
+      {"enable=true opts in",
+       {container("a", {{"traefik.enable", "true"}})},
+       not_exposed,
+       {{"a", {"http://172.18.0.2:80"}}},
+       {"a"},
+       ""},
+      {"enable=false opts out", {container("a", {{"traefik.enable", "false"}})}, {}, {}, {}, ""},
+      {"paused gets no traffic", {paused}, {}, {}, {}, ""},
+      {"unhealthy gets no traffic", {unhealthy}, {}, {}, {}, ""},
+      {"starting gets no traffic", {starting}, {}, {}, {}, ""},
+      {"healthy does", {healthy}, {}, {{"hh", {"http://172.18.0.2:80"}}}, {"hh"}, ""},
+      {"stopped is ignored", {stopped}, {}, {}, {}, ""},
+      {"empty service kept when allowed", {unhealthy}, allow_empty, {{"u", {}}}, {"u"}, ""},
+      {"network option picks the address",
+       {two_nets},
+       on_front,
+       {{"n", {"http://10.0.2.5:80"}}},
+       {"n"},
+       ""},
+      {"network label overrides",
+       {[&] {
+         Container c = two_nets;
+         c.labels["traefik.docker.network"] = "back";
+         return c;
+       }()},
+       on_front,
+       {{"n", {"http://10.0.1.5:80"}}},
+       {"n"},
+       ""},
+      {"missing network is an error, not a guess",
+       {container("a", {})},
+       on_front,
+       {},
+       {},
+       "not on network `front`"},
+      {"url label",
+       {container("a", {{"traefik.http.services.a.loadbalancer.server.url", "http://10.9.9.9:1"}})},
+       {},
+       {{"a", {"http://10.9.9.9:1"}}},
+       {"a"},
+       ""},
+      {"router without service uses the only one",
+       {container("a", {{"traefik.http.routers.r.rule", "Path(`/x`)"}})},
+       {},
+       {{"a", {"http://172.18.0.2:80"}}},
+       {"r"},
+       ""},
+      {"router without service among several is an error",
+       {container("a", {{"traefik.http.routers.r.rule", "Path(`/x`)"},
+                        {"traefik.http.services.s1.loadbalancer.server.port", "1"},
+                        {"traefik.http.services.s2.loadbalancer.server.port", "2"}})},
+       {},
+       {{"s1", {"http://172.18.0.2:1"}}, {"s2", {"http://172.18.0.2:2"}}},
+       {},
+       "say which one"},
+      {"defaultRule template",
+       {container("my_app", {{"alias", "app.local"}})},
+       template_rule,
+       {{"my-app", {"http://172.18.0.2:80"}}},
+       {"my-app"},
+       ""},
+      {"label typo disables only its router",
+       {container("a", {{"traefik.http.routers.r.rul", "x"},
+                        {"traefik.http.routers.ok.rule", "Path(`/`)"}})},
+       {},
+       {{"a", {"http://172.18.0.2:80"}}},
+       {"ok"},
+       "did you mean `http.routers.r.rule`?"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto out = build_configuration(c.containers, c.options);
+    std::map<std::string, std::vector<std::string>> servers;
+    for (const auto& [name, svc] : out.config.http.services) servers[name] = server_urls(out, name);
+    EXPECT_EQ(servers, c.servers);
+    std::vector<std::string> routers;
+    for (const auto& [name, r] : out.config.http.routers) routers.push_back(name);
+    EXPECT_EQ(routers, c.routers);
+    std::string all;
+    for (const auto& p : out.problems) all += p.object + ": " + p.message + "\n";
+    if (c.problem.empty()) {
+      EXPECT_TRUE(out.problems.empty()) << all;
+    } else {
+      EXPECT_NE(all.find(c.problem), std::string::npos) << all;
+    }
+  }
+  auto rule = build_configuration({container("my_app", {{"alias", "app.local"}})}, template_rule);
+  EXPECT_EQ(rule.config.http.routers.at("my-app").rule,
+            "Host(`my-app.example.com`) || Host(`app.local`)");
+}
+
+TEST(ConfigBuilder, DefaultRuleTemplateErrors) {
+  EXPECT_FALSE(render_default_rule("Host(`{{ .Foo }}`)", "n", {}));
+  EXPECT_FALSE(render_default_rule("Host(`{{ .Name `)", "n", {}));
+  EXPECT_EQ(
+      *render_default_rule("Host(`{{ normalize (index .Labels \"k\") }}`)", "n", {{"k", "a_b"}}),
+      "Host(`a-b`)");
+}
+
+}  // namespace
+}  // namespace portier::providers::docker

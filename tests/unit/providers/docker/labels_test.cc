@@ -1,0 +1,98 @@
+// Label decoding: Traefik's grammar under portier. and traefik., case-insensitive keys,
+// misspellings reported per object with the closest key.
+#include "providers/docker/labels.h"
+
+#include <gtest/gtest.h>
+
+namespace portier::providers::docker {
+namespace {
+
+const std::vector<std::string> kPrefixes = {"portier", "traefik"};
+
+TEST(Labels, DecodesRoutersServicesMiddlewares) {
+  auto d = decode_labels(
+      {{"traefik.enable", "true"},
+       {"traefik.http.routers.web.rule", "Host(`web.localhost`)"},
+       {"traefik.http.routers.web.entrypoints", "web,websecure"},
+       {"traefik.http.routers.web.middlewares", "strip,auth@file"},
+       {"traefik.http.routers.web.priority", "42"},
+       {"traefik.http.routers.web.tls", "true"},
+       {"traefik.http.routers.web.tls.certresolver", "le"},
+       {"traefik.http.routers.web.tls.domains[0].main", "example.com"},
+       {"traefik.http.routers.web.tls.domains[0].sans", "a.example.com,b.example.com"},
+       {"traefik.http.services.websvc.loadbalancer.server.port", "8080"},
+       {"traefik.http.services.websvc.loadbalancer.server.scheme", "http"},
+       {"traefik.http.services.websvc.loadbalancer.passhostheader", "false"},
+       {"traefik.http.middlewares.strip.stripprefix.prefixes", "/api,/v2"},
+       {"traefik.http.middlewares.hdr.headers.customrequestheaders.X-Env", "prod"},
+       {"traefik.docker.network", "front"},
+       {"com.docker.compose.project", "demo"}},
+      kPrefixes, "web-1");
+  ASSERT_TRUE(d.errors.empty()) << d.errors[0].message;
+  EXPECT_EQ(d.enable, true);
+  EXPECT_EQ(d.network, "front");
+  const auto& r = d.config.http.routers.at("web");
+  EXPECT_EQ(r.rule, "Host(`web.localhost`)");
+  EXPECT_EQ(r.entry_points, (std::vector<std::string>{"web", "websecure"}));
+  EXPECT_EQ(r.middlewares, (std::vector<std::string>{"strip", "auth@file"}));
+  EXPECT_EQ(r.priority, 42);
+  ASSERT_TRUE(r.tls);
+  EXPECT_EQ(r.tls->cert_resolver, "le");
+  EXPECT_EQ(r.tls->domains.at(0).sans.size(), 2u);
+  EXPECT_FALSE(d.config.http.services.at("websvc").load_balancer->pass_host_header);
+  EXPECT_EQ(d.servers.at("websvc").port, 8080);
+  EXPECT_EQ(d.config.http.middlewares.at("strip").strip_prefix->prefixes.size(), 2u);
+  EXPECT_EQ(d.config.http.middlewares.at("hdr").headers->custom_request_headers.at("X-Env"),
+            "prod");
+}
+
+TEST(Labels, PortierWinsOverTraefikAndKeysAnyCase) {
+  auto d = decode_labels({{"traefik.http.routers.r.rule", "Host(`old`)"},
+                          {"portier.http.routers.r.rule", "Host(`new`)"},
+                          {"TRAEFIK.HTTP.ROUTERS.r.ENTRYPOINTS", "web"}},
+                         kPrefixes, "c");
+  ASSERT_TRUE(d.errors.empty());
+  EXPECT_EQ(d.config.http.routers.at("r").rule, "Host(`new`)");
+  EXPECT_EQ(d.config.http.routers.at("r").entry_points.at(0), "web");
+}
+
+TEST(Labels, TyposDisableOnlyTheirObject) {
+  struct Case {
+    std::string label;
+    std::string kind;  // of the error
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"traefik.http.routers.r.rulee", "router", "did you mean `http.routers.r.rule`?"},
+      {"traefik.http.routers.r.entrypoint", "router", "did you mean `http.routers.r.entryPoints`?"},
+      {"traefik.http.services.s.loadbalancer.server.prot", "service", "unknown option"},
+      {"traefik.http.services.s.loadbalancer.server.port", "service", "invalid value `http`"},
+      {"traefik.http.services.s.loadbalancr.passhostheader", "service", "did you mean"},
+      {"traefik.http.middlewares.m.stripprefx.prefixes", "middleware",
+       "did you mean `stripPrefix`?"},
+      {"traefik.htp.routers.r.rule", "container", "did you mean `http.routers...`?"},
+      {"traefik.tcp.routers.r.rule", "container", "TCP and UDP routing are not supported yet"},
+      {"traefik.enable", "container", "true or false"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.label);
+    std::string value = c.label.find("server.port") != std::string::npos ? "http"
+                        : c.label == "traefik.enable"                    ? "yes"
+                                                                         : "x";
+    auto d = decode_labels({{c.label, value}, {"traefik.http.routers.ok.rule", "Host(`ok`)"}},
+                           kPrefixes, "c");
+    ASSERT_EQ(d.errors.size(), 1u);
+    EXPECT_EQ(d.errors[0].kind, c.kind);
+    EXPECT_NE(d.errors[0].message.find(c.message), std::string::npos) << d.errors[0].message;
+    EXPECT_EQ(d.config.http.routers.count("ok"), 1u) << "other objects still decode";
+  }
+}
+
+TEST(Labels, Normalize) {
+  EXPECT_EQ(normalize("web_demo"), "web-demo");
+  EXPECT_EQ(normalize("/my.app--1"), "my-app-1");
+  EXPECT_EQ(normalize("ok"), "ok");
+}
+
+}  // namespace
+}  // namespace portier::providers::docker

@@ -12,6 +12,7 @@ build_pkgs=(
   libssl-dev                # OpenSSL 3
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libyaml-cpp-dev
   libtomlplusplus-dev       # TOML files (static and dynamic), as Traefik accepts
+  libcurl4-openssl-dev      # the Docker Engine API client (and ACME later)
   libre2-dev                # RE2: the rule language's regexes (Go syntax, linear time)
   libgtest-dev libgmock-dev libbenchmark-dev
 )

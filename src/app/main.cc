@@ -20,6 +20,7 @@
 #include "config/static_sources.h"
 #include "entrypoints/entrypoint.h"
 #include "entrypoints/server.h"
+#include "providers/docker/docker_provider.h"
 #include "providers/file/file_provider.h"
 #include "proxy/routing_table.h"
 
@@ -197,8 +198,28 @@ int main(int argc, char** argv) {
         control, *cfg->providers.file, base.empty() ? fs::path(".") : base,
         [&](config::Configuration snapshot) { aggregator.update("file", std::move(snapshot)); });
     file_provider->start();
-  } else {
+  } else if (!cfg->providers.docker) {
     aggregator.update("internal", internal);
+  }
+  std::unique_ptr<providers::docker::DockerProvider> docker_provider;
+  if (cfg->providers.docker) {
+    const auto& dc = *cfg->providers.docker;
+    auto api = providers::docker::make_curl_api(dc.endpoint);
+    if (!api) {
+      std::cerr << "portier: " << api.error().message << "\n";
+      return 2;
+    }
+    providers::docker::BuilderOptions options;
+    options.label_prefixes = dc.label_prefixes;
+    options.exposed_by_default = dc.exposed_by_default;
+    options.default_rule = dc.default_rule;
+    options.network = dc.network;
+    options.allow_empty_services = dc.allow_empty_services;
+    if (!cfg->providers.file) aggregator.preset("internal", internal);
+    docker_provider = std::make_unique<providers::docker::DockerProvider>(
+        control, options, std::move(*api),
+        [&](config::Configuration snapshot) { aggregator.update("docker", std::move(snapshot)); });
+    docker_provider->start();
   }
 
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);
@@ -208,6 +229,7 @@ int main(int argc, char** argv) {
   });
   control.run();
   if (file_provider) file_provider->stop();
+  if (docker_provider) docker_provider->stop();
   aggregator.stop();
   if (api) api->stop();
   if (api_internal) api_internal->stop();

@@ -278,6 +278,21 @@ Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::strin
       }
       cfg.providers.file = fp;
     }
+    if (YAML::Node docker_node = p.get("docker")) {
+      DockerProvider dp;
+      YamlMap dm(docker_node, "providers.docker", d);
+      read_string(dm.get("endpoint"), "providers.docker.endpoint", d, dp.endpoint);
+      read_bool(dm.get("exposedByDefault"), "providers.docker.exposedByDefault", d,
+                dp.exposed_by_default);
+      read_string(dm.get("defaultRule"), "providers.docker.defaultRule", d, dp.default_rule);
+      read_string(dm.get("network"), "providers.docker.network", d, dp.network);
+      read_bool(dm.get("allowEmptyServices"), "providers.docker.allowEmptyServices", d,
+                dp.allow_empty_services);
+      read_string_list(dm.get("labelPrefixes"), "providers.docker.labelPrefixes", d,
+                       dp.label_prefixes);
+      dm.finish();
+      cfg.providers.docker = dp;
+    }
     p.finish();
   }
   if (YAML::Node api_node = m.get("api")) {

@@ -71,11 +71,22 @@ struct FileProvider {
   bool operator==(const FileProvider&) const = default;
 };
 
+struct DockerProvider {
+  std::string endpoint = "unix:///var/run/docker.sock";
+  bool exposed_by_default = true;
+  std::string default_rule = "Host(`{{ normalize .Name }}`)";
+  std::string network;
+  bool allow_empty_services = false;
+  std::vector<std::string> label_prefixes = {"portier", "traefik"};  // portier: first wins
+  bool operator==(const DockerProvider&) const = default;
+};
+
 struct Providers {
   // Changes from providers are applied at most this often; a burst becomes one reload (the
   // first change of a quiet period applies at once). Traefik's default is 2 s.
   Duration providers_throttle_duration = std::chrono::milliseconds(100);
   std::optional<FileProvider> file;
+  std::optional<DockerProvider> docker;
   bool operator==(const Providers&) const = default;
 };
 

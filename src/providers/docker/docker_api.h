@@ -1,0 +1,49 @@
+// The Docker Engine API as the provider needs it. An interface because it is the seam where
+// tests could put a fake; the real one (docker_api_curl) speaks HTTP over the Engine's unix
+// socket (or tcp://) with libcurl. Calls block; the provider runs them on its own thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "providers/docker/container.h"
+
+namespace portier::providers::docker {
+
+struct Event {
+  std::string type;    // "container", "network"
+  std::string action;  // "start", "die", "health_status: healthy", "connect", ...
+  std::string id;      // the container's id (for network events, the container concerned)
+};
+
+class DockerApi {
+ public:
+  virtual ~DockerApi() = default;
+  // Negotiates the API version (GET /version); later calls use it. Returns it ("1.41").
+  virtual Result<std::string> connect() = 0;
+  // Ids of running containers (paused ones included).
+  virtual Result<std::vector<std::string>> list_running() = 0;
+  // The container, or nullopt when it no longer exists.
+  virtual Result<std::optional<Container>> inspect(const std::string& id) = 0;
+  // Streams container and network events since `since` (unix seconds: nothing between a
+  // listing and the subscription is missed) to on_event until it returns false, stop() is
+  // called, or the connection fails (an error).
+  virtual Result<bool> events(long long since,
+                              const std::function<bool(const Event&)>& on_event) = 0;
+  // Makes a blocking events() return soon; thread-safe.
+  virtual void stop() = 0;
+};
+
+// endpoint: "unix:///var/run/docker.sock" or "tcp://host:port".
+Result<std::unique_ptr<DockerApi>> make_curl_api(const std::string& endpoint);
+
+// Pure parsing of Engine API JSON, for the client and its tests.
+Result<Container> parse_inspect(const std::string& json);
+Result<std::vector<std::string>> parse_container_ids(const std::string& json);
+std::optional<Event> parse_event(const std::string& json_line);
+
+}  // namespace portier::providers::docker

@@ -16,7 +16,8 @@ build_pkgs=(
   libre2-dev                # RE2: the rule language's regexes (Go syntax, linear time)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-test_pkgs=(curl python3)
+# docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image
+test_pkgs=(curl python3 docker.io busybox-static)
 bench_pkgs=(nginx-light haproxy wrk util-linux)
 
 want=("${build_pkgs[@]}")

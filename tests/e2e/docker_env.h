@@ -1,0 +1,46 @@
+// A real Docker Engine for the e2e tests, started by the tests themselves: containerd and
+// dockerd (--iptables=false --ip-masq=false --bridge=none --storage-driver=vfs --live-restore)
+// with their own directories and sockets under /tmp, so no system daemon is touched and only
+// processes started here are stopped. The test image is made offline: the static whoami and
+// busybox (for healthchecks) imported with `docker import`.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "support/process.h"
+
+namespace portier::test {
+
+class DockerEnv {
+ public:
+  // Starts the daemons once per test binary; available() tells whether that worked.
+  static DockerEnv& get();
+  bool available() const { return available_; }
+  const std::string& why_unavailable() const { return why_; }
+  std::string endpoint() const { return "unix://" + socket_; }
+  static constexpr const char* kImage = "portier-whoami:e2e";
+
+  // Runs the docker CLI against this daemon; returns the exit code, output in `out`.
+  int docker(const std::string& args, std::string* out = nullptr) const;
+  // Stops dockerd (containers keep running: live-restore) and starts it again.
+  bool restart_dockerd();
+  ~DockerEnv();
+
+ private:
+  DockerEnv();
+  bool start_dockerd();
+  bool wait_ready(std::chrono::milliseconds timeout) const;
+  TempDir dir_;
+  std::string root_;
+  std::string socket_;
+  std::unique_ptr<Process> containerd_;
+  std::unique_ptr<Process> dockerd_;
+  bool available_ = false;
+  std::string why_;
+};
+
+// A free TCP port on 127.0.0.1 (bound, then released).
+int free_port();
+
+}  // namespace portier::test

@@ -1,0 +1,220 @@
+// The Docker provider against a real Docker Engine (started by DockerEnv): containers with
+// labels become routes and stop being routes, Traefik's defaults, health and pause, label
+// typos, middlewares from labels and from files, and a daemon restart.
+//
+// Containers run with --network host, each whoami on its own loopback port: traffic stays on
+// 127.0.0.1, and such containers are routed to 127.0.0.1 and the port from their label.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "e2e/docker_env.h"
+#include "support/net.h"
+#include "support/process.h"
+
+namespace portier::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class DockerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto& env = DockerEnv::get();
+    if (!env.available()) {
+      const char* ci = std::getenv("CI");
+      if (ci != nullptr && std::string(ci) == "true") {
+        FAIL() << "no Docker Engine, and CI=true forbids skipping: " << env.why_unavailable();
+      }
+      GTEST_SKIP() << "no Docker Engine: " << env.why_unavailable();
+    }
+  }
+  void TearDown() override {
+    for (const auto& name : started_) DockerEnv::get().docker("rm -f " + name);
+  }
+
+  Portier start_portier_docker(const std::string& docker_options = "",
+                               const std::string& dynamic = "") {
+    return start_portier(
+        dir_, dynamic, "",
+        "  docker:\n    endpoint: \"" + DockerEnv::get().endpoint() + "\"\n" + docker_options, 1);
+  }
+
+  // Runs whoami `name` on a free loopback port with these labels; returns the port.
+  int run(const std::string& name, Labels labels, const std::string& extra = "",
+          bool with_port_label = true) {
+    int port = free_port();
+    std::string cmd = "run -d --name " + name + " --network host --stop-timeout 2 " + extra;
+    if (with_port_label) {
+      labels.emplace_back("traefik.http.services." + name + ".loadbalancer.server.port",
+                          std::to_string(port));
+    }
+    for (const auto& [k, v] : labels) cmd += " -l '" + k + "=" + v + "'";
+    cmd += std::string(" ") + DockerEnv::kImage + " --addr 127.0.0.1:" + std::to_string(port) +
+           " --name " + name;
+    std::string out;
+    EXPECT_EQ(DockerEnv::get().docker(cmd, &out), 0) << out;
+    started_.push_back(name);
+    return port;
+  }
+
+  static bool served_by(int port, const std::string& host, const std::string& name,
+                        std::chrono::milliseconds timeout = 10s) {
+    return poll_until(
+        [&] {
+          auto r = http_get(port, host, "/");
+          return r && r->status == 200 && r->body.find("Name: " + name) != std::string::npos;
+        },
+        timeout);
+  }
+  static bool not_found(int port, const std::string& host) {
+    return poll_until(
+        [&] {
+          auto r = http_get(port, host, "/");
+          return r && r->status == 404;
+        },
+        10s);
+  }
+
+  TempDir dir_;
+  std::vector<std::string> started_;
+};
+
+TEST_F(DockerTest, LabelledContainerIsRoutedWhileItRuns) {
+  Portier p = start_portier_docker();
+  run("e2e-web", {{"traefik.http.routers.web.rule", "Host(`web.localhost`)"}});
+  ASSERT_TRUE(served_by(p.port, "web.localhost", "e2e-web")) << p.proc->log();
+  DockerEnv::get().docker("stop e2e-web");
+  EXPECT_TRUE(not_found(p.port, "web.localhost")) << "stopped containers get no traffic";
+  DockerEnv::get().docker("start e2e-web");
+  EXPECT_TRUE(served_by(p.port, "web.localhost", "e2e-web"));
+  DockerEnv::get().docker("kill e2e-web");
+  EXPECT_TRUE(not_found(p.port, "web.localhost")) << "a dead container gets no traffic";
+}
+
+TEST_F(DockerTest, DefaultRuleAndExposedByDefault) {
+  Portier p = start_portier_docker();
+  run("e2e-dflt", {});  // no router label: Host(`e2e-dflt`) by defaultRule
+  EXPECT_TRUE(served_by(p.port, "e2e-dflt", "e2e-dflt")) << p.proc->log();
+
+  Portier opt_in = start_portier_docker("    exposedByDefault: false\n");
+  run("e2e-hidden", {{"traefik.http.routers.hidden.rule", "Host(`hidden.localhost`)"}});
+  run("e2e-shown",
+      {{"traefik.enable", "true"}, {"traefik.http.routers.shown.rule", "Host(`shown.localhost`)"}});
+  EXPECT_TRUE(served_by(opt_in.port, "shown.localhost", "e2e-shown"));
+  auto hidden = http_get(opt_in.port, "hidden.localhost", "/");
+  ASSERT_TRUE(hidden);
+  EXPECT_EQ(hidden->status, 404);
+}
+
+TEST_F(DockerTest, ReplicasShareOneService) {
+  Portier p = start_portier_docker();
+  Labels compose = {{"com.docker.compose.project", "demo"},
+                    {"com.docker.compose.service", "api"},
+                    {"traefik.http.routers.api.rule", "Host(`api.localhost`)"}};
+  // Two replicas of one compose service. With host networking each listens on its own port,
+  // so each names its server with the per-container url label; everything else is identical,
+  // which is what lets them merge into one service with two servers.
+  for (const std::string name : {"e2e-api-1", "e2e-api-2"}) {
+    int port = free_port();
+    Labels l = compose;
+    l.emplace_back("traefik.http.services.api-demo.loadbalancer.server.url",
+                   "http://127.0.0.1:" + std::to_string(port));
+    std::string cmd = "run -d --name " + name + " --network host";
+    for (const auto& [k, v] : l) cmd += " -l '" + k + "=" + v + "'";
+    cmd += std::string(" ") + DockerEnv::kImage + " --addr 127.0.0.1:" + std::to_string(port) +
+           " --name " + name;
+    ASSERT_EQ(DockerEnv::get().docker(cmd), 0);
+    started_.push_back(name);
+  }
+  std::set<std::string> seen;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        auto r = http_get(p.port, "api.localhost", "/");
+        if (r && r->status == 200) {
+          for (const char* n : {"e2e-api-1", "e2e-api-2"}) {
+            if (r->body.find(std::string("Name: ") + n) != std::string::npos) seen.insert(n);
+          }
+        }
+        return seen.size() == 2;
+      },
+      10s))
+      << p.proc->log();
+}
+
+TEST_F(DockerTest, UnhealthyAndPausedGetNoTraffic) {
+  Portier p = start_portier_docker();
+  int port = free_port();
+  // Healthy while whoami's /health says 200; busybox wget runs the check inside the container.
+  std::string health =
+      "--health-cmd '/bin/busybox wget -q -O /dev/null http://127.0.0.1:" + std::to_string(port) +
+      "/health' --health-interval 1s --health-retries 1 --health-timeout 1s";
+  std::string cmd =
+      "run -d --name e2e-health --network host " + health +
+      " -l 'traefik.http.routers.h.rule=Host(`health.localhost`)'" +
+      " -l 'traefik.http.services.h.loadbalancer.server.port=" + std::to_string(port) + "' " +
+      DockerEnv::kImage + " --addr 127.0.0.1:" + std::to_string(port) + " --name e2e-health";
+  ASSERT_EQ(DockerEnv::get().docker(cmd), 0);
+  started_.push_back("e2e-health");
+  ASSERT_TRUE(served_by(p.port, "health.localhost", "e2e-health", 15s)) << p.proc->log();
+  Conn set(port);
+  set.send("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n500");
+  ASSERT_TRUE(set.read_response());
+  EXPECT_TRUE(not_found(p.port, "health.localhost")) << "unhealthy: no traffic";
+  Conn back(port);
+  back.send("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n200");
+  ASSERT_TRUE(back.read_response());
+  EXPECT_TRUE(served_by(p.port, "health.localhost", "e2e-health", 15s)) << "healthy again";
+
+  run("e2e-pause", {{"traefik.http.routers.pz.rule", "Host(`pause.localhost`)"}});
+  ASSERT_TRUE(served_by(p.port, "pause.localhost", "e2e-pause"));
+  DockerEnv::get().docker("pause e2e-pause");
+  EXPECT_TRUE(not_found(p.port, "pause.localhost")) << "paused: no traffic";
+  DockerEnv::get().docker("unpause e2e-pause");
+  EXPECT_TRUE(served_by(p.port, "pause.localhost", "e2e-pause"));
+}
+
+TEST_F(DockerTest, LabelTypoIsReportedAndOnlyItsRouterDisabled) {
+  Portier p = start_portier_docker();
+  run("e2e-typo", {{"traefik.http.routers.bad.rulle", "Host(`bad.localhost`)"},
+                   {"traefik.http.routers.good.rule", "Host(`good.localhost`)"}});
+  EXPECT_TRUE(served_by(p.port, "good.localhost", "e2e-typo")) << p.proc->log();
+  EXPECT_TRUE(
+      p.proc->wait_for_log("container=e2e-typo object=\"router bad\".*did you mean "
+                           "`http.routers.bad.rule`\\?",
+                           5s))
+      << p.proc->log();
+}
+
+TEST_F(DockerTest, MiddlewaresFromLabelsAndFromFiles) {
+  std::string dynamic =
+      "http:\n  middlewares:\n    stamp:\n      headers:\n        customResponseHeaders:\n"
+      "          X-From-File: \"yes\"\n";
+  Portier p = start_portier_docker("", dynamic);
+  run("e2e-mw", {{"traefik.http.routers.mw.rule", "Host(`mw.localhost`)"},
+                 {"traefik.http.routers.mw.middlewares", "strip,stamp@file"},
+                 {"traefik.http.middlewares.strip.stripprefix.prefixes", "/api"}});
+  ASSERT_TRUE(served_by(p.port, "mw.localhost", "e2e-mw")) << p.proc->log();
+  auto r = http_get(p.port, "mw.localhost", "/api/users");
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("GET /users HTTP/1.1"), std::string::npos) << r->body;
+  EXPECT_EQ(r->header("x-from-file"), "yes");
+}
+
+TEST_F(DockerTest, RoutesRecoverWhenTheDaemonRestarts) {
+  Portier p = start_portier_docker();
+  run("e2e-survivor", {{"traefik.http.routers.s.rule", "Host(`survivor.localhost`)"}});
+  ASSERT_TRUE(served_by(p.port, "survivor.localhost", "e2e-survivor"));
+  ASSERT_TRUE(DockerEnv::get().restart_dockerd());
+  // The last snapshot stayed live, and the provider resynchronised after the restart.
+  EXPECT_TRUE(served_by(p.port, "survivor.localhost", "e2e-survivor"));
+  EXPECT_TRUE(p.proc->wait_for_log("docker: (event stream|cannot reach)", 10s)) << p.proc->log();
+  run("e2e-newcomer", {{"traefik.http.routers.n.rule", "Host(`newcomer.localhost`)"}});
+  EXPECT_TRUE(served_by(p.port, "newcomer.localhost", "e2e-newcomer", 40s)) << p.proc->log();
+}
+
+}  // namespace
+}  // namespace portier::test

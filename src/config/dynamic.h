@@ -24,6 +24,9 @@ struct RouterTls {
 };
 
 struct Router {
+  // Set by a provider that could not decode this object (a misspelt label, say): the router
+  // is then disabled with this error instead of disappearing without a word.
+  std::string provider_error;
   std::string rule;
   std::string rule_syntax;  // "" or "v3"; v2 is refused
   std::optional<RouterTls> tls;
@@ -48,6 +51,7 @@ struct LoadBalancer {
 };
 
 struct Service {
+  std::string provider_error;  // as Router::provider_error
   std::optional<LoadBalancer> load_balancer;
   bool operator==(const Service&) const = default;
 };
@@ -97,6 +101,7 @@ struct Chain {
 };
 
 struct Middleware {
+  std::string provider_error;  // as Router::provider_error
   std::string type;  // "stripPrefix", "basicAuth", ...
   std::optional<RedirectScheme> redirect_scheme;
   std::optional<StripPrefix> strip_prefix;

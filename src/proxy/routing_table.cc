@@ -102,6 +102,10 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   boost::asio::ip::tcp::resolver resolver(resolver_ctx);
 
   for (const auto& [name, svc] : cfg.http.services) {
+    if (!svc.provider_error.empty()) {
+      result.errors.push_back({"service", name, svc.provider_error});
+      continue;
+    }
     if (!svc.load_balancer) {
       result.errors.push_back({"service", name, "no loadBalancer given"});
       continue;
@@ -163,6 +167,10 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     }
   }
   for (const auto& [name, router] : cfg.http.routers) {
+    if (!router.provider_error.empty()) {
+      result.errors.push_back({"router", name, router.provider_error});
+      continue;
+    }
     auto rule = rules::parse(router.rule);
     if (!rule) {
       result.errors.push_back(

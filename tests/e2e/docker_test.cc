@@ -187,6 +187,11 @@ TEST_F(DockerTest, LabelTypoIsReportedAndOnlyItsRouterDisabled) {
                            "`http.routers.bad.rule`\\?",
                            5s))
       << p.proc->log();
+  // ...and the router is in the configuration as disabled, with the reason, for the API.
+  EXPECT_TRUE(p.proc->wait_for_log(
+      "configuration object disabled\" object=\"router bad@docker\" error=\"container e2e-typo:",
+      5s))
+      << p.proc->log();
 }
 
 TEST_F(DockerTest, MiddlewaresFromLabelsAndFromFiles) {

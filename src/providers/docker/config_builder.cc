@@ -120,6 +120,15 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
     for (const auto& e : d.errors) {
       problem(Problem::Level::Error, c, e.name.empty() ? "" : e.kind + " " + e.name, e.message);
     }
+    // Objects whose labels did not decode stay in the configuration as errors, so the API
+    // shows them disabled with the reason instead of them vanishing.
+    config::Configuration broken;
+    for (const auto& e : d.errors) {
+      const std::string msg = "container " + c.name + ": " + e.message;
+      if (e.kind == "router") broken.http.routers[e.name].provider_error = msg;
+      if (e.kind == "service") broken.http.services[e.name].provider_error = msg;
+      if (e.kind == "middleware") broken.http.middlewares[e.name].provider_error = msg;
+    }
     const std::string base_name = compose_name(c);
     const std::string default_service = normalize(base_name);
     auto& cfg = d.config;
@@ -226,6 +235,9 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
       }
     }
     for (auto& [mname, m] : cfg.http.middlewares) out.config.http.middlewares.try_emplace(mname, m);
+    for (auto& [n, r] : broken.http.routers) out.config.http.routers.try_emplace(n, r);
+    for (auto& [n, sv] : broken.http.services) out.config.http.services.try_emplace(n, sv);
+    for (auto& [n, m] : broken.http.middlewares) out.config.http.middlewares.try_emplace(n, m);
   }
 
   if (!options.allow_empty_services) {

@@ -88,6 +88,7 @@ Result<bool> add(const std::string& name, const std::map<std::string, config::Mi
 }  // namespace
 
 std::string middleware_error(const config::Middleware& mw) {
+  if (!mw.provider_error.empty()) return mw.provider_error;
   if (mw.chain || mw.redirect_scheme || mw.strip_prefix || mw.add_prefix || mw.replace_path ||
       mw.headers) {
     if (mw.add_prefix && (mw.add_prefix->prefix.empty() || mw.add_prefix->prefix[0] != '/')) {

@@ -172,7 +172,7 @@ TEST(ConfigBuilder, Table) {
                         {"traefik.http.routers.ok.rule", "Path(`/`)"}})},
        {},
        {{"a", {"http://172.18.0.2:80"}}},
-       {"ok"},
+       {"ok", "r"},
        "did you mean `http.routers.r.rule`?"},
   };
   for (const auto& c : cases) {
@@ -195,6 +195,17 @@ TEST(ConfigBuilder, Table) {
   auto rule = build_configuration({container("my_app", {{"alias", "app.local"}})}, template_rule);
   EXPECT_EQ(rule.config.http.routers.at("my-app").rule,
             "Host(`my-app.example.com`) || Host(`app.local`)");
+}
+
+TEST(ConfigBuilder, BrokenObjectsStayVisibleAsErrors) {
+  auto out = build_configuration(
+      {container("a", {{"traefik.http.routers.r.rul", "x"},
+                       {"traefik.http.middlewares.m.stripprefx.prefixes", "/a"}})},
+      BuilderOptions{});
+  EXPECT_NE(out.config.http.routers.at("r").provider_error.find("container a: "),
+            std::string::npos);
+  EXPECT_NE(out.config.http.middlewares.at("m").provider_error.find("stripPrefix"),
+            std::string::npos);
 }
 
 TEST(ConfigBuilder, DefaultRuleTemplateErrors) {

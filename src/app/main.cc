@@ -215,6 +215,12 @@ int main(int argc, char** argv) {
     options.default_rule = dc.default_rule;
     options.network = dc.network;
     options.allow_empty_services = dc.allow_empty_services;
+    auto constraints = providers::docker::parse_constraints(dc.constraints);
+    if (!constraints) {
+      std::cerr << "portier: providers.docker." << constraints.error().message << "\n";
+      return 2;
+    }
+    options.constraints = std::move(*constraints);
     if (!cfg->providers.file) aggregator.preset("internal", internal);
     docker_provider = std::make_unique<providers::docker::DockerProvider>(
         control, options, std::move(*api),

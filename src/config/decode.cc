@@ -288,6 +288,7 @@ Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::strin
       read_string(dm.get("network"), "providers.docker.network", d, dp.network);
       read_bool(dm.get("allowEmptyServices"), "providers.docker.allowEmptyServices", d,
                 dp.allow_empty_services);
+      read_string(dm.get("constraints"), "providers.docker.constraints", d, dp.constraints);
       read_string_list(dm.get("labelPrefixes"), "providers.docker.labelPrefixes", d,
                        dp.label_prefixes);
       dm.finish();

@@ -102,7 +102,7 @@ struct Chain {
 
 struct Middleware {
   std::string provider_error;  // as Router::provider_error
-  std::string type;  // "stripPrefix", "basicAuth", ...
+  std::string type;            // "stripPrefix", "basicAuth", ...
   std::optional<RedirectScheme> redirect_scheme;
   std::optional<StripPrefix> strip_prefix;
   std::optional<AddPrefix> add_prefix;

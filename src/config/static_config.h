@@ -77,6 +77,7 @@ struct DockerProvider {
   std::string default_rule = "Host(`{{ normalize .Name }}`)";
   std::string network;
   bool allow_empty_services = false;
+  std::string constraints;  // Label(`k`, `v`) expressions selecting containers
   std::vector<std::string> label_prefixes = {"portier", "traefik"};  // portier: first wins
   bool operator==(const DockerProvider&) const = default;
 };

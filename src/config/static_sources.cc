@@ -154,6 +154,8 @@ const std::vector<OptionDoc>& static_options() {
        "rule of a container's default router (Go template subset)"},
       {"providers.docker.network", "", "network whose address is used (default: the first)"},
       {"providers.docker.allowEmptyServices", "false", "keep services with no healthy container"},
+      {"providers.docker.constraints", "",
+       "Label(`k`, `v`) / LabelRegex expression selecting containers"},
       {"providers.docker.labelPrefixes", "portier,traefik", "label prefixes read, first wins"},
       {"api.insecure", "false",
        "serve the admin API on entryPoints.traefik.address (default 127.0.0.1:8080)"},

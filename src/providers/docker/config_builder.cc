@@ -114,7 +114,7 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
 
   for (const Container* cp : sorted) {
     const Container& c = *cp;
-    if (!c.running) continue;
+    if (!c.running || !options.constraints.matches(c.labels)) continue;
     DecodedLabels d = decode_labels(c.labels, options.label_prefixes, c.name);
     if (!d.enable.value_or(options.exposed_by_default)) continue;
     for (const auto& e : d.errors) {

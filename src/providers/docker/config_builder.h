@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "config/dynamic.h"
+#include "providers/docker/constraints.h"
 #include "providers/docker/container.h"
 
 namespace portier::providers::docker {
@@ -26,6 +27,7 @@ struct BuilderOptions {
   std::string default_rule = "Host(`{{ normalize .Name }}`)";
   std::string network;  // providers.docker.network
   bool allow_empty_services = false;
+  Constraints constraints;  // containers that do not match are ignored
 };
 
 struct Problem {

@@ -634,8 +634,16 @@ void cancel_socket(void* ctx) {
 
 asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                  const ServiceTarget& service) {
-  const ServerTarget& server = worker.pick(service);
-  Exchange ex(worker, client, service, server);
+  const ServerTarget* server = worker.pick(service);
+  if (server == nullptr) {
+    // Every server is down (health checks) or weighted out: say so, as Traefik does.
+    bool close = client.info.framing.kind != http::BodyKind::None || !client.info.persistent ||
+                 *client.draining;
+    co_return co_await respond_status(worker, client.socket, client.scratch, 503, close,
+                                      client.entrypoint.responding_timeouts.write_timeout,
+                                      "no available server");
+  }
+  Exchange ex(worker, client, service, *server);
   co_return co_await ex.run();
 }
 

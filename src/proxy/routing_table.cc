@@ -143,6 +143,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       st.endpoint = eps.begin()->endpoint();
       st.host_header = u.host_header;
       st.id = server_id(server.url);
+      st.weight = server.weight;
       target->servers.push_back(std::move(st));
     }
     if (!ok) continue;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/dynamic.h"
+#include "proxy/health.h"
 #include "proxy/middlewares/actions.h"
 #include "rules/rule.h"
 
@@ -27,6 +28,12 @@ struct ServerTarget {
   boost::asio::ip::tcp::endpoint endpoint;
   std::string host_header;  // "host[:port]" from the URL, sent when passHostHeader is false
   std::string url;
+  int weight = 1;                              // 0: no traffic
+  std::shared_ptr<const ServerHealth> health;  // null: always considered up
+
+  bool available() const {
+    return weight > 0 && (!health || health->up.load(std::memory_order_relaxed));
+  }
 };
 
 struct ServiceTarget {

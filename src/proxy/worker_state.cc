@@ -19,15 +19,29 @@ UpstreamPool& WorkerState::pool(std::uint32_t server_id) {
   return *p;
 }
 
-const ServerTarget& WorkerState::pick(const ServiceTarget& service) {
-  if (service.index >= rr_.size()) rr_.resize(service.index + 1, 0);
-  std::uint32_t& next = rr_[service.index];
-  if (next >= service.servers.size()) next = 0;
-  return service.servers[next++];
+const ServerTarget* WorkerState::pick(const ServiceTarget& service) {
+  if (service.index >= wrr_.size()) wrr_.resize(service.index + 1);
+  auto& current = wrr_[service.index];
+  const auto& servers = service.servers;
+  if (current.size() != servers.size()) current.assign(servers.size(), 0);
+  // Each available server gains its weight; the richest is picked and pays the total back.
+  // Over any window the picks follow the weights, and they interleave (1:3 gives b,b,a,b...)
+  // instead of coming in bursts.
+  std::int64_t total = 0;
+  std::size_t best = servers.size();
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    if (!servers[i].available()) continue;
+    current[i] += servers[i].weight;
+    total += servers[i].weight;
+    if (best == servers.size() || current[i] > current[best]) best = i;
+  }
+  if (best == servers.size()) return nullptr;
+  current[best] -= total;
+  return &servers[best];
 }
 
 void WorkerState::on_table(const RoutingTable& table) {
-  rr_.assign(table.service_count(), 0);
+  wrr_.assign(table.service_count(), {});
   const auto& live = table.server_ids();
   for (std::uint32_t id = 0; id < pools_.size(); ++id) {
     // Pools are small and ids are per distinct server URL, so the object stays for a server

@@ -25,8 +25,9 @@ class WorkerState {
   const std::string& hostname() const { return hostname_; }
 
   UpstreamPool& pool(std::uint32_t server_id);
-  // Round-robin pick among a service's servers (weights arrive with the load-balancing issue).
-  const ServerTarget& pick(const ServiceTarget& service);
+  // Smooth weighted round robin (nginx's) among the service's available servers, per worker;
+  // nullptr when none is available (all down or weight 0).
+  const ServerTarget* pick(const ServiceTarget& service);
 
   // Called on the worker thread when a new table becomes current: drops pools of servers that
   // are gone, keeps the others (and their connections).
@@ -40,7 +41,7 @@ class WorkerState {
   const config::ServersTransport& transport_;
   std::string hostname_;
   std::vector<std::unique_ptr<UpstreamPool>> pools_;  // by server id
-  std::vector<std::uint32_t> rr_;                     // by service index
+  std::vector<std::vector<std::int64_t>> wrr_;        // by service index: current weights
 };
 
 }  // namespace portier::proxy

@@ -166,7 +166,8 @@ int main(int argc, char** argv) {
 
   // One path for every change: provider snapshot -> aggregator -> merge -> build -> publish.
   boost::asio::io_context control;
-  proxy::TableBuilder builder(server.entrypoint_names());
+  proxy::HealthChecker health(control.get_executor());
+  proxy::TableBuilder builder(server.entrypoint_names(), &health);
   app::Aggregator aggregator(control, cfg->providers.providers_throttle_duration,
                              [&](const std::map<std::string, config::Configuration>& snapshots) {
                                config::Configuration merged = config::merge(snapshots);

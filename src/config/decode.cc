@@ -378,6 +378,30 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
                 lb.pass_host_header);
       read_string(lbm.get("serversTransport"), lbm.child_path("serversTransport"), d,
                   lb.servers_transport);
+      if (YAML::Node hc_node = lbm.get("healthCheck")) {
+        HealthCheck hc;
+        const std::string hp = lbm.child_path("healthCheck");
+        YamlMap hm(hc_node, hp, d);
+        read_string(hm.get("path"), hp + ".path", d, hc.path);
+        read_duration(hm.get("interval"), hp + ".interval", d, hc.interval);
+        read_duration(hm.get("unhealthyInterval"), hp + ".unhealthyInterval", d,
+                      hc.unhealthy_interval);
+        read_duration(hm.get("timeout"), hp + ".timeout", d, hc.timeout);
+        read_string(hm.get("scheme"), hp + ".scheme", d, hc.scheme);
+        read_string(hm.get("hostname"), hp + ".hostname", d, hc.hostname);
+        long long port = 0, status = 0;
+        read_int(hm.get("port"), hp + ".port", d, 0, 65535, port);
+        read_int(hm.get("status"), hp + ".status", d, 0, 599, status);
+        hc.port = static_cast<int>(port);
+        hc.status = static_cast<int>(status);
+        read_string_map(hm.get("headers"), hp + ".headers", d, hc.headers);
+        read_string(hm.get("method"), hp + ".method", d, hc.method);
+        read_bool(hm.get("followRedirects"), hp + ".followRedirects", d, hc.follow_redirects);
+        hm.finish();
+        if (hc.interval.count() <= 0)
+          d.add(hc_node.Mark(), "`" + hp + ".interval` must be positive");
+        lb.health_check = std::move(hc);
+      }
       YAML::Node servers = lbm.get("servers");
       if (servers && !servers.IsSequence()) {
         d.add(servers.Mark(), "`" + lbm.child_path("servers") + "` must be a list");

@@ -3,12 +3,15 @@
 // proxy/ compiles it. No sockets, no handles: two configurations compare with ==.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace portier::config {
+
+using Duration = std::chrono::milliseconds;
 
 struct Domain {
   std::string main;
@@ -43,10 +46,26 @@ struct Server {
   bool operator==(const Server&) const = default;
 };
 
+struct HealthCheck {
+  std::string path = "/";
+  Duration interval = std::chrono::seconds(30);
+  Duration unhealthy_interval{0};  // 0: same as interval
+  Duration timeout = std::chrono::seconds(5);
+  std::string scheme;    // "" or "http" (https checks arrive with TLS)
+  std::string hostname;  // Host sent; "" = the server's
+  int port = 0;          // 0 = the server's
+  std::map<std::string, std::string> headers;
+  int status = 0;  // expected status; 0 = any 2xx or 3xx
+  std::string method = "GET";
+  bool follow_redirects = true;  // accepted; a 3xx counts as healthy without following it
+  bool operator==(const HealthCheck&) const = default;
+};
+
 struct LoadBalancer {
   std::vector<Server> servers;
   bool pass_host_header = true;
   std::string servers_transport;  // a named serversTransport; not supported yet
+  std::optional<HealthCheck> health_check;
   bool operator==(const LoadBalancer&) const = default;
 };
 

@@ -144,6 +144,10 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       st.host_header = u.host_header;
       st.id = server_id(server.url);
       st.weight = server.weight;
+      if (health_ && svc.load_balancer->health_check) {
+        st.health = health_->track(name, server.url, st.endpoint, st.host_header,
+                                   *svc.load_balancer->health_check);
+      }
       target->servers.push_back(std::move(st));
     }
     if (!ok) continue;
@@ -241,6 +245,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     std::sort(ep.any_host_.begin(), ep.any_host_.end(), route_before);
     for (auto& [h, list] : ep.by_host_) std::sort(list.begin(), list.end(), route_before);
   }
+  if (health_) health_->sweep();  // checks of servers no longer in any service stop
   result.table = std::move(table);
   return result;
 }

@@ -18,6 +18,7 @@
 
 #include "config/dynamic.h"
 #include "proxy/health.h"
+#include "proxy/health_checker.h"
 #include "proxy/middlewares/actions.h"
 #include "rules/rule.h"
 
@@ -107,13 +108,14 @@ struct BuildResult {
 // server that survives a reload keeps its pools. Control plane only; not thread-safe.
 class TableBuilder {
  public:
-  explicit TableBuilder(std::vector<std::string> entrypoint_names)
-      : entrypoints_(std::move(entrypoint_names)) {}
+  explicit TableBuilder(std::vector<std::string> entrypoint_names, HealthChecker* health = nullptr)
+      : entrypoints_(std::move(entrypoint_names)), health_(health) {}
   BuildResult build(const config::Configuration& cfg);
 
  private:
   std::uint32_t server_id(const std::string& key);
   std::vector<std::string> entrypoints_;
+  HealthChecker* health_;  // runs the services' health checks; may be null (no checks)
   std::map<std::string, std::uint32_t> server_ids_;
 };
 

@@ -61,5 +61,40 @@ TEST(LoadBalancing, WeightZeroGetsNothingAllOutIs503) {
   EXPECT_EQ(r->body, "no available server\n");
 }
 
+void set_health(const Whoami& w, int status) {
+  Conn c(w.port);
+  std::string body = std::to_string(status);
+  c.send("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body);
+  ASSERT_TRUE(c.read_response());
+}
+
+// Polls until `pred` holds for a burst of requests through portier.
+template <typename Pred>
+bool spread_until(int port, Pred pred) {
+  return poll_until([&] { return pred(spread(port, 20)); }, 5s);
+}
+
+TEST(LoadBalancing, HealthChecksTakeServersOutAndBackIn) {
+  TempDir dir;
+  Whoami a = start_whoami(dir, "a"), b = start_whoami(dir, "b");
+  std::string check =
+      "        healthCheck:\n          path: /health\n          interval: 200ms\n"
+      "          timeout: 200ms\n";
+  Portier p = start_portier(dir, weighted({{a.url(), 1}, {b.url(), 1}}, check), "", "", 1);
+  ASSERT_TRUE(spread_until(p.port, [](auto n) { return n["a200"] > 0 && n["b200"] > 0; }));
+  set_health(b, 503);
+  // Within about one interval b leaves the rotation: only a answers.
+  EXPECT_TRUE(spread_until(p.port, [](auto n) { return n["a200"] == 20; })) << p.proc->log();
+  EXPECT_TRUE(p.proc->wait_for_log("server unhealthy; out of rotation.*error=\"status 503\"", 1s));
+  set_health(a, 500);
+  EXPECT_TRUE(spread_until(p.port, [](auto n) { return n["503"] == 20; })) << "all down: 503";
+  set_health(a, 200);
+  set_health(b, 200);
+  EXPECT_TRUE(spread_until(p.port, [](auto n) { return n["a200"] > 0 && n["b200"] > 0; }))
+      << "both back in rotation";
+  EXPECT_TRUE(p.proc->wait_for_log("server healthy again", 1s));
+}
+
 }  // namespace
 }  // namespace portier::test

@@ -1,0 +1,146 @@
+#include "proxy/health_checker.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "common/log.h"
+#include "proxy/http/parser.h"
+
+namespace portier::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+struct HealthChecker::Check {
+  Check(asio::any_io_executor ex) : timer(ex) {}
+  std::shared_ptr<ServerHealth> health = std::make_shared<ServerHealth>();
+  std::string service, url;
+  tcp::endpoint endpoint;
+  std::string request;
+  config::HealthCheck cfg;
+  asio::steady_timer timer;
+  bool stopped = false;
+};
+
+namespace {
+
+// One probe: connect, send, read the status line, all within cfg.timeout.
+asio::awaitable<std::string> probe(const HealthChecker::Check& c) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::socket socket(ex);
+  asio::steady_timer deadline(ex);
+  deadline.expires_after(c.cfg.timeout);
+  bool timed_out = false;
+  deadline.async_wait([&socket, &timed_out](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the probe ended first (and may be gone)
+    timed_out = true;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  });
+  auto fail = [&](const std::string& why) { return timed_out ? std::string("timeout") : why; };
+  auto [cec] = co_await socket.async_connect(c.endpoint, kNoThrow);
+  if (cec) co_return fail("connect: " + cec.message());
+  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(c.request), kNoThrow);
+  if (wec) co_return fail("write: " + wec.message());
+  std::string buf;
+  char chunk[2048];
+  for (;;) {
+    auto [rec, n] = co_await socket.async_read_some(asio::buffer(chunk), kNoThrow);
+    if (rec) co_return fail("no response head");
+    buf.append(chunk, n);
+    http::ResponseHead head;
+    auto r = http::parse_response_head(buf, http::Limits{}, head);
+    if (r.status == http::ParseStatus::Partial) continue;
+    deadline.cancel();
+    if (r.status == http::ParseStatus::Failed) co_return std::string("malformed response");
+    bool ok =
+        c.cfg.status != 0 ? head.status == c.cfg.status : head.status >= 200 && head.status < 400;
+    co_return ok ? std::string() : "status " + std::to_string(head.status);
+  }
+}
+
+asio::awaitable<void> run(std::shared_ptr<HealthChecker::Check> c) {
+  while (!c->stopped) {
+    std::string failure = co_await probe(*c);
+    if (c->stopped) co_return;
+    const bool ok = failure.empty();
+    if (ok != c->health->up.load(std::memory_order_relaxed)) {
+      c->health->up.store(ok, std::memory_order_relaxed);
+      if (ok) {
+        log::info("server healthy again", {{"service", c->service}, {"server", c->url}});
+      } else {
+        log::warn("server unhealthy; out of rotation",
+                  {{"service", c->service}, {"server", c->url}, {"error", failure}});
+      }
+    }
+    auto next =
+        !ok && c->cfg.unhealthy_interval.count() > 0 ? c->cfg.unhealthy_interval : c->cfg.interval;
+    c->timer.expires_after(next);
+    co_await c->timer.async_wait(kNoThrow);
+  }
+}
+
+std::string key_of(const std::string& service, const std::string& url,
+                   const config::HealthCheck& h) {
+  std::string k = service + "|" + url + "|" + h.method + " " + h.path + "|" + h.hostname + "|" +
+                  std::to_string(h.port) + "|" + std::to_string(h.status) + "|" +
+                  std::to_string(h.interval.count()) + "|" +
+                  std::to_string(h.unhealthy_interval.count()) + "|" +
+                  std::to_string(h.timeout.count());
+  for (const auto& [n, v] : h.headers) k += "|" + n + ":" + v;
+  return k;
+}
+
+}  // namespace
+
+HealthChecker::~HealthChecker() {
+  for (auto& [k, c] : checks_) {
+    c->stopped = true;
+    c->timer.cancel();
+  }
+}
+
+std::shared_ptr<const ServerHealth> HealthChecker::track(const std::string& service,
+                                                         const std::string& url,
+                                                         const tcp::endpoint& endpoint,
+                                                         const std::string& host_header,
+                                                         const config::HealthCheck& check) {
+  const std::string key = key_of(service, url, check);
+  tracked_.insert(key);
+  auto it = checks_.find(key);
+  if (it != checks_.end()) return it->second->health;
+  auto c = std::make_shared<Check>(ex_);
+  c->service = service;
+  c->url = url;
+  c->endpoint = endpoint;
+  if (check.port != 0) c->endpoint.port(static_cast<unsigned short>(check.port));
+  c->cfg = check;
+  c->request = check.method + " " + (check.path.empty() ? "/" : check.path) +
+               " HTTP/1.1\r\nHost: " + (check.hostname.empty() ? host_header : check.hostname) +
+               "\r\nUser-Agent: portier-healthcheck\r\nConnection: close\r\n";
+  for (const auto& [n, v] : check.headers) c->request += n + ": " + v + "\r\n";
+  c->request += "\r\n";
+  checks_[key] = c;
+  asio::co_spawn(ex_, run(c), asio::detached);
+  return c->health;
+}
+
+void HealthChecker::sweep() {
+  for (auto it = checks_.begin(); it != checks_.end();) {
+    if (tracked_.count(it->first)) {
+      ++it;
+      continue;
+    }
+    it->second->stopped = true;
+    it->second->timer.cancel();
+    it = checks_.erase(it);
+  }
+  tracked_.clear();
+}
+
+}  // namespace portier::proxy

@@ -205,7 +205,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<providers::docker::DockerProvider> docker_provider;
   if (cfg->providers.docker) {
     const auto& dc = *cfg->providers.docker;
-    auto api = providers::docker::make_curl_api(dc.endpoint);
+    std::optional<providers::docker::TlsFiles> tls;
+    if (dc.tls)
+      tls = providers::docker::TlsFiles{dc.tls->ca, dc.tls->cert, dc.tls->key,
+                                        dc.tls->insecure_skip_verify};
+    auto api = providers::docker::make_curl_api(dc.endpoint, tls);
     if (!api) {
       std::cerr << "portier: " << api.error().message << "\n";
       return 2;

@@ -289,6 +289,17 @@ Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::strin
       read_bool(dm.get("allowEmptyServices"), "providers.docker.allowEmptyServices", d,
                 dp.allow_empty_services);
       read_string(dm.get("constraints"), "providers.docker.constraints", d, dp.constraints);
+      if (YAML::Node tls_node = dm.get("tls")) {
+        ClientTls t;
+        YamlMap tm(tls_node, "providers.docker.tls", d);
+        read_string(tm.get("ca"), "providers.docker.tls.ca", d, t.ca);
+        read_string(tm.get("cert"), "providers.docker.tls.cert", d, t.cert);
+        read_string(tm.get("key"), "providers.docker.tls.key", d, t.key);
+        read_bool(tm.get("insecureSkipVerify"), "providers.docker.tls.insecureSkipVerify", d,
+                  t.insecure_skip_verify);
+        tm.finish();
+        dp.tls = t;
+      }
       read_string_list(dm.get("labelPrefixes"), "providers.docker.labelPrefixes", d,
                        dp.label_prefixes);
       dm.finish();

@@ -71,8 +71,17 @@ struct FileProvider {
   bool operator==(const FileProvider&) const = default;
 };
 
+struct ClientTls {
+  std::string ca;    // CA bundle to verify the Engine with
+  std::string cert;  // client certificate
+  std::string key;   // client key
+  bool insecure_skip_verify = false;
+  bool operator==(const ClientTls&) const = default;
+};
+
 struct DockerProvider {
   std::string endpoint = "unix:///var/run/docker.sock";
+  std::optional<ClientTls> tls;  // for tcp:// endpoints: HTTPS with client certificates
   bool exposed_by_default = true;
   std::string default_rule = "Host(`{{ normalize .Name }}`)";
   std::string network;

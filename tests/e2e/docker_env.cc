@@ -51,13 +51,38 @@ bool DockerEnv::wait_ready(std::chrono::milliseconds timeout) const {
   return poll_until([&] { return docker("version --format '{{.Server.Version}}'") == 0; }, timeout);
 }
 
+// A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, as the Engine's
+// --tlsverify mode needs (the openssl command line, from Debian's openssl package).
+bool DockerEnv::make_certificates() {
+  const std::string d = root_ + "/tls";
+  fs::create_directories(d);
+  const std::string script =
+      "cd " + d +
+      " && exec >openssl.log 2>&1 && "
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 "
+      "-subj /CN=portier-e2e-ca && "
+      "openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr "
+      "-subj /CN=127.0.0.1 && "
+      "printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext && "
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial "
+      "-out server.pem -days 2 -extfile server.ext && "
+      "openssl req -newkey rsa:2048 -nodes -keyout client-key.pem -out client.csr -subj "
+      "/CN=portier && "
+      "printf 'extendedKeyUsage=clientAuth\n' > client.ext && "
+      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial "
+      "-out client.pem -days 2 -extfile client.ext";
+  return std::system(script.c_str()) == 0;
+}
+
 bool DockerEnv::start_dockerd() {
-  dockerd_ =
-      Process::start({"/usr/sbin/dockerd", "--iptables=false", "--ip-masq=false", "--bridge=none",
-                      "--storage-driver=vfs", "--live-restore", "--data-root=" + root_ + "/docker",
-                      "--exec-root=" + root_ + "/exec", "--pidfile=" + root_ + "/docker.pid",
-                      "--host=unix://" + socket_, "--containerd=" + root_ + "/containerd.sock"},
-                     root_ + "/dockerd.log");
+  dockerd_ = Process::start(
+      {"/usr/sbin/dockerd", "--iptables=false", "--ip-masq=false", "--bridge=none",
+       "--storage-driver=vfs", "--live-restore", "--data-root=" + root_ + "/docker",
+       "--exec-root=" + root_ + "/exec", "--pidfile=" + root_ + "/docker.pid",
+       "--host=unix://" + socket_, "--host=tcp://127.0.0.1:" + std::to_string(tls_port_),
+       "--tlsverify", "--tlscacert=" + tls_file("ca.pem"), "--tlscert=" + tls_file("server.pem"),
+       "--tlskey=" + tls_file("server-key.pem"), "--containerd=" + root_ + "/containerd.sock"},
+      root_ + "/dockerd.log");
   return wait_ready(30s);
 }
 
@@ -71,7 +96,8 @@ DockerEnv::DockerEnv() {
     why_ = "the e2e tests start their own dockerd, which needs root";
     return;
   }
-  for (const char* bin : {"/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/bin/docker"}) {
+  for (const char* bin :
+       {"/usr/sbin/dockerd", "/usr/bin/containerd", "/usr/bin/docker", "/usr/bin/openssl"}) {
     if (!fs::exists(bin)) {
       why_ = std::string(bin) + " is missing (make test installs Debian's docker.io)";
       return;
@@ -83,6 +109,11 @@ DockerEnv::DockerEnv() {
       root_ + "/containerd.log");
   if (!poll_until([&] { return fs::exists(root_ + "/containerd.sock"); }, 20s)) {
     why_ = "containerd did not start: " + containerd_->log();
+    return;
+  }
+  tls_port_ = free_port();
+  if (!make_certificates()) {
+    why_ = "cannot make test certificates with openssl (see " + root_ + "/tls/openssl.log)";
     return;
   }
   if (!start_dockerd()) {

@@ -19,6 +19,10 @@ class DockerEnv {
   bool available() const { return available_; }
   const std::string& why_unavailable() const { return why_; }
   std::string endpoint() const { return "unix://" + socket_; }
+  // The same daemon over TCP with TLS client verification (--tlsverify), and the files a
+  // client needs for it.
+  std::string tls_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(tls_port_); }
+  std::string tls_file(const std::string& name) const { return root_ + "/tls/" + name; }
   static constexpr const char* kImage = "portier-whoami:e2e";
 
   // Runs the docker CLI against this daemon; returns the exit code, output in `out`.
@@ -30,10 +34,12 @@ class DockerEnv {
  private:
   DockerEnv();
   bool start_dockerd();
+  bool make_certificates();
   bool wait_ready(std::chrono::milliseconds timeout) const;
   TempDir dir_;
   std::string root_;
   std::string socket_;
+  int tls_port_ = 0;
   std::unique_ptr<Process> containerd_;
   std::unique_ptr<Process> dockerd_;
   bool available_ = false;

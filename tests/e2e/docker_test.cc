@@ -209,6 +209,30 @@ TEST_F(DockerTest, MiddlewaresFromLabelsAndFromFiles) {
   EXPECT_EQ(r->header("x-from-file"), "yes");
 }
 
+TEST_F(DockerTest, TcpEndpointWithTlsClientCertificates) {
+  auto& env = DockerEnv::get();
+  Portier p = start_portier(dir_, "", "",
+                            "  docker:\n    endpoint: \"" + env.tls_endpoint() +
+                                "\"\n    tls:\n      ca: \"" + env.tls_file("ca.pem") +
+                                "\"\n      cert: \"" + env.tls_file("client.pem") +
+                                "\"\n      key: \"" + env.tls_file("client-key.pem") + "\"\n",
+                            1);
+  run("e2e-tls", {{"traefik.http.routers.t.rule", "Host(`tls.localhost`)"}});
+  EXPECT_TRUE(served_by(p.port, "tls.localhost", "e2e-tls")) << p.proc->log();
+  // Without a client certificate the Engine refuses, and portier says so (and keeps trying).
+  TempDir other;
+  Portier refused =
+      start_portier(other, "", "",
+                    "  docker:\n    endpoint: \"" + env.tls_endpoint() +
+                        "\"\n    tls:\n      ca: \"" + env.tls_file("ca.pem") + "\"\n",
+                    1);
+  EXPECT_TRUE(refused.proc->wait_for_log("docker: cannot reach the Engine", 10s))
+      << refused.proc->log();
+  auto r = http_get(refused.port, "tls.localhost", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
 TEST_F(DockerTest, RoutesRecoverWhenTheDaemonRestarts) {
   Portier p = start_portier_docker();
   run("e2e-survivor", {{"traefik.http.routers.s.rule", "Host(`survivor.localhost`)"}});

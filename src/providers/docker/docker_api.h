@@ -38,8 +38,15 @@ class DockerApi {
   virtual void stop() = 0;
 };
 
-// endpoint: "unix:///var/run/docker.sock" or "tcp://host:port".
-Result<std::unique_ptr<DockerApi>> make_curl_api(const std::string& endpoint);
+struct TlsFiles {
+  std::string ca, cert, key;  // paths; empty: not used
+  bool insecure_skip_verify = false;
+};
+
+// endpoint: "unix:///var/run/docker.sock" or "tcp://host:port"; with `tls`, tcp:// speaks
+// HTTPS with those client certificates (the Engine's --tlsverify).
+Result<std::unique_ptr<DockerApi>> make_curl_api(const std::string& endpoint,
+                                                 const std::optional<TlsFiles>& tls = {});
 
 // Pure parsing of Engine API JSON, for the client and its tests.
 Result<Container> parse_inspect(const std::string& json);

@@ -16,8 +16,8 @@ size_t append_body(char* data, size_t size, size_t n, void* user) {
 
 class CurlApi final : public DockerApi {
  public:
-  CurlApi(std::string socket_path, std::string base)
-      : socket_(std::move(socket_path)), base_(std::move(base)) {}
+  CurlApi(std::string socket_path, std::string base, std::optional<TlsFiles> tls)
+      : socket_(std::move(socket_path)), base_(std::move(base)), tls_(std::move(tls)) {}
 
   Result<std::string> connect() override {
     auto r = get("/version");
@@ -112,6 +112,15 @@ class CurlApi final : public DockerApi {
     if (!socket_.empty()) curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_.c_str());
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (tls_) {
+      if (!tls_->ca.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, tls_->ca.c_str());
+      if (!tls_->cert.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, tls_->cert.c_str());
+      if (!tls_->key.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, tls_->key.c_str());
+      if (tls_->insecure_skip_verify) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+      }
+    }
     return h;
   }
 
@@ -131,22 +140,26 @@ class CurlApi final : public DockerApi {
 
   std::string socket_;
   std::string base_;
+  std::optional<TlsFiles> tls_;
   std::string version_prefix_;
   std::atomic<bool> stop_{false};
 };
 
 }  // namespace
 
-Result<std::unique_ptr<DockerApi>> make_curl_api(const std::string& endpoint) {
+Result<std::unique_ptr<DockerApi>> make_curl_api(const std::string& endpoint,
+                                                 const std::optional<TlsFiles>& tls) {
   static const bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   if (!initialized) return Error{"docker: libcurl failed to initialize"};
   if (endpoint.rfind("unix://", 0) == 0) {
+    if (tls) return Error{"providers.docker.tls applies to tcp:// endpoints only"};
     return std::unique_ptr<DockerApi>(
-        std::make_unique<CurlApi>(endpoint.substr(7), "http://docker"));
+        std::make_unique<CurlApi>(endpoint.substr(7), "http://docker", std::nullopt));
   }
   if (endpoint.rfind("tcp://", 0) == 0) {
+    const std::string scheme = tls ? "https://" : "http://";
     return std::unique_ptr<DockerApi>(
-        std::make_unique<CurlApi>("", "http://" + endpoint.substr(6)));
+        std::make_unique<CurlApi>("", scheme + endpoint.substr(6), tls));
   }
   return Error{"providers.docker.endpoint `" + endpoint + "` must start with unix:// or tcp://"};
 }

@@ -111,6 +111,7 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
     out.problems.push_back({l, c.name, std::move(object), std::move(msg)});
   };
   std::map<std::string, std::string> router_owner, service_owner;  // name -> first container
+  std::map<std::string, std::string> server_errors;  // service -> why a container had no server
 
   for (const Container* cp : sorted) {
     const Container& c = *cp;
@@ -173,6 +174,7 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
           Address a = container_address(c, d.network.empty() ? options.network : d.network);
           if (a.error) {
             problem(Problem::Level::Error, c, "service " + sname, *a.error);
+            server_errors.try_emplace(sname, "container " + c.name + ": " + *a.error);
             continue;
           }
           int port = 0;
@@ -188,6 +190,9 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
           } else {
             problem(Problem::Level::Error, c, "service " + sname,
                     "no port: the container exposes none; set loadbalancer.server.port");
+            server_errors.try_emplace(sname, "container " + c.name +
+                                                 ": no port: the container exposes none; set "
+                                                 "loadbalancer.server.port");
             continue;
           }
           url = (sl.scheme.empty() ? std::string("http") : sl.scheme) + "://" + a.host + ":" +
@@ -246,6 +251,13 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
     std::set<std::string> dropped;
     for (auto it = out.config.http.services.begin(); it != out.config.http.services.end();) {
       bool empty = it->second.load_balancer && it->second.load_balancer->servers.empty();
+      if (empty && server_errors.count(it->first)) {
+        // Not a normal state but a mistake (no port, wrong network): keep the service, as an
+        // error the API shows, rather than let it vanish.
+        it->second.provider_error = server_errors[it->first];
+        ++it;
+        continue;
+      }
       if (empty) dropped.insert(it->first);
       it = empty ? out.config.http.services.erase(it) : std::next(it);
     }

@@ -98,7 +98,8 @@ TEST(ConfigBuilder, Table) {
        {{"a", {"http://172.18.0.2:443"}}},
        {"a"},
        "several exposed ports; using the lowest, 443"},
-      {"no port is an error", {no_port}, {}, {}, {}, "no port"},
+      // Mistakes keep their service as an error (shown disabled in the API), not dropped.
+      {"no port is an error", {no_port}, {}, {{"np", {}}}, {"np"}, "no port"},
       {"host network: 127.0.0.1 and the label port",
        {host_net},
        {},
@@ -138,8 +139,8 @@ TEST(ConfigBuilder, Table) {
       {"missing network is an error, not a guess",
        {container("a", {})},
        on_front,
-       {},
-       {},
+       {{"a", {}}},
+       {"a"},
        "not on network `front`"},
       {"url label",
        {container("a", {{"traefik.http.services.a.loadbalancer.server.url", "http://10.9.9.9:1"}})},
@@ -195,6 +196,14 @@ TEST(ConfigBuilder, Table) {
   auto rule = build_configuration({container("my_app", {{"alias", "app.local"}})}, template_rule);
   EXPECT_EQ(rule.config.http.routers.at("my-app").rule,
             "Host(`my-app.example.com`) || Host(`app.local`)");
+}
+
+TEST(ConfigBuilder, ServiceWithoutAUsableServerIsAnError) {
+  BuilderOptions on_front;
+  on_front.network = "front";
+  auto out = build_configuration({container("a", {})}, on_front);
+  EXPECT_EQ(out.config.http.services.at("a").provider_error,
+            "container a: the container is not on network `front`");
 }
 
 TEST(ConfigBuilder, BrokenObjectsStayVisibleAsErrors) {

@@ -259,21 +259,6 @@ void Exchange::serialize_request() {
   std::string& out = c_.scratch;
   out.clear();
   out.append(head.method).append(" ").append(c_.target).append(" HTTP/1.1\r\n");
-  const http::Field* conn_fields[8];
-  std::size_t conn_count = 0;
-  for (const auto& f : head.fields) {
-    if (http::iequals(f.name, "connection") && conn_count < 8) conn_fields[conn_count++] = &f;
-  }
-  // Is the name listed in a Connection field? Then it is hop-by-hop too.
-  auto named_by_connection = [&](std::string_view name) {
-    bool found = false;
-    for (std::size_t i = 0; i < conn_count && !found; ++i) {
-      http::for_each_token(conn_fields[i]->value, [&](std::string_view t) {
-        if (http::iequals(t, name)) found = true;
-      });
-    }
-    return found;
-  };
   std::string_view host = info.host.empty() || !svc_.pass_host_header
                               ? std::string_view(server_.host_header)
                               : info.host;
@@ -281,7 +266,7 @@ void Exchange::serialize_request() {
   bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
   for (const auto& f : head.fields) {
     std::string_view n = f.name;
-    if (http::iequals(n, "host") || http::is_hop_by_hop(n, nullptr, 0) || named_by_connection(n) ||
+    if (http::iequals(n, "host") || http::is_hop_by_hop(n, head.fields) ||
         edited(c_.actions->request_headers, n) || edited(*c_.added_headers, n)) {
       continue;
     }
@@ -430,18 +415,8 @@ void Exchange::serialize_response(const http::ResponseHead& head, const http::Re
                     static_cast<char>('0' + head.status % 10), 0};
   out.append("HTTP/1.1 ").append(status, 3).append(" ");
   out.append(head.reason.empty() ? http::reason_phrase(head.status) : head.reason).append("\r\n");
-  const http::Field* conn_fields[8];
-  std::size_t conn_count = 0;
   for (const auto& f : head.fields) {
-    if (http::iequals(f.name, "connection") && conn_count < 8) conn_fields[conn_count++] = &f;
-  }
-  for (const auto& f : head.fields) {
-    bool hop = http::is_hop_by_hop(f.name, nullptr, 0);
-    for (std::size_t i = 0; i < conn_count && !hop; ++i) {
-      http::for_each_token(conn_fields[i]->value, [&](std::string_view t) {
-        if (http::iequals(t, f.name)) hop = true;
-      });
-    }
+    const bool hop = http::is_hop_by_hop(f.name, head.fields);
     if (!hop && !edited(c_.actions->response_headers, f.name)) append_field(out, f.name, f.value);
   }
   append_edits(out, c_.actions->response_headers);

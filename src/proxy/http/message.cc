@@ -154,7 +154,7 @@ Error analyze_response(const ResponseHead& head, std::string_view request_method
   return Error::None;
 }
 
-bool is_hop_by_hop(std::string_view name, const Field* connection_fields, std::size_t count) {
+bool is_hop_by_hop(std::string_view name, const Fields& fields) {
   static constexpr std::string_view kFixed[] = {"connection", "keep-alive", "proxy-connection",
                                                 "te",         "trailer",    "transfer-encoding",
                                                 "upgrade"};
@@ -162,23 +162,14 @@ bool is_hop_by_hop(std::string_view name, const Field* connection_fields, std::s
     if (iequals(name, h)) return true;
   }
   bool named = false;
-  for (std::size_t i = 0; i < count && !named; ++i) {
-    for_each_token(connection_fields[i].value, [&](std::string_view t) {
+  for (const Field& f : fields) {
+    if (named) break;
+    if (!iequals(f.name, "connection")) continue;
+    for_each_token(f.value, [&](std::string_view t) {
       if (iequals(t, name)) named = true;
     });
   }
   return named;
-}
-
-std::string_view host_without_port(std::string_view host) {
-  if (!host.empty() && host.front() == '[') {
-    std::size_t close = host.find(']');
-    return close == std::string_view::npos ? host : host.substr(0, close + 1);
-  }
-  std::size_t colon = host.rfind(':');
-  if (colon != std::string_view::npos) host = host.substr(0, colon);
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  return host;
 }
 
 std::string_view reason_phrase(int status) {

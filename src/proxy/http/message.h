@@ -54,8 +54,9 @@ Error analyze_response(const ResponseHead& head, std::string_view request_method
                        ResponseInfo& out);
 
 // True for the fields that never cross a proxy (RFC 9110 §7.6.1): Connection, Keep-Alive,
-// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, plus the names `connection` lists.
-bool is_hop_by_hop(std::string_view name, const Field* connection_fields, std::size_t count);
+// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, plus every name that a Connection
+// field of the same message (`fields`) lists. Does not allocate.
+bool is_hop_by_hop(std::string_view name, const Fields& fields);
 
 // Calls f(token) for each comma-separated element of a list field value, trimmed, skipping empty
 // elements.
@@ -80,10 +81,6 @@ void for_each_token(std::string_view value, F&& f) {
     i = comma + 1;
   }
 }
-
-// The host of a Host value without port and trailing dot, e.g. "Example.com.:8080" ->
-// "Example.com" (case is kept; compare case-insensitively). IPv6 literals keep their brackets.
-std::string_view host_without_port(std::string_view host);
 
 // The status line reason for common codes ("Bad Request"); "Unknown" otherwise.
 std::string_view reason_phrase(int status);

@@ -74,6 +74,26 @@ TEST(RoutingTable, Matching) {
   EXPECT_EQ(match(ep, "whoami.localhost", "/", "GET")->name, "exact");
 }
 
+TEST(NormalizeHost, Forms) {
+  struct Case {
+    std::string in, out;
+  };
+  const std::vector<Case> cases = {{"Example.com:8080", "example.com"},
+                                   {"example.com.", "example.com"},
+                                   {"example.com.:80", "example.com"},
+                                   {"[::1]:80", "[::1]"},
+                                   {"[::1]", "[::1]"},
+                                   {"A", "a"},
+                                   {"", ""},
+                                   {std::string(300, 'x'), ""}};  // too long to route on
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.in);
+    char buf[256];
+    std::size_t n = normalize_host(c.in, buf);
+    EXPECT_EQ(std::string(buf, n), c.out);
+  }
+}
+
 TEST(RoutingTable, NoMatch) {
   TableBuilder builder({"web"});
   auto built = builder.build(make_config({{"exact", "Host(`a`)", 0}}));

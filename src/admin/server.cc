@@ -40,53 +40,33 @@ ApiServer::ApiServer(const RuntimeStore& store, std::string version)
     }
     send_json(res, out);
   });
-  h.Get("/api/http/routers", [this](const httplib::Request&, httplib::Response& res) {
-    auto rt = store_.get();
-    json out = json::array();
-    for (const auto& [name, r] : rt->config.http.routers) out.push_back(router_json(*rt, name));
-    send_json(res, out);
-  });
-  h.Get(R"(/api/http/routers/([^/]+))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          auto rt = store_.get();
-          std::string name = decoded(req.matches[1]);
-          if (!rt->config.http.routers.count(name)) {
-            return send_json(res, {{"message", "router not found"}}, 404);
-          }
-          send_json(res, router_json(*rt, name));
-        });
-  h.Get("/api/http/services", [this](const httplib::Request&, httplib::Response& res) {
-    auto rt = store_.get();
-    json out = json::array();
-    for (const auto& [name, s] : rt->config.http.services) out.push_back(service_json(*rt, name));
-    send_json(res, out);
-  });
-  h.Get(R"(/api/http/services/([^/]+))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          auto rt = store_.get();
-          std::string name = decoded(req.matches[1]);
-          if (!rt->config.http.services.count(name)) {
-            return send_json(res, {{"message", "service not found"}}, 404);
-          }
-          send_json(res, service_json(*rt, name));
-        });
-  h.Get("/api/http/middlewares", [this](const httplib::Request&, httplib::Response& res) {
-    auto rt = store_.get();
-    json out = json::array();
-    for (const auto& [name, m] : rt->config.http.middlewares) {
-      out.push_back(middleware_json(*rt, name));
-    }
-    send_json(res, out);
-  });
-  h.Get(R"(/api/http/middlewares/([^/]+))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          auto rt = store_.get();
-          std::string name = decoded(req.matches[1]);
-          if (!rt->config.http.middlewares.count(name)) {
-            return send_json(res, {{"message", "middleware not found"}}, 404);
-          }
-          send_json(res, middleware_json(*rt, name));
-        });
+  // One list endpoint and one by-name endpoint per kind of object.
+  auto collection = [&](const std::string& kind, auto objects, auto to_json) {
+    h.Get("/api/http/" + kind + "s",
+          [this, objects, to_json](const httplib::Request&, httplib::Response& res) {
+            auto rt = store_.get();
+            json out = json::array();
+            for (const auto& entry : objects(*rt)) out.push_back(to_json(*rt, entry.first));
+            send_json(res, out);
+          });
+    h.Get("/api/http/" + kind + "s/([^/]+)",
+          [this, kind, objects, to_json](const httplib::Request& req, httplib::Response& res) {
+            auto rt = store_.get();
+            std::string name = decoded(req.matches[1]);
+            if (!objects(*rt).count(name))
+              return send_json(res, {{"message", kind + " not found"}}, 404);
+            send_json(res, to_json(*rt, name));
+          });
+  };
+  collection(
+      "router", [](const Runtime& rt) -> const auto& { return rt.config.http.routers; },
+      router_json);
+  collection(
+      "service", [](const Runtime& rt) -> const auto& { return rt.config.http.services; },
+      service_json);
+  collection(
+      "middleware", [](const Runtime& rt) -> const auto& { return rt.config.http.middlewares; },
+      middleware_json);
 }
 
 ApiServer::~ApiServer() { stop(); }

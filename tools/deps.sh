@@ -17,7 +17,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image
-test_pkgs=(curl python3 docker.io busybox-static openssl)
+test_pkgs=(curl python3 docker.io busybox-static openssl pebble)
 bench_pkgs=(nginx-light haproxy wrk util-linux)
 
 want=("${build_pkgs[@]}")

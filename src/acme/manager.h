@@ -1,0 +1,85 @@
+// ACME (RFC 8555) certificate management for one certificate resolver
+// (`certificatesResolvers.<name>.acme` in the static configuration).
+//
+// A Manager owns one background thread. It loads the resolver's part of the storage file
+// (Traefik's acme.json format) synchronously in load(), so stored certificates are served before
+// anything is asked of the CA; then the thread orders missing certificates, renews those near
+// expiry (ARI when the directory offers renewalInfo, else when a third of the lifetime remains),
+// and retries failures per name set with backoff (about 1 min, 10 min, 100 min, then daily, with
+// jitter; the failure state is kept in the storage file so it survives a restart).
+//
+// Threading: every public method is thread-safe. on_change is called on the manager's thread
+// after a certificate was stored (new or renewed); it must not block for long.
+// Failure: nothing here throws after construction; errors are logged, kept in status(), and
+// retried on schedule.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "tls/challenge_tokens.h"
+
+namespace portier::acme {
+
+struct ResolverConfig {
+  std::string name;  // the resolver's name, the key in acme.json
+  std::string email;
+  std::string storage = "acme.json";
+  std::string ca_server = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string key_type = "EC256";  // certificate keys: EC256, EC384, RSA2048, RSA4096, RSA8192
+  std::string http_entrypoint;     // httpChallenge.entryPoint (where tokens must be answered)
+  std::int64_t certificates_duration_hours = 2160;  // a hint only; real lifetimes are read
+  std::string preferred_chain;                      // issuer CN of the chain's top certificate
+  std::string eab_kid;
+  std::string eab_hmac_encoded;  // base64url
+  std::vector<std::string> ca_certificates;  // PEM files to trust for caServer (else system)
+  bool operator==(const ResolverConfig&) const = default;
+};
+
+struct Certificate {
+  std::vector<std::string> domains;  // main first, then SANs
+  std::string cert_pem;              // leaf first, then the chain
+  std::string key_pem;
+  std::int64_t not_before = 0;  // unix seconds
+  std::int64_t not_after = 0;
+};
+
+struct DomainStatus {
+  std::vector<std::string> domains;
+  std::string state;       // "valid", "pending", "renewing", "failed"
+  std::string last_error;  // empty unless the last attempt failed
+  int failures = 0;
+  std::int64_t next_attempt = 0;  // unix seconds, 0 when nothing is scheduled
+};
+
+class Manager {
+ public:
+  Manager(ResolverConfig cfg, tls::ChallengeTokens& tokens, std::function<void()> on_change);
+  ~Manager();  // stops the thread
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Reads the storage file (synchronous). An error is returned only for what must stop start-up:
+  // a group- or world-readable file (as Traefik). A corrupt file is renamed aside (logged) and
+  // the manager starts empty.
+  Result<bool> load();
+  void start();
+  void stop();
+
+  // The name sets routers using this resolver want (from Host rules or tls.domains). Each set
+  // is one certificate; a set equal to one already held is not ordered again.
+  void set_domains(std::vector<std::vector<std::string>> wanted);
+  std::vector<Certificate> certificates() const;
+  std::vector<DomainStatus> status() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace portier::acme

@@ -12,18 +12,26 @@ std::string provider_of(const std::string& name) {
   return at == std::string::npos ? "" : name.substr(at + 1);
 }
 
-std::vector<std::string> errors_of(const Runtime& rt, const std::string& kind,
-                                   const std::string& name) {
-  std::vector<std::string> out;
+struct Problems {
+  std::vector<std::string> messages;
+  bool disabled = false;
+  bool empty() const { return messages.empty(); }
+};
+
+Problems errors_of(const Runtime& rt, const std::string& kind, const std::string& name) {
+  Problems out;
   for (const auto& e : rt.errors) {
-    if (e.kind == kind && e.name == name) out.push_back(e.message);
+    if (e.kind == kind && e.name == name) {
+      out.messages.push_back(e.message);
+      out.disabled = out.disabled || !e.warning;
+    }
   }
   return out;
 }
 
-json with_status(json j, const std::vector<std::string>& errors) {
-  j["status"] = errors.empty() ? "enabled" : "disabled";
-  if (!errors.empty()) j["error"] = errors;
+json with_status(json j, const Problems& p) {
+  j["status"] = p.empty() ? "enabled" : p.disabled ? "disabled" : "warning";
+  if (!p.empty()) j["error"] = p.messages;
   return j;
 }
 
@@ -37,6 +45,17 @@ json router_json(const Runtime& rt, const std::string& name) {
             {"service", r.service},
             {"priority", r.priority != 0 ? r.priority : static_cast<int>(r.rule.size())}};
   j["entryPoints"] = r.entry_points;
+  if (r.tls) {
+    json t = json::object();
+    if (!r.tls->cert_resolver.empty()) t["certResolver"] = r.tls->cert_resolver;
+    if (!r.tls->options.empty()) t["options"] = r.tls->options;
+    if (!r.tls->domains.empty()) {
+      json ds = json::array();
+      for (const auto& d : r.tls->domains) ds.push_back({{"main", d.main}, {"sans", d.sans}});
+      t["domains"] = ds;
+    }
+    j["tls"] = t;
+  }
   if (r.entry_points.empty()) {
     for (const auto& [ep, addr] : rt.entrypoints) j["entryPoints"].push_back(ep);
   }
@@ -76,12 +95,17 @@ json middleware_json(const Runtime& rt, const std::string& name) {
 
 json overview_json(const Runtime& rt) {
   auto count = [&](const std::string& kind, const auto& objects) {
-    int total = 0, errors = 0;
+    int total = 0, errors = 0, warnings = 0;
     for (const auto& [name, obj] : objects) {
       ++total;
-      if (!errors_of(rt, kind, name).empty()) ++errors;
+      Problems p = errors_of(rt, kind, name);
+      if (p.disabled) {
+        ++errors;
+      } else if (!p.empty()) {
+        ++warnings;
+      }
     }
-    return json{{"total", total}, {"warnings", 0}, {"errors", errors}};
+    return json{{"total", total}, {"warnings", warnings}, {"errors", errors}};
   };
   json providers = json::array();
   std::vector<std::string> seen;

@@ -18,6 +18,7 @@ struct ObjectError {
   std::string kind;  // "router", "service", "middleware"
   std::string name;  // qualified: "whoami@file"
   std::string message;
+  bool warning = false;  // shown, but the object is still served (Traefik's "warning" status)
 };
 
 struct Runtime {

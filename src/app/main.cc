@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 
 #include "admin/server.h"
 #include "app/aggregator.h"
+#include "app/certificates.h"
 #include "common/log.h"
 #include "config/decode.h"
 #include "config/merge.h"
@@ -124,7 +126,22 @@ int main(int argc, char** argv) {
     if (it != cfg->entry_points.end()) cfg->entry_points.erase(it);
   }
 
+  // TLS and ACME first: stored certificates are loaded before any listener opens, and a storage
+  // file that must not be used stops start-up here.
+  boost::asio::io_context control;
+  std::function<void()> reapply;  // set below; ACME managers ask for it from their threads
+  app::Certificates certificates(*cfg, [&] {
+    boost::asio::post(control, [&] {
+      if (reapply) reapply();
+    });
+  });
+  if (auto r = certificates.start(); !r) {
+    std::cerr << "portier: " << r.error().message << "\n";
+    return 2;
+  }
+
   entrypoints::Server server(*cfg, workers);
+  server.set_tls(certificates.services());
   if (auto r = server.start(); !r) {
     std::cerr << "portier: " << r.error().message << "\n";
     return 1;
@@ -165,31 +182,49 @@ int main(int argc, char** argv) {
   }
 
   // One path for every change: provider snapshot -> aggregator -> merge -> build -> publish.
-  boost::asio::io_context control;
   proxy::HealthChecker health(control.get_executor());
-  proxy::TableBuilder builder(server.entrypoint_names(), &health);
+  std::vector<proxy::EntryPointInfo> ep_infos;
+  for (const auto& spec : server.entrypoints()) {
+    proxy::EntryPointInfo info{spec.name, spec.config.http.tls, spec.config.http.redirect, ""};
+    if (const auto& r = spec.config.http.redirect) {
+      std::string port = r->to.front() == ':' ? r->to.substr(1) : "";
+      for (const auto& other : server.entrypoints()) {
+        if (other.name == r->to) port = other.port;
+      }
+      if (!((r->scheme == "https" && port == "443") || (r->scheme == "http" && port == "80"))) {
+        info.redirect_port = port;
+      }
+    }
+    ep_infos.push_back(std::move(info));
+  }
+  proxy::TableBuilder builder(std::move(ep_infos), &health);
+  config::Configuration last_merged;
+  auto apply = [&](const config::Configuration& merged) {
+    auto built = builder.build(merged);
+    for (const auto& e : built.errors) {
+      log::error("configuration object disabled", {{"object", e.object()}, {"error", e.message}});
+    }
+    std::vector<app::Warning> warnings;
+    certificates.attach(built, merged, warnings);
+    server.publish(built.table);
+    auto rt = std::make_shared<admin::Runtime>();
+    rt->config = merged;
+    for (const auto& e : built.errors) rt->errors.push_back({e.kind, e.name, e.message});
+    for (const auto& w : warnings) rt->errors.push_back({w.kind, w.name, w.message, true});
+    for (const auto& ep : server.entrypoints()) {
+      rt->entrypoints[ep.name] = ep.endpoint.address().to_string() + ":" + ep.port;
+    }
+    runtime.set(std::move(rt));
+    log::info("configuration applied",
+              {{"routers", std::to_string(merged.http.routers.size())},
+               {"services", std::to_string(merged.http.services.size())},
+               {"disabled", std::to_string(built.errors.size())}});
+  };
+  reapply = [&] { apply(last_merged); };
   app::Aggregator aggregator(control, cfg->providers.providers_throttle_duration,
                              [&](const std::map<std::string, config::Configuration>& snapshots) {
-                               config::Configuration merged = config::merge(snapshots);
-                               auto built = builder.build(merged);
-                               for (const auto& e : built.errors) {
-                                 log::error("configuration object disabled",
-                                            {{"object", e.object()}, {"error", e.message}});
-                               }
-                               server.publish(built.table);
-                               auto rt = std::make_shared<admin::Runtime>();
-                               rt->config = merged;
-                               for (const auto& e : built.errors)
-                                 rt->errors.push_back({e.kind, e.name, e.message});
-                               for (const auto& ep : server.entrypoints()) {
-                                 rt->entrypoints[ep.name] =
-                                     ep.endpoint.address().to_string() + ":" + ep.port;
-                               }
-                               runtime.set(std::move(rt));
-                               log::info("configuration applied",
-                                         {{"routers", std::to_string(merged.http.routers.size())},
-                                          {"services", std::to_string(merged.http.services.size())},
-                                          {"disabled", std::to_string(built.errors.size())}});
+                               last_merged = config::merge(snapshots);
+                               apply(last_merged);
                              });
   std::unique_ptr<providers::file::FileProvider> file_provider;
   if (cfg->providers.file) {
@@ -242,6 +277,7 @@ int main(int argc, char** argv) {
   if (file_provider) file_provider->stop();
   if (docker_provider) docker_provider->stop();
   aggregator.stop();
+  certificates.stop();
   if (api) api->stop();
   if (api_internal) api_internal->stop();
   server.shutdown();

@@ -33,6 +33,42 @@ Result<std::string> read_file(const std::string& path) {
   return Result<std::string>(boost::system::in_place_value, ss.str());
 }
 
+// A router's (or an entrypoint's http.) tls: a mapping, or Traefik's short form `tls: true`.
+void decode_router_tls(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                       std::optional<RouterTls>& out) {
+  if (node.IsNull()) return;
+  if (node.IsScalar()) {
+    bool on = false;
+    if (read_bool(node, path, d, on)) {
+      if (on) {
+        out = RouterTls{};
+      } else {
+        out.reset();
+      }
+    }
+    return;
+  }
+  RouterTls t;
+  YamlMap tm(node, path, d);
+  read_string(tm.get("certResolver"), tm.child_path("certResolver"), d, t.cert_resolver);
+  read_string(tm.get("options"), tm.child_path("options"), d, t.options);
+  YAML::Node domains = tm.get("domains");
+  if (domains && domains.IsSequence()) {
+    for (const auto& dn : domains) {
+      Domain dom;
+      YamlMap dm(dn, tm.child_path("domains[]"), d);
+      read_string(dm.get("main"), dm.child_path("main"), d, dom.main);
+      read_string_list(dm.get("sans"), dm.child_path("sans"), d, dom.sans);
+      dm.finish();
+      t.domains.push_back(std::move(dom));
+    }
+  } else if (domains && !domains.IsNull()) {
+    d.add(domains.Mark(), "`" + tm.child_path("domains") + "` must be a list");
+  }
+  tm.finish();
+  out = std::move(t);
+}
+
 void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnostics& d,
                        EntryPoint& ep) {
   YamlMap m(node, path, d);
@@ -64,7 +100,80 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
                      ep.forwarded_headers.trusted_ips);
     fh.finish();
   }
+  if (YAML::Node http_node = m.get("http")) {
+    YamlMap h(http_node, m.child_path("http"), d);
+    if (YAML::Node tls = h.get("tls")) decode_router_tls(tls, h.child_path("tls"), d, ep.http.tls);
+    YamlMap rd(h.get("redirections"), h.child_path("redirections"), d);
+    if (YAML::Node to_ep = rd.get("entryPoint")) {
+      EntryPointRedirect r;
+      YamlMap e(to_ep, rd.child_path("entryPoint"), d);
+      read_string(e.get("to"), e.child_path("to"), d, r.to);
+      read_string(e.get("scheme"), e.child_path("scheme"), d, r.scheme);
+      read_bool(e.get("permanent"), e.child_path("permanent"), d, r.permanent);
+      long long prio = 0;
+      read_int(e.get("priority"), e.child_path("priority"), d, 0, 2147483646, prio);
+      r.priority = static_cast<int>(prio);
+      e.finish();
+      if (r.to.empty()) d.add(to_ep.Mark(), "`" + e.child_path("to") + "` is required");
+      if (r.scheme != "http" && r.scheme != "https") {
+        d.add(to_ep.Mark(), "`" + e.child_path("scheme") + "` must be http or https");
+      }
+      ep.http.redirect = r;
+    }
+    rd.finish();
+    h.finish();
+  }
   m.finish();
+}
+
+void decode_resolver(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                     AcmeResolver& r) {
+  YamlMap top(node, path, d);
+  YAML::Node acme = top.get("acme");
+  if (!acme) d.add(node.Mark(), "`" + path + ".acme` is required (the only resolver type)");
+  YamlMap m(acme, top.child_path("acme"), d);
+  read_string(m.get("email"), m.child_path("email"), d, r.email);
+  read_string(m.get("storage"), m.child_path("storage"), d, r.storage);
+  read_string(m.get("caServer"), m.child_path("caServer"), d, r.ca_server);
+  read_string(m.get("keyType"), m.child_path("keyType"), d, r.key_type);
+  long long hours = r.certificates_duration;
+  read_int(m.get("certificatesDuration"), m.child_path("certificatesDuration"), d, 1, 1000000,
+           hours);
+  r.certificates_duration = hours;
+  read_string(m.get("preferredChain"), m.child_path("preferredChain"), d, r.preferred_chain);
+  read_string_list(m.get("caCertificates"), m.child_path("caCertificates"), d,
+                   r.ca_certificates);
+  {
+    YamlMap e(m.get("eab"), m.child_path("eab"), d);
+    read_string(e.get("kid"), e.child_path("kid"), d, r.eab_kid);
+    read_string(e.get("hmacEncoded"), e.child_path("hmacEncoded"), d, r.eab_hmac_encoded);
+    e.finish();
+  }
+  YAML::Node hc = m.get("httpChallenge");
+  {
+    YamlMap h(hc, m.child_path("httpChallenge"), d);
+    read_string(h.get("entryPoint"), h.child_path("entryPoint"), d, r.http_challenge_entrypoint);
+    h.finish();
+  }
+  for (const char* other : {"tlsChallenge", "dnsChallenge"}) {
+    if (YAML::Node n = m.get(other)) {
+      d.add(n.Mark(), "`" + m.child_path(other) +
+                          "` is not supported yet (portier solves HTTP-01 challenges only)");
+    }
+  }
+  static const char* kKeyTypes[] = {"EC256", "EC384", "RSA2048", "RSA4096", "RSA8192"};
+  bool known = false;
+  for (const char* k : kKeyTypes) known = known || r.key_type == k;
+  if (!known) {
+    d.add(acme.Mark(), "`" + m.child_path("keyType") + "` must be one of EC256, EC384, RSA2048, "
+                                                       "RSA4096, RSA8192");
+  }
+  if (acme && r.http_challenge_entrypoint.empty()) {
+    d.add(acme.Mark(), "`" + m.child_path("httpChallenge.entryPoint") +
+                           "` is required (the plain-HTTP entrypoint Let's Encrypt reaches)");
+  }
+  m.finish();
+  top.finish();
 }
 
 void decode_servers_transport(const YAML::Node& node, Diagnostics& d, ServersTransport& st) {
@@ -260,6 +369,25 @@ Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::strin
   for (auto& [name, node] : YamlMap(m.get("entryPoints"), "entryPoints", d).entries()) {
     decode_entrypoint(node, "entryPoints." + name, d, cfg.entry_points[name]);
   }
+  for (auto& [name, node] :
+       YamlMap(m.get("certificatesResolvers"), "certificatesResolvers", d).entries()) {
+    decode_resolver(node, "certificatesResolvers." + name, d, cfg.certificates_resolvers[name]);
+  }
+  for (const auto& [name, ep] : cfg.entry_points) {
+    if (ep.http.redirect && ep.http.redirect->to.front() != ':' &&
+        !cfg.entry_points.count(ep.http.redirect->to)) {
+      d.add(YAML::Mark(), "entryPoints." + name + ".http.redirections.entryPoint.to: entrypoint `" +
+                              ep.http.redirect->to + "` does not exist");
+    }
+  }
+  for (const auto& [name, r] : cfg.certificates_resolvers) {
+    if (!r.http_challenge_entrypoint.empty() &&
+        !cfg.entry_points.count(r.http_challenge_entrypoint)) {
+      d.add(YAML::Mark(), "certificatesResolvers." + name +
+                              ".acme.httpChallenge.entryPoint: entrypoint `" +
+                              r.http_challenge_entrypoint + "` does not exist");
+    }
+  }
   decode_servers_transport(m.get("serversTransport"), d, cfg.servers_transport);
   {
     YamlMap p(m.get("providers"), "providers", d);
@@ -354,27 +482,7 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
     read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
     read_string(m.get("service"), m.child_path("service"), d, r.service);
     read_string(m.get("ruleSyntax"), m.child_path("ruleSyntax"), d, r.rule_syntax);
-    if (YAML::Node tls = m.get("tls")) {
-      RouterTls t;
-      YamlMap tm(tls, m.child_path("tls"), d);
-      read_string(tm.get("certResolver"), tm.child_path("certResolver"), d, t.cert_resolver);
-      read_string(tm.get("options"), tm.child_path("options"), d, t.options);
-      YAML::Node domains = tm.get("domains");
-      if (domains && domains.IsSequence()) {
-        for (const auto& dn : domains) {
-          Domain dom;
-          YamlMap dm(dn, tm.child_path("domains[]"), d);
-          read_string(dm.get("main"), dm.child_path("main"), d, dom.main);
-          read_string_list(dm.get("sans"), dm.child_path("sans"), d, dom.sans);
-          dm.finish();
-          t.domains.push_back(std::move(dom));
-        }
-      } else if (domains && !domains.IsNull()) {
-        d.add(domains.Mark(), "`" + tm.child_path("domains") + "` must be a list");
-      }
-      tm.finish();
-      r.tls = std::move(t);
-    }
+    if (YAML::Node tls = m.get("tls")) decode_router_tls(tls, m.child_path("tls"), d, r.tls);
     m.finish();
     cfg.http.routers[name] = std::move(r);
   }

@@ -7,10 +7,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "config/dynamic.h"
 
 namespace portier::config {
 
@@ -39,12 +42,29 @@ struct ForwardedHeaders {
   bool operator==(const ForwardedHeaders&) const = default;
 };
 
+// entryPoints.<ep>.http.redirections.entryPoint: every request on this entrypoint is redirected
+// to another one (HTTP to HTTPS), except ACME HTTP-01 challenges.
+struct EntryPointRedirect {
+  std::string to;  // an entrypoint name, or ":port"
+  std::string scheme = "https";
+  bool permanent = true;
+  int priority = 0;  // 0: above every router (Traefik: MaxInt32 - 1)
+  bool operator==(const EntryPointRedirect&) const = default;
+};
+
+struct EntryPointHttp {
+  std::optional<EntryPointRedirect> redirect;
+  std::optional<RouterTls> tls;  // TLS for every router on this entrypoint (http.tls)
+  bool operator==(const EntryPointHttp&) const = default;
+};
+
 struct EntryPoint {
   std::string address;  // "[host]:port"; an empty host listens on all addresses
   RespondingTimeouts responding_timeouts;
   LifeCycle life_cycle;
   ForwardedHeaders forwarded_headers;
   std::size_t max_header_bytes = 16 * 1024;  // portier: request head limit (431 above it)
+  EntryPointHttp http;
   bool operator==(const EntryPoint&) const = default;
 };
 
@@ -113,8 +133,24 @@ struct Api {
   bool operator==(const Api&) const = default;
 };
 
+// certificatesResolvers.<name>.acme: Traefik's fields, plus caCertificates.
+struct AcmeResolver {
+  std::string email;
+  std::string storage = "acme.json";
+  std::string ca_server = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string key_type = "EC256";  // Traefik: RSA4096; portier: EC256 (smaller, faster)
+  std::int64_t certificates_duration = 2160;  // hours; a hint, real lifetimes are read
+  std::string preferred_chain;
+  std::string eab_kid;
+  std::string eab_hmac_encoded;
+  std::string http_challenge_entrypoint;
+  std::vector<std::string> ca_certificates;  // PEM files trusted for caServer
+  bool operator==(const AcmeResolver&) const = default;
+};
+
 struct StaticConfig {
   std::map<std::string, EntryPoint> entry_points;
+  std::map<std::string, AcmeResolver> certificates_resolvers;
   std::optional<Api> api;
   ServersTransport servers_transport;
   Providers providers;

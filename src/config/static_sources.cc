@@ -77,7 +77,8 @@ std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines)
     std::string key = lower(line.substr(kPrefix.size(), eq - kPrefix.size()));
     std::replace(key.begin(), key.end(), '_', '.');
     static const std::vector<std::string> kSections = {
-        "entrypoints", "serverstransport", "providers", "api", "log", "configfile"};
+        "entrypoints", "serverstransport", "providers", "api",
+        "log",         "configfile",       "certificatesresolvers"};
     const std::string first = key.substr(0, key.find('.'));
     if (std::find(kSections.begin(), kSections.end(), first) == kSections.end()) continue;
     out.emplace_back(key, line.substr(eq + 1));
@@ -136,6 +137,35 @@ const std::vector<OptionDoc>& static_options() {
        "IPs/CIDRs whose X-Forwarded-* are kept"},
       {"entryPoints.<name>.forwardedHeaders.insecure", "false",
        "trust X-Forwarded-* from everyone"},
+      {"entryPoints.<name>.http.tls", "",
+       "TLS for every router on this entrypoint (true, or certResolver/options/domains)"},
+      {"entryPoints.<name>.http.tls.certResolver", "", "resolver for the routers' certificates"},
+      {"entryPoints.<name>.http.tls.options", "", "tls.options name for the routers"},
+      {"entryPoints.<name>.http.redirections.entryPoint.to", "",
+       "redirect every request to this entrypoint (name or :port), except ACME challenges"},
+      {"entryPoints.<name>.http.redirections.entryPoint.scheme", "https", "scheme redirected to"},
+      {"entryPoints.<name>.http.redirections.entryPoint.permanent", "true",
+       "301/308 (true) or 302/307 (false)"},
+      {"entryPoints.<name>.http.redirections.entryPoint.priority", "",
+       "priority among routers (default: above all)"},
+      {"certificatesResolvers.<name>.acme.email", "", "account contact"},
+      {"certificatesResolvers.<name>.acme.storage", "acme.json",
+       "certificates and account (Traefik's format, mode 0600)"},
+      {"certificatesResolvers.<name>.acme.caServer",
+       "https://acme-v02.api.letsencrypt.org/directory", "ACME directory URL"},
+      {"certificatesResolvers.<name>.acme.caCertificates", "",
+       "PEM files to trust for caServer (private CAs, Pebble)"},
+      {"certificatesResolvers.<name>.acme.keyType", "EC256",
+       "certificate key: EC256, EC384, RSA2048, RSA4096, RSA8192"},
+      {"certificatesResolvers.<name>.acme.httpChallenge.entryPoint", "",
+       "plain-HTTP entrypoint answering HTTP-01 challenges (required)"},
+      {"certificatesResolvers.<name>.acme.certificatesDuration", "2160",
+       "hours; a hint (renewal uses each certificate's real lifetime)"},
+      {"certificatesResolvers.<name>.acme.preferredChain", "",
+       "issuer common name of the chain to prefer"},
+      {"certificatesResolvers.<name>.acme.eab.kid", "", "external account binding key id"},
+      {"certificatesResolvers.<name>.acme.eab.hmacEncoded", "",
+       "external account binding HMAC key (base64url)"},
       {"serversTransport.maxIdleConnsPerHost", "200",
        "idle upstream connections per server, per worker"},
       {"serversTransport.forwardingTimeouts.dialTimeout", "30s", "upstream connect timeout"},

@@ -26,6 +26,10 @@ class Server {
   const std::vector<EntryPointSpec>& entrypoints() const { return specs_; }
   std::vector<std::string> entrypoint_names() const;
 
+  // Before start(): the TLS context and ACME tokens every worker's sessions use.
+  void set_tls(TlsServices t) {
+    for (auto& w : workers_) w->set_tls(t);
+  }
   // Makes `table` current on every worker; requests in flight keep the one they started with.
   void publish(std::shared_ptr<const proxy::RoutingTable> table);
 

@@ -1,6 +1,8 @@
 #include "entrypoints/session.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.h"
@@ -11,6 +13,7 @@
 #include "proxy/http/parser.h"
 #include "proxy/routing_table.h"
 #include "rules/rule.h"
+#include "tls/context.h"
 
 namespace portier::entrypoints {
 namespace {
@@ -34,7 +37,7 @@ std::string_view origin_form(std::string_view target) {
 // Closing with unread bytes makes the kernel send RST, which can destroy the response before the
 // client reads it. So: half-close, then read and drop for a bounded time and amount (nginx's
 // lingering close), then close.
-asio::awaitable<void> linger_close(tcp::socket& socket, proxy::Deadline& deadline,
+asio::awaitable<void> linger_close(proxy::ClientStream& socket, proxy::Deadline& deadline,
                                    proxy::Buffer& buffer) {
   boost::system::error_code ec;
   socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -57,28 +60,96 @@ struct Registration {
   ~Registration() { w.remove(h); }
 };
 
+constexpr std::string_view kChallengePrefix = "/.well-known/acme-challenge/";
+
+// The answer to an HTTP-01 challenge: the key authorization, byte for byte (no newline).
+asio::awaitable<proxy::Outcome> answer_challenge(Worker& worker, proxy::ClientStream& stream,
+                                                 std::string& scratch, std::string_view token,
+                                                 bool close, std::chrono::milliseconds timeout) {
+  auto key_auth = worker.tls().tokens->find(token);
+  if (!key_auth) {
+    co_return co_await proxy::respond_status(worker.state(), stream, scratch, 404, close, timeout,
+                                             "404 page not found");
+  }
+  scratch = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ";
+  scratch += std::to_string(key_auth->size());
+  scratch += close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n";
+  scratch += *key_auth;
+  proxy::Deadline dl(worker.state().wheel(), proxy::cancel_socket, &stream.socket());
+  dl.arm(timeout);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(scratch), kNoThrow);
+  co_return ec || close ? proxy::Outcome::Close : proxy::Outcome::KeepAlive;
+}
+
+// A TLS handshake over the bytes already read (the ClientHello's start) and the rest. The
+// store comes from the current table and is held only for the handshake.
+asio::awaitable<bool> handshake(Worker& worker, const EntryPointSpec& ep,
+                                proxy::ClientStream& stream, proxy::Buffer& buffer,
+                                proxy::Deadline& deadline, const std::string& peer_ip) {
+  TableLease table = worker.acquire_table();
+  const tls::Store* store = table->tls_store();
+  if (store == nullptr) co_return false;
+  auto& tls_stream = stream.start_tls(worker.tls().context->native());
+  tls::ServerContext::attach(tls_stream.native_handle(), store);
+  deadline.arm(ep.config.responding_timeouts.read_header_timeout);
+  auto [ec, used] = co_await tls_stream.async_handshake(
+      asio::ssl::stream_base::server, asio::buffer(buffer.readable()), kNoThrow);
+  deadline.disarm();
+  tls::ServerContext::attach(tls_stream.native_handle(), nullptr);
+  buffer.clear();  // no application data can precede the end of the handshake (no 0-RTT)
+  if (ec) {
+    log::debug("tls handshake failed",
+               {{"entrypoint", ep.name}, {"client", peer_ip}, {"error", ec.message()}});
+    co_return false;
+  }
+  co_return true;
+}
+
 }  // namespace
 
-asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket socket,
+asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket sock,
                                   tcp::endpoint peer) {
   boost::system::error_code ec;
-  socket.set_option(tcp::no_delay(true), ec);
+  sock.set_option(tcp::no_delay(true), ec);
+  proxy::ClientStream socket(std::move(sock));
   const std::string peer_ip = peer.address().to_string();
   const bool trusted = ep.is_trusted(peer.address());
   const auto& timeouts = ep.config.responding_timeouts;
 
   SessionHandle handle;
-  handle.client = &socket;
+  handle.client = &socket.socket();
   Registration registration(worker, handle);
   proxy::Buffer buffer(std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
   std::string scratch;
   scratch.reserve(1024);
-  proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_socket, &socket);
+  proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_socket, &socket.socket());
   http::RequestHead head;
   http::RequestInfo info;
   std::string decoded_path;  // only used when a path has %-escapes
   proxy::Rewrite rewrite;    // only used by routes whose middlewares change the path
   char host_buf[256];
+  bool peer_gone = false;  // the client closed or failed: no TLS close_notify to send
+
+  // An entrypoint with TLS routers takes both TLS and plain HTTP (as Traefik's): the first byte
+  // tells (a TLS record starts with 22, a request line with a letter).
+  if (worker.tls().context != nullptr && worker.acquire_table()->tls_enabled(ep.index)) {
+    handle.idle = true;
+    deadline.arm(timeouts.idle_timeout);
+    auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
+    deadline.disarm();
+    handle.idle = false;
+    if (rec) {
+      socket.socket().close(ec);
+      co_return;
+    }
+    buffer.commit(n);
+    if (buffer.readable()[0] == 0x16 &&
+        !co_await handshake(worker, ep, socket, buffer, deadline, peer_ip)) {
+      socket.socket().close(ec);
+      co_return;
+    }
+  }
+  const bool tls = socket.is_tls();
 
   for (;;) {
     // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before.
@@ -101,6 +172,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
         if (deadline.expired() && !handle.idle) {
           log::debug("request head timeout", {{"entrypoint", ep.name}, {"client", peer_ip}});
         }
+        peer_gone = !deadline.expired();
         read_failed = true;
         break;
       }
@@ -143,6 +215,17 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       }
       path = std::string_view(decoded_path.data(), n);
     }
+    // ACME HTTP-01 challenges come first, on every plain-HTTP entrypoint: before any router and
+    // any redirect (Let's Encrypt follows redirects, but only to ports 80 and 443).
+    if (!tls && worker.tls().tokens != nullptr && raw_path.starts_with(kChallengePrefix)) {
+      bool close =
+          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+      auto o = co_await answer_challenge(worker, socket, scratch,
+                                         raw_path.substr(kChallengePrefix.size()), close,
+                                         timeouts.write_timeout);
+      if (o == proxy::Outcome::Close) break;
+      continue;
+    }
     const std::size_t host_len = proxy::normalize_host(info.host, host_buf);
     const rules::Request match_req{
         std::string_view(host_buf, host_len),
@@ -151,10 +234,28 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
         query,
         std::span<const HeaderView>(head.fields.begin(), head.fields.count),
         peer.address()};
+    // The scheme the client used: ours, or a trusted proxy's X-Forwarded-Proto.
+    std::string_view scheme = tls ? "https" : "http";
+    if (const auto* xfp = head.fields.find("x-forwarded-proto");
+        !tls && trusted && xfp != nullptr && http::iequals(xfp->value, "https")) {
+      scheme = "https";
+    }
     TableLease table = worker.acquire_table();
-    const proxy::EntryPointRoutes* routes = table->entrypoint(ep.index);
+    const proxy::EntryPointRoutes* routes = table->entrypoint(ep.index, tls);
     const proxy::Route* route = routes ? routes->match(match_req) : nullptr;
-    if (route == nullptr) {
+    std::string location;
+    if (route != nullptr && route->actions.redirect && !info.host.empty()) {
+      location = proxy::redirect_location(*route->actions.redirect, scheme, info.host, target);
+      if (location.empty() && route->entrypoint_redirect) {
+        // Already on the target scheme (behind a TLS-terminating proxy): route normally.
+        route = routes->match(match_req, true);
+        if (route != nullptr && route->actions.redirect) {
+          location =
+              proxy::redirect_location(*route->actions.redirect, scheme, info.host, target);
+        }
+      }
+    }
+    if (route == nullptr || (route->service == nullptr && location.empty())) {
       // Traefik's answer. A body we will not read means the connection cannot be reused.
       bool close =
           info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
@@ -164,25 +265,16 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       continue;
     }
     const proxy::Actions& actions = route->actions;
-    if (actions.redirect && !info.host.empty()) {
-      // redirectScheme answers here, before anything reaches a server. A trusted peer's
-      // X-Forwarded-Proto tells the scheme the client really used.
-      std::string_view scheme = "http";
-      if (const auto* xfp = head.fields.find("x-forwarded-proto");
-          trusted && xfp != nullptr && http::iequals(xfp->value, "https")) {
-        scheme = "https";
-      }
-      std::string location = proxy::redirect_location(*actions.redirect, scheme, info.host, target);
-      if (!location.empty()) {
-        bool close =
-            info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
-        location = "Location: " + location + "\r\n";
-        int status = proxy::redirect_status(*actions.redirect, head.method);
-        auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status, close,
-                                                timeouts.write_timeout, {}, location);
-        if (o == proxy::Outcome::Close) break;
-        continue;
-      }
+    if (!location.empty()) {
+      // Redirects are answered here, before anything reaches a server.
+      bool close =
+          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+      location = "Location: " + location + "\r\n";
+      int status = proxy::redirect_status(*actions.redirect, head.method);
+      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status, close,
+                                              timeouts.write_timeout, {}, location);
+      if (o == proxy::Outcome::Close) break;
+      continue;
     }
     std::string_view send_target = target;
     rewrite.added.clear();
@@ -196,9 +288,16 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     proxy::Outcome o = co_await proxy::forward(worker.state(), ctx, *route->service);
     if (o == proxy::Outcome::Close || worker.draining()) break;
   }
+  if (tls && !peer_gone && socket.socket().is_open()) {
+    // close_notify, so the client can tell a complete response from a cut one. Bounded: the
+    // shutdown waits for the client's close_notify or its FIN.
+    deadline.arm(std::chrono::seconds(1));
+    co_await socket.tls().async_shutdown(kNoThrow);
+    deadline.disarm();
+  }
   // No shutdown() first: close() sends the FIN, and the one syscall less per connection shows
   // in the new-connection-per-request benchmark. (Error responses linger-close above.)
-  socket.close(ec);
+  socket.socket().close(ec);
 }
 
 }  // namespace portier::entrypoints

@@ -18,6 +18,8 @@
 #include "entrypoints/entrypoint.h"
 #include "proxy/routing_table.h"
 #include "proxy/worker_state.h"
+#include "tls/challenge_tokens.h"
+#include "tls/context.h"
 
 namespace portier::entrypoints {
 
@@ -41,6 +43,12 @@ class TableLease {
   std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>, std::uint32_t>>::iterator it_;
 };
 
+// What sessions need for TLS and ACME, shared by every worker (set before start()).
+struct TlsServices {
+  tls::ServerContext* context = nullptr;            // null: TLS is never offered
+  const tls::ChallengeTokens* tokens = nullptr;     // null: no ACME resolver
+};
+
 // A live client connection, as the worker sees it for shutdown.
 struct SessionHandle {
   boost::asio::ip::tcp::socket* client = nullptr;
@@ -59,6 +67,8 @@ class Worker {
   // worker to bind a port-0 entrypoint writes the chosen port into `specs`, so later workers share
   // it.
   Result<bool> listen(std::vector<EntryPointSpec>& specs);
+  void set_tls(TlsServices t) { tls_ = t; }
+  const TlsServices& tls() const { return tls_; }
   // Starts the thread; on_exit runs on it when the worker has nothing left to do.
   void start(std::function<void()> on_exit);
   void join();
@@ -96,6 +106,7 @@ class Worker {
   std::size_t session_count_ = 0;
   bool draining_ = false;
   bool finished_ = false;
+  TlsServices tls_;
   std::thread thread_;
 };
 

@@ -65,19 +65,21 @@ struct CopyResult {
   http::Error bad = http::Error::None;  // malformed chunked coding
 };
 
+template <typename Src, typename Dst>
 struct Pipe {
-  tcp::socket& src;
+  Src& src;
   Buffer& buf;
   Deadline& src_deadline;
   milliseconds read_timeout;
-  tcp::socket& dst;
+  Dst& dst;
   Deadline& dst_deadline;
   milliseconds write_timeout;
 };
 
 constexpr std::size_t kMaxSpans = 16;
 
-asio::awaitable<CopyResult> copy_body(Pipe p, http::Framing framing, bool chunk_out,
+template <typename Src, typename Dst>
+asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, bool chunk_out,
                                       std::string_view prefix) {
   CopyResult r;
   std::uint64_t remaining = framing.length;
@@ -184,8 +186,8 @@ class Exchange {
         server_(server),
         timeouts_(c.entrypoint.responding_timeouts),
         fwd_(w.transport().forwarding_timeouts),
-        client_read_(w.wheel(), cancel_socket, &c.socket),
-        client_write_(w.wheel(), cancel_socket, &c.socket),
+        client_read_(w.wheel(), cancel_socket, &c.socket.socket()),
+        client_write_(w.wheel(), cancel_socket, &c.socket.socket()),
         head_request_(c.head.method == "HEAD") {}
 
   asio::awaitable<Outcome> run();
@@ -293,7 +295,9 @@ void Exchange::serialize_request() {
     }
   }
   out.append(c_.peer_ip).append("\r\n");
-  if (!has_proto) append_field(out, "X-Forwarded-Proto", info.connection.upgrade ? "ws" : "http");
+  if (!has_proto) append_field(out, "X-Forwarded-Proto",
+                 c_.socket.is_tls() ? (info.connection.upgrade ? "wss" : "https")
+                                    : (info.connection.upgrade ? "ws" : "http"));
   if (!has_fhost && !info.host.empty()) append_field(out, "X-Forwarded-Host", info.host);
   if (!has_fport) {
     std::string_view port = port_of(info.host);
@@ -315,7 +319,7 @@ void Exchange::serialize_request() {
 }
 
 asio::awaitable<bool> Exchange::send_request() {
-  Pipe pipe{c_.socket,
+  Pipe<ClientStream, tcp::socket> pipe{c_.socket,
             c_.buffer,
             client_read_,
             timeouts_.read_timeout,
@@ -529,7 +533,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
       co_return co_await tunnel();
     }
 
-    Pipe pipe{up_->socket,
+    Pipe<tcp::socket, ClientStream> pipe{up_->socket,
               up_->buffer,
               *up_read_,
               fwd_.response_header_timeout,
@@ -566,7 +570,7 @@ asio::awaitable<Outcome> Exchange::tunnel() {
   // Each direction ends at EOF, then half-closes its destination; the tunnel ends when both have.
   // One inactivity deadline (the entrypoint's idleTimeout) covers both directions.
   struct Ctx {
-    tcp::socket* a;
+    ClientStream* a;
     tcp::socket* b;
   } ctx{&c_.socket, &up_->socket};
   Deadline idle(
@@ -579,7 +583,7 @@ asio::awaitable<Outcome> Exchange::tunnel() {
       },
       &ctx);
   idle.arm(timeouts_.idle_timeout);
-  auto pump = [&](tcp::socket& src, Buffer& buf, tcp::socket& dst) -> asio::awaitable<void> {
+  auto pump = [&](auto& src, Buffer& buf, auto& dst) -> asio::awaitable<void> {
     for (;;) {
       if (!buf.empty()) {
         auto [ec, n] = co_await asio::async_write(dst, asio::buffer(buf.readable()), kNoThrow);
@@ -622,7 +626,7 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
   co_return co_await ex.run();
 }
 
-asio::awaitable<Outcome> respond_status(WorkerState& worker, tcp::socket& socket,
+asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socket,
                                         std::string& scratch, int status, bool close,
                                         milliseconds write_timeout, std::string_view body,
                                         std::string_view extra_fields) {
@@ -639,7 +643,7 @@ asio::awaitable<Outcome> respond_status(WorkerState& worker, tcp::socket& socket
   if (close) scratch.append("Connection: close\r\n");
   scratch.append(extra_fields);
   scratch.append("\r\n").append(body).append("\n");
-  Deadline dl(worker.wheel(), cancel_socket, &socket);
+  Deadline dl(worker.wheel(), cancel_socket, &socket.socket());
   dl.arm(write_timeout);
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);
   if (ec || close) co_return Outcome::Close;

@@ -16,6 +16,7 @@
 
 #include "config/static_config.h"
 #include "proxy/buffer.h"
+#include "proxy/client_stream.h"
 #include "proxy/deadline.h"
 #include "proxy/http/message.h"
 #include "proxy/middlewares/actions.h"
@@ -26,7 +27,7 @@ namespace portier::proxy {
 
 // What the forwarder needs from the client side. Everything is borrowed from the session.
 struct ClientContext {
-  boost::asio::ip::tcp::socket& socket;
+  ClientStream& socket;
   Buffer& buffer;                 // bytes after the request head (body, next pipelined request)
   const http::RequestHead& head;  // views into buffer, valid until the body is read
   const http::RequestInfo& info;
@@ -53,8 +54,7 @@ boost::asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& clie
 
 // Writes a complete short response (`<reason>\n` as text/plain) and reports whether the client
 // connection may be kept. `close` adds Connection: close.
-boost::asio::awaitable<Outcome> respond_status(WorkerState& worker,
-                                               boost::asio::ip::tcp::socket& socket,
+boost::asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socket,
                                                std::string& scratch, int status, bool close,
                                                std::chrono::milliseconds write_timeout,
                                                std::string_view body = {},

@@ -4,6 +4,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cctype>
+#include <limits>
+
+#include "common/log.h"
 
 namespace portier::proxy {
 namespace {
@@ -66,7 +69,7 @@ std::size_t normalize_host(std::string_view host, char* out) {
   return host.size();
 }
 
-const Route* EntryPointRoutes::match(const rules::Request& req) const {
+const Route* EntryPointRoutes::match(const rules::Request& req, bool skip_redirects) const {
   const std::vector<const Route*>* hosted = nullptr;
   if (!req.host.empty() && !by_host_.empty()) {
     auto it = by_host_.find(req.host);
@@ -82,9 +85,77 @@ const Route* EntryPointRoutes::match(const rules::Request& req) const {
     } else {
       r = any_host_[j++];
     }
+    if (skip_redirects && r->entrypoint_redirect) continue;
     if (r->rule.matches(req)) return r;
   }
   return nullptr;
+}
+
+void TableBuilder::add_entrypoint_redirects(RoutingTable& table) {
+  for (std::size_t i = 0; i < infos_.size(); ++i) {
+    if (!infos_[i].redirect) continue;
+    const auto& r = *infos_[i].redirect;
+    auto route = std::make_unique<Route>();
+    route->name = infos_[i].name + "-to-" + (r.to.front() == ':' ? r.to.substr(1) : r.to) +
+                  "@internal";
+    // Traefik's default: just below the ACME challenge router, so above every router.
+    route->priority = r.priority != 0 ? r.priority : std::numeric_limits<int>::max() - 1;
+    route->rule = std::move(*rules::parse("PathPrefix(`/`)"));
+    route->actions.redirect = Redirect{r.scheme, infos_[i].redirect_port, r.permanent};
+    route->entrypoint_redirect = true;
+    table.entrypoints_[i].any_host_.push_back(route.get());
+    table.routes_.push_back(std::move(route));
+  }
+}
+
+bool TableBuilder::tls_requests(
+    const std::string& name, const config::Router& router, const rules::Rule& rule,
+    const std::vector<std::pair<std::size_t, const config::RouterTls*>>& placed,
+    const config::Tls& tls, BuildResult& result, std::string& err) const {
+  for (const auto& [ep, t] : placed) {
+    if (t == nullptr) continue;
+    if (!t->options.empty()) {
+      // Options are global in portier; a provider suffix (`modern@file`) is accepted.
+      std::string opt = t->options.substr(0, t->options.find('@'));
+      if (opt != "default" && !tls.options.count(opt)) {
+        err = "tls.options `" + t->options + "` does not exist";
+        return false;
+      }
+      for (const auto& h : rule.pinned_hosts()) {
+        auto [it, inserted] = result.tls_options_by_host.emplace(h, opt);
+        if (!inserted && it->second != opt) {
+          // Two routers want different options for one name: Traefik falls back to default.
+          log::warn("conflicting tls.options for one host; using default",
+                    {{"router", name}, {"host", h}});
+          it->second = "default";
+        }
+      }
+    }
+    if (t->cert_resolver.empty()) continue;
+    CertificateRequest req{name, t->cert_resolver, {}};
+    if (!t->domains.empty()) {
+      for (const auto& d : t->domains) {
+        std::vector<std::string> set;
+        if (!d.main.empty()) set.push_back(d.main);
+        set.insert(set.end(), d.sans.begin(), d.sans.end());
+        if (!set.empty()) req.domains.push_back(std::move(set));
+      }
+    } else if (!rule.pinned_hosts().empty()) {
+      // One certificate for every name of the rule, as Traefik does.
+      req.domains.push_back(rule.pinned_hosts());
+    }
+    if (req.domains.empty()) {
+      err = "tls.certResolver `" + t->cert_resolver +
+            "` needs names: a Host rule or tls.domains (HostRegexp gives none)";
+      return false;
+    }
+    if (std::none_of(result.certificates.begin(), result.certificates.end(),
+                     [&](const CertificateRequest& c) { return c.router == name; })) {
+      result.certificates.push_back(std::move(req));
+    }
+    (void)router;
+  }
+  return true;
 }
 
 std::uint32_t TableBuilder::server_id(const std::string& key) {
@@ -96,7 +167,10 @@ std::uint32_t TableBuilder::server_id(const std::string& key) {
 BuildResult TableBuilder::build(const config::Configuration& cfg) {
   BuildResult result;
   auto table = std::make_shared<RoutingTable>();
-  table->entrypoints_.resize(entrypoints_.size());
+  table->entrypoints_.resize(infos_.size());
+  table->tls_entrypoints_.resize(infos_.size());
+  table->tls_enabled_.assign(infos_.size(), false);
+  for (std::size_t i = 0; i < infos_.size(); ++i) table->tls_enabled_[i] = infos_[i].tls.has_value();
   std::map<std::string, const ServiceTarget*> services;
   boost::asio::io_context resolver_ctx;
   boost::asio::ip::tcp::resolver resolver(resolver_ctx);
@@ -188,14 +262,6 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
           {"router", name, "ruleSyntax `" + router.rule_syntax + "` is not supported (only v3)"});
       continue;
     }
-    if (router.tls) {
-      // A TLS router answers only on TLS connections (as in Traefik), and portier does not
-      // terminate TLS yet: say so instead of routing it over plain HTTP.
-      result.errors.push_back({"router", name,
-                               "tls is not supported yet (TLS termination "
-                               "arrives with its own issue); not served"});
-      continue;
-    }
     auto actions = compile_actions(router.middlewares, cfg.http.middlewares);
     if (!actions) {
       result.errors.push_back({"router", name, actions.error().message});
@@ -209,20 +275,34 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     }
     std::vector<std::size_t> eps;
     if (router.entry_points.empty()) {
-      for (std::size_t i = 0; i < entrypoints_.size(); ++i) eps.push_back(i);
+      for (std::size_t i = 0; i < infos_.size(); ++i) eps.push_back(i);
     } else {
       for (const auto& ep : router.entry_points) {
-        auto it = std::find(entrypoints_.begin(), entrypoints_.end(), ep);
-        if (it == entrypoints_.end()) {
+        auto it = std::find_if(infos_.begin(), infos_.end(),
+                               [&](const EntryPointInfo& e) { return e.name == ep; });
+        if (it == infos_.end()) {
           err = "entrypoint `" + ep + "` does not exist";
           break;
         }
-        eps.push_back(static_cast<std::size_t>(it - entrypoints_.begin()));
+        eps.push_back(static_cast<std::size_t>(it - infos_.begin()));
       }
       if (!err.empty()) {
         result.errors.push_back({"router", name, err});
         continue;
       }
+    }
+    // TLS: the router's own, else its entrypoints' http.tls (then the router is TLS on those
+    // entrypoints only, as in Traefik).
+    std::vector<std::pair<std::size_t, const config::RouterTls*>> placed;
+    for (std::size_t ep : eps) {
+      const config::RouterTls* t = router.tls ? &*router.tls
+                                   : infos_[ep].tls ? &*infos_[ep].tls
+                                                    : nullptr;
+      placed.emplace_back(ep, t);
+    }
+    if (!tls_requests(name, router, *rule, placed, cfg.tls, result, err)) {
+      result.errors.push_back({"router", name, err});
+      continue;
     }
     auto route = std::make_unique<Route>();
     route->name = name;
@@ -231,8 +311,9 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     route->rule = std::move(*rule);
     route->actions = std::move(*actions);
     route->service = svc->second;
-    for (std::size_t ep : eps) {
-      auto& routes = table->entrypoints_[ep];
+    for (auto [ep, t] : placed) {
+      auto& routes = t ? table->tls_entrypoints_[ep] : table->entrypoints_[ep];
+      if (t) table->tls_enabled_[ep] = true;
       if (route->rule.pinned_hosts().empty()) {
         routes.any_host_.push_back(route.get());
       } else {
@@ -241,9 +322,12 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     }
     table->routes_.push_back(std::move(route));
   }
-  for (auto& ep : table->entrypoints_) {
-    std::sort(ep.any_host_.begin(), ep.any_host_.end(), route_before);
-    for (auto& [h, list] : ep.by_host_) std::sort(list.begin(), list.end(), route_before);
+  add_entrypoint_redirects(*table);
+  for (auto* v : {&table->entrypoints_, &table->tls_entrypoints_}) {
+    for (auto& ep : *v) {
+      std::sort(ep.any_host_.begin(), ep.any_host_.end(), route_before);
+      for (auto& [h, list] : ep.by_host_) std::sort(list.begin(), list.end(), route_before);
+    }
   }
   if (health_) health_->sweep();  // checks of servers no longer in any service stop
   result.table = std::move(table);

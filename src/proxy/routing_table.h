@@ -11,16 +11,22 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "config/dynamic.h"
+#include "config/static_config.h"
 #include "proxy/health.h"
 #include "proxy/health_checker.h"
 #include "proxy/middlewares/actions.h"
 #include "rules/rule.h"
+
+namespace portier::tls {
+class Store;
+}
 
 namespace portier::proxy {
 
@@ -49,14 +55,17 @@ struct Route {
   int priority = 0;
   rules::Rule rule;
   Actions actions;  // the router's middlewares, compiled
-  const ServiceTarget* service = nullptr;
+  const ServiceTarget* service = nullptr;  // null only for entrypoint redirects
+  // entryPoints.<ep>.http.redirections: skipped for requests that already came over the target
+  // scheme (a trusted proxy's X-Forwarded-Proto).
+  bool entrypoint_redirect = false;
 };
 
 class EntryPointRoutes {
  public:
   // The highest-priority route whose rule matches, or nullptr. `req.host` must already be
   // normalized (lower case, no port, no trailing dot: see normalize_host). Does not allocate.
-  const Route* match(const rules::Request& req) const;
+  const Route* match(const rules::Request& req, bool skip_redirects = false) const;
 
  private:
   friend class TableBuilder;
@@ -74,10 +83,20 @@ std::size_t normalize_host(std::string_view host, char* out);
 
 class RoutingTable {
  public:
-  // Routes of the entrypoint with this index (order of the static entrypoints), or nullptr.
-  const EntryPointRoutes* entrypoint(std::size_t index) const {
-    return index < entrypoints_.size() ? &entrypoints_[index] : nullptr;
+  // Routes of the entrypoint with this index (order of the static entrypoints) for plain HTTP
+  // or TLS connections (a router with tls answers only on TLS, one without only on plain HTTP),
+  // or nullptr.
+  const EntryPointRoutes* entrypoint(std::size_t index, bool tls = false) const {
+    const auto& v = tls ? tls_entrypoints_ : entrypoints_;
+    return index < v.size() ? &v[index] : nullptr;
   }
+  // Does this entrypoint accept TLS (some router on it has tls, or its http.tls is set)?
+  bool tls_enabled(std::size_t index) const {
+    return index < tls_enabled_.size() && tls_enabled_[index];
+  }
+  // The certificate store for TLS handshakes (set by the control plane before publishing).
+  const tls::Store* tls_store() const { return tls_store_.get(); }
+  void set_tls_store(std::shared_ptr<const tls::Store> s) { tls_store_ = std::move(s); }
   std::size_t service_count() const { return services_.size(); }
   std::uint32_t max_server_id() const { return max_server_id_; }
   const std::vector<std::uint32_t>& server_ids() const { return server_ids_; }
@@ -87,6 +106,9 @@ class RoutingTable {
   std::vector<std::unique_ptr<ServiceTarget>> services_;
   std::vector<std::unique_ptr<Route>> routes_;
   std::vector<EntryPointRoutes> entrypoints_;
+  std::vector<EntryPointRoutes> tls_entrypoints_;
+  std::vector<bool> tls_enabled_;
+  std::shared_ptr<const tls::Store> tls_store_;
   std::vector<std::uint32_t> server_ids_;
   std::uint32_t max_server_id_ = 0;
 };
@@ -99,9 +121,26 @@ struct BuildError {
   std::string object() const { return kind + " " + name; }
 };
 
+// Certificates a TLS router asks a resolver for: one name set per certificate.
+struct CertificateRequest {
+  std::string router;
+  std::string resolver;
+  std::vector<std::vector<std::string>> domains;
+};
+
 struct BuildResult {
-  std::shared_ptr<const RoutingTable> table;
+  std::shared_ptr<RoutingTable> table;  // not yet published: the TLS store is added first
   std::vector<BuildError> errors;
+  std::vector<CertificateRequest> certificates;
+  std::map<std::string, std::string> tls_options_by_host;  // SNI name -> tls.options name
+};
+
+// What the builder needs to know of a static entrypoint.
+struct EntryPointInfo {
+  std::string name;
+  std::optional<config::RouterTls> tls;                  // http.tls
+  std::optional<config::EntryPointRedirect> redirect;   // http.redirections.entryPoint
+  std::string redirect_port;  // the target's port; empty when it is the scheme's default
 };
 
 // Compiles configurations into tables. Keeps the URL -> server id registry across builds, so a
@@ -109,12 +148,21 @@ struct BuildResult {
 class TableBuilder {
  public:
   explicit TableBuilder(std::vector<std::string> entrypoint_names, HealthChecker* health = nullptr)
-      : entrypoints_(std::move(entrypoint_names)), health_(health) {}
+      : health_(health) {
+    for (auto& n : entrypoint_names) infos_.push_back({std::move(n), {}, {}, {}});
+  }
+  TableBuilder(std::vector<EntryPointInfo> entrypoints, HealthChecker* health)
+      : infos_(std::move(entrypoints)), health_(health) {}
   BuildResult build(const config::Configuration& cfg);
 
  private:
   std::uint32_t server_id(const std::string& key);
-  std::vector<std::string> entrypoints_;
+  void add_entrypoint_redirects(RoutingTable& table);
+  bool tls_requests(const std::string& name, const config::Router& router,
+                    const rules::Rule& rule,
+                    const std::vector<std::pair<std::size_t, const config::RouterTls*>>& placed,
+                    const config::Tls& tls, BuildResult& result, std::string& err) const;
+  std::vector<EntryPointInfo> infos_;
   HealthChecker* health_;  // runs the services' health checks; may be null (no checks)
   std::map<std::string, std::uint32_t> server_ids_;
 };

@@ -52,6 +52,20 @@ void add_objects(config::Configuration& into, const config::Configuration& from,
                  {{"provider", "file"}, {"middleware", k}, {"file", file}});
     }
   }
+  into.tls.certificates.insert(into.tls.certificates.end(), from.tls.certificates.begin(),
+                               from.tls.certificates.end());
+  for (const auto& [k, v] : from.tls.options) {
+    if (!into.tls.options.emplace(k, v).second) {
+      log::error("tls option defined in two files; the second is ignored",
+                 {{"provider", "file"}, {"options", k}, {"file", file}});
+    }
+  }
+  for (const auto& [k, v] : from.tls.stores) {
+    if (!into.tls.stores.emplace(k, v).second) {
+      log::error("tls store defined in two files; the second is ignored",
+                 {{"provider", "file"}, {"store", k}, {"file", file}});
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,129 @@
+#include "app/certificates.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace portier::app {
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::vector<std::string> normalized(std::vector<std::string> names) {
+  for (auto& n : names) {
+    for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  // The first name stays first (it is the certificate's main domain); the rest are sorted.
+  if (names.size() > 2) std::sort(names.begin() + 1, names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+}  // namespace
+
+Certificates::Certificates(const config::StaticConfig& cfg, std::function<void()> on_acme_change)
+    : cfg_(cfg),
+      on_acme_change_(std::move(on_acme_change)),
+      generated_default_(tls::Certificate::self_signed("PORTIER DEFAULT CERT")) {}
+
+Certificates::~Certificates() { stop(); }
+
+Result<bool> Certificates::start() {
+  for (const auto& [name, r] : cfg_.certificates_resolvers) {
+    acme::ResolverConfig rc;
+    rc.name = name;
+    rc.email = r.email;
+    rc.storage = r.storage;
+    rc.ca_server = r.ca_server;
+    rc.key_type = r.key_type;
+    rc.http_entrypoint = r.http_challenge_entrypoint;
+    rc.certificates_duration_hours = r.certificates_duration;
+    rc.preferred_chain = r.preferred_chain;
+    rc.eab_kid = r.eab_kid;
+    rc.eab_hmac_encoded = r.eab_hmac_encoded;
+    rc.ca_certificates = r.ca_certificates;
+    auto m = std::make_unique<acme::Manager>(rc, tokens_, on_acme_change_);
+    if (auto loaded = m->load(); !loaded) {
+      return Error{"certificatesResolvers." + name + ": " + loaded.error().message};
+    }
+    managers_[name] = std::move(m);
+  }
+  for (auto& [name, m] : managers_) m->start();
+  return true;
+}
+
+void Certificates::stop() {
+  for (auto& [name, m] : managers_) m->stop();
+}
+
+entrypoints::TlsServices Certificates::services() {
+  return {&context_, managers_.empty() ? nullptr : &tokens_};
+}
+
+void Certificates::attach(proxy::BuildResult& built, const config::Configuration& cfg,
+                          std::vector<Warning>& warnings) {
+  // Name sets per resolver, from the routers that use it.
+  std::map<std::string, std::vector<std::vector<std::string>>> wanted;
+  for (const auto& req : built.certificates) {
+    if (!managers_.count(req.resolver)) {
+      warnings.push_back({"router", req.router,
+                          "certificate resolver `" + req.resolver +
+                              "` does not exist; the default certificate is served"});
+      continue;
+    }
+    auto& sets = wanted[req.resolver];
+    for (const auto& d : req.domains) {
+      auto n = normalized(d);
+      if (std::find(sets.begin(), sets.end(), n) == sets.end()) sets.push_back(std::move(n));
+    }
+  }
+  tls::StoreBuilder sb;
+  sb.tls = &cfg.tls;
+  sb.options_by_host = built.tls_options_by_host;
+  sb.generated_default = generated_default_;
+  std::map<std::string, std::shared_ptr<const tls::Certificate>> still_used;
+  for (auto& [name, m] : managers_) {
+    m->set_domains(wanted[name]);
+    for (const auto& c : m->certificates()) {
+      auto it = parsed_.find(c.cert_pem);
+      std::shared_ptr<const tls::Certificate> cert;
+      if (it != parsed_.end()) {
+        cert = it->second;
+      } else if (auto p = tls::Certificate::from_pem(c.cert_pem, c.key_pem)) {
+        cert = *p;
+      } else {
+        log::error("stored ACME certificate unusable",
+                   {{"resolver", name}, {"domains", join(c.domains)}, {"error", p.error().message}});
+        continue;
+      }
+      still_used.emplace(c.cert_pem, cert);
+      sb.acme.push_back(cert);
+    }
+    // Failures show on the routers that asked for those names.
+    for (const auto& st : m->status()) {
+      if (st.last_error.empty()) continue;
+      for (const auto& req : built.certificates) {
+        if (req.resolver != name) continue;
+        for (const auto& d : req.domains) {
+          if (normalized(d) == st.domains) {
+            warnings.push_back({"router", req.router,
+                                "certificate for " + join(st.domains) + ": " + st.last_error});
+          }
+        }
+      }
+    }
+  }
+  parsed_ = std::move(still_used);
+  std::vector<tls::StoreError> store_errors;
+  built.table->set_tls_store(sb.build(store_errors));
+  for (const auto& e : store_errors) {
+    log::error("tls configuration problem", {{"object", e.object}, {"error", e.message}});
+    warnings.push_back({"tls", e.object, e.message});
+  }
+}
+
+}  // namespace portier::app

@@ -1,0 +1,60 @@
+// The TLS side of the wiring: the process's server TLS context, the HTTP-01 token store, one
+// ACME manager per certificate resolver, and the certificate store attached to every routing
+// table before it is published.
+//
+// Threading: control thread only, except that ACME managers call `on_acme_change` on their own
+// threads (the caller posts it to the control thread).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "acme/manager.h"
+#include "common/result.h"
+#include "config/static_config.h"
+#include "entrypoints/worker.h"
+#include "proxy/routing_table.h"
+#include "tls/challenge_tokens.h"
+#include "tls/context.h"
+
+namespace portier::app {
+
+// A problem to show on an object in the API without disabling it (Traefik's "warning").
+struct Warning {
+  std::string kind;
+  std::string name;
+  std::string message;
+};
+
+class Certificates {
+ public:
+  Certificates(const config::StaticConfig& cfg, std::function<void()> on_acme_change);
+  ~Certificates();
+
+  // Loads every resolver's storage (stored certificates are served before anything is asked
+  // of a CA) and starts the managers. Fails on storage that must not be used.
+  Result<bool> start();
+  void stop();
+  entrypoints::TlsServices services();
+
+  // After a build: hands the routers' certificate requests to their resolvers and attaches a
+  // certificate store (file certificates, ACME certificates, default) to the table. Problems go
+  // to `errors` (objects disabled) or `warnings`.
+  void attach(proxy::BuildResult& built, const config::Configuration& cfg,
+              std::vector<Warning>& warnings);
+
+ private:
+  const config::StaticConfig& cfg_;
+  std::function<void()> on_acme_change_;
+  tls::ServerContext context_;
+  tls::ChallengeTokens tokens_;
+  std::shared_ptr<const tls::Certificate> generated_default_;
+  std::map<std::string, std::unique_ptr<acme::Manager>> managers_;
+  // Parsed ACME certificates, by PEM: a rebuild does not parse them again.
+  std::map<std::string, std::shared_ptr<const tls::Certificate>> parsed_;
+};
+
+}  // namespace portier::app

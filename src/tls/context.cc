@@ -1,0 +1,101 @@
+#include "tls/context.h"
+
+#include <openssl/tls1.h>
+
+#include <cctype>
+#include <string_view>
+
+namespace portier::tls {
+namespace {
+
+// The SNI host name of a ClientHello, lower-cased and without a trailing dot, into `out`
+// (256 bytes). Returns its length, 0 when absent or malformed.
+std::size_t client_hello_sni(SSL* ssl, char* out) {
+  const unsigned char* p = nullptr;
+  std::size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &len) != 1 || len < 5) return 0;
+  std::size_t list = static_cast<std::size_t>(p[0]) << 8 | p[1];
+  if (list + 2 > len || p[2] != TLSEXT_NAMETYPE_host_name) return 0;
+  std::size_t n = static_cast<std::size_t>(p[3]) << 8 | p[4];
+  if (n == 0 || n + 5 > len || n > 255) return 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = static_cast<char>(std::tolower(p[5 + i]));
+  }
+  if (out[n - 1] == '.') --n;
+  return n;
+}
+
+const Store* store_of(SSL* ssl) { return static_cast<const Store*>(SSL_get_app_data(ssl)); }
+
+int on_client_hello(SSL* ssl, int* alert, void*) {
+  const Store* store = store_of(ssl);
+  if (store == nullptr) {
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  char buf[256];
+  std::string_view sni(buf, client_hello_sni(ssl, buf));
+  const CompiledOptions& o = store->options_for(sni);
+  if (!o.is_default) {
+    SSL_set_min_proto_version(ssl, o.min_version);
+    SSL_set_max_proto_version(ssl, o.max_version);
+    if (!o.cipher_list.empty()) SSL_set_cipher_list(ssl, o.cipher_list.c_str());
+    if (!o.ciphersuites.empty()) SSL_set_ciphersuites(ssl, o.ciphersuites.c_str());
+    if (!o.groups.empty()) SSL_set1_groups_list(ssl, o.groups.c_str());
+  }
+  const Certificate* cert = store->find(sni);
+  if (cert == nullptr) {
+    if (o.sni_strict) {
+      *alert = SSL_AD_UNRECOGNIZED_NAME;
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    cert = &store->default_certificate();
+  }
+  if (SSL_use_cert_and_key(ssl, cert->leaf(), cert->key(), cert->chain(), 1) != 1) {
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+            unsigned int inlen, void*) {
+  const Store* store = store_of(ssl);
+  if (store == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  std::string host = name ? name : "";
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!host.empty() && host.back() == '.') host.pop_back();
+  const std::string& ours = store->options_for(host).alpn_wire;
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(ours.data()),
+                            static_cast<unsigned int>(ours.size()), in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;  // no common protocol: go on without ALPN, as Go does
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
+ServerContext::ServerContext() : ctx_(boost::asio::ssl::context::tls_server) {
+  SSL_CTX* c = ctx_.native_handle();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                             SSL_OP_NO_COMPRESSION);
+  // Idle keep-alive connections give their read and write buffers back.
+  SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_client_hello_cb(c, on_client_hello, nullptr);
+  SSL_CTX_set_alpn_select_cb(c, on_alpn, nullptr);
+  static const unsigned char kSid[] = "portier";
+  SSL_CTX_set_session_id_context(c, kSid, sizeof kSid - 1);
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(c, 20000);
+}
+
+void ServerContext::attach(SSL* ssl, const Store* store) {
+  SSL_set_app_data(ssl, const_cast<Store*>(store));
+}
+
+}  // namespace portier::tls

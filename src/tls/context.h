@@ -1,0 +1,30 @@
+// The one server SSL_CTX of the process. Settings that depend on the certificate store (the
+// certificate, per-name TLS options) are applied per handshake by a ClientHello callback that
+// reads the store the session attached, so the context itself never changes and its session
+// cache and ticket keys survive every store swap (session resumption keeps working across
+// reloads and renewals).
+//
+// Threading: create once on the control thread; SSL objects are then made from it on any worker.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "tls/store.h"
+
+namespace portier::tls {
+
+class ServerContext {
+ public:
+  ServerContext();
+  boost::asio::ssl::context& native() { return ctx_; }
+  // Before the handshake: the store the handshake selects from. The store must outlive the
+  // handshake (the session holds its routing-table lease until then).
+  static void attach(SSL* ssl, const Store* store);
+
+ private:
+  boost::asio::ssl::context ctx_;
+};
+
+}  // namespace portier::tls

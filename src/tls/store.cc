@@ -1,0 +1,188 @@
+#include "tls/store.h"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace portier::tls {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool parse_version(const std::string& v, int& out) {
+  static const std::pair<const char*, int> kVersions[] = {{"versiontls10", TLS1_VERSION},
+                                                         {"versiontls11", TLS1_1_VERSION},
+                                                         {"versiontls12", TLS1_2_VERSION},
+                                                         {"versiontls13", TLS1_3_VERSION}};
+  std::string l = lower(v);
+  for (const auto& [name, value] : kVersions) {
+    if (l == name) {
+      out = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Go's curve names (Traefik's) and the usual aliases, to OpenSSL group names.
+bool curve_name(const std::string& c, std::string& out) {
+  static const std::pair<const char*, const char*> kCurves[] = {
+      {"curvep256", "P-256"}, {"secp256r1", "P-256"}, {"p-256", "P-256"},
+      {"curvep384", "P-384"}, {"secp384r1", "P-384"}, {"p-384", "P-384"},
+      {"curvep521", "P-521"}, {"secp521r1", "P-521"}, {"p-521", "P-521"},
+      {"x25519", "X25519"},   {"x448", "X448"}};
+  std::string l = lower(c);
+  for (const auto& [name, value] : kCurves) {
+    if (l == name) {
+      out = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<CompiledOptions> compile_options(const std::string& name, const config::TlsOptions& o) {
+  CompiledOptions c;
+  c.name = name;
+  c.min_version = TLS1_2_VERSION;
+  if (!o.min_version.empty() && !parse_version(o.min_version, c.min_version)) {
+    return Error{"minVersion `" + o.min_version + "` is not one of VersionTLS10..VersionTLS13"};
+  }
+  if (!o.max_version.empty() && !parse_version(o.max_version, c.max_version)) {
+    return Error{"maxVersion `" + o.max_version + "` is not one of VersionTLS10..VersionTLS13"};
+  }
+  for (const auto& suite : o.cipher_suites) {
+    std::string s = suite;
+    // TLS 1.3 suites have the same names in Go and OpenSSL.
+    if (s == "TLS_AES_128_GCM_SHA256" || s == "TLS_AES_256_GCM_SHA384" ||
+        s == "TLS_CHACHA20_POLY1305_SHA256") {
+      c.ciphersuites += (c.ciphersuites.empty() ? "" : ":") + s;
+      continue;
+    }
+    // Go also accepts the ChaCha20 names without their _SHA256 suffix.
+    if (s.size() > 17 && s.compare(s.size() - 17, 17, "CHACHA20_POLY1305") == 0) s += "_SHA256";
+    const char* ossl = OPENSSL_cipher_name(s.c_str());
+    if (ossl == nullptr || std::string_view(ossl) == "(NONE)") {
+      return Error{"cipher suite `" + suite + "` is unknown"};
+    }
+    c.cipher_list += (c.cipher_list.empty() ? "" : ":") + std::string(ossl);
+  }
+  for (const auto& curve : o.curve_preferences) {
+    std::string g;
+    if (!curve_name(curve, g)) {
+      return Error{"curve `" + curve + "` is unknown (CurveP256, CurveP384, CurveP521, X25519)"};
+    }
+    c.groups += (c.groups.empty() ? "" : ":") + g;
+  }
+  std::vector<std::string> alpn = o.alpn_protocols;
+  if (alpn.empty()) alpn = {"http/1.1"};  // h2 arrives with HTTP/2
+  for (const auto& p : alpn) {
+    if (p.empty() || p.size() > 255) return Error{"ALPN protocol `" + p + "` is invalid"};
+    if (p != "http/1.1" && p != "acme-tls/1") continue;  // only what portier speaks is offered
+    c.alpn_wire.push_back(static_cast<char>(p.size()));
+    c.alpn_wire += p;
+  }
+  c.sni_strict = o.sni_strict;
+  c.is_default = c.min_version == TLS1_2_VERSION && c.max_version == 0 && c.cipher_list.empty() &&
+                 c.ciphersuites.empty() && c.groups.empty() && !c.sni_strict;
+  if (o.client_auth && !o.client_auth->client_auth_type.empty() &&
+      o.client_auth->client_auth_type != "NoClientCert") {
+    return Error{"clientAuth is not supported yet"};
+  }
+  return c;
+}
+
+const Certificate* Store::find(std::string_view sni) const {
+  if (sni.empty()) return nullptr;
+  if (auto it = exact_.find(sni); it != exact_.end()) return it->second;
+  std::size_t dot = sni.find('.');
+  if (dot == std::string_view::npos) return nullptr;
+  if (auto it = wildcard_.find(sni.substr(dot + 1)); it != wildcard_.end()) return it->second;
+  return nullptr;
+}
+
+const CompiledOptions& Store::options_for(std::string_view sni) const {
+  if (!sni.empty()) {
+    if (auto it = by_host_.find(sni); it != by_host_.end()) return *it->second;
+  }
+  return options_.find("default")->second;
+}
+
+std::shared_ptr<const Store> StoreBuilder::build(std::vector<StoreError>& errors) const {
+  auto store = std::make_shared<Store>();
+  static const config::Tls kEmpty;
+  const config::Tls& cfg = tls ? *tls : kEmpty;
+
+  for (const auto& [name, o] : cfg.options) {
+    auto c = compile_options(name, o);
+    if (!c) {
+      errors.push_back({"tls.options." + name, c.error().message});
+      continue;
+    }
+    store->options_.emplace(name, std::move(*c));
+  }
+  if (!store->options_.count("default")) {
+    store->options_.emplace("default", *compile_options("default", {}));
+  }
+  for (const auto& [host, name] : options_by_host) {
+    auto it = store->options_.find(name);
+    if (it == store->options_.end()) continue;  // the router reports the unknown name
+    store->by_host_.emplace(host, &it->second);
+  }
+
+  auto add = [&](const std::shared_ptr<const Certificate>& c) {
+    store->certificates_.push_back(c);
+    for (const auto& n : c->names()) {
+      if (n.size() > 2 && n[0] == '*' && n[1] == '.') {
+        store->wildcard_.emplace(n.substr(2), c.get());  // the first one wins
+      } else {
+        store->exact_.emplace(n, c.get());
+      }
+    }
+  };
+  for (std::size_t i = 0; i < cfg.certificates.size(); ++i) {
+    const auto& cf = cfg.certificates[i];
+    const std::string object = "tls.certificates[" + std::to_string(i) + "]";
+    auto cert_pem = read_pem_source(cf.cert_file);
+    auto key_pem = read_pem_source(cf.key_file);
+    if (!cert_pem || !key_pem) {
+      errors.push_back({object, (!cert_pem ? cert_pem.error() : key_pem.error()).message});
+      continue;
+    }
+    auto c = Certificate::from_pem(*cert_pem, *key_pem);
+    if (!c) {
+      errors.push_back({object, c.error().message});
+      continue;
+    }
+    add(*c);
+  }
+  for (const auto& c : acme) add(c);
+
+  store->default_ = generated_default;
+  if (auto it = cfg.stores.find("default");
+      it != cfg.stores.end() && it->second.default_certificate) {
+    const auto& dc = *it->second.default_certificate;
+    auto cert_pem = read_pem_source(dc.cert_file);
+    auto key_pem = read_pem_source(dc.key_file);
+    Result<std::shared_ptr<const Certificate>> c =
+        cert_pem && key_pem ? Certificate::from_pem(*cert_pem, *key_pem)
+                            : Result<std::shared_ptr<const Certificate>>(
+                                  Error{(!cert_pem ? cert_pem.error() : key_pem.error()).message});
+    if (c) {
+      store->default_ = *c;
+    } else {
+      errors.push_back({"tls.stores.default.defaultCertificate",
+                        c.error().message + "; serving the generated certificate instead"});
+    }
+  }
+  if (!store->default_) store->default_ = Certificate::self_signed("PORTIER DEFAULT CERT");
+  return store;
+}
+
+}  // namespace portier::tls

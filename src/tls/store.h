@@ -1,0 +1,79 @@
+// The certificate store: what a TLS handshake needs, compiled from the dynamic configuration
+// (tls.certificates, tls.options, tls.stores) and the ACME certificates, published with the
+// routing table and replaced as a whole. A handshake holds the store it started with, so a new
+// or renewed certificate reaches new handshakes without touching open connections.
+//
+// Selection (Traefik's): the SNI name's exact match, then a one-label wildcard
+// ("*.example.com" for "a.example.com"), then the default certificate, unless the TLS options
+// chosen for that name say sniStrict. File certificates win over ACME ones for the same name.
+// TLS options are chosen per name from the routers whose Host rules name it (`tls.options`),
+// else "default".
+//
+// Threading: immutable after build; read by any worker.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/dynamic.h"
+#include "tls/certificate.h"
+
+namespace portier::tls {
+
+// tls.options compiled for OpenSSL.
+struct CompiledOptions {
+  std::string name;
+  int min_version = 0;        // TLS1_2_VERSION unless set
+  int max_version = 0;        // 0: the highest OpenSSL supports
+  std::string cipher_list;    // TLS 1.2 and below, OpenSSL names; empty: OpenSSL's default
+  std::string ciphersuites;   // TLS 1.3; empty: OpenSSL's default
+  std::string groups;         // curvePreferences; empty: OpenSSL's default
+  std::string alpn_wire;      // ALPN preference list in wire format
+  bool sni_strict = false;
+  bool is_default = true;     // equal to the built-in defaults: nothing to apply per handshake
+};
+
+// Compiles one tls.options entry; an error names the bad value.
+Result<CompiledOptions> compile_options(const std::string& name, const config::TlsOptions& o);
+
+class Store {
+ public:
+  // The certificate for this SNI name (lower case, no trailing dot), or nullptr.
+  const Certificate* find(std::string_view sni) const;
+  const Certificate& default_certificate() const { return *default_; }
+  const CompiledOptions& options_for(std::string_view sni) const;
+  std::size_t size() const { return certificates_.size(); }
+
+ private:
+  friend struct StoreBuilder;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::vector<std::shared_ptr<const Certificate>> certificates_;
+  std::unordered_map<std::string, const Certificate*, Hash, std::equal_to<>> exact_;
+  std::unordered_map<std::string, const Certificate*, Hash, std::equal_to<>> wildcard_;  // "x.y"
+  std::shared_ptr<const Certificate> default_;
+  std::map<std::string, CompiledOptions, std::less<>> options_;  // by name, "default" always
+  std::unordered_map<std::string, const CompiledOptions*, Hash, std::equal_to<>> by_host_;
+};
+
+struct StoreError {
+  std::string object;  // "tls.certificates[0]", "tls.options.modern", ...
+  std::string message;
+};
+
+struct StoreBuilder {
+  const config::Tls* tls = nullptr;
+  std::vector<std::shared_ptr<const Certificate>> acme;  // served after file certificates
+  std::map<std::string, std::string> options_by_host;    // host -> tls.options name
+  std::shared_ptr<const Certificate> generated_default;  // when no defaultCertificate is set
+
+  std::shared_ptr<const Store> build(std::vector<StoreError>& errors) const;
+};
+
+}  // namespace portier::tls

@@ -96,8 +96,9 @@ void Certificates::attach(proxy::BuildResult& built, const config::Configuration
       } else if (auto p = tls::Certificate::from_pem(c.cert_pem, c.key_pem)) {
         cert = *p;
       } else {
-        log::error("stored ACME certificate unusable",
-                   {{"resolver", name}, {"domains", join(c.domains)}, {"error", p.error().message}});
+        log::error(
+            "stored ACME certificate unusable",
+            {{"resolver", name}, {"domains", join(c.domains)}, {"error", p.error().message}});
         continue;
       }
       still_used.emplace(c.cert_pem, cert);

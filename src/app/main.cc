@@ -215,10 +215,9 @@ int main(int argc, char** argv) {
       rt->entrypoints[ep.name] = ep.endpoint.address().to_string() + ":" + ep.port;
     }
     runtime.set(std::move(rt));
-    log::info("configuration applied",
-              {{"routers", std::to_string(merged.http.routers.size())},
-               {"services", std::to_string(merged.http.services.size())},
-               {"disabled", std::to_string(built.errors.size())}});
+    log::info("configuration applied", {{"routers", std::to_string(merged.http.routers.size())},
+                                        {"services", std::to_string(merged.http.services.size())},
+                                        {"disabled", std::to_string(built.errors.size())}});
   };
   reapply = [&] { apply(last_merged); };
   app::Aggregator aggregator(control, cfg->providers.providers_throttle_duration,

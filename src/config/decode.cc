@@ -141,8 +141,7 @@ void decode_resolver(const YAML::Node& node, const std::string& path, Diagnostic
            hours);
   r.certificates_duration = hours;
   read_string(m.get("preferredChain"), m.child_path("preferredChain"), d, r.preferred_chain);
-  read_string_list(m.get("caCertificates"), m.child_path("caCertificates"), d,
-                   r.ca_certificates);
+  read_string_list(m.get("caCertificates"), m.child_path("caCertificates"), d, r.ca_certificates);
   {
     YamlMap e(m.get("eab"), m.child_path("eab"), d);
     read_string(e.get("kid"), e.child_path("kid"), d, r.eab_kid);
@@ -165,8 +164,9 @@ void decode_resolver(const YAML::Node& node, const std::string& path, Diagnostic
   bool known = false;
   for (const char* k : kKeyTypes) known = known || r.key_type == k;
   if (!known) {
-    d.add(acme.Mark(), "`" + m.child_path("keyType") + "` must be one of EC256, EC384, RSA2048, "
-                                                       "RSA4096, RSA8192");
+    d.add(acme.Mark(), "`" + m.child_path("keyType") +
+                           "` must be one of EC256, EC384, RSA2048, "
+                           "RSA4096, RSA8192");
   }
   if (acme && r.http_challenge_entrypoint.empty()) {
     d.add(acme.Mark(), "`" + m.child_path("httpChallenge.entryPoint") +

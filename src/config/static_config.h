@@ -138,7 +138,7 @@ struct AcmeResolver {
   std::string email;
   std::string storage = "acme.json";
   std::string ca_server = "https://acme-v02.api.letsencrypt.org/directory";
-  std::string key_type = "EC256";  // Traefik: RSA4096; portier: EC256 (smaller, faster)
+  std::string key_type = "EC256";             // Traefik: RSA4096; portier: EC256 (smaller, faster)
   std::int64_t certificates_duration = 2160;  // hours; a hint, real lifetimes are read
   std::string preferred_chain;
   std::string eab_kid;

@@ -77,8 +77,8 @@ std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines)
     std::string key = lower(line.substr(kPrefix.size(), eq - kPrefix.size()));
     std::replace(key.begin(), key.end(), '_', '.');
     static const std::vector<std::string> kSections = {
-        "entrypoints", "serverstransport", "providers", "api",
-        "log",         "configfile",       "certificatesresolvers"};
+        "entrypoints", "serverstransport",     "providers", "api", "log",
+        "configfile",  "certificatesresolvers"};
     const std::string first = key.substr(0, key.find('.'));
     if (std::find(kSections.begin(), kSections.end(), first) == kSections.end()) continue;
     out.emplace_back(key, line.substr(eq + 1));

@@ -2,8 +2,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include "common/log.h"
 #include "entrypoints/worker.h"
@@ -92,8 +92,8 @@ asio::awaitable<bool> handshake(Worker& worker, const EntryPointSpec& ep,
   auto& tls_stream = stream.start_tls(worker.tls().context->native());
   tls::ServerContext::attach(tls_stream.native_handle(), store);
   deadline.arm(ep.config.responding_timeouts.read_header_timeout);
-  auto [ec, used] = co_await tls_stream.async_handshake(
-      asio::ssl::stream_base::server, asio::buffer(buffer.readable()), kNoThrow);
+  auto [ec, used] = co_await tls_stream.async_handshake(asio::ssl::stream_base::server,
+                                                        asio::buffer(buffer.readable()), kNoThrow);
   deadline.disarm();
   tls::ServerContext::attach(tls_stream.native_handle(), nullptr);
   buffer.clear();  // no application data can precede the end of the handshake (no 0-RTT)
@@ -250,8 +250,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
         // Already on the target scheme (behind a TLS-terminating proxy): route normally.
         route = routes->match(match_req, true);
         if (route != nullptr && route->actions.redirect) {
-          location =
-              proxy::redirect_location(*route->actions.redirect, scheme, info.host, target);
+          location = proxy::redirect_location(*route->actions.redirect, scheme, info.host, target);
         }
       }
     }

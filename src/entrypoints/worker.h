@@ -45,8 +45,8 @@ class TableLease {
 
 // What sessions need for TLS and ACME, shared by every worker (set before start()).
 struct TlsServices {
-  tls::ServerContext* context = nullptr;            // null: TLS is never offered
-  const tls::ChallengeTokens* tokens = nullptr;     // null: no ACME resolver
+  tls::ServerContext* context = nullptr;         // null: TLS is never offered
+  const tls::ChallengeTokens* tokens = nullptr;  // null: no ACME resolver
 };
 
 // A live client connection, as the worker sees it for shutdown.

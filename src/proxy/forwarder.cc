@@ -295,7 +295,8 @@ void Exchange::serialize_request() {
     }
   }
   out.append(c_.peer_ip).append("\r\n");
-  if (!has_proto) append_field(out, "X-Forwarded-Proto",
+  if (!has_proto)
+    append_field(out, "X-Forwarded-Proto",
                  c_.socket.is_tls() ? (info.connection.upgrade ? "wss" : "https")
                                     : (info.connection.upgrade ? "ws" : "http"));
   if (!has_fhost && !info.host.empty()) append_field(out, "X-Forwarded-Host", info.host);
@@ -320,12 +321,12 @@ void Exchange::serialize_request() {
 
 asio::awaitable<bool> Exchange::send_request() {
   Pipe<ClientStream, tcp::socket> pipe{c_.socket,
-            c_.buffer,
-            client_read_,
-            timeouts_.read_timeout,
-            up_->socket,
-            *up_write_,
-            fwd_.response_header_timeout};
+                                       c_.buffer,
+                                       client_read_,
+                                       timeouts_.read_timeout,
+                                       up_->socket,
+                                       *up_write_,
+                                       fwd_.response_header_timeout};
   CopyResult r = co_await copy_body(pipe, c_.info.framing, true, c_.scratch);
   if (r.done) {
     request_sent_ = true;
@@ -534,12 +535,12 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     }
 
     Pipe<tcp::socket, ClientStream> pipe{up_->socket,
-              up_->buffer,
-              *up_read_,
-              fwd_.response_header_timeout,
-              c_.socket,
-              client_write_,
-              timeouts_.write_timeout};
+                                         up_->buffer,
+                                         *up_read_,
+                                         fwd_.response_header_timeout,
+                                         c_.socket,
+                                         client_write_,
+                                         timeouts_.write_timeout};
     CopyResult r = co_await copy_body(pipe, info.framing, chunk_out, c_.scratch);
     response_done_ = true;
     if (!r.done) {

@@ -96,8 +96,8 @@ void TableBuilder::add_entrypoint_redirects(RoutingTable& table) {
     if (!infos_[i].redirect) continue;
     const auto& r = *infos_[i].redirect;
     auto route = std::make_unique<Route>();
-    route->name = infos_[i].name + "-to-" + (r.to.front() == ':' ? r.to.substr(1) : r.to) +
-                  "@internal";
+    route->name =
+        infos_[i].name + "-to-" + (r.to.front() == ':' ? r.to.substr(1) : r.to) + "@internal";
     // Traefik's default: just below the ACME challenge router, so above every router.
     route->priority = r.priority != 0 ? r.priority : std::numeric_limits<int>::max() - 1;
     route->rule = std::move(*rules::parse("PathPrefix(`/`)"));
@@ -170,7 +170,8 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   table->entrypoints_.resize(infos_.size());
   table->tls_entrypoints_.resize(infos_.size());
   table->tls_enabled_.assign(infos_.size(), false);
-  for (std::size_t i = 0; i < infos_.size(); ++i) table->tls_enabled_[i] = infos_[i].tls.has_value();
+  for (std::size_t i = 0; i < infos_.size(); ++i)
+    table->tls_enabled_[i] = infos_[i].tls.has_value();
   std::map<std::string, const ServiceTarget*> services;
   boost::asio::io_context resolver_ctx;
   boost::asio::ip::tcp::resolver resolver(resolver_ctx);
@@ -295,7 +296,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     // entrypoints only, as in Traefik).
     std::vector<std::pair<std::size_t, const config::RouterTls*>> placed;
     for (std::size_t ep : eps) {
-      const config::RouterTls* t = router.tls ? &*router.tls
+      const config::RouterTls* t = router.tls       ? &*router.tls
                                    : infos_[ep].tls ? &*infos_[ep].tls
                                                     : nullptr;
       placed.emplace_back(ep, t);

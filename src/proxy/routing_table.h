@@ -54,7 +54,7 @@ struct Route {
   std::string name;
   int priority = 0;
   rules::Rule rule;
-  Actions actions;  // the router's middlewares, compiled
+  Actions actions;                         // the router's middlewares, compiled
   const ServiceTarget* service = nullptr;  // null only for entrypoint redirects
   // entryPoints.<ep>.http.redirections: skipped for requests that already came over the target
   // scheme (a trusted proxy's X-Forwarded-Proto).
@@ -138,8 +138,8 @@ struct BuildResult {
 // What the builder needs to know of a static entrypoint.
 struct EntryPointInfo {
   std::string name;
-  std::optional<config::RouterTls> tls;                  // http.tls
-  std::optional<config::EntryPointRedirect> redirect;   // http.redirections.entryPoint
+  std::optional<config::RouterTls> tls;                // http.tls
+  std::optional<config::EntryPointRedirect> redirect;  // http.redirections.entryPoint
   std::string redirect_port;  // the target's port; empty when it is the scheme's default
 };
 
@@ -158,8 +158,7 @@ class TableBuilder {
  private:
   std::uint32_t server_id(const std::string& key);
   void add_entrypoint_redirects(RoutingTable& table);
-  bool tls_requests(const std::string& name, const config::Router& router,
-                    const rules::Rule& rule,
+  bool tls_requests(const std::string& name, const config::Router& router, const rules::Rule& rule,
                     const std::vector<std::pair<std::size_t, const config::RouterTls*>>& placed,
                     const config::Tls& tls, BuildResult& result, std::string& err) const;
   std::vector<EntryPointInfo> infos_;

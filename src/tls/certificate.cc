@@ -70,8 +70,8 @@ Result<std::shared_ptr<const Certificate>> Certificate::from_pem(std::string_vie
 }
 
 void Certificate::read_names() {
-  auto* sans = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(leaf_, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf_, NID_subject_alt_name, nullptr, nullptr));
   if (sans) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
       const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans, i);
@@ -132,12 +132,11 @@ std::shared_ptr<const Certificate> Certificate::self_signed(const std::string& c
 }
 
 Result<std::string> read_pem_source(const std::string& value) {
-  if (value.find("-----BEGIN") != std::string::npos) return Result<std::string>(
-      boost::system::in_place_value, value);
+  if (value.find("-----BEGIN") != std::string::npos)
+    return Result<std::string>(boost::system::in_place_value, value);
   std::ifstream in(value, std::ios::binary);
   if (!in) {
-    return Result<std::string>(boost::system::in_place_error,
-                               Error{"cannot read `" + value + "`"});
+    return Result<std::string>(boost::system::in_place_error, Error{"cannot read `" + value + "`"});
   }
   std::ostringstream ss;
   ss << in.rdbuf();

@@ -45,7 +45,7 @@ class Certificate {
   void read_names();
   X509* leaf_ = nullptr;
   EVP_PKEY* key_ = nullptr;
-  STACK_OF(X509)* chain_ = nullptr;
+  STACK_OF(X509) * chain_ = nullptr;
   std::vector<std::string> names_;
   std::int64_t not_after_ = 0;
 };

@@ -82,8 +82,8 @@ int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const un
 ServerContext::ServerContext() : ctx_(boost::asio::ssl::context::tls_server) {
   SSL_CTX* c = ctx_.native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                             SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(
+      c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   // Idle keep-alive connections give their read and write buffers back.
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_client_hello_cb(c, on_client_hello, nullptr);

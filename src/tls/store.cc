@@ -15,9 +15,9 @@ std::string lower(std::string s) {
 
 bool parse_version(const std::string& v, int& out) {
   static const std::pair<const char*, int> kVersions[] = {{"versiontls10", TLS1_VERSION},
-                                                         {"versiontls11", TLS1_1_VERSION},
-                                                         {"versiontls12", TLS1_2_VERSION},
-                                                         {"versiontls13", TLS1_3_VERSION}};
+                                                          {"versiontls11", TLS1_1_VERSION},
+                                                          {"versiontls12", TLS1_2_VERSION},
+                                                          {"versiontls13", TLS1_3_VERSION}};
   std::string l = lower(v);
   for (const auto& [name, value] : kVersions) {
     if (l == name) {

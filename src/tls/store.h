@@ -27,14 +27,14 @@ namespace portier::tls {
 // tls.options compiled for OpenSSL.
 struct CompiledOptions {
   std::string name;
-  int min_version = 0;        // TLS1_2_VERSION unless set
-  int max_version = 0;        // 0: the highest OpenSSL supports
-  std::string cipher_list;    // TLS 1.2 and below, OpenSSL names; empty: OpenSSL's default
-  std::string ciphersuites;   // TLS 1.3; empty: OpenSSL's default
-  std::string groups;         // curvePreferences; empty: OpenSSL's default
-  std::string alpn_wire;      // ALPN preference list in wire format
+  int min_version = 0;       // TLS1_2_VERSION unless set
+  int max_version = 0;       // 0: the highest OpenSSL supports
+  std::string cipher_list;   // TLS 1.2 and below, OpenSSL names; empty: OpenSSL's default
+  std::string ciphersuites;  // TLS 1.3; empty: OpenSSL's default
+  std::string groups;        // curvePreferences; empty: OpenSSL's default
+  std::string alpn_wire;     // ALPN preference list in wire format
   bool sni_strict = false;
-  bool is_default = true;     // equal to the built-in defaults: nothing to apply per handshake
+  bool is_default = true;  // equal to the built-in defaults: nothing to apply per handshake
 };
 
 // Compiles one tls.options entry; an error names the bad value.

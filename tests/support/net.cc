@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,10 +57,92 @@ Conn::Conn(int port, std::chrono::milliseconds timeout) {
 }
 
 Conn::~Conn() {
+  if (ssl_) {
+    // A session freed without close_notify is marked not resumable.
+    SSL_shutdown(static_cast<SSL*>(ssl_));
+    SSL_free(static_cast<SSL*>(ssl_));
+  }
+  if (ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(ctx_));
   if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+std::string name_cn(X509_NAME* name) {
+  char buf[256] = {};
+  int n = X509_NAME_get_text_by_NID(name, NID_commonName, buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+}
+}  // namespace
+
+TlsInfo Conn::start_tls(const TlsClientOptions& o) {
+  TlsInfo info;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  ctx_ = ctx;
+  // No internal cache: freeing the context would mark cached sessions not resumable.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  if (o.max_version) SSL_CTX_set_max_proto_version(ctx, o.max_version);
+  if (!o.ca_file.empty()) {
+    SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
+  SSL* ssl = SSL_new(ctx);
+  ssl_ = ssl;
+  if (!o.sni.empty()) {
+    SSL_set_tlsext_host_name(ssl, o.sni.c_str());
+    if (!o.ca_file.empty()) SSL_set1_host(ssl, o.sni.c_str());
+  }
+  std::string alpn;
+  for (const auto& p : o.alpn) {
+    alpn.push_back(static_cast<char>(p.size()));
+    alpn += p;
+  }
+  if (!alpn.empty()) {
+    SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn.data()),
+                        static_cast<unsigned>(alpn.size()));
+  }
+  if (o.session) SSL_set_session(ssl, static_cast<SSL_SESSION*>(o.session));
+  SSL_set_fd(ssl, fd_);
+  if (SSL_connect(ssl) != 1) {
+    char buf[256];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+    info.error = buf;
+    ERR_clear_error();
+    return info;
+  }
+  info.ok = true;
+  info.version = SSL_get_version(ssl);
+  info.resumed = SSL_session_reused(ssl) == 1;
+  info.verified = !o.ca_file.empty() && SSL_get_verify_result(ssl) == X509_V_OK;
+  const unsigned char* sel = nullptr;
+  unsigned sel_len = 0;
+  SSL_get0_alpn_selected(ssl, &sel, &sel_len);
+  info.alpn.assign(reinterpret_cast<const char*>(sel), sel_len);
+  if (X509* peer = SSL_get1_peer_certificate(ssl)) {
+    info.subject_cn = name_cn(X509_get_subject_name(peer));
+    info.issuer_cn = name_cn(X509_get_issuer_name(peer));
+    BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(peer), nullptr);
+    char* hex = BN_bn2hex(bn);
+    info.serial = hex;
+    OPENSSL_free(hex);
+    BN_free(bn);
+    X509_free(peer);
+  }
+  return info;
+}
+
+void* Conn::tls_session() const {
+  return ssl_ ? SSL_get1_session(static_cast<SSL*>(ssl_)) : nullptr;
+}
+
 bool Conn::send(std::string_view bytes) {
+  if (ssl_) {
+    while (!bytes.empty()) {
+      int n = SSL_write(static_cast<SSL*>(ssl_), bytes.data(), static_cast<int>(bytes.size()));
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n <= 0) return false;
@@ -70,6 +155,12 @@ void Conn::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
 bool Conn::fill() {
   char tmp[65536];
+  if (ssl_) {
+    int n = SSL_read(static_cast<SSL*>(ssl_), tmp, sizeof tmp);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<std::size_t>(n));
+    return true;
+  }
   ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
   if (n <= 0) return false;
   buf_.append(tmp, static_cast<std::size_t>(n));
@@ -215,6 +306,29 @@ Portier start_portier(const TempDir& dir, const std::string& dynamic_yaml,
     throw std::runtime_error("portier did not start: " + p.proc->log());
   }
   p.port = std::stoi(*port);
+  return p;
+}
+
+Portier start_portier_static(const TempDir& dir, const std::string& static_yaml,
+                             const std::string& dynamic_yaml,
+                             const std::vector<std::string>& entrypoints, int workers) {
+  dir.write("dynamic.yml", dynamic_yaml);
+  auto cfg = dir.write("portier.yml", static_yaml);
+  Portier p;
+  p.proc = Process::start({PORTIER_BIN, "--configFile=" + cfg.string(),
+                           "--workers=" + std::to_string(workers), "--log.level=debug"},
+                          dir.path() / "portier.log");
+  for (const auto& ep : entrypoints) {
+    auto port = p.proc->wait_for_log(
+        "msg=\"entrypoint listening\" entrypoint=" + ep + " address=127\\.0\\.0\\.1:([0-9]+)",
+        std::chrono::seconds(10));
+    if (!port) throw std::runtime_error("portier did not start: " + p.proc->log());
+    p.ports[ep] = std::stoi(*port);
+  }
+  if (!p.proc->wait_for_log("configuration applied", std::chrono::seconds(10))) {
+    throw std::runtime_error("portier did not apply its configuration: " + p.proc->log());
+  }
+  if (p.ports.count("web")) p.port = p.ports["web"];
   return p;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,28 @@ struct Response {
   bool has_header(std::string_view name) const;
 };
 
+// Client-side TLS settings for Conn::start_tls.
+struct TlsClientOptions {
+  std::string sni;      // server name sent; empty: none
+  std::string ca_file;  // verify the chain and the name against this; empty: no verification
+  int max_version = 0;  // e.g. TLS1_2_VERSION; 0: any
+  std::vector<std::string> alpn = {"http/1.1"};
+  void* session = nullptr;  // SSL_SESSION* to resume (from Conn::tls_session())
+};
+
+// What the handshake showed.
+struct TlsInfo {
+  bool ok = false;
+  std::string error;
+  std::string subject_cn;
+  std::string issuer_cn;
+  std::string serial;  // hex
+  std::string alpn;
+  std::string version;  // "TLSv1.3"
+  bool resumed = false;
+  bool verified = false;  // chain and name verified against ca_file
+};
+
 class Conn {
  public:
   explicit Conn(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -40,10 +63,16 @@ class Conn {
   // True when the peer closes the connection within `timeout` (reading and dropping bytes).
   bool wait_closed(std::chrono::milliseconds timeout);
   int fd() const { return fd_; }
+  // TLS from here on (blocking OpenSSL, same timeouts). Send and read go through it.
+  TlsInfo start_tls(const TlsClientOptions& o);
+  // The session to resume on a later connection (owned by the caller: SSL_SESSION_free).
+  void* tls_session() const;
 
  private:
   bool fill();  // reads more into buf_; false on EOF, error or timeout
   int fd_ = -1;
+  void* ssl_ = nullptr;  // SSL*
+  void* ctx_ = nullptr;  // SSL_CTX*
   std::string buf_;
 };
 
@@ -65,13 +94,20 @@ Whoami start_whoami(const TempDir& dir, const std::string& name);
 // A portier process with entrypoint `web` on an ephemeral port and the given dynamic config.
 struct Portier {
   std::unique_ptr<Process> proc;
-  int port = 0;
+  int port = 0;                      // entrypoint `web`
+  std::map<std::string, int> ports;  // every entrypoint waited for, by name
 };
 // `entrypoint_extra`: YAML lines indented for the web entrypoint (e.g. "    forwardedHeaders:
 // ...\n"); `static_extra`: top-level YAML appended to the static file.
 Portier start_portier(const TempDir& dir, const std::string& dynamic_yaml,
                       const std::string& entrypoint_extra = "",
                       const std::string& static_extra = "", int workers = 2);
+
+// A portier process from a whole static file (which should read dynamic.yml with the file
+// provider); waits for each of `entrypoints` to listen (give them address 127.0.0.1:0).
+Portier start_portier_static(const TempDir& dir, const std::string& static_yaml,
+                             const std::string& dynamic_yaml,
+                             const std::vector<std::string>& entrypoints, int workers = 2);
 
 // A whoami and a portier in front of it, for suites that share one set of processes
 // (SetUpTestSuite creates it, TearDownTestSuite destroys it).

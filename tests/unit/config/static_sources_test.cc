@@ -73,9 +73,18 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
     if (key.find("address") != std::string::npos) value = ":80";
     if (key.find("trustedIPs") != std::string::npos) value = "10.0.0.0/8";
     if (key.find("providers.file") != std::string::npos) continue;  // filename xor directory
+    if (key.ends_with(".to") || key.ends_with("httpChallenge.entryPoint")) value = "web";
+    if (key.ends_with("http.tls")) value = "true";
+    if (key.ends_with(".priority")) value = "10";
     SCOPED_TRACE(key + "=" + value);
     std::vector<KeyValue> flags = {{key, value}};
     if (key != "entryPoints.web.address") flags.push_back({"entryPoints.web.address", ":80"});
+    if (key.find("redirections.entryPoint.") != std::string::npos && !key.ends_with(".to")) {
+      flags.push_back({"entryPoints.web.http.redirections.entryPoint.to", "web"});
+    }
+    if (key.starts_with("certificatesResolvers") && !key.ends_with("httpChallenge.entryPoint")) {
+      flags.push_back({"certificatesResolvers.web.acme.httpChallenge.entryPoint", "web"});
+    }
     auto cfg = decode_static_sources("", "", {}, flags);
     EXPECT_TRUE(cfg) << cfg.error().message;
   }

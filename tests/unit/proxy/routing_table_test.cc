@@ -135,7 +135,7 @@ TEST(RoutingTable, InvalidObjectsAreDisabledOthersWork) {
   EXPECT_EQ(match(built.table->entrypoint(0), "a", "/")->name, "good");
 }
 
-TEST(RoutingTable, NotYetSupportedIsSaidNotIgnored) {
+TEST(RoutingTable, NotYetSupportedIsSaidNotIgnoredAndTlsRoutersAreTlsOnly) {
   auto cfg = make_config({{"plain", "Host(`a`)", 0}});
   config::Router tls_router;
   tls_router.rule = "Host(`s`)";
@@ -153,12 +153,14 @@ TEST(RoutingTable, NotYetSupportedIsSaidNotIgnored) {
   auto built = builder.build(cfg);
   std::map<std::string, std::string> errors;
   for (const auto& e : built.errors) errors[e.object()] = e.message;
-  ASSERT_EQ(errors.size(), 3u);
-  EXPECT_NE(errors["router secure"].find("tls is not supported yet"), std::string::npos);
+  ASSERT_EQ(errors.size(), 2u);
   EXPECT_NE(errors["router old"].find("ruleSyntax `v2`"), std::string::npos);
   EXPECT_NE(errors["service transported"].find("serversTransports"), std::string::npos);
   EXPECT_EQ(match(built.table->entrypoint(0), "s", "/"), nullptr);  // not served over plain HTTP
+  EXPECT_NE(match(built.table->entrypoint(0, true), "s", "/"), nullptr);
   EXPECT_NE(match(built.table->entrypoint(0), "a", "/"), nullptr);
+  EXPECT_EQ(match(built.table->entrypoint(0, true), "a", "/"), nullptr);
+  EXPECT_TRUE(built.table->tls_enabled(0));
 }
 
 TEST(RoutingTable, ServerIdsSurviveRebuilds) {

@@ -1,0 +1,336 @@
+// TLS termination through the real proxy: certificate selection by SNI, TLS-only and plain-only
+// routers on one entrypoint, tls.options, ALPN, session resumption, certificate swaps under an
+// open connection, and entrypoint redirections with their exemptions.
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include <fstream>
+
+#include "support/certs.h"
+#include "support/net.h"
+#include "support/process.h"
+
+namespace portier::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string get(const std::string& host, const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+}
+
+// One request on a new TLS connection.
+struct TlsExchange {
+  TlsInfo info;
+  std::optional<Response> response;
+};
+TlsExchange tls_get(int port, const TlsClientOptions& o, const std::string& host,
+                    const std::string& path) {
+  Conn c(port);
+  TlsExchange ex;
+  ex.info = c.start_tls(o);
+  if (ex.info.ok && c.send(get(host, path))) ex.response = c.read_response();
+  return ex;
+}
+
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    ca_ = make_ca(*dir_, "ca", "portier test CA");
+    a_ = make_leaf(*dir_, ca_, "a", {"a.test"});
+    wild_ = make_leaf(*dir_, ca_, "wild", {"*.w.test"});
+    m_ = make_leaf(*dir_, ca_, "m", {"m.test"});
+    whoami_ = new Whoami(start_whoami(*dir_, "tls"));
+    portier_ = new Portier(start_portier_static(*dir_, static_yaml(), dynamic(), {"web", "plain"}));
+  }
+  static void TearDownTestSuite() {
+    delete portier_;
+    delete whoami_;
+    delete dir_;
+  }
+  static std::string static_yaml() {
+    return R"yaml(entryPoints:
+  web:
+    address: "127.0.0.1:0"
+  plain:
+    address: "127.0.0.1:0"
+    http:
+      redirections:
+        entryPoint:
+          to: web
+    forwardedHeaders:
+      trustedIPs: ["127.0.0.1"]
+providers:
+  file:
+    filename: dynamic.yml
+)yaml";
+  }
+  static std::string dynamic(const std::string& a_cert = "") {
+    return "http:\n  routers:\n"
+           "    secure:\n      rule: \"(Host(`a.test`) || Host(`x.w.test`) || Host(`m.test`)) && "
+           "PathPrefix(`/s`)\"\n      service: s\n      entryPoints: [web]\n      tls: {}\n"
+           "    modern:\n      rule: \"Host(`m.test`) && PathPrefix(`/m`)\"\n      service: s\n"
+           "      entryPoints: [web]\n      tls:\n        options: modern\n"
+           "    open:\n      rule: \"Host(`a.test`) && PathPrefix(`/p`)\"\n      service: s\n"
+           "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
+           whoami_->url() +
+           "\"\n"
+           "tls:\n  options:\n    modern:\n      minVersion: VersionTLS13\n"
+           "  certificates:\n"
+           "    - certFile: " +
+           (a_cert.empty() ? a_.cert.string() : a_cert) + "\n      keyFile: " +
+           (a_cert.empty() ? a_.key.string() : a_cert.substr(0, a_cert.size() - 3) + "key") +
+           "\n"
+           "    - certFile: " +
+           wild_.cert.string() + "\n      keyFile: " + wild_.key.string() +
+           "\n"
+           "    - certFile: " +
+           m_.cert.string() + "\n      keyFile: " + m_.key.string() + "\n";
+  }
+  TlsClientOptions verify(const std::string& sni) { return {sni, ca_.cert.string()}; }
+  int web() { return portier_->ports["web"]; }
+  int plain() { return portier_->ports["plain"]; }
+
+  static TempDir* dir_;
+  static CertFiles ca_, a_, wild_, m_;
+  static Whoami* whoami_;
+  static Portier* portier_;
+};
+TempDir* TlsTest::dir_;
+CertFiles TlsTest::ca_, TlsTest::a_, TlsTest::wild_, TlsTest::m_;
+Whoami* TlsTest::whoami_;
+Portier* TlsTest::portier_;
+
+TEST_F(TlsTest, SniPicksExactThenWildcardThenDefault) {
+  auto a = tls_get(web(), verify("a.test"), "a.test", "/s");
+  ASSERT_TRUE(a.info.ok) << a.info.error;
+  EXPECT_TRUE(a.info.verified);
+  EXPECT_EQ(a.info.subject_cn, "a.test");
+  ASSERT_TRUE(a.response);
+  EXPECT_EQ(a.response->status, 200);
+
+  auto w = tls_get(web(), verify("x.w.test"), "x.w.test", "/s");
+  ASSERT_TRUE(w.info.ok) << w.info.error;
+  EXPECT_TRUE(w.info.verified);
+  EXPECT_EQ(w.info.subject_cn, "*.w.test");
+
+  // A wildcard covers one label only; unknown names and no SNI get the generated default.
+  for (const std::string sni : {"y.x.w.test", "nobody.test", ""}) {
+    SCOPED_TRACE(sni);
+    auto d = tls_get(web(), {sni, ""}, "a.test", "/s");
+    ASSERT_TRUE(d.info.ok) << d.info.error;
+    EXPECT_EQ(d.info.subject_cn, "PORTIER DEFAULT CERT");
+    EXPECT_EQ(d.info.issuer_cn, "PORTIER DEFAULT CERT");
+  }
+  // Verification against our CA fails for the default certificate, as it must.
+  auto bad = tls_get(web(), verify("nobody.test"), "nobody.test", "/s");
+  EXPECT_FALSE(bad.info.ok);
+}
+
+TEST_F(TlsTest, TlsRoutersAnswerOnlyOnTlsAndPlainOnlyOnPlain) {
+  auto s = tls_get(web(), verify("a.test"), "a.test", "/s");
+  ASSERT_TRUE(s.response);
+  EXPECT_EQ(s.response->status, 200);
+  // The backend learns the scheme.
+  EXPECT_NE(s.response->body.find("X-Forwarded-Proto: https"), std::string::npos)
+      << s.response->body;
+  auto p_over_tls = tls_get(web(), verify("a.test"), "a.test", "/p");
+  ASSERT_TRUE(p_over_tls.response);
+  EXPECT_EQ(p_over_tls.response->status, 404);
+
+  // The same entrypoint takes plain HTTP too, where only the router without tls answers.
+  auto p = http_get(web(), "a.test", "/p");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->status, 200);
+  EXPECT_NE(p->body.find("X-Forwarded-Proto: http"), std::string::npos);
+  EXPECT_EQ(p->body.find("X-Forwarded-Proto: https"), std::string::npos);
+  auto s_plain = http_get(web(), "a.test", "/s");
+  ASSERT_TRUE(s_plain);
+  EXPECT_EQ(s_plain->status, 404);
+}
+
+TEST_F(TlsTest, OptionsFollowTheRouterThatNamesTheHost) {
+  TlsClientOptions tls12 = verify("m.test");
+  tls12.max_version = TLS1_2_VERSION;
+  auto refused = tls_get(web(), tls12, "m.test", "/m");
+  EXPECT_FALSE(refused.info.ok) << "TLS 1.2 accepted for a name whose options say minVersion 1.3";
+  auto ok13 = tls_get(web(), verify("m.test"), "m.test", "/m");
+  ASSERT_TRUE(ok13.info.ok) << ok13.info.error;
+  EXPECT_EQ(ok13.info.version, "TLSv1.3");
+  ASSERT_TRUE(ok13.response);
+  EXPECT_EQ(ok13.response->status, 200);
+  // Other names keep the default options (TLS 1.2 allowed).
+  TlsClientOptions a12 = verify("a.test");
+  a12.max_version = TLS1_2_VERSION;
+  auto ok12 = tls_get(web(), a12, "a.test", "/s");
+  ASSERT_TRUE(ok12.info.ok) << ok12.info.error;
+  EXPECT_EQ(ok12.info.version, "TLSv1.2");
+  // TLS 1.1 is below the default minimum.
+  Conn c(web());
+  TlsClientOptions old = verify("a.test");
+  old.max_version = TLS1_1_VERSION;
+  EXPECT_FALSE(c.start_tls(old).ok);
+}
+
+TEST_F(TlsTest, AlpnAndSessionResumption) {
+  auto ex = tls_get(web(), verify("a.test"), "a.test", "/s");
+  ASSERT_TRUE(ex.info.ok);
+  EXPECT_EQ(ex.info.alpn, "http/1.1");
+  TlsClientOptions h2only = verify("a.test");
+  h2only.alpn = {"h2"};
+  auto no_alpn = tls_get(web(), h2only, "a.test", "/s");
+  ASSERT_TRUE(no_alpn.info.ok) << no_alpn.info.error;  // no common protocol: no ALPN, not an error
+  EXPECT_EQ(no_alpn.info.alpn, "");
+
+  for (int max : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    SCOPED_TRACE(max);
+    TlsClientOptions o = verify("a.test");
+    o.max_version = max;
+    void* session = nullptr;
+    {
+      Conn c(web());
+      ASSERT_TRUE(c.start_tls(o).ok);
+      ASSERT_TRUE(c.send(get("a.test", "/s")));
+      ASSERT_TRUE(c.read_response());  // TLS 1.3 tickets arrive after the handshake
+      session = c.tls_session();
+      EXPECT_EQ(SSL_SESSION_is_resumable(static_cast<SSL_SESSION*>(session)), 1) << "in scope";
+    }
+    ASSERT_NE(session, nullptr);
+    ASSERT_EQ(SSL_SESSION_is_resumable(static_cast<SSL_SESSION*>(session)), 1);
+    o.session = session;
+    Conn c2(web());
+    TlsInfo again = c2.start_tls(o);
+    SSL_SESSION_free(static_cast<SSL_SESSION*>(session));
+    ASSERT_TRUE(again.ok) << again.error;
+    EXPECT_TRUE(again.resumed);
+    ASSERT_TRUE(c2.send(get("a.test", "/s")));
+    auto r = c2.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+}
+
+TEST_F(TlsTest, GarbageAfterTheFirstRecordByteIsDroppedQuietly) {
+  Conn c(web(), 3s);
+  ASSERT_TRUE(c.send(std::string("\x16\x03\x01\x00\x05hello", 10)));
+  EXPECT_TRUE(c.wait_closed(3s));
+  auto ok = tls_get(web(), verify("a.test"), "a.test", "/s");
+  ASSERT_TRUE(ok.response);
+  EXPECT_EQ(ok.response->status, 200);
+}
+
+TEST_F(TlsTest, EntrypointRedirectKeepsHostPathAndQueryAndAddsThePort) {
+  Conn c(plain());
+  ASSERT_TRUE(c.send("GET /p/x?q=1&r=2 HTTP/1.1\r\nHost: a.test:8000\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 301);
+  EXPECT_EQ(r->header("location"), "https://a.test:" + std::to_string(web()) + "/p/x?q=1&r=2");
+  // Other methods keep their method and body: 308.
+  ASSERT_TRUE(c.send("POST /form HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\n\r\n"));
+  auto post = c.read_response();
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 308);
+  // Behind a trusted TLS-terminating proxy the request is already HTTPS: routed, not redirected.
+  // (`open` has no entryPoints, so it is on `plain` too.)
+  auto proxied = http_get(plain(), "a.test", "/p", "X-Forwarded-Proto: https\r\n");
+  ASSERT_TRUE(proxied);
+  EXPECT_EQ(proxied->status, 200);
+  // Without a router to fall back to, that is a 404, not a loop.
+  auto none = http_get(plain(), "zzz.test", "/", "X-Forwarded-Proto: https\r\n");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404);
+}
+
+TEST_F(TlsTest, NewCertificateReachesNewHandshakesWithoutDroppingOpenConnections) {
+  Conn old_conn(web());
+  TlsInfo before = old_conn.start_tls(verify("a.test"));
+  ASSERT_TRUE(before.ok) << before.error;
+  ASSERT_TRUE(old_conn.send(get("a.test", "/s")));
+  ASSERT_TRUE(old_conn.read_response());
+
+  CertFiles next = make_leaf(*dir_, ca_, "a2", {"a.test"});
+  dir_->write("dynamic.yml", dynamic(next.cert.string()));
+  std::string serial;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        auto ex = tls_get(web(), verify("a.test"), "a.test", "/s");
+        serial = ex.info.serial;
+        return ex.info.ok && serial != before.serial;
+      },
+      10s))
+      << "the new certificate was never served";
+  // The connection opened before the swap still works.
+  ASSERT_TRUE(old_conn.send(get("a.test", "/s")));
+  auto r = old_conn.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  dir_->write("dynamic.yml", dynamic());
+}
+
+// sniStrict in the default options: no certificate for the name, no handshake.
+TEST(TlsStrictTest, SniStrictRefusesUnknownNames) {
+  TempDir dir;
+  CertFiles ca = make_ca(dir, "ca", "strict CA");
+  CertFiles a = make_leaf(dir, ca, "a", {"a.test"});
+  Whoami w = start_whoami(dir, "strict");
+  Portier p = start_portier(
+      dir,
+      "http:\n  routers:\n    r:\n      rule: \"Host(`a.test`)\"\n      service: s\n"
+      "      tls: {}\n  services:\n    s:\n      loadBalancer:\n        servers:\n"
+      "          - url: \"" +
+          w.url() + "\"\ntls:\n  options:\n    default:\n" +
+          "      sniStrict: true\n  certificates:\n    - certFile: " + a.cert.string() +
+          "\n      keyFile: " + a.key.string() + "\n");
+  {
+    Conn c(p.port);
+    TlsInfo ok = c.start_tls({"a.test", ca.cert.string()});
+    EXPECT_TRUE(ok.ok) << ok.error;
+  }
+  for (const std::string sni : {"other.test", ""}) {
+    SCOPED_TRACE(sni);
+    Conn c(p.port);
+    EXPECT_FALSE(c.start_tls({sni, ""}).ok);
+  }
+}
+
+// With an ACME resolver configured, challenge paths are answered on plain entrypoints before
+// the redirect (an unknown token is a 404), and the redirect still covers everything else.
+TEST(TlsChallengeTest, ChallengePathsAreExemptFromTheRedirect) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "acme");
+  Portier p = start_portier_static(dir, R"yaml(entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    http:
+      redirections:
+        entryPoint:
+          to: ":443"
+          permanent: false
+  websecure:
+    address: "127.0.0.1:0"
+certificatesResolvers:
+  le:
+    acme:
+      email: ops@example.com
+      storage: acme.json
+      caServer: https://127.0.0.1:1/dir
+      httpChallenge:
+        entryPoint: web
+providers:
+  file:
+    filename: dynamic.yml
+)yaml",
+                                   route_to(w.url(), "a.test"), {"web", "websecure"});
+  auto challenge = http_get(p.port, "a.test", "/.well-known/acme-challenge/unknown-token");
+  ASSERT_TRUE(challenge);
+  EXPECT_EQ(challenge->status, 404);
+  auto other = http_get(p.port, "a.test", "/page");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 302);                                // permanent: false
+  EXPECT_EQ(other->header("location"), "https://a.test/page");  // :443 is https's default
+}
+
+}  // namespace
+}  // namespace portier::test

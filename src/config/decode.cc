@@ -240,6 +240,12 @@ void decode_middleware(const YAML::Node& node, const std::string& path, Diagnost
     read_string(m.get("port"), p + ".port", d, r.port);
     read_bool(m.get("permanent"), p + ".permanent", d, r.permanent);
     mw.redirect_scheme = r;
+  } else if (mw.type == "redirectRegex") {
+    RedirectRegex r;
+    read_string(m.get("regex"), p + ".regex", d, r.regex);
+    read_string(m.get("replacement"), p + ".replacement", d, r.replacement);
+    read_bool(m.get("permanent"), p + ".permanent", d, r.permanent);
+    mw.redirect_regex = r;
   } else if (mw.type == "stripPrefix") {
     StripPrefix sp;
     read_string_list(m.get("prefixes"), p + ".prefixes", d, sp.prefixes);

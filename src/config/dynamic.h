@@ -84,6 +84,12 @@ struct RedirectScheme {
   bool permanent = false;
   bool operator==(const RedirectScheme&) const = default;
 };
+struct RedirectRegex {
+  std::string regex;        // Go (RE2) syntax, matched against scheme://host/path?query
+  std::string replacement;  // $1, ${1}, ${name} refer to groups
+  bool permanent = false;
+  bool operator==(const RedirectRegex&) const = default;
+};
 struct StripPrefix {
   std::vector<std::string> prefixes;
   bool operator==(const StripPrefix&) const = default;
@@ -123,6 +129,7 @@ struct Middleware {
   std::string provider_error;  // as Router::provider_error
   std::string type;            // "stripPrefix", "basicAuth", ...
   std::optional<RedirectScheme> redirect_scheme;
+  std::optional<RedirectRegex> redirect_regex;
   std::optional<StripPrefix> strip_prefix;
   std::optional<AddPrefix> add_prefix;
   std::optional<ReplacePath> replace_path;

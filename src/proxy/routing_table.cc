@@ -263,11 +263,6 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
           {"router", name, "ruleSyntax `" + router.rule_syntax + "` is not supported (only v3)"});
       continue;
     }
-    auto actions = compile_actions(router.middlewares, cfg.http.middlewares);
-    if (!actions) {
-      result.errors.push_back({"router", name, actions.error().message});
-      continue;
-    }
     auto svc = services.find(router.service);
     if (svc == services.end()) {
       result.errors.push_back(
@@ -303,6 +298,13 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     }
     if (!tls_requests(name, router, *rule, placed, cfg.tls, result, err)) {
       result.errors.push_back({"router", name, err});
+      continue;
+    }
+    auto actions = compile_actions(router.middlewares, cfg.http.middlewares,
+                                   std::any_of(placed.begin(), placed.end(),
+                                               [](const auto& p) { return p.second != nullptr; }));
+    if (!actions) {
+      result.errors.push_back({"router", name, actions.error().message});
       continue;
     }
     auto route = std::make_unique<Route>();

@@ -1,6 +1,9 @@
 #include "proxy/middlewares/actions.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
+#include <cctype>
 
 namespace portier::proxy {
 namespace {
@@ -22,9 +25,9 @@ void set_edit(std::vector<HeaderEdit>& edits, const std::string& name, const std
   }
 }
 
-void add_security_headers(const config::Headers& h, std::vector<HeaderEdit>& out) {
-  if (h.sts_seconds > 0 && h.force_sts_header) {
-    // Without TLS termination yet, STS is only sent when forced (Traefik: HTTPS or forced).
+void add_security_headers(const config::Headers& h, bool tls, std::vector<HeaderEdit>& out) {
+  if (h.sts_seconds > 0 && (tls || h.force_sts_header)) {
+    // Traefik sends STS on HTTPS responses, and on plain ones only when forced.
     std::string v = "max-age=" + std::to_string(h.sts_seconds);
     if (h.sts_include_subdomains) v += "; includeSubDomains";
     if (h.sts_preload) v += "; preload";
@@ -44,8 +47,52 @@ void add_security_headers(const config::Headers& h, std::vector<HeaderEdit>& out
   if (!h.permissions_policy.empty()) set_edit(out, "Permissions-Policy", h.permissions_policy);
 }
 
+// Go's replacement syntax ($1, ${1}, ${name}, $$) to RE2's (\1, \\).
+std::string rewrite_for_re2(const std::string& go, const re2::RE2& re) {
+  std::string out;
+  const auto& named = re.NamedCapturingGroups();
+  for (std::size_t i = 0; i < go.size(); ++i) {
+    char c = go[i];
+    if (c == '\\') {
+      out += "\\\\";
+      continue;
+    }
+    if (c != '$' || i + 1 == go.size()) {
+      out += c;
+      continue;
+    }
+    if (go[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    std::string name;
+    std::size_t j = i + 1;
+    if (go[j] == '{') {
+      std::size_t close = go.find('}', j);
+      if (close == std::string::npos) {
+        out += c;
+        continue;
+      }
+      name = go.substr(j + 1, close - j - 1);
+      j = close + 1;
+    } else {
+      while (j < go.size() && (std::isalnum(static_cast<unsigned char>(go[j])) || go[j] == '_')) {
+        name += go[j++];
+      }
+    }
+    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+      out += "\\" + name;  // RE2 takes \0..\9
+    } else if (auto it = named.find(name); it != named.end()) {
+      out += "\\" + std::to_string(it->second);
+    }  // Go expands an unknown group to nothing
+    i = j - 1;
+  }
+  return out;
+}
+
 Result<bool> add(const std::string& name, const std::map<std::string, config::Middleware>& all,
-                 std::vector<std::string>& stack, Actions& out) {
+                 std::vector<std::string>& stack, bool tls, Actions& out) {
   auto it = all.find(name);
   if (it == all.end()) return Error{"middleware `" + name + "` does not exist"};
   if (std::find(stack.begin(), stack.end(), name) != stack.end() ||
@@ -59,13 +106,22 @@ Result<bool> add(const std::string& name, const std::map<std::string, config::Mi
   stack.push_back(name);
   if (mw.chain) {
     for (const auto& inner : mw.chain->middlewares) {
-      auto r = add(inner, all, stack, out);
+      auto r = add(inner, all, stack, tls, out);
       if (!r) return r;
     }
   } else if (mw.redirect_scheme) {
     if (!out.redirect) {
       out.redirect = Redirect{mw.redirect_scheme->scheme, mw.redirect_scheme->port,
                               mw.redirect_scheme->permanent};
+    }
+  } else if (mw.redirect_regex) {
+    if (!out.redirect) {
+      auto re = std::make_shared<re2::RE2>(mw.redirect_regex->regex);
+      Redirect r;
+      r.permanent = mw.redirect_regex->permanent;
+      r.rewrite = rewrite_for_re2(mw.redirect_regex->replacement, *re);
+      r.regex = std::move(re);
+      out.redirect = std::move(r);
     }
   } else if (mw.strip_prefix) {
     out.path_steps.push_back({PathStep::Kind::Strip, mw.strip_prefix->prefixes});
@@ -79,7 +135,7 @@ Result<bool> add(const std::string& name, const std::map<std::string, config::Mi
     for (const auto& [k, v] : mw.headers->custom_response_headers) {
       set_edit(out.response_headers, k, v);
     }
-    add_security_headers(*mw.headers, out.response_headers);
+    add_security_headers(*mw.headers, tls, out.response_headers);
   }
   stack.pop_back();
   return true;
@@ -89,8 +145,13 @@ Result<bool> add(const std::string& name, const std::map<std::string, config::Mi
 
 std::string middleware_error(const config::Middleware& mw) {
   if (!mw.provider_error.empty()) return mw.provider_error;
-  if (mw.chain || mw.redirect_scheme || mw.strip_prefix || mw.add_prefix || mw.replace_path ||
-      mw.headers) {
+  if (mw.chain || mw.redirect_scheme || mw.redirect_regex || mw.strip_prefix || mw.add_prefix ||
+      mw.replace_path || mw.headers) {
+    if (mw.redirect_regex) {
+      re2::RE2 re(mw.redirect_regex->regex, re2::RE2::Quiet);
+      if (!re.ok()) return "redirectRegex.regex: " + re.error();
+      if (mw.redirect_regex->replacement.empty()) return "redirectRegex.replacement is empty";
+    }
     if (mw.add_prefix && (mw.add_prefix->prefix.empty() || mw.add_prefix->prefix[0] != '/')) {
       return "addPrefix.prefix must start with /";
     }
@@ -111,11 +172,11 @@ std::string middleware_error(const config::Middleware& mw) {
 }
 
 Result<Actions> compile_actions(const std::vector<std::string>& names,
-                                const std::map<std::string, config::Middleware>& all) {
+                                const std::map<std::string, config::Middleware>& all, bool tls) {
   Actions out;
   std::vector<std::string> stack;
   for (const auto& n : names) {
-    auto r = add(n, all, stack, out);
+    auto r = add(n, all, stack, tls, out);
     if (!r) return r.error();
   }
   return out;
@@ -152,6 +213,12 @@ void apply_path_steps(const Actions& a, std::string_view path, std::string_view 
 
 std::string redirect_location(const Redirect& r, std::string_view current_scheme,
                               std::string_view host, std::string_view target) {
+  if (r.regex) {
+    std::string url = std::string(current_scheme) + "://" + std::string(host) + std::string(target);
+    if (!re2::RE2::PartialMatch(url, *r.regex)) return "";
+    re2::RE2::GlobalReplace(&url, *r.regex, r.rewrite);
+    return url;
+  }
   if (current_scheme == r.scheme) return "";
   std::string_view h = host;
   if (!h.empty() && h.front() == '[') {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,10 @@
 
 #include "common/result.h"
 #include "config/dynamic.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace portier::proxy {
 
@@ -29,6 +34,10 @@ struct Redirect {
   std::string scheme;
   std::string port;
   bool permanent = false;
+  // redirectRegex: when set, the Location is the request URL rewritten by this (scheme and port
+  // are unused); no match, no redirect.
+  std::shared_ptr<const re2::RE2> regex;
+  std::string rewrite;  // the replacement in RE2's \N form
 };
 
 struct Actions {
@@ -43,8 +52,10 @@ struct Actions {
 
 // Compiles the middlewares a router lists (qualified names) in order. Errors name the
 // middleware: missing, a chain cycle, or a type portier does not implement yet.
+// `tls`: the router answers on TLS (Strict-Transport-Security is then sent unforced).
 Result<Actions> compile_actions(const std::vector<std::string>& names,
-                                const std::map<std::string, config::Middleware>& all);
+                                const std::map<std::string, config::Middleware>& all,
+                                bool tls = false);
 
 // Checks one middleware on its own (for the API): an error for types not implemented yet.
 std::string middleware_error(const config::Middleware& mw);
@@ -58,7 +69,8 @@ struct Rewrite {
 void apply_path_steps(const Actions& a, std::string_view path, std::string_view query,
                       Rewrite& out);
 
-// The Location of a scheme redirect for this request, or "" when it already uses the scheme.
+// The Location of a redirect for this request, or "" when there is none: a scheme redirect when
+// the request already uses the scheme, a regex redirect when the URL does not match.
 // `host` is the Host field as sent; the port is replaced by the redirect's (none for the
 // scheme's default port).
 std::string redirect_location(const Redirect& r, std::string_view current_scheme,

@@ -154,3 +154,48 @@ TEST(Actions, DecodeErrors) {
 
 }  // namespace
 }  // namespace portier::proxy
+
+namespace portier::proxy {
+namespace {
+
+TEST(Actions, RedirectRegexUsesGoReplacementSyntax) {
+  struct Case {
+    std::string regex, replacement, scheme, host, target, want;
+  };
+  std::vector<Case> cases = {
+      {"^http://localhost/(.*)", "http://mydomain/${1}", "http", "localhost", "/a/b?c=1",
+       "http://mydomain/a/b?c=1"},
+      {"^https?://(www\\.)?(?P<host>[^/:]+)(:\\d+)?/(.*)", "https://$host/$4", "http",
+       "www.example.com:8000", "/x", "https://example.com/x"},
+      {"^http://a\\.test/old$", "http://a.test/new$$", "http", "a.test", "/old",
+       "http://a.test/new$"},
+      {"^http://a\\.test/old$", "http://a.test/new", "http", "a.test", "/other", ""},  // no match
+      {"/x/", "/y\\z/", "https", "h", "/x/", "https://h/y\\z/"},  // a backslash stays literal
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.regex + " -> " + c.replacement);
+    auto mws = middlewares("    r:\n      redirectRegex:\n        regex: '" + c.regex +
+                           "'\n        replacement: '" + c.replacement + "'\n");
+    auto a = compile_actions({"r"}, mws);
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_TRUE(a->redirect);
+    EXPECT_EQ(redirect_location(*a->redirect, c.scheme, c.host, c.target), c.want);
+  }
+  auto bad = compile_actions({"r"}, middlewares("    r:\n      redirectRegex:\n        regex: "
+                                                "'('\n        replacement: x\n"));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("redirectRegex.regex"), std::string::npos);
+}
+
+TEST(Actions, StrictTransportSecurityOnTlsRoutersOrWhenForced) {
+  auto mws = middlewares("    sts:\n      headers:\n        stsSeconds: 60\n");
+  auto plain = compile_actions({"sts"}, mws, false);
+  auto tls = compile_actions({"sts"}, mws, true);
+  ASSERT_TRUE(plain && tls);
+  EXPECT_TRUE(plain->response_headers.empty());
+  ASSERT_EQ(tls->response_headers.size(), 1u);
+  EXPECT_EQ(tls->response_headers[0].value, "max-age=60");
+}
+
+}  // namespace
+}  // namespace portier::proxy

@@ -5,6 +5,7 @@
 # writes them to bench/results/latest.md. See bench/README.md for what is measured and why.
 #
 # Env: PROXIES="nginx haproxy portier"  ROUNDS=3  DURATION=10  WARMUP=2  CONNS=50
+#      SCENARIOS="keep-alive close tls-keep-alive tls-handshake"
 #      PORTIER_BIN=<path> skips the build.
 # Everything listens on 127.0.0.1. Only processes this script started are stopped, by PID.
 set -euo pipefail
@@ -13,6 +14,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT BENCH=$ROOT/bench
 readonly PROXIES=${PROXIES:-nginx haproxy portier}
 readonly ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} WARMUP=${WARMUP:-2} CONNS=${CONNS:-50}
+readonly SCENARIOS=${SCENARIOS:-keep-alive close tls-keep-alive tls-handshake}
 readonly NGINX=/usr/sbin/nginx HAPROXY=/usr/sbin/haproxy WRK=/usr/bin/wrk
 readonly START_DEADLINE_S=15 STOP_GRACE_S=5
 CLK_TCK=$(getconf CLK_TCK)
@@ -109,9 +111,16 @@ print(*(s.getsockname()[1] for s in socks))
 EOF
 }
 
-render() {  # render TEMPLATE PORT: bench/conf/TEMPLATE -> $tmp/TEMPLATE
-  sed -e "s|@TMP@|$tmp|g" -e "s|@PORT@|$2|g" -e "s|@BACKEND_PORT@|$backend_port|g" \
-    "$BENCH/conf/$1" >"$tmp/$1"
+render() {  # render TEMPLATE PORT TLS_PORT: bench/conf/TEMPLATE -> $tmp/TEMPLATE
+  sed -e "s|@TMP@|$tmp|g" -e "s|@PORT@|$2|g" -e "s|@TLS_PORT@|${3:-}|g" \
+    -e "s|@BACKEND_PORT@|$backend_port|g" "$BENCH/conf/$1" >"$tmp/$1"
+}
+
+make_certificate() {  # the same EC P-256 certificate for every proxy's HTTPS listener
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=bench.local -addext subjectAltName=DNS:bench.local \
+    -keyout "$tmp/bench.key" -out "$tmp/bench.crt" 2>/dev/null || die "openssl failed"
+  cat "$tmp/bench.crt" "$tmp/bench.key" >"$tmp/bench.pem"  # HAProxy wants both in one file
 }
 
 launched=""
@@ -151,23 +160,26 @@ start_backend() {
 }
 
 proxy_pid=""
-start_proxy() {  # start_proxy NAME PORT: sets proxy_pid
-  local name=$1 port=$2
+start_proxy() {  # start_proxy NAME PORT TLS_PORT: sets proxy_pid
+  local name=$1 port=$2 tls_port=$3
   case $name in
     nginx)
       mkdir -p "$tmp/nginx-temp"
-      render proxy.nginx.conf "$port"
+      render proxy.nginx.conf "$port" "$tls_port"
       launch nginx "$NGINX" -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/proxy.nginx.conf" ;;
     haproxy)
-      render haproxy.cfg "$port"
+      render haproxy.cfg "$port" "$tls_port"
       launch haproxy "$HAPROXY" -db -f "$tmp/haproxy.cfg" ;;
     portier)
-      render portier.yml "$port"
-      render dynamic.yml "$port"
+      render portier.yml "$port" "$tls_port"
+      render dynamic.yml "$port" "$tls_port"
       launch portier "$PORTIER_BIN" --configFile="$tmp/portier.yml" --workers=1 --log.level=warn ;;
   esac
   proxy_pid=$launched
   wait_ready "$name" "$proxy_pid" "$port"
+  [[ $(curl -s --max-time 2 --cacert "$tmp/bench.crt" --resolve "bench.local:$tls_port:127.0.0.1" \
+    "https://bench.local:$tls_port/" || true) == "hello from the backend" ]] ||
+    die "$name does not serve HTTPS on 127.0.0.1:$tls_port (log in $tmp/$name.log)"
 }
 
 run_wrk() {  # run_wrk SECONDS OUT URL [wrk args...]: one bounded wrk run on the client CPU
@@ -183,15 +195,16 @@ run_wrk() {  # run_wrk SECONDS OUT URL [wrk args...]: one bounded wrk run on the
 
 sample() { procfs sample "$server_cpu" "$client_cpu" "$proxy_pid" "$backend_pid"; }
 
-bench_proxy() {  # bench_proxy NAME PORT: warm-up and rounds of every scenario, then peak RSS
-  local name=$1 port=$2 scenario round out other client
+bench_proxy() {  # bench_proxy NAME PORT TLS_PORT: warm-up and rounds of every scenario, peak RSS
+  local name=$1 port=$2 tls_port=$3 scenario round out other client url
   local s0 c0 t0 p0 b0 s1 c1 t1 p1 b1  # server CPU busy, client CPU busy/total, proxy, backend
-  local url="http://127.0.0.1:$port/"
-  start_proxy "$name" "$port"
+  start_proxy "$name" "$port" "$tls_port"
   log "$name: PID(s) $(procfs pids "$proxy_pid" | tr '\n' ' ')"
-  for scenario in keep-alive close; do
+  for scenario in $SCENARIOS; do
     local args=()
-    [[ $scenario == close ]] && args=(-H "Connection: close")
+    url="http://127.0.0.1:$port/"
+    [[ $scenario == tls-* ]] && url="https://127.0.0.1:$tls_port/"
+    [[ $scenario == close || $scenario == tls-handshake ]] && args=(-H "Connection: close")
     run_wrk "$WARMUP" "$tmp/warmup.txt" "$url" "${args[@]}"
     for ((round = 1; round <= ROUNDS; round++)); do
       out=$tmp/wrk-$name-$scenario-$round.txt
@@ -232,8 +245,8 @@ footer() {
     "(wrk -t1 -c$CONNS --latency). CPU µs/req is the proxy's utime+stime (all its processes)" \
     "over the requests wrk completed; peak RSS is VmHWM summed over its processes after both" \
     "scenarios. Generated $(date -u +%F)."
-  echo "Command: \`PROXIES=\"$PROXIES\" ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP" \
-    "CONNS=$CONNS bench/run.sh\`"
+  echo "Command: \`PROXIES=\"$PROXIES\" SCENARIOS=\"$SCENARIOS\" ROUNDS=$ROUNDS" \
+    "DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS bench/run.sh\`"
 }
 
 main() {
@@ -255,15 +268,20 @@ main() {
   : >"$tmp/results.tsv"
   : >"$tmp/rss.tsv"
 
-  read -r -a ports <<<"$(free_ports $((${#proxies[@]} + 1)))"
+  for name in $SCENARIOS; do
+    [[ $name =~ ^(keep-alive|close|tls-keep-alive|tls-handshake)$ ]] ||
+      die "unknown scenario '$name' in SCENARIOS"
+  done
+  make_certificate
+  read -r -a ports <<<"$(free_ports $((2 * ${#proxies[@]} + 1)))"
   backend_port=${ports[0]}
   start_backend
   log "backend: nginx on 127.0.0.1:$backend_port; $pinning"
 
   local i=1
   for name in "${proxies[@]}"; do
-    bench_proxy "$name" "${ports[i]}"
-    i=$((i + 1))
+    bench_proxy "$name" "${ports[i]}" "${ports[i + 1]}"
+    i=$((i + 2))
   done
 
   {

@@ -20,6 +20,9 @@ from wrk_parse import format_errors, parse
 SCENARIOS = {
     "keep-alive": "Keep-alive: {conns} connections, each reused for every request",
     "close": "New connection per request (`Connection: close`), {conns} concurrent",
+    "tls-keep-alive": "HTTPS keep-alive: {conns} TLS connections, each reused for every request",
+    "tls-handshake": "HTTPS, new connection per request: one full TLS handshake (TLS 1.3, "
+                     "X25519, ECDSA P-256) per request, {conns} concurrent",
 }
 # Idle, the proxy's CPU spends 3-6% of a round on neither proxy nor backend: steal, kworkers,
 # ksoftirqd (partly the proxy's own network work). Above 10%, something else was running.

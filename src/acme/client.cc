@@ -55,19 +55,25 @@ Result<HttpResponse> Client::post(const std::string& url, EVP_PKEY* key, const s
 bool is_problem(const HttpResponse& r, std::string_view type) {
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (!j.is_object()) return false;
-  return j.value("type", "") == "urn:ietf:params:acme:error:" + std::string(type);
+  return json_string(j, "type") == "urn:ietf:params:acme:error:" + std::string(type);
 }
 
 std::string describe_error(const HttpResponse& r) {
   std::string out = "HTTP " + std::to_string(r.status);
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (j.is_object()) {
-    std::string type = j.value("type", "");
+    std::string type = json_string(j, "type");
     if (auto p = type.rfind(':'); p != std::string::npos) type = type.substr(p + 1);
     if (!type.empty()) out += " " + type;
-    if (std::string detail = j.value("detail", ""); !detail.empty()) out += ": " + detail;
+    if (std::string detail = json_string(j, "detail"); !detail.empty()) out += ": " + detail;
   }
   return out;
+}
+
+std::string json_string(const nlohmann::json& j, std::string_view key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 Result<nlohmann::json> parse_json(const HttpResponse& r, std::string_view what) {

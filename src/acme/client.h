@@ -50,6 +50,8 @@ class Client {
 bool is_problem(const HttpResponse& r, std::string_view type);
 // "<status> <type>: <detail>" for an error response (no secrets: CA problem documents only).
 std::string describe_error(const HttpResponse& r);
+// j[key] when j is an object and that member a string, else "".
+std::string json_string(const nlohmann::json& j, std::string_view key);
 // The body as JSON, or an error naming `what`.
 Result<nlohmann::json> parse_json(const HttpResponse& r, std::string_view what);
 

@@ -152,9 +152,18 @@ Result<CertInfo> parse_leaf(std::string_view pem_chain) {
   CertInfo info;
   info.not_before = asn1_unix(X509_get0_notBefore(x.get()));
   info.not_after = asn1_unix(X509_get0_notAfter(x.get()));
-  const ASN1_INTEGER* serial = X509_get0_serialNumber(x.get());
-  info.serial.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
-                     static_cast<std::size_t>(ASN1_STRING_length(serial)));
+  // The serial's DER content octets (with the leading 0x00 a high bit needs), as RFC 9773 wants;
+  // ASN1_STRING_get0_data would give the bare magnitude.
+  unsigned char* der = nullptr;
+  int n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x.get()), &der);
+  if (n > 2) {
+    std::size_t hdr = 2;
+    if (der[1] & 0x80) hdr += der[1] & 0x7f;  // long-form length
+    if (static_cast<std::size_t>(n) > hdr) {
+      info.serial.assign(reinterpret_cast<char*>(der) + hdr, static_cast<std::size_t>(n) - hdr);
+    }
+  }
+  OPENSSL_free(der);
   if (const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(x.get())) {
     info.authority_key_id.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(aki)),
                                  static_cast<std::size_t>(ASN1_STRING_length(aki)));

@@ -77,7 +77,9 @@ Result<nlohmann::json> jwk_of(EVP_PKEY* key) {
 
 std::string jwk_thumbprint(const nlohmann::json& jwk) {
   nlohmann::json required;
-  std::string kty = jwk.value("kty", "");
+  std::string kty = jwk.is_object() && jwk.contains("kty") && jwk["kty"].is_string()
+                        ? jwk["kty"].get<std::string>()
+                        : std::string();
   const char* const* names = nullptr;
   static const char* const kEc[] = {"crv", "kty", "x", "y", nullptr};
   static const char* const kRsa[] = {"e", "kty", "n", nullptr};

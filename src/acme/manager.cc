@@ -103,7 +103,12 @@ void Manager::Impl::run_order(const Job& job) {
   } else {
     OrderFlow flow(*client, tokens, account, req,
                    [this](std::chrono::milliseconds d) { return wait(d); });
-    issued = flow.run();
+    try {
+      issued = flow.run();
+    } catch (const std::exception& e) {
+      // A CA answer of an unexpected shape must not end the process (nlohmann throws).
+      issued = Error{std::string("unexpected answer from the CA: ") + e.what()};
+    }
     account_changed = flow.account_changed();
   }
   bool notify = false;

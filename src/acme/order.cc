@@ -160,7 +160,7 @@ Result<bool> OrderFlow::do_new_order() {
   auto j = parse_json(*r, "newOrder");
   if (!j) return j.error();
   order_ = std::move(*j);
-  if (order_url_.empty() || !order_.contains("finalize")) {
+  if (order_url_.empty() || json_string(order_, "finalize").empty()) {
     return Error{"the order has no URL or no finalize URL"};
   }
   state_ = State::Authorize;
@@ -168,8 +168,9 @@ Result<bool> OrderFlow::do_new_order() {
 }
 
 Result<bool> OrderFlow::do_authorize() {
-  if (order_.value("status", "") == "pending") {
-    for (const auto& a : order_.value("authorizations", nlohmann::json::array())) {
+  if (json_string(order_, "status") == "pending") {
+    auto authzs = order_.value("authorizations", nlohmann::json::array());
+    for (const auto& a : authzs.is_array() ? authzs : nlohmann::json::array()) {
       if (!a.is_string()) continue;
       auto r = authorize_one(a.get<std::string>());
       if (!r) return r;
@@ -185,18 +186,19 @@ Result<bool> OrderFlow::authorize_one(const std::string& authz_url) {
   if (r->status != 200) return Error{"authorization: " + describe_error(*r)};
   auto authz = parse_json(*r, "authorization");
   if (!authz) return authz.error();
-  std::string name = (*authz)["identifier"].value("value", "");
-  std::string status = authz->value("status", "");
+  std::string name = json_string(authz->value("identifier", nlohmann::json()), "value");
+  std::string status = json_string(*authz, "status");
   if (status == "valid") return true;
   if (status != "pending") return Error{"authorization for " + name + " is " + status};
 
-  const nlohmann::json* http01 = nullptr;
-  for (const auto& c : authz->value("challenges", nlohmann::json::array())) {
-    if (c.value("type", "") == "http-01") http01 = &c;
+  nlohmann::json http01;
+  auto challenges = authz->value("challenges", nlohmann::json::array());
+  for (const auto& c : challenges.is_array() ? challenges : nlohmann::json::array()) {
+    if (json_string(c, "type") == "http-01") http01 = c;
   }
-  if (http01 == nullptr) return Error{"the CA offers no http-01 challenge for " + name};
-  std::string token = http01->value("token", "");
-  std::string chal_url = http01->value("url", "");
+  if (http01.is_null()) return Error{"the CA offers no http-01 challenge for " + name};
+  std::string token = json_string(http01, "token");
+  std::string chal_url = json_string(http01, "url");
   if (token.empty() || chal_url.empty()) return Error{"the http-01 challenge has no token"};
   auto jwk = jwk_of(account_.key.get());
   if (!jwk) return jwk.error();
@@ -210,12 +212,14 @@ Result<bool> OrderFlow::authorize_one(const std::string& authz_url) {
 
   auto done = poll(authz_url, "authorization for " + name);
   if (!done) return done.error();
-  if (done->value("status", "") == "valid") return true;
+  if (json_string(*done, "status") == "valid") return true;
   // The reason is in the challenge's error (RFC 8555 §8): connection refused, wrong token...
-  std::string why = "authorization for " + name + " is " + done->value("status", "");
-  for (const auto& ch : done->value("challenges", nlohmann::json::array())) {
-    if (ch.value("type", "") == "http-01" && ch.contains("error")) {
-      why += ": " + ch["error"].value("detail", ch["error"].dump());
+  std::string why = "authorization for " + name + " is " + json_string(*done, "status");
+  auto done_challenges = done->value("challenges", nlohmann::json::array());
+  for (const auto& ch : done_challenges.is_array() ? done_challenges : nlohmann::json::array()) {
+    if (json_string(ch, "type") == "http-01" && ch.contains("error")) {
+      std::string detail = json_string(ch["error"], "detail");
+      why += ": " + (detail.empty() ? ch["error"].dump() : detail);
     }
   }
   return Error{why};
@@ -231,7 +235,7 @@ Result<nlohmann::json> OrderFlow::poll(const std::string& url, std::string_view 
     if (r->status != 200) return Error{std::string(what) + ": " + describe_error(*r)};
     auto j = parse_json(*r, what);
     if (!j) return j.error();
-    std::string status = j->value("status", "");
+    std::string status = json_string(*j, "status");
     if (status != "pending" && status != "processing") return j;
     delay = std::clamp(r->retry_after(kDefaultPoll), kDefaultPoll, kMaxRetryAfter);
   }
@@ -244,8 +248,7 @@ Result<bool> OrderFlow::do_finalize() {
   cert_key_ = std::move(*key);
   auto csr = make_csr_der(cert_key_.get(), req_.domains);
   if (!csr) return csr.error();
-  auto r =
-      post(order_["finalize"].get<std::string>(), nlohmann::json{{"csr", base64url_encode(*csr)}});
+  auto r = post(json_string(order_, "finalize"), nlohmann::json{{"csr", base64url_encode(*csr)}});
   if (!r) return r.error();
   if (r->status != 200) return Error{describe_error(*r)};
   auto j = parse_json(*r, "finalize");
@@ -256,16 +259,16 @@ Result<bool> OrderFlow::do_finalize() {
 }
 
 Result<bool> OrderFlow::do_poll_order() {
-  std::string status = order_.value("status", "");
+  std::string status = json_string(order_, "status");
   if (status == "processing" || status == "pending" || status == "ready") {
     auto j = poll(order_url_, "order");
     if (!j) return j.error();
     order_ = std::move(*j);
-    status = order_.value("status", "");
+    status = json_string(order_, "status");
   }
-  if (status != "valid" || !order_.contains("certificate")) {
+  if (status != "valid" || json_string(order_, "certificate").empty()) {
     std::string why = "the order is " + status;
-    if (order_.contains("error")) why += ": " + order_["error"].value("detail", "");
+    if (order_.contains("error")) why += ": " + json_string(order_["error"], "detail");
     return Error{why};
   }
   state_ = State::Download;
@@ -274,7 +277,7 @@ Result<bool> OrderFlow::do_poll_order() {
 
 Result<bool> OrderFlow::do_download() {
   constexpr const char* kPem = "application/pem-certificate-chain";
-  auto r = post(order_["certificate"].get<std::string>(), std::nullopt, kPem);
+  auto r = post(json_string(order_, "certificate"), std::nullopt, kPem);
   if (!r) return r.error();
   if (r->status != 200) return Error{describe_error(*r)};
   std::string chain = r->body;

@@ -151,12 +151,18 @@ ResolverData resolver_from_json(const nlohmann::json& r) {
     for (const auto& f : *fs) {
       if (!f.is_object()) continue;
       FailureState st;
-      for (const auto& d : f.value("domains", nlohmann::json::array())) {
-        if (d.is_string()) st.domains.push_back(d.get<std::string>());
+      if (auto d = f.find("domains"); d != f.end() && d->is_array()) {
+        for (const auto& n : *d) {
+          if (n.is_string()) st.domains.push_back(n.get<std::string>());
+        }
       }
-      st.failures = f.value("failures", 0);
-      st.next_attempt_ms = f.value("nextAttemptMs", std::int64_t{0});
-      st.last_error = f.value("lastError", "");
+      if (auto n = f.find("failures"); n != f.end() && n->is_number_integer()) {
+        st.failures = n->get<int>();
+      }
+      if (auto n = f.find("nextAttemptMs"); n != f.end() && n->is_number_integer()) {
+        st.next_attempt_ms = n->get<std::int64_t>();
+      }
+      st.last_error = str(f, "lastError");
       if (!st.domains.empty() && st.failures > 0) out.failures.push_back(std::move(st));
     }
   }

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "acme/base64.h"
 #include "acme/crypto.h"
 #include "acme/manager.h"
 #include "support/pebble.h"
@@ -289,6 +290,68 @@ TEST_F(AcmeManagerTest, ExternalAccountBinding) {
   ASSERT_TRUE(poll_until([&] { return !m.certificates().empty(); }, 40s))
       << status_of(m)->last_error;
   EXPECT_EQ(verify_chain(m.certificates()[0], pebble.root_pem(), "eab.test"), "");
+}
+
+// An acme.json Traefik wrote (RSA 4096-style account key in PKCS#1 DER, KeyType "4096") is used
+// as-is: the account key signs with RS256 and is kept.
+TEST_F(AcmeManagerTest, UsesATraefikRsaAccountKey) {
+  Pebble pebble({.http_port = responder_.port()});
+  auto rsa = acme::generate_key("RSA2048");
+  ASSERT_TRUE(rsa);
+  std::string pkcs1 = acme::private_key_der(rsa->get());
+  nlohmann::json file = {
+      {"le",
+       {{"Account",
+         {{"Email", "ops@example.com"},
+          {"Registration", {{"body", {{"status", "valid"}}}, {"uri", "https://gone/acct/1"}}},
+          {"PrivateKey", acme::base64_encode(pkcs1)},
+          {"KeyType", "4096"}}},
+        {"Certificates", nullptr}}},
+      {"other", {{"Account", nullptr}, {"Certificates", nullptr}}}};
+  auto path = dir_.write("acme.json", file.dump());
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  acme::Manager m(config(pebble), tokens_, nullptr);
+  ASSERT_TRUE(m.load());
+  m.start();
+  m.set_domains({{"rsa.test"}});
+  ASSERT_TRUE(poll_until([&] { return !m.certificates().empty(); }, 40s))
+      << status_of(m)->last_error;
+  auto back = nlohmann::json::parse(read_file(path.string()));
+  EXPECT_EQ(back["le"]["Account"]["PrivateKey"], file["le"]["Account"]["PrivateKey"]);
+  EXPECT_EQ(back["le"]["Account"]["KeyType"], "4096");
+  EXPECT_NE(back["le"]["Account"]["Registration"]["uri"], "https://gone/acct/1");
+  EXPECT_EQ(back["other"], file["other"]);
+}
+
+std::string subject_cn(const std::string& pem) {
+  auto certs = read_chain(pem);
+  if (certs.empty()) return {};
+  char buf[256] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(certs[0]), NID_commonName, buf, sizeof buf);
+  for (X509* x : certs) X509_free(x);
+  return buf;
+}
+
+// With PEBBLE_ALTERNATE_ROOTS, pebble offers the chain to another root as Link rel="alternate".
+TEST_F(AcmeManagerTest, PreferredChainPicksTheAlternate) {
+  Pebble pebble({.http_port = responder_.port(), .env = {{"PEBBLE_ALTERNATE_ROOTS", "1"}}});
+  auto [status, root1] =
+      pebble.get("https://127.0.0.1:" + std::to_string(pebble.management_port()) + "/roots/1");
+  ASSERT_EQ(status, 200);
+  auto cfg = config(pebble);
+  cfg.preferred_chain = subject_cn(root1);
+  ASSERT_FALSE(cfg.preferred_chain.empty());
+  acme::Manager m(cfg, tokens_, nullptr);
+  ASSERT_TRUE(m.load());
+  m.start();
+  m.set_domains({{"chain.test"}});
+  ASSERT_TRUE(poll_until([&] { return !m.certificates().empty(); }, 40s))
+      << status_of(m)->last_error;
+  auto cert = m.certificates()[0];
+  EXPECT_EQ(acme::top_issuer_cn(cert.cert_pem), cfg.preferred_chain);
+  EXPECT_EQ(verify_chain(cert, root1, "chain.test"), "");
+  EXPECT_NE(verify_chain(cert, pebble.root_pem(), "chain.test"), "");
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ struct ResolverConfig {
   std::int64_t certificates_duration_hours = 2160;  // a hint only; real lifetimes are read
   std::string preferred_chain;                      // issuer CN of the chain's top certificate
   std::string eab_kid;
-  std::string eab_hmac_encoded;  // base64url
+  std::string eab_hmac_encoded;              // base64url
   std::vector<std::string> ca_certificates;  // PEM files to trust for caServer (else system)
   bool operator==(const ResolverConfig&) const = default;
 };

@@ -1,0 +1,215 @@
+// The resolver's manager thread: decides what is due (missing, renewal, retry), runs one order at
+// a time, stores results. Everything the thread and the public methods share is under mu_; the
+// network and the ChallengeTokens are used without holding it.
+//
+// Test hook: PORTIER_ACME_RETRY_BASE_MS (milliseconds) replaces the one-minute base of the retry
+// backoff (base, 10x, 100x, then daily), so tests can see several retries in seconds.
+#include "acme/manager.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "acme/manager_state.h"
+#include "common/log.h"
+
+namespace portier::acme {
+
+struct Manager::Impl {
+  Impl(ResolverConfig c, tls::ChallengeTokens& t, std::function<void()> cb)
+      : cfg(std::move(c)), tokens(t), on_change(std::move(cb)), state(cfg, retry_base_from_env()) {}
+
+  void run();
+  void run_order(const Job& job);
+  void check_ari(const Job& job);
+  bool ensure_client();
+  // Sleeps up to `d`; false when stopping.
+  bool wait(std::chrono::milliseconds d) {
+    std::unique_lock lk(mu);
+    return !cv.wait_for(lk, d, [&] { return stopping.load(); });
+  }
+
+  ResolverConfig cfg;
+  tls::ChallengeTokens& tokens;
+  std::function<void()> on_change;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool woken = false;  // set_domains() since the last schedule pass
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+  bool loaded = false;
+  ResolverState state;  // under mu
+
+  // Manager thread only.
+  std::unique_ptr<Transport> transport;
+  std::unique_ptr<Client> client;
+};
+
+bool Manager::Impl::ensure_client() {
+  if (client) return true;
+  auto t = make_curl_transport(cfg.ca_certificates, std::chrono::seconds(30), &stopping);
+  if (!t) {
+    std::lock_guard lk(mu);
+    state.last_setup_error = t.error().message;
+    return false;
+  }
+  transport = std::move(*t);
+  client = std::make_unique<Client>(*transport, cfg.ca_server);
+  return true;
+}
+
+void Manager::Impl::run() {
+  std::unique_lock lk(mu);
+  while (!stopping) {
+    auto [job, next] = state.next_job(now_ms());
+    if (job) {
+      lk.unlock();
+      if (job->kind == Job::Kind::Order) {
+        run_order(*job);
+      } else {
+        check_ari(*job);
+      }
+      lk.lock();
+      continue;
+    }
+    // Wake at the earliest due time, at least every 12 h, or on set_domains()/stop().
+    auto until = std::chrono::system_clock::time_point(std::chrono::milliseconds(next));
+    cv.wait_until(lk, until, [&] { return stopping.load() || woken; });
+    woken = false;
+  }
+}
+
+void Manager::Impl::run_order(const Job& job) {
+  Account account;
+  OrderRequest req;
+  {
+    std::lock_guard lk(mu);
+    account = state.account_for_order();
+    req = state.request_for(job);
+    state.set_busy(job.key, true);
+  }
+  const bool renewing = !req.replaces.empty() || job.renewal;
+  log::info(renewing ? "acme: renewing certificate" : "acme: ordering certificate",
+            {{"resolver", cfg.name}, {"domains", join_domains(job.domains)}});
+  Result<Issued> issued = Error{""};
+  bool account_changed = false;
+  if (!ensure_client()) {
+    std::lock_guard lk(mu);
+    issued = Error{state.last_setup_error};
+  } else {
+    OrderFlow flow(*client, tokens, account, req,
+                   [this](std::chrono::milliseconds d) { return wait(d); });
+    try {
+      issued = flow.run();
+    } catch (const std::exception& e) {
+      // A CA answer of an unexpected shape must not end the process (nlohmann throws).
+      issued = Error{std::string("unexpected answer from the CA: ") + e.what()};
+    }
+    account_changed = flow.account_changed();
+  }
+  bool notify = false;
+  {
+    std::lock_guard lk(mu);
+    state.set_busy(job.key, false);
+    if (account_changed) state.store_account(account);
+    if (stopping) {
+      state.save();  // keep the account; a stop is not the order's failure
+      return;
+    }
+    if (issued) {
+      notify = state.store_certificate(job, *issued);
+    } else {
+      state.record_failure(job, issued.error().message, now_ms());
+    }
+  }
+  if (notify && on_change) on_change();
+}
+
+void Manager::Impl::check_ari(const Job& job) {
+  std::optional<RenewalWindow> window;
+  std::chrono::seconds retry{std::chrono::hours(6)};
+  bool supported = false;
+  if (ensure_client() && client->fetch_directory()) {
+    std::string base = client->endpoint("renewalInfo");
+    supported = !base.empty();
+    if (supported && !job.ari_cert_id.empty()) {
+      if (!base.ends_with('/')) base += '/';
+      auto r = client->transport().get(base + job.ari_cert_id);
+      if (r && r->status == 200) {
+        window = parse_renewal_info(r->body);
+        retry = std::clamp(r->retry_after(retry), std::chrono::seconds(60),
+                           std::chrono::seconds(std::chrono::hours(24)));
+      } else {
+        retry = std::chrono::hours(1);
+      }
+    }
+  } else {
+    retry = std::chrono::hours(1);  // the CA is unreachable: plain lifetime rules meanwhile
+  }
+  std::lock_guard lk(mu);
+  state.set_ari(job.key, supported, window, now_ms() + retry.count() * 1000);
+}
+
+Manager::Manager(ResolverConfig cfg, tls::ChallengeTokens& tokens, std::function<void()> on_change)
+    : impl_(std::make_unique<Impl>(std::move(cfg), tokens, std::move(on_change))) {}
+
+Manager::~Manager() { stop(); }
+
+Result<bool> Manager::load() {
+  std::lock_guard lk(impl_->mu);
+  auto r = impl_->state.load();
+  if (r) impl_->loaded = true;
+  return r;
+}
+
+void Manager::start() {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->thread.joinable()) return;
+    if (!impl_->loaded) {
+      auto r = impl_->state.load();
+      if (!r) {
+        log::error("acme: cannot start the resolver",
+                   {{"resolver", impl_->cfg.name}, {"error", r.error().message}});
+        return;
+      }
+      impl_->loaded = true;
+    }
+    impl_->stopping = false;
+  }
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void Manager::stop() {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Manager::set_domains(std::vector<std::vector<std::string>> wanted) {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->state.set_wanted(std::move(wanted));
+    impl_->woken = true;
+  }
+  impl_->cv.notify_all();
+}
+
+std::vector<Certificate> Manager::certificates() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->state.certificates();
+}
+
+std::vector<DomainStatus> Manager::status() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->state.status(now_ms());
+}
+
+}  // namespace portier::acme

@@ -1,0 +1,108 @@
+#include "acme/schedule.h"
+
+#include <gtest/gtest.h>
+
+#include "acme/crypto.h"
+#include "acme/transport.h"
+#include "unit/acme/test_certs.h"
+
+namespace portier::acme {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(Schedule, RetryBackoff) {
+  struct Case {
+    int failures;
+    double jitter;
+    std::int64_t ms;
+  };
+  const milliseconds base(60'000);
+  std::vector<Case> cases = {{1, 0, 60'000},     {2, 0, 600'000},    {3, 0, 6'000'000},
+                             {4, 0, 86'400'000}, {9, 0, 86'400'000}, {1, 1, 66'000},
+                             {1, -1, 54'000},    {4, 1, 95'040'000}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::to_string(c.failures) + " " + std::to_string(c.jitter));
+    EXPECT_EQ(retry_delay(c.failures, base, c.jitter).count(), c.ms);
+  }
+}
+
+TEST(Schedule, RetryBaseFromEnvironment) {
+  ::unsetenv("PORTIER_ACME_RETRY_BASE_MS");
+  EXPECT_EQ(retry_base_from_env(), milliseconds(60'000));
+  ::setenv("PORTIER_ACME_RETRY_BASE_MS", "250", 1);
+  EXPECT_EQ(retry_base_from_env(), milliseconds(250));
+  ::setenv("PORTIER_ACME_RETRY_BASE_MS", "x", 1);
+  EXPECT_EQ(retry_base_from_env(), milliseconds(60'000));
+  ::unsetenv("PORTIER_ACME_RETRY_BASE_MS");
+}
+
+TEST(Schedule, RenewWhenAThirdOfTheLifetimeRemains) {
+  EXPECT_EQ(renewal_due(0, 90), 60);
+  EXPECT_EQ(renewal_due(1000, 1000 + 90 * 86400), 1000 + 60 * 86400);
+  EXPECT_EQ(renewal_due(100, 100), 100);
+}
+
+TEST(Schedule, AriCertIdRfc9773Example) {
+  CertInfo c;
+  c.authority_key_id = std::string(
+      "\x69\x88\x5B\x6B\x87\x46\x40\x41\xE1\xB3\x7B\x84\x7B\xA0\xAE\x2C"
+      "\xDE\x01\xC8\xD4",
+      20);
+  c.serial = std::string("\x00\x87\x65\x43\x21", 5);
+  EXPECT_EQ(ari_cert_id(c), "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+  c.authority_key_id.clear();
+  EXPECT_EQ(ari_cert_id(c), "");
+}
+
+TEST(Schedule, AriCertIdFromARealCertificate) {
+  auto key = generate_key("EC256");
+  ASSERT_TRUE(key);
+  auto info = parse_leaf(testing::self_signed(key->get(), {"a.test"}, -60, 3600, 0x1234));
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->serial, std::string("\x12\x34"));
+  EXPECT_EQ(info->authority_key_id.size(), 20u);
+  EXPECT_EQ(info->not_after - info->not_before, 3660);
+  EXPECT_NE(ari_cert_id(*info).find('.'), std::string::npos);
+  auto high = parse_leaf(testing::self_signed(key->get(), {"a.test"}, -60, 3600, 0x87));
+  ASSERT_TRUE(high);
+  EXPECT_EQ(high->serial, std::string("\x00\x87", 2));  // DER keeps the sign octet
+}
+
+TEST(Schedule, RenewalInfoWindow) {
+  auto w = parse_renewal_info(
+      R"({"suggestedWindow":{"start":"2025-01-02T04:00:00Z","end":"2025-01-03T04:00:00.5+02:00"}})");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->start, 1735790400);
+  EXPECT_EQ(w->end, 1735790400 + 86400 - 7200);
+  EXPECT_EQ(pick_in_window(*w, 0.0), w->start);
+  EXPECT_EQ(pick_in_window(*w, 0.5), w->start + (w->end - w->start) / 2);
+  EXPECT_FALSE(parse_renewal_info(R"({"suggestedWindow":{"start":"x","end":"y"}})"));
+  EXPECT_FALSE(parse_renewal_info(
+      R"({"suggestedWindow":{"start":"2025-01-03T00:00:00Z","end":"2025-01-02T00:00:00Z"}})"));
+  EXPECT_FALSE(parse_renewal_info("[]"));
+}
+
+TEST(Schedule, NameSetIdentity) {
+  EXPECT_EQ(normalize_domains({"B.test", "a.test", "b.test"}),
+            (std::vector<std::string>{"a.test", "b.test"}));
+}
+
+TEST(Transport, LinksAndRetryAfter) {
+  HttpResponse r;
+  r.headers = {
+      {"link", "<https://ca/dir>;rel=\"index\""},
+      {"Link", "<https://ca/cert/1/1>;rel=\"alternate\", <https://ca/cert/1/2>; rel=alternate"},
+      {"Retry-After", "7"}};
+  EXPECT_EQ(r.links("alternate"),
+            (std::vector<std::string>{"https://ca/cert/1/1", "https://ca/cert/1/2"}));
+  EXPECT_EQ(r.links("index"), (std::vector<std::string>{"https://ca/dir"}));
+  EXPECT_EQ(r.retry_after(std::chrono::seconds(1)), std::chrono::seconds(7));
+  r.headers = {{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"}};
+  EXPECT_EQ(r.retry_after(std::chrono::seconds(1)), std::chrono::seconds(0));  // in the past
+  r.headers = {};
+  EXPECT_EQ(r.retry_after(std::chrono::seconds(3)), std::chrono::seconds(3));
+}
+
+}  // namespace
+}  // namespace portier::acme

@@ -124,6 +124,7 @@ void Manager::Impl::run_order(const Job& job) {
       notify = state.store_certificate(job, *issued);
     } else {
       state.record_failure(job, issued.error().message, now_ms());
+      notify = true;  // the failure shows on the routers that asked (API status "warning")
     }
   }
   if (notify && on_change) on_change();

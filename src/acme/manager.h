@@ -9,7 +9,8 @@
 // jitter; the failure state is kept in the storage file so it survives a restart).
 //
 // Threading: every public method is thread-safe. on_change is called on the manager's thread
-// after a certificate was stored (new or renewed); it must not block for long.
+// after a certificate was stored (new or renewed) or an order failed (status() changed); it must
+// not block for long.
 // Failure: nothing here throws after construction; errors are logged, kept in status(), and
 // retried on schedule.
 #pragma once

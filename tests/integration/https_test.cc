@@ -1,0 +1,288 @@
+// HTTPS end to end through a real portier and a real Pebble (Let's Encrypt's test CA): a router
+// with tls.certResolver gets a certificate by HTTP-01 (answered by portier's plain entrypoint,
+// ahead of its HTTP->HTTPS redirect) and serves a chain that verifies against Pebble's root;
+// file certificates, ACME certificates and the default are chosen by SNI; acme.json is reused
+// across restarts; renewal swaps the certificate under an open connection; a CA outage is
+// retried with backoff; bad storage files are refused or kept aside.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "support/certs.h"
+#include "support/net.h"
+#include "support/pebble.h"
+#include "support/process.h"
+
+namespace portier::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+int count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+std::string get(const std::string& host, const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+}
+
+// One world: Pebble, a whoami, and (started by each test) portier with entrypoints `web` (plain
+// HTTP on Pebble's httpPort, redirecting to websecure) and `websecure`.
+class HttpsTest : public ::testing::Test {
+ protected:
+  void start_pebble(std::uint64_t validity_seconds = 0) {
+    web_port_ = free_port();
+    PebbleOptions o;
+    o.http_port = web_port_;
+    o.validity_seconds = validity_seconds;
+    pebble_ = std::make_unique<Pebble>(o);
+    whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
+  }
+  std::string static_yaml(const std::string& extra = "") const {
+    return "entryPoints:\n"
+           "  web:\n    address: \"127.0.0.1:" +
+           std::to_string(web_port_) +
+           "\"\n"
+           "    http:\n      redirections:\n        entryPoint:\n          to: websecure\n"
+           "  websecure:\n    address: \"127.0.0.1:0\"\n"
+           "certificatesResolvers:\n  le:\n    acme:\n      email: ops@example.com\n"
+           "      storage: " +
+           (dir_.path() / "acme.json").string() + "\n      caServer: " + pebble_->directory_url() +
+           "\n      caCertificates: [" + pebble_->ca_bundle() +
+           "]\n"
+           "      httpChallenge:\n        entryPoint: web\n"
+           "providers:\n  file:\n    filename: dynamic.yml\n" +
+           extra;
+  }
+  std::string dynamic(const std::string& extra_routers = "") const {
+    return "http:\n  routers:\n"
+           "    a:\n      rule: \"Host(`a.test`)\"\n      service: s\n"
+           "      entryPoints: [websecure]\n      tls:\n        certResolver: le\n" +
+           extra_routers +
+           "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
+           whoami_->url() + "\"\n";
+  }
+  void start_portier(const std::string& static_extra = "", const std::string& dynamic_text = "") {
+    portier_ = std::make_unique<Portier>(start_portier_static(
+        dir_, static_yaml(static_extra), dynamic_text.empty() ? dynamic() : dynamic_text,
+        {"web", "websecure"}));
+  }
+  int https() { return portier_->ports.at("websecure"); }
+  std::string root_file() {
+    auto root = pebble_->root_pem();
+    EXPECT_FALSE(root.empty());
+    return dir_.write("pebble-root.pem", root).string();
+  }
+  // Polls until a handshake for `sni` presents a chain that verifies against Pebble's root.
+  TlsInfo wait_for_acme_certificate(const std::string& sni, std::chrono::seconds limit = 30s) {
+    std::string root = root_file();
+    TlsInfo info;
+    poll_until(
+        [&] {
+          Conn c(https());
+          info = c.start_tls({sni, root});
+          return info.ok && info.verified;
+        },
+        limit);
+    return info;
+  }
+
+  TempDir dir_;
+  int web_port_ = 0;
+  std::unique_ptr<Pebble> pebble_;
+  std::unique_ptr<Whoami> whoami_;
+  std::unique_ptr<Portier> portier_;
+};
+
+TEST_F(HttpsTest, CertificateIssuedServedBesideFileCertificatesAndReusedAfterRestart) {
+  start_pebble();
+  CertFiles ca = make_ca(dir_, "ca", "file CA");
+  CertFiles b = make_leaf(dir_, ca, "b", {"b.test"});
+  start_portier("", dynamic("    b:\n      rule: \"Host(`b.test`)\"\n      service: s\n"
+                            "      entryPoints: [websecure]\n      tls: {}\n") +
+                        "tls:\n  certificates:\n    - certFile: " + b.cert.string() +
+                        "\n      keyFile: " + b.key.string() + "\n");
+
+  TlsInfo acme = wait_for_acme_certificate("a.test");
+  ASSERT_TRUE(acme.verified) << acme.error << "\n" << portier_->proc->log();
+  EXPECT_EQ(acme.subject_cn, "a.test");
+  {
+    Conn c(https());
+    ASSERT_TRUE(c.start_tls({"a.test", root_file()}).ok);
+    ASSERT_TRUE(c.send(get("a.test", "/x")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  // SNI picks the file certificate, the ACME one, or the default.
+  ASSERT_TRUE(poll_until(
+      [&] {
+        Conn c(https());
+        return c.start_tls({"b.test", ca.cert.string()}).verified;
+      },
+      10s));
+  {
+    Conn c(https());
+    EXPECT_EQ(c.start_tls({"unknown.test", ""}).subject_cn, "PORTIER DEFAULT CERT");
+  }
+  // Plain HTTP is redirected; the challenge path is not (an unknown token is a 404).
+  auto plain = http_get(web_port_, "a.test", "/x?y=1");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 301);
+  EXPECT_EQ(plain->header("location"), "https://a.test:" + std::to_string(https()) + "/x?y=1");
+  auto token = http_get(web_port_, "a.test", "/.well-known/acme-challenge/nope");
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->status, 404);
+
+  // acme.json: private to its owner, in Traefik's layout.
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_.path() / "acme.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  std::ifstream in(dir_.path() / "acme.json");
+  auto stored = nlohmann::json::parse(in);
+  ASSERT_TRUE(stored.contains("le"));
+  ASSERT_EQ(stored["le"]["Certificates"].size(), 1u);
+  EXPECT_EQ(stored["le"]["Certificates"][0]["domain"]["main"], "a.test");
+  EXPECT_TRUE(stored["le"]["Account"].contains("PrivateKey"));
+
+  // A second router for the same name shares the certificate: no second order.
+  dir_.write("dynamic.yml",
+             dynamic("    a2:\n      rule: \"Host(`a.test`) && PathPrefix(`/two`)\"\n"
+                     "      service: s\n      entryPoints: [websecure]\n"
+                     "      tls:\n        certResolver: le\n"));
+  ASSERT_TRUE(poll_until(
+      [&] {
+        Conn c(https());
+        if (!c.start_tls({"a.test", ""}).ok || !c.send(get("a.test", "/two"))) return false;
+        auto two = c.read_response();
+        return two && two->status == 200 && two->body.find("GET /two") != std::string::npos;
+      },
+      10s));
+  std::this_thread::sleep_for(500ms);  // room for a wrong second order to start
+  EXPECT_EQ(count(portier_->proc->log(), "acme: ordering certificate"), 1) << portier_->proc->log();
+
+  // Restart: the stored certificate is served at once, nothing is asked of the CA.
+  portier_.reset();
+  start_portier();
+  Conn c(https());
+  TlsInfo again = c.start_tls({"a.test", root_file()});
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_TRUE(again.verified);
+  EXPECT_EQ(again.serial, acme.serial);
+  EXPECT_EQ(count(portier_->proc->log(), "acme: ordering certificate"), 0) << portier_->proc->log();
+}
+
+TEST_F(HttpsTest, RenewalSwapsTheCertificateWithoutDroppingOpenConnections) {
+  start_pebble(12);  // 12 s certificates: renewed when 4 s are left
+  start_portier();
+  TlsInfo first = wait_for_acme_certificate("a.test");
+  ASSERT_TRUE(first.verified) << first.error << "\n" << portier_->proc->log();
+  Conn open(https());
+  ASSERT_TRUE(open.start_tls({"a.test", root_file()}).ok);
+  ASSERT_TRUE(open.send(get("a.test", "/before")));
+  ASSERT_TRUE(open.read_response());
+
+  std::string serial;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        Conn c(https());
+        TlsInfo i = c.start_tls({"a.test", ""});
+        serial = i.serial;
+        return i.ok && serial != first.serial;
+      },
+      40s))
+      << portier_->proc->log();
+  EXPECT_NE(portier_->proc->log().find("acme: certificate renewed"), std::string::npos);
+  ASSERT_TRUE(open.send(get("a.test", "/after")));
+  auto r = open.read_response();
+  ASSERT_TRUE(r) << "the connection opened before the renewal was dropped";
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(HttpsTest, CaOutageIsRetriedWithBackoffAndShownOnTheRouter) {
+  start_pebble();
+  pebble_->stop();
+  ::setenv("PORTIER_ACME_RETRY_BASE_MS", "500", 1);
+  start_portier("api:\n  insecure: true\n");
+  ::unsetenv("PORTIER_ACME_RETRY_BASE_MS");
+  ASSERT_TRUE(portier_->proc->wait_for_log("(certificate order failed; retrying)", 20s))
+      << portier_->proc->log();
+  // The default certificate is served meanwhile, and the API shows why.
+  {
+    Conn c(https());
+    EXPECT_EQ(c.start_tls({"a.test", ""}).subject_cn, "PORTIER DEFAULT CERT");
+  }
+  auto api_port = portier_->proc->wait_for_log(
+      "msg=\"api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(api_port);
+  nlohmann::json router;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        auto r = http_get(std::stoi(*api_port), "api", "/api/http/routers/a@file");
+        if (!r || r->status != 200) return false;
+        router = nlohmann::json::parse(r->body);
+        return router.value("status", "") == "warning";
+      },
+      10s))
+      << router.dump();
+  EXPECT_NE(router["error"][0].get<std::string>().find("certificate for a.test"),
+            std::string::npos);
+
+  pebble_->start();
+  TlsInfo ok = wait_for_acme_certificate("a.test", 30s);
+  EXPECT_TRUE(ok.verified) << ok.error << "\n" << portier_->proc->log();
+  EXPECT_TRUE(poll_until(
+      [&] {
+        auto r = http_get(std::stoi(*api_port), "api", "/api/http/routers/a@file");
+        return r && nlohmann::json::parse(r->body).value("status", "") == "enabled";
+      },
+      10s))
+      << "the router still shows the old failure";
+  // Backoff, not hammering: 500 ms, then 5 s, ... so only a few attempts in this time.
+  EXPECT_LE(count(portier_->proc->log(), "certificate order failed"), 4);
+}
+
+TEST_F(HttpsTest, WorldReadableStorageIsRefusedAndCorruptStorageIsKeptAside) {
+  start_pebble();
+  auto storage = dir_.write("acme.json", "{}");
+  ::chmod(storage.c_str(), 0644);
+  dir_.write("dynamic.yml", dynamic());
+  auto cfg = dir_.write("portier.yml", static_yaml());
+  auto proc =
+      Process::start({PORTIER_BIN, "--configFile=" + cfg.string()}, dir_.path() / "refused.log");
+  auto code = proc->wait_exit(10s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 2);
+  EXPECT_NE(proc->log().find("chmod 600"), std::string::npos) << proc->log();
+
+  const std::string corrupt = "{\"le\": {\"Account\": trunc";
+  dir_.write("acme.json", corrupt);
+  ::chmod(storage.c_str(), 0600);
+  start_portier();
+  TlsInfo ok = wait_for_acme_certificate("a.test");
+  EXPECT_TRUE(ok.verified) << ok.error << "\n" << portier_->proc->log();
+  bool kept = false;
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
+    if (e.path().filename().string().rfind("acme.json.corrupt-", 0) == 0) {
+      std::ifstream in(e.path());
+      std::stringstream ss;
+      ss << in.rdbuf();
+      kept = ss.str() == corrupt;
+    }
+  }
+  EXPECT_TRUE(kept) << "the corrupt file was not kept aside as it was";
+}
+
+}  // namespace
+}  // namespace portier::test

@@ -1,6 +1,7 @@
 // The Docker provider against a real Docker Engine (started by DockerEnv): containers with
 // labels become routes and stop being routes, Traefik's defaults, health and pause, label
-// typos, middlewares from labels and from files, and a daemon restart.
+// typos, middlewares from labels and from files, a daemon restart, and HTTPS from a
+// certificate resolver (against a real Pebble).
 //
 // Containers run with --network host, each whoami on its own loopback port: traffic stays on
 // 127.0.0.1, and such containers are routed to 127.0.0.1 and the port from their label.
@@ -12,6 +13,7 @@
 
 #include "e2e/docker_env.h"
 #include "support/net.h"
+#include "support/pebble.h"
 #include "support/process.h"
 
 namespace portier::test {
@@ -243,6 +245,57 @@ TEST_F(DockerTest, RoutesRecoverWhenTheDaemonRestarts) {
   EXPECT_TRUE(p.proc->wait_for_log("docker: (event stream|cannot reach)", 10s)) << p.proc->log();
   run("e2e-newcomer", {{"traefik.http.routers.n.rule", "Host(`newcomer.localhost`)"}});
   EXPECT_TRUE(served_by(p.port, "newcomer.localhost", "e2e-newcomer", 40s)) << p.proc->log();
+}
+
+// The whole promise: a container labelled with a certificate resolver answers on HTTPS with a
+// certificate from the CA (Pebble here), and plain HTTP redirects to it.
+TEST_F(DockerTest, LabelledContainerGetsACertificateAndHttps) {
+  const int web = free_port();
+  PebbleOptions po;
+  po.http_port = web;
+  Pebble pebble(po);
+  Portier p = start_portier_static(
+      dir_,
+      "entryPoints:\n  web:\n    address: \"127.0.0.1:" + std::to_string(web) +
+          "\"\n    http:\n      redirections:\n        entryPoint:\n          to: websecure\n"
+          "  websecure:\n    address: \"127.0.0.1:0\"\n"
+          "certificatesResolvers:\n  le:\n    acme:\n      email: ops@example.com\n"
+          "      storage: " +
+          (dir_.path() / "acme.json").string() + "\n      caServer: " + pebble.directory_url() +
+          "\n      caCertificates: [" + pebble.ca_bundle() +
+          "]\n      httpChallenge:\n        entryPoint: web\n"
+          "providers:\n  file:\n    filename: dynamic.yml\n"
+          "  docker:\n    endpoint: \"" +
+          DockerEnv::get().endpoint() + "\"\n",
+      "", {"web", "websecure"}, 1);
+  const int https = p.ports.at("websecure");
+  const std::string root = dir_.write("root.pem", pebble.root_pem()).string();
+  auto started = std::chrono::steady_clock::now();
+  run("e2e-https", {{"traefik.http.routers.sec.rule", "Host(`secure.test`)"},
+                    {"traefik.http.routers.sec.entrypoints", "websecure"},
+                    {"traefik.http.routers.sec.tls.certresolver", "le"}});
+  std::optional<Response> r;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        Conn c(https);
+        TlsInfo info = c.start_tls({"secure.test", root});
+        if (!info.ok || !info.verified) return false;
+        r = c.send("GET / HTTP/1.1\r\nHost: secure.test\r\n\r\n") ? c.read_response()
+                                                                  : std::nullopt;
+        return r && r->status == 200;
+      },
+      60s))
+      << p.proc->log();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  std::printf("docker run to first verified HTTPS response: %lld ms\n", static_cast<long long>(ms));
+  RecordProperty("docker_run_to_https_ms", static_cast<int>(ms));
+  EXPECT_NE(r->body.find("Name: e2e-https"), std::string::npos);
+  auto plain = http_get(web, "secure.test", "/x");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 301);
+  EXPECT_EQ(plain->header("location"), "https://secure.test:" + std::to_string(https) + "/x");
 }
 
 }  // namespace

@@ -34,8 +34,21 @@ Worker::~Worker() { join(); }
 
 Result<bool> Worker::listen(std::vector<EntryPointSpec>& specs) {
   for (auto& spec : specs) {
-    auto acc = std::make_unique<tcp::acceptor>(io_);
     boost::system::error_code ec;
+    if (id_ == 0 && spec.endpoint.port() != 0) {
+      // SO_REUSEPORT would let this process share a port with another process of the same user
+      // (a second portier, an old one still running) and split connections between them
+      // without a word. A probe without SO_REUSEPORT fails if anybody listens there already.
+      tcp::acceptor probe(io_);
+      probe.open(spec.endpoint.protocol(), ec);
+      if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) probe.bind(spec.endpoint, ec);
+      if (ec) {
+        return Error{"entrypoint " + spec.name + ": cannot listen on " + spec.config.address +
+                     ": " + ec.message()};
+      }
+    }
+    auto acc = std::make_unique<tcp::acceptor>(io_);
     acc->open(spec.endpoint.protocol(), ec);
     if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) {

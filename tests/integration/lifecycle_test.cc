@@ -155,3 +155,29 @@ TEST(Lifecycle, DisabledRouterIsReportedOthersServe) {
 
 }  // namespace
 }  // namespace portier::test
+
+namespace portier::test {
+namespace {
+
+// SO_REUSEPORT spreads one process's connections over its workers; it must not let a second
+// process (a second portier, an old one still running) share the port and half the traffic.
+TEST(Lifecycle, ASecondProcessCannotListenOnTheSamePort) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "first");
+  Portier first = start_portier(dir, route_to(w.url()));
+  TempDir other;
+  auto cfg = other.write("portier.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:" +
+                                            std::to_string(first.port) + "\"\n");
+  auto second =
+      Process::start({PORTIER_BIN, "--configFile=" + cfg.string()}, other.path() / "second.log");
+  auto code = second->wait_exit(std::chrono::seconds(10));
+  ASSERT_TRUE(code) << "a second portier is listening on the same port";
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(second->log().find("in use"), std::string::npos) << second->log();
+  auto r = http_get(first.port, "x", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+}  // namespace
+}  // namespace portier::test

@@ -73,6 +73,7 @@ providers:
            "    modern:\n      rule: \"Host(`m.test`) && PathPrefix(`/m`)\"\n      service: s\n"
            "      entryPoints: [web]\n      tls:\n        options: modern\n"
            "    open:\n      rule: \"Host(`a.test`) && PathPrefix(`/p`)\"\n      service: s\n"
+           "    stream:\n      rule: \"Host(`y.w.test`)\"\n      service: s\n      tls: {}\n"
            "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
            whoami_->url() +
            "\"\n"
@@ -267,6 +268,50 @@ TEST_F(TlsTest, NewCertificateReachesNewHandshakesWithoutDroppingOpenConnections
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   dir_->write("dynamic.yml", dynamic());
+}
+
+TEST_F(TlsTest, BodiesStreamAndWebSocketsTunnelOverTls) {
+  Conn c(web());
+  ASSERT_TRUE(c.start_tls(verify("y.w.test")).ok);
+  // A large download (Content-Length) and a chunked one, then a chunked upload echoed back.
+  ASSERT_TRUE(c.send(get("y.w.test", "/data?size=3000000")));
+  auto big = c.read_response();
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->body.size(), 3000000u);
+  ASSERT_TRUE(c.send(get("y.w.test", "/data?size=200000&chunked=1")));
+  auto chunked = c.read_response();
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->body.size(), 200000u);
+  std::string payload(1 << 20, 'x');
+  std::string req = "POST /echo HTTP/1.1\r\nHost: y.w.test\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t off = 0; off < payload.size(); off += 65536) {
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", std::min<std::size_t>(65536, payload.size() - off));
+    req += size + payload.substr(off, 65536) + "\r\n";
+  }
+  req += "0\r\n\r\n";
+  ASSERT_TRUE(c.send(req));
+  auto echo = c.read_response();
+  ASSERT_TRUE(echo);
+  EXPECT_EQ(echo->status, 200);
+  EXPECT_EQ(echo->body, payload);
+
+  // An Upgrade becomes a tunnel through TLS.
+  Conn ws(web());
+  ASSERT_TRUE(ws.start_tls(verify("y.w.test")).ok);
+  ASSERT_TRUE(
+      ws.send("GET /ws HTTP/1.1\r\nHost: y.w.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  auto up = ws.read_response(true);
+  ASSERT_TRUE(up);
+  ASSERT_EQ(up->status, 101);
+  const std::string msg = "over tls";
+  std::string frame = {static_cast<char>(0x81), static_cast<char>(0x80 | msg.size()), 1, 2, 3, 4};
+  for (std::size_t i = 0; i < msg.size(); ++i) frame.push_back(msg[i] ^ (i % 4 + 1));
+  ASSERT_TRUE(ws.send(frame));
+  auto back = ws.read_bytes(2 + msg.size());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->substr(2), msg);
 }
 
 // sniStrict in the default options: no certificate for the name, no handshake.

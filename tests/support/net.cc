@@ -233,6 +233,15 @@ std::optional<Response> Conn::read_response(bool no_body) {
   return r;
 }
 
+std::optional<std::string> Conn::read_bytes(std::size_t n) {
+  while (buf_.size() < n) {
+    if (!fill()) return std::nullopt;
+  }
+  std::string out = buf_.substr(0, n);
+  buf_.erase(0, n);
+  return out;
+}
+
 std::string Conn::read_all() {
   while (fill()) {
   }

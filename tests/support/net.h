@@ -60,6 +60,8 @@ class Conn {
   std::optional<Response> read_response(bool no_body = false);
   // Everything until the peer closes (or the timeout).
   std::string read_all();
+  // Exactly n bytes (through TLS when started); nullopt on close or timeout first.
+  std::optional<std::string> read_bytes(std::size_t n);
   // True when the peer closes the connection within `timeout` (reading and dropping bytes).
   bool wait_closed(std::chrono::milliseconds timeout);
   int fd() const { return fd_; }

@@ -65,16 +65,17 @@ constexpr std::string_view kChallengePrefix = "/.well-known/acme-challenge/";
 // The answer to an HTTP-01 challenge: the key authorization, byte for byte (no newline).
 asio::awaitable<proxy::Outcome> answer_challenge(Worker& worker, proxy::ClientStream& stream,
                                                  std::string& scratch, std::string_view token,
-                                                 bool close, std::chrono::milliseconds timeout) {
+                                                 bool close, std::chrono::milliseconds timeout,
+                                                 bool head_request) {
   auto key_auth = worker.tls().tokens->find(token);
   if (!key_auth) {
     co_return co_await proxy::respond_status(worker.state(), stream, scratch, 404, close, timeout,
-                                             "404 page not found");
+                                             "404 page not found", {}, head_request);
   }
   scratch = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ";
   scratch += std::to_string(key_auth->size());
   scratch += close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n";
-  scratch += *key_auth;
+  if (!head_request) scratch += *key_auth;
   proxy::Deadline dl(worker.state().wheel(), proxy::cancel_socket, &stream.socket());
   dl.arm(timeout);
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(scratch), kNoThrow);
@@ -222,7 +223,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
           info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
       auto o = co_await answer_challenge(worker, socket, scratch,
                                          raw_path.substr(kChallengePrefix.size()), close,
-                                         timeouts.write_timeout);
+                                         timeouts.write_timeout, head.method == "HEAD");
       if (o == proxy::Outcome::Close) break;
       continue;
     }
@@ -259,7 +260,8 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       bool close =
           info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
       auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404, close,
-                                              timeouts.write_timeout, "404 page not found");
+                                              timeouts.write_timeout, "404 page not found", {},
+                                              head.method == "HEAD");
       if (o == proxy::Outcome::Close) break;
       continue;
     }
@@ -271,7 +273,8 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       location = "Location: " + location + "\r\n";
       int status = proxy::redirect_status(*actions.redirect, head.method);
       auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status, close,
-                                              timeouts.write_timeout, {}, location);
+                                              timeouts.write_timeout, {}, location,
+                                              head.method == "HEAD");
       if (o == proxy::Outcome::Close) break;
       continue;
     }

@@ -388,7 +388,7 @@ asio::awaitable<Outcome> Exchange::fail(int status, std::string_view why) {
   bool body_pending = c_.info.framing.kind != http::BodyKind::None && !request_sent_;
   co_return co_await respond_status(w_, c_.socket, c_.scratch, status,
                                     body_pending || *c_.draining || !c_.info.persistent,
-                                    timeouts_.write_timeout);
+                                    timeouts_.write_timeout, {}, {}, head_request_);
 }
 
 void Exchange::stop_request_body() {
@@ -621,7 +621,7 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                  *client.draining;
     co_return co_await respond_status(worker, client.socket, client.scratch, 503, close,
                                       client.entrypoint.responding_timeouts.write_timeout,
-                                      "no available server");
+                                      "no available server", {}, client.head.method == "HEAD");
   }
   Exchange ex(worker, client, service, *server);
   co_return co_await ex.run();
@@ -630,7 +630,7 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
 asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socket,
                                         std::string& scratch, int status, bool close,
                                         milliseconds write_timeout, std::string_view body,
-                                        std::string_view extra_fields) {
+                                        std::string_view extra_fields, bool head_request) {
   std::string_view reason = http::reason_phrase(status);
   scratch.clear();
   char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
@@ -643,7 +643,8 @@ asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socke
   scratch.append(len, end).append("\r\n");
   if (close) scratch.append("Connection: close\r\n");
   scratch.append(extra_fields);
-  scratch.append("\r\n").append(body).append("\n");
+  scratch.append("\r\n");
+  if (!head_request) scratch.append(body).append("\n");
   Deadline dl(worker.wheel(), cancel_socket, &socket.socket());
   dl.arm(write_timeout);
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);

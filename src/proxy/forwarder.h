@@ -53,11 +53,13 @@ boost::asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& clie
                                         const ServiceTarget& service);
 
 // Writes a complete short response (`<reason>\n` as text/plain) and reports whether the client
-// connection may be kept. `close` adds Connection: close.
+// connection may be kept. `close` adds Connection: close. `head_request`: the answer to HEAD,
+// whose fields describe the body but which carries none.
 boost::asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socket,
                                                std::string& scratch, int status, bool close,
                                                std::chrono::milliseconds write_timeout,
                                                std::string_view body = {},
-                                               std::string_view extra_fields = {});
+                                               std::string_view extra_fields = {},
+                                               bool head_request = false);
 
 }  // namespace portier::proxy

@@ -237,6 +237,22 @@ TEST_F(ProxyTest, ExpectContinue) {
   EXPECT_EQ(r->body, "hello");
 }
 
+// portier's own answers to HEAD (404 here) describe a body but send none, or the next response
+// on the connection would be read as that body.
+TEST_F(ProxyTest, OwnAnswersToHeadCarryNoBody) {
+  Conn c(portier_.port);
+  ASSERT_TRUE(c.send("HEAD / HTTP/1.1\r\nHost: nobody.invalid\r\n\r\n"));
+  auto head = c.read_response(true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 404);
+  EXPECT_NE(head->header("content-length"), "0");
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: nobody.invalid\r\n\r\n"));
+  auto get = c.read_response();
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status_line, "HTTP/1.1 404 Not Found");
+  EXPECT_EQ(get->body, "404 page not found\n");
+}
+
 std::string ws_frame(const std::string& payload) {
   std::string f;
   f.push_back(static_cast<char>(0x81));  // FIN + text

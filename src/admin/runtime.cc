@@ -1,6 +1,8 @@
 #include "admin/runtime.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 
 namespace portier::admin {
 namespace {
@@ -35,6 +37,16 @@ json with_status(json j, const Problems& p) {
   return j;
 }
 
+std::string rfc3339(std::int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
 }  // namespace
 
 json router_json(const Runtime& rt, const std::string& name) {
@@ -67,10 +79,39 @@ json service_json(const Runtime& rt, const std::string& name) {
   const auto& s = rt.config.http.services.at(name);
   json j = {{"name", name}, {"provider", provider_of(name)}, {"type", "loadbalancer"}};
   if (s.load_balancer) {
+    const auto& lb = *s.load_balancer;
     json servers = json::array();
-    for (const auto& srv : s.load_balancer->servers) servers.push_back({{"url", srv.url}});
+    for (const auto& srv : lb.servers) {
+      servers.push_back({{"url", srv.url}, {"weight", srv.weight}});
+    }
     j["loadBalancer"] = {{"servers", servers},
-                         {"passHostHeader", s.load_balancer->pass_host_header}};
+                         {"passHostHeader", lb.pass_host_header},
+                         {"strategy", lb.strategy.empty() ? "wrr" : lb.strategy}};
+    if (lb.sticky) {
+      j["loadBalancer"]["sticky"]["cookie"] = {
+          {"name", lb.sticky->name},          {"secure", lb.sticky->secure},
+          {"httpOnly", lb.sticky->http_only}, {"sameSite", lb.sticky->same_site},
+          {"maxAge", lb.sticky->max_age},     {"path", lb.sticky->path}};
+    }
+    // Traefik's serverStatus, from the active health checks; portier adds when each server was
+    // last checked.
+    json status = json::object(), checked = json::object();
+    auto h = rt.health.find(name);
+    for (const auto& srv : lb.servers) {
+      const ServerHealth* health = nullptr;
+      if (h != rt.health.end()) {
+        auto it = h->second.find(srv.url);
+        if (it != h->second.end()) health = it->second.get();
+      }
+      status[srv.url] = !health || health->up.load(std::memory_order_relaxed) ? "UP" : "DOWN";
+      if (health) {
+        std::int64_t ms = health->last_check_ms.load(std::memory_order_relaxed);
+        if (ms > 0) checked[srv.url] = rfc3339(ms);
+      }
+    }
+    if (errors_of(rt, "service", name).disabled) status = json::object();
+    j["serverStatus"] = status;
+    if (!checked.empty()) j["serverLastCheck"] = checked;
   }
   json used_by = json::array();
   for (const auto& [rname, r] : rt.config.http.routers) {

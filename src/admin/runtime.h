@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/server_health.h"
 #include "config/dynamic.h"
 #include "config/static_config.h"
 
@@ -25,6 +26,9 @@ struct Runtime {
   config::Configuration config;  // merged, qualified names
   std::vector<ObjectError> errors;
   std::map<std::string, std::string> entrypoints;  // name -> bound address
+  // Live health of checked servers, by service and server URL (the engine's flags: read with
+  // relaxed loads, never written here). A server of a service that is not listed is UP.
+  std::map<std::string, std::map<std::string, std::shared_ptr<const ServerHealth>>> health;
 };
 
 // JSON views, in Traefik's API shapes (name, provider, status, error list).

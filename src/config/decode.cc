@@ -176,6 +176,40 @@ void decode_resolver(const YAML::Node& node, const std::string& path, Diagnostic
   top.finish();
 }
 
+// loadBalancer.sticky: `cookie` is a mapping, or `true` (Traefik's label short form) for the
+// defaults.
+void decode_sticky(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                   std::optional<StickyCookie>& out) {
+  YamlMap sm(node, path, d);
+  YAML::Node cookie = sm.get("cookie");
+  const std::string cp = sm.child_path("cookie");
+  sm.finish();
+  if (!cookie || cookie.IsNull()) return;
+  if (cookie.IsScalar()) {
+    bool on = false;
+    if (read_bool(cookie, cp, d, on) && on) out = StickyCookie{};
+    return;
+  }
+  StickyCookie c;
+  YamlMap cm(cookie, cp, d);
+  read_string(cm.get("name"), cm.child_path("name"), d, c.name);
+  read_bool(cm.get("secure"), cm.child_path("secure"), d, c.secure);
+  read_bool(cm.get("httpOnly"), cm.child_path("httpOnly"), d, c.http_only);
+  read_string(cm.get("sameSite"), cm.child_path("sameSite"), d, c.same_site);
+  long long max_age = 0;
+  read_int(cm.get("maxAge"), cm.child_path("maxAge"), d, -(1LL << 31), (1LL << 31) - 1, max_age);
+  c.max_age = static_cast<int>(max_age);
+  read_string(cm.get("path"), cm.child_path("path"), d, c.path);
+  read_string(cm.get("domain"), cm.child_path("domain"), d, c.domain);
+  cm.finish();
+  c.same_site = lower_ascii(c.same_site);
+  if (!c.same_site.empty() && c.same_site != "none" && c.same_site != "lax" &&
+      c.same_site != "strict") {
+    d.add(cookie.Mark(), "`" + cm.child_path("sameSite") + "` must be none, lax or strict");
+  }
+  out = std::move(c);
+}
+
 void decode_servers_transport(const YAML::Node& node, Diagnostics& d, ServersTransport& st) {
   YamlMap m(node, "serversTransport", d);
   long long idle = st.max_idle_conns_per_host;
@@ -503,6 +537,10 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
                 lb.pass_host_header);
       read_string(lbm.get("serversTransport"), lbm.child_path("serversTransport"), d,
                   lb.servers_transport);
+      read_string(lbm.get("strategy"), lbm.child_path("strategy"), d, lb.strategy);
+      if (YAML::Node sticky = lbm.get("sticky")) {
+        decode_sticky(sticky, lbm.child_path("sticky"), d, lb.sticky);
+      }
       if (YAML::Node hc_node = lbm.get("healthCheck")) {
         HealthCheck hc;
         const std::string hp = lbm.child_path("healthCheck");

@@ -61,11 +61,27 @@ struct HealthCheck {
   bool operator==(const HealthCheck&) const = default;
 };
 
+// loadBalancer.sticky.cookie: pins a client to the server that answered it first.
+struct StickyCookie {
+  std::string name;  // "": derived from the service name, as Traefik does
+  bool secure = false;
+  bool http_only = false;
+  std::string same_site;  // "", "none", "lax", "strict"
+  int max_age = 0;        // seconds; 0: a session cookie; negative: expire now
+  std::string path = "/";
+  std::string domain;
+  bool operator==(const StickyCookie&) const = default;
+};
+
 struct LoadBalancer {
   std::vector<Server> servers;
   bool pass_host_header = true;
   std::string servers_transport;  // a named serversTransport; not supported yet
   std::optional<HealthCheck> health_check;
+  // Traefik v3's names: "wrr" (the default, also ""), "p2c", "hrw"; others are refused when the
+  // table is built (the service is disabled with that error).
+  std::string strategy;
+  std::optional<StickyCookie> sticky;  // sticky.cookie
   bool operator==(const LoadBalancer&) const = default;
 };
 

@@ -22,6 +22,8 @@ using boost::system::error_code;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 using std::chrono::milliseconds;
+// Passive health: how long a server that refused a connection stays out of a worker's picks.
+constexpr auto kPassiveDownTime = std::chrono::seconds(10);
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
@@ -176,10 +178,20 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
   }
 }
 
+// Methods whose repetition has the same effect as one request (RFC 9110 9.2.2).
+bool idempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
+}
+
 // One exchange. Lives on the forward() coroutine frame; its member coroutines borrow it.
 class Exchange {
  public:
-  Exchange(WorkerState& w, ClientContext& c, const ServiceTarget& svc, const ServerTarget& server)
+  // `set_cookie`: a whole "Set-Cookie: ...\r\n" line added to the final response, or empty.
+  // `first_attempt`: when the request cannot have been processed, run() gives up without
+  // answering and retry() tells the caller to send it again. A second attempt never takes a
+  // pooled connection: a fresh one tells a dead server from a stale idle connection.
+  Exchange(WorkerState& w, ClientContext& c, const ServiceTarget& svc, const ServerTarget& server,
+           std::string_view set_cookie, bool first_attempt)
       : w_(w),
         c_(c),
         svc_(svc),
@@ -188,9 +200,17 @@ class Exchange {
         fwd_(w.transport().forwarding_timeouts),
         client_read_(w.wheel(), cancel_socket, &c.socket.socket()),
         client_write_(w.wheel(), cancel_socket, &c.socket.socket()),
-        head_request_(c.head.method == "HEAD") {}
+        set_cookie_(set_cookie),
+        may_retry_(first_attempt),
+        head_request_(c.head.method == "HEAD"),
+        idempotent_(idempotent(c.head.method)) {}
 
   asio::awaitable<Outcome> run();
+  // Nothing was answered: the request never reached the server (connect failed) or is
+  // idempotent, bodiless and got no response byte. Send it again, once.
+  bool retry() const { return retry_; }
+  // The server itself failed (refused, or reset a fresh connection): passive health takes it out.
+  bool server_failed() const { return server_failed_; }
 
  private:
   asio::awaitable<bool> connect();
@@ -206,6 +226,13 @@ class Exchange {
   void release_upstream(bool reusable) { reusable_ = reusable; }
   void stop_request_body();
   void finish();
+  // May the request go to another server after it was sent? Only an idempotent request without
+  // a body, before any byte of the response, and never after a timeout (the server may still be
+  // working on it).
+  bool retryable_after_send() const {
+    return may_retry_ && idempotent_ && c_.info.framing.kind == http::BodyKind::None &&
+           !response_started_ && up_ && up_->buffer.empty();
+  }
 
   WorkerState& w_;
   ClientContext& c_;
@@ -225,13 +252,19 @@ class Exchange {
   bool response_head_seen_ = false;
   bool response_done_ = false;
   bool reusable_ = false;
+  bool fresh_conn_ = false;  // dialled for this exchange, not taken from the pool
+  bool retry_ = false;
+  bool server_failed_ = false;
+  std::string_view set_cookie_;
+  const bool may_retry_;
   // Taken before the body is read: c_.head's views point into the client buffer, which the
   // request-body pump reuses, so they must not be read once the exchange has started.
   const bool head_request_;
+  const bool idempotent_;
 };
 
 asio::awaitable<bool> Exchange::connect() {
-  up_ = w_.pool(server_.id).take();
+  if (may_retry_) up_ = w_.pool(server_.id).take();
   if (!up_) {
     up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024);
     Deadline dial(w_.wheel(), cancel_socket, &up_->socket);
@@ -248,6 +281,7 @@ asio::awaitable<bool> Exchange::connect() {
     }
     error_code ignored;
     up_->socket.set_option(tcp::no_delay(true), ignored);
+    fresh_conn_ = true;
   }
   up_read_.emplace(w_.wheel(), cancel_socket, &up_->socket);
   up_write_.emplace(w_.wheel(), cancel_socket, &up_->socket);
@@ -347,6 +381,11 @@ asio::awaitable<bool> Exchange::send_request() {
 
 asio::awaitable<Outcome> Exchange::run() {
   if (!co_await connect()) {
+    server_failed_ = true;
+    if (may_retry_) {
+      retry_ = true;  // nothing was sent: any method may go elsewhere
+      co_return Outcome::Close;
+    }
     Outcome o = co_await fail(502, "connect");
     finish();
     co_return o;
@@ -358,7 +397,11 @@ asio::awaitable<Outcome> Exchange::run() {
     auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer(c_.scratch), kNoThrow);
     up_write_->disarm();
     Outcome o;
-    if (ec) {
+    if (ec && !up_write_->expired() && retryable_after_send()) {
+      retry_ = true;
+      server_failed_ = fresh_conn_;
+      o = Outcome::Close;
+    } else if (ec) {
       o = co_await fail(502, "write");
     } else {
       request_sent_ = true;
@@ -425,6 +468,7 @@ void Exchange::serialize_response(const http::ResponseHead& head, const http::Re
     if (!hop && !edited(c_.actions->response_headers, f.name)) append_field(out, f.name, f.value);
   }
   append_edits(out, c_.actions->response_headers);
+  if (head.status >= 200 || head.status == 101) out.append(set_cookie_);
   if (head.status == 101) {
     const http::Field* up = head.fields.find("upgrade");
     out.append("Connection: Upgrade\r\n");
@@ -464,6 +508,15 @@ asio::awaitable<Outcome> Exchange::handle_response() {
         up_read_->disarm();
         response_done_ = true;
         if (request_failed_) co_return co_await fail(502, "client");
+        if (!up_read_->expired() && fresh_conn_ && up_->buffer.empty() && !response_started_) {
+          server_failed_ = true;  // a fresh connection refused or reset without an answer
+        }
+        if (!up_read_->expired() && retryable_after_send()) {
+          // Refused or reset before any response byte. On a pooled connection that is most
+          // likely the server closing an idle connection as we reused it: the server is fine.
+          retry_ = true;
+          co_return Outcome::Close;
+        }
         co_return co_await fail(up_read_->expired() ? 504 : 502,
                                 up_read_->expired() ? "response timeout" : "read response head");
       }
@@ -614,17 +667,47 @@ void cancel_socket(void* ctx) {
 
 asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                  const ServiceTarget& service) {
-  const ServerTarget* server = worker.pick(service);
-  if (server == nullptr) {
-    // Every server is down (health checks) or weighted out: say so, as Traefik does.
-    bool close = client.info.framing.kind != http::BodyKind::None || !client.info.persistent ||
-                 *client.draining;
-    co_return co_await respond_status(worker, client.socket, client.scratch, 503, close,
-                                      client.entrypoint.responding_timeouts.write_timeout,
-                                      "no available server", {}, client.head.method == "HEAD");
+  WorkerState::PickRequest request{client.peer_ip, &client.head.fields, nullptr};
+  const bool head_request = client.head.method == "HEAD";  // the head's views may not last
+  const bool close_on_error = client.info.framing.kind != http::BodyKind::None ||
+                              !client.info.persistent || *client.draining;
+  // At most two attempts: the second only when the first cannot have been processed (see
+  // Exchange::retry), on another server if there is one.
+  bool stale_only = false;  // the first attempt failed on a pooled connection, not the server
+  for (int attempt = 0;; ++attempt) {
+    WorkerState::Pick pick = worker.pick(service, request);
+    if (pick.server == nullptr && stale_only) {
+      // The server may only have closed an idle connection as we reused it: when it is the
+      // only one, it takes the retry (on a new connection).
+      request.exclude = nullptr;
+      pick = worker.pick(service, request);
+    }
+    if (pick.server == nullptr) {
+      // Every server is down (health checks) or weighted out: say so, as Traefik does. After a
+      // failed first attempt, the answer is the failure's.
+      co_return co_await respond_status(
+          worker, client.socket, client.scratch, attempt == 0 ? 503 : 502, close_on_error,
+          client.entrypoint.responding_timeouts.write_timeout,
+          attempt == 0 ? std::string_view("no available server") : std::string_view(), {},
+          head_request);
+    }
+    const ServerTarget& server = *pick.server;
+    std::string cookie;
+    if (pick.set_cookie) cookie = set_cookie_field(*service.sticky, server.sticky_value);
+    Exchange ex(worker, client, service, server, cookie, attempt == 0);
+    worker.begin_request(server.id);
+    Outcome o = co_await ex.run();
+    worker.end_request(server.id);
+    if (ex.server_failed()) {
+      worker.mark_down(server, kPassiveDownTime);
+      log::warn("server failed; out of this worker's rotation",
+                {{"service", service.name}, {"server", server.url}, {"for", "10s"}});
+    }
+    if (!ex.retry()) co_return o;
+    log::debug("retrying request", {{"service", service.name}, {"server", server.url}});
+    request.exclude = &server;
+    stale_only = !ex.server_failed();
   }
-  Exchange ex(worker, client, service, *server);
-  co_return co_await ex.run();
 }
 
 asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socket,

@@ -5,8 +5,11 @@
 //
 // Threading: runs on the worker that owns the client connection, using that worker's pools.
 // Failure: errors become 502 (refused, reset, malformed response) or 504 (timeout) when nothing
-// has been sent to the client yet; otherwise the client connection is closed. A request that may
-// have reached the server is never replayed.
+// has been sent to the client yet; otherwise the client connection is closed. A request is sent
+// again, once, to another server only when it cannot have been processed: the connection could
+// not be made, or it is idempotent, bodiless and no response byte came back (never after a
+// timeout). A server that refuses or resets a new connection is passively marked down on the
+// worker (WorkerState::mark_down).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -1,14 +1,10 @@
-// Health of one upstream server, shared between the health checker (control plane, the only
-// writer) and the workers (readers, one relaxed load per pick: no lock, no read-modify-write).
-// Kept across table swaps for servers that did not change, so a reload does not reset health.
+// See common/server_health.h: the shared health flag of one server.
 #pragma once
 
-#include <atomic>
+#include "common/server_health.h"
 
 namespace portier::proxy {
 
-struct ServerHealth {
-  std::atomic<bool> up{true};
-};
+using portier::ServerHealth;
 
 }  // namespace portier::proxy

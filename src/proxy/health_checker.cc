@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 
 #include "common/log.h"
 #include "proxy/http/parser.h"
@@ -69,6 +70,10 @@ asio::awaitable<void> run(std::shared_ptr<HealthChecker::Check> c) {
     std::string failure = co_await probe(*c);
     if (c->stopped) co_return;
     const bool ok = failure.empty();
+    c->health->last_check_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count(),
+                                   std::memory_order_relaxed);
     if (ok != c->health->up.load(std::memory_order_relaxed)) {
       c->health->up.store(ok, std::memory_order_relaxed);
       if (ok) {

@@ -222,12 +222,17 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       if (health_ && svc.load_balancer->health_check) {
         st.health = health_->track(name, server.url, st.endpoint, st.host_header,
                                    *svc.load_balancer->health_check);
+        result.health[name][server.url] = st.health;
       }
       target->servers.push_back(std::move(st));
     }
     if (!ok) continue;
     if (target->servers.empty()) {
       result.errors.push_back({"service", name, "no servers"});
+      continue;
+    }
+    if (std::string e = compile_balancing(*svc.load_balancer, sticky_salt_, *target); !e.empty()) {
+      result.errors.push_back({"service", name, e});
       continue;
     }
     for (const auto& s : target->servers) {

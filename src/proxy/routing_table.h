@@ -19,9 +19,11 @@
 
 #include "config/dynamic.h"
 #include "config/static_config.h"
+#include "proxy/balancer.h"
 #include "proxy/health.h"
 #include "proxy/health_checker.h"
 #include "proxy/middlewares/actions.h"
+#include "proxy/sticky.h"
 #include "rules/rule.h"
 
 namespace portier::tls {
@@ -37,6 +39,7 @@ struct ServerTarget {
   std::string url;
   int weight = 1;                              // 0: no traffic
   std::shared_ptr<const ServerHealth> health;  // null: always considered up
+  std::string sticky_value;                    // the sticky cookie naming this server
 
   bool available() const {
     return weight > 0 && (!health || health->up.load(std::memory_order_relaxed));
@@ -48,7 +51,15 @@ struct ServiceTarget {
   std::uint32_t index = 0;  // position in the table, for per-worker balancer state
   bool pass_host_header = true;
   std::vector<ServerTarget> servers;
+  Strategy strategy = Strategy::Wrr;
+  HashRing ring;                       // Strategy::Hrw only
+  std::optional<StickyTarget> sticky;  // loadBalancer.sticky.cookie
 };
+
+// Fills the service's strategy, hash ring and sticky cookie from its loadBalancer (after its
+// servers). Returns an error message when the service must be disabled, else "".
+std::string compile_balancing(const config::LoadBalancer& lb, std::string_view salt,
+                              ServiceTarget& service);
 
 struct Route {
   std::string name;
@@ -133,6 +144,8 @@ struct BuildResult {
   std::vector<BuildError> errors;
   std::vector<CertificateRequest> certificates;
   std::map<std::string, std::string> tls_options_by_host;  // SNI name -> tls.options name
+  // Health of checked servers, by service and server URL, for the API's serverStatus.
+  std::map<std::string, std::map<std::string, std::shared_ptr<const ServerHealth>>> health;
 };
 
 // What the builder needs to know of a static entrypoint.
@@ -164,6 +177,7 @@ class TableBuilder {
   std::vector<EntryPointInfo> infos_;
   HealthChecker* health_;  // runs the services' health checks; may be null (no checks)
   std::map<std::string, std::uint32_t> server_ids_;
+  std::string sticky_salt_ = random_salt();  // per process: sticky cookies survive reloads
 };
 
 }  // namespace portier::proxy

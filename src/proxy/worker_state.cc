@@ -6,7 +6,11 @@ namespace portier::proxy {
 
 WorkerState::WorkerState(boost::asio::any_io_executor ex, const config::ServersTransport& transport,
                          std::string hostname)
-    : ex_(ex), wheel_(ex), transport_(transport), hostname_(std::move(hostname)) {}
+    : ex_(ex),
+      wheel_(ex),
+      transport_(transport),
+      hostname_(std::move(hostname)),
+      rng_(std::random_device{}()) {}
 
 UpstreamPool& WorkerState::pool(std::uint32_t server_id) {
   if (server_id >= pools_.size()) pools_.resize(server_id + 1);
@@ -19,25 +23,53 @@ UpstreamPool& WorkerState::pool(std::uint32_t server_id) {
   return *p;
 }
 
-const ServerTarget* WorkerState::pick(const ServiceTarget& service) {
-  if (service.index >= wrr_.size()) wrr_.resize(service.index + 1);
-  auto& current = wrr_[service.index];
+WorkerState::Pick WorkerState::pick(const ServiceTarget& service, const PickRequest& request) {
+  now_ = Clock::now();
   const auto& servers = service.servers;
-  if (current.size() != servers.size()) current.assign(servers.size(), 0);
-  // Each available server gains its weight; the richest is picked and pays the total back.
-  // Over any window the picks follow the weights, and they interleave (1:3 gives b,b,a,b...)
-  // instead of coming in bursts.
-  std::int64_t total = 0;
-  std::size_t best = servers.size();
-  for (std::size_t i = 0; i < servers.size(); ++i) {
-    if (!servers[i].available()) continue;
-    current[i] += servers[i].weight;
-    total += servers[i].weight;
-    if (best == servers.size() || current[i] > current[best]) best = i;
+  auto usable = [&](std::size_t i, bool passive) {
+    const ServerTarget& s = servers[i];
+    return &s != request.exclude && s.available() && (!passive || local(s.id).down_until <= now_);
+  };
+  if (service.sticky && request.fields != nullptr) {
+    std::string_view value = find_cookie(*request.fields, service.sticky->name);
+    if (!value.empty()) {
+      for (std::size_t i = 0; i < servers.size(); ++i) {
+        if (servers[i].sticky_value == value && usable(i, true)) return {&servers[i], false};
+      }
+    }
   }
-  if (best == servers.size()) return nullptr;
-  current[best] -= total;
-  return &servers[best];
+  bool passive = false;
+  for (std::size_t i = 0; i < servers.size() && !passive; ++i) passive = usable(i, true);
+  std::size_t i = pick_by_strategy(service, request, passive);
+  if (i == static_cast<std::size_t>(-1)) return {};
+  return {&servers[i], service.sticky.has_value()};
+}
+
+std::size_t WorkerState::pick_by_strategy(const ServiceTarget& service, const PickRequest& request,
+                                          bool passive) {
+  const auto& servers = service.servers;
+  auto usable = [&](std::size_t i) {
+    const ServerTarget& s = servers[i];
+    return &s != request.exclude && s.available() && (!passive || local(s.id).down_until <= now_);
+  };
+  switch (service.strategy) {
+    case Strategy::P2c:
+      return p2c_pick(
+          servers.size(), [&](std::size_t i) { return local(servers[i].id).in_flight; }, usable,
+          rng_, scratch_);
+    case Strategy::Hrw:
+      return service.ring.pick(hash64(request.client_ip), usable);
+    case Strategy::Wrr:
+      break;
+  }
+  if (service.index >= wrr_.size()) wrr_.resize(service.index + 1);
+  return wrr_pick(
+      servers.size(), [&](std::size_t i) { return servers[i].weight; }, wrr_[service.index],
+      usable);
+}
+
+void WorkerState::mark_down(const ServerTarget& server, Clock::duration for_) {
+  local(server.id).down_until = Clock::now() + for_;
 }
 
 void WorkerState::on_table(const RoutingTable& table) {

@@ -4,11 +4,13 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "config/static_config.h"
 #include "proxy/deadline.h"
+#include "proxy/http/parser.h"
 #include "proxy/routing_table.h"
 #include "proxy/upstream_pool.h"
 
@@ -25,9 +27,29 @@ class WorkerState {
   const std::string& hostname() const { return hostname_; }
 
   UpstreamPool& pool(std::uint32_t server_id);
-  // Smooth weighted round robin (nginx's) among the service's available servers, per worker;
-  // nullptr when none is available (all down or weight 0).
-  const ServerTarget* pick(const ServiceTarget& service);
+
+  struct PickRequest {
+    std::string_view client_ip;             // hashed by Strategy::Hrw
+    const http::Fields* fields = nullptr;   // the request's, for the sticky cookie
+    const ServerTarget* exclude = nullptr;  // the server that just failed this request
+  };
+  struct Pick {
+    const ServerTarget* server = nullptr;  // nullptr: none available (all down or weight 0)
+    bool set_cookie = false;               // sticky: the response must (re)set the cookie
+  };
+  // Picks a server of `service` by its sticky cookie, else by its strategy, among servers that
+  // are available (weight > 0, health check passing) and not passively down on this worker.
+  // When every such server is passively down, the passive marks are ignored (better a try than
+  // a 503 while the only server restarts).
+  Pick pick(const ServiceTarget& service, const PickRequest& request);
+
+  // Passive health, per worker: a server that refused or reset a fresh connection is left out
+  // of this worker's picks until `for` has passed.
+  void mark_down(const ServerTarget& server, Clock::duration for_);
+  // Requests in flight to a server on this worker (p2c's measure).
+  void begin_request(std::uint32_t server_id) { ++local(server_id).in_flight; }
+  void end_request(std::uint32_t server_id) { --local(server_id).in_flight; }
+  std::uint32_t in_flight(std::uint32_t server_id) { return local(server_id).in_flight; }
 
   // Called on the worker thread when a new table becomes current: drops pools of servers that
   // are gone, keeps the others (and their connections).
@@ -40,8 +62,23 @@ class WorkerState {
   DeadlineWheel wheel_;
   const config::ServersTransport& transport_;
   std::string hostname_;
+  struct ServerLocal {
+    std::uint32_t in_flight = 0;
+    Clock::time_point down_until{};  // passive health: out of picks until then
+  };
+  ServerLocal& local(std::uint32_t server_id) {
+    if (server_id >= local_.size()) local_.resize(server_id + 1);
+    return local_[server_id];
+  }
+  std::size_t pick_by_strategy(const ServiceTarget& service, const PickRequest& request,
+                               bool passive);
+
   std::vector<std::unique_ptr<UpstreamPool>> pools_;  // by server id
+  std::vector<ServerLocal> local_;                    // by server id; kept across tables
   std::vector<std::vector<std::int64_t>> wrr_;        // by service index: current weights
+  std::minstd_rand rng_;                              // p2c's draws
+  std::vector<std::uint32_t> scratch_;                // p2c's candidates
+  Clock::time_point now_;                             // of the pick in progress
 };
 
 }  // namespace portier::proxy

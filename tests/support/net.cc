@@ -38,8 +38,17 @@ bool Response::has_header(std::string_view name) const {
   return false;
 }
 
-Conn::Conn(int port, std::chrono::milliseconds timeout) {
+Conn::Conn(int port, std::chrono::milliseconds timeout, const std::string& source_ip) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (!source_ip.empty()) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source_ip.c_str(), &src.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("cannot bind to " + source_ip + ": " + std::strerror(errno));
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -286,10 +295,12 @@ long stat_field(int port, const std::string& key) {
 long Whoami::connections() const { return stat_field(port, "connections"); }
 long Whoami::requests() const { return stat_field(port, "requests"); }
 
-Whoami start_whoami(const TempDir& dir, const std::string& name) {
+Whoami start_whoami(const TempDir& dir, const std::string& name,
+                    const std::vector<std::string>& extra_args) {
   Whoami w;
-  w.proc = Process::start({WHOAMI_BIN, "--addr", "127.0.0.1:0", "--name", name},
-                          dir.path() / ("whoami-" + name + ".log"));
+  std::vector<std::string> argv = {WHOAMI_BIN, "--addr", "127.0.0.1:0", "--name", name};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  w.proc = Process::start(argv, dir.path() / ("whoami-" + name + ".log"));
   auto port = w.proc->wait_for_log("whoami listening on 127\\.0\\.0\\.1:([0-9]+)",
                                    std::chrono::seconds(10));
   if (!port) throw std::runtime_error("whoami did not start: " + w.proc->log());

@@ -49,7 +49,9 @@ struct TlsInfo {
 
 class Conn {
  public:
-  explicit Conn(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // `source_ip`: a loopback address to connect from (127.0.0.x), to look like many clients.
+  explicit Conn(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                const std::string& source_ip = "");
   ~Conn();
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
@@ -91,7 +93,9 @@ struct Whoami {
   long connections() const;
   long requests() const;
 };
-Whoami start_whoami(const TempDir& dir, const std::string& name);
+// `extra_args`: more whoami flags, e.g. {"--delay", "100"} for a slow backend.
+Whoami start_whoami(const TempDir& dir, const std::string& name,
+                    const std::vector<std::string>& extra_args = {});
 
 // A portier process with entrypoint `web` on an ephemeral port and the given dynamic config.
 struct Portier {

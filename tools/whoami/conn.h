@@ -40,6 +40,7 @@ struct Shared {
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<int> health{200};
+  std::uint64_t delay_ms = 0;  // --delay: added before every answer of / (a slow backend)
 };
 
 // "1.2.3.4:80" or "[::1]:80".

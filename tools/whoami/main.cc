@@ -30,12 +30,13 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 constexpr std::string_view kUsage =
-    "usage: whoami [--addr HOST:PORT] [--name NAME] [--threads N]\n"
+    "usage: whoami [--addr HOST:PORT] [--name NAME] [--threads N] [--delay MS]\n"
     "\n"
     "  --addr HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks a free\n"
     "                    port; HOST is an IPv4 or [IPv6] literal, or localhost)\n"
     "  --name NAME       name shown in responses (default $WHOAMI_NAME, else the hostname)\n"
     "  --threads N       worker threads, each with its own acceptor (default 1)\n"
+    "  --delay MS        wait MS milliseconds before answering / (default 0: a slow backend)\n"
     "  --help            show this help\n"
     "\n"
     "Prints \"whoami listening on HOST:PORT\" once bound. Endpoints: / (request dump), /health,\n"
@@ -45,6 +46,7 @@ struct Options {
   std::string addr = "127.0.0.1:8080";
   std::string name;
   int threads = 1;
+  std::uint64_t delay_ms = 0;
 };
 
 std::optional<tcp::endpoint> parse_endpoint(std::string_view addr) {
@@ -88,7 +90,7 @@ std::optional<int> parse_args(int argc, char** argv, Options& options) {
     if (arg.starts_with("--") && eq != std::string_view::npos) {
       value = arg.substr(eq + 1);
       arg = arg.substr(0, eq);
-    } else if (arg == "--addr" || arg == "--name" || arg == "--threads") {
+    } else if (arg == "--addr" || arg == "--name" || arg == "--threads" || arg == "--delay") {
       if (i + 1 >= argc) {
         std::cerr << "whoami: " << arg << " needs a value\n" << kUsage;
         return 2;
@@ -107,6 +109,13 @@ std::optional<int> parse_args(int argc, char** argv, Options& options) {
         return 2;
       }
       options.threads = std::stoi(std::string(value));
+    } else if (arg == "--delay") {
+      if (value.empty() || value.size() > 6 ||
+          value.find_first_not_of("0123456789") != std::string_view::npos) {
+        std::cerr << "whoami: --delay must be a number of milliseconds up to 999999\n";
+        return 2;
+      }
+      options.delay_ms = std::stoull(std::string(value));
     } else {
       std::cerr << "whoami: unknown argument '" << arg << "'\n" << kUsage;
       return 2;
@@ -150,6 +159,7 @@ int main(int argc, char** argv) {
   }
   shared.hostname = hostname;
   shared.name = options.name.empty() ? shared.hostname : options.name;
+  shared.delay_ms = options.delay_ms;
   for (char c : shared.name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
       std::cerr << "whoami: --name must not hold control characters\n";

@@ -138,7 +138,10 @@ awaitable<Session::Next> Session::serve_one() {
   if (route == Route::Whoami || route == Route::Slow) {
     text = whoami_text();
   }
-  if (route == Route::Slow) {
+  if (route == Route::Whoami && shared_.delay_ms > 0) {
+    route = Route::Slow;  // the same answer, after --delay
+    number = shared_.delay_ms;
+  } else if (route == Route::Slow) {
     std::optional<std::uint64_t> ms = parse_u64(query_param(query, "ms").value_or("0"));
     if (!ms || *ms > kMaxSlowMs) {
       bad_query = "ms must be a number of milliseconds up to 86400000\n";

@@ -7,7 +7,9 @@ namespace portier::proxy {
 std::optional<Strategy> parse_strategy(std::string_view name) {
   if (name.empty() || name == "wrr") return Strategy::Wrr;
   if (name == "p2c") return Strategy::P2c;
-  if (name == "hrw") return Strategy::Hrw;
+  // hrw is Traefik's name; hash and ipHash (the names nginx and HAProxy users look for) mean
+  // the same: consistent hashing on the client IP.
+  if (name == "hrw" || name == "hash" || name == "ipHash" || name == "iphash") return Strategy::Hrw;
   return std::nullopt;
 }
 

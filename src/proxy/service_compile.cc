@@ -8,7 +8,7 @@ std::string compile_balancing(const config::LoadBalancer& lb, std::string_view s
   auto strategy = parse_strategy(lb.strategy);
   if (!strategy) {
     return "loadBalancer.strategy `" + lb.strategy +
-           "` is not supported (wrr, p2c and hrw are; leasttime is not yet)";
+           "` is not supported (wrr, p2c and hrw (alias hash, ipHash) are; leasttime is not yet)";
   }
   service.strategy = *strategy;
   if (service.strategy == Strategy::Hrw) {

@@ -17,10 +17,10 @@ TEST(Balancer, StrategyNames) {
     std::string name;
     std::optional<Strategy> want;
   };
-  const std::vector<Case> cases = {{"", Strategy::Wrr},    {"wrr", Strategy::Wrr},
-                                   {"p2c", Strategy::P2c}, {"hrw", Strategy::Hrw},
-                                   {"WRR", std::nullopt},  {"leasttime", std::nullopt},
-                                   {"hash", std::nullopt}};
+  const std::vector<Case> cases = {
+      {"", Strategy::Wrr},     {"wrr", Strategy::Wrr},    {"p2c", Strategy::P2c},
+      {"hrw", Strategy::Hrw},  {"WRR", std::nullopt},     {"leasttime", std::nullopt},
+      {"hash", Strategy::Hrw}, {"ipHash", Strategy::Hrw}, {"md5", std::nullopt}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     EXPECT_EQ(parse_strategy(c.name), c.want);

@@ -78,6 +78,14 @@ void Certificates::attach(proxy::BuildResult& built, const config::Configuration
     auto& sets = wanted[req.resolver];
     for (const auto& d : req.domains) {
       auto n = normalized(d);
+      if (std::any_of(n.begin(), n.end(), [](const std::string& h) { return h.starts_with("*"); })) {
+        // Only HTTP-01 is implemented, and no CA issues a wildcard over HTTP-01.
+        warnings.push_back({"router", req.router,
+                            "wildcard names (" + join(n) +
+                                ") need the DNS-01 challenge, which portier does not support; "
+                                "the default or a file certificate is served"});
+        continue;
+      }
       if (std::find(sets.begin(), sets.end(), n) == sets.end()) sets.push_back(std::move(n));
     }
   }

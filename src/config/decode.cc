@@ -414,7 +414,7 @@ Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::strin
     decode_resolver(node, "certificatesResolvers." + name, d, cfg.certificates_resolvers[name]);
   }
   for (const auto& [name, ep] : cfg.entry_points) {
-    if (ep.http.redirect && ep.http.redirect->to.front() != ':' &&
+    if (ep.http.redirect && !ep.http.redirect->to.empty() && ep.http.redirect->to.front() != ':' &&
         !cfg.entry_points.count(ep.http.redirect->to)) {
       d.add(YAML::Mark(), "entryPoints." + name + ".http.redirections.entryPoint.to: entrypoint `" +
                               ep.http.redirect->to + "` does not exist");

@@ -151,6 +151,15 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     }
   }
   const bool tls = socket.is_tls();
+  // The name the client asked for in its handshake (lower case), for the Host check below.
+  std::string sni;
+  if (tls) {
+    if (const char* n = SSL_get_servername(socket.tls().native_handle(), TLSEXT_NAMETYPE_host_name)) {
+      sni = n;
+      for (char& c : sni) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!sni.empty() && sni.back() == '.') sni.pop_back();
+    }
+  }
 
   for (;;) {
     // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before.
@@ -242,6 +251,19 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       scheme = "https";
     }
     TableLease table = worker.acquire_table();
+    if (tls && !sni.empty() && match_req.host != sni && table->tls_store() != nullptr &&
+        &table->tls_store()->options_for(match_req.host) !=
+            &table->tls_store()->options_for(sni)) {
+      // The handshake was made under other TLS options than this Host's (say, a sniStrict or
+      // TLS 1.3-only name reached through a laxer one): Traefik's answer, 421.
+      bool close =
+          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 421, close,
+                                              timeouts.write_timeout, "Misdirected Request", {},
+                                              head.method == "HEAD");
+      if (o == proxy::Outcome::Close) break;
+      continue;
+    }
     const proxy::EntryPointRoutes* routes = table->entrypoint(ep.index, tls);
     const proxy::Route* route = routes ? routes->match(match_req) : nullptr;
     std::string location;

@@ -19,6 +19,9 @@ class ClientStream {
   using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;
 
   explicit ClientStream(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+  // The TLS stream refers to socket_: a copy or a move would leave it pointing at the old one.
+  ClientStream(const ClientStream&) = delete;
+  ClientStream& operator=(const ClientStream&) = delete;
 
   executor_type get_executor() { return socket_.get_executor(); }
   boost::asio::ip::tcp::socket& socket() { return socket_; }

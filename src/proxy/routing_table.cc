@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/log.h"
+#include "tls/store.h"
 
 namespace portier::proxy {
 namespace {
@@ -97,7 +98,7 @@ void TableBuilder::add_entrypoint_redirects(RoutingTable& table) {
     const auto& r = *infos_[i].redirect;
     auto route = std::make_unique<Route>();
     route->name =
-        infos_[i].name + "-to-" + (r.to.front() == ':' ? r.to.substr(1) : r.to) + "@internal";
+        infos_[i].name + "-to-" + (!r.to.empty() && r.to.front() == ':' ? r.to.substr(1) : r.to) + "@internal";
     // Traefik's default: just below the ACME challenge router, so above every router.
     route->priority = r.priority != 0 ? r.priority : std::numeric_limits<int>::max() - 1;
     route->rule = std::move(*rules::parse("PathPrefix(`/`)"));
@@ -117,9 +118,18 @@ bool TableBuilder::tls_requests(
     if (!t->options.empty()) {
       // Options are global in portier; a provider suffix (`modern@file`) is accepted.
       std::string opt = t->options.substr(0, t->options.find('@'));
-      if (opt != "default" && !tls.options.count(opt)) {
-        err = "tls.options `" + t->options + "` does not exist";
-        return false;
+      if (opt != "default") {
+        auto it = tls.options.find(opt);
+        if (it == tls.options.end()) {
+          err = "tls.options `" + t->options + "` does not exist";
+          return false;
+        }
+        // Options that cannot be applied disable the router: serving its names with the
+        // defaults instead would quietly weaken what was asked for.
+        if (auto c = tls::compile_options(opt, it->second); !c) {
+          err = "tls.options `" + t->options + "`: " + c.error().message;
+          return false;
+        }
       }
       for (const auto& h : rule.pinned_hosts()) {
         auto [it, inserted] = result.tls_options_by_host.emplace(h, opt);

@@ -1,5 +1,6 @@
 #include "tls/context.h"
 
+#include <openssl/err.h>
 #include <openssl/tls1.h>
 
 #include <cctype>
@@ -25,7 +26,32 @@ std::size_t client_hello_sni(SSL* ssl, char* out) {
   return n;
 }
 
-const Store* store_of(SSL* ssl) { return static_cast<const Store*>(SSL_get_app_data(ssl)); }
+// Our own ex_data slot for the store: Asio's stream engine keeps its verify callback in the app
+// data slot (SSL_get_app_data) and deletes whatever it finds there when the stream goes away.
+int store_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+const Store* store_of(SSL* ssl) {
+  return static_cast<const Store*>(SSL_get_ex_data(ssl, store_index()));
+}
+
+// Applies the per-name TLS options; false when OpenSSL refuses one of them (they were checked
+// when the configuration was compiled, so this means OpenSSL and that check disagree).
+bool apply_options(SSL* ssl, const CompiledOptions& o) {
+  if (SSL_set_min_proto_version(ssl, o.min_version) != 1) return false;
+  // TLS 1.0 and 1.1 sign with SHA-1, which OpenSSL 3 allows only at security level 0: asking for
+  // them (Traefik's minVersion VersionTLS10) has to lower it for that handshake to mean anything.
+  if (o.min_version != 0 && o.min_version < TLS1_2_VERSION) SSL_set_security_level(ssl, 0);
+  if (SSL_set_max_proto_version(ssl, o.max_version) != 1) return false;
+  if (!o.cipher_list.empty() && SSL_set_cipher_list(ssl, o.cipher_list.c_str()) != 1) return false;
+  if (!o.ciphersuites.empty() && SSL_set_ciphersuites(ssl, o.ciphersuites.c_str()) != 1) {
+    return false;
+  }
+  if (!o.groups.empty() && SSL_set1_groups_list(ssl, o.groups.c_str()) != 1) return false;
+  return true;
+}
 
 int on_client_hello(SSL* ssl, int* alert, void*) {
   const Store* store = store_of(ssl);
@@ -36,12 +62,10 @@ int on_client_hello(SSL* ssl, int* alert, void*) {
   char buf[256];
   std::string_view sni(buf, client_hello_sni(ssl, buf));
   const CompiledOptions& o = store->options_for(sni);
-  if (!o.is_default) {
-    SSL_set_min_proto_version(ssl, o.min_version);
-    SSL_set_max_proto_version(ssl, o.max_version);
-    if (!o.cipher_list.empty()) SSL_set_cipher_list(ssl, o.cipher_list.c_str());
-    if (!o.ciphersuites.empty()) SSL_set_ciphersuites(ssl, o.ciphersuites.c_str());
-    if (!o.groups.empty()) SSL_set1_groups_list(ssl, o.groups.c_str());
+  if (!o.is_default && !apply_options(ssl, o)) {
+    ERR_clear_error();
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
   }
   const Certificate* cert = store->find(sni);
   if (cert == nullptr) {
@@ -95,7 +119,7 @@ ServerContext::ServerContext() : ctx_(boost::asio::ssl::context::tls_server) {
 }
 
 void ServerContext::attach(SSL* ssl, const Store* store) {
-  SSL_set_app_data(ssl, const_cast<Store*>(store));
+  SSL_set_ex_data(ssl, store_index(), const_cast<Store*>(store));
 }
 
 }  // namespace portier::tls

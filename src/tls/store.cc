@@ -1,6 +1,9 @@
 #include "tls/store.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include <memory>
 
 #include <algorithm>
 #include <cctype>
@@ -84,11 +87,32 @@ Result<CompiledOptions> compile_options(const std::string& name, const config::T
   if (alpn.empty()) alpn = {"http/1.1"};  // h2 arrives with HTTP/2
   for (const auto& p : alpn) {
     if (p.empty() || p.size() > 255) return Error{"ALPN protocol `" + p + "` is invalid"};
-    if (p != "http/1.1" && p != "acme-tls/1") continue;  // only what portier speaks is offered
+    if (p != "http/1.1") continue;  // only what portier speaks is offered (h2 comes later)
     c.alpn_wire.push_back(static_cast<char>(p.size()));
     c.alpn_wire += p;
   }
   c.sni_strict = o.sni_strict;
+  // OpenSSL itself checks the lists once here, so a handshake never meets a value it refuses.
+  {
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> probe(SSL_CTX_new(TLS_server_method()),
+                                                           SSL_CTX_free);
+    const char* bad = nullptr;
+    if (probe == nullptr) {
+      bad = "OpenSSL";
+    } else if (!c.cipher_list.empty() &&
+               SSL_CTX_set_cipher_list(probe.get(), c.cipher_list.c_str()) != 1) {
+      bad = "cipherSuites";
+    } else if (!c.ciphersuites.empty() &&
+               SSL_CTX_set_ciphersuites(probe.get(), c.ciphersuites.c_str()) != 1) {
+      bad = "cipherSuites (TLS 1.3)";
+    } else if (!c.groups.empty() && SSL_CTX_set1_groups_list(probe.get(), c.groups.c_str()) != 1) {
+      bad = "curvePreferences";
+    }
+    if (bad != nullptr) {
+      ERR_clear_error();
+      return Error{std::string(bad) + " refused by OpenSSL"};
+    }
+  }
   c.is_default = c.min_version == TLS1_2_VERSION && c.max_version == 0 && c.cipher_list.empty() &&
                  c.ciphersuites.empty() && c.groups.empty() && !c.sni_strict;
   if (o.client_auth && !o.client_auth->client_auth_type.empty() &&

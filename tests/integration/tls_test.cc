@@ -74,10 +74,16 @@ providers:
            "      entryPoints: [web]\n      tls:\n        options: modern\n"
            "    open:\n      rule: \"Host(`a.test`) && PathPrefix(`/p`)\"\n      service: s\n"
            "    stream:\n      rule: \"Host(`y.w.test`)\"\n      service: s\n      tls: {}\n"
+           "    legacy:\n      rule: \"Host(`l.test`)\"\n      service: s\n      tls:\n"
+           "        options: legacy\n"
+           "    broken:\n      rule: \"Host(`b.test`)\"\n      service: s\n      tls:\n"
+           "        options: broken\n"
            "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
            whoami_->url() +
            "\"\n"
            "tls:\n  options:\n    modern:\n      minVersion: VersionTLS13\n"
+           "    broken:\n      cipherSuites: [TLS_NOT_A_SUITE]\n"
+           "    legacy:\n      minVersion: VersionTLS10\n"
            "  certificates:\n"
            "    - certFile: " +
            (a_cert.empty() ? a_.cert.string() : a_cert) + "\n      keyFile: " +
@@ -167,11 +173,50 @@ TEST_F(TlsTest, OptionsFollowTheRouterThatNamesTheHost) {
   auto ok12 = tls_get(web(), a12, "a.test", "/s");
   ASSERT_TRUE(ok12.info.ok) << ok12.info.error;
   EXPECT_EQ(ok12.info.version, "TLSv1.2");
-  // TLS 1.1 is below the default minimum.
+  // TLS 1.1 is below the default minimum, even for a client that would take it.
   Conn c(web());
   TlsClientOptions old = verify("a.test");
   old.max_version = TLS1_1_VERSION;
+  old.min_version = TLS1_VERSION;
+  old.security_level = 0;
   EXPECT_FALSE(c.start_tls(old).ok);
+  // Options that ask for TLS 1.0 get it (OpenSSL's security level lowered for them only).
+  TlsClientOptions l11 = old;
+  l11.sni = "l.test";
+  l11.ca_file.clear();  // no certificate for l.test: the default one is served
+  auto legacy = tls_get(web(), l11, "l.test", "/");
+  ASSERT_TRUE(legacy.info.ok) << legacy.info.error;
+  EXPECT_EQ(legacy.info.version, "TLSv1.1");
+  ASSERT_TRUE(legacy.response);
+  EXPECT_EQ(legacy.response->status, 200);
+}
+
+TEST_F(TlsTest, OptionsThatCannotBeAppliedDisableTheirRouters) {
+  ASSERT_TRUE(portier_->proc->wait_for_log(
+      R"re(msg="configuration object disabled".*broken.*(TLS_NOT_A_SUITE))re", 5s))
+      << portier_->proc->log();
+  // b.test is not served under weaker (default) options: its router does not exist.
+  auto ex = tls_get(web(), verify("a.test"), "b.test", "/");
+  ASSERT_TRUE(ex.response);
+  EXPECT_EQ(ex.response->status, 404);
+}
+
+TEST_F(TlsTest, HostWithOtherOptionsThanTheSniGets421) {
+  // The handshake was for a.test (default options, TLS 1.2 allowed); m.test demands TLS 1.3.
+  TlsClientOptions a12 = verify("a.test");
+  a12.max_version = TLS1_2_VERSION;
+  auto mis = tls_get(web(), a12, "m.test", "/m");
+  ASSERT_TRUE(mis.info.ok) << mis.info.error;
+  ASSERT_TRUE(mis.response);
+  EXPECT_EQ(mis.response->status, 421);
+  // Names under the same options share a connection (a.test and x.w.test: both default).
+  auto same = tls_get(web(), verify("a.test"), "x.w.test", "/s");
+  ASSERT_TRUE(same.response);
+  EXPECT_EQ(same.response->status, 200);
+  // And the host itself, with a port and in upper case, is the same name.
+  auto self = tls_get(web(), verify("m.test"), "M.TEST:443", "/m");
+  ASSERT_TRUE(self.response);
+  EXPECT_EQ(self.response->status, 200);
 }
 
 TEST_F(TlsTest, AlpnAndSessionResumption) {

@@ -90,6 +90,8 @@ TlsInfo Conn::start_tls(const TlsClientOptions& o) {
   // No internal cache: freeing the context would mark cached sessions not resumable.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (o.max_version) SSL_CTX_set_max_proto_version(ctx, o.max_version);
+  if (o.min_version) SSL_CTX_set_min_proto_version(ctx, o.min_version);
+  if (o.security_level >= 0) SSL_CTX_set_security_level(ctx, o.security_level);
   if (!o.ca_file.empty()) {
     SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);

@@ -30,6 +30,8 @@ struct TlsClientOptions {
   std::string sni;      // server name sent; empty: none
   std::string ca_file;  // verify the chain and the name against this; empty: no verification
   int max_version = 0;  // e.g. TLS1_2_VERSION; 0: any
+  int min_version = 0;  // 0: OpenSSL's default
+  int security_level = -1;  // -1: OpenSSL's default (TLS 1.0 and 1.1 need 0)
   std::vector<std::string> alpn = {"http/1.1"};
   void* session = nullptr;  // SSL_SESSION* to resume (from Conn::tls_session())
 };

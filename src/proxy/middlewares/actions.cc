@@ -47,10 +47,18 @@ void add_security_headers(const config::Headers& h, bool tls, std::vector<Header
   if (!h.permissions_policy.empty()) set_edit(out, "Permissions-Policy", h.permissions_policy);
 }
 
-// Go's replacement syntax ($1, ${1}, ${name}, $$) to RE2's (\1, \\).
-std::string rewrite_for_re2(const std::string& go, const re2::RE2& re) {
+// Go's replacement syntax ($1, ${1}, $name, ${name}, $$) to RE2's (\1, \\), with Go's meaning:
+// a name is the longest run of letters, digits and '_' ("$1x" is the group named "1x"); a
+// group that does not exist expands to nothing; a '$' that starts no valid reference ("$/",
+// "${}", "${x") is a literal '$'. RE2 can refer to groups 0 to 9 only, so a reference to a
+// later group is refused (the middleware is reported) rather than expanded wrongly.
+Result<std::string> rewrite_for_re2(const std::string& go, const re2::RE2& re) {
   std::string out;
   const auto& named = re.NamedCapturingGroups();
+  const int groups = re.NumberOfCapturingGroups();
+  auto is_name = [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_';
+  };
   for (std::size_t i = 0; i < go.size(); ++i) {
     char c = go[i];
     if (c == '\\') {
@@ -70,25 +78,37 @@ std::string rewrite_for_re2(const std::string& go, const re2::RE2& re) {
     std::size_t j = i + 1;
     if (go[j] == '{') {
       std::size_t close = go.find('}', j);
-      if (close == std::string::npos) {
-        out += c;
+      if (close != std::string::npos) name = go.substr(j + 1, close - j - 1);
+      if (close == std::string::npos || name.empty() ||
+          !std::all_of(name.begin(), name.end(), is_name)) {
+        out += '$';  // malformed: Go copies the '$' and goes on
         continue;
       }
-      name = go.substr(j + 1, close - j - 1);
       j = close + 1;
     } else {
-      while (j < go.size() && (std::isalnum(static_cast<unsigned char>(go[j])) || go[j] == '_')) {
-        name += go[j++];
+      while (j < go.size() && is_name(go[j])) name += go[j++];
+      if (name.empty()) {
+        out += '$';
+        continue;
       }
     }
-    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
-      out += "\\" + name;  // RE2 takes \0..\9
+    int index = -1;
+    if (std::all_of(name.begin(), name.end(), ::isdigit)) {
+      if (name.size() <= 4) index = std::stoi(name);
+      if (index > groups) index = -1;
     } else if (auto it = named.find(name); it != named.end()) {
-      out += "\\" + std::to_string(it->second);
-    }  // Go expands an unknown group to nothing
+      index = it->second;
+    }
+    if (index > 9) {
+      return Error{"replacement refers to group " + std::to_string(index) +
+                   "; only groups 0 to 9 can be used"};
+    }
+    if (index >= 0) out += "\\" + std::to_string(index);  // else: expands to nothing, as in Go
     i = j - 1;
   }
-  return out;
+  std::string why;
+  if (!re.CheckRewriteString(out, &why)) return Error{"replacement: " + why};
+  return Result<std::string>(boost::system::in_place_value, std::move(out));
 }
 
 Result<bool> add(const std::string& name, const std::map<std::string, config::Middleware>& all,
@@ -117,9 +137,11 @@ Result<bool> add(const std::string& name, const std::map<std::string, config::Mi
   } else if (mw.redirect_regex) {
     if (!out.redirect) {
       auto re = std::make_shared<re2::RE2>(mw.redirect_regex->regex);
+      auto rewrite = rewrite_for_re2(mw.redirect_regex->replacement, *re);
+      if (!rewrite) return Error{"middleware `" + name + "`: " + rewrite.error().message};
       Redirect r;
       r.permanent = mw.redirect_regex->permanent;
-      r.rewrite = rewrite_for_re2(mw.redirect_regex->replacement, *re);
+      r.rewrite = std::move(*rewrite);
       r.regex = std::move(re);
       out.redirect = std::move(r);
     }
@@ -216,7 +238,10 @@ std::string redirect_location(const Redirect& r, std::string_view current_scheme
   if (r.regex) {
     std::string url = std::string(current_scheme) + "://" + std::string(host) + std::string(target);
     if (!re2::RE2::PartialMatch(url, *r.regex)) return "";
-    re2::RE2::GlobalReplace(&url, *r.regex, r.rewrite);
+    std::string original = url;
+    // Unchanged: no redirect (it would loop); the request goes on to the router's service, as
+    // in Traefik.
+    if (re2::RE2::GlobalReplace(&url, *r.regex, r.rewrite) <= 0 || url == original) return "";
     return url;
   }
   if (current_scheme == r.scheme) return "";

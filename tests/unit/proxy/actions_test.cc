@@ -171,6 +171,16 @@ TEST(Actions, RedirectRegexUsesGoReplacementSyntax) {
        "http://a.test/new$"},
       {"^http://a\\.test/old$", "http://a.test/new", "http", "a.test", "/other", ""},  // no match
       {"/x/", "/y\\z/", "https", "h", "/x/", "https://h/y\\z/"},  // a backslash stays literal
+      // Go's rules: "$1x" names the group "1x" (none: empty); a group beyond the count is
+      // empty; a '$' that starts no reference stays.
+      {"^http://a\\.test/(o)ld$", "http://a.test/$1x-${1}x", "http", "a.test", "/old",
+       "http://a.test/-ox"},
+      {"^http://a\\.test/(o)ld$", "http://a.test/n$7", "http", "a.test", "/old",
+       "http://a.test/n"},
+      {"^http://a\\.test/old$", "http://a.test/$/${}/${x/$", "http", "a.test", "/old",
+       "http://a.test/$/${}/${x/$"},
+      // A replacement that leaves the URL as it was: no redirect (it would loop).
+      {"^http://a\\.test/(.*)$", "http://a.test/$1", "http", "a.test", "/same", ""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.regex + " -> " + c.replacement);
@@ -185,6 +195,12 @@ TEST(Actions, RedirectRegexUsesGoReplacementSyntax) {
                                                 "'('\n        replacement: x\n"));
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("redirectRegex.regex"), std::string::npos);
+  // RE2 rewrites reach \9 at most: a reference to group 10 is refused, not misread as \1 then "0".
+  auto ten = compile_actions(
+      {"r"}, middlewares("    r:\n      redirectRegex:\n        regex: "
+                         "'(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)'\n        replacement: 'x$10'\n"));
+  ASSERT_FALSE(ten);
+  EXPECT_NE(ten.error().message.find("group 10"), std::string::npos) << ten.error().message;
 }
 
 TEST(Actions, StrictTransportSecurityOnTlsRoutersOrWhenForced) {

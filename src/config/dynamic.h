@@ -43,6 +43,10 @@ struct Router {
 struct Server {
   std::string url;
   int weight = 1;
+  // Set by a provider that knows the server is down (the Docker provider: the container's
+  // healthcheck says "unhealthy" or "starting"). The server stays in the table, out of the
+  // rotation, and the API shows it DOWN. Not a configuration field.
+  std::string down_reason;
   bool operator==(const Server&) const = default;
 };
 

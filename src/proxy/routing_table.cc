@@ -229,7 +229,14 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       st.host_header = u.host_header;
       st.id = server_id(server.url);
       st.weight = server.weight;
-      if (health_ && svc.load_balancer->health_check) {
+      if (!server.down_reason.empty()) {
+        // Known down by its provider (a Docker healthcheck): out of the rotation until the
+        // provider says otherwise, whatever an active check would say.
+        auto down = std::make_shared<ServerHealth>();
+        down->up.store(false, std::memory_order_relaxed);
+        st.health = down;
+        result.health[name][server.url] = std::move(down);
+      } else if (health_ && svc.load_balancer->health_check) {
         st.health = health_->track(name, server.url, st.endpoint, st.host_header,
                                    *svc.load_balancer->health_check);
         result.health[name][server.url] = st.health;

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "e2e/docker_env.h"
@@ -148,7 +149,21 @@ TEST_F(DockerTest, ReplicasShareOneService) {
 }
 
 TEST_F(DockerTest, UnhealthyAndPausedGetNoTraffic) {
-  Portier p = start_portier_docker();
+  Portier p = start_portier_docker("api:\n  insecure: true\n");
+  auto api = p.proc->wait_for_log(
+      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(api) << p.proc->log();
+  // What the API says of the container's server (Traefik's serverStatus).
+  auto server_status = [&]() -> std::string {
+    auto r = http_get(std::stoi(*api), "x", "/api/http/services/h@docker");
+    if (!r || r->status != 200) return "";
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (!j.contains("serverStatus") || !j["serverStatus"].is_object() ||
+        j["serverStatus"].empty()) {
+      return "";
+    }
+    return j["serverStatus"].begin()->get<std::string>();
+  };
   int port = free_port();
   // Healthy while whoami's /health says 200; busybox wget runs the check inside the container.
   std::string health =
@@ -165,11 +180,20 @@ TEST_F(DockerTest, UnhealthyAndPausedGetNoTraffic) {
   Conn set(port);
   set.send("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n500");
   ASSERT_TRUE(set.read_response());
-  EXPECT_TRUE(not_found(p.port, "health.localhost")) << "unhealthy: no traffic";
+  // Unhealthy: the server stays, DOWN, out of the rotation; its only server down gives 503.
+  EXPECT_TRUE(poll_until(
+      [&] {
+        auto r = http_get(p.port, "health.localhost", "/");
+        return r && r->status == 503;
+      },
+      10s))
+      << "unhealthy: no traffic";
+  EXPECT_EQ(server_status(), "DOWN");
   Conn back(port);
   back.send("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n200");
   ASSERT_TRUE(back.read_response());
   EXPECT_TRUE(served_by(p.port, "health.localhost", "e2e-health", 15s)) << "healthy again";
+  EXPECT_EQ(server_status(), "UP");
 
   run("e2e-pause", {{"traefik.http.routers.pz.rule", "Host(`pause.localhost`)"}});
   ASSERT_TRUE(served_by(p.port, "pause.localhost", "e2e-pause"));

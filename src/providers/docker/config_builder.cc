@@ -162,9 +162,11 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
       }
     }
 
-    // One server per service for this container, unless it should get no traffic.
-    const bool gets_traffic =
-        !c.paused && c.health != Health::Starting && c.health != Health::Unhealthy;
+    // One server per service for this container, unless it is paused. A container whose
+    // healthcheck fails (or has not passed yet) keeps its server, marked down: it feeds the
+    // same server state as an active health check (out of the rotation, DOWN in the API, 503
+    // when no server of the service is up).
+    const bool gets_traffic = !c.paused;
     for (auto& [sname, svc] : cfg.http.services) {
       if (!svc.load_balancer) continue;
       const ServerLabels& sl = d.servers[sname];
@@ -201,6 +203,8 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
         config::Server server;
         server.url = url;
         if (sl.weight) server.weight = *sl.weight;
+        if (c.health == Health::Unhealthy) server.down_reason = "Docker healthcheck: unhealthy";
+        if (c.health == Health::Starting) server.down_reason = "Docker healthcheck: starting";
         svc.load_balancer->servers.push_back(server);
       }
     }
@@ -261,8 +265,8 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
       if (empty) dropped.insert(it->first);
       it = empty ? out.config.http.services.erase(it) : std::next(it);
     }
-    // Their routers go too, as Traefik drops such containers whole: a paused or unhealthy
-    // container is a normal state, not a configuration error to report on every change.
+    // Their routers go too, as Traefik drops such containers whole: a paused container is a
+    // normal state, not a configuration error to report on every change.
     for (auto it = out.config.http.routers.begin(); it != out.config.http.routers.end();) {
       it = dropped.count(it->second.service) ? out.config.http.routers.erase(it) : std::next(it);
     }

@@ -115,11 +115,17 @@ TEST(ConfigBuilder, Table) {
        ""},
       {"enable=false opts out", {container("a", {{"traefik.enable", "false"}})}, {}, {}, {}, ""},
       {"paused gets no traffic", {paused}, {}, {}, {}, ""},
-      {"unhealthy gets no traffic", {unhealthy}, {}, {}, {}, ""},
-      {"starting gets no traffic", {starting}, {}, {}, {}, ""},
+      // Unhealthy and starting containers keep their server, marked down (below).
+      {"unhealthy keeps its server", {unhealthy}, {}, {{"u", {"http://172.18.0.2:80"}}}, {"u"}, ""},
+      {"starting keeps its server",
+       {starting},
+       {},
+       {{"st", {"http://172.18.0.2:80"}}},
+       {"st"},
+       ""},
       {"healthy does", {healthy}, {}, {{"hh", {"http://172.18.0.2:80"}}}, {"hh"}, ""},
       {"stopped is ignored", {stopped}, {}, {}, {}, ""},
-      {"empty service kept when allowed", {unhealthy}, allow_empty, {{"u", {}}}, {"u"}, ""},
+      {"empty service kept when allowed", {paused}, allow_empty, {{"p", {}}}, {"p"}, ""},
       {"network option picks the address",
        {two_nets},
        on_front,
@@ -196,6 +202,23 @@ TEST(ConfigBuilder, Table) {
   auto rule = build_configuration({container("my_app", {{"alias", "app.local"}})}, template_rule);
   EXPECT_EQ(rule.config.http.routers.at("my-app").rule,
             "Host(`my-app.example.com`) || Host(`app.local`)");
+}
+
+TEST(ConfigBuilder, DockerHealthMarksTheServerDown) {
+  Container unhealthy = container("u", {});
+  unhealthy.health = Health::Unhealthy;
+  Container starting = container("st", {});
+  starting.health = Health::Starting;
+  Container healthy = container("hh", {});
+  healthy.health = Health::Healthy;
+  auto out = build_configuration({unhealthy, starting, healthy, container("none", {})}, {});
+  auto server = [&](const std::string& s) {
+    return out.config.http.services.at(s).load_balancer->servers.at(0);
+  };
+  EXPECT_EQ(server("u").down_reason, "Docker healthcheck: unhealthy");
+  EXPECT_EQ(server("st").down_reason, "Docker healthcheck: starting");
+  EXPECT_EQ(server("hh").down_reason, "");
+  EXPECT_EQ(server("none").down_reason, "");  // no healthcheck: up
 }
 
 TEST(ConfigBuilder, ServiceWithoutAUsableServerIsAnError) {

@@ -716,7 +716,7 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
   // that failed; a stale pooled connection is retried at once, as without it.
   const RetryPolicy* policy =
       client.actions != nullptr && client.actions->retry ? &*client.actions->retry : nullptr;
-  const int max_attempts = policy ? std::max(2, policy->attempts) : 2;
+  int max_attempts = policy ? std::max(2, policy->attempts) : 2;
   const bool any_method = policy != nullptr && policy->attempts >= 2;
   std::vector<const ServiceTarget*> mirrorings;
   MirrorBatch mirrors;
@@ -771,6 +771,9 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
     }
     request.exclude = &server;
     stale_only = !ex.server_failed();
+    // A pooled connection the server had closed says nothing about the server: that retry is
+    // free (only the first try takes a pooled connection, so this happens once at most).
+    if (stale_only) ++max_attempts;
     const std::string tries =
         std::to_string(attempt + 2) + "/" + std::to_string(max_attempts);
     if (policy != nullptr && !stale_only && policy->initial_interval.count() > 0) {

@@ -227,7 +227,8 @@ class Exchange {
 
   asio::awaitable<Outcome> run();
   // Nothing was answered: the request never reached the server (connect failed) or is
-  // idempotent, bodiless and got no response byte. Send it again, once.
+  // idempotent (any method with the retry middleware), bodiless and got no response byte.
+  // The caller may send it again (only when `may_retry` was given).
   bool retry() const { return retry_; }
   // The server itself failed (refused, or reset a fresh connection): passive health takes it out.
   bool server_failed() const { return server_failed_; }

@@ -77,7 +77,38 @@ json router_json(const Runtime& rt, const std::string& name) {
 
 json service_json(const Runtime& rt, const std::string& name) {
   const auto& s = rt.config.http.services.at(name);
-  json j = {{"name", name}, {"provider", provider_of(name)}, {"type", "loadbalancer"}};
+  const char* type = s.weighted ? "weighted" : s.failover ? "failover" : s.mirroring ? "mirroring"
+                                                                                 : "loadbalancer";
+  json j = {{"name", name}, {"provider", provider_of(name)}, {"type", type}};
+  if (s.weighted) {
+    json children = json::array();
+    for (const auto& c : s.weighted->services) {
+      children.push_back({{"name", c.name}, {"weight", c.weight}});
+    }
+    j["weighted"] = {{"services", children}};
+    if (s.weighted->sticky) {
+      const auto& c = *s.weighted->sticky;
+      j["weighted"]["sticky"]["cookie"] = {{"name", c.name},          {"secure", c.secure},
+                                           {"httpOnly", c.http_only}, {"sameSite", c.same_site},
+                                           {"maxAge", c.max_age},     {"path", c.path}};
+    }
+    if (s.weighted->health_check) j["weighted"]["healthCheck"] = json::object();
+  }
+  if (s.failover) {
+    j["failover"] = {{"service", s.failover->service}, {"fallback", s.failover->fallback}};
+    if (s.failover->health_check) j["failover"]["healthCheck"] = json::object();
+  }
+  if (s.mirroring) {
+    json mirrors = json::array();
+    for (const auto& m : s.mirroring->mirrors) {
+      mirrors.push_back({{"name", m.name}, {"percent", m.percent}});
+    }
+    j["mirroring"] = {{"service", s.mirroring->service},
+                      {"mirrorBody", s.mirroring->mirror_body},
+                      {"maxBodySize", s.mirroring->max_body_size},
+                      {"mirrors", mirrors}};
+    if (s.mirroring->health_check) j["mirroring"]["healthCheck"] = json::object();
+  }
   if (s.load_balancer) {
     const auto& lb = *s.load_balancer;
     json servers = json::array();

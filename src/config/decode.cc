@@ -247,6 +247,166 @@ void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& 
   }
 }
 
+// loadBalancer: servers, strategy, sticky cookie, active health check.
+void decode_load_balancer(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                          LoadBalancer& lb) {
+  YamlMap lbm(node, path, d);
+  read_bool(lbm.get("passHostHeader"), lbm.child_path("passHostHeader"), d,
+            lb.pass_host_header);
+  read_string(lbm.get("serversTransport"), lbm.child_path("serversTransport"), d,
+              lb.servers_transport);
+  read_string(lbm.get("strategy"), lbm.child_path("strategy"), d, lb.strategy);
+  if (YAML::Node sticky = lbm.get("sticky")) {
+    decode_sticky(sticky, lbm.child_path("sticky"), d, lb.sticky);
+  }
+  if (YAML::Node hc_node = lbm.get("healthCheck")) {
+    HealthCheck hc;
+    const std::string hp = lbm.child_path("healthCheck");
+    YamlMap hm(hc_node, hp, d);
+    read_string(hm.get("path"), hp + ".path", d, hc.path);
+    read_duration(hm.get("interval"), hp + ".interval", d, hc.interval);
+    read_duration(hm.get("unhealthyInterval"), hp + ".unhealthyInterval", d,
+                  hc.unhealthy_interval);
+    read_duration(hm.get("timeout"), hp + ".timeout", d, hc.timeout);
+    read_string(hm.get("scheme"), hp + ".scheme", d, hc.scheme);
+    read_string(hm.get("hostname"), hp + ".hostname", d, hc.hostname);
+    long long port = 0, status = 0;
+    read_int(hm.get("port"), hp + ".port", d, 0, 65535, port);
+    read_int(hm.get("status"), hp + ".status", d, 0, 599, status);
+    hc.port = static_cast<int>(port);
+    hc.status = static_cast<int>(status);
+    read_string_map(hm.get("headers"), hp + ".headers", d, hc.headers);
+    read_string(hm.get("method"), hp + ".method", d, hc.method);
+    read_bool(hm.get("followRedirects"), hp + ".followRedirects", d, hc.follow_redirects);
+    hm.finish();
+    if (hc.interval.count() <= 0)
+      d.add(hc_node.Mark(), "`" + hp + ".interval` must be positive");
+    lb.health_check = std::move(hc);
+  }
+  YAML::Node servers = lbm.get("servers");
+  if (servers && !servers.IsSequence()) {
+    d.add(servers.Mark(), "`" + lbm.child_path("servers") + "` must be a list");
+  } else if (servers) {
+    for (const auto& sn : servers) {
+      Server srv;
+      YamlMap sm(sn, lbm.child_path("servers[]"), d);
+      read_string(sm.get("url"), sm.child_path("url"), d, srv.url);
+      long long w = 1;
+      read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, w);
+      srv.weight = static_cast<int>(w);
+      sm.finish();
+      lb.servers.push_back(std::move(srv));
+    }
+  }
+  lbm.finish();
+}
+
+// `healthCheck: {}` of weighted, failover and mirroring: an empty mapping (Traefik has no
+// options there either).
+bool decode_propagation(const YAML::Node& node, const std::string& path, Diagnostics& d) {
+  YamlMap m(node, path, d);
+  m.finish();
+  return true;
+}
+
+void decode_weighted(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                     Weighted& w) {
+  YamlMap m(node, path, d);
+  YAML::Node services = m.get("services");
+  if (services && !services.IsNull() && !services.IsSequence()) {
+    d.add(services.Mark(), "`" + m.child_path("services") + "` must be a list");
+  } else if (services) {
+    for (const auto& sn : services) {
+      WeightedService ws;
+      YamlMap sm(sn, m.child_path("services[]"), d);
+      read_string(sm.get("name"), sm.child_path("name"), d, ws.name);
+      long long weight = 1;
+      read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, weight);
+      ws.weight = static_cast<int>(weight);
+      sm.finish();
+      if (sm.ok() && ws.name.empty()) {
+        d.add(sn.Mark(), "`" + sm.child_path("name") + "` is required");
+      }
+      w.services.push_back(std::move(ws));
+    }
+  }
+  if (YAML::Node sticky = m.get("sticky")) decode_sticky(sticky, m.child_path("sticky"), d, w.sticky);
+  if (YAML::Node hc = m.get("healthCheck")) {
+    w.health_check = decode_propagation(hc, m.child_path("healthCheck"), d);
+  }
+  m.finish();
+}
+
+void decode_failover(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                     Failover& f) {
+  YamlMap m(node, path, d);
+  read_string(m.get("service"), m.child_path("service"), d, f.service);
+  read_string(m.get("fallback"), m.child_path("fallback"), d, f.fallback);
+  if (YAML::Node hc = m.get("healthCheck")) {
+    f.health_check = decode_propagation(hc, m.child_path("healthCheck"), d);
+  }
+  m.finish();
+}
+
+void decode_mirroring(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                      Mirroring& mr) {
+  YamlMap m(node, path, d);
+  read_string(m.get("service"), m.child_path("service"), d, mr.service);
+  read_bool(m.get("mirrorBody"), m.child_path("mirrorBody"), d, mr.mirror_body);
+  read_int(m.get("maxBodySize"), m.child_path("maxBodySize"), d, -1, 1LL << 62, mr.max_body_size);
+  YAML::Node mirrors = m.get("mirrors");
+  if (mirrors && !mirrors.IsNull() && !mirrors.IsSequence()) {
+    d.add(mirrors.Mark(), "`" + m.child_path("mirrors") + "` must be a list");
+  } else if (mirrors) {
+    for (const auto& mn : mirrors) {
+      Mirror mi;
+      YamlMap mm(mn, m.child_path("mirrors[]"), d);
+      read_string(mm.get("name"), mm.child_path("name"), d, mi.name);
+      long long percent = 0;
+      read_int(mm.get("percent"), mm.child_path("percent"), d, 0, 100, percent);
+      mi.percent = static_cast<int>(percent);
+      mm.finish();
+      if (mm.ok() && mi.name.empty()) {
+        d.add(mn.Mark(), "`" + mm.child_path("name") + "` is required");
+      }
+      mr.mirrors.push_back(std::move(mi));
+    }
+  }
+  if (YAML::Node hc = m.get("healthCheck")) {
+    mr.health_check = decode_propagation(hc, m.child_path("healthCheck"), d);
+  }
+  m.finish();
+}
+
+// A service: exactly one of loadBalancer, weighted, failover, mirroring.
+void decode_service(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                    Service& s) {
+  YamlMap m(node, path, d);
+  int kinds = 0;
+  if (YAML::Node n = m.get("loadBalancer")) {
+    ++kinds;
+    decode_load_balancer(n, m.child_path("loadBalancer"), d, s.load_balancer.emplace());
+  }
+  if (YAML::Node n = m.get("weighted")) {
+    ++kinds;
+    decode_weighted(n, m.child_path("weighted"), d, s.weighted.emplace());
+  }
+  if (YAML::Node n = m.get("failover")) {
+    ++kinds;
+    decode_failover(n, m.child_path("failover"), d, s.failover.emplace());
+  }
+  if (YAML::Node n = m.get("mirroring")) {
+    ++kinds;
+    decode_mirroring(n, m.child_path("mirroring"), d, s.mirroring.emplace());
+  }
+  m.finish();
+  if (kinds > 1) {
+    d.add(node.Mark(), "`" + path +
+                           "` must hold exactly one of loadBalancer, weighted, failover and "
+                           "mirroring");
+  }
+}
+
 void decode_middleware(const YAML::Node& node, const std::string& path, Diagnostics& d,
                        Middleware& mw) {
   if (!node.IsMap() || node.size() != 1) {
@@ -298,6 +458,13 @@ void decode_middleware(const YAML::Node& node, const std::string& path, Diagnost
     Chain c;
     read_string_list(m.get("middlewares"), p + ".middlewares", d, c.middlewares);
     mw.chain = c;
+  } else if (mw.type == "retry") {
+    Retry r;
+    long long attempts = 0;
+    read_int(m.get("attempts"), p + ".attempts", d, -(1LL << 31), (1LL << 31) - 1, attempts);
+    r.attempts = static_cast<int>(attempts);
+    read_duration(m.get("initialInterval"), p + ".initialInterval", d, r.initial_interval);
+    mw.retry = r;
   } else if (mw.type == "headers") {
     Headers h;
     read_string_map(m.get("customRequestHeaders"), p + ".customRequestHeaders", d,
@@ -527,64 +694,7 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
     cfg.http.routers[name] = std::move(r);
   }
   for (auto& [name, node] : YamlMap(http.get("services"), "http.services", d).entries()) {
-    Service s;
-    YamlMap m(node, "http.services." + name, d);
-    YAML::Node lb_node = m.get("loadBalancer");
-    if (lb_node) {
-      LoadBalancer lb;
-      YamlMap lbm(lb_node, m.child_path("loadBalancer"), d);
-      read_bool(lbm.get("passHostHeader"), lbm.child_path("passHostHeader"), d,
-                lb.pass_host_header);
-      read_string(lbm.get("serversTransport"), lbm.child_path("serversTransport"), d,
-                  lb.servers_transport);
-      read_string(lbm.get("strategy"), lbm.child_path("strategy"), d, lb.strategy);
-      if (YAML::Node sticky = lbm.get("sticky")) {
-        decode_sticky(sticky, lbm.child_path("sticky"), d, lb.sticky);
-      }
-      if (YAML::Node hc_node = lbm.get("healthCheck")) {
-        HealthCheck hc;
-        const std::string hp = lbm.child_path("healthCheck");
-        YamlMap hm(hc_node, hp, d);
-        read_string(hm.get("path"), hp + ".path", d, hc.path);
-        read_duration(hm.get("interval"), hp + ".interval", d, hc.interval);
-        read_duration(hm.get("unhealthyInterval"), hp + ".unhealthyInterval", d,
-                      hc.unhealthy_interval);
-        read_duration(hm.get("timeout"), hp + ".timeout", d, hc.timeout);
-        read_string(hm.get("scheme"), hp + ".scheme", d, hc.scheme);
-        read_string(hm.get("hostname"), hp + ".hostname", d, hc.hostname);
-        long long port = 0, status = 0;
-        read_int(hm.get("port"), hp + ".port", d, 0, 65535, port);
-        read_int(hm.get("status"), hp + ".status", d, 0, 599, status);
-        hc.port = static_cast<int>(port);
-        hc.status = static_cast<int>(status);
-        read_string_map(hm.get("headers"), hp + ".headers", d, hc.headers);
-        read_string(hm.get("method"), hp + ".method", d, hc.method);
-        read_bool(hm.get("followRedirects"), hp + ".followRedirects", d, hc.follow_redirects);
-        hm.finish();
-        if (hc.interval.count() <= 0)
-          d.add(hc_node.Mark(), "`" + hp + ".interval` must be positive");
-        lb.health_check = std::move(hc);
-      }
-      YAML::Node servers = lbm.get("servers");
-      if (servers && !servers.IsSequence()) {
-        d.add(servers.Mark(), "`" + lbm.child_path("servers") + "` must be a list");
-      } else if (servers) {
-        for (const auto& sn : servers) {
-          Server srv;
-          YamlMap sm(sn, lbm.child_path("servers[]"), d);
-          read_string(sm.get("url"), sm.child_path("url"), d, srv.url);
-          long long w = 1;
-          read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, w);
-          srv.weight = static_cast<int>(w);
-          sm.finish();
-          lb.servers.push_back(std::move(srv));
-        }
-      }
-      lbm.finish();
-      s.load_balancer = std::move(lb);
-    }
-    m.finish();
-    cfg.http.services[name] = std::move(s);
+    decode_service(node, "http.services." + name, d, cfg.http.services[name]);
   }
   for (auto& [name, node] : YamlMap(http.get("middlewares"), "http.middlewares", d).entries()) {
     decode_middleware(node, "http.middlewares." + name, d, cfg.http.middlewares[name]);

@@ -89,9 +89,52 @@ struct LoadBalancer {
   bool operator==(const LoadBalancer&) const = default;
 };
 
+// weighted: smooth weighted round robin over other services (by name, `name@provider` or a
+// name of the same provider), optionally sticky with a cookie naming the child.
+struct WeightedService {
+  std::string name;
+  int weight = 1;
+  bool operator==(const WeightedService&) const = default;
+};
+struct Weighted {
+  std::vector<WeightedService> services;
+  std::optional<StickyCookie> sticky;  // sticky.cookie
+  // `healthCheck: {}`: Traefik's switch to propagate the children's health. portier always
+  // follows the children's availability; the field is accepted and kept for the API.
+  bool health_check = false;
+  bool operator==(const Weighted&) const = default;
+};
+
+// failover: `service` while it has an available server, else `fallback`.
+struct Failover {
+  std::string service;
+  std::string fallback;
+  bool health_check = false;  // as Weighted::health_check
+  bool operator==(const Failover&) const = default;
+};
+
+// mirroring: `service` answers; each mirror gets a copy of `percent` % of the requests.
+struct Mirror {
+  std::string name;
+  int percent = 0;  // 0..100
+  bool operator==(const Mirror&) const = default;
+};
+struct Mirroring {
+  std::string service;
+  bool mirror_body = true;
+  long long max_body_size = -1;  // bytes; -1: no limit of its own (portier's ceiling applies)
+  std::vector<Mirror> mirrors;
+  bool health_check = false;  // as Weighted::health_check
+  bool operator==(const Mirroring&) const = default;
+};
+
+// A service holds exactly one kind (the decoder refuses more than one).
 struct Service {
   std::string provider_error;  // as Router::provider_error
   std::optional<LoadBalancer> load_balancer;
+  std::optional<Weighted> weighted;
+  std::optional<Failover> failover;
+  std::optional<Mirroring> mirroring;
   bool operator==(const Service&) const = default;
 };
 
@@ -144,6 +187,13 @@ struct Chain {
   std::vector<std::string> middlewares;
   bool operator==(const Chain&) const = default;
 };
+// retry: send a request that could not reach a server again, up to `attempts` tries in all,
+// waiting `initial_interval`, then twice that, and so on, between tries.
+struct Retry {
+  int attempts = 0;  // required, at least 1
+  Duration initial_interval = std::chrono::milliseconds(100);
+  bool operator==(const Retry&) const = default;
+};
 
 struct Middleware {
   std::string provider_error;  // as Router::provider_error
@@ -155,6 +205,7 @@ struct Middleware {
   std::optional<ReplacePath> replace_path;
   std::optional<Headers> headers;
   std::optional<Chain> chain;
+  std::optional<Retry> retry;
   bool operator==(const Middleware&) const = default;
 };
 

@@ -17,7 +17,20 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
       out.http.routers.emplace(qualify(name, provider), std::move(r));
     }
     for (const auto& [name, service] : cfg.http.services) {
-      out.http.services.emplace(qualify(name, provider), service);
+      // Services name other services like routers do: a bare name is the same provider's.
+      Service s = service;
+      if (s.weighted) {
+        for (auto& c : s.weighted->services) c.name = qualify(c.name, provider);
+      }
+      if (s.failover) {
+        s.failover->service = qualify(s.failover->service, provider);
+        s.failover->fallback = qualify(s.failover->fallback, provider);
+      }
+      if (s.mirroring) {
+        s.mirroring->service = qualify(s.mirroring->service, provider);
+        for (auto& m : s.mirroring->mirrors) m.name = qualify(m.name, provider);
+      }
+      out.http.services.emplace(qualify(name, provider), std::move(s));
     }
     for (const auto& [name, mw] : cfg.http.middlewares) {
       Middleware m = mw;

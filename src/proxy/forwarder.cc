@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
@@ -12,6 +13,7 @@
 
 #include "common/log.h"
 #include "proxy/http/chunked.h"
+#include "proxy/mirror.h"
 
 namespace portier::proxy {
 namespace {
@@ -24,6 +26,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 using std::chrono::milliseconds;
 // Passive health: how long a server that refused a connection stays out of a worker's picks.
 constexpr auto kPassiveDownTime = std::chrono::seconds(10);
+// The retry middleware's longest wait between two tries.
+constexpr milliseconds kMaxRetryWait{5000};
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
@@ -76,7 +80,18 @@ struct Pipe {
   Dst& dst;
   Deadline& dst_deadline;
   milliseconds write_timeout;
+  BodyTee* tee = nullptr;  // keeps a copy of the (decoded) body for mirrors
 };
+
+void tee_append(BodyTee* tee, std::string_view data) {
+  if (tee == nullptr || tee->overflow || data.empty()) return;
+  if (tee->data.size() + data.size() > tee->limit) {
+    tee->overflow = true;
+    std::string().swap(tee->data);
+    return;
+  }
+  tee->data.append(data);
+}
 
 constexpr std::size_t kMaxSpans = 16;
 
@@ -105,6 +120,7 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
       case http::BodyKind::Length: {
         std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(avail.size(), remaining));
         if (n > 0) bufs[nb++] = asio::buffer(avail.data(), n);
+        tee_append(p.tee, avail.substr(0, n));
         consumed = n;
         remaining -= n;
         finished = remaining == 0;
@@ -123,6 +139,7 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
             co_return r;
           }
           consumed += step.consumed;
+          tee_append(p.tee, step.data);
           if (!step.data.empty()) {
             if (chunk_out) {
               auto& s = sizes[spans];
@@ -160,6 +177,7 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
     p.buf.consume(consumed);
     if (finished) {
       r.done = true;
+      if (p.tee != nullptr) p.tee->complete = true;
       co_return r;
     }
     if (!p.buf.empty()) continue;  // more chunks already buffered than one write takes
@@ -186,12 +204,13 @@ bool idempotent(std::string_view m) {
 // One exchange. Lives on the forward() coroutine frame; its member coroutines borrow it.
 class Exchange {
  public:
-  // `set_cookie`: a whole "Set-Cookie: ...\r\n" line added to the final response, or empty.
-  // `first_attempt`: when the request cannot have been processed, run() gives up without
-  // answering and retry() tells the caller to send it again. A second attempt never takes a
-  // pooled connection: a fresh one tells a dead server from a stale idle connection.
+  // `set_cookie`: whole "Set-Cookie: ...\r\n" lines added to the final response, or empty.
+  // `pooled`: may take an idle pooled connection (first try only: a later one dials, so a dead
+  // server is told from a stale idle connection). `may_retry`: when the request cannot have
+  // been processed, run() gives up without answering and retry() tells the caller to send it
+  // again. `any_method`: the retry middleware allows that for non-idempotent methods too.
   Exchange(WorkerState& w, ClientContext& c, const ServiceTarget& svc, const ServerTarget& server,
-           std::string_view set_cookie, bool first_attempt)
+           std::string_view set_cookie, bool pooled, bool may_retry, bool any_method)
       : w_(w),
         c_(c),
         svc_(svc),
@@ -201,13 +220,15 @@ class Exchange {
         client_read_(w.wheel(), cancel_socket, &c.socket.socket()),
         client_write_(w.wheel(), cancel_socket, &c.socket.socket()),
         set_cookie_(set_cookie),
-        may_retry_(first_attempt),
+        pooled_(pooled),
+        may_retry_(may_retry),
         head_request_(c.head.method == "HEAD"),
-        idempotent_(idempotent(c.head.method)) {}
+        idempotent_(any_method || idempotent(c.head.method)) {}
 
   asio::awaitable<Outcome> run();
   // Nothing was answered: the request never reached the server (connect failed) or is
-  // idempotent, bodiless and got no response byte. Send it again, once.
+  // idempotent (any method with the retry middleware), bodiless and got no response byte.
+  // The caller may send it again (only when `may_retry` was given).
   bool retry() const { return retry_; }
   // The server itself failed (refused, or reset a fresh connection): passive health takes it out.
   bool server_failed() const { return server_failed_; }
@@ -256,15 +277,16 @@ class Exchange {
   bool retry_ = false;
   bool server_failed_ = false;
   std::string_view set_cookie_;
+  const bool pooled_;
   const bool may_retry_;
   // Taken before the body is read: c_.head's views point into the client buffer, which the
   // request-body pump reuses, so they must not be read once the exchange has started.
   const bool head_request_;
-  const bool idempotent_;
+  const bool idempotent_;  // or the retry middleware allows any method
 };
 
 asio::awaitable<bool> Exchange::connect() {
-  if (may_retry_) up_ = w_.pool(server_.id).take();
+  if (pooled_) up_ = w_.pool(server_.id).take();
   if (!up_) {
     up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024);
     Deadline dial(w_.wheel(), cancel_socket, &up_->socket);
@@ -360,7 +382,8 @@ asio::awaitable<bool> Exchange::send_request() {
                                        timeouts_.read_timeout,
                                        up_->socket,
                                        *up_write_,
-                                       fwd_.response_header_timeout};
+                                       fwd_.response_header_timeout,
+                                       c_.tee};
   CopyResult r = co_await copy_body(pipe, c_.info.framing, true, c_.scratch);
   if (r.done) {
     request_sent_ = true;
@@ -665,49 +688,109 @@ void cancel_socket(void* ctx) {
   static_cast<boost::asio::ip::tcp::socket*>(ctx)->cancel(ec);
 }
 
+namespace {
+
+// The retry middleware's wait before its n-th retry (n from 0): initialInterval doubled per
+// retry, at most kMaxRetryWait.
+milliseconds retry_wait(const RetryPolicy& policy, int n) {
+  milliseconds wait = policy.initial_interval;
+  for (int i = 0; i < n && wait < kMaxRetryWait; ++i) wait *= 2;
+  return std::min(wait, kMaxRetryWait);
+}
+
+std::string describe_ms(milliseconds d) {
+  return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + "s"
+                               : std::to_string(d.count()) + "ms";
+}
+
+}  // namespace
+
 asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                  const ServiceTarget& service) {
   WorkerState::PickRequest request{client.peer_ip, &client.head.fields, nullptr};
   const bool head_request = client.head.method == "HEAD";  // the head's views may not last
   const bool close_on_error = client.info.framing.kind != http::BodyKind::None ||
                               !client.info.persistent || *client.draining;
-  // At most two attempts: the second only when the first cannot have been processed (see
-  // Exchange::retry), on another server if there is one.
-  bool stale_only = false;  // the first attempt failed on a pooled connection, not the server
+  // Without the retry middleware, at most two tries: the second only when the first cannot
+  // have been processed (see Exchange::retry), on another server if there is one. The
+  // middleware raises the count (never below those two) and waits before retrying a server
+  // that failed; a stale pooled connection is retried at once, as without it.
+  const RetryPolicy* policy =
+      client.actions != nullptr && client.actions->retry ? &*client.actions->retry : nullptr;
+  int max_attempts = policy ? std::max(2, policy->attempts) : 2;
+  const bool any_method = policy != nullptr && policy->attempts >= 2;
+  std::vector<const ServiceTarget*> mirrorings;
+  MirrorBatch mirrors;
+  std::string cookies;
+  Outcome outcome = Outcome::Close;
+  bool stale_only = false;  // the last try failed on a pooled connection, not the server
+  int waits = 0;
   for (int attempt = 0;; ++attempt) {
-    WorkerState::Pick pick = worker.pick(service, request);
-    if (pick.server == nullptr && stale_only) {
-      // The server may only have closed an idle connection as we reused it: when it is the
-      // only one, it takes the retry (on a new connection).
-      request.exclude = nullptr;
-      pick = worker.pick(service, request);
+    cookies.clear();
+    const ServiceTarget* lb =
+        worker.resolve(service, request, cookies, attempt == 0 ? &mirrorings : nullptr);
+    if (attempt == 0 && !mirrorings.empty()) {
+      // Before the exchange: the copies' heads are made from the request head's views, which
+      // do not outlive the body.
+      prepare_mirrors(worker, client, mirrorings, mirrors);
+    }
+    WorkerState::Pick pick;
+    if (lb != nullptr) {
+      pick = worker.pick(*lb, request);
+      if (pick.server == nullptr && request.exclude != nullptr && (stale_only || policy)) {
+        // The only server takes the retry: it may only have closed an idle connection as we
+        // reused it, or (with the retry middleware) be back after the wait.
+        request.exclude = nullptr;
+        pick = worker.pick(*lb, request);
+      }
     }
     if (pick.server == nullptr) {
       // Every server is down (health checks) or weighted out: say so, as Traefik does. After a
       // failed first attempt, the answer is the failure's.
-      co_return co_await respond_status(
+      outcome = co_await respond_status(
           worker, client.socket, client.scratch, attempt == 0 ? 503 : 502, close_on_error,
           client.entrypoint.responding_timeouts.write_timeout,
           attempt == 0 ? std::string_view("no available server") : std::string_view(), {},
           head_request);
+      break;
     }
     const ServerTarget& server = *pick.server;
-    std::string cookie;
-    if (pick.set_cookie) cookie = set_cookie_field(*service.sticky, server.sticky_value);
-    Exchange ex(worker, client, service, server, cookie, attempt == 0);
+    if (pick.set_cookie) cookies += set_cookie_field(*lb->sticky, server.sticky_value);
+    Exchange ex(worker, client, *lb, server, cookies, attempt == 0, attempt + 1 < max_attempts,
+                any_method);
     worker.begin_request(server.id);
     Outcome o = co_await ex.run();
     worker.end_request(server.id);
     if (ex.server_failed()) {
       worker.mark_down(server, kPassiveDownTime);
       log::warn("server failed; out of this worker's rotation",
-                {{"service", service.name}, {"server", server.url}, {"for", "10s"}});
+                {{"service", lb->name}, {"server", server.url}, {"for", "10s"}});
     }
-    if (!ex.retry()) co_return o;
-    log::debug("retrying request", {{"service", service.name}, {"server", server.url}});
+    if (!ex.retry()) {
+      outcome = o;
+      break;
+    }
     request.exclude = &server;
     stale_only = !ex.server_failed();
+    // A pooled connection the server had closed says nothing about the server: that retry is
+    // free (only the first try takes a pooled connection, so this happens once at most).
+    if (stale_only) ++max_attempts;
+    const std::string tries =
+        std::to_string(attempt + 2) + "/" + std::to_string(max_attempts);
+    if (policy != nullptr && !stale_only && policy->initial_interval.count() > 0) {
+      const milliseconds wait = retry_wait(*policy, waits++);
+      log::info("retrying request",
+                {{"service", lb->name}, {"in", describe_ms(wait)}, {"try", tries}});
+      asio::steady_timer timer(worker.executor(), wait);
+      co_await timer.async_wait(kNoThrow);
+    } else {
+      log::debug("retrying request", {{"service", lb->name}, {"server", server.url},
+                                      {"try", tries}});
+    }
   }
+  client.tee = nullptr;
+  send_mirrors(worker, mirrors);
+  co_return outcome;
 }
 
 asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socket,

@@ -8,12 +8,20 @@
 // has been sent to the client yet; otherwise the client connection is closed. A request is sent
 // again, once, to another server only when it cannot have been processed: the connection could
 // not be made, or it is idempotent, bodiless and no response byte came back (never after a
-// timeout). A server that refuses or resets a new connection is passively marked down on the
-// worker (WorkerState::mark_down).
+// timeout). The route's retry middleware raises the number of tries to its `attempts`, waits
+// (exponential backoff) before each retry of a failed server, and lets bodiless requests of any
+// method be retried. A server that refuses or resets a new connection is passively marked down
+// on the worker (WorkerState::mark_down).
+//
+// Weighted, failover and mirroring services are walked down to a load balancer at each try
+// (WorkerState::resolve), so a retry after a failure may go to the failover's fallback. Mirrors
+// get their copies after the exchange, in the background (proxy/mirror.h): they never delay or
+// fail the client's response.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,6 +35,15 @@
 #include "proxy/worker_state.h"
 
 namespace portier::proxy {
+
+// A copy of the request body kept for mirrors while the body streams to the main service.
+// Bounded: past `limit` bytes the copy is dropped (`overflow`) and the body is not mirrored.
+struct BodyTee {
+  std::string data;
+  std::uint64_t limit = 0;
+  bool overflow = false;
+  bool complete = false;  // the whole body went through
+};
 
 // What the forwarder needs from the client side. Everything is borrowed from the session.
 struct ClientContext {
@@ -45,6 +62,7 @@ struct ClientContext {
   std::string& scratch;       // reused for serialized heads: no allocation once warm
   // Set to the upstream socket while one is in use, so a forced shutdown can close it.
   boost::asio::ip::tcp::socket** upstream_slot = nullptr;
+  BodyTee* tee = nullptr;  // set by forward() for mirrored requests with a body
 };
 
 enum class Outcome { KeepAlive, Close };

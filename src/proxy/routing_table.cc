@@ -187,12 +187,14 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   boost::asio::ip::tcp::resolver resolver(resolver_ctx);
 
   for (const auto& [name, svc] : cfg.http.services) {
+    if (svc.weighted || svc.failover || svc.mirroring) continue;  // compile_composites
     if (!svc.provider_error.empty()) {
       result.errors.push_back({"service", name, svc.provider_error});
       continue;
     }
     if (!svc.load_balancer) {
-      result.errors.push_back({"service", name, "no loadBalancer given"});
+      result.errors.push_back(
+          {"service", name, "no loadBalancer, weighted, failover or mirroring given"});
       continue;
     }
     auto target = std::make_unique<ServiceTarget>();
@@ -259,6 +261,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     services[name] = target.get();
     table->services_.push_back(std::move(target));
   }
+  compile_composites(cfg.http, *table, services, result);
   std::sort(table->server_ids_.begin(), table->server_ids_.end());
   table->server_ids_.erase(std::unique(table->server_ids_.begin(), table->server_ids_.end()),
                            table->server_ids_.end());

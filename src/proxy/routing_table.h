@@ -46,15 +46,38 @@ struct ServerTarget {
   }
 };
 
+// What a service does with a request: balance it over its servers, or hand it to other
+// services (weighted, failover), or hand it to one and copies to others (mirroring).
+enum class ServiceKind { LoadBalancer, Weighted, Failover, Mirroring };
+
+struct ServiceTarget;
+
+// A service another one refers to. Pointers stay valid as long as the table: services are
+// heap objects the table owns, and the references form no cycle (the builder refuses them).
+struct ChildTarget {
+  const ServiceTarget* service = nullptr;
+  int weight = 1;            // weighted: its weight; mirroring's mirrors: the percent
+  std::string sticky_value;  // weighted.sticky: the cookie value naming this child
+};
+
 struct ServiceTarget {
   std::string name;         // "name@provider"
   std::uint32_t index = 0;  // position in the table, for per-worker balancer state
+  ServiceKind kind = ServiceKind::LoadBalancer;
   bool pass_host_header = true;
   std::vector<ServerTarget> servers;
   Strategy strategy = Strategy::Wrr;
   HashRing ring;                       // Strategy::Hrw only
-  std::optional<StickyTarget> sticky;  // loadBalancer.sticky.cookie
+  std::optional<StickyTarget> sticky;  // loadBalancer.sticky.cookie or weighted.sticky.cookie
+  // Weighted: the children; Failover: {service, fallback}; Mirroring: {the main service}.
+  std::vector<ChildTarget> children;
+  std::vector<ChildTarget> mirrors;  // Mirroring: weight is the percent
+  bool mirror_body = true;
+  std::uint64_t mirror_body_limit = 0;  // bodies larger than this are not mirrored
 };
+
+// Bodies portier keeps for mirrors: maxBodySize, or this ceiling when it is -1 or larger.
+constexpr std::uint64_t kMirrorBodyCeiling = 4 << 20;
 
 // Fills the service's strategy, hash ring and sticky cookie from its loadBalancer (after its
 // servers). Returns an error message when the service must be disabled, else "".
@@ -170,6 +193,12 @@ class TableBuilder {
 
  private:
   std::uint32_t server_id(const std::string& key);
+  // Weighted, failover and mirroring services, after the load balancers (service_compile.cc):
+  // children are resolved by name; a missing or disabled child, a cycle or too deep a nesting
+  // disables the service with that error. `services` holds the enabled ones and grows.
+  void compile_composites(const config::Http& http, RoutingTable& table,
+                          std::map<std::string, const ServiceTarget*>& services,
+                          BuildResult& result);
   void add_entrypoint_redirects(RoutingTable& table);
   bool tls_requests(const std::string& name, const config::Router& router, const rules::Rule& rule,
                     const std::vector<std::pair<std::size_t, const config::RouterTls*>>& placed,

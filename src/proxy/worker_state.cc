@@ -68,12 +68,112 @@ std::size_t WorkerState::pick_by_strategy(const ServiceTarget& service, const Pi
       usable);
 }
 
+bool WorkerState::available(const ServiceTarget& service, bool passive) {
+  switch (service.kind) {
+    case ServiceKind::LoadBalancer:
+      for (const auto& s : service.servers) {
+        if (s.available() && (!passive || local(s.id).down_until <= now_)) return true;
+      }
+      return false;
+    case ServiceKind::Weighted:
+      for (const auto& c : service.children) {
+        if (c.weight > 0 && available(*c.service, passive)) return true;
+      }
+      return false;
+    case ServiceKind::Failover:
+      return available(*service.children[0].service, passive) ||
+             available(*service.children[1].service, passive);
+    case ServiceKind::Mirroring:
+      return available(*service.children[0].service, passive);
+  }
+  return false;
+}
+
+const ServiceTarget* WorkerState::resolve(const ServiceTarget& service,
+                                          const PickRequest& request, std::string& set_cookies,
+                                          std::vector<const ServiceTarget*>* mirrorings) {
+  now_ = Clock::now();
+  const ServiceTarget* s = &service;
+  // The builder refuses cycles and nesting deeper than 16; the bound is only a backstop.
+  for (int depth = 0; s != nullptr && s->kind != ServiceKind::LoadBalancer; ++depth) {
+    if (depth > 64) return nullptr;
+    switch (s->kind) {
+      case ServiceKind::Failover: {
+        const ServiceTarget& main = *s->children[0].service;
+        const ServiceTarget& fallback = *s->children[1].service;
+        // Passive marks first; when they leave nothing, active health alone decides (better a
+        // try on the main service than a 503 while its only server restarts).
+        if (available(main, true)) {
+          s = &main;
+        } else if (available(fallback, true) || !available(main, false)) {
+          s = &fallback;
+        } else {
+          s = &main;
+        }
+        break;
+      }
+      case ServiceKind::Mirroring:
+        if (mirrorings != nullptr) mirrorings->push_back(s);
+        s = s->children[0].service;
+        break;
+      case ServiceKind::Weighted:
+        s = pick_child(*s, request, set_cookies);
+        break;
+      case ServiceKind::LoadBalancer:
+        break;
+    }
+  }
+  return s;
+}
+
+const ServiceTarget* WorkerState::pick_child(const ServiceTarget& weighted,
+                                             const PickRequest& request,
+                                             std::string& set_cookies) {
+  const auto& children = weighted.children;
+  if (weighted.sticky && request.fields != nullptr) {
+    std::string_view value = find_cookie(*request.fields, weighted.sticky->name);
+    if (!value.empty()) {
+      for (const auto& c : children) {
+        if (c.sticky_value == value && c.weight > 0 && available(*c.service, true)) {
+          return c.service;
+        }
+      }
+    }
+  }
+  bool passive = false;
+  for (std::size_t i = 0; i < children.size() && !passive; ++i) {
+    passive = children[i].weight > 0 && available(*children[i].service, true);
+  }
+  if (weighted.index >= wrr_.size()) wrr_.resize(weighted.index + 1);
+  std::size_t i = wrr_pick(
+      children.size(), [&](std::size_t i) { return children[i].weight; }, wrr_[weighted.index],
+      [&](std::size_t i) { return available(*children[i].service, passive); });
+  if (i == static_cast<std::size_t>(-1)) return nullptr;
+  if (weighted.sticky) set_cookies += set_cookie_field(*weighted.sticky, children[i].sticky_value);
+  return children[i].service;
+}
+
+void WorkerState::choose_mirrors(const ServiceTarget& mirroring,
+                                 std::vector<const ServiceTarget*>& out) {
+  if (mirroring.index >= mirror_credit_.size()) mirror_credit_.resize(mirroring.index + 1);
+  auto& credit = mirror_credit_[mirroring.index];
+  if (credit.size() != mirroring.mirrors.size()) credit.assign(mirroring.mirrors.size(), 0);
+  for (std::size_t i = 0; i < mirroring.mirrors.size(); ++i) {
+    credit[i] += mirroring.mirrors[i].weight;
+    if (credit[i] >= 100) {
+      credit[i] -= 100;
+      out.push_back(mirroring.mirrors[i].service);
+    }
+  }
+}
+
 void WorkerState::mark_down(const ServerTarget& server, Clock::duration for_) {
   local(server.id).down_until = Clock::now() + for_;
 }
 
 void WorkerState::on_table(const RoutingTable& table) {
   wrr_.assign(table.service_count(), {});
+  mirror_credit_.assign(table.service_count(), {});
   const auto& live = table.server_ids();
   for (std::uint32_t id = 0; id < pools_.size(); ++id) {
     // Pools are small and ids are per distinct server URL, so the object stays for a server
@@ -93,6 +193,10 @@ void WorkerState::shutdown() {
   for (auto& p : pools_) {
     if (p) p->close_all();
   }
+  // Mirror requests end at once (their coroutines see the error and return), so nothing is
+  // left on the io_context.
+  boost::system::error_code ec;
+  for (auto* s : mirror_sockets_) s->close(ec);
   wheel_.stop();
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <list>
 #include <memory>
 #include <random>
 #include <string>
@@ -43,6 +45,36 @@ class WorkerState {
   // a 503 while the only server restarts).
   Pick pick(const ServiceTarget& service, const PickRequest& request);
 
+  // Weighted, failover and mirroring services: walks down from `service` to the load balancer
+  // that takes this request. Weighted: the child named by its sticky cookie, else smooth
+  // weighted round robin over the children that are available; failover: `service` while it
+  // is available, else `fallback`; mirroring: its main service. Available means: some server
+  // is up (weight, active health) and, while any alternative is, not passively marked down on
+  // this worker. Appends Set-Cookie lines for weighted sticky cookies to `set_cookies`, and
+  // the mirroring services passed on the way to `mirrorings` when it is not null. nullptr:
+  // no child is available (503).
+  const ServiceTarget* resolve(const ServiceTarget& service, const PickRequest& request,
+                               std::string& set_cookies,
+                               std::vector<const ServiceTarget*>* mirrorings = nullptr);
+  // Has `service` (any kind) an available server? `passive`: passive marks count too.
+  bool available(const ServiceTarget& service, bool passive);
+
+  // Mirroring: the mirrors of `mirroring` that get a copy of this request. Each mirror's
+  // percent accumulates per worker and a copy goes out each time it reaches 100, so the share
+  // is exact over a run of requests (50: every second request).
+  void choose_mirrors(const ServiceTarget& mirroring, std::vector<const ServiceTarget*>& out);
+  // Mirror requests in flight on this worker: at most kMaxMirrorsInFlight; beyond that copies
+  // are dropped. The socket is registered so shutdown() can close it.
+  static constexpr std::size_t kMaxMirrorsInFlight = 64;
+  bool mirror_slot_free() const { return mirror_sockets_.size() < kMaxMirrorsInFlight; }
+  std::list<boost::asio::ip::tcp::socket*>::iterator add_mirror(
+      boost::asio::ip::tcp::socket* s) {
+    return mirror_sockets_.insert(mirror_sockets_.end(), s);
+  }
+  void remove_mirror(std::list<boost::asio::ip::tcp::socket*>::iterator it) {
+    mirror_sockets_.erase(it);
+  }
+
   // Passive health, per worker: a server that refused or reset a fresh connection is left out
   // of this worker's picks until `for` has passed.
   void mark_down(const ServerTarget& server, Clock::duration for_);
@@ -55,7 +87,7 @@ class WorkerState {
   // are gone, keeps the others (and their connections).
   void on_table(const RoutingTable& table);
   void sweep();     // closes expired idle upstream connections
-  void shutdown();  // closes every idle upstream connection and stops the wheel
+  void shutdown();  // closes idle upstream connections and mirror requests, stops the wheel
 
  private:
   boost::asio::any_io_executor ex_;
@@ -70,12 +102,16 @@ class WorkerState {
     if (server_id >= local_.size()) local_.resize(server_id + 1);
     return local_[server_id];
   }
+  const ServiceTarget* pick_child(const ServiceTarget& weighted, const PickRequest& request,
+                                  std::string& set_cookies);
   std::size_t pick_by_strategy(const ServiceTarget& service, const PickRequest& request,
                                bool passive);
 
   std::vector<std::unique_ptr<UpstreamPool>> pools_;  // by server id
   std::vector<ServerLocal> local_;                    // by server id; kept across tables
   std::vector<std::vector<std::int64_t>> wrr_;        // by service index: current weights
+  std::vector<std::vector<int>> mirror_credit_;       // by service index, then mirror
+  std::list<boost::asio::ip::tcp::socket*> mirror_sockets_;  // mirror requests in flight
   std::minstd_rand rng_;                              // p2c's draws
   std::vector<std::uint32_t> scratch_;                // p2c's candidates
   Clock::time_point now_;                             // of the pick in progress

@@ -158,6 +158,9 @@ Result<bool> add(const std::string& name, const std::map<std::string, config::Mi
       set_edit(out.response_headers, k, v);
     }
     add_security_headers(*mw.headers, tls, out.response_headers);
+  } else if (mw.retry) {
+    // Two retry middlewares on one router: the last one wins, as a later header edit does.
+    out.retry = RetryPolicy{mw.retry->attempts, mw.retry->initial_interval};
   }
   stack.pop_back();
   return true;
@@ -168,7 +171,13 @@ Result<bool> add(const std::string& name, const std::map<std::string, config::Mi
 std::string middleware_error(const config::Middleware& mw) {
   if (!mw.provider_error.empty()) return mw.provider_error;
   if (mw.chain || mw.redirect_scheme || mw.redirect_regex || mw.strip_prefix || mw.add_prefix ||
-      mw.replace_path || mw.headers) {
+      mw.replace_path || mw.headers || mw.retry) {
+    if (mw.retry && mw.retry->attempts < 1) {
+      return "retry.attempts must be at least 1 (it counts every try, the first included)";
+    }
+    if (mw.retry && mw.retry->initial_interval.count() < 0) {
+      return "retry.initialInterval must not be negative";
+    }
     if (mw.redirect_regex) {
       re2::RE2 re(mw.redirect_regex->regex, re2::RE2::Quiet);
       if (!re.ok()) return "redirectRegex.regex: " + re.error();

@@ -3,6 +3,7 @@
 // to a request allocates only for routers that rewrite the path.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,13 +41,22 @@ struct Redirect {
   std::string rewrite;  // the replacement in RE2's \N form
 };
 
+// The retry middleware: up to `attempts` tries in all; before try k (k >= 2) the forwarder waits
+// initial_interval * 2^(k-2), at most kMaxRetryWait.
+struct RetryPolicy {
+  int attempts = 1;
+  std::chrono::milliseconds initial_interval{100};
+};
+
 struct Actions {
   std::optional<Redirect> redirect;  // answered by portier, before any other step
   std::vector<PathStep> path_steps;  // in middleware order
   std::vector<HeaderEdit> request_headers;
   std::vector<HeaderEdit> response_headers;
+  std::optional<RetryPolicy> retry;
   bool empty() const {
-    return !redirect && path_steps.empty() && request_headers.empty() && response_headers.empty();
+    return !redirect && path_steps.empty() && request_headers.empty() &&
+           response_headers.empty() && !retry;
   }
 };
 

@@ -188,10 +188,11 @@ struct Chain {
   bool operator==(const Chain&) const = default;
 };
 // retry: send a request that could not reach a server again, up to `attempts` tries in all,
-// waiting `initial_interval`, then twice that, and so on, between tries.
+// waiting `initial_interval`, then 1.5 times the previous wait up to twice `initial_interval`,
+// between tries (Traefik's back-off; 0, the default, retries at once).
 struct Retry {
   int attempts = 0;  // required, at least 1
-  Duration initial_interval = std::chrono::milliseconds(100);
+  Duration initial_interval{0};
   bool operator==(const Retry&) const = default;
 };
 

@@ -690,12 +690,14 @@ void cancel_socket(void* ctx) {
 
 namespace {
 
-// The retry middleware's wait before its n-th retry (n from 0): initialInterval doubled per
-// retry, at most kMaxRetryWait.
+// The retry middleware's wait before its n-th retry (n from 0), as Traefik's exponential
+// back-off: initialInterval, then 1.5 times the previous wait, at most twice initialInterval
+// (and kMaxRetryWait). Traefik adds random jitter; portier does not.
 milliseconds retry_wait(const RetryPolicy& policy, int n) {
+  const milliseconds cap = std::min(policy.initial_interval * 2, kMaxRetryWait);
   milliseconds wait = policy.initial_interval;
-  for (int i = 0; i < n && wait < kMaxRetryWait; ++i) wait *= 2;
-  return std::min(wait, kMaxRetryWait);
+  for (int i = 0; i < n && wait < cap; ++i) wait = wait * 3 / 2;
+  return std::min(wait, cap);
 }
 
 std::string describe_ms(milliseconds d) {

@@ -145,7 +145,8 @@ TEST(ServicesDecode, RetryMiddleware) {
   ASSERT_TRUE(r.retry);
   EXPECT_EQ(r.retry->attempts, 4);
   EXPECT_EQ(r.retry->initial_interval, std::chrono::milliseconds(250));
-  EXPECT_EQ(cfg->http.middlewares.at("d").retry->initial_interval, std::chrono::milliseconds(100));
+  EXPECT_EQ(cfg->http.middlewares.at("d").retry->initial_interval, std::chrono::milliseconds(0))
+      << "Traefik's default: retry at once";
 }
 
 TEST(ServicesDecode, MergeQualifiesChildren) {

@@ -126,7 +126,7 @@ json service_json(const Runtime& rt, const std::string& name) {
     }
     // Traefik's serverStatus, from the active health checks; portier adds when each server was
     // last checked.
-    json status = json::object(), checked = json::object();
+    json status = json::object(), checked = json::object(), in_flight = json::object();
     auto h = rt.health.find(name);
     for (const auto& srv : lb.servers) {
       const ServerHealth* health = nullptr;
@@ -139,10 +139,14 @@ json service_json(const Runtime& rt, const std::string& name) {
         std::int64_t ms = health->last_check_ms.load(std::memory_order_relaxed);
         if (ms > 0) checked[srv.url] = rfc3339(ms);
       }
+      if (auto l = rt.loads.find(srv.url); l != rt.loads.end()) {
+        in_flight[srv.url] = l->second->in_flight.load(std::memory_order_relaxed);
+      }
     }
     if (errors_of(rt, "service", name).disabled) status = json::object();
     j["serverStatus"] = status;
     if (!checked.empty()) j["serverLastCheck"] = checked;
+    if (!in_flight.empty()) j["serverInFlight"] = in_flight;
   }
   json used_by = json::array();
   for (const auto& [rname, r] : rt.config.http.routers) {

@@ -29,6 +29,8 @@ struct Runtime {
   // Live health of checked servers, by service and server URL (the engine's flags: read with
   // relaxed loads, never written here). A server of a service that is not listed is UP.
   std::map<std::string, std::map<std::string, std::shared_ptr<const ServerHealth>>> health;
+  // Requests in flight by server URL (all workers, all services using the URL).
+  std::map<std::string, std::shared_ptr<const ServerLoad>> loads;
 };
 
 // JSON views, in Traefik's API shapes (name, provider, status, error list).

@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
     auto rt = std::make_shared<admin::Runtime>();
     rt->config = merged;
     rt->health = std::move(built.health);
+    rt->loads = std::move(built.loads);
     for (const auto& e : built.errors) rt->errors.push_back({e.kind, e.name, e.message});
     for (const auto& w : warnings) rt->errors.push_back({w.kind, w.name, w.message, true});
     for (const auto& ep : server.entrypoints()) {

@@ -16,4 +16,11 @@ struct ServerHealth {
   std::atomic<std::int64_t> last_check_ms{0};
 };
 
+// Requests in flight to one server URL, over all workers and all services that use it, for the
+// API. Workers add and subtract with relaxed read-modify-writes (balancing itself uses each
+// worker's own counts, not this). Kept across table swaps, like the server's id and pools.
+struct ServerLoad {
+  std::atomic<std::int64_t> in_flight{0};
+};
+
 }  // namespace portier

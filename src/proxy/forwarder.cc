@@ -761,7 +761,9 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
     Exchange ex(worker, client, *lb, server, cookies, attempt == 0, attempt + 1 < max_attempts,
                 any_method);
     worker.begin_request(server.id);
+    if (server.load) server.load->in_flight.fetch_add(1, std::memory_order_relaxed);
     Outcome o = co_await ex.run();
+    if (server.load) server.load->in_flight.fetch_sub(1, std::memory_order_relaxed);
     worker.end_request(server.id);
     if (ex.server_failed()) {
       worker.mark_down(server, kPassiveDownTime);

@@ -230,6 +230,10 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       st.endpoint = eps.begin()->endpoint();
       st.host_header = u.host_header;
       st.id = server_id(server.url);
+      auto& load = loads_[server.url];
+      if (!load) load = std::make_shared<ServerLoad>();
+      st.load = load;
+      result.loads[server.url] = load;
       st.weight = server.weight;
       if (!server.down_reason.empty()) {
         // Known down by its provider (a Docker healthcheck): out of the rotation until the

@@ -39,6 +39,7 @@ struct ServerTarget {
   std::string url;
   int weight = 1;                              // 0: no traffic
   std::shared_ptr<const ServerHealth> health;  // null: always considered up
+  std::shared_ptr<ServerLoad> load;            // in flight, for the API; never null when built
   std::string sticky_value;                    // the sticky cookie naming this server
 
   bool available() const {
@@ -169,6 +170,8 @@ struct BuildResult {
   std::map<std::string, std::string> tls_options_by_host;  // SNI name -> tls.options name
   // Health of checked servers, by service and server URL, for the API's serverStatus.
   std::map<std::string, std::map<std::string, std::shared_ptr<const ServerHealth>>> health;
+  // In-flight counts by server URL, for the API's serverInFlight.
+  std::map<std::string, std::shared_ptr<const ServerLoad>> loads;
 };
 
 // What the builder needs to know of a static entrypoint.
@@ -206,6 +209,7 @@ class TableBuilder {
   std::vector<EntryPointInfo> infos_;
   HealthChecker* health_;  // runs the services' health checks; may be null (no checks)
   std::map<std::string, std::uint32_t> server_ids_;
+  std::map<std::string, std::shared_ptr<ServerLoad>> loads_;  // by URL, like server_ids_
   std::string sticky_salt_ = random_salt();  // per process: sticky cookies survive reloads
 };
 

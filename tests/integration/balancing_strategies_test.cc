@@ -272,6 +272,20 @@ TEST(LoadBalancingApi, ServerStatusFollowsHealthChecks) {
   EXPECT_TRUE(poll_until([&] { return service()["serverStatus"][b.url()] == "DOWN"; }, 5s))
       << service().dump();
   EXPECT_EQ(service()["serverStatus"][a.url()], "UP");
+
+  // serverInFlight: a request whose body is still coming is in flight on its server.
+  EXPECT_EQ(service()["serverInFlight"][a.url()], 0) << service().dump();
+  Conn slow(p.port);
+  ASSERT_TRUE(slow.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf"));
+  EXPECT_TRUE(poll_until([&] { return service()["serverInFlight"][a.url()] == 1; }, 5s))
+      << service().dump();
+  EXPECT_EQ(service()["serverInFlight"][b.url()], 0);  // b is down: p2c sent it to a
+  ASSERT_TRUE(slow.send("-the-rest"));
+  auto done = slow.read_response();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200);
+  EXPECT_TRUE(poll_until([&] { return service()["serverInFlight"][a.url()] == 0; }, 5s))
+      << service().dump();
 }
 
 }  // namespace

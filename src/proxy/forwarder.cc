@@ -312,63 +312,15 @@ asio::awaitable<bool> Exchange::connect() {
 }
 
 void Exchange::serialize_request() {
-  const auto& head = c_.head;
-  const auto& info = c_.info;
   std::string& out = c_.scratch;
   out.clear();
-  out.append(head.method).append(" ").append(c_.target).append(" HTTP/1.1\r\n");
-  std::string_view host = info.host.empty() || !svc_.pass_host_header
-                              ? std::string_view(server_.host_header)
-                              : info.host;
-  append_field(out, "Host", host);
-  bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
-  for (const auto& f : head.fields) {
-    std::string_view n = f.name;
-    if (http::iequals(n, "host") || http::is_hop_by_hop(n, head.fields) ||
-        edited(c_.actions->request_headers, n) || edited(*c_.added_headers, n)) {
-      continue;
-    }
-    if (is_forwarded_field(n)) {
-      // X-Forwarded-For is rebuilt below and X-Forwarded-Server is always this proxy's.
-      if (!c_.trusted_peer || http::iequals(n, "x-forwarded-for") ||
-          http::iequals(n, "x-forwarded-server")) {
-        continue;
-      }
-      has_proto |= http::iequals(n, "x-forwarded-proto");
-      has_fhost |= http::iequals(n, "x-forwarded-host");
-      has_fport |= http::iequals(n, "x-forwarded-port");
-      has_real_ip |= http::iequals(n, "x-real-ip");
-    }
-    append_field(out, n, f.value);
-  }
-  // X-Forwarded-For: the chain a trusted peer sent (all its fields, in order), then this peer.
-  out.append("X-Forwarded-For: ");
-  if (c_.trusted_peer) {
-    for (const auto& f : head.fields) {
-      if (http::iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
-        out.append(f.value).append(", ");
-      }
-    }
-  }
-  out.append(c_.peer_ip).append("\r\n");
-  if (!has_proto)
-    append_field(out, "X-Forwarded-Proto",
-                 c_.socket.is_tls() ? (info.connection.upgrade ? "wss" : "https")
-                                    : (info.connection.upgrade ? "ws" : "http"));
-  if (!has_fhost && !info.host.empty()) append_field(out, "X-Forwarded-Host", info.host);
-  if (!has_fport) {
-    std::string_view port = port_of(info.host);
-    append_field(out, "X-Forwarded-Port", port.empty() ? c_.entrypoint_port : port);
-  }
-  append_field(out, "X-Forwarded-Server", w_.hostname());
-  if (!has_real_ip) append_field(out, "X-Real-Ip", c_.peer_ip);
-  append_edits(out, c_.actions->request_headers);
-  append_edits(out, *c_.added_headers);
+  append_request_head(c_, svc_, server_, w_.hostname(), false, out);
+  const auto& info = c_.info;
   if (info.framing.kind == http::BodyKind::Chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   }
   if (info.connection.upgrade) {
-    const http::Field* up = head.fields.find("upgrade");
+    const http::Field* up = c_.head.fields.find("upgrade");
     out.append("Connection: Upgrade\r\n");
     append_field(out, "Upgrade", up ? up->value : "");
   }
@@ -682,6 +634,66 @@ asio::awaitable<Outcome> Exchange::tunnel() {
 }
 
 }  // namespace
+
+void append_request_head(const ClientContext& c, const ServiceTarget& svc,
+                         const ServerTarget& server, std::string_view hostname, bool copy,
+                         std::string& out) {
+  const auto& head = c.head;
+  const auto& info = c.info;
+  out.append(head.method).append(" ").append(c.target).append(" HTTP/1.1\r\n");
+  std::string_view host = info.host.empty() || !svc.pass_host_header
+                              ? std::string_view(server.host_header)
+                              : info.host;
+  append_field(out, "Host", host);
+  bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
+  for (const auto& f : head.fields) {
+    std::string_view n = f.name;
+    if (http::iequals(n, "host") || http::is_hop_by_hop(n, head.fields) ||
+        edited(c.actions->request_headers, n) || edited(*c.added_headers, n)) {
+      continue;
+    }
+    // A copy frames its body itself (or has none) and must not wait for a 100 Continue.
+    if (copy && (http::iequals(n, "content-length") || http::iequals(n, "transfer-encoding") ||
+                 http::iequals(n, "expect"))) {
+      continue;
+    }
+    if (is_forwarded_field(n)) {
+      // X-Forwarded-For is rebuilt below and X-Forwarded-Server is always this proxy's.
+      if (!c.trusted_peer || http::iequals(n, "x-forwarded-for") ||
+          http::iequals(n, "x-forwarded-server")) {
+        continue;
+      }
+      has_proto |= http::iequals(n, "x-forwarded-proto");
+      has_fhost |= http::iequals(n, "x-forwarded-host");
+      has_fport |= http::iequals(n, "x-forwarded-port");
+      has_real_ip |= http::iequals(n, "x-real-ip");
+    }
+    append_field(out, n, f.value);
+  }
+  // X-Forwarded-For: the chain a trusted peer sent (all its fields, in order), then this peer.
+  out.append("X-Forwarded-For: ");
+  if (c.trusted_peer) {
+    for (const auto& f : head.fields) {
+      if (http::iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
+        out.append(f.value).append(", ");
+      }
+    }
+  }
+  out.append(c.peer_ip).append("\r\n");
+  const bool upgrade = info.connection.upgrade && !copy;
+  if (!has_proto)
+    append_field(out, "X-Forwarded-Proto",
+                 c.socket.is_tls() ? (upgrade ? "wss" : "https") : (upgrade ? "ws" : "http"));
+  if (!has_fhost && !info.host.empty()) append_field(out, "X-Forwarded-Host", info.host);
+  if (!has_fport) {
+    std::string_view port = port_of(info.host);
+    append_field(out, "X-Forwarded-Port", port.empty() ? c.entrypoint_port : port);
+  }
+  append_field(out, "X-Forwarded-Server", hostname);
+  if (!has_real_ip) append_field(out, "X-Real-Ip", c.peer_ip);
+  append_edits(out, c.actions->request_headers);
+  append_edits(out, *c.added_headers);
+}
 
 void cancel_socket(void* ctx) {
   boost::system::error_code ec;

@@ -73,6 +73,14 @@ void cancel_socket(void* ctx);
 boost::asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                         const ServiceTarget& service);
 
+// The head of the request as `server` of `svc` gets it, up to its body framing and final CRLF:
+// request line (target after path steps), Host, the client's fields less hop-by-hop ones and
+// those header middlewares replace, X-Forwarded-*, X-Real-Ip, the middlewares' fields. `copy`
+// (a mirror's copy): also leaves out Content-Length, Transfer-Encoding and Expect.
+void append_request_head(const ClientContext& c, const ServiceTarget& svc,
+                         const ServerTarget& server, std::string_view hostname, bool copy,
+                         std::string& out);
+
 // Writes a complete short response (`<reason>\n` as text/plain) and reports whether the client
 // connection may be kept. `close` adds Connection: close. `head_request`: the answer to HEAD,
 // whose fields describe the body but which carries none.

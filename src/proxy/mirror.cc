@@ -17,64 +17,12 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
-}
-
-bool edited(const std::vector<HeaderEdit>& edits, std::string_view name) {
-  for (const auto& e : edits) {
-    if (http::iequals(e.name, name)) return true;
-  }
-  return false;
-}
-
-bool is_forwarded_field(std::string_view name) {
-  return (name.size() > 12 && http::iequals(name.substr(0, 12), "x-forwarded-")) ||
-         http::iequals(name, "x-real-ip");
-}
-
 // The copy's head: the request as the main service gets it (target after path steps, header
 // middlewares applied, X-Forwarded-* set), without body framing and Expect, closing.
-std::string copy_head(const ClientContext& c, const ServiceTarget& lb, const ServerTarget& server) {
-  const auto& head = c.head;
-  const auto& info = c.info;
+std::string copy_head(const WorkerState& w, const ClientContext& c, const ServiceTarget& lb,
+                      const ServerTarget& server) {
   std::string out;
-  out.append(head.method).append(" ").append(c.target).append(" HTTP/1.1\r\n");
-  append_field(out, "Host",
-               info.host.empty() || !lb.pass_host_header ? std::string_view(server.host_header)
-                                                         : info.host);
-  bool has_proto = false, has_fhost = false;
-  for (const auto& f : head.fields) {
-    std::string_view n = f.name;
-    if (http::iequals(n, "host") || http::is_hop_by_hop(n, head.fields) ||
-        http::iequals(n, "content-length") || http::iequals(n, "transfer-encoding") ||
-        http::iequals(n, "expect") || edited(c.actions->request_headers, n) ||
-        edited(*c.added_headers, n)) {
-      continue;
-    }
-    if (is_forwarded_field(n)) {
-      if (!c.trusted_peer || http::iequals(n, "x-forwarded-for")) continue;
-      has_proto |= http::iequals(n, "x-forwarded-proto");
-      has_fhost |= http::iequals(n, "x-forwarded-host");
-    }
-    append_field(out, n, f.value);
-  }
-  out.append("X-Forwarded-For: ");
-  if (c.trusted_peer) {
-    for (const auto& f : head.fields) {
-      if (http::iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
-        out.append(f.value).append(", ");
-      }
-    }
-  }
-  out.append(c.peer_ip).append("\r\n");
-  if (!has_proto) append_field(out, "X-Forwarded-Proto", c.socket.is_tls() ? "https" : "http");
-  if (!has_fhost && !info.host.empty()) append_field(out, "X-Forwarded-Host", info.host);
-  for (const auto* edits : {&c.actions->request_headers, c.added_headers}) {
-    for (const auto& e : *edits) {
-      if (!e.value.empty()) append_field(out, e.name, e.value);
-    }
-  }
+  append_request_head(c, lb, server, w.hostname(), true, out);
   out.append("Connection: close\r\n");
   return out;
 }
@@ -139,7 +87,7 @@ void prepare_mirrors(WorkerState& w, ClientContext& client,
         continue;
       }
       out.copies.push_back(
-          {m, lb->name, pick.server->endpoint, copy_head(client, *lb, *pick.server), with_body});
+          {m, lb->name, pick.server->endpoint, copy_head(w, client, *lb, *pick.server), with_body});
       if (with_body) out.tee.limit = std::max(out.tee.limit, m->mirror_body_limit);
     }
   }

@@ -18,7 +18,7 @@ namespace portier::test {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// free_port() comes from support/pebble.cc.
+// free_port() comes from support/net.cc.
 
 DockerEnv& DockerEnv::get() {
   static DockerEnv env;

@@ -46,7 +46,4 @@ class DockerEnv {
   std::string why_;
 };
 
-// A free TCP port on 127.0.0.1 (bound, then released).
-int free_port();
-
 }  // namespace portier::test

@@ -29,19 +29,6 @@ std::string balanced(const std::vector<std::string>& urls, const std::string& lb
   return y;
 }
 
-// A loopback port with nothing listening on it.
-int dead_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Which server answers a client from `ip` (a fresh connection), or "" on failure.
 std::string served_from(int port, const std::string& ip, const std::string& extra = "") {
   Conn c(port, 5s, ip);
@@ -175,7 +162,7 @@ TEST(LoadBalancingSticky, CookieKeepsTheClientAndFailsOver) {
 TEST(LoadBalancingPassive, DeadServerCostsNoClientError) {
   TempDir dir;
   Whoami a = start_whoami(dir, "a");
-  const std::string dead = "http://127.0.0.1:" + std::to_string(dead_port());
+  const std::string dead = "http://127.0.0.1:" + std::to_string(free_port());
   // The dead server is first: round robin's first pick.
   Portier p = start_portier(dir, balanced({dead, a.url()}), "", "", 1);
   // Refused before anything was sent: even a POST with a body goes to the other server.

@@ -22,19 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A loopback port with nothing listening on it.
-int dead_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 int listen_loopback(int backlog, int& port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -225,7 +212,7 @@ TEST(MirroringService, DeadOrBlackHoledMirrorDoesNotDelayTheClient) {
   Whoami main = start_whoami(dir, "main");
   int hole_port = 0;
   const int hole = listen_loopback(1, hole_port);  // never accepted: SYNs queue, then drop
-  for (const int port : {dead_port(), hole_port}) {
+  for (const int port : {free_port(), hole_port}) {
     SCOPED_TRACE(port == hole_port ? "black hole" : "refused");
     TempDir d;
     Portier p = start_portier(
@@ -270,7 +257,7 @@ std::string retried(const std::vector<std::string>& urls, const std::string& ret
   return y;
 }
 
-std::string dead_url() { return "http://127.0.0.1:" + std::to_string(dead_port()); }
+std::string dead_url() { return "http://127.0.0.1:" + std::to_string(free_port()); }
 
 TEST(RetryMiddleware, ThreeAttemptsGetPastTwoRefusingServers) {
   TempDir dir;
@@ -328,7 +315,7 @@ TEST(RetryMiddleware, BacksOffAndGivesUpWith502) {
 
 TEST(RetryMiddleware, ServerBackDuringBackoffAnswers) {
   TempDir dir;
-  const int port = dead_port();
+  const int port = free_port();
   Portier p = start_portier(
       dir,
       retried({"http://127.0.0.1:" + std::to_string(port)},

@@ -362,4 +362,5 @@ std::string route_to(const std::string& url, const std::string& host) {
          url + "\"\n";
 }
 
+
 }  // namespace portier::test

@@ -70,7 +70,4 @@ class Pebble {
   int starts_ = 0;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read it, close).
-int free_port();
-
 }  // namespace portier::test

@@ -50,6 +50,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read it, close): nothing
+// listens there, so connecting to it is refused, until something else takes it.
+int free_port();
+
 // Polls `pred` every 10 ms until it is true or `timeout` passes.
 template <typename Pred>
 bool poll_until(Pred pred, std::chrono::milliseconds timeout) {

@@ -182,7 +182,9 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
         if (deadline.expired() && !handle.idle) {
           log::debug("request head timeout", {{"entrypoint", ep.name}, {"client", peer_ip}});
         }
-        peer_gone = !deadline.expired();
+        // A TLS client that ended with close_notify (eof) still reads ours; one that just
+        // dropped the connection (or a plain one) gets none.
+        peer_gone = !deadline.expired() && !(tls && rec == asio::error::eof);
         read_failed = true;
         break;
       }

@@ -257,6 +257,17 @@ TEST_F(TlsTest, AlpnAndSessionResumption) {
   }
 }
 
+TEST_F(TlsTest, ClientCloseNotifyIsAnswered) {
+  Conn c(web());
+  ASSERT_TRUE(c.start_tls(verify("a.test")).ok);
+  ASSERT_TRUE(c.send(get("a.test", "/s")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // The client closes its side cleanly; portier answers with its own close_notify.
+  EXPECT_TRUE(c.tls_close());
+}
+
 TEST_F(TlsTest, GarbageAfterTheFirstRecordByteIsDroppedQuietly) {
   Conn c(web(), 3s);
   ASSERT_TRUE(c.send(std::string("\x16\x03\x01\x00\x05hello", 10)));

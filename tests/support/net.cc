@@ -164,6 +164,20 @@ bool Conn::send(std::string_view bytes) {
 
 void Conn::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
+bool Conn::tls_close() {
+  auto* s = static_cast<SSL*>(ssl_);
+  if (s == nullptr) return false;
+  int r = SSL_shutdown(s);
+  if (r == 1) return true;
+  if (r < 0) return false;
+  char tmp[4096];
+  for (;;) {  // bounded by the socket's receive timeout
+    int n = SSL_read(s, tmp, sizeof tmp);
+    if (n > 0) continue;
+    return SSL_get_error(s, n) == SSL_ERROR_ZERO_RETURN;
+  }
+}
+
 bool Conn::fill() {
   char tmp[65536];
   if (ssl_) {

@@ -73,6 +73,8 @@ class Conn {
   TlsInfo start_tls(const TlsClientOptions& o);
   // The session to resume on a later connection (owned by the caller: SSL_SESSION_free).
   void* tls_session() const;
+  // Sends close_notify and waits for the peer's: true when it arrives (a clean TLS close).
+  bool tls_close();
 
  private:
   bool fill();  // reads more into buf_; false on EOF, error or timeout

@@ -1,6 +1,7 @@
 // portier: the wiring. Reads the static configuration, starts the workers, loads the dynamic
 // configuration, publishes the routing table, and waits for SIGINT/SIGTERM to shut down
 // gracefully. The only place that knows every module.
+#include <sys/resource.h>
 #include <unistd.h>  // environ
 
 #include <CLI/CLI.hpp>
@@ -54,6 +55,20 @@ std::string options_help() {
     out += "\n      " + std::string(o.help) + "\n";
   }
   return out;
+}
+
+// Raises the soft descriptor limit to the hard one, as Go's runtime (and so Traefik) does:
+// systemd and many shells hand out 1024, which a proxy exhausts at about 500 proxied
+// connections (one descriptor each side). Returns the limit in force.
+rlim_t raise_descriptor_limit() {
+  struct rlimit rl {};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  return rl.rlim_cur;
 }
 
 }  // namespace
@@ -140,6 +155,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  const rlim_t fd_limit = raise_descriptor_limit();
+  log::info("file descriptor limit",
+            {{"soft", fd_limit == RLIM_INFINITY ? "unlimited" : std::to_string(fd_limit)}});
+
   entrypoints::Server server(*cfg, workers);
   server.set_tls(certificates.services());
   if (auto r = server.start(); !r) {
@@ -198,6 +217,13 @@ int main(int argc, char** argv) {
     ep_infos.push_back(std::move(info));
   }
   proxy::TableBuilder builder(std::move(ep_infos), &health);
+  // Server names resolve in the background; a new answer rebuilds the table.
+  proxy::NameCache names(control.get_executor(), [&] {
+    boost::asio::post(control, [&] {
+      if (reapply) reapply();
+    });
+  });
+  builder.set_name_cache(&names);
   config::Configuration last_merged;
   auto apply = [&](const config::Configuration& merged) {
     auto built = builder.build(merged);

@@ -14,6 +14,8 @@ struct ServerHealth {
   std::atomic<bool> up{true};
   // Wall-clock time of the last completed probe, milliseconds since the Unix epoch; 0: none yet.
   std::atomic<std::int64_t> last_check_ms{0};
+  // Probes passed so far. A worker's passive mark remembers it; a later pass clears the mark.
+  std::atomic<std::uint64_t> passes{0};
 };
 
 // Requests in flight to one server URL, over all workers and all services that use it, for the

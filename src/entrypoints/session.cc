@@ -135,7 +135,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   // tells (a TLS record starts with 22, a request line with a letter).
   if (worker.tls().context != nullptr && worker.acquire_table()->tls_enabled(ep.index)) {
     handle.idle = true;
-    deadline.arm(timeouts.idle_timeout);
+    deadline.arm(timeouts.read_header_timeout);  // a new connection: see the loop below
     auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
     deadline.disarm();
     handle.idle = false;
@@ -161,11 +161,17 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     }
   }
 
+  bool first_request = true;
   for (;;) {
-    // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before.
+    // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before,
+    // between keep-alive requests. A new connection gets no idle time: readHeaderTimeout runs
+    // from the accept (as Go's server, and so Traefik, start the read deadline there), so
+    // connections that never send a byte cannot sit for the whole idleTimeout.
     handle.idle = buffer.empty();
     if (handle.idle && worker.draining()) break;
-    deadline.arm(handle.idle ? timeouts.idle_timeout : timeouts.read_header_timeout);
+    bool idle_wait = handle.idle && !first_request;  // the clock restarts at the first byte
+    deadline.arm(idle_wait ? timeouts.idle_timeout : timeouts.read_header_timeout);
+    first_request = false;
     http::ParseResult pr;
     bool read_failed = false;
     for (;;) {
@@ -190,7 +196,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       }
       if (handle.idle) {
         handle.idle = false;
-        deadline.arm(timeouts.read_header_timeout);
+        if (idle_wait) deadline.arm(timeouts.read_header_timeout);  // from the first byte
       }
       buffer.commit(n);
     }

@@ -81,15 +81,36 @@ void Worker::start(std::function<void()> on_exit) {
         io_,
         [this, acc, spec]() -> asio::awaitable<void> {
           tcp::endpoint peer;  // filled by accept itself: no getpeername per connection
+          long failures = 0;   // accept errors in a row
+          auto backoff = std::chrono::milliseconds(5);
+          std::chrono::steady_clock::time_point last_warning{};
           for (;;) {
             auto [ec, sock] = co_await acc->async_accept(peer, asio::as_tuple(asio::use_awaitable));
             if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
             if (ec) {
-              // EMFILE and friends: say so, back off briefly instead of spinning.
-              log::warn("accept failed", {{"entrypoint", spec->name}, {"error", ec.message()}});
-              asio::steady_timer t(io_, std::chrono::milliseconds(100));
+              // Out of descriptors (EMFILE, ENFILE) or buffers: back off, 5 ms doubling to 1 s
+              // as Go's net/http does, instead of spinning on a queue that cannot drain. One
+              // warning when a run of failures starts, then one every 10 s with a count.
+              ++failures;
+              const auto now = std::chrono::steady_clock::now();
+              if (failures == 1 || now - last_warning >= std::chrono::seconds(10)) {
+                log::warn("accept failed; backing off",
+                          {{"entrypoint", spec->name},
+                           {"error", ec.message()},
+                           {"failures", std::to_string(failures)},
+                           {"delay", std::to_string(backoff.count()) + "ms"}});
+                last_warning = now;
+              }
+              asio::steady_timer t(io_, backoff);
               co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+              backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
               continue;
+            }
+            if (failures > 0) {
+              log::info("accepting again",
+                        {{"entrypoint", spec->name}, {"failures", std::to_string(failures)}});
+              failures = 0;
+              backoff = std::chrono::milliseconds(5);
             }
             asio::co_spawn(io_, run_session(*this, *spec, std::move(sock), peer), asio::detached);
           }

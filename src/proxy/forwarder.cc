@@ -28,6 +28,8 @@ using std::chrono::milliseconds;
 constexpr auto kPassiveDownTime = std::chrono::seconds(10);
 // The retry middleware's longest wait between two tries.
 constexpr milliseconds kMaxRetryWait{5000};
+// Interim (1xx) responses relayed per request; the next one is a 502.
+constexpr int kMaxInterimResponses = 5;
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
@@ -286,9 +288,9 @@ class Exchange {
 };
 
 asio::awaitable<bool> Exchange::connect() {
-  if (pooled_) up_ = w_.pool(server_.id).take();
+  if (pooled_) up_ = w_.pool(server_).take(server_.generation);
   if (!up_) {
-    up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024);
+    up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024, server_.generation);
     Deadline dial(w_.wheel(), cancel_socket, &up_->socket);
     dial.arm(fwd_.dial_timeout);
     auto [ec] = co_await up_->socket.async_connect(server_.endpoint, kNoThrow);
@@ -424,7 +426,7 @@ void Exchange::finish() {
   up_read_.reset();
   up_write_.reset();
   if (up_ && reusable_ && request_sent_) {
-    w_.pool(server_.id).put(std::move(up_));
+    w_.pool(server_).put(std::move(up_));
   }
   up_.reset();
 }
@@ -463,6 +465,7 @@ void Exchange::serialize_response(const http::ResponseHead& head, const http::Re
 asio::awaitable<Outcome> Exchange::handle_response() {
   if (request_sent_) up_read_->arm(fwd_.response_header_timeout);
   http::Limits limits;  // response heads: the same 16 KiB bound as requests
+  int interim = 0;      // 1xx responses relayed so far
   for (;;) {
     http::ResponseHead head;
     http::ParseResult pr;
@@ -518,6 +521,14 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     }
     if (head.status >= 100 && head.status < 200 && head.status != 101) {
       // 100 Continue, 103 Early Hints: relay to HTTP/1.1 clients, then wait for the final one.
+      // A server that sends them without end would hold the client forever: Go's transport
+      // (and so Traefik) gives up after 5, and so does portier.
+      if (++interim > kMaxInterimResponses) {
+        response_done_ = true;
+        log::warn("too many 1xx responses from upstream",
+                  {{"service", svc_.name}, {"server", server_.url}});
+        co_return co_await fail(502, "too many 1xx");
+      }
       if (c_.head.version_minor == 1) {
         serialize_response(head, info, false, false);
         up_->buffer.consume(pr.head_size);
@@ -772,11 +783,11 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
     if (pick.set_cookie) cookies += set_cookie_field(*lb->sticky, server.sticky_value);
     Exchange ex(worker, client, *lb, server, cookies, attempt == 0, attempt + 1 < max_attempts,
                 any_method);
-    worker.begin_request(server.id);
+    worker.begin_request(server);
     if (server.load) server.load->in_flight.fetch_add(1, std::memory_order_relaxed);
     Outcome o = co_await ex.run();
     if (server.load) server.load->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    worker.end_request(server.id);
+    worker.end_request(server);
     if (ex.server_failed()) {
       worker.mark_down(server, kPassiveDownTime);
       log::warn("server failed; out of this worker's rotation",

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <sstream>
 
 #include "common/log.h"
 #include "proxy/http/parser.h"
@@ -30,20 +31,30 @@ struct HealthChecker::Check {
 
 namespace {
 
-// One probe: connect, send, read the status line, all within cfg.timeout.
+// One probe: connect, send, read the status line, all within cfg.timeout. The timer's handler
+// may run after the probe returned (it had already fired when the probe finished), so what it
+// touches is shared with it, not borrowed from the probe's frame.
 asio::awaitable<std::string> probe(const HealthChecker::Check& c) {
+  struct Shared {
+    explicit Shared(const asio::any_io_executor& ex) : socket(ex) {}
+    tcp::socket socket;
+    bool timed_out = false;
+  };
   auto ex = co_await asio::this_coro::executor;
-  tcp::socket socket(ex);
+  auto shared = std::make_shared<Shared>(ex);
+  tcp::socket& socket = shared->socket;
   asio::steady_timer deadline(ex);
   deadline.expires_after(c.cfg.timeout);
-  bool timed_out = false;
-  deadline.async_wait([&socket, &timed_out](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the probe ended first (and may be gone)
-    timed_out = true;
+  deadline.async_wait([shared](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the probe ended first
+    shared->timed_out = true;
     boost::system::error_code ignored;
-    socket.close(ignored);
+    shared->socket.close(ignored);
   });
-  auto fail = [&](const std::string& why) { return timed_out ? std::string("timeout") : why; };
+  auto fail = [&](const std::string& why) {
+    deadline.cancel();
+    return shared->timed_out ? std::string("timeout") : why;
+  };
   auto [cec] = co_await socket.async_connect(c.endpoint, kNoThrow);
   if (cec) co_return fail("connect: " + cec.message());
   auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(c.request), kNoThrow);
@@ -70,6 +81,7 @@ asio::awaitable<void> run(std::shared_ptr<HealthChecker::Check> c) {
     std::string failure = co_await probe(*c);
     if (c->stopped) co_return;
     const bool ok = failure.empty();
+    if (ok) c->health->passes.fetch_add(1, std::memory_order_relaxed);
     c->health->last_check_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count(),
@@ -115,7 +127,10 @@ std::shared_ptr<const ServerHealth> HealthChecker::track(const std::string& serv
                                                          const tcp::endpoint& endpoint,
                                                          const std::string& host_header,
                                                          const config::HealthCheck& check) {
-  const std::string key = key_of(service, url, check);
+  // The address is part of the key: a name that resolves elsewhere gets a check of its own.
+  std::ostringstream addr;
+  addr << endpoint;
+  const std::string key = key_of(service, url, check) + "|" + addr.str();
   tracked_.insert(key);
   auto it = checks_.find(key);
   if (it != checks_.end()) return it->second->health;

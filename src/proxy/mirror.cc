@@ -35,6 +35,7 @@ asio::awaitable<void> run_copy(WorkerState& w, tcp::endpoint endpoint, std::stri
     std::list<tcp::socket*>::iterator it;
     ~Slot() { w.remove_mirror(it); }
   } slot{w, w.add_mirror(&socket)};
+  w.release_mirror_slots(1);  // reserved by prepare_mirrors; the socket now counts instead
   Deadline deadline(w.wheel(), cancel_socket, &socket);
   deadline.arm(kMirrorTimeout);
   auto [ec] = co_await socket.async_connect(endpoint, kNoThrow);
@@ -67,6 +68,7 @@ void prepare_mirrors(WorkerState& w, ClientContext& client,
   const bool has_body = client.info.framing.kind != http::BodyKind::None;
   std::vector<const ServiceTarget*> chosen;
   std::string ignored_cookies;
+  out.worker = &w;
   for (const ServiceTarget* m : mirrorings) {
     chosen.clear();
     w.choose_mirrors(*m, chosen);
@@ -86,6 +88,11 @@ void prepare_mirrors(WorkerState& w, ClientContext& client,
         log::debug("request not mirrored: no available server", {{"service", mirror->name}});
         continue;
       }
+      if (!w.reserve_mirror_slot()) {
+        log::debug("request not mirrored: too many mirror requests in flight",
+                   {{"service", mirror->name}});
+        continue;
+      }
       out.copies.push_back(
           {m, lb->name, pick.server->endpoint, copy_head(w, client, *lb, *pick.server), with_body});
       if (with_body) out.tee.limit = std::max(out.tee.limit, m->mirror_body_limit);
@@ -100,15 +107,14 @@ void send_mirrors(WorkerState& w, MirrorBatch& batch) {
   if (batch.tee.complete && !batch.tee.overflow) {
     body = std::make_shared<const std::string>(std::move(batch.tee.data));
   }
+  // Each copy's slot, reserved by prepare_mirrors, passes to its coroutine, which releases it
+  // once its socket is registered; skipped copies free theirs here.
+  batch.worker = nullptr;
   for (auto& copy : batch.copies) {
     if (copy.with_body && (!body || body->size() > copy.mirroring->mirror_body_limit)) {
       log::debug("request not mirrored: body incomplete or too large",
                  {{"service", copy.mirroring->name}});
-      continue;
-    }
-    if (!w.mirror_slot_free()) {
-      log::debug("request not mirrored: too many mirror requests in flight",
-                 {{"service", copy.service}});
+      w.release_mirror_slots(1);
       continue;
     }
     std::string bytes = std::move(copy.head);

@@ -38,13 +38,21 @@ struct MirrorBatch {
     std::string head;  // request line and fields, without body framing and the blank line
     bool with_body = false;
   };
-  std::vector<Copy> copies;
+  MirrorBatch() = default;
+  MirrorBatch(const MirrorBatch&) = delete;
+  MirrorBatch& operator=(const MirrorBatch&) = delete;
+  ~MirrorBatch() {
+    if (worker != nullptr) worker->release_mirror_slots(copies.size());
+  }
+  std::vector<Copy> copies;  // each holds one of the worker's mirror slots until it is sent
   BodyTee tee;
+  WorkerState* worker = nullptr;  // set when copies hold slots
 };
 
 // Chooses the mirrors of each mirroring service the request passed (WorkerState's per-worker
 // percent), picks their servers and serializes the copies' heads. Sets client.tee when a body
-// is to be copied.
+// is to be copied. Each copy takes one of the worker's kMaxMirrorsInFlight slots here, before
+// any body is kept: with none free, the request is not mirrored and nothing is buffered.
 void prepare_mirrors(WorkerState& w, ClientContext& client,
                      const std::vector<const ServiceTarget*>& mirrorings, MirrorBatch& out);
 

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cctype>
 #include <limits>
+#include <set>
 
 #include "common/log.h"
 #include "tls/store.h"
@@ -41,8 +42,8 @@ bool parse_server_url(const std::string& url, ParsedUrl& out, std::string& err) 
     out.host = rest.substr(0, colon);
     out.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
   }
-  if (out.host.empty() || out.port.empty() ||
-      !std::all_of(out.port.begin(), out.port.end(), ::isdigit)) {
+  if (out.host.empty() || out.port.empty() || out.port.size() > 5 ||
+      !std::all_of(out.port.begin(), out.port.end(), ::isdigit) || std::stoul(out.port) > 65535) {
     err = "server URL `" + url + "` has no valid host and port";
     return false;
   }
@@ -168,10 +169,48 @@ bool TableBuilder::tls_requests(
   return true;
 }
 
-std::uint32_t TableBuilder::server_id(const std::string& key) {
-  auto [it, inserted] =
-      server_ids_.try_emplace(key, static_cast<std::uint32_t>(server_ids_.size()));
+TableBuilder::ServerSlot TableBuilder::server_slot(const std::string& url) {
+  auto [it, inserted] = server_ids_.try_emplace(url);
+  if (inserted) {
+    if (free_ids_.empty()) {
+      it->second.id = next_id_++;
+    } else {
+      it->second.id = free_ids_.back();
+      free_ids_.pop_back();
+    }
+    it->second.generation = next_generation_++;
+  }
   return it->second;
+}
+
+void TableBuilder::release_absent(const config::Configuration& cfg) {
+  std::set<std::string_view> named;
+  for (const auto& [name, svc] : cfg.http.services) {
+    if (!svc.load_balancer) continue;
+    for (const auto& server : svc.load_balancer->servers) named.insert(server.url);
+  }
+  for (auto it = server_ids_.begin(); it != server_ids_.end();) {
+    if (named.count(it->first)) {
+      ++it;
+      continue;
+    }
+    free_ids_.push_back(it->second.id);
+    loads_.erase(it->first);
+    it = server_ids_.erase(it);
+  }
+}
+
+void TableBuilder::release_unused(const RoutingTable& table) {
+  const auto& live = table.server_ids_;  // sorted
+  for (auto it = server_ids_.begin(); it != server_ids_.end();) {
+    if (std::binary_search(live.begin(), live.end(), it->second.id)) {
+      ++it;
+      continue;
+    }
+    free_ids_.push_back(it->second.id);
+    loads_.erase(it->first);
+    it = server_ids_.erase(it);
+  }
 }
 
 BuildResult TableBuilder::build(const config::Configuration& cfg) {
@@ -185,6 +224,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   std::map<std::string, const ServiceTarget*> services;
   boost::asio::io_context resolver_ctx;
   boost::asio::ip::tcp::resolver resolver(resolver_ctx);
+  release_absent(cfg);
 
   for (const auto& [name, svc] : cfg.http.services) {
     if (svc.weighted || svc.failover || svc.mirroring) continue;  // compile_composites
@@ -216,20 +256,35 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
         ok = false;
         break;
       }
-      boost::system::error_code ec;
-      auto eps =
-          resolver.resolve(u.host, u.port, boost::asio::ip::resolver_base::numeric_service, ec);
-      if (ec || eps.empty()) {
-        result.errors.push_back(
-            {"service", name, "cannot resolve `" + u.host + "`: " + ec.message()});
-        ok = false;
-        break;
+      boost::asio::ip::tcp::endpoint endpoint;
+      if (names_ != nullptr) {
+        NameCache::Answer a = names_->lookup(u.host, u.port);
+        if (!a.endpoint) {
+          result.errors.push_back({"service", name, a.error});
+          ok = false;
+          break;
+        }
+        endpoint = *a.endpoint;
+      } else {
+        // No cache (unit tests, benchmarks): resolve here, blocking.
+        boost::system::error_code ec;
+        auto eps =
+            resolver.resolve(u.host, u.port, boost::asio::ip::resolver_base::numeric_service, ec);
+        if (ec || eps.empty()) {
+          result.errors.push_back(
+              {"service", name, "cannot resolve `" + u.host + "`: " + ec.message()});
+          ok = false;
+          break;
+        }
+        endpoint = eps.begin()->endpoint();
       }
       ServerTarget st;
       st.url = server.url;
-      st.endpoint = eps.begin()->endpoint();
+      st.endpoint = endpoint;
       st.host_header = u.host_header;
-      st.id = server_id(server.url);
+      const ServerSlot slot = server_slot(server.url);
+      st.id = slot.id;
+      st.generation = slot.generation;
       auto& load = loads_[server.url];
       if (!load) load = std::make_shared<ServerLoad>();
       st.load = load;
@@ -269,6 +324,8 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   std::sort(table->server_ids_.begin(), table->server_ids_.end());
   table->server_ids_.erase(std::unique(table->server_ids_.begin(), table->server_ids_.end()),
                            table->server_ids_.end());
+  release_unused(*table);
+  if (names_ != nullptr) names_->sweep();
 
   for (const auto& [name, mw] : cfg.http.middlewares) {
     if (std::string e = middleware_error(mw); !e.empty()) {

@@ -23,6 +23,7 @@
 #include "proxy/health.h"
 #include "proxy/health_checker.h"
 #include "proxy/middlewares/actions.h"
+#include "proxy/name_cache.h"
 #include "proxy/sticky.h"
 #include "rules/rule.h"
 
@@ -34,6 +35,10 @@ namespace portier::proxy {
 
 struct ServerTarget {
   std::uint32_t id = 0;  // same id for the same URL across tables: indexes per-worker pools
+  // Ids of URLs that left the configuration are reused; each assignment of an id to a URL gets
+  // a new, larger generation, so per-worker state of a former owner is never mistaken for this
+  // server's (see UpstreamPool, WorkerState).
+  std::uint64_t generation = 0;
   boost::asio::ip::tcp::endpoint endpoint;
   std::string host_header;  // "host[:port]" from the URL, sent when passHostHeader is false
   std::string url;
@@ -183,7 +188,10 @@ struct EntryPointInfo {
 };
 
 // Compiles configurations into tables. Keeps the URL -> server id registry across builds, so a
-// server that survives a reload keeps its pools. Control plane only; not thread-safe.
+// server that survives a reload keeps its pools; the ids of URLs a build no longer uses are
+// freed and reused, so the registry and the workers' per-id state stay as large as the largest
+// configuration, not every backend ever seen (Docker churn). Control plane only; not
+// thread-safe.
 class TableBuilder {
  public:
   explicit TableBuilder(std::vector<std::string> entrypoint_names, HealthChecker* health = nullptr)
@@ -193,9 +201,20 @@ class TableBuilder {
   TableBuilder(std::vector<EntryPointInfo> entrypoints, HealthChecker* health)
       : infos_(std::move(entrypoints)), health_(health) {}
   BuildResult build(const config::Configuration& cfg);
+  // Server host names come from `names` (never blocking) once set; without it they are resolved
+  // synchronously during build (tests and benchmarks only).
+  void set_name_cache(NameCache* names) { names_ = names; }
 
  private:
-  std::uint32_t server_id(const std::string& key);
+  struct ServerSlot {
+    std::uint32_t id = 0;
+    std::uint64_t generation = 0;
+  };
+  ServerSlot server_slot(const std::string& url);
+  // Frees the ids (and load counters) of URLs the configuration does not name any more (before
+  // a build, so the new ones can take them), and after it those that `table` does not use.
+  void release_absent(const config::Configuration& cfg);
+  void release_unused(const RoutingTable& table);
   // Weighted, failover and mirroring services, after the load balancers (service_compile.cc):
   // children are resolved by name; a missing or disabled child, a cycle or too deep a nesting
   // disables the service with that error. `services` holds the enabled ones and grows.
@@ -208,7 +227,11 @@ class TableBuilder {
                     const config::Tls& tls, BuildResult& result, std::string& err) const;
   std::vector<EntryPointInfo> infos_;
   HealthChecker* health_;  // runs the services' health checks; may be null (no checks)
-  std::map<std::string, std::uint32_t> server_ids_;
+  NameCache* names_ = nullptr;
+  std::map<std::string, ServerSlot> server_ids_;
+  std::vector<std::uint32_t> free_ids_;
+  std::uint32_t next_id_ = 0;
+  std::uint64_t next_generation_ = 1;
   std::map<std::string, std::shared_ptr<ServerLoad>> loads_;  // by URL, like server_ids_
   std::string sticky_salt_ = random_salt();  // per process: sticky cookies survive reloads
 };

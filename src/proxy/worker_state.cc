@@ -28,7 +28,7 @@ WorkerState::Pick WorkerState::pick(const ServiceTarget& service, const PickRequ
   const auto& servers = service.servers;
   auto usable = [&](std::size_t i, bool passive) {
     const ServerTarget& s = servers[i];
-    return &s != request.exclude && s.available() && (!passive || local(s.id).down_until <= now_);
+    return &s != request.exclude && s.available() && (!passive || !down_at(s, now_));
   };
   if (service.sticky && request.fields != nullptr) {
     std::string_view value = find_cookie(*request.fields, service.sticky->name);
@@ -50,12 +50,12 @@ std::size_t WorkerState::pick_by_strategy(const ServiceTarget& service, const Pi
   const auto& servers = service.servers;
   auto usable = [&](std::size_t i) {
     const ServerTarget& s = servers[i];
-    return &s != request.exclude && s.available() && (!passive || local(s.id).down_until <= now_);
+    return &s != request.exclude && s.available() && (!passive || !down_at(s, now_));
   };
   switch (service.strategy) {
     case Strategy::P2c:
       return p2c_pick(
-          servers.size(), [&](std::size_t i) { return local(servers[i].id).in_flight; }, usable,
+          servers.size(), [&](std::size_t i) { return in_flight(servers[i]); }, usable,
           rng_, scratch_);
     case Strategy::Hrw:
       return service.ring.pick(hash64(request.client_ip), usable);
@@ -72,7 +72,7 @@ bool WorkerState::available(const ServiceTarget& service, bool passive) {
   switch (service.kind) {
     case ServiceKind::LoadBalancer:
       for (const auto& s : service.servers) {
-        if (s.available() && (!passive || local(s.id).down_until <= now_)) return true;
+        if (s.available() && (!passive || !down_at(s, now_))) return true;
       }
       return false;
     case ServiceKind::Weighted:
@@ -168,7 +168,17 @@ void WorkerState::choose_mirrors(const ServiceTarget& mirroring,
 }
 
 void WorkerState::mark_down(const ServerTarget& server, Clock::duration for_) {
-  local(server.id).down_until = Clock::now() + for_;
+  if (ServerLocal* l = local(server)) {
+    l->down_until = Clock::now() + for_;
+    l->down_passes = server.health ? server.health->passes.load(std::memory_order_relaxed) : 0;
+  }
+}
+
+bool WorkerState::down_at(const ServerTarget& server, Clock::time_point now) {
+  const ServerLocal* l = local(server);
+  if (l == nullptr || l->down_until <= now) return false;
+  // A probe that passed after the mark clears it.
+  return !server.health || server.health->passes.load(std::memory_order_relaxed) == l->down_passes;
 }
 
 void WorkerState::on_table(const RoutingTable& table) {

@@ -63,10 +63,18 @@ class WorkerState {
   // percent accumulates per worker and a copy goes out each time it reaches 100, so the share
   // is exact over a run of requests (50: every second request).
   void choose_mirrors(const ServiceTarget& mirroring, std::vector<const ServiceTarget*>& out);
-  // Mirror requests in flight on this worker: at most kMaxMirrorsInFlight; beyond that copies
-  // are dropped. The socket is registered so shutdown() can close it.
+  // Mirror copies on this worker, whether still waiting for the request body (a slot reserved
+  // by prepare_mirrors) or in flight: at most kMaxMirrorsInFlight; beyond that copies are
+  // dropped before any body is kept for them. An in-flight copy's socket is registered so
+  // shutdown() can close it.
   static constexpr std::size_t kMaxMirrorsInFlight = 64;
-  bool mirror_slot_free() const { return mirror_sockets_.size() < kMaxMirrorsInFlight; }
+  bool reserve_mirror_slot() {
+    if (mirror_sockets_.size() + mirror_reserved_ >= kMaxMirrorsInFlight) return false;
+    ++mirror_reserved_;
+    return true;
+  }
+  void release_mirror_slots(std::size_t n) { mirror_reserved_ -= std::min(n, mirror_reserved_); }
+  std::size_t mirrors_in_use() const { return mirror_sockets_.size() + mirror_reserved_; }
   std::list<boost::asio::ip::tcp::socket*>::iterator add_mirror(
       boost::asio::ip::tcp::socket* s) {
     return mirror_sockets_.insert(mirror_sockets_.end(), s);
@@ -76,12 +84,24 @@ class WorkerState {
   }
 
   // Passive health, per worker: a server that refused or reset a fresh connection is left out
-  // of this worker's picks until `for` has passed.
+  // of this worker's picks until `for` has passed, or until its active health check passes a
+  // probe that started after the mark (the server is back: no reason to wait out the mark).
   void mark_down(const ServerTarget& server, Clock::duration for_);
+  bool passively_down(const ServerTarget& server) { return down_at(server, Clock::now()); }
   // Requests in flight to a server on this worker (p2c's measure).
-  void begin_request(std::uint32_t server_id) { ++local(server_id).in_flight; }
-  void end_request(std::uint32_t server_id) { --local(server_id).in_flight; }
-  std::uint32_t in_flight(std::uint32_t server_id) { return local(server_id).in_flight; }
+  void begin_request(const ServerTarget& server) {
+    if (ServerLocal* l = local(server)) ++l->in_flight;
+  }
+  void end_request(const ServerTarget& server) {
+    if (ServerLocal* l = local(server)) --l->in_flight;
+  }
+  std::uint32_t in_flight(const ServerTarget& server) {
+    const ServerLocal* l = local(server);
+    return l ? l->in_flight : 0;
+  }
+
+  // The upstream pool of `server`'s id (created on first use).
+  UpstreamPool& pool(const ServerTarget& server) { return pool(server.id); }
 
   // Called on the worker thread when a new table becomes current: drops pools of servers that
   // are gone, keeps the others (and their connections).
@@ -95,13 +115,20 @@ class WorkerState {
   const config::ServersTransport& transport_;
   std::string hostname_;
   struct ServerLocal {
+    std::uint64_t generation = 0;  // the ServerTarget::generation this state belongs to
     std::uint32_t in_flight = 0;
     Clock::time_point down_until{};  // passive health: out of picks until then
+    std::uint64_t down_passes = 0;   // the health check's pass count when marked down
   };
-  ServerLocal& local(std::uint32_t server_id) {
-    if (server_id >= local_.size()) local_.resize(server_id + 1);
-    return local_[server_id];
+  // The state of `server` on this worker; nullptr when the server is a retired owner of its id
+  // (a request that started on an older table): its counts no longer matter.
+  ServerLocal* local(const ServerTarget& server) {
+    if (server.id >= local_.size()) local_.resize(server.id + 1);
+    ServerLocal& l = local_[server.id];
+    if (server.generation > l.generation) l = ServerLocal{server.generation};
+    return server.generation == l.generation ? &l : nullptr;
   }
+  bool down_at(const ServerTarget& server, Clock::time_point now);
   const ServiceTarget* pick_child(const ServiceTarget& weighted, const PickRequest& request,
                                   std::string& set_cookies);
   std::size_t pick_by_strategy(const ServiceTarget& service, const PickRequest& request,
@@ -112,6 +139,7 @@ class WorkerState {
   std::vector<std::vector<std::int64_t>> wrr_;        // by service index: current weights
   std::vector<std::vector<int>> mirror_credit_;       // by service index, then mirror
   std::list<boost::asio::ip::tcp::socket*> mirror_sockets_;  // mirror requests in flight
+  std::size_t mirror_reserved_ = 0;                           // copies waiting for a body
   std::minstd_rand rng_;                              // p2c's draws
   std::vector<std::uint32_t> scratch_;                // p2c's candidates
   Clock::time_point now_;                             // of the pick in progress

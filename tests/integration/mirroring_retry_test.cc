@@ -22,19 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-int listen_loopback(int backlog, int& port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::listen(fd, backlog);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port = ntohs(a.sin_port);
-  return fd;
-}
-
 // A backend that records every request it gets (head and Content-Length body), answers 200 and
 // closes. One thread, bounded reads (2 s per connection).
 class Recorder {

@@ -136,6 +136,10 @@ struct ProxyEnv {
   }
 };
 
+// A listening TCP socket on 127.0.0.1 and an ephemeral port (written to `port`); the caller
+// accepts on it and closes it. For backends written inside a test.
+int listen_loopback(int backlog, int& port);
+
 // Dynamic config routing Host(`host`) (or everything, when host is empty) to `url`.
 std::string route_to(const std::string& url, const std::string& host = "");
 

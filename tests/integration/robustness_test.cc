@@ -1,0 +1,356 @@
+// Faults a hostile or unlucky backend or client can cause (issue 11): responses nobody asked for
+// on pooled connections, endless 1xx, silent connections, descriptor exhaustion, and passive
+// health marks that outlive a server's recovery. Real portier processes, real sockets.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "support/net.h"
+#include "support/process.h"
+
+namespace portier::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A backend that misbehaves on purpose. Each connection gets a thread that reads bodiless
+// requests and answers each with its path as the body, then, depending on the mode:
+//   Late:    50 ms later writes a second, unrequested response ("stale:<path>");
+//   Glued:   every second response carries an unrequested one in the same write;
+//   Interim: sends `interim` 103 responses before the real one.
+// Everything is bounded: 5 s receive timeouts, threads joined at destruction.
+class Rogue {
+ public:
+  enum class Mode { Late, Glued, Interim };
+  explicit Rogue(Mode mode, int interim = 0) : mode_(mode), interim_(interim) {
+    fd_ = listen_loopback(64, port_);
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~Rogue() {
+    stop_ = true;
+    acceptor_.join();
+    {
+      std::lock_guard l(mu_);
+      for (int c : conns_) ::shutdown(c, SHUT_RDWR);
+    }
+    for (auto& t : workers_) t.join();
+    for (int c : conns_) ::close(c);
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int connections() const { return accepted_.load(); }
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      ++accepted_;
+      timeval tv{5, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      std::lock_guard l(mu_);
+      conns_.push_back(c);
+      workers_.emplace_back([this, c] { serve(c); });
+    }
+  }
+  static std::string response(const std::string& body) {
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  void serve(int c) {
+    std::string in;
+    char buf[4096];
+    int answered = 0;
+    while (!stop_) {
+      std::size_t end = in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        in.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      const std::size_t sp = in.find(' ');
+      const std::string path = in.substr(sp + 1, in.find(' ', sp + 1) - sp - 1);
+      in.erase(0, end + 4);
+      std::string out;
+      if (mode_ == Mode::Interim) {
+        for (int i = 0; i < interim_; ++i) out += "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n";
+      }
+      out += response(path);
+      if (mode_ == Mode::Glued && answered % 2 == 1) out += response("stale:" + path);
+      ++answered;
+      if (::send(c, out.data(), out.size(), MSG_NOSIGNAL) < 0) return;
+      if (mode_ == Mode::Late) {
+        std::this_thread::sleep_for(50ms);
+        std::string stale = response("stale:" + path);
+        if (::send(c, stale.data(), stale.size(), MSG_NOSIGNAL) < 0) return;
+      }
+    }
+  }
+
+  Mode mode_;
+  int interim_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<int> conns_;
+  std::vector<std::thread> workers_;
+};
+
+// Before the fix, a pooled connection idle for less than 200 ms was reused unchecked: the late
+// answer to request i was read as the answer to request i+1, which went to another client.
+TEST(UpstreamReuse, LateBytesOnAnIdleConnectionNeverReachTheNextClient) {
+  TempDir dir;
+  Rogue backend(Rogue::Mode::Late);
+  Portier p = start_portier(dir, route_to(backend.url()), "", "", 1);
+  for (int i = 0; i < 8; ++i) {
+    const std::string path = "/echo/" + std::to_string(i);
+    auto r = http_get(p.port, "x", path);  // a new client connection each time
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, path) << "request " << i << " got another request's response";
+    std::this_thread::sleep_for(150ms);  // the stale answer arrives while the connection idles
+  }
+  // Every connection that received bytes nobody asked for was closed, not reused.
+  EXPECT_GE(backend.connections(), 8);
+}
+
+// Under load, with every second backend response followed by an unrequested one in the same
+// write: every client gets exactly the answer to its own request.
+TEST(UpstreamReuse, EveryResponseMatchesItsRequestUnderLoad) {
+  TempDir dir;
+  Rogue backend(Rogue::Mode::Glued);
+  Portier p = start_portier(dir, route_to(backend.url()), "", "", 1);
+  constexpr int kClients = 4, kRequests = 250;
+  std::atomic<int> ok{0}, wrong{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back([&, t] {
+      Conn c(p.port, 10s);
+      for (int i = 0; i < kRequests; ++i) {
+        const std::string path = "/c" + std::to_string(t) + "/" + std::to_string(i);
+        if (!c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")) {
+          ++failed;
+          return;
+        }
+        auto r = c.read_response();
+        if (!r) {
+          ++failed;
+          return;
+        }
+        (r->body == path ? ok : wrong)++;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(ok.load(), kClients * kRequests);
+}
+
+// A backend that sends 1xx responses without end holds the client forever: after five, portier
+// gives up (as Go's transport does), and the client never sees more than five.
+TEST(UpstreamReuse, InterimResponsesAreCapped) {
+  TempDir dir;
+  Rogue endless(Rogue::Mode::Interim, 20), polite(Rogue::Mode::Interim, 2);
+  std::string cfg =
+      "http:\n  routers:\n    a:\n      rule: \"Host(`endless`)\"\n      service: a\n"
+      "    b:\n      rule: \"Host(`polite`)\"\n      service: b\n  services:\n"
+      "    a:\n      loadBalancer:\n        servers:\n          - url: \"" +
+      endless.url() + "\"\n    b:\n      loadBalancer:\n        servers:\n          - url: \"" +
+      polite.url() + "\"\n";
+  Portier p = start_portier(dir, cfg, "", "", 1);
+  auto count = [](const std::string& s, const std::string& what) {
+    int n = 0;
+    for (std::size_t i = s.find(what); i != std::string::npos; i = s.find(what, i + 1)) ++n;
+    return n;
+  };
+  {
+    Conn c(p.port);
+    c.send("GET /x HTTP/1.1\r\nHost: endless\r\n\r\n");
+    std::string all = c.read_all();  // portier closes once it gives up
+    EXPECT_EQ(count(all, "HTTP/1.1 103"), 5) << all;
+    EXPECT_EQ(count(all, "HTTP/1.1 200"), 0) << all;
+    EXPECT_TRUE(p.proc->wait_for_log("too many 1xx responses from upstream", 2s));
+  }
+  Conn c(p.port);
+  c.send("GET /y HTTP/1.1\r\nHost: polite\r\nConnection: close\r\n\r\n");
+  std::string all = c.read_all();
+  EXPECT_EQ(count(all, "HTTP/1.1 103"), 2) << all;
+  EXPECT_NE(all.find("HTTP/1.1 200 OK"), std::string::npos) << all;
+  EXPECT_NE(all.find("\r\n\r\n/y"), std::string::npos) << all;
+}
+
+// A connection that never sends a byte is closed after readHeaderTimeout, not idleTimeout;
+// between keep-alive requests the idle timeout still applies.
+TEST(ClientTimeouts, SilentConnectionsGetTheHeaderTimeoutNotTheIdleOne) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "w");
+  Portier p = start_portier(dir, route_to(w.url()),
+                            "    transport:\n      respondingTimeouts:\n"
+                            "        readHeaderTimeout: 1s\n        idleTimeout: 30s\n",
+                            "", 1);
+  Conn silent(p.port, 10s);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.wait_closed(6s)) << "a silent connection outlived readHeaderTimeout";
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 800ms);
+  EXPECT_LT(took, 4s);
+
+  Conn keep(p.port, 10s);
+  keep.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto first = keep.read_response();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  std::this_thread::sleep_for(1500ms);  // longer than readHeaderTimeout, shorter than idle
+  ASSERT_TRUE(keep.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto second = keep.read_response();
+  ASSERT_TRUE(second) << "the idle timeout, not the header timeout, applies between requests";
+  EXPECT_EQ(second->status, 200);
+}
+
+std::optional<std::pair<long, long>> open_files_limit(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  std::regex re(R"(^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited))");
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, re)) {
+      auto v = [](const std::string& s) { return s == "unlimited" ? -1L : std::stol(s); };
+      return std::make_pair(v(m[1].str()), v(m[2].str()));
+    }
+  }
+  return std::nullopt;
+}
+
+// portier starts with the soft descriptor limit raised to the hard one, whatever it was given.
+TEST(Descriptors, SoftLimitIsRaisedToTheHardLimit) {
+  struct rlimit mine {};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &mine), 0);
+  if (mine.rlim_max != RLIM_INFINITY && mine.rlim_max <= 256) {
+    GTEST_SKIP() << "hard limit too low to lower the soft one";
+  }
+  struct rlimit low = mine;
+  low.rlim_cur = 256;  // what the child inherits
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  TempDir dir;
+  Whoami w = start_whoami(dir, "w");
+  std::optional<Portier> p;
+  try {
+    p.emplace(start_portier(dir, route_to(w.url()), "", "", 1));
+  } catch (...) {
+    setrlimit(RLIMIT_NOFILE, &mine);
+    throw;
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &mine), 0);
+  auto limits = open_files_limit(p->proc->pid());
+  ASSERT_TRUE(limits);
+  EXPECT_EQ(limits->first, limits->second);
+  EXPECT_GT(limits->first, 256);
+  EXPECT_TRUE(p->proc->wait_for_log("file descriptor limit.*soft=" +
+                                        (mine.rlim_max == RLIM_INFINITY
+                                             ? std::string("unlimited")
+                                             : std::to_string(mine.rlim_max)),
+                                    1s));
+}
+
+long count_lines(const std::string& log, const std::string& what) {
+  long n = 0;
+  for (std::size_t i = log.find(what); i != std::string::npos; i = log.find(what, i + 1)) ++n;
+  return n;
+}
+
+// Out of descriptors, portier backs off (one warning, not a flood) and accepts again once
+// descriptors are free.
+TEST(Descriptors, AcceptBacksOffWhenOutOfDescriptorsAndRecovers) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "w");
+  Portier p = start_portier(dir, route_to(w.url()), "", "", 1);
+  const pid_t pid = p.proc->pid();
+  long open_now = 0;
+  for ([[maybe_unused]] auto& e :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    ++open_now;
+  }
+  // Only the soft limit: lowering the hard one could not be undone without privileges.
+  struct rlimit given {};
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, nullptr, &given), 0);
+  struct rlimit tight = given;
+  tight.rlim_cur = static_cast<rlim_t>(open_now + 6);
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &tight, nullptr), 0);
+
+  std::vector<std::unique_ptr<Conn>> hogs;
+  for (int i = 0; i < 20; ++i) hogs.push_back(std::make_unique<Conn>(p.port, 10s));
+  ASSERT_TRUE(p.proc->wait_for_log("accept failed; backing off", 5s)) << p.proc->log();
+  // Let failures pile up for a while: the old loop logged ten warnings a second per worker.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_LE(count_lines(p.proc->log(), "accept failed"), 2) << p.proc->log();
+
+  hogs.clear();  // portier sees them close and frees their descriptors
+  ASSERT_EQ(prlimit(pid, RLIMIT_NOFILE, &given, nullptr), 0);
+  EXPECT_TRUE(p.proc->wait_for_log("accepting again", 5s)) << p.proc->log();
+  auto r = http_get(p.port, "x", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+std::string two_servers_checked(const std::string& a, const std::string& b) {
+  return "http:\n  routers:\n    r:\n      rule: \"PathPrefix(`/`)\"\n      service: s\n"
+         "  services:\n    s:\n      loadBalancer:\n        healthCheck:\n"
+         "          path: /health\n          interval: 200ms\n          timeout: 500ms\n"
+         "        servers:\n          - url: \"" +
+         a + "\"\n          - url: \"" + b + "\"\n";
+}
+
+// A server that was passively marked down (it refused a connection) is back in rotation as
+// soon as its active health check passes again, not only when the 10 s mark runs out.
+TEST(PassiveHealth, APassingActiveCheckClearsThePassiveMark) {
+  TempDir dir;
+  const int a_port = free_port();
+  auto start_a = [&] {
+    return start_whoami(dir, "a", {"--addr", "127.0.0.1:" + std::to_string(a_port)});
+  };
+  std::optional<Whoami> a(start_a());
+  Whoami b = start_whoami(dir, "b");
+  Portier p = start_portier(dir, two_servers_checked(a->url(), b.url()), "", "", 1);
+  auto names = [&](int n) {
+    std::map<std::string, int> seen;
+    for (int i = 0; i < n; ++i) {
+      auto r = http_get(p.port, "x", "/");
+      if (r) seen[r->header("x-whoami-name")]++;
+    }
+    return seen;
+  };
+  ASSERT_TRUE(poll_until([&] { return names(4)["a"] > 0; }, 5s));
+  a.reset();  // killed: its port refuses connections
+  // Requests until one hits the dead server before the health check notices: passive mark.
+  ASSERT_TRUE(poll_until(
+      [&] {
+        names(2);
+        return p.proc->log().find("server failed; out of this worker's rotation") !=
+               std::string::npos;
+      },
+      5s))
+      << p.proc->log();
+  const auto marked = std::chrono::steady_clock::now();
+  a.emplace(start_a());
+  EXPECT_TRUE(poll_until([&] { return names(4)["a"] > 0; }, 6s))
+      << "the restarted server got no traffic while its health check passed";
+  EXPECT_LT(std::chrono::steady_clock::now() - marked, 8s);
+}
+
+}  // namespace
+}  // namespace portier::test

@@ -66,6 +66,7 @@ void Manager::Impl::run() {
   std::unique_lock lk(mu);
   while (!stopping) {
     auto [job, next] = state.next_job(now_ms());
+    if (!job) log::debug("acme: no order due", {{"resolver", cfg.name}});
     if (job) {
       lk.unlock();
       if (job->kind == Job::Kind::Order) {

@@ -32,7 +32,7 @@ TEST(Lifecycle, GracefulShutdownFinishesInFlightRequest) {
   ASSERT_TRUE(idle.read_response());
   auto slow =
       std::async(std::launch::async, [&] { return http_get(p.port, "x", "/slow?ms=1500"); });
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(backend_got(w, 2)) << "the slow request never reached the backend";
   ASSERT_TRUE(p.proc->signal(SIGTERM));
   EXPECT_TRUE(idle.wait_closed(1s));
   EXPECT_TRUE(poll_until([&] { return !can_connect(p.port); }, 2s)) << "still accepting";
@@ -52,7 +52,7 @@ TEST(Lifecycle, GraceExpiryClosesTheRest) {
                             "    transport:\n      lifeCycle:\n        graceTimeOut: 500ms\n");
   Conn c(p.port, 10s);
   c.send("GET /slow?ms=8000 HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(backend_got(w, 1)) << "the slow request never reached the backend";
   auto start = std::chrono::steady_clock::now();
   p.proc->signal(SIGINT);
   auto code = p.proc->wait_exit(5s);

@@ -127,8 +127,9 @@ TEST_F(ReloadTest, InFlightRequestsKeepTheirTableAndPoolsSurvive) {
 
   // A slow request is in flight when its router disappears: it still completes.
   Conn slow(p.port, 10s);
+  const long sent_before = a_.requests();
   slow.send("GET /slow?ms=800 HTTP/1.1\r\nHost: keep.localhost\r\n\r\n");
-  std::this_thread::sleep_for(150ms);
+  ASSERT_TRUE(backend_got(a_, 1, sent_before)) << "the slow request never reached the backend";
   write_file(dir_.path() / "dynamic.yml", two_routes(a_, b_, "gone.localhost", "x2.localhost"));
   ASSERT_TRUE(poll_until(
       [&] {

@@ -311,6 +311,16 @@ long stat_field(int port, const std::string& key) {
 long Whoami::connections() const { return stat_field(port, "connections"); }
 long Whoami::requests() const { return stat_field(port, "requests"); }
 
+bool backend_got(const Whoami& w, long n, long before) {
+  long polls = 0;
+  return poll_until(
+      [&] {
+        ++polls;
+        return w.requests() >= before + n + polls;  // each /stats call counts itself
+      },
+      std::chrono::seconds(5));
+}
+
 Whoami start_whoami(const TempDir& dir, const std::string& name,
                     const std::vector<std::string>& extra_args) {
   Whoami w;

@@ -97,6 +97,10 @@ struct Whoami {
   long connections() const;
   long requests() const;
 };
+// Polls (5 s at most) until `w` has received `n` requests beyond `before` (its count of
+// requests before they were sent), not counting the /stats calls the polling makes itself.
+bool backend_got(const Whoami& w, long n, long before = 0);
+
 // `extra_args`: more whoami flags, e.g. {"--delay", "100"} for a slow backend.
 Whoami start_whoami(const TempDir& dir, const std::string& name,
                     const std::vector<std::string>& extra_args = {});

@@ -352,5 +352,56 @@ TEST(PassiveHealth, APassingActiveCheckClearsThePassiveMark) {
   EXPECT_LT(std::chrono::steady_clock::now() - marked, 8s);
 }
 
+// Server names are resolved in the background: the service comes up without a blocking lookup
+// on the control thread ("localhost" is answered from /etc/hosts; no DNS server is asked).
+TEST(ServerNames, AServiceWithAHostNameComesUpOnceItResolves) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "named");
+  Portier p = start_portier(dir, route_to("http://localhost:" + std::to_string(w.port)), "", "", 1);
+  EXPECT_TRUE(poll_until(
+      [&] {
+        auto r = http_get(p.port, "x", "/");
+        return r && r->status == 200 && r->header("x-whoami-name") == "named";
+      },
+      5s))
+      << p.proc->log();
+}
+
+// Mirror copies are capped per worker, and a request over the cap keeps no body for them:
+// with 64 copies held by a mirror that never answers, more requests go to the main service
+// only.
+TEST(MirrorCap, AtMostSixtyFourCopiesPerWorkerAndNoneBeyond) {
+  TempDir dir;
+  Whoami main = start_whoami(dir, "main");
+  int hole_port = 0;
+  const int hole = listen_loopback(256, hole_port);  // accepts (in the kernel), never answers
+  std::string cfg =
+      "http:\n  routers:\n    r:\n      rule: \"PathPrefix(`/`)\"\n      service: m\n"
+      "  services:\n    m:\n      mirroring:\n        service: main\n        mirrors:\n"
+      "          - name: hole\n            percent: 100\n"
+      "    main:\n      loadBalancer:\n        servers:\n          - url: \"" +
+      main.url() +
+      "\"\n    hole:\n      loadBalancer:\n        servers:\n"
+      "          - url: \"http://127.0.0.1:" +
+      std::to_string(hole_port) + "\"\n";
+  Portier p = start_portier(dir, cfg, "", "", 1);
+  Conn c(p.port);
+  for (int i = 0; i < 80; ++i) {
+    c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "abc");
+  }
+  // Sixteen requests found every slot taken: said so, and nothing kept for them.
+  EXPECT_TRUE(poll_until(
+      [&] {
+        return count_lines(p.proc->log(), "request not mirrored: too many mirror requests") == 16;
+      },
+      5s))
+      << p.proc->log();
+  ::close(hole);
+}
+
 }  // namespace
 }  // namespace portier::test

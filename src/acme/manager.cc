@@ -39,6 +39,7 @@ struct Manager::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool woken = false;  // set_domains() since the last schedule pass
+  std::atomic<std::uint64_t> idle_passes{0};
   std::atomic<bool> stopping{false};
   std::thread thread;
   bool loaded = false;
@@ -66,7 +67,10 @@ void Manager::Impl::run() {
   std::unique_lock lk(mu);
   while (!stopping) {
     auto [job, next] = state.next_job(now_ms());
-    if (!job) log::debug("acme: no order due", {{"resolver", cfg.name}});
+    if (!job) {
+      idle_passes.fetch_add(1, std::memory_order_relaxed);
+      log::debug("acme: no order due", {{"resolver", cfg.name}});
+    }
     if (job) {
       lk.unlock();
       if (job->kind == Job::Kind::Order) {
@@ -207,6 +211,10 @@ void Manager::set_domains(std::vector<std::vector<std::string>> wanted) {
 std::vector<Certificate> Manager::certificates() const {
   std::lock_guard lk(impl_->mu);
   return impl_->state.certificates();
+}
+
+std::uint64_t Manager::idle_passes() const {
+  return impl_->idle_passes.load(std::memory_order_relaxed);
 }
 
 std::vector<DomainStatus> Manager::status() const {

@@ -77,6 +77,9 @@ class Manager {
   void set_domains(std::vector<std::vector<std::string>> wanted);
   std::vector<Certificate> certificates() const;
   std::vector<DomainStatus> status() const;
+  // Scheduling passes that found nothing to order or renew. Tests wait for it to grow after
+  // set_domains() to know the manager looked and decided not to order.
+  std::uint64_t idle_passes() const;
 
  private:
   struct Impl;

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "config/yaml_reader.h"
 
@@ -103,6 +104,36 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
   if (YAML::Node http_node = m.get("http")) {
     YamlMap h(http_node, m.child_path("http"), d);
     if (YAML::Node tls = h.get("tls")) decode_router_tls(tls, h.child_path("tls"), d, ep.http.tls);
+    read_bool(h.get("sanitizePath"), h.child_path("sanitizePath"), d, ep.http.sanitize_path);
+    {
+      YamlMap ec(h.get("encodedCharacters"), h.child_path("encodedCharacters"), d);
+      auto& e = ep.http.encoded_characters;
+      const std::pair<const char*, bool*> flags[] = {
+          {"allowEncodedSlash", &e.allow_encoded_slash},
+          {"allowEncodedBackSlash", &e.allow_encoded_back_slash},
+          {"allowEncodedNullCharacter", &e.allow_encoded_null_character},
+          {"allowEncodedSemicolon", &e.allow_encoded_semicolon},
+          {"allowEncodedPercent", &e.allow_encoded_percent},
+          {"allowEncodedQuestionMark", &e.allow_encoded_question_mark},
+          {"allowEncodedHash", &e.allow_encoded_hash},
+      };
+      for (const auto& [key, flag] : flags) read_bool(ec.get(key), ec.child_path(key), d, *flag);
+      ec.finish();
+    }
+    if (YAML::Node u = h.get("underscoreHeadersStrategy")) {
+      std::string v;
+      read_string(u, h.child_path("underscoreHeadersStrategy"), d, v);
+      if (v == "keep") {
+        ep.http.underscore_headers = UnderscoreHeaders::Keep;
+      } else if (v == "delete") {
+        ep.http.underscore_headers = UnderscoreHeaders::Delete;
+      } else if (v == "reject") {
+        ep.http.underscore_headers = UnderscoreHeaders::Reject;
+      } else {
+        d.add(u.Mark(),
+              "`" + h.child_path("underscoreHeadersStrategy") + "` must be keep, delete or reject");
+      }
+    }
     YamlMap rd(h.get("redirections"), h.child_path("redirections"), d);
     if (YAML::Node to_ep = rd.get("entryPoint")) {
       EntryPointRedirect r;

@@ -52,9 +52,31 @@ struct EntryPointRedirect {
   bool operator==(const EntryPointRedirect&) const = default;
 };
 
+// entryPoints.<ep>.http.encodedCharacters: which percent-encoded characters a request path may
+// carry; a refused one is answered with 400 before routing. Traefik v3.6.4 to v3.6.6 refused
+// them all by default, as portier does; Traefik v3.6.7 and later allow them all by default.
+struct EncodedCharacters {
+  bool allow_encoded_slash = false;           // %2F
+  bool allow_encoded_back_slash = false;      // %5C
+  bool allow_encoded_null_character = false;  // %00
+  bool allow_encoded_semicolon = false;       // %3B
+  bool allow_encoded_percent = false;         // %25
+  bool allow_encoded_question_mark = false;   // %3F
+  bool allow_encoded_hash = false;            // %23
+  bool operator==(const EncodedCharacters&) const = default;
+};
+
+// entryPoints.<ep>.http.underscoreHeadersStrategy: what happens to request fields whose names
+// contain '_'. Traefik's default is Keep; portier's is Delete (nginx's underscores_in_headers off).
+enum class UnderscoreHeaders { Keep, Delete, Reject };
+
 struct EntryPointHttp {
   std::optional<EntryPointRedirect> redirect;
   std::optional<RouterTls> tls;  // TLS for every router on this entrypoint (http.tls)
+  // Remove dot segments and empty segments from request paths before routing and forwarding.
+  bool sanitize_path = true;
+  EncodedCharacters encoded_characters;
+  UnderscoreHeaders underscore_headers = UnderscoreHeaders::Delete;
   bool operator==(const EntryPointHttp&) const = default;
 };
 

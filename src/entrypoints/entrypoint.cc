@@ -1,6 +1,7 @@
 #include "entrypoints/entrypoint.h"
 
 #include <charconv>
+#include <utility>
 
 namespace portier::entrypoints {
 
@@ -99,6 +100,26 @@ Result<ip::tcp::endpoint> parse_listen_address(const std::string& address) {
   return ip::tcp::endpoint(a, p);
 }
 
+http::PathPolicy path_policy(const config::EntryPointHttp& http) {
+  const auto& e = http.encoded_characters;
+  http::PathPolicy p;
+  p.sanitize = http.sanitize_path;
+  p.denied = 0;
+  const std::pair<bool, std::uint8_t> bits[] = {
+      {e.allow_encoded_slash, http::encoded::kSlash},
+      {e.allow_encoded_back_slash, http::encoded::kBackSlash},
+      {e.allow_encoded_null_character, http::encoded::kNull},
+      {e.allow_encoded_semicolon, http::encoded::kSemicolon},
+      {e.allow_encoded_percent, http::encoded::kPercent},
+      {e.allow_encoded_question_mark, http::encoded::kQuestionMark},
+      {e.allow_encoded_hash, http::encoded::kHash},
+  };
+  for (const auto& [allowed, bit] : bits) {
+    if (!allowed) p.denied |= bit;
+  }
+  return p;
+}
+
 Result<EntryPointSpec> make_spec(const std::string& name, std::size_t index,
                                  const config::EntryPoint& cfg) {
   EntryPointSpec spec;
@@ -116,6 +137,7 @@ Result<EntryPointSpec> make_spec(const std::string& name, std::size_t index,
   }
   spec.limits.max_head_bytes = cfg.max_header_bytes;
   spec.limits.max_target = std::min<std::size_t>(8 * 1024, cfg.max_header_bytes);
+  spec.path_policy = path_policy(cfg.http);
   return spec;
 }
 

@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "config/static_config.h"
 #include "proxy/http/parser.h"
+#include "proxy/http/path.h"
 
 namespace portier::entrypoints {
 
@@ -29,12 +30,16 @@ struct EntryPointSpec {
   std::string port;                         // the bound port, for X-Forwarded-Port
   std::vector<Cidr> trusted;
   http::Limits limits;
+  http::PathPolicy path_policy;  // http.sanitizePath and http.encodedCharacters
 
   bool is_trusted(const boost::asio::ip::address& peer) const;
 };
 
 // Resolves "host:port", ":port", "[v6]:port" into an endpoint (an empty host is 0.0.0.0).
 Result<boost::asio::ip::tcp::endpoint> parse_listen_address(const std::string& address);
+
+// The path rules of an entrypoint's http options.
+http::PathPolicy path_policy(const config::EntryPointHttp& http);
 
 Result<EntryPointSpec> make_spec(const std::string& name, std::size_t index,
                                  const config::EntryPoint& cfg);

@@ -22,17 +22,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-// The origin-form of a request target: "http://h/p?q" becomes "/p?q".
-std::string_view origin_form(std::string_view target) {
-  if (!target.empty() && target.front() != '/') {
-    std::size_t scheme = target.find("://");
-    std::size_t slash =
-        scheme == std::string_view::npos ? std::string_view::npos : target.find('/', scheme + 3);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-  }
-  return target;
-}
-
 // After an error response the client may still be sending (a huge head, a body we refused).
 // Closing with unread bytes makes the kernel send RST, which can destroy the response before the
 // client reads it. So: half-close, then read and drop for a bounded time and amount (nginx's
@@ -61,6 +50,39 @@ struct Registration {
 };
 
 constexpr std::string_view kChallengePrefix = "/.well-known/acme-challenge/";
+
+// http.underscoreHeadersStrategy, applied before anything reads the fields, so that rules,
+// middlewares and servers all see the same set.
+http::Error screen_fields(const EntryPointSpec& ep, http::RequestHead& head,
+                          const std::string& peer_ip) {
+  switch (ep.config.http.underscore_headers) {
+    case config::UnderscoreHeaders::Keep:
+      return http::Error::None;
+    case config::UnderscoreHeaders::Reject:
+      return http::has_underscore_field(head.fields) ? http::Error::UnderscoreField
+                                                     : http::Error::None;
+    case config::UnderscoreHeaders::Delete:
+      if (std::size_t n = http::remove_underscore_fields(head.fields); n > 0) {
+        log::debug("request fields with '_' in the name dropped",
+                   {{"entrypoint", ep.name}, {"client", peer_ip}, {"count", std::to_string(n)}});
+      }
+      return http::Error::None;
+  }
+  return http::Error::None;
+}
+
+// "OPTIONS *" asks about the server, not a resource: answered here as Go's net/http (and so
+// Traefik) answers it, 200 with no body, and never forwarded.
+asio::awaitable<proxy::Outcome> answer_options(Worker& worker, proxy::ClientStream& stream,
+                                               std::string& scratch, bool close,
+                                               std::chrono::milliseconds timeout) {
+  scratch = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n";
+  scratch += close ? "Connection: close\r\n\r\n" : "\r\n";
+  proxy::Deadline dl(worker.state().wheel(), proxy::cancel_socket, &stream.socket());
+  dl.arm(timeout);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(scratch), kNoThrow);
+  co_return ec || close ? proxy::Outcome::Close : proxy::Outcome::KeepAlive;
+}
 
 // The answer to an HTTP-01 challenge: the key authorization, byte for byte (no newline).
 asio::awaitable<proxy::Outcome> answer_challenge(Worker& worker, proxy::ClientStream& stream,
@@ -127,6 +149,8 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   http::RequestHead head;
   http::RequestInfo info;
   std::string decoded_path;  // only used when a path has %-escapes
+  std::string path_buf;      // only used when a path needs normalizing
+  std::string target_buf;    // the normalized path and the query
   proxy::Rewrite rewrite;    // only used by routes whose middlewares change the path
   char host_buf[256];
   bool peer_gone = false;  // the client closed or failed: no TLS close_notify to send
@@ -205,7 +229,26 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     if (read_failed) break;
 
     http::Error err =
-        pr.status == http::ParseStatus::Failed ? pr.error : http::analyze_request(head, info);
+        pr.status == http::ParseStatus::Failed ? pr.error : screen_fields(ep, head, peer_ip);
+    if (err == http::Error::None) err = http::analyze_request(head, info);
+    // What rules look at and what is forwarded: the path normalized (http/path.h: escapes of
+    // unreserved characters decoded, refused escapes a 400, dot segments removed), the query as
+    // sent. The common path needs none of it and is only scanned.
+    std::string_view target = info.target;
+    std::string_view raw_path = target.substr(0, target.find('?'));
+    std::string_view path = raw_path;
+    bool normalized = false;
+    if (err == http::Error::None && !info.asterisk) {
+      http::PathResult np = http::normalize_path(raw_path, ep.path_policy, path_buf);
+      err = np.error;
+      normalized = np.path.data() != raw_path.data();
+      if (normalized && err == http::Error::None) {
+        target_buf.assign(np.path).append(target.substr(raw_path.size()));
+        target = target_buf;
+        raw_path = target.substr(0, np.path.size());
+        path = raw_path;
+      }
+    }
     if (err != http::Error::None) {
       log::debug("bad request",
                  {{"entrypoint", ep.name}, {"client", peer_ip}, {"error", http::describe(err)}});
@@ -215,23 +258,20 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       break;
     }
     buffer.consume(pr.head_size);  // the head's views stay valid: consume moves no bytes
-
-    // What rules look at: the host normalized, the path percent-decoded, the query raw.
-    std::string_view target = origin_form(head.target);
-    std::string_view raw_path = target.substr(0, target.find('?'));
+    if (info.asterisk) {
+      bool close =
+          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+      auto o = co_await answer_options(worker, socket, scratch, close, timeouts.write_timeout);
+      if (o == proxy::Outcome::Close) break;
+      continue;
+    }
     std::string_view query =
         raw_path.size() < target.size() ? target.substr(raw_path.size() + 1) : std::string_view();
-    std::string_view path = raw_path;
-    if (raw_path.find('%') != std::string_view::npos) {
+    if (normalized && raw_path.find('%') != std::string_view::npos) {
+      // Only escapes of reserved and non-ASCII bytes are left, all well-formed.
       decoded_path.resize(raw_path.size());
       std::size_t n = rules::percent_decode(raw_path, decoded_path.data());
-      if (n == std::string_view::npos) {
-        co_await proxy::respond_status(worker.state(), socket, scratch, 400, true,
-                                       timeouts.write_timeout, "malformed percent-encoding");
-        co_await linger_close(socket, deadline, buffer);
-        break;
-      }
-      path = std::string_view(decoded_path.data(), n);
+      if (n != std::string_view::npos) path = std::string_view(decoded_path.data(), n);
     }
     // ACME HTTP-01 challenges come first, on every plain-HTTP entrypoint: before any router and
     // any redirect (Let's Encrypt follows redirects, but only to ports 80 and 443).

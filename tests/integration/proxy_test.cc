@@ -138,7 +138,7 @@ TEST_F(ProxyTest, HopByHopHeadersAreRemoved) {
   auto r = http_get(portier_.port, "whoami.localhost", "/",
                     "Connection: X-Secret\r\nX-Secret: s3cr3t\r\nKeep-Alive: timeout=5\r\n"
                     "TE: trailers\r\nProxy-Connection: keep-alive\r\nTrailer: X-T\r\n"
-                    "Upgrade: h2c\r\nX-Kept: yes\r\n");
+                    "Upgrade: websocket\r\nX-Kept: yes\r\n");
   ASSERT_TRUE(r);
   const std::string& b = r->body;
   EXPECT_NE(b.find("X-Kept: yes"), std::string::npos) << b;

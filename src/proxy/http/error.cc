@@ -101,6 +101,18 @@ std::string_view describe(Error e) {
       return "malformed status line";
     case Error::BadConnectMethod:
       return "CONNECT is not supported";
+    case Error::UserinfoInTarget:
+      return "userinfo in request target";
+    case Error::BadPercentEncoding:
+      return "malformed percent-encoding";
+    case Error::EncodedCharacter:
+      return "forbidden encoded character in path";
+    case Error::FragmentInTarget:
+      return "fragment in request target";
+    case Error::H2cUpgrade:
+      return "Upgrade to h2c is not supported";
+    case Error::UnderscoreField:
+      return "underscore in field name";
   }
   return "unknown error";
 }

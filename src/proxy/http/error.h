@@ -36,6 +36,12 @@ enum class Error : std::uint8_t {
   TargetTooLong,                // 414
   BadStatusLine,                // 502 (responses only)
   BadConnectMethod,             // 405: CONNECT is not proxied
+  UserinfoInTarget,             // 400: absolute-form target with user@ in its authority
+  BadPercentEncoding,           // 400: '%' not followed by two hex digits in the path
+  EncodedCharacter,             // 400: %2F, %5C, %00, %3B, %25, %3F or %23 in the path, refused
+  FragmentInTarget,             // 400: '#' in the path
+  H2cUpgrade,                   // 400: Upgrade: h2c (would switch protocol behind the proxy)
+  UnderscoreField,              // 400: a field name with '_' (underscoreHeadersStrategy: reject)
 };
 
 const std::error_category& error_category();

@@ -1,5 +1,6 @@
 #include "proxy/http/message.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace portier::http {
@@ -72,15 +73,81 @@ void read_connection(const Fields& fields, ConnectionInfo& out) {
   out.upgrade = has_upgrade_field && upgrade_option;
 }
 
-bool valid_host(std::string_view h) {
-  // reg-name / IPv4 / [IPv6] with optional :port. Reject what could confuse routing or logs.
-  for (char c : h) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == '/' || c == '\\' || c == '@' || c == '?' || c == '#') {
+bool is_reg_name_char(unsigned char c) {
+  // unreserved / sub-delims (RFC 3986 §3.2.2), without ',' (a Host is one value, not a list)
+  // and without pct-encoded (no name needs it, and `a%2Ecom` would route apart from `a.com`).
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ';':
+    case '=':
+      return true;
+    default:
       return false;
-    }
   }
-  return true;
+}
+
+bool is_ipv6_char(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+         c == '.';
+}
+
+// port = *DIGIT (RFC 3986 §3.2.3), at most 65535; empty means the scheme's default.
+bool valid_port(std::string_view p) {
+  if (p.size() > 5) return false;
+  unsigned n = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  return n <= 65535;
+}
+
+// The request-target's form (RFC 9112 §3.2). The parser has already limited it to visible
+// ASCII and to these forms; CONNECT's authority-form is refused before this.
+Error analyze_target(std::string_view target, RequestInfo& out) {
+  if (target.front() == '/') {
+    out.target = target;
+    return Error::None;
+  }
+  if (target == "*") {
+    out.asterisk = true;
+    return Error::None;
+  }
+  const std::size_t colon = target.find("://");
+  if (colon == std::string_view::npos ||
+      !(iequals(target.substr(0, colon), "http") || iequals(target.substr(0, colon), "https"))) {
+    return Error::BadTarget;
+  }
+  std::string_view rest = target.substr(colon + 3);
+  const std::size_t end = std::min(rest.find_first_of("/?#"), rest.size());
+  const std::string_view authority = rest.substr(0, end);
+  if (authority.find('@') != std::string_view::npos) return Error::UserinfoInTarget;
+  if (authority.empty() || !valid_host(authority)) return Error::BadTarget;
+  out.absolute_form = true;
+  out.host = authority;
+  out.target = rest.substr(end);
+  return Error::None;
+}
+
+bool offers_h2c(const Fields& fields) {
+  bool h2c = false;
+  for (const Field& f : fields) {
+    if (!iequals(f.name, "upgrade")) continue;
+    for_each_token(f.value, [&](std::string_view t) { h2c |= iequals(t, "h2c"); });
+  }
+  return h2c;
 }
 
 }  // namespace
@@ -100,6 +167,8 @@ Error analyze_request(const RequestHead& head, RequestInfo& out) {
     if (!valid_host(host->value)) return Error::BadHost;
     out.host = host->value;
   }
+  if (Error e = analyze_target(head.target, out); e != Error::None) return e;
+  if (offers_h2c(head.fields)) return Error::H2cUpgrade;
 
   bool chunked = false;
   if (Error e = check_transfer_encoding(head.fields, chunked); e != Error::None) return e;
@@ -152,6 +221,58 @@ Error analyze_response(const ResponseHead& head, std::string_view request_method
     out.persistent = false;
   }
   return Error::None;
+}
+
+bool valid_host(std::string_view h) {
+  if (h.empty()) return true;
+  std::string_view port;
+  bool has_port = false;
+  if (h.front() == '[') {
+    const std::size_t close = h.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view literal = h.substr(1, close - 1);
+    if (literal.find(':') == std::string_view::npos) return false;
+    for (char c : literal) {
+      if (!is_ipv6_char(static_cast<unsigned char>(c))) return false;
+    }
+    const std::string_view rest = h.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      has_port = true;
+      port = rest.substr(1);
+    }
+  } else {
+    const std::size_t colon = h.find(':');
+    const std::string_view name = h.substr(0, colon);
+    if (name.empty()) return false;
+    for (char c : name) {
+      if (!is_reg_name_char(static_cast<unsigned char>(c))) return false;
+    }
+    if (colon != std::string_view::npos) {
+      has_port = true;
+      port = h.substr(colon + 1);
+    }
+  }
+  return !has_port || valid_port(port);
+}
+
+std::size_t remove_underscore_fields(Fields& fields) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < fields.count; ++i) {
+    if (fields.items[i].name.find('_') != std::string_view::npos) continue;
+    if (kept != i) fields.items[kept] = fields.items[i];
+    ++kept;
+  }
+  const std::size_t removed = fields.count - kept;
+  fields.count = kept;
+  return removed;
+}
+
+bool has_underscore_field(const Fields& fields) {
+  for (const Field& f : fields) {
+    if (f.name.find('_') != std::string_view::npos) return true;
+  }
+  return false;
 }
 
 bool is_hop_by_hop(std::string_view name, const Fields& fields) {

@@ -32,15 +32,39 @@ struct ConnectionInfo {
 struct RequestInfo {
   Framing framing;
   ConnectionInfo connection;
-  std::string_view host;  // the Host field as sent (may carry a port); empty when absent
+  // The authority the request is for (may carry a port): an absolute-form target's (RFC 9112
+  // §3.2.2: it wins over the Host field, which is then ignored), else the Host field as sent;
+  // empty when there is neither.
+  std::string_view host;
+  // The origin-form of the target: path and query as sent ("/p?q"). For an absolute-form target
+  // the part after the authority, which may be empty or start with '?' (its path is then "/").
+  // Empty for the asterisk-form.
+  std::string_view target;
+  bool asterisk = false;       // "OPTIONS *": a request for the server itself
+  bool absolute_form = false;  // "GET http://host/p"
   bool expect_continue = false;
   bool persistent = true;  // may the client connection stay open after this exchange
 };
 
-// Checks a request head. Errors: MissingHost (HTTP/1.1 without Host), DuplicateHost, BadHost,
-// BadContentLength, DuplicateContentLength (even two equal values), LengthWithChunked,
-// BadTransferEncoding, UnsupportedTransferEncoding, BadConnectMethod.
+// Checks a request head. Errors: MissingHost (HTTP/1.1 without Host, even with an absolute-form
+// target), DuplicateHost, BadHost (not a RFC 3986 host with an optional all-digit port: a list,
+// a percent-escape or a stray character), BadTarget (an absolute-form target whose scheme is not
+// http or https, or with an empty or bad host), UserinfoInTarget, BadContentLength,
+// DuplicateContentLength (even two equal values), LengthWithChunked, BadTransferEncoding,
+// UnsupportedTransferEncoding, BadConnectMethod, H2cUpgrade (an Upgrade field offering h2c).
 Error analyze_request(const RequestHead& head, RequestInfo& out);
+
+// Whether `host` is a valid Host value (or authority): reg-name (unreserved and sub-delims but
+// ','), IPv4 or a bracketed IPv6 literal, then optionally ':' and at most five digits (<= 65535).
+// Empty is valid (RFC 9110 §7.2).
+bool valid_host(std::string_view host);
+
+// Removes, in place and keeping their order, the fields whose names contain '_'. Returns how many
+// were removed. (nginx's default, underscores_in_headers off: X_Forwarded_For and
+// X-Forwarded-For are one variable to CGI, PHP, WSGI.)
+std::size_t remove_underscore_fields(Fields& fields);
+// Whether some field name contains '_'.
+bool has_underscore_field(const Fields& fields);
 
 struct ResponseInfo {
   Framing framing;

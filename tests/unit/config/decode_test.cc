@@ -51,6 +51,41 @@ log:
   EXPECT_EQ(cfg->log.level, "DEBUG");
 }
 
+TEST(StaticDecode, EntryPointPathAndFieldOptions) {
+  auto cfg = decode_static_yaml(R"(
+entryPoints:
+  web:
+    address: ":80"
+  legacy:
+    address: ":81"
+    http:
+      sanitizePath: false
+      underscoreHeadersStrategy: keep
+      encodedCharacters:
+        allowEncodedSlash: true
+        allowEncodedHash: true
+  strict:
+    address: ":82"
+    http:
+      underscoreHeadersStrategy: reject
+)",
+                                "static.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& web = cfg->entry_points.at("web").http;  // defaults
+  EXPECT_TRUE(web.sanitize_path);
+  EXPECT_EQ(web.encoded_characters, EncodedCharacters{});
+  EXPECT_FALSE(web.encoded_characters.allow_encoded_slash);
+  EXPECT_FALSE(web.encoded_characters.allow_encoded_percent);
+  EXPECT_EQ(web.underscore_headers, UnderscoreHeaders::Delete);
+  const auto& legacy = cfg->entry_points.at("legacy").http;
+  EXPECT_FALSE(legacy.sanitize_path);
+  EXPECT_EQ(legacy.underscore_headers, UnderscoreHeaders::Keep);
+  EXPECT_TRUE(legacy.encoded_characters.allow_encoded_slash);
+  EXPECT_TRUE(legacy.encoded_characters.allow_encoded_hash);
+  EXPECT_FALSE(legacy.encoded_characters.allow_encoded_back_slash);
+  EXPECT_EQ(cfg->entry_points.at("strict").http.underscore_headers, UnderscoreHeaders::Reject);
+}
+
 TEST(StaticDecode, UnknownKeyNamesLineAndSuggestion) {
   auto cfg = decode_static_yaml("entryPoints:\n  web:\n    adress: \":80\"\n", "s.yml");
   ASSERT_FALSE(cfg);
@@ -71,6 +106,12 @@ TEST(StaticDecode, Errors) {
       {"entryPoints:\n  web: {}\n", "`entryPoints.web.address` is required"},
       {"providers:\n  file: {}\n", "needs exactly one of filename or directory"},
       {"entryPoints:\n  web:\n    address: [\":80\"\n", "s.yml:4"},  // YAML syntax error
+      {"entryPoints:\n  web:\n    address: :80\n    http:\n      underscoreHeadersStrategy: drop\n",
+       "s.yml:5:34: `entryPoints.web.http.underscoreHeadersStrategy` must be keep, delete or "
+       "reject"},
+      {"entryPoints:\n  web:\n    address: :80\n    http:\n      encodedCharacters:\n"
+       "        allowEncodedSlashes: true\n",
+       "unknown key `entryPoints.web.http.encodedCharacters.allowEncodedSlashes`"},
       {"serversTransport:\n  maxIdleConnsPerHost: -1\n",
        "`serversTransport.maxIdleConnsPerHost` must be an integer from 0"},
   };

@@ -64,6 +64,37 @@ TEST(AnalyzeRequest, Table) {
        BodyKind::None, 0, "HTTP/1.0"},
       {"connect", "Host: a:443\r\n", Error::BadConnectMethod, BodyKind::None, 0, "HTTP/1.1",
        "CONNECT"},
+      // Host is one RFC 3986 host with an all-digit port (RFC 9110 §7.2).
+      {"host with port", "Host: a.example:8080\r\n"},
+      {"host ipv4", "Host: 10.0.0.1:80\r\n"},
+      {"host ipv6", "Host: [::1]:8080\r\n"},
+      {"host ipv6 no port", "Host: [2001:db8::1]\r\n"},
+      {"host empty port", "Host: a:\r\n"},
+      {"host empty", "Host:\r\n"},
+      {"host underscore", "Host: my_host.local\r\n"},
+      {"host list", "Host: a, b\r\n", Error::BadHost},
+      {"host list no space", "Host: a,b\r\n", Error::BadHost},
+      {"host port letters", "Host: a:8o\r\n", Error::BadHost},
+      {"host port signed", "Host: a:+80\r\n", Error::BadHost},
+      {"host port too big", "Host: a:65536\r\n", Error::BadHost},
+      {"host port too long", "Host: a:000080\r\n", Error::BadHost},
+      {"host two ports", "Host: a:80:81\r\n", Error::BadHost},
+      {"host only port", "Host: :80\r\n", Error::BadHost},
+      {"host percent", "Host: a%2Eb\r\n", Error::BadHost},
+      {"host space", "Host: a b\r\n", Error::BadHost},
+      {"host backslash", "Host: a\\b\r\n", Error::BadHost},
+      {"host bad ipv6", "Host: [::g]\r\n", Error::BadHost},
+      {"host ipv6 unclosed", "Host: [::1\r\n", Error::BadHost},
+      {"host ipv6 junk after", "Host: [::1]x\r\n", Error::BadHost},
+      {"host ipv6 bad port", "Host: [::1]:x\r\n", Error::BadHost},
+      // h2c must not reach a server that would switch protocols behind the proxy.
+      {"h2c upgrade",
+       "Host: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+       "HTTP2-Settings: AAMAAABkAAQAAP__\r\n",
+       Error::H2cUpgrade},
+      {"h2c without connection option", "Host: a\r\nUpgrade: h2c\r\n", Error::H2cUpgrade},
+      {"h2c in a list", "Host: a\r\nUpgrade: websocket, H2C\r\n", Error::H2cUpgrade},
+      {"websocket upgrade", "Host: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -106,6 +137,72 @@ TEST(AnalyzeRequest, Persistence) {
     EXPECT_EQ(info.persistent, c.persistent);
     EXPECT_EQ(info.connection.upgrade, c.upgrade);
   }
+}
+
+TEST(AnalyzeRequest, TargetForms) {
+  struct T {
+    std::string name;
+    std::string line;  // request line without CRLF
+    std::string fields = "Host: a\r\n";
+    Error error = Error::None;
+    std::string host;    // info.host
+    std::string target;  // info.target
+    bool asterisk = false;
+    bool absolute = false;
+  };
+  const std::vector<T> cases = {
+      {"origin", "GET /p?q HTTP/1.1", "Host: a\r\n", Error::None, "a", "/p?q"},
+      // RFC 9112 §3.2.2: the authority wins over Host.
+      {"absolute", "GET http://b.example:81/p?q HTTP/1.1", "Host: a\r\n", Error::None,
+       "b.example:81", "/p?q", false, true},
+      {"absolute https upper case", "GET HTTPS://b/ HTTP/1.1", "Host: b\r\n", Error::None, "b", "/",
+       false, true},
+      {"absolute no path", "GET http://b HTTP/1.1", "Host: b\r\n", Error::None, "b", "", false,
+       true},
+      {"absolute query only", "GET http://b?x=1 HTTP/1.1", "Host: b\r\n", Error::None, "b", "?x=1",
+       false, true},
+      {"absolute http/1.0 without host", "GET http://b/p HTTP/1.0", "", Error::None, "b", "/p",
+       false, true},
+      {"absolute still needs host", "GET http://b/p HTTP/1.1", "X: y\r\n", Error::MissingHost},
+      {"absolute bad host field", "GET http://b/p HTTP/1.1", "Host: a, b\r\n", Error::BadHost},
+      {"userinfo", "GET http://user:pw@b/p HTTP/1.1", "Host: b\r\n", Error::UserinfoInTarget},
+      {"userinfo empty", "GET http://@b/p HTTP/1.1", "Host: b\r\n", Error::UserinfoInTarget},
+      {"empty authority", "GET http:///p HTTP/1.1", "Host: b\r\n", Error::BadTarget},
+      {"bad authority port", "GET http://b:x/p HTTP/1.1", "Host: b\r\n", Error::BadTarget},
+      {"other scheme", "GET ftp://b/p HTTP/1.1", "Host: b\r\n", Error::BadTarget},
+      {"no scheme", "GET x://b/p HTTP/1.1", "Host: b\r\n", Error::BadTarget},
+      {"asterisk", "OPTIONS * HTTP/1.1", "Host: a\r\n", Error::None, "a", "", true},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string raw = c.line + "\r\n" + c.fields + "\r\n";
+    RequestHead head;
+    ASSERT_EQ(parse_request_head(raw, Limits{}, head).status, ParseStatus::Complete);
+    RequestInfo info;
+    EXPECT_EQ(analyze_request(head, info), c.error) << describe(analyze_request(head, info));
+    if (c.error != Error::None) continue;
+    EXPECT_EQ(info.host, c.host);
+    EXPECT_EQ(info.target, c.target);
+    EXPECT_EQ(info.asterisk, c.asterisk);
+    EXPECT_EQ(info.absolute_form, c.absolute);
+  }
+}
+
+TEST(UnderscoreFields, RemovedInOrder) {
+  RequestHead head;
+  ASSERT_EQ(parse_request_head("GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_For: 6.6.6.6\r\n"
+                               "X-A: 1\r\n_: x\r\nX-B: 2\r\nX_Auth_User: root\r\n\r\n",
+                               Limits{}, head)
+                .status,
+            ParseStatus::Complete);
+  EXPECT_TRUE(has_underscore_field(head.fields));
+  EXPECT_EQ(remove_underscore_fields(head.fields), 3u);
+  ASSERT_EQ(head.fields.count, 3u);
+  EXPECT_EQ(head.fields.items[0].name, "Host");
+  EXPECT_EQ(head.fields.items[1].name, "X-A");
+  EXPECT_EQ(head.fields.items[2].name, "X-B");
+  EXPECT_FALSE(has_underscore_field(head.fields));
+  EXPECT_EQ(remove_underscore_fields(head.fields), 0u);
 }
 
 TEST(AnalyzeResponse, Framing) {

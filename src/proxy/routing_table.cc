@@ -59,7 +59,9 @@ bool route_before(const Route* a, const Route* b) {
 
 std::size_t normalize_host(std::string_view host, char* out) {
   if (!host.empty() && host.front() == '[') {
-    host = host.substr(0, host.find(']') + 1);
+    // An IPv6 literal: routed on without its brackets, as Traefik's Host(`::1`) expects.
+    const std::size_t close = host.find(']');
+    host = close == std::string_view::npos ? std::string_view() : host.substr(1, close - 1);
   } else {
     host = host.substr(0, host.rfind(':'));
   }
@@ -151,9 +153,9 @@ bool TableBuilder::tls_requests(
         set.insert(set.end(), d.sans.begin(), d.sans.end());
         if (!set.empty()) req.domains.push_back(std::move(set));
       }
-    } else if (!rule.pinned_hosts().empty()) {
-      // One certificate for every name of the rule, as Traefik does.
-      req.domains.push_back(rule.pinned_hosts());
+    } else if (!rule.host_names().empty()) {
+      // One certificate for every name of the rule's Host matchers, as Traefik does.
+      req.domains.push_back(rule.host_names());
     }
     if (req.domains.empty()) {
       err = "tls.certResolver `" + t->cert_resolver +

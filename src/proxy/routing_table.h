@@ -117,7 +117,8 @@ class EntryPointRoutes {
   std::vector<const Route*> any_host_;
 };
 
-// Writes the Host value's host part, lower-cased and without port and trailing dot, into `out`
+// Writes the Host value's host part, lower-cased and without port, trailing dot and the brackets
+// of an IPv6 literal, into `out`
 // (at least 256 bytes). Returns its length; 0 when the host is empty or too long to route on.
 std::size_t normalize_host(std::string_view host, char* out);
 

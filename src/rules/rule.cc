@@ -16,6 +16,8 @@ struct Rule::Node {
     Or,
     Not,
     Host,
+    HostWildcard,  // Host(`*.example.com`): s1 is ".example.com"
+    HostAny,       // Host(`*`)
     HostRegexp,
     Path,
     PathPrefix,
@@ -45,6 +47,22 @@ bool iequal(std::string_view a, std::string_view b) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+// Traefik's parser knows each matcher under four spellings: as documented (PathPrefix), all
+// lower (pathprefix), all upper (PATHPREFIX), and title case (Pathprefix). No others.
+bool spelled_as(std::string_view canonical, std::string_view name) {
+  if (name == canonical || name.size() != canonical.size()) return name == canonical;
+  bool lower = true, upper = true, title = true;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(canonical[i]);
+    const char lo = static_cast<char>(std::tolower(c));
+    const char up = static_cast<char>(std::toupper(c));
+    lower = lower && name[i] == lo;
+    upper = upper && name[i] == up;
+    title = title && name[i] == (i == 0 ? up : lo);
+  }
+  return lower || upper || title;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,13 +268,15 @@ class Parser {
     const std::string name = cur_.text;
     const MatcherSpec* spec = nullptr;
     for (const auto& m : kMatchers) {
-      if (m.name == name) spec = &m;
+      if (spelled_as(m.name, name)) spec = &m;
     }
     if (spec == nullptr) {
       std::string msg = "column " + std::to_string(col) + ": unknown matcher " + name;
       for (const auto& m : kMatchers) {
-        if (iequal(m.name, name))
-          msg += " (matchers are case-sensitive: " + std::string(m.name) + ")";
+        if (iequal(m.name, name)) {
+          msg += " (write " + std::string(m.name) + ", or all lower, all upper or only its " +
+                 "first letter upper, as Traefik accepts)";
+        }
       }
       if (name == "HostHeader" || name == "HostSNI") msg += " (not an HTTP v3 matcher)";
       return Error{msg};
@@ -287,6 +307,12 @@ class Parser {
       }
       return Error{msg};
     }
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (args[i].empty()) {  // Traefik refuses an empty value for every matcher
+        return Error{"column " + std::to_string(col) + ": " + name + ": value " +
+                     std::to_string(i + 1) + " is empty"};
+      }
+    }
     if (auto r = advance(); !r) return r.error();
     auto node = std::make_unique<Node>();
     node->kind = spec->kind;
@@ -315,10 +341,31 @@ class Parser {
           if (static_cast<unsigned char>(c) >= 0x80) return err("non-ASCII characters in host");
           c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         }
-        if (n.s1.back() == '.') n.s1.pop_back();
+        if (n.s1 == "*") {  // every host, even none (Traefik)
+          n.kind = Kind::HostAny;
+          return Error{};
+        }
+        if (n.s1.size() > 1 && n.s1.back() == '.') n.s1.pop_back();
+        // An IPv6 literal may come with or without brackets; requests' hosts have none.
+        if (n.s1.size() > 2 && n.s1.front() == '[' && n.s1.back() == ']') {
+          n.s1 = n.s1.substr(1, n.s1.size() - 2);
+        }
+        if (n.s1.front() == '*') {
+          // `*.example.com`: one label, any, in front of example.com (Traefik's wildcard).
+          if (n.s1.size() < 3 || n.s1[1] != '.' || n.s1.find('*', 1) != std::string::npos) {
+            return err("wildcard `" + n.s1 + "`: write `*` or `*.domain`");
+          }
+          n.kind = Kind::HostWildcard;
+          n.s1.erase(0, 1);
+          return Error{};
+        }
+        if (n.s1.find('*') != std::string::npos) {
+          return err("wildcard `" + n.s1 + "`: only a leading `*.` is allowed");
+        }
         return Error{};
       }
       case Kind::HostRegexp:
+        if (n.s1.empty()) return err("empty regexp");
         return regex(n.s1);
       case Kind::Path:
       case Kind::PathPrefix:
@@ -328,6 +375,7 @@ class Parser {
         return Error{};
       case Kind::PathRegexp:
         uses_path = true;
+        if (n.s1.empty()) return err("empty regexp");
         return regex(n.s1);
       case Kind::Method:
         for (char& c : n.s1) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -338,6 +386,7 @@ class Parser {
         return Error{};
       case Kind::HeaderRegexp:
         if (n.s1.empty()) return err("empty header name");
+        if (n.s2.empty()) return err("empty regexp");
         return regex(n.s2);
       case Kind::Query:
         uses_query = true;
@@ -407,6 +456,13 @@ bool pinned(const Node& n, std::vector<std::string>& out) {
     default:
       return false;
   }
+}
+
+void collect_host_names(const Node& n, std::vector<std::string>& out) {
+  if (n.kind == Kind::Host) out.push_back(n.s1);
+  if (n.kind == Kind::HostWildcard) out.push_back("*" + n.s1);
+  if (n.a) collect_host_names(*n.a, out);
+  if (n.b) collect_host_names(*n.b, out);
 }
 
 bool in_network(const ip::address& net, unsigned prefix, ip::address peer) {
@@ -488,6 +544,12 @@ bool eval(const Node& n, const Request& r) {
       return !eval(*n.a, r);
     case Kind::Host:
       return r.host == n.s1;
+    case Kind::HostWildcard: {
+      const std::size_t dot = r.host.find('.');
+      return dot != std::string_view::npos && r.host.substr(dot) == n.s1;
+    }
+    case Kind::HostAny:
+      return true;
     case Kind::HostRegexp:
       return re2::RE2::PartialMatch(re2::StringPiece(r.host.data(), r.host.size()), *n.re);
     case Kind::Path:
@@ -541,6 +603,10 @@ Result<Rule> parse(std::string_view text) {
   rule.root_ = std::move(*root);
   rule.uses_path_ = p.uses_path;
   rule.uses_query_ = p.uses_query;
+  collect_host_names(*rule.root_, rule.host_names_);
+  std::sort(rule.host_names_.begin(), rule.host_names_.end());
+  rule.host_names_.erase(std::unique(rule.host_names_.begin(), rule.host_names_.end()),
+                         rule.host_names_.end());
   std::vector<std::string> hosts;
   if (pinned(*rule.root_, hosts)) {
     std::sort(hosts.begin(), hosts.end());

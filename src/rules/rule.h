@@ -47,6 +47,10 @@ class Rule {
   // Hosts this rule can only match (so it may live in the host index), or empty when the rule
   // can match other hosts too. Lower case.
   const std::vector<std::string>& pinned_hosts() const { return pinned_hosts_; }
+  // Every Host matcher's name in the rule, wildcards (`*.example.com`) included, `*` left out,
+  // lower case, sorted, once each: the names a certificate resolver is asked for (Traefik's
+  // ParseDomains).
+  const std::vector<std::string>& host_names() const { return host_names_; }
   // Does any matcher look at the path? (Then the engine percent-decodes it.)
   bool uses_path() const { return uses_path_; }
   bool uses_query() const { return uses_query_; }
@@ -57,6 +61,7 @@ class Rule {
   friend Result<Rule> parse(std::string_view text);
   std::unique_ptr<Node> root_;
   std::vector<std::string> pinned_hosts_;
+  std::vector<std::string> host_names_;
   bool uses_path_ = false;
   bool uses_query_ = false;
 };

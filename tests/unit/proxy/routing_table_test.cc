@@ -81,8 +81,9 @@ TEST(NormalizeHost, Forms) {
   const std::vector<Case> cases = {{"Example.com:8080", "example.com"},
                                    {"example.com.", "example.com"},
                                    {"example.com.:80", "example.com"},
-                                   {"[::1]:80", "[::1]"},
-                                   {"[::1]", "[::1]"},
+                                   {"[::1]:80", "::1"},
+                                   {"[::1]", "::1"},
+                                   {"[10::10]:8080", "10::10"},
                                    {"A", "a"},
                                    {"", ""},
                                    {std::string(300, 'x'), ""}};  // too long to route on

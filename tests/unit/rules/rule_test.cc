@@ -47,7 +47,27 @@ TEST(Rules, Matching) {
       {"Host(`example.com`)", host(""), false},
       {"Host(\"example.com\")", host("example.com"), true},
       {"Host(`127.0.0.1`)", host("127.0.0.1"), true},
-      {"Host(`[::1]`)", host("[::1]"), true},
+      // IPv6 literals: request hosts come without brackets (normalize_host); the rule may have
+      // them or not (Traefik's Host(`10::10`) matches http://[10::10]/).
+      {"Host(`[::1]`)", host("::1"), true},
+      {"Host(`10::10`)", host("10::10"), true},
+      {"Host(`10::10`)", host("10::11"), false},
+      // Wildcards as Traefik's: `*.d` is one label, any, before d; `*` is every host.
+      {"Host(`*.example.com`)", host("test.example.com"), true},
+      {"Host(`*.Example.com`)", host("other.example.com"), true},
+      {"Host(`*.example.com`)", host("example.com"), false},
+      {"Host(`*.example.com`)", host("a.b.example.com"), false},
+      {"Host(`*.example.com`)", host("test.otherexample.com"), false},
+      {"Host(`*`)", host("localhost"), true},
+      {"Host(`*`)", host(""), true},
+      // Matcher names: as documented, all lower, all upper, or title case (Traefik's four).
+      {"host(`example.com`)", host("example.com"), true},
+      {"HOST(`example.com`)", host("example.com"), true},
+      {"PATHPREFIX(\"/css\")", path("/css/a"), true},
+      {"pathprefix(\"/css\")", path("/js"), false},
+      {"Pathprefix(`/css`) && !Host(\"example.com\")", path("/css"), false},
+      {"!(!(Host(\"example.com\") && Pathprefix(\"/css\")))", path("/css"), true},
+      {"Hostregexp(`^ex`) && Clientip(`10.0.0.0/8`)", Req{}, true},
       // HostRegexp: RE2, unanchored like Go's MatchString.
       {"HostRegexp(`^.+\\.example\\.com$`)", host("a.example.com"), true},
       {"HostRegexp(`^.+\\.example\\.com$`)", host("example.com"), false},
@@ -193,7 +213,8 @@ TEST(Rules, Errors) {
       {"Host(`a`, `b`)", "Host takes 1 value, got 2 (v3 syntax"},
       {"Host()", "column 6: expected a `string` argument to Host"},
       {"Host", "column 5: expected ( after Host"},
-      {"host(`a`)", "unknown matcher host (matchers are case-sensitive: Host)"},
+      {"hoST(`a`)", "unknown matcher hoST (write Host, or all lower"},
+      {"pathPrefix(`/a`)", "unknown matcher pathPrefix (write PathPrefix"},
       {"HostHeader(`a`)", "not an HTTP v3 matcher"},
       {"Foo(`a`)", "column 1: unknown matcher Foo"},
       {"Host('a')", "single quotes are not allowed"},
@@ -203,7 +224,20 @@ TEST(Rules, Errors) {
       {"Host(`a`))", "column 10: expected &&, || or the end of the rule, got `)`"},
       {"(Host(`a`)", "expected ), got the end of the rule"},
       {"!", "expected a matcher"},
-      {"Host(``)", "empty host"},
+      {"Host(``)", "Host: value 1 is empty"},
+      {"HostRegexp(``)", "HostRegexp: value 1 is empty"},
+      {"PathRegexp(``)", "value 1 is empty"},
+      {"Path(``)", "value 1 is empty"},
+      {"Method(``)", "value 1 is empty"},
+      {"ClientIP(``)", "value 1 is empty"},
+      {"Header(`X`, ``)", "Header: value 2 is empty"},
+      {"Header(``, `a`)", "Header: value 1 is empty"},
+      {"HeaderRegexp(`X`, ``)", "value 2 is empty"},
+      {"Query(``)", "value 1 is empty"},
+      {"Query(`q`, ``)", "value 2 is empty"},
+      {"Host(`*example.com`)", "write `*` or `*.domain`"},
+      {"Host(`a.*.com`)", "only a leading `*.`"},
+      {"Host(`*.*.com`)", "write `*` or `*.domain`"},
       {"Host(`exämple.com`)", "non-ASCII"},
       {"Path(`products`)", "path `products` must start with /"},
       {"PathPrefix(`api`)", "must start with /"},
@@ -247,12 +281,36 @@ TEST(Rules, PinnedHostsForTheIndex) {
       {"HostRegexp(`a`)", {}},
       {"PathPrefix(`/`)", {}},
       {"Host(`a`) && Host(`b`)", {"a"}},  // matches nothing, but only "a" could
+      {"Host(`*.a`)", {}},                  // wildcards are matched in order, not indexed
+      {"Host(`*`)", {}},
+      {"Host(`[::1]`)", {"::1"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.rule);
     auto rule = parse(c.rule);
     ASSERT_TRUE(rule) << rule.error().message;
     EXPECT_EQ(rule->pinned_hosts(), c.hosts);
+  }
+}
+
+TEST(Rules, HostNamesForCertificates) {
+  struct H {
+    std::string rule;
+    std::vector<std::string> names;
+  };
+  const std::vector<H> cases = {
+      {"Host(`B`) || Host(`a`)", {"a", "b"}},
+      {"Host(`a`) || PathPrefix(`/x`)", {"a"}},
+      {"Host(`*.Example.com`) || Host(`example.com`)", {"*.example.com", "example.com"}},
+      {"Host(`*`)", {}},
+      {"HostRegexp(`.*`)", {}},
+      {"Host(`a`) && Host(`a`)", {"a"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.rule);
+    auto rule = parse(c.rule);
+    ASSERT_TRUE(rule) << rule.error().message;
+    EXPECT_EQ(rule->host_names(), c.names);
   }
 }
 

@@ -307,10 +307,8 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       target->servers.push_back(std::move(st));
     }
     if (!ok) continue;
-    if (target->servers.empty()) {
-      result.errors.push_back({"service", name, "no servers"});
-      continue;
-    }
+    // No servers (allowEmptyServices, a stopped container that allows it, `servers: []`):
+    // the service exists and answers 503, as Traefik's.
     if (std::string e = compile_balancing(*svc.load_balancer, sticky_salt_, *target); !e.empty()) {
       result.errors.push_back({"service", name, e});
       continue;

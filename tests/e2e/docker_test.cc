@@ -98,6 +98,29 @@ TEST_F(DockerTest, LabelledContainerIsRoutedWhileItRuns) {
   EXPECT_TRUE(not_found(p.port, "web.localhost")) << "a dead container gets no traffic";
 }
 
+// traefik.docker.allownonrunning: a stopped container keeps its route and answers 503 instead of
+// 404, including a container that was never started; Traefik v1 labels are only a warning.
+TEST_F(DockerTest, AllowNonRunningAnswers503WhileStopped) {
+  Portier p = start_portier_docker();
+  run("e2e-nonrun", {{"traefik.http.routers.nonrun.rule", "Host(`nonrun.localhost`)"},
+                     {"traefik.docker.allownonrunning", "true"},
+                     {"traefik.port", "8080"}});
+  ASSERT_TRUE(served_by(p.port, "nonrun.localhost", "e2e-nonrun")) << p.proc->log();
+  EXPECT_TRUE(p.proc->wait_for_log("Traefik v1 label, ignored: port", 5s)) << p.proc->log();
+  auto status_is = [&](int status) {
+    return poll_until(
+        [&] {
+          auto r = http_get(p.port, "nonrun.localhost", "/");
+          return r && r->status == status;
+        },
+        10s);
+  };
+  DockerEnv::get().docker("stop e2e-nonrun");
+  EXPECT_TRUE(status_is(503)) << "a stopped container that allows it keeps its route";
+  DockerEnv::get().docker("start e2e-nonrun");
+  EXPECT_TRUE(served_by(p.port, "nonrun.localhost", "e2e-nonrun"));
+}
+
 TEST_F(DockerTest, DefaultRuleAndExposedByDefault) {
   Portier p = start_portier_docker();
   run("e2e-dflt", {});  // no router label: Host(`e2e-dflt`) by defaultRule

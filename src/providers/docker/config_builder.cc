@@ -110,21 +110,29 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
   auto problem = [&](Problem::Level l, const Container& c, std::string object, std::string msg) {
     out.problems.push_back({l, c.name, std::move(object), std::move(msg)});
   };
-  std::map<std::string, std::string> router_owner, service_owner;  // name -> first container
+  // name -> the containers that define it; more than one name in `conflicts` disables it.
+  std::map<std::string, std::string> router_owner, service_owner, middleware_owner;
+  std::map<std::string, std::set<std::string>> conflicts;  // "router x" -> containers
   std::map<std::string, std::string> server_errors;  // service -> why a container had no server
+  std::set<std::string> keep_empty;  // services of non-running containers that asked to stay
 
   for (const Container* cp : sorted) {
     const Container& c = *cp;
-    if (!c.running || !options.constraints.matches(c.labels)) continue;
+    if (!options.constraints.matches(c.labels)) continue;
     DecodedLabels d = decode_labels(c.labels, options.label_prefixes, c.name);
     if (!d.enable.value_or(options.exposed_by_default)) continue;
+    // A container that is not running is left out, unless it asks to stay (Traefik's
+    // allownonrunning): its routers stay, its services have no server (503).
+    if (!c.running && !d.allow_non_running) continue;
     for (const auto& e : d.errors) {
-      problem(Problem::Level::Error, c, e.name.empty() ? "" : e.kind + " " + e.name, e.message);
+      problem(e.warning ? Problem::Level::Warning : Problem::Level::Error, c,
+              e.name.empty() ? "" : e.kind + " " + e.name, e.message);
     }
     // Objects whose labels did not decode stay in the configuration as errors, so the API
     // shows them disabled with the reason instead of them vanishing.
     config::Configuration broken;
     for (const auto& e : d.errors) {
+      if (e.warning) continue;
       const std::string msg = "container " + c.name + ": " + e.message;
       if (e.kind == "router") broken.http.routers[e.name].provider_error = msg;
       if (e.kind == "service") broken.http.services[e.name].provider_error = msg;
@@ -166,9 +174,10 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
     // healthcheck fails (or has not passed yet) keeps its server, marked down: it feeds the
     // same server state as an active health check (out of the rotation, DOWN in the API, 503
     // when no server of the service is up).
-    const bool gets_traffic = !c.paused;
+    const bool gets_traffic = c.running && !c.paused;
     for (auto& [sname, svc] : cfg.http.services) {
       if (!svc.load_balancer) continue;
+      if (!c.running) keep_empty.insert(sname);
       const ServerLabels& sl = d.servers[sname];
       if (gets_traffic) {
         std::string url = sl.url;
@@ -209,12 +218,17 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
       }
     }
 
-    // Merge into the provider's snapshot. Replicas define the same objects: servers add up;
-    // a different definition under the same name is a conflict, reported, first one kept.
+    // Merge into the provider's snapshot. Replicas define the same objects: servers add up.
+    // A different definition under the same name is a conflict: the object is disabled with
+    // an error naming the containers (Traefik drops it).
     for (auto& [sname, svc] : cfg.http.services) {
       auto [it, inserted] = out.config.http.services.try_emplace(sname, svc);
       if (inserted) {
         service_owner[sname] = c.name;
+        continue;
+      }
+      if (conflicts.count("service " + sname)) {
+        conflicts["service " + sname].insert(c.name);
         continue;
       }
       config::Service mine = svc, theirs = it->second;
@@ -227,9 +241,7 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
         servers.insert(servers.end(), svc.load_balancer->servers.begin(),
                        svc.load_balancer->servers.end());
       } else {
-        problem(
-            Problem::Level::Error, c, "service " + sname,
-            "defined differently by container " + service_owner[sname] + "; this one is ignored");
+        conflicts["service " + sname] = {service_owner[sname], c.name};
       }
     }
     for (auto& [rname, r] : cfg.http.routers) {
@@ -237,16 +249,48 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
       auto [it, inserted] = out.config.http.routers.try_emplace(rname, r);
       if (inserted) {
         router_owner[rname] = c.name;
+      } else if (conflicts.count("router " + rname)) {
+        conflicts["router " + rname].insert(c.name);
       } else if (!(it->second == r)) {
-        problem(
-            Problem::Level::Error, c, "router " + rname,
-            "defined differently by container " + router_owner[rname] + "; this one is ignored");
+        conflicts["router " + rname] = {router_owner[rname], c.name};
       }
     }
-    for (auto& [mname, m] : cfg.http.middlewares) out.config.http.middlewares.try_emplace(mname, m);
+    for (auto& [mname, m] : cfg.http.middlewares) {
+      auto [it, inserted] = out.config.http.middlewares.try_emplace(mname, m);
+      if (inserted) {
+        middleware_owner[mname] = c.name;
+      } else if (conflicts.count("middleware " + mname)) {
+        conflicts["middleware " + mname].insert(c.name);
+      } else if (!(it->second == m)) {
+        conflicts["middleware " + mname] = {middleware_owner[mname], c.name};
+      }
+    }
     for (auto& [n, r] : broken.http.routers) out.config.http.routers.try_emplace(n, r);
     for (auto& [n, sv] : broken.http.services) out.config.http.services.try_emplace(n, sv);
     for (auto& [n, m] : broken.http.middlewares) out.config.http.middlewares.try_emplace(n, m);
+  }
+
+  for (const auto& [object, owners] : conflicts) {
+    std::string names;
+    for (const auto& o : owners) names += (names.empty() ? "" : ", ") + o;
+    const std::string msg = "defined differently by containers " + names + "; disabled";
+    const std::string kind = object.substr(0, object.find(' '));
+    const std::string name = object.substr(kind.size() + 1);
+    for (const auto& o : owners) out.problems.push_back({Problem::Level::Error, o, object, msg});
+    if (kind == "service") {
+      config::Service broken;
+      broken.provider_error = msg;
+      out.config.http.services[name] = broken;
+      keep_empty.insert(name);
+    } else if (kind == "router") {
+      config::Router broken;
+      broken.provider_error = msg;
+      out.config.http.routers[name] = broken;
+    } else {
+      config::Middleware broken;
+      broken.provider_error = msg;
+      out.config.http.middlewares[name] = broken;
+    }
   }
 
   if (!options.allow_empty_services) {
@@ -254,7 +298,8 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
     // requests get 404 rather than 503: Traefik's behaviour without allowEmptyServices.
     std::set<std::string> dropped;
     for (auto it = out.config.http.services.begin(); it != out.config.http.services.end();) {
-      bool empty = it->second.load_balancer && it->second.load_balancer->servers.empty();
+      bool empty = it->second.load_balancer && it->second.load_balancer->servers.empty() &&
+                   !keep_empty.count(it->first);
       if (empty && server_errors.count(it->first)) {
         // Not a normal state but a mistake (no port, wrong network): keep the service, as an
         // error the API shows, rather than let it vanish.

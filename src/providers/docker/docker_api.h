@@ -25,8 +25,10 @@ class DockerApi {
   virtual ~DockerApi() = default;
   // Negotiates the API version (GET /version); later calls use it. Returns it ("1.41").
   virtual Result<std::string> connect() = 0;
-  // Ids of running containers (paused ones included).
-  virtual Result<std::vector<std::string>> list_running() = 0;
+  // Ids of the containers routing may need: running ones (paused and restarting included), and
+  // others whose labels under one of `label_prefixes` allow routing while not running
+  // (`<prefix>.docker.allownonrunning=true`). Lists all containers, as Traefik does.
+  virtual Result<std::vector<std::string>> list(const std::vector<std::string>& label_prefixes) = 0;
   // The container, or nullopt when it no longer exists.
   virtual Result<std::optional<Container>> inspect(const std::string& id) = 0;
   // Streams container and network events since `since` (unix seconds: nothing between a
@@ -50,7 +52,8 @@ Result<std::unique_ptr<DockerApi>> make_curl_api(const std::string& endpoint,
 
 // Pure parsing of Engine API JSON, for the client and its tests.
 Result<Container> parse_inspect(const std::string& json);
-Result<std::vector<std::string>> parse_container_ids(const std::string& json);
+Result<std::vector<std::string>> parse_container_ids(const std::string& json,
+                                                     const std::vector<std::string>& label_prefixes);
 std::optional<Event> parse_event(const std::string& json_line);
 
 }  // namespace portier::providers::docker

@@ -32,12 +32,12 @@ class CurlApi final : public DockerApi {
     return Result<std::string>(boost::system::in_place_value, v);
   }
 
-  Result<std::vector<std::string>> list_running() override {
-    auto r = get(version_prefix_ + "/containers/json");
+  Result<std::vector<std::string>> list(const std::vector<std::string>& label_prefixes) override {
+    auto r = get(version_prefix_ + "/containers/json?all=1");
     if (!r) return r.error();
     if (r->first != 200)
       return Error{"docker: containers/json answered " + std::to_string(r->first)};
-    return parse_container_ids(r->second);
+    return parse_container_ids(r->second, label_prefixes);
   }
 
   Result<std::optional<Container>> inspect(const std::string& id) override {

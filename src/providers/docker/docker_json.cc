@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 
 #include "providers/docker/docker_api.h"
+#include "providers/docker/labels.h"
 
 namespace portier::providers::docker {
 
@@ -62,12 +63,23 @@ Result<Container> parse_inspect(const std::string& text) {
   return c;
 }
 
-Result<std::vector<std::string>> parse_container_ids(const std::string& text) {
+Result<std::vector<std::string>> parse_container_ids(
+    const std::string& text, const std::vector<std::string>& label_prefixes) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_array()) return Error{"containers/json: not a JSON array"};
   std::vector<std::string> ids;
   for (const auto& c : j) {
-    if (c.is_object() && c.contains("Id") && c["Id"].is_string()) ids.push_back(c["Id"]);
+    if (!c.is_object() || !c.contains("Id") || !c["Id"].is_string()) continue;
+    const std::string state = str(c, "State");
+    bool wanted = state == "running" || state == "paused" || state == "restarting";
+    if (!wanted && c.contains("Labels") && c["Labels"].is_object()) {
+      std::map<std::string, std::string> labels;
+      for (const auto& [k, v] : c["Labels"].items()) {
+        if (v.is_string()) labels[k] = v.get<std::string>();
+      }
+      wanted = allows_non_running(labels, label_prefixes);
+    }
+    if (wanted) ids.push_back(c["Id"]);
   }
   return ids;
 }

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "common/log.h"
+#include "providers/docker/labels.h"
 
 namespace portier::providers::docker {
 
@@ -40,7 +41,7 @@ void DockerProvider::backoff(int attempt, const std::string& why) {
 }
 
 bool DockerProvider::sync() {
-  auto ids = api_->list_running();
+  auto ids = api_->list(options_.label_prefixes);
   if (!ids) return false;
   std::map<std::string, Container> fresh;
   for (const auto& id : *ids) {
@@ -113,7 +114,7 @@ void DockerProvider::refresh(const std::string& id) {
               {{"provider", "docker"}, {"container", id}, {"error", c.error().message}});
     return;
   }
-  if (*c && (*c)->running) {
+  if (*c && ((*c)->running || allows_non_running((*c)->labels, options_.label_prefixes))) {
     containers_[id] = std::move(**c);
   } else {
     containers_.erase(id);

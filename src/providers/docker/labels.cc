@@ -74,6 +74,19 @@ bool parse_int(const std::string& s, int min, int max, int& out) {
   return true;
 }
 
+// Traefik v1's labels: the first key segment, or the second after a v1 "segment" name
+// (`traefik.<segment>.port`). Traefik v3 ignores them; portier says so.
+bool is_v1_label(const std::vector<std::string>& parts) {
+  static const std::vector<std::string> kV1 = {"port",    "protocol", "weight",  "backend",
+                                               "frontend", "tags",    "domain"};
+  auto v1 = [&](const std::string& p) {
+    return std::find(kV1.begin(), kV1.end(), lower(p)) != kV1.end();
+  };
+  if (v1(parts[0])) return true;
+  return parts.size() >= 2 && lower(parts[0]) != "http" && lower(parts[0]) != "tcp" &&
+         lower(parts[0]) != "udp" && lower(parts[0]) != "docker" && v1(parts[1]);
+}
+
 struct ObjectLabels {
   std::vector<std::pair<std::vector<std::string>, std::string>> keys;  // path below the object
 };
@@ -96,6 +109,17 @@ std::string normalize(const std::string& name) {
   return out;
 }
 
+bool allows_non_running(const std::map<std::string, std::string>& labels,
+                        const std::vector<std::string>& prefixes) {
+  for (const auto& prefix : prefixes) {
+    const std::string key = lower(prefix) + ".docker.allownonrunning";
+    for (const auto& [label, value] : labels) {
+      if (lower(label) == key) return lower(value) == "true";
+    }
+  }
+  return false;
+}
+
 DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
                             const std::vector<std::string>& prefixes,
                             const std::string& container_name) {
@@ -113,8 +137,10 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
 
   // Group by object: kind ("routers"...), name -> keys below it.
   std::map<std::string, std::map<std::string, ObjectLabels>> objects;
-  static const std::vector<std::string> kTop = {"enable", "docker.network", "http.routers",
+  static const std::vector<std::string> kTop = {"enable",        "docker.network",
+                                                "docker.allownonrunning", "http.routers",
                                                 "http.services", "http.middlewares"};
+  std::vector<std::string> v1_labels;
   for (const auto& [lkey, kv] : chosen) {
     const auto& [key, value] = kv;
     auto parts = split(key, '.');
@@ -128,6 +154,18 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     }
     if (lkey == "docker.network") {
       out.network = value;
+      continue;
+    }
+    if (lkey == "docker.allownonrunning") {
+      if (lower(value) == "true" || lower(value) == "false") {
+        out.allow_non_running = lower(value) == "true";
+      } else {
+        out.errors.push_back({"container", "", "label docker.allownonrunning must be true or false"});
+      }
+      continue;
+    }
+    if (is_v1_label(parts)) {
+      v1_labels.push_back(key);
       continue;
     }
     if (parts.size() >= 4 && lower(parts[0]) == "http" &&
@@ -146,6 +184,17 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
       msg += "; did you mean `" + s + "...`?";
     }
     out.errors.push_back({"container", "", msg});
+  }
+
+  if (!v1_labels.empty()) {
+    std::string list;
+    for (const auto& k : v1_labels) list += (list.empty() ? "" : ", ") + k;
+    out.errors.push_back({"container", "",
+                          "Traefik v1 label" + std::string(v1_labels.size() > 1 ? "s" : "") +
+                              ", ignored: " + list +
+                              " (v3 names: http.routers.<name>.rule, "
+                              "http.services.<name>.loadbalancer.server.port, ...)",
+                          true});
   }
 
   const std::string where = "container " + container_name + " labels";

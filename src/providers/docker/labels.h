@@ -25,18 +25,21 @@ struct LabelError {
   std::string kind;  // "router", "service", "middleware", "container"
   std::string name;  // object name ("" for container-wide)
   std::string message;
+  bool warning = false;  // reported, but nothing is left out
 };
 
 struct DecodedLabels {
   std::optional<bool> enable;                   // <prefix>.enable
   std::string network;                          // <prefix>.docker.network
+  bool allow_non_running = false;               // <prefix>.docker.allownonrunning
   config::Configuration config;                 // routers, services (without servers), middlewares
   std::map<std::string, ServerLabels> servers;  // by service name
   std::vector<LabelError> errors;               // objects named here were left out
 };
 
 // Decodes the labels under `prefixes` (e.g. {"portier", "traefik"}); on a conflict the first
-// prefix wins. Keys are case-insensitive.
+// prefix wins. Keys are case-insensitive. Traefik v1 labels (`traefik.port`,
+// `traefik.frontend.rule`, ...) are ignored with one warning naming them all.
 DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
                             const std::vector<std::string>& prefixes,
                             const std::string& container_name);
@@ -44,5 +47,9 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
 // Traefik's normalize: the alphanumeric runs of `name` joined with '-' ("web_my.proj" ->
 // "web-my-proj").
 std::string normalize(const std::string& name);
+
+// Does the container ask to be routed while not running (`<prefix>.docker.allownonrunning`)?
+bool allows_non_running(const std::map<std::string, std::string>& labels,
+                        const std::vector<std::string>& prefixes);
 
 }  // namespace portier::providers::docker

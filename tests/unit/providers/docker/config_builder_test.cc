@@ -1,5 +1,6 @@
 // Containers to configuration with Traefik's defaults: the pure half of the Docker provider.
 #include "providers/docker/config_builder.h"
+#include "providers/docker/labels.h"
 
 #include <gtest/gtest.h>
 
@@ -238,6 +239,79 @@ TEST(ConfigBuilder, BrokenObjectsStayVisibleAsErrors) {
             std::string::npos);
   EXPECT_NE(out.config.http.middlewares.at("m").provider_error.find("stripPrefix"),
             std::string::npos);
+}
+
+// Two containers defining one name differently: the object is disabled, naming both (Traefik
+// drops it), whatever their order; replicas with the same definition still merge (their
+// servers, which may differ, add up).
+TEST(ConfigBuilder, ConflictingDefinitionsDisableTheObjectNamingBothContainers) {
+  auto a = container("a", {{"traefik.http.routers.r.rule", "Host(`a`)"},
+                           {"traefik.http.routers.r.service", "s"},
+                           {"traefik.http.services.s.loadbalancer.server.port", "80"},
+                           {"traefik.http.middlewares.m.stripprefix.prefixes", "/a"}});
+  auto b = container("b", {{"traefik.http.routers.r.rule", "Host(`b`)"},
+                           {"traefik.http.routers.r.service", "s"},
+                           {"traefik.http.services.s.loadbalancer.server.port", "81"},
+                           {"traefik.http.services.s.loadbalancer.passhostheader", "false"},
+                           {"traefik.http.middlewares.m.stripprefix.prefixes", "/b"}},
+                       "172.18.0.3");
+  for (const auto& order : {std::vector<Container>{a, b}, std::vector<Container>{b, a}}) {
+    auto out = build_configuration(order, BuilderOptions{});
+    const std::string want = "defined differently by containers a, b; disabled";
+    EXPECT_EQ(out.config.http.routers.at("r").provider_error, want);
+    EXPECT_EQ(out.config.http.services.at("s").provider_error, want);
+    EXPECT_EQ(out.config.http.middlewares.at("m").provider_error, want);
+    int mentions = 0;
+    for (const auto& p : out.problems) mentions += p.message == want;
+    EXPECT_EQ(mentions, 6) << "each container hears about each of the three objects";
+  }
+  auto replica = container("a2", a.labels, "172.18.0.4");
+  auto out = build_configuration({a, replica}, BuilderOptions{});
+  EXPECT_TRUE(out.problems.empty());
+  EXPECT_EQ(server_urls(out, "s"),
+            (std::vector<std::string>{"http://172.18.0.2:80", "http://172.18.0.4:80"}));
+}
+
+TEST(ConfigBuilder, TraefikV1LabelsAreIgnoredWithOneWarning) {
+  auto out = build_configuration({container("old", {{"traefik.port", "8080"},
+                                                    {"traefik.frontend.rule", "Host:old.test"},
+                                                    {"traefik.backend", "old"},
+                                                    {"traefik.web.frontend.rule", "Host:x"}})},
+                                 BuilderOptions{});
+  ASSERT_EQ(out.problems.size(), 1u);
+  EXPECT_EQ(out.problems[0].level, Problem::Level::Warning);
+  EXPECT_EQ(out.problems[0].message.rfind("Traefik v1 labels, ignored: ", 0), 0u)
+      << out.problems[0].message;
+  for (const char* k : {"port", "frontend.rule", "backend", "web.frontend.rule"}) {
+    EXPECT_NE(out.problems[0].message.find(k), std::string::npos) << k;
+  }
+  // The container is still routed with v3's defaults.
+  EXPECT_EQ(out.config.http.routers.at("old").rule, "Host(`old`)");
+  EXPECT_EQ(server_urls(out, "old"), std::vector<std::string>{"http://172.18.0.2:80"});
+}
+
+// traefik.docker.allownonrunning: a stopped container keeps its router and a service without
+// servers (503), even without allowEmptyServices.
+TEST(ConfigBuilder, AllowNonRunningKeepsAStoppedContainersRoutes) {
+  auto stopped = container("s", {{"traefik.docker.allownonrunning", "true"}});
+  stopped.running = false;
+  stopped.networks = {{"bridge", ""}};
+  auto out = build_configuration({stopped}, BuilderOptions{});
+  EXPECT_TRUE(out.problems.empty());
+  ASSERT_EQ(out.config.http.routers.count("s"), 1u);
+  ASSERT_EQ(out.config.http.services.count("s"), 1u);
+  EXPECT_TRUE(out.config.http.services.at("s").load_balancer->servers.empty());
+  EXPECT_TRUE(out.config.http.services.at("s").provider_error.empty());
+  auto plain = container("p", {});
+  plain.running = false;
+  EXPECT_TRUE(build_configuration({plain}, BuilderOptions{}).config.http.routers.empty());
+  auto bad = container("b", {{"traefik.docker.allownonrunning", "yes"}});
+  auto bad_out = build_configuration({bad}, BuilderOptions{});
+  ASSERT_FALSE(bad_out.problems.empty());
+  EXPECT_NE(bad_out.problems[0].message.find("allownonrunning must be true or false"),
+            std::string::npos);
+  EXPECT_TRUE(allows_non_running({{"Traefik.Docker.AllowNonRunning", "TRUE"}}, {"traefik"}));
+  EXPECT_FALSE(allows_non_running({{"traefik.docker.allownonrunning", "false"}}, {"traefik"}));
 }
 
 TEST(ConfigBuilder, DefaultRuleTemplateErrors) {

@@ -197,6 +197,23 @@ json overview_json(const Runtime& rt) {
           {"providers", providers}};
 }
 
+json provider_json(const Runtime& rt, const std::string& name) {
+  const auto& status = rt.providers.at(name);
+  json errors = json::array();
+  bool any_error = false;
+  for (const auto& issue : status.issues) {
+    json e = {{"file", issue.file},
+              {"message", issue.message},
+              {"level", issue.warning ? "warning" : "error"},
+              {"since", rfc3339(issue.since_unix_ms)}};
+    if (issue.line > 0) e["line"] = issue.line;
+    errors.push_back(std::move(e));
+    any_error = any_error || !issue.warning;
+  }
+  const char* state = any_error ? "error" : status.issues.empty() ? "enabled" : "warning";
+  return {{"name", name}, {"status", state}, {"errors", errors}};
+}
+
 json rawdata_json(const Runtime& rt) {
   json routers = json::object(), services = json::object();
   for (const auto& [name, r] : rt.config.http.routers) routers[name] = router_json(rt, name);

@@ -11,6 +11,7 @@
 
 #include "common/server_health.h"
 #include "config/dynamic.h"
+#include "config/provider_status.h"
 #include "config/static_config.h"
 
 namespace portier::admin {
@@ -31,6 +32,9 @@ struct Runtime {
   std::map<std::string, std::map<std::string, std::shared_ptr<const ServerHealth>>> health;
   // Requests in flight by server URL (all workers, all services using the URL).
   std::map<std::string, std::shared_ptr<const ServerLoad>> loads;
+  // Each configured provider, with what it refused or is waiting for (as the provider reported
+  // it; updated without an apply, since a refused file changes no configuration).
+  std::map<std::string, config::ProviderStatus> providers;
 };
 
 // JSON views, in Traefik's API shapes (name, provider, status, error list).
@@ -39,6 +43,10 @@ nlohmann::json service_json(const Runtime& rt, const std::string& name);
 nlohmann::json middleware_json(const Runtime& rt, const std::string& name);
 nlohmann::json overview_json(const Runtime& rt);
 nlohmann::json rawdata_json(const Runtime& rt);
+// One provider: name, status ("enabled", "warning" when it only has warnings, "error" when it
+// refused a source and serves that source's last good version or nothing) and its errors
+// (file, line, message, level, since).
+nlohmann::json provider_json(const Runtime& rt, const std::string& name);
 
 // The latest Runtime, shared between the control plane (writer) and the API thread (reader).
 class RuntimeStore {

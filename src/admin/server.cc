@@ -40,6 +40,20 @@ ApiServer::ApiServer(const RuntimeStore& store, std::string version)
     }
     send_json(res, out);
   });
+  // Providers and what they refused (portier's addition; Traefik only lists their names in the
+  // overview).
+  h.Get("/api/providers", [this](const httplib::Request&, httplib::Response& res) {
+    auto rt = store_.get();
+    json out = json::array();
+    for (const auto& [name, status] : rt->providers) out.push_back(provider_json(*rt, name));
+    send_json(res, out);
+  });
+  h.Get("/api/providers/([^/]+)", [this](const httplib::Request& req, httplib::Response& res) {
+    auto rt = store_.get();
+    std::string name = decoded(req.matches[1]);
+    if (!rt->providers.count(name)) return send_json(res, {{"message", "provider not found"}}, 404);
+    send_json(res, provider_json(*rt, name));
+  });
   // One list endpoint and one by-name endpoint per kind of object.
   auto collection = [&](const std::string& kind, auto objects, auto to_json) {
     h.Get("/api/http/" + kind + "s",

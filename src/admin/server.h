@@ -2,6 +2,7 @@
 // its own address, never on a proxying entrypoint. It reads RuntimeStore snapshots only.
 //
 //   /ping  /api/version  /api/overview  /api/entrypoints  /api/rawdata
+//   /api/providers[/{name}]  (portier's: each provider's refused sources)
 //   /api/http/routers[/{name}]  /api/http/services[/{name}]  /api/http/middlewares[/{name}]
 #pragma once
 

@@ -225,6 +225,18 @@ int main(int argc, char** argv) {
   });
   builder.set_name_cache(&names);
   config::Configuration last_merged;
+  // What each configured provider refused, for the API. A refused file changes no
+  // configuration, so a report republishes the API snapshot by itself.
+  std::map<std::string, config::ProviderStatus> provider_status;
+  if (cfg->providers.file) provider_status["file"];
+  if (cfg->providers.docker) provider_status["docker"];
+  if (cfg->api) provider_status["internal"];
+  auto report_status = [&](const std::string& provider, config::ProviderStatus status) {
+    provider_status[provider] = std::move(status);
+    auto rt = std::make_shared<admin::Runtime>(*runtime.get());
+    rt->providers = provider_status;
+    runtime.set(std::move(rt));
+  };
   auto apply = [&](const config::Configuration& merged) {
     auto built = builder.build(merged);
     for (const auto& e : built.errors) {
@@ -237,6 +249,7 @@ int main(int argc, char** argv) {
     rt->config = merged;
     rt->health = std::move(built.health);
     rt->loads = std::move(built.loads);
+    rt->providers = provider_status;
     for (const auto& e : built.errors) rt->errors.push_back({e.kind, e.name, e.message});
     for (const auto& w : warnings) rt->errors.push_back({w.kind, w.name, w.message, true});
     for (const auto& ep : server.entrypoints()) {
@@ -259,7 +272,8 @@ int main(int argc, char** argv) {
     auto base = config_file.empty() ? fs::current_path() : fs::path(config_file).parent_path();
     file_provider = std::make_unique<providers::file::FileProvider>(
         control, *cfg->providers.file, base.empty() ? fs::path(".") : base,
-        [&](config::Configuration snapshot) { aggregator.update("file", std::move(snapshot)); });
+        [&](config::Configuration snapshot) { aggregator.update("file", std::move(snapshot)); },
+        [&](config::ProviderStatus status) { report_status("file", std::move(status)); });
     file_provider->start();
   } else if (!cfg->providers.docker) {
     aggregator.update("internal", internal);

@@ -1,18 +1,34 @@
 // The file provider: dynamic configuration from one file or a directory of *.yml, *.yaml,
 // *.json and *.toml files, reloaded when they change (inotify).
 //
-// Each change publishes a complete snapshot of everything the provider knows. A file that fails
-// to read, parse or decode is reported with file and line, and its last good version stays in
-// the snapshot; fixing the file recovers by itself. Robust to editors' write-then-rename and to
-// symlink swaps (Kubernetes ConfigMaps): it watches the directories, not the files, and re-reads
-// everything after a short debounce, comparing contents.
+// Each change publishes a complete snapshot of everything the provider knows, merged from the
+// version served for each file. Robust to editors' write-then-rename and to symlink swaps
+// (Kubernetes ConfigMaps): it watches the directories, not the files, and after each burst of
+// events (Timing::debounce) re-reads every file, comparing contents.
 //
-// Threading: runs on the io_context given (the control plane); publish() is called there.
+// A file is applied only when it is quiet and sound; otherwise its last good version stays
+// served (file_state.h has the rules):
+//   - written and not yet closed: not read (an editor's swap file appearing next to a file
+//     half-way through a write does not load the half);
+//   - changed with no close event seen: read again `settle` later, applied if both reads agree;
+//   - broken (does not decode), or empty after having had objects: refused, reported;
+//   - deleted: its objects go (after `settle`, to ride over editors' rename-away-then-write).
+// To tell a write still in progress from a finished one the pass drains the inotify queue just
+// before and just after reading the files; a file with an event in between is not decided on.
+//
+// What it refused or is waiting for is reported as plain data (config::ProviderStatus, each
+// issue with file, line, message and since when) through `report`, after every pass that
+// changed it, and logged with the file name.
+//
+// Threading: runs on the io_context given (the control plane); publish() and report() are
+// called there. Reads files synchronously (configuration files are small).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -21,46 +37,66 @@
 #include <vector>
 
 #include "config/dynamic.h"
+#include "config/provider_status.h"
 #include "config/static_config.h"
+#include "providers/file/file_state.h"
 
 namespace portier::providers::file {
 
 class FileProvider {
  public:
   using Publish = std::function<void(config::Configuration)>;
+  using Report = std::function<void(config::ProviderStatus)>;
 
-  // Relative paths in `cfg` are taken from `base` (the static file's directory).
+  // Relative paths in `cfg` are taken from `base` (the static file's directory). `report` may
+  // be empty.
   FileProvider(boost::asio::io_context& ctx, const config::FileProvider& cfg,
-               const std::filesystem::path& base, Publish publish);
+               const std::filesystem::path& base, Publish publish, Report report = {},
+               Timing timing = {});
   ~FileProvider();
 
-  // Loads and publishes once, then watches when `watch` is set.
+  // Loads and publishes once (every file as it is), then watches when `watch` is set.
   void start();
   void stop();
 
  private:
-  struct FileState {
-    std::string content;                        // last content read
-    std::optional<config::Configuration> good;  // last version that decoded
+  // What inotify said about one path since it was last decided on.
+  struct Seen {
+    Activity activity = Activity::None;
+    std::chrono::steady_clock::time_point last_write{};
+    std::uint64_t last_seq = 0;  // event_seq_ of its latest event
   };
   std::vector<std::filesystem::path> list_files() const;
-  void reload();
+  void pass(bool initial);
+  void log_outcome(Outcome outcome, const FileState& before, const FileState& after,
+                   const std::string& path) const;
+  void publish_and_report();
   void watch();
   void add_watch(const std::filesystem::path& dir);
-  void read_events();
-  void schedule_reload();
+  void wait_events();
+  // Reads every queued event; returns how many. Sets `overflowed` when the kernel dropped some
+  // (then nothing is known about any path).
+  std::size_t drain_events(bool& overflowed);
+  void schedule_pass(std::chrono::milliseconds after, boost::asio::steady_timer& timer);
+  // The paths whose events concern `p`: itself and, for a symlink, its target.
+  std::vector<std::string> keys_of(const std::filesystem::path& p) const;
 
-  boost::asio::io_context& ctx_;
   std::filesystem::path file_;  // when watching one file
   std::filesystem::path dir_;   // when watching a directory
   bool watch_;
   Publish publish_;
+  Report report_;
+  Timing timing_;
   std::map<std::filesystem::path, FileState> files_;
   std::optional<config::Configuration> last_published_;
+  std::optional<config::ProviderStatus> last_reported_;
   int inotify_fd_ = -1;
-  std::vector<std::filesystem::path> watched_;
+  std::map<int, std::filesystem::path> watched_;  // watch descriptor -> directory
+  std::map<std::string, Seen> seen_;              // by lexically normal path
+  std::uint64_t event_seq_ = 0;                   // events read so far
   boost::asio::posix::stream_descriptor events_;
-  boost::asio::steady_timer debounce_;
+  boost::asio::steady_timer debounce_;  // a pass after a burst of events
+  boost::asio::steady_timer recheck_;   // a pass for files settling or being written
   std::vector<char> event_buf_;
 };
 

@@ -215,5 +215,39 @@ TEST_F(FileProviderTest, DirectoryOfEmptiedFilesKeepsRoutesAndDeletionRemoves) {
   EXPECT_TRUE(ends_with(after["errors"][0]["file"].get<std::string>(), "one.yml"));
 }
 
+// providers.file.directory reads subdirectories (as Traefik), skips dot directories (a
+// ConfigMap's ..data), and watches subdirectories, including ones made while running.
+TEST_F(FileProviderTest, SubdirectoriesAreReadAndWatched) {
+  const fs::path conf = dir_.path() / "conf";
+  fs::create_directories(conf / "sites" / "deep");
+  fs::create_directories(conf / "..data");
+  write_file(conf / "services.yml", "http:\n  services:\n" + service("a", a_) + service("b", b_));
+  write_file(conf / "sites" / "deep" / "one.yml",
+             "http:\n  routers:\n" + router("one", "one.localhost", "a"));
+  write_file(conf / "..data" / "hidden.yml",
+             "http:\n  routers:\n" + router("hidden", "hidden.localhost", "a"));
+  Portier p = start_portier_static(
+      dir_,
+      "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
+      "providers:\n  file:\n    directory: conf\n",
+      "", {"web"}, 1);
+  ASSERT_TRUE(served_by(p.port, "one.localhost", "a")) << p.proc->log();
+  auto hidden = http_get(p.port, "hidden.localhost", "/");
+  ASSERT_TRUE(hidden);
+  EXPECT_EQ(hidden->status, 404) << "dot directories are not configuration";
+
+  // A file changed in a subdirectory, and a subdirectory made while running.
+  write_file(conf / "sites" / "deep" / "one.yml",
+             "http:\n  routers:\n" + router("one", "one.localhost", "b"));
+  EXPECT_TRUE(served_by(p.port, "one.localhost", "b")) << p.proc->log();
+  fs::create_directories(conf / "later");
+  write_file(conf / "later" / "two.yml",
+             "http:\n  routers:\n" + router("two", "two.localhost", "a"));
+  EXPECT_TRUE(served_by(p.port, "two.localhost", "a")) << p.proc->log();
+  write_file(conf / "later" / "two.yml",
+             "http:\n  routers:\n" + router("two", "two.localhost", "b"));
+  EXPECT_TRUE(served_by(p.port, "two.localhost", "b")) << "a new subdirectory is watched";
+}
+
 }  // namespace
 }  // namespace portier::test

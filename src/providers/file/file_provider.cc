@@ -139,21 +139,31 @@ void FileProvider::stop() {
   inotify_fd_ = -1;
 }
 
-std::vector<fs::path> FileProvider::list_files() const {
+std::vector<fs::path> FileProvider::list_files(std::vector<fs::path>* dirs) const {
   if (!file_.empty()) return {file_};
   std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir_, ec)) {
-    // is_regular_file follows symlinks, as ConfigMap mounts need; dot files (..data) are not
-    // configuration.
-    if (e.path().filename().string().front() != '.' && is_config_file(e.path()) &&
-        fs::is_regular_file(e.path(), ec)) {
-      out.push_back(e.path());
+  std::vector<std::pair<fs::path, int>> todo = {{dir_, 0}};
+  while (!todo.empty()) {
+    auto [dir, depth] = todo.back();
+    todo.pop_back();
+    if (dirs != nullptr) dirs->push_back(dir);
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      // Dot names are not configuration: swap files, ConfigMap internals (..data, ..2024_...).
+      if (e.path().filename().string().front() == '.') continue;
+      std::error_code tec;
+      if (e.is_directory(tec) && !e.is_symlink(tec)) {
+        if (depth + 1 < kDirectoryDepth) todo.emplace_back(e.path(), depth + 1);
+        continue;
+      }
+      // is_regular_file follows symlinks, as ConfigMap mounts need.
+      if (is_config_file(e.path()) && fs::is_regular_file(e.path(), tec)) out.push_back(e.path());
+    }
+    if (ec) {
+      log::error("cannot list directory",
+                 {{"provider", "file"}, {"directory", dir.string()}, {"error", ec.message()}});
     }
   }
-  if (ec)
-    log::error("cannot list directory",
-               {{"provider", "file"}, {"directory", dir_.string()}, {"error", ec.message()}});
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -178,7 +188,13 @@ void FileProvider::pass(bool initial) {
     std::vector<std::string> keys;
   };
   std::vector<Item> items;
-  const auto paths = list_files();
+  std::vector<fs::path> dirs;
+  const auto paths = list_files(&dirs);
+  // Subdirectories made since the last pass are watched from now on; the files already in
+  // them were just listed.
+  if (inotify_fd_ >= 0 && file_.empty()) {
+    for (const auto& d : dirs) add_watch(d);
+  }
   for (const auto& [p, s] : files_) {
     if (std::find(paths.begin(), paths.end(), p) == paths.end()) {
       items.push_back({p, Observation{Observation::Kind::Missing}, {}});
@@ -332,6 +348,11 @@ void FileProvider::watch() {
   // Watch directories, not files: editors and ConfigMaps replace files by rename, which a
   // watch on the file itself would lose.
   add_watch(file_.empty() ? dir_ : file_.parent_path());
+  if (file_.empty()) {
+    std::vector<fs::path> dirs;
+    list_files(&dirs);
+    for (const auto& d : dirs) add_watch(d);
+  }
   // A symlinked file or directory changes where its target lives; watch that directory too.
   std::error_code ec;
   fs::path target = fs::canonical(file_.empty() ? dir_ : file_, ec);

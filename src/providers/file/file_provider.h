@@ -1,5 +1,9 @@
 // The file provider: dynamic configuration from one file or a directory of *.yml, *.yaml,
-// *.json and *.toml files, reloaded when they change (inotify).
+// *.json and *.toml files, subdirectories included (as Traefik), reloaded when they change
+// (inotify on the directory and every subdirectory). Names starting with a dot are skipped,
+// files and directories alike (editors' swap files, a Kubernetes ConfigMap's `..data`);
+// symlinked files are followed, symlinked directories are not (as Traefik), and the walk
+// stops kDirectoryDepth levels down.
 //
 // Each change publishes a complete snapshot of everything the provider knows, merged from the
 // version served for each file. Robust to editors' write-then-rename and to symlink swaps
@@ -66,7 +70,10 @@ class FileProvider {
     std::chrono::steady_clock::time_point last_write{};
     std::uint64_t last_seq = 0;  // event_seq_ of its latest event
   };
-  std::vector<std::filesystem::path> list_files() const;
+  static constexpr int kDirectoryDepth = 16;
+  // The configuration files, and (into `dirs`, when given) the directories walked.
+  std::vector<std::filesystem::path> list_files(
+      std::vector<std::filesystem::path>* dirs = nullptr) const;
   void pass(bool initial);
   void log_outcome(Outcome outcome, const FileState& before, const FileState& after,
                    const std::string& path) const;

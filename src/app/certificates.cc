@@ -1,6 +1,7 @@
 #include "app/certificates.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/log.h"
 
@@ -64,12 +65,12 @@ entrypoints::TlsServices Certificates::services() {
   return {&context_, managers_.empty() ? nullptr : &tokens_};
 }
 
-void Certificates::attach(proxy::BuildResult& built, const config::Configuration& cfg,
-                          std::vector<Warning>& warnings) {
-  // Name sets per resolver, from the routers that use it.
+std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
+    const std::vector<proxy::CertificateRequest>& requests,
+    const std::set<std::string>& resolvers, std::vector<Warning>& warnings) {
   std::map<std::string, std::vector<std::vector<std::string>>> wanted;
-  for (const auto& req : built.certificates) {
-    if (!managers_.count(req.resolver)) {
+  for (const auto& req : requests) {
+    if (!resolvers.count(req.resolver)) {
       warnings.push_back({"router", req.router,
                           "certificate resolver `" + req.resolver +
                               "` does not exist; the default certificate is served"});
@@ -89,6 +90,15 @@ void Certificates::attach(proxy::BuildResult& built, const config::Configuration
       if (std::find(sets.begin(), sets.end(), n) == sets.end()) sets.push_back(std::move(n));
     }
   }
+  return wanted;
+}
+
+void Certificates::attach(proxy::BuildResult& built, const config::Configuration& cfg,
+                          std::vector<Warning>& warnings) {
+  // Name sets per resolver, from the routers that use it.
+  std::set<std::string> resolvers;
+  for (const auto& [name, m] : managers_) resolvers.insert(name);
+  auto wanted = wanted_names(built.certificates, resolvers, warnings);
   tls::StoreBuilder sb;
   sb.tls = &cfg.tls;
   sb.options_by_host = built.tls_options_by_host;

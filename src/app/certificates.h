@@ -6,9 +6,12 @@
 // threads (the caller posts it to the control thread).
 #pragma once
 
+#include <set>
+
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,12 @@ struct Warning {
   std::string name;
   std::string message;
 };
+
+// The name sets each resolver is asked for, from the routers' certificate requests. A request
+// for a resolver not in `resolvers`, and wildcard names (no DNS-01), become warnings.
+std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
+    const std::vector<proxy::CertificateRequest>& requests,
+    const std::set<std::string>& resolvers, std::vector<Warning>& warnings);
 
 class Certificates {
  public:

@@ -5,6 +5,7 @@
 #include <unistd.h>  // environ
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -17,6 +18,7 @@
 #include "admin/server.h"
 #include "app/aggregator.h"
 #include "app/certificates.h"
+#include "app/check.h"
 #include "common/log.h"
 #include "config/decode.h"
 #include "config/merge.h"
@@ -74,6 +76,21 @@ rlim_t raise_descriptor_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `portier check [--containers] [options]`: validate everything, serve nothing.
+  bool check = false, check_containers = false;
+  std::vector<char*> args(argv, argv + argc);
+  if (args.size() > 1 && std::string(args[1]) == "check") {
+    check = true;
+    args.erase(args.begin() + 1);
+    auto c = std::find_if(args.begin(), args.end(),
+                          [](const char* a) { return std::string(a) == "--containers"; });
+    if (c != args.end()) {
+      check_containers = true;
+      args.erase(c);
+    }
+    argc = static_cast<int>(args.size());
+    argv = args.data();
+  }
   CLI::App app{"portier: a reverse proxy for services run with Docker on one host"};
   std::string config_file;
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
@@ -86,7 +103,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1024u));
   app.set_version_flag("--version", kVersion);
   app.allow_extras();
-  app.footer(options_help());
+  app.footer(
+      "Subcommand: portier check [--containers] [options]: reads the static configuration, every\n"
+      "dynamic file and, with --containers, the Docker Engine's containers; prints every error\n"
+      "and warning with file:line or container; exits 1 on an error, 0 otherwise; serves\n"
+      "nothing.\n\n" +
+      options_help());
   CLI11_PARSE(app, argc, argv);
 
   auto flags = config::flags_to_keys(app.remaining());
@@ -126,6 +148,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::set_level(level);
+  if (check) {
+    // The report goes to stdout; the log (what a start would say) stays quiet.
+    log::set_level(log::Level::Off);
+    return app::run_check(*cfg, config_file, check_containers, std::cout);
+  }
   if (cfg->entry_points.empty()) {
     std::cerr << "portier: no entryPoints defined (give a configuration file or "
                  "--entryPoints.<name>.address)\n";
@@ -290,21 +317,14 @@ int main(int argc, char** argv) {
       std::cerr << "portier: " << api.error().message << "\n";
       return 2;
     }
-    providers::docker::BuilderOptions options;
-    options.label_prefixes = dc.label_prefixes;
-    options.exposed_by_default = dc.exposed_by_default;
-    options.default_rule = dc.default_rule;
-    options.network = dc.network;
-    options.allow_empty_services = dc.allow_empty_services;
-    auto constraints = providers::docker::parse_constraints(dc.constraints);
-    if (!constraints) {
-      std::cerr << "portier: providers.docker." << constraints.error().message << "\n";
+    auto options = providers::docker::builder_options(dc);
+    if (!options) {
+      std::cerr << "portier: providers.docker." << options.error().message << "\n";
       return 2;
     }
-    options.constraints = std::move(*constraints);
     if (!cfg->providers.file) aggregator.preset("internal", internal);
     docker_provider = std::make_unique<providers::docker::DockerProvider>(
-        control, options, std::move(*api),
+        control, *options, std::move(*api),
         [&](config::Configuration snapshot) { aggregator.update("docker", std::move(snapshot)); });
     docker_provider->start();
   }

@@ -10,7 +10,8 @@
 
 namespace portier::log {
 
-enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
+// Off: nothing is written (set by `portier check`, which prints its own report).
+enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
 
 using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 

@@ -121,6 +121,24 @@ TEST_F(DockerTest, AllowNonRunningAnswers503WhileStopped) {
   EXPECT_TRUE(served_by(p.port, "nonrun.localhost", "e2e-nonrun"));
 }
 
+// `portier check --containers` reads the Engine's containers and reports their label problems.
+TEST_F(DockerTest, CheckReportsContainerLabelProblems) {
+  run("e2e-chk", {{"traefik.http.routers.chk.rulle", "Host(`chk.localhost`)"}});
+  dir_.write("check.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
+                          "providers:\n  docker:\n    endpoint: \"" +
+                              DockerEnv::get().endpoint() + "\"\n");
+  auto proc = Process::start({PORTIER_BIN, "check", "--containers",
+                              "--configFile=" + (dir_.path() / "check.yml").string()},
+                             dir_.path() / "check.log");
+  auto code = proc->wait_exit(30s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 1) << proc->log();
+  EXPECT_NE(proc->log().find("error: container e2e-chk (router chk): "), std::string::npos)
+      << proc->log();
+  EXPECT_NE(proc->log().find("did you mean `http.routers.chk.rule`?"), std::string::npos)
+      << proc->log();
+}
+
 TEST_F(DockerTest, DefaultRuleAndExposedByDefault) {
   Portier p = start_portier_docker();
   run("e2e-dflt", {});  // no router label: Host(`e2e-dflt`) by defaultRule

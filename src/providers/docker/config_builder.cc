@@ -319,4 +319,17 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
   return out;
 }
 
+Result<BuilderOptions> builder_options(const config::DockerProvider& cfg) {
+  BuilderOptions options;
+  options.label_prefixes = cfg.label_prefixes;
+  options.exposed_by_default = cfg.exposed_by_default;
+  options.default_rule = cfg.default_rule;
+  options.network = cfg.network;
+  options.allow_empty_services = cfg.allow_empty_services;
+  auto constraints = parse_constraints(cfg.constraints);
+  if (!constraints) return constraints.error();
+  options.constraints = std::move(*constraints);
+  return options;
+}
+
 }  // namespace portier::providers::docker

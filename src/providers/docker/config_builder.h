@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "config/dynamic.h"
+#include "config/static_config.h"
 #include "providers/docker/constraints.h"
 #include "providers/docker/container.h"
 
@@ -45,6 +46,10 @@ struct BuildOutput {
 
 BuildOutput build_configuration(const std::vector<Container>& containers,
                                 const BuilderOptions& options);
+
+// The builder's options from `providers.docker`; an error names a constraint that does not
+// parse (prefixed with "constraints: ").
+Result<BuilderOptions> builder_options(const config::DockerProvider& cfg);
 
 // Renders Traefik's defaultRule template subset: literal text and {{ }} blocks holding `.Name`,
 // `index .Labels "key"`, `normalize X` and parentheses. Errors name the unsupported expression.

@@ -179,6 +179,12 @@ constexpr MatcherSpec kMatchers[] = {
     {"ClientIP", Kind::ClientIP, 1, 1},
 };
 
+// Bounds on a rule's shape: the parser, matches() and the destructor recurse over the tree, so
+// its depth must stay far from any thread's stack size (found by tests/fuzz/rule_fuzz.cc: 200,000
+// `!` or `(` overflowed the stack). Real rules are a few levels deep with a handful of matchers.
+constexpr int kMaxNesting = 100;    // `!` and `(` inside one another
+constexpr int kMaxMatchers = 1000;  // each && or || adds a level to the tree too
+
 class Parser {
  public:
   explicit Parser(std::string_view text) : lex_(text) {}
@@ -245,6 +251,15 @@ class Parser {
   }
 
   NodeResult parse_unary() {
+    if ((cur_.kind == Tok::Not || cur_.kind == Tok::LParen) && nesting_ >= kMaxNesting) {
+      return Error{"column " + std::to_string(cur_.column) + ": nested more than " +
+                   std::to_string(kMaxNesting) + " levels deep"};
+    }
+    struct Level {
+      int& n;
+      explicit Level(int& v) : n(++v) {}
+      ~Level() { --n; }
+    } level(nesting_);
     if (cur_.kind == Tok::Not) {
       if (auto r = advance(); !r) return r.error();
       auto inner = parse_unary();
@@ -265,6 +280,10 @@ class Parser {
 
   NodeResult parse_matcher() {
     const std::size_t col = cur_.column;
+    if (++matchers_ > kMaxMatchers) {
+      return Error{"column " + std::to_string(col) + ": more than " + std::to_string(kMaxMatchers) +
+                   " matchers in one rule"};
+    }
     const std::string name = cur_.text;
     const MatcherSpec* spec = nullptr;
     for (const auto& m : kMatchers) {
@@ -426,6 +445,8 @@ class Parser {
 
   Lexer lex_;
   Token cur_{Tok::End, "", 0};
+  int nesting_ = 0;
+  int matchers_ = 0;
 };
 
 // Hosts the node can only match, or false when it can match any host.

@@ -256,6 +256,17 @@ TEST(Rules, Errors) {
       {"ClientIP(`::1/129`)", "prefix longer"},
       {"Host(`a`) && (Path(`/`) || )", "expected a matcher"},
       {"Host(`a`) && 12", "unexpected character '1'"},
+      // Bounded shape (the fuzzer overflowed the stack with 200,000 of these).
+      {std::string(200000, '!') + "Host(`a`)", "column 101: nested more than 100 levels deep"},
+      {std::string(200000, '(') + "Host(`a`)" + std::string(200000, ')'), "nested more than 100"},
+      {std::string(60, '(') + std::string(60, '!') + "Host(`a`)" + std::string(60, ')'),
+       "nested more than 100"},
+      {[] {
+         std::string r = "Host(`a`)";
+         for (int i = 0; i < 1000; ++i) r += " || Host(`a`)";
+         return r;
+       }(),
+       "more than 1000 matchers in one rule"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.rule);
@@ -263,6 +274,20 @@ TEST(Rules, Errors) {
     ASSERT_FALSE(rule);
     EXPECT_NE(rule.error().message.find(c.message), std::string::npos) << rule.error().message;
   }
+}
+
+TEST(Rules, DeepButBoundedRulesParse) {
+  // At the limits: 100 levels of nesting, 1000 matchers.
+  auto nested =
+      parse(std::string(50, '(') + std::string(50, '!') + "Host(`a`)" + std::string(50, ')'));
+  ASSERT_TRUE(nested) << nested.error().message;
+  EXPECT_TRUE(nested->matches(view(host("a"))));  // 50 negations: an even number
+  EXPECT_FALSE(nested->matches(view(host("b"))));
+  std::string chain = "Host(`a`)";
+  for (int i = 0; i < 999; ++i) chain += " && Host(`a`)";
+  auto long_chain = parse(chain);
+  ASSERT_TRUE(long_chain) << long_chain.error().message;
+  EXPECT_TRUE(long_chain->matches(view(host("a"))));
 }
 
 TEST(Rules, PinnedHostsForTheIndex) {

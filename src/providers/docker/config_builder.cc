@@ -160,6 +160,16 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
       }
     }
     for (auto& [rname, r] : cfg.http.routers) {
+      // A router labelled without a rule gets the default rule, as in Traefik
+      // (provider.BuildRouterConfiguration); it used to stay empty and be disabled.
+      if (r.rule.empty()) {
+        auto rule = render_default_rule(options.default_rule, base_name, c.labels);
+        if (rule) {
+          r.rule = *rule;
+        } else {
+          problem(Problem::Level::Error, c, "router " + rname, rule.error().message);
+        }
+      }
       if (!r.service.empty()) continue;
       if (cfg.http.services.size() == 1) {
         r.service = cfg.http.services.begin()->first;

@@ -171,6 +171,10 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     if (parts.size() >= 4 && lower(parts[0]) == "http" &&
         (lower(parts[1]) == "routers" || lower(parts[1]) == "services" ||
          lower(parts[1]) == "middlewares")) {
+      if (parts[2].empty()) {  // "http.routers..rule": an object without a name (fuzzer)
+        out.errors.push_back({"container", "", "label `" + key + "` names no object"});
+        continue;
+      }
       objects[lower(parts[1])][parts[2]].keys.emplace_back(
           std::vector<std::string>(parts.begin() + 3, parts.end()), value);
       continue;

@@ -175,6 +175,12 @@ TEST(ConfigBuilder, Table) {
        {{"my-app", {"http://172.18.0.2:80"}}},
        {"my-app"},
        ""},
+      {"router without a rule gets the default rule (Traefik's BuildRouterConfiguration)",
+       {container("a", {{"traefik.http.routers.r.entrypoints", "web"}})},
+       {},
+       {{"a", {"http://172.18.0.2:80"}}},
+       {"r"},
+       ""},
       {"label typo disables only its router",
        {container("a", {{"traefik.http.routers.r.rul", "x"},
                         {"traefik.http.routers.ok.rule", "Path(`/`)"}})},
@@ -203,6 +209,16 @@ TEST(ConfigBuilder, Table) {
   auto rule = build_configuration({container("my_app", {{"alias", "app.local"}})}, template_rule);
   EXPECT_EQ(rule.config.http.routers.at("my-app").rule,
             "Host(`my-app.example.com`) || Host(`app.local`)");
+}
+
+TEST(ConfigBuilder, RouterWithoutARuleGetsTheDefaultRule) {
+  auto out = build_configuration(
+      {container("my_app", {{"traefik.http.routers.r.middlewares", "m"},
+                            {"traefik.http.middlewares.m.stripprefix.prefixes", "/a"}})},
+      {});
+  ASSERT_EQ(out.config.http.routers.count("r"), 1u);
+  EXPECT_EQ(out.config.http.routers.at("r").rule, "Host(`my-app`)");
+  EXPECT_EQ(out.config.http.routers.at("r").service, "my-app");
 }
 
 TEST(ConfigBuilder, DockerHealthMarksTheServerDown) {

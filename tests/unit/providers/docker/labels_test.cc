@@ -73,6 +73,8 @@ TEST(Labels, TyposDisableOnlyTheirObject) {
       {"traefik.htp.routers.r.rule", "container", "did you mean `http.routers...`?"},
       {"traefik.tcp.routers.r.rule", "container", "TCP and UDP routing are not supported yet"},
       {"traefik.enable", "container", "true or false"},
+      {"traefik.http.routers..rule", "container", "names no object"},  // found by fuzzing
+      {"traefik.http.services..loadbalancer.server.port", "container", "names no object"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.label);

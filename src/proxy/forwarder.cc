@@ -433,33 +433,9 @@ void Exchange::finish() {
 
 void Exchange::serialize_response(const http::ResponseHead& head, const http::ResponseInfo& info,
                                   bool chunk_out, bool close_client) {
-  std::string& out = c_.scratch;
-  out.clear();
-  char status[4] = {static_cast<char>('0' + head.status / 100),
-                    static_cast<char>('0' + head.status / 10 % 10),
-                    static_cast<char>('0' + head.status % 10), 0};
-  out.append("HTTP/1.1 ").append(status, 3).append(" ");
-  out.append(head.reason.empty() ? http::reason_phrase(head.status) : head.reason).append("\r\n");
-  for (const auto& f : head.fields) {
-    const bool hop = http::is_hop_by_hop(f.name, head.fields);
-    if (!hop && !edited(c_.actions->response_headers, f.name)) append_field(out, f.name, f.value);
-  }
-  append_edits(out, c_.actions->response_headers);
-  if (head.status >= 200 || head.status == 101) out.append(set_cookie_);
-  if (head.status == 101) {
-    const http::Field* up = head.fields.find("upgrade");
-    out.append("Connection: Upgrade\r\n");
-    append_field(out, "Upgrade", up ? up->value : "");
-  } else if (head.status >= 200) {
-    if (chunk_out) out.append("Transfer-Encoding: chunked\r\n");
-    if (close_client) {
-      out.append("Connection: close\r\n");
-    } else if (c_.head.version_minor == 0) {
-      out.append("Connection: keep-alive\r\n");
-    }
-  }
   (void)info;
-  out.append("\r\n");
+  append_response_head(head, c_.actions->response_headers, set_cookie_, c_.head.version_minor,
+                       chunk_out, close_client, c_.scratch);
 }
 
 asio::awaitable<Outcome> Exchange::handle_response() {
@@ -704,6 +680,37 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
   if (!has_real_ip) append_field(out, "X-Real-Ip", c.peer_ip);
   append_edits(out, c.actions->request_headers);
   append_edits(out, *c.added_headers);
+}
+
+void append_response_head(const http::ResponseHead& head,
+                          const std::vector<HeaderEdit>& response_headers,
+                          std::string_view set_cookie, int client_version_minor, bool chunk_out,
+                          bool close_client, std::string& out) {
+  out.clear();
+  char status[4] = {static_cast<char>('0' + head.status / 100),
+                    static_cast<char>('0' + head.status / 10 % 10),
+                    static_cast<char>('0' + head.status % 10), 0};
+  out.append("HTTP/1.1 ").append(status, 3).append(" ");
+  out.append(head.reason.empty() ? http::reason_phrase(head.status) : head.reason).append("\r\n");
+  for (const auto& f : head.fields) {
+    const bool hop = http::is_hop_by_hop(f.name, head.fields);
+    if (!hop && !edited(response_headers, f.name)) append_field(out, f.name, f.value);
+  }
+  append_edits(out, response_headers);
+  if (head.status >= 200 || head.status == 101) out.append(set_cookie);
+  if (head.status == 101) {
+    const http::Field* up = head.fields.find("upgrade");
+    out.append("Connection: Upgrade\r\n");
+    append_field(out, "Upgrade", up ? up->value : "");
+  } else if (head.status >= 200) {
+    if (chunk_out) out.append("Transfer-Encoding: chunked\r\n");
+    if (close_client) {
+      out.append("Connection: close\r\n");
+    } else if (client_version_minor == 0) {
+      out.append("Connection: keep-alive\r\n");
+    }
+  }
+  out.append("\r\n");
 }
 
 void cancel_socket(void* ctx) {

@@ -81,6 +81,16 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
                          const ServerTarget& server, std::string_view hostname, bool copy,
                          std::string& out);
 
+// The response head as the client gets it (into `out`, replacing its content): status line with
+// the server's reason, the server's fields less hop-by-hop ones and those `response_headers`
+// replace, the edits, `set_cookie` (complete field lines, for final and 101 responses), then
+// Upgrade for a 101, or Transfer-Encoding: chunked (`chunk_out`) and Connection for a final one
+// (`close_client`; keep-alive for an HTTP/1.0 client), and the final CRLF.
+void append_response_head(const http::ResponseHead& head,
+                          const std::vector<HeaderEdit>& response_headers,
+                          std::string_view set_cookie, int client_version_minor, bool chunk_out,
+                          bool close_client, std::string& out);
+
 // Writes a complete short response (`<reason>\n` as text/plain) and reports whether the client
 // connection may be kept. `close` adds Connection: close. `head_request`: the answer to HEAD,
 // whose fields describe the body but which carries none.

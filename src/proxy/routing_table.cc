@@ -104,7 +104,7 @@ void TableBuilder::add_entrypoint_redirects(RoutingTable& table) {
         infos_[i].name + "-to-" + (!r.to.empty() && r.to.front() == ':' ? r.to.substr(1) : r.to) + "@internal";
     // Traefik's default: just below the ACME challenge router, so above every router.
     route->priority = r.priority != 0 ? r.priority : std::numeric_limits<int>::max() - 1;
-    route->rule = std::move(*rules::parse("PathPrefix(`/`)"));
+    route->rule = *rules::parse("PathPrefix(`/`)");
     route->actions.redirect = Redirect{r.scheme, infos_[i].redirect_port, r.permanent};
     route->entrypoint_redirect = true;
     table.entrypoints_[i].any_host_.push_back(route.get());

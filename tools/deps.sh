@@ -16,8 +16,9 @@ build_pkgs=(
   libre2-dev                # RE2: the rule language's regexes (Go syntax, linear time)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image
-test_pkgs=(curl python3 docker.io busybox-static openssl pebble)
+# docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image;
+# clang: the fuzz_30s test (libFuzzer, ASan, UBSan; tools/fuzz.sh)
+test_pkgs=(curl python3 docker.io busybox-static openssl pebble clang)
 bench_pkgs=(nginx-light haproxy wrk util-linux)
 
 want=("${build_pkgs[@]}")

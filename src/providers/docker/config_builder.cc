@@ -275,9 +275,28 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
         conflicts["middleware " + mname] = {middleware_owner[mname], c.name};
       }
     }
-    for (auto& [n, r] : broken.http.routers) out.config.http.routers.try_emplace(n, r);
-    for (auto& [n, sv] : broken.http.services) out.config.http.services.try_emplace(n, sv);
-    for (auto& [n, m] : broken.http.middlewares) out.config.http.middlewares.try_emplace(n, m);
+    // Objects whose labels are broken take part like the others: a name another container
+    // defines validly is a conflict naming both, whichever comes first (they used to enter
+    // without an owner, so a conflict named "" and the other container, or there was none when
+    // the valid definition came first; found by the labels fuzz target).
+    auto add_broken = [&](auto& into, const auto& objects, auto& owner, const std::string& kind) {
+      for (const auto& [n, obj] : objects) {
+        auto [it, inserted] = into.try_emplace(n, obj);
+        if (inserted) {
+          owner[n] = c.name;
+        } else if (conflicts.count(kind + " " + n)) {
+          conflicts[kind + " " + n].insert(c.name);
+        } else if (it->second.provider_error.empty()) {
+          // Against a valid definition. Two broken ones (replicas with the same typo) keep the
+          // first's error, which says what to fix.
+          conflicts[kind + " " + n] = {owner[n], c.name};
+        }
+      }
+    };
+    add_broken(out.config.http.routers, broken.http.routers, router_owner, "router");
+    add_broken(out.config.http.services, broken.http.services, service_owner, "service");
+    add_broken(out.config.http.middlewares, broken.http.middlewares, middleware_owner,
+               "middleware");
   }
 
   for (const auto& [object, owners] : conflicts) {

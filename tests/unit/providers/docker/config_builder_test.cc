@@ -265,12 +265,13 @@ TEST(ConfigBuilder, ConflictingDefinitionsDisableTheObjectNamingBothContainers) 
                            {"traefik.http.routers.r.service", "s"},
                            {"traefik.http.services.s.loadbalancer.server.port", "80"},
                            {"traefik.http.middlewares.m.stripprefix.prefixes", "/a"}});
-  auto b = container("b", {{"traefik.http.routers.r.rule", "Host(`b`)"},
-                           {"traefik.http.routers.r.service", "s"},
-                           {"traefik.http.services.s.loadbalancer.server.port", "81"},
-                           {"traefik.http.services.s.loadbalancer.passhostheader", "false"},
-                           {"traefik.http.middlewares.m.stripprefix.prefixes", "/b"}},
-                       "172.18.0.3");
+  auto b = container("b",
+                     {{"traefik.http.routers.r.rule", "Host(`b`)"},
+                      {"traefik.http.routers.r.service", "s"},
+                      {"traefik.http.services.s.loadbalancer.server.port", "81"},
+                      {"traefik.http.services.s.loadbalancer.passhostheader", "false"},
+                      {"traefik.http.middlewares.m.stripprefix.prefixes", "/b"}},
+                     "172.18.0.3");
   for (const auto& order : {std::vector<Container>{a, b}, std::vector<Container>{b, a}}) {
     auto out = build_configuration(order, BuilderOptions{});
     const std::string want = "defined differently by containers a, b; disabled";
@@ -286,6 +287,28 @@ TEST(ConfigBuilder, ConflictingDefinitionsDisableTheObjectNamingBothContainers) 
   EXPECT_TRUE(out.problems.empty());
   EXPECT_EQ(server_urls(out, "s"),
             (std::vector<std::string>{"http://172.18.0.2:80", "http://172.18.0.4:80"}));
+}
+
+// A name one container's labels break and another defines: a conflict naming both, in either
+// order (found by the labels fuzz target: it named "" and the other container, or nobody).
+TEST(ConfigBuilder, ConflictWithABrokenDefinitionNamesBothContainers) {
+  const std::map<std::string, std::string> broken = {{"traefik.http.routers.r.rul", "x"}};
+  const std::map<std::string, std::string> valid = {{"traefik.http.routers.r.rule", "Host(`b`)"}};
+  // Containers are taken by name: the broken one first, then the valid one first.
+  for (const auto& pair :
+       {std::vector<Container>{container("a", broken), container("b", valid, "172.18.0.3")},
+        std::vector<Container>{container("a", valid), container("b", broken, "172.18.0.3")}}) {
+    auto out = build_configuration(pair, BuilderOptions{});
+    const std::string want = "defined differently by containers a, b; disabled";
+    EXPECT_EQ(out.config.http.routers.at("r").provider_error, want);
+    for (const auto& p : out.problems) EXPECT_FALSE(p.container.empty()) << p.message;
+  }
+  // Replicas with the same typo: no conflict, the typo is what the API shows.
+  auto out = build_configuration({container("a", broken), container("a2", broken, "172.18.0.4")},
+                                 BuilderOptions{});
+  EXPECT_NE(out.config.http.routers.at("r").provider_error.find("container a: "),
+            std::string::npos)
+      << out.config.http.routers.at("r").provider_error;
 }
 
 TEST(ConfigBuilder, TraefikV1LabelsAreIgnoredWithOneWarning) {

@@ -1,8 +1,9 @@
 // Fuzz target for a session's request path without sockets: what run_session does with a
 // client's bytes up to the upstream request. The request head parser and framing rules, the
-// origin-form target, percent-decoding, Host normalization, routing on a table with every rule
-// matcher and the path and redirect middlewares, and the head sent upstream
-// (append_request_head).
+// origin-form target, path normalization (escapes, dot segments), percent-decoding, Host
+// normalization, routing on a table with every rule matcher and the path and redirect
+// middlewares, and the head sent upstream (append_request_head). Not covered: screen_fields
+// (entrypoint options, in session.cc) and the socket side (copy_body, pools, retries).
 // Invariants: no crash, no UB; a normalized host is lower case and bounded; a redirect Location
 // and a rewritten target never hold CR, LF or NUL (no header or request-line injection); the
 // request sent upstream parses back as one complete request with the same method, the target
@@ -25,6 +26,7 @@
 #include "proxy/forwarder.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
+#include "proxy/http/path.h"
 #include "proxy/routing_table.h"
 #include "rules/rule.h"
 
@@ -95,17 +97,6 @@ constexpr const char* kDynamic = R"yaml(http:
           - url: "http://127.0.0.1:1"
 )yaml";
 
-// The session's origin-form (entrypoints/session.cc): "http://h/p?q" becomes "/p?q".
-std::string_view origin_form(std::string_view target) {
-  if (!target.empty() && target.front() != '/') {
-    std::size_t scheme = target.find("://");
-    std::size_t slash =
-        scheme == std::string_view::npos ? std::string_view::npos : target.find('/', scheme + 3);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-  }
-  return target;
-}
-
 struct Env {
   std::shared_ptr<proxy::RoutingTable> table;
   boost::asio::io_context io;
@@ -143,8 +134,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   http::RequestInfo info;
   if (http::analyze_request(head, info) != http::Error::None) return 0;
 
-  std::string_view target = origin_form(head.target);
+  // As run_session: the origin-form target analyze_request settled, the path normalized
+  // (http/path.h), the query as sent, the path percent-decoded for the rules.
+  if (info.asterisk) return 0;  // OPTIONS *: answered by portier itself
+  std::string_view target = info.target;
+  // Absolute-form "http://h?q" leaves "?q": its path is "/" (normalize_path makes it so);
+  // "http://h#f" leaves "#f", which normalize_path refuses.
+  check(target.empty() || target.front() == '/' || target.front() == '?' || target.front() == '#',
+        "analyzed target is not origin-form");
   std::string_view raw_path = target.substr(0, target.find('?'));
+  std::string path_buf, target_buf;
+  http::PathResult np = http::normalize_path(raw_path, http::PathPolicy{}, path_buf);
+  if (np.error != http::Error::None) return 0;  // 400
+  check(!np.path.empty() && np.path.front() == '/', "normalized path does not start with /");
+  check(np.path.find("//") == std::string_view::npos, "normalized path keeps //");
+  check(np.path.find("/./") == std::string_view::npos && !np.path.ends_with("/."),
+        "normalized path keeps a . segment");
+  check(np.path.find("/../") == std::string_view::npos && !np.path.ends_with("/.."),
+        "normalized path keeps a .. segment");
+  check(np.path.find('#') == std::string_view::npos, "normalized path keeps a fragment");
+  if (np.path.data() != raw_path.data()) {
+    target_buf.assign(np.path).append(target.substr(raw_path.size()));
+    target = target_buf;
+    raw_path = target.substr(0, np.path.size());
+  }
   std::string_view query =
       raw_path.size() < target.size() ? target.substr(raw_path.size() + 1) : std::string_view();
   std::string decoded;
@@ -152,7 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (raw_path.find('%') != std::string_view::npos) {
     decoded.resize(raw_path.size());
     std::size_t n = rules::percent_decode(raw_path, decoded.data());
-    if (n == std::string_view::npos) return 0;  // 400
+    check(n != std::string_view::npos, "a normalized path has a malformed escape");
     check(n <= raw_path.size(), "percent-decoding grew the path");
     path = std::string_view(decoded.data(), n);
   }

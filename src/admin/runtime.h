@@ -31,6 +31,8 @@ struct Runtime {
   std::map<std::string, std::map<std::string, std::shared_ptr<const ServerHealth>>> health;
   // Requests in flight by server URL (all workers, all services using the URL).
   std::map<std::string, std::shared_ptr<const ServerLoad>> loads;
+  // Static options accepted with no effect yet ("file:line:col: `key` is not supported yet").
+  std::vector<std::string> static_warnings;
 };
 
 // JSON views, in Traefik's API shapes (name, provider, status, error list).

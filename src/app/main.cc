@@ -101,6 +101,11 @@ int main(int argc, char** argv) {
       config_file = line.substr(std::string("PORTIER_CONFIGFILE=").size());
     }
   }
+  for (const auto& line : env_lines) {  // Traefik's name, when portier's is not set
+    if (config_file.empty() && line.rfind("TRAEFIK_CONFIGFILE=", 0) == 0) {
+      config_file = line.substr(std::string("TRAEFIK_CONFIGFILE=").size());
+    }
+  }
   config_file = find_config_file(config_file);
   std::string file_text;
   if (!config_file.empty()) {
@@ -126,11 +131,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::set_level(level);
-  if (cfg->entry_points.empty()) {
-    std::cerr << "portier: no entryPoints defined (give a configuration file or "
-                 "--entryPoints.<name>.address)\n";
-    return 2;
-  }
+  for (const auto& w : cfg->warnings) log::warn("static option not supported yet", {{"at", w}});
 
   // api.insecure: the API gets the `traefik` entrypoint's address for itself (Traefik's
   // convention), so that entrypoint is not a proxying one.
@@ -139,6 +140,11 @@ int main(int argc, char** argv) {
     auto it = cfg->entry_points.find("traefik");
     api_address = it != cfg->entry_points.end() ? it->second.address : "127.0.0.1:8080";
     if (it != cfg->entry_points.end()) cfg->entry_points.erase(it);
+  }
+  if (cfg->entry_points.empty()) {
+    std::cerr << "portier: no entrypoint left to proxy on (`traefik` is the API's; define "
+                 "another with --entryPoints.<name>.address)\n";
+    return 2;
   }
 
   // TLS and ACME first: stored certificates are loaded before any listener opens, and a storage
@@ -242,6 +248,7 @@ int main(int argc, char** argv) {
     for (const auto& ep : server.entrypoints()) {
       rt->entrypoints[ep.name] = ep.endpoint.address().to_string() + ":" + ep.port;
     }
+    rt->static_warnings = cfg->warnings;
     runtime.set(std::move(rt));
     log::info("configuration applied", {{"routers", std::to_string(merged.http.routers.size())},
                                         {"services", std::to_string(merged.http.services.size())},

@@ -27,7 +27,15 @@ std::vector<std::string> split_key(const std::string& key, char sep) {
   return parts;
 }
 
-// Sets root[k0][k1]...[kn] = value, reusing existing keys case-insensitively.
+bool is_bool(const std::string& v) {
+  const std::string l = lower(v);
+  return l == "true" || l == "false";
+}
+
+// Sets root[k0][k1]...[kn] = value, reusing existing keys case-insensitively. Merging is key by
+// key: `true` on a section that is already a mapping keeps it as it is (an enable never resets
+// a section); `false` disables it; a key below a section that was `true` or `false` makes it a
+// mapping again.
 void set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t i,
               const std::string& value) {
   std::string key = keys[i];
@@ -37,11 +45,33 @@ void set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t
     }
   }
   if (i + 1 == keys.size()) {
-    node[key] = value;
+    if (node[key].IsMap() && lower(value) == "true") return;
+    // Rebind rather than assign: assigning a scalar to a mapping node keeps its children.
+    node[key] = YAML::Node(value);
     return;
   }
   if (!node[key].IsMap()) node[key] = YAML::Node(YAML::NodeType::Map);
   set_path(node[key], keys, i + 1, value);
+}
+
+// One source's keys in the order they apply: values first, as given (the last of a repeated
+// key wins), then true/false, deepest first, so that `--providers.docker=false` disables the
+// section whatever the order of the flags, and `--providers.docker` never undoes a key.
+std::vector<KeyValue> apply_order(const std::vector<KeyValue>& source) {
+  std::vector<KeyValue> out;
+  for (const auto& kv : source) {
+    if (!is_bool(kv.second)) out.push_back(kv);
+  }
+  std::vector<KeyValue> bools;
+  for (const auto& kv : source) {
+    if (is_bool(kv.second)) bools.push_back(kv);
+  }
+  std::stable_sort(bools.begin(), bools.end(), [](const KeyValue& a, const KeyValue& b) {
+    return std::count(a.first.begin(), a.first.end(), '.') >
+           std::count(b.first.begin(), b.first.end(), '.');
+  });
+  out.insert(out.end(), bools.begin(), bools.end());
+  return out;
 }
 
 }  // namespace
@@ -68,20 +98,24 @@ Result<std::vector<KeyValue>> flags_to_keys(const std::vector<std::string>& args
 }
 
 std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines) {
-  constexpr std::string_view kPrefix = "PORTIER_";
+  static const std::vector<std::string> kSections = {
+      "entrypoints", "serverstransport",      "providers",    "api",        "log",
+      "configfile",  "certificatesresolvers", "global",       "accesslog",  "ping",
+      "metrics",     "tracing",               "experimental", "hostresolver",
+      "tcpserverstransport", "spiffe", "ocsp", "core"};
   std::vector<KeyValue> out;
-  for (const auto& line : environ_lines) {
-    if (line.rfind(kPrefix, 0) != 0) continue;
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = lower(line.substr(kPrefix.size(), eq - kPrefix.size()));
-    std::replace(key.begin(), key.end(), '_', '.');
-    static const std::vector<std::string> kSections = {
-        "entrypoints", "serverstransport",     "providers", "api", "log",
-        "configfile",  "certificatesresolvers"};
-    const std::string first = key.substr(0, key.find('.'));
-    if (std::find(kSections.begin(), kSections.end(), first) == kSections.end()) continue;
-    out.emplace_back(key, line.substr(eq + 1));
+  // TRAEFIK_* first so that PORTIER_* wins when both set a key.
+  for (std::string_view prefix : {"TRAEFIK_", "PORTIER_"}) {
+    for (const auto& line : environ_lines) {
+      if (line.rfind(prefix, 0) != 0) continue;
+      auto eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      std::string key = lower(line.substr(prefix.size(), eq - prefix.size()));
+      std::replace(key.begin(), key.end(), '_', '.');
+      const std::string first = key.substr(0, key.find('.'));
+      if (std::find(kSections.begin(), kSections.end(), first) == kSections.end()) continue;
+      out.emplace_back(key, line.substr(eq + 1));
+    }
   }
   return out;
 }
@@ -104,7 +138,7 @@ Result<StaticConfig> decode_static_sources(const std::string& file, const std::s
   if (!root.IsMap() && !root.IsNull()) return decode_static_yaml(file_text, file);
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   for (const auto* source : {&env, &flags}) {
-    for (const auto& [key, value] : *source) {
+    for (const auto& [key, value] : apply_order(*source)) {
       auto keys = split_key(key, '.');
       if (std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return k.empty(); })) {
         return Error{"invalid option name `" + key + "`"};

@@ -20,6 +20,7 @@ class Diagnostics {
   void add(const YAML::Mark& mark, std::string message);
   bool empty() const { return lines_.empty(); }
   std::string str() const;  // all lines joined with '\n'
+  const std::vector<std::string>& lines() const { return lines_; }
   const std::string& file() const { return file_; }
 
  private:

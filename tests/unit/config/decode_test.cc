@@ -48,7 +48,7 @@ log:
   EXPECT_EQ(cfg->servers_transport.forwarding_timeouts.dial_timeout, Duration(1500));
   ASSERT_TRUE(cfg->providers.file.has_value());
   EXPECT_FALSE(cfg->providers.file->watch);
-  EXPECT_EQ(cfg->log.level, "DEBUG");
+  EXPECT_EQ(cfg->log.level, "debug");
 }
 
 TEST(StaticDecode, EntryPointPathAndFieldOptions) {

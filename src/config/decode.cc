@@ -14,7 +14,11 @@ namespace {
 using detail::decode_router_tls;
 using detail::lower_ascii;
 using detail::parse_yaml;
+using detail::decode_middleware;
 using detail::read_file;
+using detail::read_string_map;
+
+const std::string kDisabled = "; the object is disabled";
 
 void decode_sticky(const YAML::Node& node, const std::string& path, Diagnostics& d,
                    std::optional<StickyCookie>& out) {
@@ -48,26 +52,6 @@ void decode_sticky(const YAML::Node& node, const std::string& path, Diagnostics&
   out = std::move(c);
 }
 
-const std::vector<std::string> kMiddlewareTypes = {
-    "addPrefix",        "basicAuth",   "buffering",     "chain",           "circuitBreaker",
-    "compress",         "contentType", "digestAuth",    "errors",          "forwardAuth",
-    "grpcWeb",          "headers",     "ipAllowList",   "inFlightReq",     "passTLSClientCert",
-    "plugin",           "rateLimit",   "redirectRegex", "redirectScheme",  "replacePath",
-    "replacePathRegex", "retry",       "stripPrefix",   "stripPrefixRegex"};
-
-void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& d,
-                     std::map<std::string, std::string>& out) {
-  if (!n || n.IsNull()) return;
-  if (!n.IsMap()) {
-    d.add(n.Mark(), "`" + path + "` must be a mapping of names to values");
-    return;
-  }
-  for (const auto& kv : n) {
-    std::string v;
-    if (read_string(kv.second, path + "." + kv.first.Scalar(), d, v)) out[kv.first.Scalar()] = v;
-  }
-}
-
 // loadBalancer: servers, strategy, sticky cookie, active health check.
 void decode_load_balancer(const YAML::Node& node, const std::string& path, Diagnostics& d,
                           LoadBalancer& lb) {
@@ -99,6 +83,12 @@ void decode_load_balancer(const YAML::Node& node, const std::string& path, Diagn
     read_string_map(hm.get("headers"), hp + ".headers", d, hc.headers);
     read_string(hm.get("method"), hp + ".method", d, hc.method);
     read_bool(hm.get("followRedirects"), hp + ".followRedirects", d, hc.follow_redirects);
+    if (YAML::Node mode = hm.get("mode")) {
+      std::string v;
+      if (read_string(mode, hp + ".mode", d, v) && lower_ascii(v) != "http") {
+        d.add(mode.Mark(), "`" + hp + ".mode: " + v + "` is not supported yet (http only)");
+      }
+    }
     hm.finish();
     if (hc.interval.count() <= 0)
       d.add(hc_node.Mark(), "`" + hp + ".interval` must be positive");
@@ -115,10 +105,18 @@ void decode_load_balancer(const YAML::Node& node, const std::string& path, Diagn
       long long w = 1;
       read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, w);
       srv.weight = static_cast<int>(w);
+      unsupported_keys(sm, d, d, {{"preservePath", ""}, {"fenced", ""}}, kDisabled);
       sm.finish();
       lb.servers.push_back(std::move(srv));
     }
   }
+  // portier streams responses as they come: flushInterval has nothing to change.
+  check_schema(lbm.get("responseForwarding"), "flushInterval",
+               lbm.child_path("responseForwarding"), d);
+  unsupported_keys(lbm, d, d,
+                   {{"passiveHealthCheck", "failureWindow,maxFailedAttempts"},
+                    {"nginxUpstreamHashBy", ""}},
+                   kDisabled);
   lbm.finish();
 }
 
@@ -163,6 +161,7 @@ void decode_failover(const YAML::Node& node, const std::string& path, Diagnostic
   YamlMap m(node, path, d);
   read_string(m.get("service"), m.child_path("service"), d, f.service);
   read_string(m.get("fallback"), m.child_path("fallback"), d, f.fallback);
+  unsupported_keys(m, d, d, {{"errors", "maxRequestBodyBytes,status"}}, kDisabled);
   if (YAML::Node hc = m.get("healthCheck")) {
     f.health_check = decode_propagation(hc, m.child_path("healthCheck"), d);
   }
@@ -220,97 +219,16 @@ void decode_service(const YAML::Node& node, const std::string& path, Diagnostics
     ++kinds;
     decode_mirroring(n, m.child_path("mirroring"), d, s.mirroring.emplace());
   }
+  unsupported_keys(m, d, d,
+                   {{"highestRandomWeight", "services{name,weight},healthCheck{}"},
+                    {"middlewares", ""}},
+                   kDisabled);
   m.finish();
   if (kinds > 1) {
     d.add(node.Mark(), "`" + path +
                            "` must hold exactly one of loadBalancer, weighted, failover and "
                            "mirroring");
   }
-}
-
-void decode_middleware(const YAML::Node& node, const std::string& path, Diagnostics& d,
-                       Middleware& mw) {
-  if (!node.IsMap() || node.size() != 1) {
-    d.add(node.Mark(), "`" + path + "` must hold exactly one middleware type, e.g. stripPrefix");
-    return;
-  }
-  const auto kv = *node.begin();
-  std::string type = kv.first.Scalar();
-  auto known =
-      std::find_if(kMiddlewareTypes.begin(), kMiddlewareTypes.end(),
-                   [&](const std::string& t) { return lower_ascii(t) == lower_ascii(type); });
-  if (known == kMiddlewareTypes.end()) {
-    std::string msg = "unknown middleware type `" + type + "` in `" + path + "`";
-    if (std::string s = closest(type, kMiddlewareTypes); !s.empty())
-      msg += "; did you mean `" + s + "`?";
-    d.add(kv.first.Mark(), msg);
-    return;
-  }
-  mw.type = *known;
-  const std::string p = path + "." + mw.type;
-  YamlMap m(kv.second, p, d);
-  if (mw.type == "redirectScheme") {
-    RedirectScheme r;
-    read_string(m.get("scheme"), p + ".scheme", d, r.scheme);
-    read_string(m.get("port"), p + ".port", d, r.port);
-    read_bool(m.get("permanent"), p + ".permanent", d, r.permanent);
-    mw.redirect_scheme = r;
-  } else if (mw.type == "redirectRegex") {
-    RedirectRegex r;
-    read_string(m.get("regex"), p + ".regex", d, r.regex);
-    read_string(m.get("replacement"), p + ".replacement", d, r.replacement);
-    read_bool(m.get("permanent"), p + ".permanent", d, r.permanent);
-    mw.redirect_regex = r;
-  } else if (mw.type == "stripPrefix") {
-    StripPrefix sp;
-    read_string_list(m.get("prefixes"), p + ".prefixes", d, sp.prefixes);
-    bool force_slash = true;  // deprecated in Traefik, accepted and ignored
-    read_bool(m.get("forceSlash"), p + ".forceSlash", d, force_slash);
-    mw.strip_prefix = sp;
-  } else if (mw.type == "addPrefix") {
-    AddPrefix ap;
-    read_string(m.get("prefix"), p + ".prefix", d, ap.prefix);
-    mw.add_prefix = ap;
-  } else if (mw.type == "replacePath") {
-    ReplacePath rp;
-    read_string(m.get("path"), p + ".path", d, rp.path);
-    mw.replace_path = rp;
-  } else if (mw.type == "chain") {
-    Chain c;
-    read_string_list(m.get("middlewares"), p + ".middlewares", d, c.middlewares);
-    mw.chain = c;
-  } else if (mw.type == "retry") {
-    Retry r;
-    long long attempts = 0;
-    read_int(m.get("attempts"), p + ".attempts", d, -(1LL << 31), (1LL << 31) - 1, attempts);
-    r.attempts = static_cast<int>(attempts);
-    read_duration(m.get("initialInterval"), p + ".initialInterval", d, r.initial_interval);
-    mw.retry = r;
-  } else if (mw.type == "headers") {
-    Headers h;
-    read_string_map(m.get("customRequestHeaders"), p + ".customRequestHeaders", d,
-                    h.custom_request_headers);
-    read_string_map(m.get("customResponseHeaders"), p + ".customResponseHeaders", d,
-                    h.custom_response_headers);
-    read_int(m.get("stsSeconds"), p + ".stsSeconds", d, 0, 1LL << 40, h.sts_seconds);
-    read_bool(m.get("stsIncludeSubdomains"), p + ".stsIncludeSubdomains", d,
-              h.sts_include_subdomains);
-    read_bool(m.get("stsPreload"), p + ".stsPreload", d, h.sts_preload);
-    read_bool(m.get("forceSTSHeader"), p + ".forceSTSHeader", d, h.force_sts_header);
-    read_bool(m.get("frameDeny"), p + ".frameDeny", d, h.frame_deny);
-    read_string(m.get("customFrameOptionsValue"), p + ".customFrameOptionsValue", d,
-                h.custom_frame_options_value);
-    read_bool(m.get("contentTypeNosniff"), p + ".contentTypeNosniff", d, h.content_type_nosniff);
-    read_bool(m.get("browserXssFilter"), p + ".browserXssFilter", d, h.browser_xss_filter);
-    read_string(m.get("contentSecurityPolicy"), p + ".contentSecurityPolicy", d,
-                h.content_security_policy);
-    read_string(m.get("referrerPolicy"), p + ".referrerPolicy", d, h.referrer_policy);
-    read_string(m.get("permissionsPolicy"), p + ".permissionsPolicy", d, h.permissions_policy);
-    mw.headers = h;
-  } else {
-    return;  // not implemented yet: options are not checked; routers using it report that
-  }
-  m.finish();
 }
 
 void decode_certificate(const YAML::Node& n, const std::string& path, Diagnostics& d,
@@ -387,39 +305,92 @@ Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::st
   Diagnostics d(file);
   auto root = parse_yaml(text, d);
   if (!root) return root.error();
-  return decode_dynamic_node(*root, file);
+  return decode_dynamic_node(*root, file, ObjectErrors::Disable);
 }
 
-Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::string& file) {
+namespace {
+
+void decode_router(const YAML::Node& node, const std::string& path, Diagnostics& d, Router& r) {
+  YamlMap m(node, path, d);
+  read_string(m.get("rule"), m.child_path("rule"), d, r.rule);
+  long long prio = 0;
+  read_int(m.get("priority"), m.child_path("priority"), d, -(1LL << 31), (1LL << 31) - 1, prio);
+  r.priority = static_cast<int>(prio);
+  read_string_list(m.get("entryPoints"), m.child_path("entryPoints"), d, r.entry_points);
+  read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
+  read_string(m.get("service"), m.child_path("service"), d, r.service);
+  read_string(m.get("ruleSyntax"), m.child_path("ruleSyntax"), d, r.rule_syntax);
+  if (YAML::Node tls = m.get("tls")) decode_router_tls(tls, m.child_path("tls"), d, r.tls);
+  // Per-router access log, metrics and tracing switches: none of those exist yet.
+  check_schema(m.get("observability"), "accessLogs,metrics,tracing,traceVerbosity",
+               m.child_path("observability"), d);
+  unsupported_keys(m, d, d, {{"parentRefs", ""}}, kDisabled);
+  m.finish();
+}
+
+// Decodes one named object with its own diagnostics: in Disable mode its errors become its
+// provider_error, so only that object is disabled.
+template <typename Object, typename Decode>
+void decode_object(const YAML::Node& node, const std::string& path, Diagnostics& file_diag,
+                   ObjectErrors mode, Object& out, Decode decode) {
+  Diagnostics od(file_diag.file());
+  decode(node, path, od, out);
+  if (od.empty()) return;
+  if (mode == ObjectErrors::Fail) {
+    file_diag.append(od);
+  } else {
+    out.provider_error = od.str();
+  }
+}
+
+}  // namespace
+
+Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::string& file,
+                                          ObjectErrors mode) {
   Diagnostics d(file);
+  Diagnostics w(file);
   Configuration cfg;
   YamlMap top(root, "", d);
   YamlMap http(top.get("http"), "http", d);
   for (auto& [name, node] : YamlMap(http.get("routers"), "http.routers", d).entries()) {
-    Router r;
-    YamlMap m(node, "http.routers." + name, d);
-    read_string(m.get("rule"), m.child_path("rule"), d, r.rule);
-    long long prio = 0;
-    read_int(m.get("priority"), m.child_path("priority"), d, -(1LL << 31), (1LL << 31) - 1, prio);
-    r.priority = static_cast<int>(prio);
-    read_string_list(m.get("entryPoints"), m.child_path("entryPoints"), d, r.entry_points);
-    read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
-    read_string(m.get("service"), m.child_path("service"), d, r.service);
-    read_string(m.get("ruleSyntax"), m.child_path("ruleSyntax"), d, r.rule_syntax);
-    if (YAML::Node tls = m.get("tls")) decode_router_tls(tls, m.child_path("tls"), d, r.tls);
-    m.finish();
-    cfg.http.routers[name] = std::move(r);
+    decode_object(node, "http.routers." + name, d, mode, cfg.http.routers[name], decode_router);
   }
   for (auto& [name, node] : YamlMap(http.get("services"), "http.services", d).entries()) {
-    decode_service(node, "http.services." + name, d, cfg.http.services[name]);
+    decode_object(node, "http.services." + name, d, mode, cfg.http.services[name],
+                  decode_service);
   }
   for (auto& [name, node] : YamlMap(http.get("middlewares"), "http.middlewares", d).entries()) {
-    decode_middleware(node, "http.middlewares." + name, d, cfg.http.middlewares[name]);
+    decode_object(node, "http.middlewares." + name, d, mode, cfg.http.middlewares[name],
+                  decode_middleware);
   }
+  // Named transports: services naming one are disabled (see LoadBalancer::servers_transport).
+  for (auto& [name, node] :
+       YamlMap(http.get("serversTransports"), "http.serversTransports", d).entries()) {
+    const std::string p = "http.serversTransports." + name;
+    check_schema(node,
+                 "serverName,insecureSkipVerify,rootCAs,certificates{certFile,keyFile},"
+                 "cipherSuites,minVersion,maxVersion,maxIdleConnsPerHost,forwardingTimeouts{"
+                 "dialTimeout,responseHeaderTimeout,idleConnTimeout,readIdleTimeout,pingTimeout},"
+                 "disableHTTP2,peerCertURI,peerCertSANs,spiffe{ids,trustDomain}",
+                 p, d);
+    w.add(node.Mark(), "`" + p + "` is not supported yet; services using it are disabled");
+  }
+  unsupported_keys(http, d, w, {{"models", ""}}, "; accepted and ignored");
   http.finish();
   decode_tls(top.get("tls"), d, cfg.tls);
+  unsupported_keys(top, d, w, {{"tcp", ""}, {"udp", ""}},
+                   "; TCP and UDP routing are not served, the section is ignored");
+  // A file read by both sides (traefik.yml named by providers.file.filename): the static
+  // sections are the static reader's.
+  for (const char* k : {"global", "serversTransport", "tcpServersTransport", "entryPoints",
+                        "providers", "api", "metrics", "ping", "log", "accessLog", "tracing",
+                        "hostResolver", "certificatesResolvers", "experimental", "core", "spiffe",
+                        "ocsp"}) {
+    top.get(k);
+  }
   top.finish();
   if (!d.empty()) return Error{d.str()};
+  cfg.warnings = w.lines();
   return cfg;
 }
 

@@ -64,4 +64,17 @@ void decode_router_tls(const YAML::Node& node, const std::string& path, Diagnost
   out = std::move(t);
 }
 
+void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& d,
+                     std::map<std::string, std::string>& out) {
+  if (!n || n.IsNull()) return;
+  if (!n.IsMap()) {
+    d.add(n.Mark(), "`" + path + "` must be a mapping of names to values");
+    return;
+  }
+  for (const auto& kv : n) {
+    std::string v;
+    if (read_string(kv.second, path + "." + kv.first.Scalar(), d, v)) out[kv.first.Scalar()] = v;
+  }
+}
+
 }  // namespace portier::config::detail

@@ -59,6 +59,19 @@ bool section_off(const YAML::Node& node) {
   return !node || (node.IsScalar() && lower(node.Scalar()) == "false");
 }
 
+void unsupported_keys(YamlMap& m, Diagnostics& errors, Diagnostics& report,
+                      const std::vector<KnownKey>& keys, const std::string& tail) {
+  for (const auto& k : keys) {
+    YAML::Node n = m.get(k.key);
+    if (!n) continue;
+    const std::string path = m.child_path(k.key);
+    if (!k.schema.empty()) check_schema(n, k.schema, path, errors);
+    if (section_off(n)) continue;
+    if (n.IsScalar() && (n.Scalar() == "0" || n.Scalar().empty())) continue;
+    report.add(n.Mark(), "`" + path + "` is not supported yet" + tail);
+  }
+}
+
 void check_schema(const YAML::Node& node, std::string_view schema, const std::string& path,
                   Diagnostics& errors) {
   if (!node || node.IsNull() || enable_scalar(node)) return;

@@ -27,4 +27,17 @@ void check_schema(const YAML::Node& node, std::string_view schema, const std::st
 // True when `node` is one of Traefik's "section off" forms: absent, or the scalar false.
 bool section_off(const YAML::Node& node);
 
+// A key Traefik knows and portier does not act on yet; `schema` checks its own keys ("" for a
+// plain value).
+struct KnownKey {
+  std::string key;
+  std::string schema;
+};
+
+// For each of `keys` present in `m` (asked, so finish() does not call it unknown): its keys are
+// checked against its schema into `errors`, and when it is set to anything but false, 0 or ""
+// it is reported into `report` as "`path` is not supported yet" + `tail`, at its location.
+void unsupported_keys(YamlMap& m, Diagnostics& errors, Diagnostics& report,
+                      const std::vector<KnownKey>& keys, const std::string& tail);
+
 }  // namespace portier::config

@@ -14,21 +14,10 @@ using detail::decode_router_tls;
 using detail::parse_yaml;
 using detail::read_file;
 
-// Keys of `m` that Traefik knows and portier does not act on yet. Their own keys are checked
-// against `schema` ("" for a plain value), and each one set (to anything but false, 0 or "")
-// gets one warning with its location.
+// Static options known to Traefik that portier does not act on: a warning each.
 void accept_unsupported(YamlMap& m, Diagnostics& d, Diagnostics& w,
-                        std::initializer_list<std::pair<const char*, const char*>> keys,
-                        const std::string& note = "") {
-  for (const auto& [key, schema] : keys) {
-    YAML::Node n = m.get(key);
-    if (!n) continue;
-    const std::string path = m.child_path(key);
-    if (*schema != '\0') check_schema(n, schema, path, d);
-    if (section_off(n)) continue;
-    if (n.IsScalar() && (n.Scalar() == "0" || n.Scalar().empty())) continue;
-    w.add(n.Mark(), "`" + path + "` is not supported yet; accepted and ignored" + note);
-  }
+                        const std::vector<KnownKey>& keys, const std::string& note = "") {
+  unsupported_keys(m, d, w, keys, "; accepted and ignored" + note);
 }
 
 constexpr const char* kClientTls = "ca,cert,key,insecureSkipVerify,caOptional";
@@ -354,10 +343,8 @@ void decode_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Log& log
        {"maxAge", ""},
        {"maxBackups", ""},
        {"compress", ""},
-       {"otlp",
-        (std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc + "},http{" +
-         kOtelHttp + "}")
-            .c_str()}},
+       {"otlp", std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc + "},http{" +
+                    kOtelHttp + "}"}},
       " (rotate with logrotate and SIGUSR1)");
   l.finish();
 }

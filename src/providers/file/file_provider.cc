@@ -143,13 +143,16 @@ void FileProvider::reload() {
         return config::decode_dynamic_yaml(*content, p.string());
       auto tree = config::parse_toml(*content, p.string());
       if (!tree) return tree.error();
-      return config::decode_dynamic_node(*tree, p.string());
+      return config::decode_dynamic_node(*tree, p.string(), config::ObjectErrors::Disable);
     }();
     if (!cfg) {
       log::error(state.good ? "configuration file rejected; its last good version stays live"
                             : "configuration file rejected",
                  {{"provider", "file"}, {"error", cfg.error().message}});
       continue;
+    }
+    for (const auto& w : cfg->warnings) {
+      log::warn("configuration not served", {{"provider", "file"}, {"at", w}});
     }
     if (state.good)
       log::info("configuration file reloaded", {{"provider", "file"}, {"file", p.string()}});

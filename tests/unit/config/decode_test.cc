@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "unit/config/decode_errors.h"
+
 #include "config/yaml_reader.h"
 
 namespace portier::config {
@@ -154,13 +156,11 @@ http:
 }
 
 TEST(DynamicDecode, UnknownKeyInServer) {
-  auto cfg = decode_dynamic_yaml(
+  const std::string errors = decode_errors(
       "http:\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - urll: x\n",
       "d.yml");
-  ASSERT_FALSE(cfg);
-  EXPECT_NE(cfg.error().message.find("d.yml:6:13: unknown key"), std::string::npos)
-      << cfg.error().message;
-  EXPECT_NE(cfg.error().message.find("did you mean"), std::string::npos);
+  EXPECT_NE(errors.find("d.yml:6:13: unknown key"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("did you mean"), std::string::npos);
 }
 
 TEST(Durations, GoSyntax) {

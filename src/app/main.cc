@@ -131,6 +131,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::set_level(level);
+  log::set_format(cfg->log.format == "json" ? log::Format::Json : log::Format::Common);
+  if (!cfg->log.file_path.empty()) {
+    std::string error;
+    if (!log::open_file(cfg->log.file_path, error)) {
+      std::cerr << "portier: log.filePath: " << error << "\n";
+      return 2;
+    }
+  }
   for (const auto& w : cfg->warnings) log::warn("static option not supported yet", {{"at", w}});
 
   // api.insecure: the API gets the `traefik` entrypoint's address for itself (Traefik's
@@ -307,6 +315,17 @@ int main(int argc, char** argv) {
     log::info("signal received", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     control.stop();
   });
+  // SIGUSR1: reopen log.filePath after logrotate moved it (Traefik's convention).
+  boost::asio::signal_set usr1(control, SIGUSR1);
+  std::function<void()> wait_usr1 = [&] {
+    usr1.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      std::string error;
+      if (!log::reopen_file(error)) log::error("cannot reopen the log file", {{"error", error}});
+      wait_usr1();
+    });
+  };
+  wait_usr1();
   control.run();
   if (file_provider) file_provider->stop();
   if (docker_provider) docker_provider->stop();

@@ -2,7 +2,11 @@
 // dynamic sections, and a dynamic file whose one bad router does not take the others down.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support/net.h"
 #include "support/process.h"
@@ -113,6 +117,53 @@ TEST(ConfigRead, OneBadRouterDisablesOnlyItself) {
                 "supported yet"),
             std::string::npos)
       << mw.dump();
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// log.filePath with format json: every line is a JSON object; SIGUSR1 reopens the file after
+// it was moved away (logrotate's way).
+TEST(ConfigRead, LogFileInJsonReopenedOnSigusr1) {
+  TempDir dir;
+  const auto log_path = dir.path() / "portier.json.log";
+  dir.write("dynamic.yml", route_to("http://127.0.0.1:1"));
+  auto cfg = dir.write("portier.yml",
+                       "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
+                       "providers:\n  file:\n    filename: dynamic.yml\n"
+                       "log:\n  format: json\n  filePath: " +
+                           log_path.string() + "\n");
+  auto proc = Process::start({PORTIER_BIN, "--configFile=" + cfg.string(), "--workers=1"},
+                             dir.path() / "stderr.log");
+  ASSERT_TRUE(poll_until(
+      [&] { return read_text(log_path).find("configuration applied") != std::string::npos; },
+      5s))
+      << read_text(log_path) << proc->log();
+  std::istringstream lines(read_text(log_path));
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    json j = json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_TRUE(j.contains("level") && j.contains("time") && j.contains("message")) << line;
+    ++n;
+  }
+  EXPECT_GT(n, 2);
+
+  const auto rotated = dir.path() / "portier.json.log.1";
+  std::filesystem::rename(log_path, rotated);
+  ASSERT_TRUE(proc->signal(SIGUSR1));
+  ASSERT_TRUE(poll_until([&] { return std::filesystem::exists(log_path); }, 5s));
+  dir.write("dynamic.yml", route_to("http://127.0.0.1:2"));  // logs a reload
+  EXPECT_TRUE(poll_until(
+      [&] { return read_text(log_path).find("configuration file reloaded") != std::string::npos; },
+      5s))
+      << read_text(log_path);
+  EXPECT_EQ(read_text(rotated).find("configuration file reloaded"), std::string::npos);
 }
 
 }  // namespace

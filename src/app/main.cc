@@ -47,8 +47,11 @@ std::string options_help() {
   std::string out =
       "Static configuration (Traefik's names; keys are case-insensitive). Each option is also a\n"
       "flag (--entryPoints.web.address=:80), an environment variable\n"
-      "(PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80) and a key of the file; flags win over the\n"
-      "environment, which wins over the file. <name> is yours to choose.\n\n";
+      "(PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80, or TRAEFIK_...) and a key of the file; the three\n"
+      "are merged key by key, flags over the environment over the file. A bare --section (or\n"
+      "=true) enables it without resetting its other keys; =false disables it. Traefik's other\n"
+      "options (metrics, tracing, accessLog, ...) are accepted and reported as not supported\n"
+      "yet. <name> is yours to choose.\n\n";
   for (const auto& o : config::static_options()) {
     out += "  --" + std::string(o.key);
     if (!o.default_value.empty()) out += " (default " + std::string(o.default_value) + ")";
@@ -80,8 +83,8 @@ int main(int argc, char** argv) {
   app.add_option("--configFile", config_file,
                  "Static configuration file (YAML or .toml). Default: the first of ./portier.yml, "
                  "./portier.yaml, ./portier.toml, /etc/portier/portier.yml, "
-                 "/etc/portier/portier.toml; none is needed when flags or PORTIER_* variables "
-                 "define an entrypoint");
+                 "/etc/portier/portier.toml, or PORTIER_CONFIGFILE / TRAEFIK_CONFIGFILE; none is "
+                 "needed (without entryPoints, `http` listens on :80)");
   app.add_option("--workers", workers, "Worker threads, one event loop each (default: cores)")
       ->check(CLI::Range(1u, 1024u));
   app.set_version_flag("--version", kVersion);

@@ -155,8 +155,11 @@ Result<StaticConfig> decode_static_sources(const std::string& file, const std::s
 const std::vector<OptionDoc>& static_options() {
   static const std::vector<OptionDoc> options = {
       {"entryPoints.<name>.address", "",
-       "listen address, [host]:port (\":80\", \"127.0.0.1:8000\")"},
+       "listen address, [host]:port (\":80\", \"127.0.0.1:8000\"); with no entrypoint at all, "
+       "`http` listens on :80"},
       {"entryPoints.<name>.maxHeaderBytes", "16384", "request head limit in bytes (431 above)"},
+      {"entryPoints.<name>.http.maxHeaderBytes", "16384", "Traefik's name for maxHeaderBytes"},
+      {"entryPoints.<name>.reusePort", "false", "accepted; listeners always use SO_REUSEPORT"},
       {"entryPoints.<name>.transport.respondingTimeouts.readHeaderTimeout", "10s",
        "time to receive a request head"},
       {"entryPoints.<name>.transport.respondingTimeouts.readTimeout", "60s",
@@ -230,6 +233,7 @@ const std::vector<OptionDoc>& static_options() {
       {"providers.file.filename", "", "dynamic configuration file"},
       {"providers.file.directory", "", "directory of dynamic configuration files"},
       {"providers.file.watch", "true", "reload on change"},
+      {"providers.docker", "", "enable the Docker provider (bare flag or =true keeps other keys)"},
       {"providers.docker.endpoint", "unix:///var/run/docker.sock",
        "Docker Engine API (unix:// or tcp://)"},
       {"providers.docker.exposedByDefault", "true", "route containers without an enable label"},
@@ -247,8 +251,15 @@ const std::vector<OptionDoc>& static_options() {
       {"providers.docker.labelPrefixes", "portier,traefik", "label prefixes read, first wins"},
       {"api.insecure", "false",
        "serve the admin API on entryPoints.traefik.address (default 127.0.0.1:8080)"},
+      {"api", "", "enable the API (bare flag, =true, or any api.* key)"},
       {"api.dashboard", "true", "accepted; no dashboard yet"},
-      {"log.level", "info", "debug, info, warn or error"},
+      {"api.basePath", "/", "accepted; only / is served for now"},
+      {"log.level", "info", "trace (= debug), debug, info, warn, error, fatal/panic (= error)"},
+      {"log.format", "common", "common (key=value) or json"},
+      {"log.filePath", "", "append the log to this file instead of stderr; reopened on SIGUSR1"},
+      {"log.noColor", "false", "accepted; the log is never coloured"},
+      {"global.checkNewVersion", "false", "accepted, no effect (portier never calls home)"},
+      {"global.sendAnonymousUsage", "false", "accepted, no effect (portier never calls home)"},
   };
   return options;
 }

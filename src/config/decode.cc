@@ -11,10 +11,10 @@
 namespace portier::config {
 namespace {
 
+using detail::decode_middleware;
 using detail::decode_router_tls;
 using detail::lower_ascii;
 using detail::parse_yaml;
-using detail::decode_middleware;
 using detail::read_file;
 using detail::read_string_map;
 
@@ -111,12 +111,12 @@ void decode_load_balancer(const YAML::Node& node, const std::string& path, Diagn
     }
   }
   // portier streams responses as they come: flushInterval has nothing to change.
-  check_schema(lbm.get("responseForwarding"), "flushInterval",
-               lbm.child_path("responseForwarding"), d);
-  unsupported_keys(lbm, d, d,
-                   {{"passiveHealthCheck", "failureWindow,maxFailedAttempts"},
-                    {"nginxUpstreamHashBy", ""}},
-                   kDisabled);
+  check_schema(lbm.get("responseForwarding"), "flushInterval", lbm.child_path("responseForwarding"),
+               d);
+  unsupported_keys(
+      lbm, d, d,
+      {{"passiveHealthCheck", "failureWindow,maxFailedAttempts"}, {"nginxUpstreamHashBy", ""}},
+      kDisabled);
   lbm.finish();
 }
 
@@ -219,10 +219,10 @@ void decode_service(const YAML::Node& node, const std::string& path, Diagnostics
     ++kinds;
     decode_mirroring(n, m.child_path("mirroring"), d, s.mirroring.emplace());
   }
-  unsupported_keys(m, d, d,
-                   {{"highestRandomWeight", "services{name,weight},healthCheck{}"},
-                    {"middlewares", ""}},
-                   kDisabled);
+  unsupported_keys(
+      m, d, d,
+      {{"highestRandomWeight", "services{name,weight},healthCheck{}"}, {"middlewares", ""}},
+      kDisabled);
   m.finish();
   if (kinds > 1) {
     d.add(node.Mark(), "`" + path +
@@ -356,8 +356,7 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
     decode_object(node, "http.routers." + name, d, mode, cfg.http.routers[name], decode_router);
   }
   for (auto& [name, node] : YamlMap(http.get("services"), "http.services", d).entries()) {
-    decode_object(node, "http.services." + name, d, mode, cfg.http.services[name],
-                  decode_service);
+    decode_object(node, "http.services." + name, d, mode, cfg.http.services[name], decode_service);
   }
   for (auto& [name, node] : YamlMap(http.get("middlewares"), "http.middlewares", d).entries()) {
     decode_object(node, "http.middlewares." + name, d, mode, cfg.http.middlewares[name],
@@ -382,10 +381,10 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
                    "; TCP and UDP routing are not served, the section is ignored");
   // A file read by both sides (traefik.yml named by providers.file.filename): the static
   // sections are the static reader's.
-  for (const char* k : {"global", "serversTransport", "tcpServersTransport", "entryPoints",
-                        "providers", "api", "metrics", "ping", "log", "accessLog", "tracing",
-                        "hostResolver", "certificatesResolvers", "experimental", "core", "spiffe",
-                        "ocsp"}) {
+  for (const char* k :
+       {"global", "serversTransport", "tcpServersTransport", "entryPoints", "providers", "api",
+        "metrics", "ping", "log", "accessLog", "tracing", "hostResolver", "certificatesResolvers",
+        "experimental", "core", "spiffe", "ocsp"}) {
     top.get(k);
   }
   top.finish();

@@ -14,7 +14,7 @@ std::string lower(std::string_view s) {
 }
 
 struct Key {
-  std::string name;        // "*" matches any key
+  std::string name;  // "*" matches any key
   bool has_children = false;
   std::string_view children;  // schema text inside the braces
 };

@@ -145,7 +145,7 @@ struct Providers {
 // log: the process log (stderr, or filePath). Traefik's rotation options (maxSize, maxAge,
 // maxBackups, compress) are accepted and reported as not supported yet.
 struct Log {
-  std::string level = "info";  // debug, info, warn, error (Traefik's trace: debug; fatal: error)
+  std::string level = "info";     // debug, info, warn, error (Traefik's trace: debug; fatal: error)
   std::string format = "common";  // common (key=value) or json
   std::string file_path;          // "" = stderr; else appended to, reopened on SIGUSR1
   bool no_color = false;          // accepted; portier never colours its log

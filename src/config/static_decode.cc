@@ -21,7 +21,8 @@ void accept_unsupported(YamlMap& m, Diagnostics& d, Diagnostics& w,
 }
 
 constexpr const char* kClientTls = "ca,cert,key,insecureSkipVerify,caOptional";
-constexpr const char* kOtelGrpc = "endpoint,insecure,tls{ca,cert,key,insecureSkipVerify},headers{*}";
+constexpr const char* kOtelGrpc =
+    "endpoint,insecure,tls{ca,cert,key,insecureSkipVerify},headers{*}";
 constexpr const char* kOtelHttp = "endpoint,tls{ca,cert,key,insecureSkipVerify},headers{*}";
 
 void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnostics& d,
@@ -55,10 +56,9 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
     read_bool(fh.get("insecure"), fh.child_path("insecure"), d, ep.forwarded_headers.insecure);
     read_string_list(fh.get("trustedIPs"), fh.child_path("trustedIPs"), d,
                      ep.forwarded_headers.trusted_ips);
-    accept_unsupported(fh, d, w,
-                       {{"connection", ""},
-                        {"notAppendXForwardedFor", ""},
-                        {"addXForwardedSchemeHeaders", ""}});
+    accept_unsupported(
+        fh, d, w,
+        {{"connection", ""}, {"notAppendXForwardedFor", ""}, {"addXForwardedSchemeHeaders", ""}});
     fh.finish();
   }
   if (YAML::Node http_node = m.get("http")) {
@@ -116,9 +116,8 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
     long long http_max = static_cast<long long>(ep.max_header_bytes);
     read_int(h.get("maxHeaderBytes"), h.child_path("maxHeaderBytes"), d, 1024, 1 << 20, http_max);
     ep.max_header_bytes = static_cast<std::size_t>(http_max);
-    accept_unsupported(
-        h, d, w, {{"middlewares", ""}, {"encodeQuerySemicolons", ""}},
-        " (entrypoint middlewares are NOT applied: put them on the routers)");
+    accept_unsupported(h, d, w, {{"middlewares", ""}, {"encodeQuerySemicolons", ""}},
+                       " (entrypoint middlewares are NOT applied: put them on the routers)");
     h.finish();
   }
   accept_unsupported(
@@ -229,9 +228,8 @@ void decode_servers_transport(const YAML::Node& node, Diagnostics& d, Diagnostic
                 f.idle_conn_timeout);
   accept_unsupported(ft, d, w, {{"readIdleTimeout", ""}, {"pingTimeout", ""}});
   ft.finish();
-  accept_unsupported(
-      m, d, w,
-      {{"insecureSkipVerify", ""}, {"rootCAs", ""}, {"spiffe", "ids,trustDomain"}});
+  accept_unsupported(m, d, w,
+                     {{"insecureSkipVerify", ""}, {"rootCAs", ""}, {"spiffe", "ids,trustDomain"}});
   m.finish();
 }
 
@@ -270,18 +268,15 @@ void decode_docker_provider(const YAML::Node& node, Diagnostics& d, Diagnostics&
     tm.finish();
     dp.tls = t;
   }
-  read_string_list(dm.get("labelPrefixes"), "providers.docker.labelPrefixes", d,
-                   dp.label_prefixes);
+  read_string_list(dm.get("labelPrefixes"), "providers.docker.labelPrefixes", d, dp.label_prefixes);
   // The provider always watches Engine events; `watch: false` is not supported.
   bool watch = true;
   if (YAML::Node n = dm.get("watch"); read_bool(n, "providers.docker.watch", d, watch) && !watch) {
     w.add(n.Mark(), "`providers.docker.watch: false` is not supported yet; events are watched");
   }
-  accept_unsupported(dm, d, w,
-                     {{"useBindPortIP", ""},
-                      {"username", ""},
-                      {"password", ""},
-                      {"httpClientTimeout", ""}});
+  accept_unsupported(
+      dm, d, w,
+      {{"useBindPortIP", ""}, {"username", ""}, {"password", ""}, {"httpClientTimeout", ""}});
   dm.finish();
 }
 
@@ -289,7 +284,8 @@ void decode_providers(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Pr
   YamlMap p(node, "providers", d);
   read_duration(p.get("providersThrottleDuration"), "providers.providersThrottleDuration", d,
                 out.providers_throttle_duration);
-  if (YAML::Node n = p.get("file"); !section_off(n)) decode_file_provider(n, d, w, out.file.emplace());
+  if (YAML::Node n = p.get("file"); !section_off(n))
+    decode_file_provider(n, d, w, out.file.emplace());
   if (YAML::Node n = p.get("docker"); !section_off(n)) {
     decode_docker_provider(n, d, w, out.docker.emplace());
   }
@@ -337,15 +333,14 @@ void decode_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Log& log
   }
   read_string(l.get("filePath"), "log.filePath", d, log.file_path);
   read_bool(l.get("noColor"), "log.noColor", d, log.no_color);
-  accept_unsupported(
-      l, d, w,
-      {{"maxSize", ""},
-       {"maxAge", ""},
-       {"maxBackups", ""},
-       {"compress", ""},
-       {"otlp", std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc + "},http{" +
-                    kOtelHttp + "}"}},
-      " (rotate with logrotate and SIGUSR1)");
+  accept_unsupported(l, d, w,
+                     {{"maxSize", ""},
+                      {"maxAge", ""},
+                      {"maxBackups", ""},
+                      {"compress", ""},
+                      {"otlp", std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc +
+                                   "},http{" + kOtelHttp + "}"}},
+                     " (rotate with logrotate and SIGUSR1)");
   l.finish();
 }
 

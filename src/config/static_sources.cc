@@ -98,11 +98,24 @@ Result<std::vector<KeyValue>> flags_to_keys(const std::vector<std::string>& args
 }
 
 std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines) {
-  static const std::vector<std::string> kSections = {
-      "entrypoints", "serverstransport",      "providers",    "api",        "log",
-      "configfile",  "certificatesresolvers", "global",       "accesslog",  "ping",
-      "metrics",     "tracing",               "experimental", "hostresolver",
-      "tcpserverstransport", "spiffe", "ocsp", "core"};
+  static const std::vector<std::string> kSections = {"entrypoints",
+                                                     "serverstransport",
+                                                     "providers",
+                                                     "api",
+                                                     "log",
+                                                     "configfile",
+                                                     "certificatesresolvers",
+                                                     "global",
+                                                     "accesslog",
+                                                     "ping",
+                                                     "metrics",
+                                                     "tracing",
+                                                     "experimental",
+                                                     "hostresolver",
+                                                     "tcpserverstransport",
+                                                     "spiffe",
+                                                     "ocsp",
+                                                     "core"};
   std::vector<KeyValue> out;
   // TRAEFIK_* first so that PORTIER_* wins when both set a key.
   for (std::string_view prefix : {"TRAEFIK_", "PORTIER_"}) {

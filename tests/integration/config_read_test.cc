@@ -58,9 +58,10 @@ TEST(ConfigRead, CombinedStaticAndDynamicFile) {
   EXPECT_EQ(r->status, 200) << r->body;
 
   // accessLog is accepted, logged once with its place, and listed by the API.
-  EXPECT_TRUE(p.proc->wait_for_log("static option not supported yet.*portier\\.yml:14:12: "
-                                   "`accessLog` is not supported yet",
-                                   5s))
+  EXPECT_TRUE(
+      p.proc->wait_for_log("static option not supported yet.*portier\\.yml:14:12: "
+                           "`accessLog` is not supported yet",
+                           5s))
       << p.proc->log();
   json overview = get_json(std::stoi(*api_port), "/api/overview");
   ASSERT_EQ(overview["static"]["warnings"].size(), 1u) << overview.dump();
@@ -140,8 +141,7 @@ TEST(ConfigRead, LogFileInJsonReopenedOnSigusr1) {
   auto proc = Process::start({PORTIER_BIN, "--configFile=" + cfg.string(), "--workers=1"},
                              dir.path() / "stderr.log");
   ASSERT_TRUE(poll_until(
-      [&] { return read_text(log_path).find("configuration applied") != std::string::npos; },
-      5s))
+      [&] { return read_text(log_path).find("configuration applied") != std::string::npos; }, 5s))
       << read_text(log_path) << proc->log();
   std::istringstream lines(read_text(log_path));
   std::string line;

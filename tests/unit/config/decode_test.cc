@@ -3,9 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "unit/config/decode_errors.h"
-
 #include "config/yaml_reader.h"
+#include "unit/config/decode_errors.h"
 
 namespace portier::config {
 namespace {

@@ -140,7 +140,8 @@ TEST(DynamicObjects, EveryTraefikMiddlewareOption) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.yaml);
-    auto cfg = decode_dynamic_yaml("http:\n  middlewares:\n    m:\n      " + c.yaml + "\n", "d.yml");
+    auto cfg =
+        decode_dynamic_yaml("http:\n  middlewares:\n    m:\n      " + c.yaml + "\n", "d.yml");
     ASSERT_TRUE(cfg) << cfg.error().message;
     const auto& mw = cfg->http.middlewares.at("m");
     EXPECT_EQ(mw.type, c.type);

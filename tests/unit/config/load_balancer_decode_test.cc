@@ -1,11 +1,10 @@
 // Decoding loadBalancer.strategy and loadBalancer.sticky (Traefik v3's names and defaults).
 #include <gtest/gtest.h>
 
-#include "unit/config/decode_errors.h"
-
 #include <optional>
 
 #include "config/decode.h"
+#include "unit/config/decode_errors.h"
 
 namespace portier::config {
 namespace {

@@ -2,10 +2,9 @@
 // names and defaults), and the merge qualifying the names they refer to.
 #include <gtest/gtest.h>
 
-#include "unit/config/decode_errors.h"
-
 #include "config/decode.h"
 #include "config/merge.h"
+#include "unit/config/decode_errors.h"
 
 namespace portier::config {
 namespace {

@@ -63,7 +63,10 @@ TEST(StaticMerge, EnableNeverResetsASection) {
          ASSERT_TRUE(c.providers.docker);
          EXPECT_FALSE(c.providers.docker->exposed_by_default);
        }},
-      {"flag false disables what the file enables", kDockerFile, {}, {"--providers.docker=false"},
+      {"flag false disables what the file enables",
+       kDockerFile,
+       {},
+       {"--providers.docker=false"},
        [](const StaticConfig& c) { EXPECT_FALSE(c.providers.docker); }},
       {"false disables whatever the order",
        "",
@@ -80,7 +83,8 @@ TEST(StaticMerge, EnableNeverResetsASection) {
        }},
       {"PORTIER_ wins over TRAEFIK_",
        "",
-       {"PORTIER_LOG_LEVEL=debug", "TRAEFIK_LOG_LEVEL=error", "TRAEFIK_ENTRYPOINTS_WEB_ADDRESS=:81"},
+       {"PORTIER_LOG_LEVEL=debug", "TRAEFIK_LOG_LEVEL=error",
+        "TRAEFIK_ENTRYPOINTS_WEB_ADDRESS=:81"},
        {},
        [](const StaticConfig& c) {
          EXPECT_EQ(c.log.level, "debug");
@@ -157,18 +161,29 @@ TEST(StaticMerge, EnableFormsInFilesAndEnvironment) {
       {"api: true", "api: true\n", {}, {}, [](const StaticConfig& c) { EXPECT_TRUE(c.api); }},
       {"api: false", "api: false\n", {}, {}, [](const StaticConfig& c) { EXPECT_FALSE(c.api); }},
       {"api: (empty)", "api:\n", {}, {}, [](const StaticConfig& c) { EXPECT_TRUE(c.api); }},
-      {"providers.docker: true", "providers: {docker: true}\n", {}, {},
+      {"providers.docker: true",
+       "providers: {docker: true}\n",
+       {},
+       {},
        [](const StaticConfig& c) { EXPECT_TRUE(c.providers.docker); }},
       {"ping: {}", "ping: {}\n", {}, {}, [](const StaticConfig& c) { EXPECT_TRUE(c.ping); }},
-      {"PORTIER_API=true", "", {"PORTIER_API=true"}, {},
+      {"PORTIER_API=true",
+       "",
+       {"PORTIER_API=true"},
+       {},
        [](const StaticConfig& c) { EXPECT_TRUE(c.api); }},
-      {"PORTIER_API_INSECURE then PORTIER_API", "", {"PORTIER_API_INSECURE=true", "PORTIER_API=true"},
+      {"PORTIER_API_INSECURE then PORTIER_API",
+       "",
+       {"PORTIER_API_INSECURE=true", "PORTIER_API=true"},
        {},
        [](const StaticConfig& c) {
          ASSERT_TRUE(c.api);
          EXPECT_TRUE(c.api->insecure);
        }},
-      {"TRAEFIK_PROVIDERS_DOCKER", "", {"TRAEFIK_PROVIDERS_DOCKER=true"}, {},
+      {"TRAEFIK_PROVIDERS_DOCKER",
+       "",
+       {"TRAEFIK_PROVIDERS_DOCKER=true"},
+       {},
        [](const StaticConfig& c) { EXPECT_TRUE(c.providers.docker); }},
   };
   for (const auto& c : cases) {

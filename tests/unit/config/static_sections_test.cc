@@ -107,15 +107,15 @@ entryPoints:
   EXPECT_FALSE(web.http.sanitize_path);
   EXPECT_EQ(web.life_cycle.grace_timeout, std::chrono::seconds(2));
   const std::string all = joined(cfg->warnings);
-  for (const char* w : {"s.yml:6:16: `entryPoints.web.asDefault`",
-                        "`entryPoints.web.http.middlewares` is not supported yet; accepted and "
-                        "ignored (entrypoint middlewares are NOT applied",
-                        "`entryPoints.web.http2`", "`entryPoints.web.http3`",
-                        "`entryPoints.web.proxyProtocol`",
-                        "`entryPoints.web.forwardedHeaders.connection`",
-                        "`entryPoints.web.transport.keepAliveMaxRequests`",
-                        "`entryPoints.web.transport.lifeCycle.requestAcceptGraceTimeout`",
-                        "`entryPoints.web.observability`"}) {
+  for (const char* w :
+       {"s.yml:6:16: `entryPoints.web.asDefault`",
+        "`entryPoints.web.http.middlewares` is not supported yet; accepted and "
+        "ignored (entrypoint middlewares are NOT applied",
+        "`entryPoints.web.http2`", "`entryPoints.web.http3`", "`entryPoints.web.proxyProtocol`",
+        "`entryPoints.web.forwardedHeaders.connection`",
+        "`entryPoints.web.transport.keepAliveMaxRequests`",
+        "`entryPoints.web.transport.lifeCycle.requestAcceptGraceTimeout`",
+        "`entryPoints.web.observability`"}) {
     EXPECT_NE(all.find(w), std::string::npos) << w << " in\n" << all;
   }
   EXPECT_EQ(all.find("reusePort"), std::string::npos) << all;
@@ -152,7 +152,7 @@ TEST(StaticSections, KeysTraefikDoesNotKnowAreErrors) {
 
 TEST(StaticSections, LogLevelsOfTraefik) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"TRACE", "debug"}, {"debug", "debug"}, {"INFO", "info"},  {"WARN", "warn"},
+      {"TRACE", "debug"},  {"debug", "debug"}, {"INFO", "info"},   {"WARN", "warn"},
       {"warning", "warn"}, {"ERROR", "error"}, {"FATAL", "error"}, {"panic", "error"}};
   for (const auto& [given, want] : cases) {
     SCOPED_TRACE(given);

@@ -3,9 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "unit/config/decode_errors.h"
-
 #include "config/decode.h"
+#include "unit/config/decode_errors.h"
 
 namespace portier::proxy {
 namespace {
@@ -136,8 +135,7 @@ TEST(Actions, Redirects) {
 TEST(Actions, DecodeErrors) {
   const std::string bad = config::decode_errors(
       "http:\n  middlewares:\n    m:\n      stripPrefx:\n        prefixes: [/a]\n", "m.yml");
-  EXPECT_NE(bad.find("m.yml:4:7: unknown middleware type `stripPrefx`"), std::string::npos)
-      << bad;
+  EXPECT_NE(bad.find("m.yml:4:7: unknown middleware type `stripPrefx`"), std::string::npos) << bad;
   EXPECT_NE(bad.find("did you mean `stripPrefix`?"), std::string::npos);
   const std::string two = config::decode_errors(
       "http:\n  middlewares:\n    m:\n      addPrefix: {prefix: /a}\n      replacePath: {path: "

@@ -266,9 +266,12 @@ int main(int argc, char** argv) {
                                         {"disabled", std::to_string(built.errors.size())}});
   };
   reapply = [&] { apply(last_merged); };
+  std::map<std::string, std::vector<std::string>> ep_middlewares;
+  for (const auto& [name, ep] : cfg->entry_points) ep_middlewares[name] = ep.http.middlewares;
   app::Aggregator aggregator(control, cfg->providers.providers_throttle_duration,
                              [&](const std::map<std::string, config::Configuration>& snapshots) {
                                last_merged = config::merge(snapshots);
+                               config::add_entrypoint_middlewares(last_merged, ep_middlewares);
                                apply(last_merged);
                              });
   std::unique_ptr<providers::file::FileProvider> file_provider;

@@ -77,6 +77,8 @@ struct EntryPointHttp {
   bool sanitize_path = true;
   EncodedCharacters encoded_characters;
   UnderscoreHeaders underscore_headers = UnderscoreHeaders::Delete;
+  // Middlewares put in front of every router on this entrypoint (see add_entrypoint_middlewares).
+  std::vector<std::string> middlewares;
   bool operator==(const EntryPointHttp&) const = default;
 };
 

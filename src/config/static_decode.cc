@@ -116,8 +116,8 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
     long long http_max = static_cast<long long>(ep.max_header_bytes);
     read_int(h.get("maxHeaderBytes"), h.child_path("maxHeaderBytes"), d, 1024, 1 << 20, http_max);
     ep.max_header_bytes = static_cast<std::size_t>(http_max);
-    accept_unsupported(h, d, w, {{"middlewares", ""}, {"encodeQuerySemicolons", ""}},
-                       " (entrypoint middlewares are NOT applied: put them on the routers)");
+    read_string_list(h.get("middlewares"), h.child_path("middlewares"), d, ep.http.middlewares);
+    accept_unsupported(h, d, w, {{"encodeQuerySemicolons", ""}});
     h.finish();
   }
   accept_unsupported(

@@ -207,6 +207,8 @@ const std::vector<OptionDoc>& static_options() {
        "allow %3F in request paths (else 400)"},
       {"entryPoints.<name>.http.encodedCharacters.allowEncodedHash", "false",
        "allow %23 in request paths (else 400)"},
+      {"entryPoints.<name>.http.middlewares", "",
+       "middlewares put in front of every router on this entrypoint (name@provider)"},
       {"entryPoints.<name>.http.underscoreHeadersStrategy", "delete",
        "request fields with '_' in the name: keep, delete (unseen by rules and servers) or reject "
        "(400)"},

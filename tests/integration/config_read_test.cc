@@ -120,6 +120,26 @@ TEST(ConfigRead, OneBadRouterDisablesOnlyItself) {
       << mw.dump();
 }
 
+// entryPoints.<ep>.http.middlewares run in front of the routers on that entrypoint.
+TEST(ConfigRead, EntryPointMiddlewares) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "ep-mw");
+  const std::string dynamic =
+      "http:\n  routers:\n    r:\n      rule: \"PathPrefix(`/`)\"\n      service: s\n"
+      "  middlewares:\n    tag:\n      headers:\n        customResponseHeaders: {X-Ep: web}\n"
+      "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
+      w.url() + "\"\n";
+  const std::string static_yaml =
+      "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n    http:\n"
+      "      middlewares: [tag@file]\n"
+      "providers:\n  file:\n    filename: dynamic.yml\n";
+  Portier p = start_portier_static(dir, static_yaml, dynamic, {"web"});
+  auto r = http_get(p.port, "a.localhost", "/");
+  ASSERT_TRUE(r) << p.proc->log();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("X-Ep"), "web");
+}
+
 std::string read_text(const std::filesystem::path& p) {
   std::ifstream in(p);
   std::ostringstream ss;

@@ -105,12 +105,11 @@ entryPoints:
   EXPECT_EQ(web.max_header_bytes, 32768u);
   EXPECT_TRUE(web.http.encoded_characters.allow_encoded_slash);
   EXPECT_FALSE(web.http.sanitize_path);
+  EXPECT_EQ(web.http.middlewares, std::vector<std::string>{"auth@file"});
   EXPECT_EQ(web.life_cycle.grace_timeout, std::chrono::seconds(2));
   const std::string all = joined(cfg->warnings);
   for (const char* w :
        {"s.yml:6:16: `entryPoints.web.asDefault`",
-        "`entryPoints.web.http.middlewares` is not supported yet; accepted and "
-        "ignored (entrypoint middlewares are NOT applied",
         "`entryPoints.web.http2`", "`entryPoints.web.http3`", "`entryPoints.web.proxyProtocol`",
         "`entryPoints.web.forwardedHeaders.connection`",
         "`entryPoints.web.transport.keepAliveMaxRequests`",
@@ -119,6 +118,7 @@ entryPoints:
     EXPECT_NE(all.find(w), std::string::npos) << w << " in\n" << all;
   }
   EXPECT_EQ(all.find("reusePort"), std::string::npos) << all;
+  EXPECT_EQ(all.find("middlewares"), std::string::npos) << all;
   EXPECT_EQ(all.find("allowACMEByPass"), std::string::npos) << all;  // false: nothing to say
 }
 

@@ -194,7 +194,9 @@ json overview_json(const Runtime& rt) {
            {{"routers", count("router", rt.config.http.routers)},
             {"services", count("service", rt.config.http.services)},
             {"middlewares", count("middleware", rt.config.http.middlewares)}}},
-          {"providers", providers}};
+          {"providers", providers},
+          // portier addition: static options accepted but not acted on yet.
+          {"static", {{"warnings", rt.static_warnings}}}};
 }
 
 json provider_json(const Runtime& rt, const std::string& name) {

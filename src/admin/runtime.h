@@ -35,6 +35,8 @@ struct Runtime {
   // Each configured provider, with what it refused or is waiting for (as the provider reported
   // it; updated without an apply, since a refused file changes no configuration).
   std::map<std::string, config::ProviderStatus> providers;
+  // Static options accepted with no effect yet ("file:line:col: `key` is not supported yet").
+  std::vector<std::string> static_warnings;
 };
 
 // JSON views, in Traefik's API shapes (name, provider, status, error list).

@@ -120,6 +120,7 @@ int run_check(const config::StaticConfig& cfg, const std::string& config_file,
   Report report{out};
   out << "static configuration: " << (config_file.empty() ? "flags and environment" : config_file)
       << ": ok\n";
+  for (const auto& w : cfg.warnings) report.warning("static configuration", w);
 
   // Entrypoints as the builder needs them, without listening.
   std::vector<proxy::EntryPointInfo> infos;

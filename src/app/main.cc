@@ -49,8 +49,11 @@ std::string options_help() {
   std::string out =
       "Static configuration (Traefik's names; keys are case-insensitive). Each option is also a\n"
       "flag (--entryPoints.web.address=:80), an environment variable\n"
-      "(PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80) and a key of the file; flags win over the\n"
-      "environment, which wins over the file. <name> is yours to choose.\n\n";
+      "(PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80, or TRAEFIK_...) and a key of the file; the three\n"
+      "are merged key by key, flags over the environment over the file. A bare --section (or\n"
+      "=true) enables it without resetting its other keys; =false disables it. Traefik's other\n"
+      "options (metrics, tracing, accessLog, ...) are accepted and reported as not supported\n"
+      "yet. <name> is yours to choose.\n\n";
   for (const auto& o : config::static_options()) {
     out += "  --" + std::string(o.key);
     if (!o.default_value.empty()) out += " (default " + std::string(o.default_value) + ")";
@@ -97,8 +100,8 @@ int main(int argc, char** argv) {
   app.add_option("--configFile", config_file,
                  "Static configuration file (YAML or .toml). Default: the first of ./portier.yml, "
                  "./portier.yaml, ./portier.toml, /etc/portier/portier.yml, "
-                 "/etc/portier/portier.toml; none is needed when flags or PORTIER_* variables "
-                 "define an entrypoint");
+                 "/etc/portier/portier.toml, or PORTIER_CONFIGFILE / TRAEFIK_CONFIGFILE; none is "
+                 "needed (without entryPoints, `http` listens on :80)");
   app.add_option("--workers", workers, "Worker threads, one event loop each (default: cores)")
       ->check(CLI::Range(1u, 1024u));
   app.set_version_flag("--version", kVersion);
@@ -121,6 +124,11 @@ int main(int argc, char** argv) {
   for (const auto& line : env_lines) {
     if (config_file.empty() && line.rfind("PORTIER_CONFIGFILE=", 0) == 0) {
       config_file = line.substr(std::string("PORTIER_CONFIGFILE=").size());
+    }
+  }
+  for (const auto& line : env_lines) {  // Traefik's name, when portier's is not set
+    if (config_file.empty() && line.rfind("TRAEFIK_CONFIGFILE=", 0) == 0) {
+      config_file = line.substr(std::string("TRAEFIK_CONFIGFILE=").size());
     }
   }
   config_file = find_config_file(config_file);
@@ -153,11 +161,15 @@ int main(int argc, char** argv) {
     log::set_level(log::Level::Off);
     return app::run_check(*cfg, config_file, check_containers, std::cout);
   }
-  if (cfg->entry_points.empty()) {
-    std::cerr << "portier: no entryPoints defined (give a configuration file or "
-                 "--entryPoints.<name>.address)\n";
-    return 2;
+  log::set_format(cfg->log.format == "json" ? log::Format::Json : log::Format::Common);
+  if (!cfg->log.file_path.empty()) {
+    std::string error;
+    if (!log::open_file(cfg->log.file_path, error)) {
+      std::cerr << "portier: log.filePath: " << error << "\n";
+      return 2;
+    }
   }
+  for (const auto& w : cfg->warnings) log::warn("static option not supported yet", {{"at", w}});
 
   // api.insecure: the API gets the `traefik` entrypoint's address for itself (Traefik's
   // convention), so that entrypoint is not a proxying one.
@@ -166,6 +178,11 @@ int main(int argc, char** argv) {
     auto it = cfg->entry_points.find("traefik");
     api_address = it != cfg->entry_points.end() ? it->second.address : "127.0.0.1:8080";
     if (it != cfg->entry_points.end()) cfg->entry_points.erase(it);
+  }
+  if (cfg->entry_points.empty()) {
+    std::cerr << "portier: no entrypoint left to proxy on (`traefik` is the API's; define "
+                 "another with --entryPoints.<name>.address)\n";
+    return 2;
   }
 
   // TLS and ACME first: stored certificates are loaded before any listener opens, and a storage
@@ -282,15 +299,19 @@ int main(int argc, char** argv) {
     for (const auto& ep : server.entrypoints()) {
       rt->entrypoints[ep.name] = ep.endpoint.address().to_string() + ":" + ep.port;
     }
+    rt->static_warnings = cfg->warnings;
     runtime.set(std::move(rt));
     log::info("configuration applied", {{"routers", std::to_string(merged.http.routers.size())},
                                         {"services", std::to_string(merged.http.services.size())},
                                         {"disabled", std::to_string(built.errors.size())}});
   };
   reapply = [&] { apply(last_merged); };
+  std::map<std::string, std::vector<std::string>> ep_middlewares;
+  for (const auto& [name, ep] : cfg->entry_points) ep_middlewares[name] = ep.http.middlewares;
   app::Aggregator aggregator(control, cfg->providers.providers_throttle_duration,
                              [&](const std::map<std::string, config::Configuration>& snapshots) {
                                last_merged = config::merge(snapshots);
+                               config::add_entrypoint_middlewares(last_merged, ep_middlewares);
                                apply(last_merged);
                              });
   std::unique_ptr<providers::file::FileProvider> file_provider;
@@ -334,6 +355,17 @@ int main(int argc, char** argv) {
     log::info("signal received", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     control.stop();
   });
+  // SIGUSR1: reopen log.filePath after logrotate moved it (Traefik's convention).
+  boost::asio::signal_set usr1(control, SIGUSR1);
+  std::function<void()> wait_usr1 = [&] {
+    usr1.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      std::string error;
+      if (!log::reopen_file(error)) log::error("cannot reopen the log file", {{"error", error}});
+      wait_usr1();
+    });
+  };
+  wait_usr1();
   control.run();
   if (file_provider) file_provider->stop();
   if (docker_provider) docker_provider->stop();

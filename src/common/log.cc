@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +13,32 @@ namespace portier::log {
 namespace {
 
 std::atomic<Level> g_level{Level::Info};
+std::atomic<Format> g_format{Format::Common};
+std::atomic<int> g_fd{2};
+std::string g_path;  // set once by open_file, before other threads start
+
+int open_append(const std::string& path, std::string& error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) error = path + ": cannot open log file";
+  return fd;
+}
+
+void append_json_string(std::string& out, std::string_view v) {
+  out.push_back('"');
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\u%04x", static_cast<unsigned char>(c));
+      out.append(hex);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
 
 void append_value(std::string& out, std::string_view v) {
   bool quote = v.empty();
@@ -46,6 +73,25 @@ constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
 }  // namespace
 
 void set_level(Level level) { g_level.store(level, std::memory_order_relaxed); }
+void set_format(Format format) { g_format.store(format, std::memory_order_relaxed); }
+
+bool open_file(const std::string& path, std::string& error) {
+  int fd = open_append(path, error);
+  if (fd < 0) return false;
+  g_path = path;
+  g_fd.store(fd, std::memory_order_release);
+  return true;
+}
+
+bool reopen_file(std::string& error) {
+  int current = g_fd.load(std::memory_order_acquire);
+  if (g_path.empty() || current == 2) return true;
+  int fd = open_append(g_path, error);
+  if (fd < 0) return false;
+  ::dup2(fd, current);  // atomically points the descriptor writers use at the new file
+  ::close(fd);
+  return true;
+}
 Level level() { return g_level.load(std::memory_order_relaxed); }
 
 bool parse_level(std::string_view text, Level& out) {
@@ -73,18 +119,35 @@ void write(Level level, std::string_view msg, Fields fields) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   std::string line;
   line.reserve(128);
-  line.append("time=").append(ts).append(" level=").append(kNames[static_cast<int>(level)]);
-  line.append(" msg=");
-  append_value(line, msg);
-  for (const auto& [k, v] : fields) {
-    line.push_back(' ');
-    line.append(k).push_back('=');
-    append_value(line, v);
+  const std::string_view level_name = kNames[static_cast<int>(level)];
+  if (g_format.load(std::memory_order_relaxed) == Format::Json) {
+    line.append("{\"level\":");
+    append_json_string(line, level_name);
+    line.append(",\"time\":");
+    append_json_string(line, ts);
+    line.append(",\"message\":");
+    append_json_string(line, msg);
+    for (const auto& [k, v] : fields) {
+      line.push_back(',');
+      append_json_string(line, k);
+      line.push_back(':');
+      append_json_string(line, v);
+    }
+    line.push_back('}');
+  } else {
+    line.append("time=").append(ts).append(" level=").append(level_name);
+    line.append(" msg=");
+    append_value(line, msg);
+    for (const auto& [k, v] : fields) {
+      line.push_back(' ');
+      line.append(k).push_back('=');
+      append_value(line, v);
+    }
   }
   line.push_back('\n');
   std::size_t off = 0;
   while (off < line.size()) {
-    ssize_t n = ::write(2, line.data() + off, line.size() - off);
+    ssize_t n = ::write(g_fd.load(std::memory_order_relaxed), line.data() + off, line.size() - off);
     if (n <= 0) break;
     off += static_cast<std::size_t>(n);
   }

@@ -1,10 +1,12 @@
-// Structured logging to stderr: one line per event, `time level msg key=value...`.
+// Structured logging to stderr (or a file): one line per event, `time level msg key=value...`,
+// or one JSON object per line (Traefik's log.format json: level, time, message, fields).
 //
 // Thread-safe: each line is formatted in a local buffer and written with a single write(2), so
 // lines from different workers never interleave. Never pass secrets (keys, passwords) as fields.
 #pragma once
 
 #include <initializer_list>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -15,7 +17,17 @@ enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
 
 using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
+enum class Format { Common, Json };
+
 void set_level(Level level);
+void set_format(Format format);
+// Appends to `path` (created 0644) from now on instead of stderr. Call once, at start-up, before
+// other threads log. False with `error` set when it cannot be opened.
+bool open_file(const std::string& path, std::string& error);
+// Reopens the file given to open_file (after logrotate moved it; SIGUSR1). The descriptor keeps
+// its number, so a line being written by another thread goes to the old file or the new one,
+// never nowhere. False with `error` set when it cannot be reopened (logging goes on to the old).
+bool reopen_file(std::string& error);
 Level level();
 // Accepts debug, info, warn (warning), error, in any case. False for anything else.
 bool parse_level(std::string_view text, Level& out);

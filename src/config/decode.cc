@@ -2,213 +2,24 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
+#include "config/decode_internal.h"
+#include "config/schema.h"
 #include "config/yaml_reader.h"
 
 namespace portier::config {
 namespace {
 
-std::string lower_ascii(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using detail::decode_middleware;
+using detail::decode_router_tls;
+using detail::lower_ascii;
+using detail::parse_yaml;
+using detail::read_file;
+using detail::read_string_map;
 
-Result<YAML::Node> parse_yaml(const std::string& text, Diagnostics& diag) {
-  try {
-    return Result<YAML::Node>(boost::system::in_place_value, YAML::Load(text));
-  } catch (const YAML::Exception& e) {
-    diag.add(e.mark, e.msg);
-    return Result<YAML::Node>(boost::system::in_place_error, Error{diag.str()});
-  }
-}
+const std::string kDisabled = "; the object is disabled";
 
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return Result<std::string>(boost::system::in_place_error, Error{path + ": cannot open file"});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return Result<std::string>(boost::system::in_place_value, ss.str());
-}
-
-// A router's (or an entrypoint's http.) tls: a mapping, or Traefik's short form `tls: true`.
-void decode_router_tls(const YAML::Node& node, const std::string& path, Diagnostics& d,
-                       std::optional<RouterTls>& out) {
-  if (node.IsNull()) return;
-  if (node.IsScalar()) {
-    bool on = false;
-    if (read_bool(node, path, d, on)) {
-      if (on) {
-        out = RouterTls{};
-      } else {
-        out.reset();
-      }
-    }
-    return;
-  }
-  RouterTls t;
-  YamlMap tm(node, path, d);
-  read_string(tm.get("certResolver"), tm.child_path("certResolver"), d, t.cert_resolver);
-  read_string(tm.get("options"), tm.child_path("options"), d, t.options);
-  YAML::Node domains = tm.get("domains");
-  if (domains && domains.IsSequence()) {
-    for (const auto& dn : domains) {
-      Domain dom;
-      YamlMap dm(dn, tm.child_path("domains[]"), d);
-      read_string(dm.get("main"), dm.child_path("main"), d, dom.main);
-      read_string_list(dm.get("sans"), dm.child_path("sans"), d, dom.sans);
-      dm.finish();
-      t.domains.push_back(std::move(dom));
-    }
-  } else if (domains && !domains.IsNull()) {
-    d.add(domains.Mark(), "`" + tm.child_path("domains") + "` must be a list");
-  }
-  tm.finish();
-  out = std::move(t);
-}
-
-void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnostics& d,
-                       EntryPoint& ep) {
-  YamlMap m(node, path, d);
-  read_string(m.get("address"), m.child_path("address"), d, ep.address);
-  if (ep.address.empty()) d.add(node.Mark(), "`" + m.child_path("address") + "` is required");
-  long long max_header = static_cast<long long>(ep.max_header_bytes);
-  read_int(m.get("maxHeaderBytes"), m.child_path("maxHeaderBytes"), d, 1024, 1 << 20, max_header);
-  ep.max_header_bytes = static_cast<std::size_t>(max_header);
-  {
-    YamlMap t(m.get("transport"), m.child_path("transport"), d);
-    YamlMap rt(t.get("respondingTimeouts"), t.child_path("respondingTimeouts"), d);
-    auto& r = ep.responding_timeouts;
-    read_duration(rt.get("readHeaderTimeout"), rt.child_path("readHeaderTimeout"), d,
-                  r.read_header_timeout);
-    read_duration(rt.get("readTimeout"), rt.child_path("readTimeout"), d, r.read_timeout);
-    read_duration(rt.get("writeTimeout"), rt.child_path("writeTimeout"), d, r.write_timeout);
-    read_duration(rt.get("idleTimeout"), rt.child_path("idleTimeout"), d, r.idle_timeout);
-    rt.finish();
-    YamlMap lc(t.get("lifeCycle"), t.child_path("lifeCycle"), d);
-    read_duration(lc.get("graceTimeOut"), lc.child_path("graceTimeOut"), d,
-                  ep.life_cycle.grace_timeout);
-    lc.finish();
-    t.finish();
-  }
-  {
-    YamlMap fh(m.get("forwardedHeaders"), m.child_path("forwardedHeaders"), d);
-    read_bool(fh.get("insecure"), fh.child_path("insecure"), d, ep.forwarded_headers.insecure);
-    read_string_list(fh.get("trustedIPs"), fh.child_path("trustedIPs"), d,
-                     ep.forwarded_headers.trusted_ips);
-    fh.finish();
-  }
-  if (YAML::Node http_node = m.get("http")) {
-    YamlMap h(http_node, m.child_path("http"), d);
-    if (YAML::Node tls = h.get("tls")) decode_router_tls(tls, h.child_path("tls"), d, ep.http.tls);
-    read_bool(h.get("sanitizePath"), h.child_path("sanitizePath"), d, ep.http.sanitize_path);
-    {
-      YamlMap ec(h.get("encodedCharacters"), h.child_path("encodedCharacters"), d);
-      auto& e = ep.http.encoded_characters;
-      const std::pair<const char*, bool*> flags[] = {
-          {"allowEncodedSlash", &e.allow_encoded_slash},
-          {"allowEncodedBackSlash", &e.allow_encoded_back_slash},
-          {"allowEncodedNullCharacter", &e.allow_encoded_null_character},
-          {"allowEncodedSemicolon", &e.allow_encoded_semicolon},
-          {"allowEncodedPercent", &e.allow_encoded_percent},
-          {"allowEncodedQuestionMark", &e.allow_encoded_question_mark},
-          {"allowEncodedHash", &e.allow_encoded_hash},
-      };
-      for (const auto& [key, flag] : flags) read_bool(ec.get(key), ec.child_path(key), d, *flag);
-      ec.finish();
-    }
-    if (YAML::Node u = h.get("underscoreHeadersStrategy")) {
-      std::string v;
-      read_string(u, h.child_path("underscoreHeadersStrategy"), d, v);
-      if (v == "keep") {
-        ep.http.underscore_headers = UnderscoreHeaders::Keep;
-      } else if (v == "delete") {
-        ep.http.underscore_headers = UnderscoreHeaders::Delete;
-      } else if (v == "reject") {
-        ep.http.underscore_headers = UnderscoreHeaders::Reject;
-      } else {
-        d.add(u.Mark(),
-              "`" + h.child_path("underscoreHeadersStrategy") + "` must be keep, delete or reject");
-      }
-    }
-    YamlMap rd(h.get("redirections"), h.child_path("redirections"), d);
-    if (YAML::Node to_ep = rd.get("entryPoint")) {
-      EntryPointRedirect r;
-      YamlMap e(to_ep, rd.child_path("entryPoint"), d);
-      read_string(e.get("to"), e.child_path("to"), d, r.to);
-      read_string(e.get("scheme"), e.child_path("scheme"), d, r.scheme);
-      read_bool(e.get("permanent"), e.child_path("permanent"), d, r.permanent);
-      long long prio = 0;
-      read_int(e.get("priority"), e.child_path("priority"), d, 0, 2147483646, prio);
-      r.priority = static_cast<int>(prio);
-      e.finish();
-      if (r.to.empty()) d.add(to_ep.Mark(), "`" + e.child_path("to") + "` is required");
-      if (r.scheme != "http" && r.scheme != "https") {
-        d.add(to_ep.Mark(), "`" + e.child_path("scheme") + "` must be http or https");
-      }
-      ep.http.redirect = r;
-    }
-    rd.finish();
-    h.finish();
-  }
-  m.finish();
-}
-
-void decode_resolver(const YAML::Node& node, const std::string& path, Diagnostics& d,
-                     AcmeResolver& r) {
-  YamlMap top(node, path, d);
-  YAML::Node acme = top.get("acme");
-  if (!acme) d.add(node.Mark(), "`" + path + ".acme` is required (the only resolver type)");
-  YamlMap m(acme, top.child_path("acme"), d);
-  read_string(m.get("email"), m.child_path("email"), d, r.email);
-  read_string(m.get("storage"), m.child_path("storage"), d, r.storage);
-  read_string(m.get("caServer"), m.child_path("caServer"), d, r.ca_server);
-  read_string(m.get("keyType"), m.child_path("keyType"), d, r.key_type);
-  long long hours = r.certificates_duration;
-  read_int(m.get("certificatesDuration"), m.child_path("certificatesDuration"), d, 1, 1000000,
-           hours);
-  r.certificates_duration = hours;
-  read_string(m.get("preferredChain"), m.child_path("preferredChain"), d, r.preferred_chain);
-  read_string_list(m.get("caCertificates"), m.child_path("caCertificates"), d, r.ca_certificates);
-  {
-    YamlMap e(m.get("eab"), m.child_path("eab"), d);
-    read_string(e.get("kid"), e.child_path("kid"), d, r.eab_kid);
-    read_string(e.get("hmacEncoded"), e.child_path("hmacEncoded"), d, r.eab_hmac_encoded);
-    e.finish();
-  }
-  YAML::Node hc = m.get("httpChallenge");
-  {
-    YamlMap h(hc, m.child_path("httpChallenge"), d);
-    read_string(h.get("entryPoint"), h.child_path("entryPoint"), d, r.http_challenge_entrypoint);
-    h.finish();
-  }
-  for (const char* other : {"tlsChallenge", "dnsChallenge"}) {
-    if (YAML::Node n = m.get(other)) {
-      d.add(n.Mark(), "`" + m.child_path(other) +
-                          "` is not supported yet (portier solves HTTP-01 challenges only)");
-    }
-  }
-  static const char* kKeyTypes[] = {"EC256", "EC384", "RSA2048", "RSA4096", "RSA8192"};
-  bool known = false;
-  for (const char* k : kKeyTypes) known = known || r.key_type == k;
-  if (!known) {
-    d.add(acme.Mark(), "`" + m.child_path("keyType") +
-                           "` must be one of EC256, EC384, RSA2048, "
-                           "RSA4096, RSA8192");
-  }
-  if (acme && r.http_challenge_entrypoint.empty()) {
-    d.add(acme.Mark(), "`" + m.child_path("httpChallenge.entryPoint") +
-                           "` is required (the plain-HTTP entrypoint Let's Encrypt reaches)");
-  }
-  m.finish();
-  top.finish();
-}
-
-// loadBalancer.sticky: `cookie` is a mapping, or `true` (Traefik's label short form) for the
-// defaults.
 void decode_sticky(const YAML::Node& node, const std::string& path, Diagnostics& d,
                    std::optional<StickyCookie>& out) {
   YamlMap sm(node, path, d);
@@ -239,43 +50,6 @@ void decode_sticky(const YAML::Node& node, const std::string& path, Diagnostics&
     d.add(cookie.Mark(), "`" + cm.child_path("sameSite") + "` must be none, lax or strict");
   }
   out = std::move(c);
-}
-
-void decode_servers_transport(const YAML::Node& node, Diagnostics& d, ServersTransport& st) {
-  YamlMap m(node, "serversTransport", d);
-  long long idle = st.max_idle_conns_per_host;
-  read_int(m.get("maxIdleConnsPerHost"), m.child_path("maxIdleConnsPerHost"), d, 0, 100000, idle);
-  st.max_idle_conns_per_host = static_cast<int>(idle);
-  YamlMap ft(m.get("forwardingTimeouts"), m.child_path("forwardingTimeouts"), d);
-  auto& f = st.forwarding_timeouts;
-  read_duration(ft.get("dialTimeout"), ft.child_path("dialTimeout"), d, f.dial_timeout);
-  read_duration(ft.get("responseHeaderTimeout"), ft.child_path("responseHeaderTimeout"), d,
-                f.response_header_timeout);
-  read_duration(ft.get("idleConnTimeout"), ft.child_path("idleConnTimeout"), d,
-                f.idle_conn_timeout);
-  ft.finish();
-  m.finish();
-}
-
-// Every middleware type of Traefik v3; those with a decoder below are implemented.
-const std::vector<std::string> kMiddlewareTypes = {
-    "addPrefix",        "basicAuth",   "buffering",     "chain",           "circuitBreaker",
-    "compress",         "contentType", "digestAuth",    "errors",          "forwardAuth",
-    "grpcWeb",          "headers",     "ipAllowList",   "inFlightReq",     "passTLSClientCert",
-    "plugin",           "rateLimit",   "redirectRegex", "redirectScheme",  "replacePath",
-    "replacePathRegex", "retry",       "stripPrefix",   "stripPrefixRegex"};
-
-void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& d,
-                     std::map<std::string, std::string>& out) {
-  if (!n || n.IsNull()) return;
-  if (!n.IsMap()) {
-    d.add(n.Mark(), "`" + path + "` must be a mapping of names to values");
-    return;
-  }
-  for (const auto& kv : n) {
-    std::string v;
-    if (read_string(kv.second, path + "." + kv.first.Scalar(), d, v)) out[kv.first.Scalar()] = v;
-  }
 }
 
 // loadBalancer: servers, strategy, sticky cookie, active health check.
@@ -309,6 +83,12 @@ void decode_load_balancer(const YAML::Node& node, const std::string& path, Diagn
     read_string_map(hm.get("headers"), hp + ".headers", d, hc.headers);
     read_string(hm.get("method"), hp + ".method", d, hc.method);
     read_bool(hm.get("followRedirects"), hp + ".followRedirects", d, hc.follow_redirects);
+    if (YAML::Node mode = hm.get("mode")) {
+      std::string v;
+      if (read_string(mode, hp + ".mode", d, v) && lower_ascii(v) != "http") {
+        d.add(mode.Mark(), "`" + hp + ".mode: " + v + "` is not supported yet (http only)");
+      }
+    }
     hm.finish();
     if (hc.interval.count() <= 0)
       d.add(hc_node.Mark(), "`" + hp + ".interval` must be positive");
@@ -325,10 +105,18 @@ void decode_load_balancer(const YAML::Node& node, const std::string& path, Diagn
       long long w = 1;
       read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, w);
       srv.weight = static_cast<int>(w);
+      unsupported_keys(sm, d, d, {{"preservePath", ""}, {"fenced", ""}}, kDisabled);
       sm.finish();
       lb.servers.push_back(std::move(srv));
     }
   }
+  // portier streams responses as they come: flushInterval has nothing to change.
+  check_schema(lbm.get("responseForwarding"), "flushInterval", lbm.child_path("responseForwarding"),
+               d);
+  unsupported_keys(
+      lbm, d, d,
+      {{"passiveHealthCheck", "failureWindow,maxFailedAttempts"}, {"nginxUpstreamHashBy", ""}},
+      kDisabled);
   lbm.finish();
 }
 
@@ -373,6 +161,7 @@ void decode_failover(const YAML::Node& node, const std::string& path, Diagnostic
   YamlMap m(node, path, d);
   read_string(m.get("service"), m.child_path("service"), d, f.service);
   read_string(m.get("fallback"), m.child_path("fallback"), d, f.fallback);
+  unsupported_keys(m, d, d, {{"errors", "maxRequestBodyBytes,status"}}, kDisabled);
   if (YAML::Node hc = m.get("healthCheck")) {
     f.health_check = decode_propagation(hc, m.child_path("healthCheck"), d);
   }
@@ -430,97 +219,16 @@ void decode_service(const YAML::Node& node, const std::string& path, Diagnostics
     ++kinds;
     decode_mirroring(n, m.child_path("mirroring"), d, s.mirroring.emplace());
   }
+  unsupported_keys(
+      m, d, d,
+      {{"highestRandomWeight", "services{name,weight},healthCheck{}"}, {"middlewares", ""}},
+      kDisabled);
   m.finish();
   if (kinds > 1) {
     d.add(node.Mark(), "`" + path +
                            "` must hold exactly one of loadBalancer, weighted, failover and "
                            "mirroring");
   }
-}
-
-void decode_middleware(const YAML::Node& node, const std::string& path, Diagnostics& d,
-                       Middleware& mw) {
-  if (!node.IsMap() || node.size() != 1) {
-    d.add(node.Mark(), "`" + path + "` must hold exactly one middleware type, e.g. stripPrefix");
-    return;
-  }
-  const auto kv = *node.begin();
-  std::string type = kv.first.Scalar();
-  auto known =
-      std::find_if(kMiddlewareTypes.begin(), kMiddlewareTypes.end(),
-                   [&](const std::string& t) { return lower_ascii(t) == lower_ascii(type); });
-  if (known == kMiddlewareTypes.end()) {
-    std::string msg = "unknown middleware type `" + type + "` in `" + path + "`";
-    if (std::string s = closest(type, kMiddlewareTypes); !s.empty())
-      msg += "; did you mean `" + s + "`?";
-    d.add(kv.first.Mark(), msg);
-    return;
-  }
-  mw.type = *known;
-  const std::string p = path + "." + mw.type;
-  YamlMap m(kv.second, p, d);
-  if (mw.type == "redirectScheme") {
-    RedirectScheme r;
-    read_string(m.get("scheme"), p + ".scheme", d, r.scheme);
-    read_string(m.get("port"), p + ".port", d, r.port);
-    read_bool(m.get("permanent"), p + ".permanent", d, r.permanent);
-    mw.redirect_scheme = r;
-  } else if (mw.type == "redirectRegex") {
-    RedirectRegex r;
-    read_string(m.get("regex"), p + ".regex", d, r.regex);
-    read_string(m.get("replacement"), p + ".replacement", d, r.replacement);
-    read_bool(m.get("permanent"), p + ".permanent", d, r.permanent);
-    mw.redirect_regex = r;
-  } else if (mw.type == "stripPrefix") {
-    StripPrefix sp;
-    read_string_list(m.get("prefixes"), p + ".prefixes", d, sp.prefixes);
-    bool force_slash = true;  // deprecated in Traefik, accepted and ignored
-    read_bool(m.get("forceSlash"), p + ".forceSlash", d, force_slash);
-    mw.strip_prefix = sp;
-  } else if (mw.type == "addPrefix") {
-    AddPrefix ap;
-    read_string(m.get("prefix"), p + ".prefix", d, ap.prefix);
-    mw.add_prefix = ap;
-  } else if (mw.type == "replacePath") {
-    ReplacePath rp;
-    read_string(m.get("path"), p + ".path", d, rp.path);
-    mw.replace_path = rp;
-  } else if (mw.type == "chain") {
-    Chain c;
-    read_string_list(m.get("middlewares"), p + ".middlewares", d, c.middlewares);
-    mw.chain = c;
-  } else if (mw.type == "retry") {
-    Retry r;
-    long long attempts = 0;
-    read_int(m.get("attempts"), p + ".attempts", d, -(1LL << 31), (1LL << 31) - 1, attempts);
-    r.attempts = static_cast<int>(attempts);
-    read_duration(m.get("initialInterval"), p + ".initialInterval", d, r.initial_interval);
-    mw.retry = r;
-  } else if (mw.type == "headers") {
-    Headers h;
-    read_string_map(m.get("customRequestHeaders"), p + ".customRequestHeaders", d,
-                    h.custom_request_headers);
-    read_string_map(m.get("customResponseHeaders"), p + ".customResponseHeaders", d,
-                    h.custom_response_headers);
-    read_int(m.get("stsSeconds"), p + ".stsSeconds", d, 0, 1LL << 40, h.sts_seconds);
-    read_bool(m.get("stsIncludeSubdomains"), p + ".stsIncludeSubdomains", d,
-              h.sts_include_subdomains);
-    read_bool(m.get("stsPreload"), p + ".stsPreload", d, h.sts_preload);
-    read_bool(m.get("forceSTSHeader"), p + ".forceSTSHeader", d, h.force_sts_header);
-    read_bool(m.get("frameDeny"), p + ".frameDeny", d, h.frame_deny);
-    read_string(m.get("customFrameOptionsValue"), p + ".customFrameOptionsValue", d,
-                h.custom_frame_options_value);
-    read_bool(m.get("contentTypeNosniff"), p + ".contentTypeNosniff", d, h.content_type_nosniff);
-    read_bool(m.get("browserXssFilter"), p + ".browserXssFilter", d, h.browser_xss_filter);
-    read_string(m.get("contentSecurityPolicy"), p + ".contentSecurityPolicy", d,
-                h.content_security_policy);
-    read_string(m.get("referrerPolicy"), p + ".referrerPolicy", d, h.referrer_policy);
-    read_string(m.get("permissionsPolicy"), p + ".permissionsPolicy", d, h.permissions_policy);
-    mw.headers = h;
-  } else {
-    return;  // not implemented yet: options are not checked; routers using it report that
-  }
-  m.finish();
 }
 
 void decode_certificate(const YAML::Node& n, const std::string& path, Diagnostics& d,
@@ -593,147 +301,95 @@ void decode_tls(const YAML::Node& node, Diagnostics& d, Tls& tls) {
 
 }  // namespace
 
-Result<StaticConfig> decode_static_yaml(const std::string& text, const std::string& file) {
-  Diagnostics d(file);
-  auto root = parse_yaml(text, d);
-  if (!root) return root.error();
-  return decode_static_node(*root, file);
-}
-
-Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::string& file) {
-  Diagnostics d(file);
-  StaticConfig cfg;
-  YamlMap m(root, "", d);
-  for (auto& [name, node] : YamlMap(m.get("entryPoints"), "entryPoints", d).entries()) {
-    decode_entrypoint(node, "entryPoints." + name, d, cfg.entry_points[name]);
-  }
-  for (auto& [name, node] :
-       YamlMap(m.get("certificatesResolvers"), "certificatesResolvers", d).entries()) {
-    decode_resolver(node, "certificatesResolvers." + name, d, cfg.certificates_resolvers[name]);
-  }
-  for (const auto& [name, ep] : cfg.entry_points) {
-    if (ep.http.redirect && !ep.http.redirect->to.empty() && ep.http.redirect->to.front() != ':' &&
-        !cfg.entry_points.count(ep.http.redirect->to)) {
-      d.add(YAML::Mark(), "entryPoints." + name + ".http.redirections.entryPoint.to: entrypoint `" +
-                              ep.http.redirect->to + "` does not exist");
-    }
-  }
-  for (const auto& [name, r] : cfg.certificates_resolvers) {
-    if (!r.http_challenge_entrypoint.empty() &&
-        !cfg.entry_points.count(r.http_challenge_entrypoint)) {
-      d.add(YAML::Mark(), "certificatesResolvers." + name +
-                              ".acme.httpChallenge.entryPoint: entrypoint `" +
-                              r.http_challenge_entrypoint + "` does not exist");
-    }
-  }
-  decode_servers_transport(m.get("serversTransport"), d, cfg.servers_transport);
-  {
-    YamlMap p(m.get("providers"), "providers", d);
-    read_duration(p.get("providersThrottleDuration"), "providers.providersThrottleDuration", d,
-                  cfg.providers.providers_throttle_duration);
-    YAML::Node file_node = p.get("file");
-    if (file_node) {
-      FileProvider fp;
-      YamlMap f(file_node, "providers.file", d);
-      read_string(f.get("filename"), "providers.file.filename", d, fp.filename);
-      read_string(f.get("directory"), "providers.file.directory", d, fp.directory);
-      read_bool(f.get("watch"), "providers.file.watch", d, fp.watch);
-      f.finish();
-      if (fp.filename.empty() == fp.directory.empty()) {
-        d.add(file_node.Mark(), "`providers.file` needs exactly one of filename or directory");
-      }
-      cfg.providers.file = fp;
-    }
-    if (YAML::Node docker_node = p.get("docker")) {
-      DockerProvider dp;
-      YamlMap dm(docker_node, "providers.docker", d);
-      read_string(dm.get("endpoint"), "providers.docker.endpoint", d, dp.endpoint);
-      read_bool(dm.get("exposedByDefault"), "providers.docker.exposedByDefault", d,
-                dp.exposed_by_default);
-      read_string(dm.get("defaultRule"), "providers.docker.defaultRule", d, dp.default_rule);
-      read_string(dm.get("network"), "providers.docker.network", d, dp.network);
-      read_bool(dm.get("allowEmptyServices"), "providers.docker.allowEmptyServices", d,
-                dp.allow_empty_services);
-      read_string(dm.get("constraints"), "providers.docker.constraints", d, dp.constraints);
-      if (YAML::Node tls_node = dm.get("tls")) {
-        ClientTls t;
-        YamlMap tm(tls_node, "providers.docker.tls", d);
-        read_string(tm.get("ca"), "providers.docker.tls.ca", d, t.ca);
-        read_string(tm.get("cert"), "providers.docker.tls.cert", d, t.cert);
-        read_string(tm.get("key"), "providers.docker.tls.key", d, t.key);
-        read_bool(tm.get("insecureSkipVerify"), "providers.docker.tls.insecureSkipVerify", d,
-                  t.insecure_skip_verify);
-        tm.finish();
-        dp.tls = t;
-      }
-      read_string_list(dm.get("labelPrefixes"), "providers.docker.labelPrefixes", d,
-                       dp.label_prefixes);
-      dm.finish();
-      cfg.providers.docker = dp;
-    }
-    p.finish();
-  }
-  if (YAML::Node api_node = m.get("api")) {
-    Api api;
-    YamlMap a(api_node, "api", d);
-    read_bool(a.get("insecure"), "api.insecure", d, api.insecure);
-    read_bool(a.get("dashboard"), "api.dashboard", d, api.dashboard);
-    a.finish();
-    cfg.api = api;
-  }
-  {
-    YamlMap l(m.get("log"), "log", d);
-    read_string(l.get("level"), "log.level", d, cfg.log.level);
-    l.finish();
-  }
-  m.finish();
-  if (!d.empty()) return Error{d.str()};
-  return cfg;
-}
-
-Result<StaticConfig> load_static_file(const std::string& path) {
-  auto text = read_file(path);
-  if (!text) return text.error();
-  return decode_static_yaml(*text, path);
-}
-
 Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::string& file) {
   Diagnostics d(file);
   auto root = parse_yaml(text, d);
   if (!root) return root.error();
-  return decode_dynamic_node(*root, file);
+  return decode_dynamic_node(*root, file, ObjectErrors::Disable);
 }
 
-Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::string& file) {
+namespace {
+
+void decode_router(const YAML::Node& node, const std::string& path, Diagnostics& d, Router& r) {
+  YamlMap m(node, path, d);
+  read_string(m.get("rule"), m.child_path("rule"), d, r.rule);
+  long long prio = 0;
+  read_int(m.get("priority"), m.child_path("priority"), d, -(1LL << 31), (1LL << 31) - 1, prio);
+  r.priority = static_cast<int>(prio);
+  read_string_list(m.get("entryPoints"), m.child_path("entryPoints"), d, r.entry_points);
+  read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
+  read_string(m.get("service"), m.child_path("service"), d, r.service);
+  read_string(m.get("ruleSyntax"), m.child_path("ruleSyntax"), d, r.rule_syntax);
+  if (YAML::Node tls = m.get("tls")) decode_router_tls(tls, m.child_path("tls"), d, r.tls);
+  // Per-router access log, metrics and tracing switches: none of those exist yet.
+  check_schema(m.get("observability"), "accessLogs,metrics,tracing,traceVerbosity",
+               m.child_path("observability"), d);
+  unsupported_keys(m, d, d, {{"parentRefs", ""}}, kDisabled);
+  m.finish();
+}
+
+// Decodes one named object with its own diagnostics: in Disable mode its errors become its
+// provider_error, so only that object is disabled.
+template <typename Object, typename Decode>
+void decode_object(const YAML::Node& node, const std::string& path, Diagnostics& file_diag,
+                   ObjectErrors mode, Object& out, Decode decode) {
+  Diagnostics od(file_diag.file());
+  decode(node, path, od, out);
+  if (od.empty()) return;
+  if (mode == ObjectErrors::Fail) {
+    file_diag.append(od);
+  } else {
+    out.provider_error = od.str();
+  }
+}
+
+}  // namespace
+
+Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::string& file,
+                                          ObjectErrors mode) {
   Diagnostics d(file);
+  Diagnostics w(file);
   Configuration cfg;
   YamlMap top(root, "", d);
   YamlMap http(top.get("http"), "http", d);
   for (auto& [name, node] : YamlMap(http.get("routers"), "http.routers", d).entries()) {
-    Router r;
-    YamlMap m(node, "http.routers." + name, d);
-    read_string(m.get("rule"), m.child_path("rule"), d, r.rule);
-    long long prio = 0;
-    read_int(m.get("priority"), m.child_path("priority"), d, -(1LL << 31), (1LL << 31) - 1, prio);
-    r.priority = static_cast<int>(prio);
-    read_string_list(m.get("entryPoints"), m.child_path("entryPoints"), d, r.entry_points);
-    read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
-    read_string(m.get("service"), m.child_path("service"), d, r.service);
-    read_string(m.get("ruleSyntax"), m.child_path("ruleSyntax"), d, r.rule_syntax);
-    if (YAML::Node tls = m.get("tls")) decode_router_tls(tls, m.child_path("tls"), d, r.tls);
-    m.finish();
-    cfg.http.routers[name] = std::move(r);
+    decode_object(node, "http.routers." + name, d, mode, cfg.http.routers[name], decode_router);
   }
   for (auto& [name, node] : YamlMap(http.get("services"), "http.services", d).entries()) {
-    decode_service(node, "http.services." + name, d, cfg.http.services[name]);
+    decode_object(node, "http.services." + name, d, mode, cfg.http.services[name], decode_service);
   }
   for (auto& [name, node] : YamlMap(http.get("middlewares"), "http.middlewares", d).entries()) {
-    decode_middleware(node, "http.middlewares." + name, d, cfg.http.middlewares[name]);
+    decode_object(node, "http.middlewares." + name, d, mode, cfg.http.middlewares[name],
+                  decode_middleware);
   }
+  // Named transports: services naming one are disabled (see LoadBalancer::servers_transport).
+  for (auto& [name, node] :
+       YamlMap(http.get("serversTransports"), "http.serversTransports", d).entries()) {
+    const std::string p = "http.serversTransports." + name;
+    check_schema(node,
+                 "serverName,insecureSkipVerify,rootCAs,certificates{certFile,keyFile},"
+                 "cipherSuites,minVersion,maxVersion,maxIdleConnsPerHost,forwardingTimeouts{"
+                 "dialTimeout,responseHeaderTimeout,idleConnTimeout,readIdleTimeout,pingTimeout},"
+                 "disableHTTP2,peerCertURI,peerCertSANs,spiffe{ids,trustDomain}",
+                 p, d);
+    w.add(node.Mark(), "`" + p + "` is not supported yet; services using it are disabled");
+  }
+  unsupported_keys(http, d, w, {{"models", ""}}, "; accepted and ignored");
   http.finish();
   decode_tls(top.get("tls"), d, cfg.tls);
+  unsupported_keys(top, d, w, {{"tcp", ""}, {"udp", ""}},
+                   "; TCP and UDP routing are not served, the section is ignored");
+  // A file read by both sides (traefik.yml named by providers.file.filename): the static
+  // sections are the static reader's.
+  for (const char* k :
+       {"global", "serversTransport", "tcpServersTransport", "entryPoints", "providers", "api",
+        "metrics", "ping", "log", "accessLog", "tracing", "hostResolver", "certificatesResolvers",
+        "experimental", "core", "spiffe", "ocsp"}) {
+    top.get(k);
+  }
   top.finish();
   if (!d.empty()) return Error{d.str()};
+  cfg.warnings = w.lines();
   return cfg;
 }
 

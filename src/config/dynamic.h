@@ -257,6 +257,9 @@ struct Tls {
 struct Configuration {
   Http http;
   Tls tls;
+  // What a file held that is accepted and not served (tcp, udp, serversTransports), as
+  // "file:line:col: message". Providers log these; merge() does not carry them.
+  std::vector<std::string> warnings;
   bool operator==(const Configuration&) const = default;
 };
 

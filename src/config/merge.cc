@@ -49,4 +49,39 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
   return out;
 }
 
+void add_entrypoint_middlewares(
+    Configuration& merged, const std::map<std::string, std::vector<std::string>>& by_entrypoint) {
+  for (auto& [name, router] : merged.http.routers) {
+    const std::string provider = name.substr(name.find('@') + 1);
+    std::vector<std::string> eps = router.entry_points;
+    if (eps.empty()) {
+      for (const auto& [ep, list] : by_entrypoint) eps.push_back(ep);
+    }
+    const std::vector<std::string>* common = nullptr;
+    bool differ = false;
+    for (const auto& ep : eps) {
+      auto it = by_entrypoint.find(ep);
+      if (it == by_entrypoint.end()) continue;  // the builder reports unknown entrypoints
+      if (common == nullptr) {
+        common = &it->second;
+      } else if (*common != it->second) {
+        differ = true;
+      }
+    }
+    if (differ) {
+      if (router.provider_error.empty()) {
+        router.provider_error =
+            "the router's entrypoints have different http.middlewares; give it entrypoints "
+            "with the same list (not supported yet)";
+      }
+      continue;
+    }
+    if (common == nullptr || common->empty()) continue;
+    std::vector<std::string> chain;
+    for (const auto& m : *common) chain.push_back(qualify(m, provider));
+    chain.insert(chain.end(), router.middlewares.begin(), router.middlewares.end());
+    router.middlewares = std::move(chain);
+  }
+}
+
 }  // namespace portier::config

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "config/dynamic.h"
 
@@ -17,5 +18,13 @@ std::string qualify(const std::string& name, const std::string& provider);
 // services, chained middlewares) qualified the same way, so a reference without `@` means
 // "from my own provider" and `auth@file` reaches across providers.
 Configuration merge(const std::map<std::string, Configuration>& snapshots);
+
+// entryPoints.<ep>.http.middlewares: put in front of the middlewares of every router on that
+// entrypoint (a router without entryPoints is on every one), as Traefik does; a name without
+// `@provider` is the router's provider's. A router on several entrypoints whose lists differ
+// is disabled (Traefik builds one chain per entrypoint; portier has one per router).
+// `by_entrypoint` names every proxying entrypoint, with its list (possibly empty).
+void add_entrypoint_middlewares(
+    Configuration& merged, const std::map<std::string, std::vector<std::string>>& by_entrypoint);
 
 }  // namespace portier::config

@@ -1,5 +1,5 @@
 // Static configuration: what is fixed for the life of the process (entrypoints, providers,
-// transport defaults). Plain data; decoding lives in static_decode.h.
+// transport defaults). Plain data; decoding lives in static_decode.cc (decode.h).
 //
 // Field names follow Traefik v3's static configuration. Where portier adds or changes a default
 // it says so here and in docs/configuration.md.
@@ -77,6 +77,8 @@ struct EntryPointHttp {
   bool sanitize_path = true;
   EncodedCharacters encoded_characters;
   UnderscoreHeaders underscore_headers = UnderscoreHeaders::Delete;
+  // Middlewares put in front of every router on this entrypoint (see add_entrypoint_middlewares).
+  std::vector<std::string> middlewares;
   bool operator==(const EntryPointHttp&) const = default;
 };
 
@@ -142,9 +144,35 @@ struct Providers {
   bool operator==(const Providers&) const = default;
 };
 
+// log: the process log (stderr, or filePath). Traefik's rotation options (maxSize, maxAge,
+// maxBackups, compress) are accepted and reported as not supported yet.
 struct Log {
-  std::string level = "info";
+  std::string level = "info";     // debug, info, warn, error (Traefik's trace: debug; fatal: error)
+  std::string format = "common";  // common (key=value) or json
+  std::string file_path;          // "" = stderr; else appended to, reopened on SIGUSR1
+  bool no_color = false;          // accepted; portier never colours its log
   bool operator==(const Log&) const = default;
+};
+
+// ping: accepted; portier answers /ping on the API listener only (see docs).
+struct Ping {
+  std::string entry_point = "traefik";
+  bool manual_routing = false;
+  int terminating_status_code = 503;
+  bool operator==(const Ping&) const = default;
+};
+
+// Sections portier accepts with Traefik's keys but does not act on yet; present = configured.
+struct AccessLog {
+  std::string file_path;
+  std::string format = "common";
+  bool operator==(const AccessLog&) const = default;
+};
+struct Metrics {
+  bool operator==(const Metrics&) const = default;
+};
+struct Tracing {
+  bool operator==(const Tracing&) const = default;
 };
 
 struct Api {
@@ -152,6 +180,8 @@ struct Api {
   // it on loopback unless told otherwise; Traefik's default is :8080 on every address).
   bool insecure = false;
   bool dashboard = true;  // accepted; the dashboard arrives with its own issue
+  bool debug = false;     // accepted; no debug endpoints yet
+  std::string base_path = "/";  // accepted; only "/" is served for now
   bool operator==(const Api&) const = default;
 };
 
@@ -177,6 +207,13 @@ struct StaticConfig {
   ServersTransport servers_transport;
   Providers providers;
   Log log;
+  std::optional<Ping> ping;
+  std::optional<AccessLog> access_log;
+  std::optional<Metrics> metrics;
+  std::optional<Tracing> tracing;
+  // "file:line:column: `key` is not supported yet ..." for every option that is accepted and
+  // has no effect yet; logged once at start and shown by the API.
+  std::vector<std::string> warnings;
   bool operator==(const StaticConfig&) const = default;
 };
 

@@ -27,7 +27,15 @@ std::vector<std::string> split_key(const std::string& key, char sep) {
   return parts;
 }
 
-// Sets root[k0][k1]...[kn] = value, reusing existing keys case-insensitively.
+bool is_bool(const std::string& v) {
+  const std::string l = lower(v);
+  return l == "true" || l == "false";
+}
+
+// Sets root[k0][k1]...[kn] = value, reusing existing keys case-insensitively. Merging is key by
+// key: `true` on a section that is already a mapping keeps it as it is (an enable never resets
+// a section); `false` disables it; a key below a section that was `true` or `false` makes it a
+// mapping again.
 void set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t i,
               const std::string& value) {
   std::string key = keys[i];
@@ -37,11 +45,33 @@ void set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t
     }
   }
   if (i + 1 == keys.size()) {
-    node[key] = value;
+    if (node[key].IsMap() && lower(value) == "true") return;
+    // Rebind rather than assign: assigning a scalar to a mapping node keeps its children.
+    node[key] = YAML::Node(value);
     return;
   }
   if (!node[key].IsMap()) node[key] = YAML::Node(YAML::NodeType::Map);
   set_path(node[key], keys, i + 1, value);
+}
+
+// One source's keys in the order they apply: values first, as given (the last of a repeated
+// key wins), then true/false, deepest first, so that `--providers.docker=false` disables the
+// section whatever the order of the flags, and `--providers.docker` never undoes a key.
+std::vector<KeyValue> apply_order(const std::vector<KeyValue>& source) {
+  std::vector<KeyValue> out;
+  for (const auto& kv : source) {
+    if (!is_bool(kv.second)) out.push_back(kv);
+  }
+  std::vector<KeyValue> bools;
+  for (const auto& kv : source) {
+    if (is_bool(kv.second)) bools.push_back(kv);
+  }
+  std::stable_sort(bools.begin(), bools.end(), [](const KeyValue& a, const KeyValue& b) {
+    return std::count(a.first.begin(), a.first.end(), '.') >
+           std::count(b.first.begin(), b.first.end(), '.');
+  });
+  out.insert(out.end(), bools.begin(), bools.end());
+  return out;
 }
 
 }  // namespace
@@ -68,20 +98,37 @@ Result<std::vector<KeyValue>> flags_to_keys(const std::vector<std::string>& args
 }
 
 std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines) {
-  constexpr std::string_view kPrefix = "PORTIER_";
+  static const std::vector<std::string> kSections = {"entrypoints",
+                                                     "serverstransport",
+                                                     "providers",
+                                                     "api",
+                                                     "log",
+                                                     "configfile",
+                                                     "certificatesresolvers",
+                                                     "global",
+                                                     "accesslog",
+                                                     "ping",
+                                                     "metrics",
+                                                     "tracing",
+                                                     "experimental",
+                                                     "hostresolver",
+                                                     "tcpserverstransport",
+                                                     "spiffe",
+                                                     "ocsp",
+                                                     "core"};
   std::vector<KeyValue> out;
-  for (const auto& line : environ_lines) {
-    if (line.rfind(kPrefix, 0) != 0) continue;
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = lower(line.substr(kPrefix.size(), eq - kPrefix.size()));
-    std::replace(key.begin(), key.end(), '_', '.');
-    static const std::vector<std::string> kSections = {
-        "entrypoints", "serverstransport",     "providers", "api", "log",
-        "configfile",  "certificatesresolvers"};
-    const std::string first = key.substr(0, key.find('.'));
-    if (std::find(kSections.begin(), kSections.end(), first) == kSections.end()) continue;
-    out.emplace_back(key, line.substr(eq + 1));
+  // TRAEFIK_* first so that PORTIER_* wins when both set a key.
+  for (std::string_view prefix : {"TRAEFIK_", "PORTIER_"}) {
+    for (const auto& line : environ_lines) {
+      if (line.rfind(prefix, 0) != 0) continue;
+      auto eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      std::string key = lower(line.substr(prefix.size(), eq - prefix.size()));
+      std::replace(key.begin(), key.end(), '_', '.');
+      const std::string first = key.substr(0, key.find('.'));
+      if (std::find(kSections.begin(), kSections.end(), first) == kSections.end()) continue;
+      out.emplace_back(key, line.substr(eq + 1));
+    }
   }
   return out;
 }
@@ -104,7 +151,7 @@ Result<StaticConfig> decode_static_sources(const std::string& file, const std::s
   if (!root.IsMap() && !root.IsNull()) return decode_static_yaml(file_text, file);
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   for (const auto* source : {&env, &flags}) {
-    for (const auto& [key, value] : *source) {
+    for (const auto& [key, value] : apply_order(*source)) {
       auto keys = split_key(key, '.');
       if (std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return k.empty(); })) {
         return Error{"invalid option name `" + key + "`"};
@@ -121,8 +168,11 @@ Result<StaticConfig> decode_static_sources(const std::string& file, const std::s
 const std::vector<OptionDoc>& static_options() {
   static const std::vector<OptionDoc> options = {
       {"entryPoints.<name>.address", "",
-       "listen address, [host]:port (\":80\", \"127.0.0.1:8000\")"},
+       "listen address, [host]:port (\":80\", \"127.0.0.1:8000\"); with no entrypoint at all, "
+       "`http` listens on :80"},
       {"entryPoints.<name>.maxHeaderBytes", "16384", "request head limit in bytes (431 above)"},
+      {"entryPoints.<name>.http.maxHeaderBytes", "16384", "Traefik's name for maxHeaderBytes"},
+      {"entryPoints.<name>.reusePort", "false", "accepted; listeners always use SO_REUSEPORT"},
       {"entryPoints.<name>.transport.respondingTimeouts.readHeaderTimeout", "10s",
        "time to receive a request head"},
       {"entryPoints.<name>.transport.respondingTimeouts.readTimeout", "60s",
@@ -157,6 +207,8 @@ const std::vector<OptionDoc>& static_options() {
        "allow %3F in request paths (else 400)"},
       {"entryPoints.<name>.http.encodedCharacters.allowEncodedHash", "false",
        "allow %23 in request paths (else 400)"},
+      {"entryPoints.<name>.http.middlewares", "",
+       "middlewares put in front of every router on this entrypoint (name@provider)"},
       {"entryPoints.<name>.http.underscoreHeadersStrategy", "delete",
        "request fields with '_' in the name: keep, delete (unseen by rules and servers) or reject "
        "(400)"},
@@ -196,6 +248,7 @@ const std::vector<OptionDoc>& static_options() {
       {"providers.file.filename", "", "dynamic configuration file"},
       {"providers.file.directory", "", "directory of dynamic configuration files"},
       {"providers.file.watch", "true", "reload on change"},
+      {"providers.docker", "", "enable the Docker provider (bare flag or =true keeps other keys)"},
       {"providers.docker.endpoint", "unix:///var/run/docker.sock",
        "Docker Engine API (unix:// or tcp://)"},
       {"providers.docker.exposedByDefault", "true", "route containers without an enable label"},
@@ -213,8 +266,15 @@ const std::vector<OptionDoc>& static_options() {
       {"providers.docker.labelPrefixes", "portier,traefik", "label prefixes read, first wins"},
       {"api.insecure", "false",
        "serve the admin API on entryPoints.traefik.address (default 127.0.0.1:8080)"},
+      {"api", "", "enable the API (bare flag, =true, or any api.* key)"},
       {"api.dashboard", "true", "accepted; no dashboard yet"},
-      {"log.level", "info", "debug, info, warn or error"},
+      {"api.basePath", "/", "accepted; only / is served for now"},
+      {"log.level", "info", "trace (= debug), debug, info, warn, error, fatal/panic (= error)"},
+      {"log.format", "common", "common (key=value) or json"},
+      {"log.filePath", "", "append the log to this file instead of stderr; reopened on SIGUSR1"},
+      {"log.noColor", "false", "accepted; the log is never coloured"},
+      {"global.checkNewVersion", "false", "accepted, no effect (portier never calls home)"},
+      {"global.sendAnonymousUsage", "false", "accepted, no effect (portier never calls home)"},
   };
   return options;
 }

@@ -1,7 +1,10 @@
-// Static configuration from its three sources, Traefik's way: a YAML file, environment
-// variables (PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80) and flags (--entryPoints.web.address=:80).
-// Flags override the environment, which overrides the file. All three are merged into one tree
-// and decoded once, so a misspelt flag or variable is refused like a misspelt key in the file.
+// Static configuration from its three sources with Traefik's names: a YAML/TOML file, environment
+// variables (PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80, TRAEFIK_...) and flags
+// (--entryPoints.web.address=:80). Unlike Traefik, which reads one source only, all three are
+// merged key by key into one tree (flags over environment over file) and decoded once, so a
+// misspelt flag or variable is refused like a misspelt key in the file. A bare enable
+// (`--providers.docker`, `=true`) never resets what another source set for that section;
+// `=false` disables it.
 #pragma once
 
 #include <string>

@@ -49,6 +49,13 @@ std::string Diagnostics::str() const {
 
 YamlMap::YamlMap(const YAML::Node& node, std::string path, Diagnostics& diag)
     : node_(node), path_(std::move(path)), diag_(diag) {
+  // `key: true` (and a bare --flag) enables a section with its defaults; `false` is handled by
+  // the caller (section_off) and reads as empty here.
+  if (node_ && node_.IsScalar() &&
+      (lower(node_.Scalar()) == "true" || lower(node_.Scalar()) == "false")) {
+    node_.reset(YAML::Node(YAML::NodeType::Null));
+    return;
+  }
   if (node_ && !node_.IsNull() && !node_.IsMap()) {
     diag_.add(node_.Mark(), "`" + path_ + "` must be a mapping");
     ok_ = false;

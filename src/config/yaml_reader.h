@@ -20,6 +20,10 @@ class Diagnostics {
   void add(const YAML::Mark& mark, std::string message);
   bool empty() const { return lines_.empty(); }
   std::string str() const;  // all lines joined with '\n'
+  const std::vector<std::string>& lines() const { return lines_; }
+  void append(const Diagnostics& other) {
+    lines_.insert(lines_.end(), other.lines_.begin(), other.lines_.end());
+  }
   const std::string& file() const { return file_; }
 
  private:

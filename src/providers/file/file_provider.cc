@@ -263,6 +263,9 @@ void FileProvider::log_outcome(Outcome outcome, const FileState& before, const F
       if (before.good) {
         log::info("configuration file reloaded", {{"provider", "file"}, {"file", path}});
       }
+      for (const auto& w : after.good->warnings) {
+        log::warn("configuration not served", {{"provider", "file"}, {"at", w}});
+      }
       break;
     case Outcome::Broken:
       log::error(after.good ? "configuration file rejected; its last good version stays live"

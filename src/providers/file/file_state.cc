@@ -11,7 +11,7 @@ Result<config::Configuration> decode_file(const std::string& text, const std::st
   if (!config::is_toml_path(path)) return config::decode_dynamic_yaml(text, path);
   auto tree = config::parse_toml(text, path);
   if (!tree) return tree.error();
-  return config::decode_dynamic_node(*tree, path);
+  return config::decode_dynamic_node(*tree, path, config::ObjectErrors::Disable);
 }
 
 int line_of(const std::string& message, const std::string& path) {
@@ -95,6 +95,10 @@ std::vector<config::ProviderIssue> issues_of(const FileState& s, const std::stri
     if (!kept.empty() && s.refused->message.find(kept) == std::string::npos) {
       out.back().message += kept;
     }
+  }
+  // Sections accepted but not served yet (tcp, udp, serversTransports): shown, not refused.
+  if (s.good) {
+    for (const auto& w : s.good->warnings) out.push_back({path, line_of(w, path), w, true});
   }
   if (s.waiting) {
     out.push_back({path, 0,

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/yaml_reader.h"
+#include "unit/config/decode_errors.h"
 
 namespace portier::config {
 namespace {
@@ -48,7 +49,7 @@ log:
   EXPECT_EQ(cfg->servers_transport.forwarding_timeouts.dial_timeout, Duration(1500));
   ASSERT_TRUE(cfg->providers.file.has_value());
   EXPECT_FALSE(cfg->providers.file->watch);
-  EXPECT_EQ(cfg->log.level, "DEBUG");
+  EXPECT_EQ(cfg->log.level, "debug");
 }
 
 TEST(StaticDecode, EntryPointPathAndFieldOptions) {
@@ -154,13 +155,11 @@ http:
 }
 
 TEST(DynamicDecode, UnknownKeyInServer) {
-  auto cfg = decode_dynamic_yaml(
+  const std::string errors = decode_errors(
       "http:\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - urll: x\n",
       "d.yml");
-  ASSERT_FALSE(cfg);
-  EXPECT_NE(cfg.error().message.find("d.yml:6:13: unknown key"), std::string::npos)
-      << cfg.error().message;
-  EXPECT_NE(cfg.error().message.find("did you mean"), std::string::npos);
+  EXPECT_NE(errors.find("d.yml:6:13: unknown key"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("did you mean"), std::string::npos);
 }
 
 TEST(Durations, GoSyntax) {

@@ -1,0 +1,499 @@
+// Static configuration decoding: entrypoints, resolvers, providers, api, log and the sections
+// portier accepts before it acts on them.
+#include <algorithm>
+#include <utility>
+
+#include "config/decode.h"
+#include "config/decode_internal.h"
+#include "config/schema.h"
+
+namespace portier::config {
+namespace {
+
+using detail::decode_router_tls;
+using detail::parse_yaml;
+using detail::read_file;
+
+// Static options known to Traefik that portier does not act on: a warning each.
+void accept_unsupported(YamlMap& m, Diagnostics& d, Diagnostics& w,
+                        const std::vector<KnownKey>& keys, const std::string& note = "") {
+  unsupported_keys(m, d, w, keys, "; accepted and ignored" + note);
+}
+
+constexpr const char* kClientTls = "ca,cert,key,insecureSkipVerify,caOptional";
+constexpr const char* kOtelGrpc =
+    "endpoint,insecure,tls{ca,cert,key,insecureSkipVerify},headers{*}";
+constexpr const char* kOtelHttp = "endpoint,tls{ca,cert,key,insecureSkipVerify},headers{*}";
+
+void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                       Diagnostics& w, EntryPoint& ep) {
+  YamlMap m(node, path, d);
+  read_string(m.get("address"), m.child_path("address"), d, ep.address);
+  if (ep.address.empty()) d.add(node.Mark(), "`" + m.child_path("address") + "` is required");
+  long long max_header = static_cast<long long>(ep.max_header_bytes);
+  read_int(m.get("maxHeaderBytes"), m.child_path("maxHeaderBytes"), d, 1024, 1 << 20, max_header);
+  ep.max_header_bytes = static_cast<std::size_t>(max_header);
+  {
+    YamlMap t(m.get("transport"), m.child_path("transport"), d);
+    YamlMap rt(t.get("respondingTimeouts"), t.child_path("respondingTimeouts"), d);
+    auto& r = ep.responding_timeouts;
+    read_duration(rt.get("readHeaderTimeout"), rt.child_path("readHeaderTimeout"), d,
+                  r.read_header_timeout);
+    read_duration(rt.get("readTimeout"), rt.child_path("readTimeout"), d, r.read_timeout);
+    read_duration(rt.get("writeTimeout"), rt.child_path("writeTimeout"), d, r.write_timeout);
+    read_duration(rt.get("idleTimeout"), rt.child_path("idleTimeout"), d, r.idle_timeout);
+    rt.finish();
+    YamlMap lc(t.get("lifeCycle"), t.child_path("lifeCycle"), d);
+    read_duration(lc.get("graceTimeOut"), lc.child_path("graceTimeOut"), d,
+                  ep.life_cycle.grace_timeout);
+    accept_unsupported(lc, d, w, {{"requestAcceptGraceTimeout", ""}});
+    lc.finish();
+    accept_unsupported(t, d, w, {{"keepAliveMaxTime", ""}, {"keepAliveMaxRequests", ""}});
+    t.finish();
+  }
+  {
+    YamlMap fh(m.get("forwardedHeaders"), m.child_path("forwardedHeaders"), d);
+    read_bool(fh.get("insecure"), fh.child_path("insecure"), d, ep.forwarded_headers.insecure);
+    read_string_list(fh.get("trustedIPs"), fh.child_path("trustedIPs"), d,
+                     ep.forwarded_headers.trusted_ips);
+    accept_unsupported(
+        fh, d, w,
+        {{"connection", ""}, {"notAppendXForwardedFor", ""}, {"addXForwardedSchemeHeaders", ""}});
+    fh.finish();
+  }
+  if (YAML::Node http_node = m.get("http")) {
+    YamlMap h(http_node, m.child_path("http"), d);
+    if (YAML::Node tls = h.get("tls")) decode_router_tls(tls, h.child_path("tls"), d, ep.http.tls);
+    read_bool(h.get("sanitizePath"), h.child_path("sanitizePath"), d, ep.http.sanitize_path);
+    {
+      YamlMap ec(h.get("encodedCharacters"), h.child_path("encodedCharacters"), d);
+      auto& e = ep.http.encoded_characters;
+      const std::pair<const char*, bool*> flags[] = {
+          {"allowEncodedSlash", &e.allow_encoded_slash},
+          {"allowEncodedBackSlash", &e.allow_encoded_back_slash},
+          {"allowEncodedNullCharacter", &e.allow_encoded_null_character},
+          {"allowEncodedSemicolon", &e.allow_encoded_semicolon},
+          {"allowEncodedPercent", &e.allow_encoded_percent},
+          {"allowEncodedQuestionMark", &e.allow_encoded_question_mark},
+          {"allowEncodedHash", &e.allow_encoded_hash},
+      };
+      for (const auto& [key, flag] : flags) read_bool(ec.get(key), ec.child_path(key), d, *flag);
+      ec.finish();
+    }
+    if (YAML::Node u = h.get("underscoreHeadersStrategy")) {
+      std::string v;
+      read_string(u, h.child_path("underscoreHeadersStrategy"), d, v);
+      if (v == "keep") {
+        ep.http.underscore_headers = UnderscoreHeaders::Keep;
+      } else if (v == "delete") {
+        ep.http.underscore_headers = UnderscoreHeaders::Delete;
+      } else if (v == "reject") {
+        ep.http.underscore_headers = UnderscoreHeaders::Reject;
+      } else {
+        d.add(u.Mark(),
+              "`" + h.child_path("underscoreHeadersStrategy") + "` must be keep, delete or reject");
+      }
+    }
+    YamlMap rd(h.get("redirections"), h.child_path("redirections"), d);
+    if (YAML::Node to_ep = rd.get("entryPoint")) {
+      EntryPointRedirect r;
+      YamlMap e(to_ep, rd.child_path("entryPoint"), d);
+      read_string(e.get("to"), e.child_path("to"), d, r.to);
+      read_string(e.get("scheme"), e.child_path("scheme"), d, r.scheme);
+      read_bool(e.get("permanent"), e.child_path("permanent"), d, r.permanent);
+      long long prio = 0;
+      read_int(e.get("priority"), e.child_path("priority"), d, 0, 2147483646, prio);
+      r.priority = static_cast<int>(prio);
+      e.finish();
+      if (r.to.empty()) d.add(to_ep.Mark(), "`" + e.child_path("to") + "` is required");
+      if (r.scheme != "http" && r.scheme != "https") {
+        d.add(to_ep.Mark(), "`" + e.child_path("scheme") + "` must be http or https");
+      }
+      ep.http.redirect = r;
+    }
+    rd.finish();
+    // Traefik's place for the head limit; portier's own is entryPoints.<ep>.maxHeaderBytes.
+    long long http_max = static_cast<long long>(ep.max_header_bytes);
+    read_int(h.get("maxHeaderBytes"), h.child_path("maxHeaderBytes"), d, 1024, 1 << 20, http_max);
+    ep.max_header_bytes = static_cast<std::size_t>(http_max);
+    read_string_list(h.get("middlewares"), h.child_path("middlewares"), d, ep.http.middlewares);
+    accept_unsupported(h, d, w, {{"encodeQuerySemicolons", ""}});
+    h.finish();
+  }
+  accept_unsupported(
+      m, d, w,
+      {{"http2", "maxConcurrentStreams,maxDecoderHeaderTableSize,maxEncoderHeaderTableSize"},
+       {"http3", "advertisedPort"},
+       {"udp", "timeout"},
+       {"proxyProtocol", "insecure,trustedIPs"},
+       {"observability", "accessLogs,metrics,tracing,traceVerbosity"},
+       {"allowACMEByPass", ""},
+       {"asDefault", ""}});
+  // Listeners always use SO_REUSEPORT (one socket per worker): accepted, nothing to do.
+  bool reuse_port = false;
+  read_bool(m.get("reusePort"), m.child_path("reusePort"), d, reuse_port);
+  m.finish();
+}
+
+// certificatesResolvers.<name>: false when the resolver cannot run in portier (no HTTP-01
+// challenge): it is then reported and left out, and routers naming it say so.
+bool decode_resolver(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                     Diagnostics& w, AcmeResolver& r) {
+  YamlMap top(node, path, d);
+  YAML::Node acme = top.get("acme");
+  if (YAML::Node ts = top.get("tailscale"); ts && !section_off(ts)) {
+    w.add(ts.Mark(), "`" + top.child_path("tailscale") +
+                         "` is not supported yet; the resolver is not started");
+    top.finish();
+    return false;
+  }
+  if (!acme) d.add(node.Mark(), "`" + path + ".acme` is required (the only resolver type)");
+  YamlMap m(acme, top.child_path("acme"), d);
+  read_string(m.get("email"), m.child_path("email"), d, r.email);
+  read_string(m.get("storage"), m.child_path("storage"), d, r.storage);
+  read_string(m.get("caServer"), m.child_path("caServer"), d, r.ca_server);
+  read_string(m.get("keyType"), m.child_path("keyType"), d, r.key_type);
+  long long hours = r.certificates_duration;
+  read_int(m.get("certificatesDuration"), m.child_path("certificatesDuration"), d, 1, 1000000,
+           hours);
+  r.certificates_duration = hours;
+  read_string(m.get("preferredChain"), m.child_path("preferredChain"), d, r.preferred_chain);
+  read_string_list(m.get("caCertificates"), m.child_path("caCertificates"), d, r.ca_certificates);
+  {
+    YamlMap e(m.get("eab"), m.child_path("eab"), d);
+    read_string(e.get("kid"), e.child_path("kid"), d, r.eab_kid);
+    read_string(e.get("hmacEncoded"), e.child_path("hmacEncoded"), d, r.eab_hmac_encoded);
+    e.finish();
+  }
+  YAML::Node hc = m.get("httpChallenge");
+  {
+    YamlMap h(hc, m.child_path("httpChallenge"), d);
+    read_string(h.get("entryPoint"), h.child_path("entryPoint"), d, r.http_challenge_entrypoint);
+    accept_unsupported(h, d, w, {{"delay", ""}});
+    h.finish();
+  }
+  const bool has_http = hc && !section_off(hc);
+  const std::string other_note = has_http ? " (HTTP-01 is used)"
+                                          : " (portier solves HTTP-01 challenges only); the "
+                                            "resolver is not started";
+  accept_unsupported(m, d, w,
+                     {{"tlsChallenge", "delay"},
+                      {"dnsChallenge",
+                       "provider,resolvers,propagation{disableChecks,disableANSChecks,"
+                       "requireAllRNS,delayBeforeChecks},delayBeforeCheck,"
+                       "disablePropagationCheck"}},
+                     other_note);
+  accept_unsupported(m, d, w,
+                     {{"profile", ""},
+                      {"emailAddresses", ""},
+                      {"disableCommonName", ""},
+                      {"clientTimeout", ""},
+                      {"clientResponseHeaderTimeout", ""},
+                      {"certificateTimeout", ""},
+                      {"caSystemCertPool", ""},
+                      {"caServerName", ""}});
+  m.finish();
+  top.finish();
+  static const char* kKeyTypes[] = {"EC256", "EC384", "RSA2048", "RSA4096", "RSA8192"};
+  bool known = false;
+  for (const char* k : kKeyTypes) known = known || r.key_type == k;
+  if (!known) {
+    d.add(acme.Mark(), "`" + m.child_path("keyType") +
+                           "` must be one of EC256, EC384, RSA2048, "
+                           "RSA4096, RSA8192");
+  }
+  if (!acme) return false;
+  const bool other = (m.get("tlsChallenge") && !section_off(m.get("tlsChallenge"))) ||
+                     (m.get("dnsChallenge") && !section_off(m.get("dnsChallenge")));
+  if (!has_http && other) return false;
+  if (r.http_challenge_entrypoint.empty()) {
+    d.add(acme.Mark(), "`" + m.child_path("httpChallenge.entryPoint") +
+                           "` is required (the plain-HTTP entrypoint Let's Encrypt reaches)");
+  }
+  return true;
+}
+
+void decode_servers_transport(const YAML::Node& node, Diagnostics& d, Diagnostics& w,
+                              ServersTransport& st) {
+  YamlMap m(node, "serversTransport", d);
+  long long idle = st.max_idle_conns_per_host;
+  read_int(m.get("maxIdleConnsPerHost"), m.child_path("maxIdleConnsPerHost"), d, 0, 100000, idle);
+  st.max_idle_conns_per_host = static_cast<int>(idle);
+  YamlMap ft(m.get("forwardingTimeouts"), m.child_path("forwardingTimeouts"), d);
+  auto& f = st.forwarding_timeouts;
+  read_duration(ft.get("dialTimeout"), ft.child_path("dialTimeout"), d, f.dial_timeout);
+  read_duration(ft.get("responseHeaderTimeout"), ft.child_path("responseHeaderTimeout"), d,
+                f.response_header_timeout);
+  read_duration(ft.get("idleConnTimeout"), ft.child_path("idleConnTimeout"), d,
+                f.idle_conn_timeout);
+  accept_unsupported(ft, d, w, {{"readIdleTimeout", ""}, {"pingTimeout", ""}});
+  ft.finish();
+  accept_unsupported(m, d, w,
+                     {{"insecureSkipVerify", ""}, {"rootCAs", ""}, {"spiffe", "ids,trustDomain"}});
+  m.finish();
+}
+
+void decode_file_provider(const YAML::Node& node, Diagnostics& d, Diagnostics& w,
+                          FileProvider& fp) {
+  YamlMap f(node, "providers.file", d);
+  read_string(f.get("filename"), "providers.file.filename", d, fp.filename);
+  read_string(f.get("directory"), "providers.file.directory", d, fp.directory);
+  read_bool(f.get("watch"), "providers.file.watch", d, fp.watch);
+  accept_unsupported(f, d, w, {{"debugLogGeneratedTemplate", ""}});
+  f.finish();
+  if (fp.filename.empty() == fp.directory.empty()) {
+    d.add(node.Mark(), "`providers.file` needs exactly one of filename or directory");
+  }
+}
+
+void decode_docker_provider(const YAML::Node& node, Diagnostics& d, Diagnostics& w,
+                            DockerProvider& dp) {
+  YamlMap dm(node, "providers.docker", d);
+  read_string(dm.get("endpoint"), "providers.docker.endpoint", d, dp.endpoint);
+  read_bool(dm.get("exposedByDefault"), "providers.docker.exposedByDefault", d,
+            dp.exposed_by_default);
+  read_string(dm.get("defaultRule"), "providers.docker.defaultRule", d, dp.default_rule);
+  read_string(dm.get("network"), "providers.docker.network", d, dp.network);
+  read_bool(dm.get("allowEmptyServices"), "providers.docker.allowEmptyServices", d,
+            dp.allow_empty_services);
+  read_string(dm.get("constraints"), "providers.docker.constraints", d, dp.constraints);
+  if (YAML::Node tls_node = dm.get("tls"); !section_off(tls_node)) {
+    ClientTls t;
+    YamlMap tm(tls_node, "providers.docker.tls", d);
+    read_string(tm.get("ca"), "providers.docker.tls.ca", d, t.ca);
+    read_string(tm.get("cert"), "providers.docker.tls.cert", d, t.cert);
+    read_string(tm.get("key"), "providers.docker.tls.key", d, t.key);
+    read_bool(tm.get("insecureSkipVerify"), "providers.docker.tls.insecureSkipVerify", d,
+              t.insecure_skip_verify);
+    tm.finish();
+    dp.tls = t;
+  }
+  read_string_list(dm.get("labelPrefixes"), "providers.docker.labelPrefixes", d, dp.label_prefixes);
+  // The provider always watches Engine events; `watch: false` is not supported.
+  bool watch = true;
+  if (YAML::Node n = dm.get("watch"); read_bool(n, "providers.docker.watch", d, watch) && !watch) {
+    w.add(n.Mark(), "`providers.docker.watch: false` is not supported yet; events are watched");
+  }
+  accept_unsupported(
+      dm, d, w,
+      {{"useBindPortIP", ""}, {"username", ""}, {"password", ""}, {"httpClientTimeout", ""}});
+  dm.finish();
+}
+
+void decode_providers(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Providers& out) {
+  YamlMap p(node, "providers", d);
+  read_duration(p.get("providersThrottleDuration"), "providers.providersThrottleDuration", d,
+                out.providers_throttle_duration);
+  if (YAML::Node n = p.get("file"); !section_off(n))
+    decode_file_provider(n, d, w, out.file.emplace());
+  if (YAML::Node n = p.get("docker"); !section_off(n)) {
+    decode_docker_provider(n, d, w, out.docker.emplace());
+  }
+  // Traefik's other providers: known, not there yet. Their own keys are not checked.
+  accept_unsupported(p, d, w,
+                     {{"precedence", ""},
+                      {"swarm", ""},
+                      {"kubernetesIngress", ""},
+                      {"kubernetesIngressNGINX", ""},
+                      {"kubernetesCRD", ""},
+                      {"kubernetesGateway", ""},
+                      {"knative", ""},
+                      {"rest", ""},
+                      {"consulCatalog", ""},
+                      {"nomad", ""},
+                      {"ecs", ""},
+                      {"consul", ""},
+                      {"etcd", ""},
+                      {"zooKeeper", ""},
+                      {"redis", ""},
+                      {"http", ""},
+                      {"plugin", ""}});
+  p.finish();
+}
+
+void decode_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Log& log) {
+  YamlMap l(node, "log", d);
+  if (YAML::Node n = l.get("level")) {
+    read_string(n, "log.level", d, log.level);
+    std::string v = detail::lower_ascii(log.level);
+    if (v == "trace") v = "debug";  // Traefik's levels below and above portier's
+    if (v == "fatal" || v == "panic") v = "error";
+    if (v == "warning") v = "warn";
+    if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+      d.add(n.Mark(), "`log.level` must be one of trace, debug, info, warn, error, fatal, panic");
+    }
+    log.level = v;
+  }
+  if (YAML::Node n = l.get("format")) {
+    read_string(n, "log.format", d, log.format);
+    log.format = detail::lower_ascii(log.format);
+    if (log.format != "common" && log.format != "json") {
+      d.add(n.Mark(), "`log.format` must be common or json");
+    }
+  }
+  read_string(l.get("filePath"), "log.filePath", d, log.file_path);
+  read_bool(l.get("noColor"), "log.noColor", d, log.no_color);
+  accept_unsupported(l, d, w,
+                     {{"maxSize", ""},
+                      {"maxAge", ""},
+                      {"maxBackups", ""},
+                      {"compress", ""},
+                      {"otlp", std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc +
+                                   "},http{" + kOtelHttp + "}"}},
+                     " (rotate with logrotate and SIGUSR1)");
+  l.finish();
+}
+
+// accessLog, metrics, tracing: Traefik's keys checked, nothing served yet.
+void decode_observability(YamlMap& m, Diagnostics& d, Diagnostics& w, StaticConfig& cfg) {
+  const std::string otel = std::string("grpc{") + kOtelGrpc + "},http{" + kOtelHttp + "}";
+  const std::string otel_log = "serviceName,resourceAttributes{*}," + otel;
+  if (YAML::Node n = m.get("accessLog"); !section_off(n)) {
+    check_schema(n,
+                 "filePath,format,bufferingSize,addInternals,dualOutput,"
+                 "filters{statusCodes,retryAttempts,minDuration},"
+                 "fields{defaultMode,names{*},headers{defaultMode,names{*}},"
+                 "queryParameters{defaultMode}},otlp{" +
+                     otel_log + "}",
+                 "accessLog", d);
+    AccessLog a;
+    YamlMap am(n, "accessLog", d);
+    read_string(am.get("filePath"), "accessLog.filePath", d, a.file_path);
+    read_string(am.get("format"), "accessLog.format", d, a.format);
+    w.add(n.Mark(), "`accessLog` is not supported yet; accepted and ignored");
+    cfg.access_log = a;
+  }
+  if (YAML::Node n = m.get("metrics"); !section_off(n)) {
+    const std::string labels = "addEntryPointsLabels,addRoutersLabels,addServicesLabels";
+    check_schema(n,
+                 "addInternals,prometheus{buckets,entryPoint,manualRouting,headerLabels{*}," +
+                     labels + "},datadog{address,pushInterval,prefix," + labels +
+                     "},statsD{address,pushInterval,prefix," + labels +
+                     "},influxDB2{address,token,pushInterval,org,bucket,additionalLabels{*}," +
+                     labels + "},otlp{" + otel +
+                     ",explicitBoundaries,pushInterval,serviceName,resourceAttributes{*}," +
+                     labels + "}",
+                 "metrics", d);
+    w.add(n.Mark(), "`metrics` is not supported yet; accepted and ignored");
+    cfg.metrics = Metrics{};
+  }
+  if (YAML::Node n = m.get("tracing"); !section_off(n)) {
+    check_schema(n,
+                 "serviceName,resourceAttributes{*},capturedRequestHeaders,"
+                 "capturedResponseHeaders,safeQueryParams,sampleRate,addInternals,"
+                 "globalAttributes{*},otlp{" +
+                     otel + "}",
+                 "tracing", d);
+    w.add(n.Mark(), "`tracing` is not supported yet; accepted and ignored");
+    cfg.tracing = Tracing{};
+  }
+}
+
+}  // namespace
+
+Result<StaticConfig> decode_static_yaml(const std::string& text, const std::string& file) {
+  Diagnostics d(file);
+  auto root = parse_yaml(text, d);
+  if (!root) return root.error();
+  return decode_static_node(*root, file);
+}
+
+Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::string& file) {
+  Diagnostics d(file);
+  Diagnostics w(file);
+  StaticConfig cfg;
+  YamlMap m(root, "", d);
+  for (auto& [name, node] : YamlMap(m.get("entryPoints"), "entryPoints", d).entries()) {
+    decode_entrypoint(node, "entryPoints." + name, d, w, cfg.entry_points[name]);
+  }
+  // Traefik's default when none is defined: `http` on :80 (SetEffectiveConfiguration).
+  if (cfg.entry_points.empty()) cfg.entry_points["http"].address = ":80";
+  for (auto& [name, node] :
+       YamlMap(m.get("certificatesResolvers"), "certificatesResolvers", d).entries()) {
+    AcmeResolver r;
+    if (decode_resolver(node, "certificatesResolvers." + name, d, w, r)) {
+      cfg.certificates_resolvers[name] = std::move(r);
+    }
+  }
+  for (const auto& [name, ep] : cfg.entry_points) {
+    if (ep.http.redirect && !ep.http.redirect->to.empty() && ep.http.redirect->to.front() != ':' &&
+        !cfg.entry_points.count(ep.http.redirect->to)) {
+      d.add(YAML::Mark(), "entryPoints." + name + ".http.redirections.entryPoint.to: entrypoint `" +
+                              ep.http.redirect->to + "` does not exist");
+    }
+  }
+  for (const auto& [name, r] : cfg.certificates_resolvers) {
+    if (!r.http_challenge_entrypoint.empty() &&
+        !cfg.entry_points.count(r.http_challenge_entrypoint)) {
+      d.add(YAML::Mark(), "certificatesResolvers." + name +
+                              ".acme.httpChallenge.entryPoint: entrypoint `" +
+                              r.http_challenge_entrypoint + "` does not exist");
+    }
+  }
+  decode_servers_transport(m.get("serversTransport"), d, w, cfg.servers_transport);
+  decode_providers(m.get("providers"), d, w, cfg.providers);
+  if (YAML::Node api_node = m.get("api"); !section_off(api_node)) {
+    Api api;
+    YamlMap a(api_node, "api", d);
+    read_bool(a.get("insecure"), "api.insecure", d, api.insecure);
+    read_bool(a.get("dashboard"), "api.dashboard", d, api.dashboard);
+    read_bool(a.get("debug"), "api.debug", d, api.debug);
+    read_string(a.get("basePath"), "api.basePath", d, api.base_path);
+    if (api.base_path.empty() || api.base_path.front() != '/') {
+      d.add(api_node.Mark(), "`api.basePath` must start with /");
+    } else if (api.base_path != "/") {
+      w.add(a.get("basePath").Mark(),
+            "`api.basePath` is not supported yet; the API is served at /");
+    }
+    accept_unsupported(a, d, w, {{"debug", ""}, {"disableDashboardAd", ""}, {"dashboardName", ""}});
+    a.finish();
+    cfg.api = api;
+  }
+  decode_log(m.get("log"), d, w, cfg.log);
+  if (YAML::Node n = m.get("ping"); !section_off(n)) {
+    Ping p;
+    YamlMap pm(n, "ping", d);
+    read_string(pm.get("entryPoint"), "ping.entryPoint", d, p.entry_point);
+    read_bool(pm.get("manualRouting"), "ping.manualRouting", d, p.manual_routing);
+    long long code = p.terminating_status_code;
+    read_int(pm.get("terminatingStatusCode"), "ping.terminatingStatusCode", d, 100, 599, code);
+    p.terminating_status_code = static_cast<int>(code);
+    pm.finish();
+    w.add(n.Mark(),
+          "`ping` is not supported yet on its own; /ping answers on the API listener when `api` "
+          "is on");
+    cfg.ping = p;
+  }
+  decode_observability(m, d, w, cfg);
+  // Accepted with no effect: portier never calls home.
+  if (YAML::Node g = m.get("global")) {
+    check_schema(g, "checkNewVersion,sendAnonymousUsage,notAppendXForwardedFor", "global", d);
+  }
+  accept_unsupported(
+      m, d, w,
+      {{"hostResolver", "cnameFlattening,resolvConfig,resolvDepth"},
+       {"experimental",
+        "plugins{*{moduleName,version,settings}},localPlugins{*{moduleName,settings}},"
+        "abortOnPluginFailure,fastProxy{debug},otlplogs,knative,kubernetesIngressNGINX,"
+        "kubernetesGateway"},
+       {"tcpServersTransport",
+        "dialKeepAlive,dialTimeout,terminationDelay,tls{insecureSkipVerify,rootCAs,"
+        "spiffe{ids,trustDomain}}"},
+       {"spiffe", "workloadAPIAddr"},
+       {"ocsp", "responderOverrides{*}"},
+       {"core", "defaultRuleSyntax"}});
+  // A file read by both sides: the dynamic sections belong to the file provider.
+  for (const char* dynamic : {"http", "tcp", "udp", "tls"}) m.get(dynamic);
+  m.finish();
+  if (!d.empty()) return Error{d.str()};
+  cfg.warnings = w.lines();
+  return cfg;
+}
+
+Result<StaticConfig> load_static_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return decode_static_yaml(*text, path);
+}
+
+}  // namespace portier::config

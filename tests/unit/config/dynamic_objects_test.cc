@@ -1,0 +1,225 @@
+// Dynamic files: one unknown or unsupported option disables only its object (its
+// provider_error, with file:line and the closest key); every option Traefik v3 knows decodes.
+#include <gtest/gtest.h>
+
+#include "config/decode.h"
+
+namespace portier::config {
+namespace {
+
+TEST(DynamicObjects, OneBadKeyDisablesOnlyItsObject) {
+  auto cfg = decode_dynamic_yaml(R"yaml(http:
+  routers:
+    bad:
+      rule: "Host(`a`)"
+      servce: whoami
+    good:
+      rule: "Host(`b`)"
+      service: whoami
+      middlewares: [secure]
+  services:
+    whoami:
+      loadBalancer:
+        servers: [{url: "http://127.0.0.1:1"}]
+  middlewares:
+    secure:
+      headers:
+        frameDeny: true
+        hostsProxyHeaders: [X-Forwarded-Host]
+    strip:
+      stripPrefix: {prefixes: [/a]}
+)yaml",
+                                 "d.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->http.routers.at("bad").provider_error,
+            "d.yml:5:7: unknown key `http.routers.bad.servce`; did you mean "
+            "`http.routers.bad.service`?");
+  EXPECT_EQ(cfg->http.routers.at("good").provider_error, "");
+  EXPECT_EQ(cfg->http.routers.at("good").service, "whoami");
+  EXPECT_EQ(cfg->http.services.at("whoami").provider_error, "");
+  EXPECT_EQ(cfg->http.middlewares.at("secure").provider_error,
+            "d.yml:18:28: `http.middlewares.secure.headers.hostsProxyHeaders` is not supported "
+            "yet; the middleware is disabled");
+  EXPECT_EQ(cfg->http.middlewares.at("strip").provider_error, "");
+}
+
+TEST(DynamicObjects, ErrorsOutsideObjectsStillFailTheFile) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"htp:\n  routers: {}\n", "unknown key `htp`; did you mean `http`?"},
+      {"http:\n  router: {}\n", "unknown key `http.router`; did you mean `http.routers`?"},
+      {"http:\n  routers: [a]\n", "`http.routers` must be a mapping"},
+      {"http: [\n", "d.yml:2:"},
+  };
+  for (const auto& [yaml, want] : cases) {
+    SCOPED_TRACE(yaml);
+    auto cfg = decode_dynamic_yaml(yaml, "d.yml");
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find(want), std::string::npos) << cfg.error().message;
+  }
+}
+
+// Docker labels decode each object alone and want the error back (ObjectErrors::Fail).
+TEST(DynamicObjects, FailModeReturnsTheError) {
+  auto cfg = decode_dynamic_node(YAML::Load("http:\n  routers:\n    r:\n      rulee: x\n"),
+                                 "labels", ObjectErrors::Fail);
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message.find("did you mean `http.routers.r.rule`?"), std::string::npos);
+}
+
+// Each middleware type with Traefik v3's options: the types portier does not implement keep
+// their type (routers using them say so); options of implemented types that portier does not
+// apply disable the middleware.
+TEST(DynamicObjects, EveryTraefikMiddlewareOption) {
+  struct Case {
+    std::string yaml;   // the middleware body, below `m:`
+    std::string type;   // expected type
+    std::string error;  // substring of provider_error; "" for none
+  };
+  const std::vector<Case> cases = {
+      {"basicAuth: {users: [\"u:$apr1$x\"], usersFile: f, realm: r, removeHeader: true, "
+       "headerField: X-User}",
+       "basicAuth", ""},
+      {"digestAuth: {users: [a], realm: r}", "digestAuth", ""},
+      {"forwardAuth: {address: \"http://auth\", trustForwardHeader: true, authResponseHeaders: "
+       "[X-User], authResponseHeadersRegex: \"^X-\", authRequestHeaders: [Accept], "
+       "addAuthCookiesToResponse: [c], forwardBody: true, maxBodySize: 10, headerField: X, "
+       "preserveLocationHeader: true, tls: {ca: c, cert: c, key: k, insecureSkipVerify: true, "
+       "caOptional: true}}",
+       "forwardAuth", ""},
+      {"ipAllowList: {sourceRange: [10.0.0.0/8], ipStrategy: {depth: 1, excludedIPs: [1.2.3.4], "
+       "ipv6Subnet: 64}, rejectStatusCode: 404}",
+       "ipAllowList", ""},
+      {"ipWhiteList: {sourceRange: [10.0.0.0/8], ipStrategy: {depth: 2}}", "ipAllowList", ""},
+      {"rateLimit: {average: 100, period: 1m, burst: 50, sourceCriterion: {requestHeaderName: X, "
+       "requestHost: true, ipStrategy: {depth: 1}}, redis: {endpoints: [r:6379], db: 1}}",
+       "rateLimit", ""},
+      {"inFlightReq: {amount: 10, sourceCriterion: {requestHost: true}}", "inFlightReq", ""},
+      {"compress: {excludedContentTypes: [text/event-stream], minResponseBodyBytes: 1024, "
+       "encodings: [zstd, br, gzip], defaultEncoding: gzip}",
+       "compress", ""},
+      {"buffering: {maxRequestBodyBytes: 1, memRequestBodyBytes: 1, maxResponseBodyBytes: 1, "
+       "memResponseBodyBytes: 1, retryExpression: \"IsNetworkError() && Attempts() < 2\"}",
+       "buffering", ""},
+      {"circuitBreaker: {expression: \"NetworkErrorRatio() > 0.5\", checkPeriod: 10s, "
+       "fallbackDuration: 10s, recoveryDuration: 10s, responseCode: 503}",
+       "circuitBreaker", ""},
+      {"errors: {status: [\"500-599\"], service: s, query: \"/{status}.html\", statusRewrites: "
+       "{\"418\": 404}}",
+       "errors", ""},
+      {"passTLSClientCert: {pem: true, info: {notAfter: true, sans: true, subject: {country: true, "
+       "commonName: true}, issuer: {domainComponent: true}}}",
+       "passTLSClientCert", ""},
+      {"contentType: {autoDetect: false}", "contentType", ""},
+      {"grpcWeb: {allowOrigins: [\"*\"]}", "grpcWeb", ""},
+      {"replacePathRegex: {regex: \"^/a/(.*)\", replacement: /b/$1}", "replacePathRegex", ""},
+      {"stripPrefixRegex: {regex: [\"/[a-z]+\"]}", "stripPrefixRegex", ""},
+      {"plugin: {demo: {anything: [1, 2], nested: {x: y}}}", "plugin", ""},
+      {"encodedCharacters: {allowEncodedSlash: true}", "encodedCharacters", ""},
+      {"stripPrefix: {prefixes: [/a], forceSlash: false}", "stripPrefix", ""},
+      {"retry: {attempts: 3, initialInterval: 100ms}", "retry", ""},
+      {"retry: {attempts: 3, status: [\"500-599\"]}", "retry",
+       "`http.middlewares.m.retry.status` is not supported yet"},
+      {"headers: {frameDeny: true, isDevelopment: false, addVaryHeader: false}", "headers", ""},
+      // Deprecated in Traefik v3 and still accepted there: known keys, not applied here.
+      {"headers: {sslRedirect: true}", "headers",
+       "`http.middlewares.m.headers.sslRedirect` is not supported yet"},
+      {"headers: {sslHost: example.com, sslForceHost: true}", "headers", "sslHost"},
+      {"headers: {featurePolicy: \"camera 'none'\"}", "headers", "featurePolicy"},
+      {"headers: {sslProxyHeaders: {X-Forwarded-Proto: https}}", "headers", "sslProxyHeaders"},
+      {"headers: {accessControlAllowOriginList: [\"https://a\"], accessControlMaxAge: 100}",
+       "headers", "accessControlAllowOriginList"},
+      // Keys Traefik does not know stay errors, with the closest one.
+      {"basicAuth: {user: [a]}", "basicAuth",
+       "unknown key `http.middlewares.m.basicAuth.user`; did you mean "
+       "`http.middlewares.m.basicAuth.users`?"},
+      {"rateLimit: {sourceCriterion: {ipStrategy: {dept: 1}}}", "rateLimit",
+       "did you mean `http.middlewares.m.rateLimit.sourceCriterion.ipStrategy.depth`?"},
+      {"headers: {hostProxyHeaders: [X]}", "headers",
+       "did you mean `http.middlewares.m.headers.hostsProxyHeaders`?"},
+      {"ipAllowlist2: {}", "", "unknown middleware type `ipAllowlist2`"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    auto cfg =
+        decode_dynamic_yaml("http:\n  middlewares:\n    m:\n      " + c.yaml + "\n", "d.yml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    const auto& mw = cfg->http.middlewares.at("m");
+    EXPECT_EQ(mw.type, c.type);
+    if (c.error.empty()) {
+      EXPECT_EQ(mw.provider_error, "");
+    } else {
+      EXPECT_NE(mw.provider_error.find(c.error), std::string::npos) << mw.provider_error;
+    }
+  }
+}
+
+TEST(DynamicObjects, RouterAndServiceOptions) {
+  struct Case {
+    std::string yaml;
+    std::string error;  // substring of the object's provider_error; "" for none
+  };
+  const std::string router = "http:\n  routers:\n    o:\n      rule: \"Host(`a`)\"\n      ";
+  const std::string service =
+      "http:\n  services:\n    o:\n      loadBalancer:\n        servers: [{url: "
+      "\"http://127.0.0.1:1\"}]\n        ";
+  const std::vector<Case> cases = {
+      {router + "observability: {accessLogs: false, metrics: false, tracing: false}", ""},
+      {router + "observability: {accesLogs: false}", "did you mean"},
+      {router + "parentRefs: [p]", "`http.routers.o.parentRefs` is not supported yet"},
+      {service + "responseForwarding: {flushInterval: 100ms}", ""},
+      {service + "passiveHealthCheck: {failureWindow: 10s, maxFailedAttempts: 3}",
+       "`http.services.o.loadBalancer.passiveHealthCheck` is not supported yet"},
+      {service + "healthCheck: {path: /h, interval: 10s, mode: grpc}", "mode: grpc"},
+      {service + "healthCheck: {path: /h, interval: 10s, mode: http}", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    auto cfg = decode_dynamic_yaml(c.yaml + "\n", "d.yml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    std::string err = cfg->http.routers.count("o") ? cfg->http.routers.at("o").provider_error
+                                                   : cfg->http.services.at("o").provider_error;
+    if (c.error.empty()) {
+      EXPECT_EQ(err, "");
+    } else {
+      EXPECT_NE(err.find(c.error), std::string::npos) << err;
+    }
+  }
+}
+
+// traefik.yml read by the file provider too: the static sections are not its business.
+TEST(DynamicObjects, CombinedStaticAndDynamicFile) {
+  auto cfg = decode_dynamic_yaml(R"yaml(
+global: {checkNewVersion: false}
+entryPoints:
+  web: {address: ":80"}
+providers:
+  file: {filename: traefik.yml}
+api: {insecure: true}
+log: {level: DEBUG}
+accessLog: {}
+http:
+  routers:
+    whoami: {rule: "Host(`a`)", service: whoami}
+  services:
+    whoami:
+      loadBalancer:
+        servers: [{url: "http://127.0.0.1:1"}]
+  serversTransports:
+    slow: {forwardingTimeouts: {dialTimeout: 1s}}
+tcp:
+  routers:
+    db: {rule: "HostSNI(`*`)", service: db}
+)yaml",
+                                 "traefik.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->http.routers.at("whoami").provider_error, "");
+  ASSERT_EQ(cfg->warnings.size(), 2u);
+  EXPECT_NE(cfg->warnings[0].find("`http.serversTransports.slow` is not supported yet"),
+            std::string::npos)
+      << cfg->warnings[0];
+  EXPECT_NE(cfg->warnings[1].find("`tcp` is not supported yet"), std::string::npos)
+      << cfg->warnings[1];
+}
+
+}  // namespace
+}  // namespace portier::config

@@ -1,0 +1,218 @@
+// Traefik's static sections: accepted with their meaning, a warning (with file:line) for every
+// option portier does not act on yet, and an error only for keys Traefik itself does not know.
+#include <gtest/gtest.h>
+
+#include "config/decode.h"
+
+namespace portier::config {
+namespace {
+
+const std::string kWeb = "entryPoints:\n  web:\n    address: \":80\"\n";
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+TEST(StaticSections, AcceptedWithWarnings) {
+  struct Case {
+    std::string yaml;                   // appended to kWeb
+    std::vector<std::string> warnings;  // substrings, in order; empty: no warning at all
+  };
+  const std::vector<Case> cases = {
+      {"global:\n  checkNewVersion: true\n  sendAnonymousUsage: true\n", {}},
+      {"log:\n  level: DEBUG\n  format: json\n  filePath: /tmp/p.log\n  noColor: true\n", {}},
+      {"log:\n  level: info\n  maxSize: 10\n  maxBackups: 3\n  compress: true\n",
+       {"s.yml:6:12: `log.maxSize` is not supported yet",
+        "s.yml:7:15: `log.maxBackups` is not supported yet",
+        "s.yml:8:13: `log.compress` is not supported yet"}},
+      {"accessLog:\n  filePath: /var/log/access.log\n  format: json\n  filters:\n"
+       "    statusCodes: [\"400-499\"]\n  fields:\n    headers:\n      defaultMode: drop\n"
+       "      names: {User-Agent: keep}\n",
+       {"s.yml:5:3: `accessLog` is not supported yet"}},
+      {"accessLog: {}\n", {"s.yml:4:12: `accessLog` is not supported yet"}},
+      {"metrics:\n  prometheus:\n    addRoutersLabels: true\n    buckets: [0.1, 0.3]\n",
+       {"`metrics` is not supported yet"}},
+      {"tracing:\n  serviceName: portier\n  otlp:\n    http:\n      endpoint: http://x:4318\n",
+       {"`tracing` is not supported yet"}},
+      {"ping: {}\n", {"`ping` is not supported yet on its own"}},
+      {"api:\n  dashboard: true\n  debug: true\n  basePath: /\n",
+       {"s.yml:6:10: `api.debug` is not supported yet"}},
+      {"hostResolver:\n  cnameFlattening: true\n", {"`hostResolver` is not supported yet"}},
+      {"experimental:\n  plugins:\n    demo:\n      moduleName: github.com/x/y\n"
+       "      version: v0.1.0\n",
+       {"`experimental` is not supported yet"}},
+      {"serversTransport:\n  insecureSkipVerify: true\n  maxIdleConnsPerHost: 50\n"
+       "  forwardingTimeouts:\n    dialTimeout: 5s\n    pingTimeout: 15s\n",
+       {"`serversTransport.forwardingTimeouts.pingTimeout` is not supported yet",
+        "`serversTransport.insecureSkipVerify` is not supported yet"}},
+      {"providers:\n  kubernetesCRD: {}\n  docker:\n    exposedByDefault: false\n"
+       "    useBindPortIP: true\n",
+       {"`providers.docker.useBindPortIP` is not supported yet",
+        "`providers.kubernetesCRD` is not supported yet"}},
+      {"certificatesResolvers:\n  le:\n    acme:\n      email: a@b.c\n      tlsChallenge: {}\n",
+       {"`certificatesResolvers.le.acme.tlsChallenge` is not supported yet; accepted and ignored "
+        "(portier solves HTTP-01 challenges only); the resolver is not started"}},
+      {"certificatesResolvers:\n  le:\n    acme:\n      email: a@b.c\n      dnsChallenge:\n"
+       "        provider: cloudflare\n        propagation: {delayBeforeChecks: 10s}\n"
+       "      httpChallenge: {entryPoint: web}\n",
+       {"`certificatesResolvers.le.acme.dnsChallenge` is not supported yet; accepted and ignored "
+        "(HTTP-01 is used)"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    auto cfg = decode_static_yaml(kWeb + c.yaml, "s.yml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    const std::string all = joined(cfg->warnings);
+    if (c.warnings.empty()) {
+      EXPECT_TRUE(cfg->warnings.empty()) << all;
+    }
+    std::size_t at = 0;
+    for (const auto& w : c.warnings) {
+      auto p = all.find(w, at);
+      EXPECT_NE(p, std::string::npos) << "missing `" << w << "` in\n" << all;
+      if (p != std::string::npos) at = p;
+    }
+  }
+}
+
+TEST(StaticSections, EntryPointOptions) {
+  auto cfg = decode_static_yaml(R"yaml(
+entryPoints:
+  web:
+    address: ":80"
+    reusePort: true
+    asDefault: true
+    allowACMEByPass: false
+    http:
+      maxHeaderBytes: 32768
+      middlewares: [auth@file]
+      encodedCharacters: {allowEncodedSlash: true}
+      sanitizePath: false
+    http2: {maxConcurrentStreams: 100}
+    http3: {}
+    proxyProtocol: {trustedIPs: [10.0.0.1]}
+    forwardedHeaders: {trustedIPs: [10.0.0.1], connection: [foo]}
+    transport:
+      keepAliveMaxRequests: 100
+      lifeCycle: {requestAcceptGraceTimeout: 1s, graceTimeOut: 2s}
+    observability: {accessLogs: false}
+)yaml",
+                                "s.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const auto& web = cfg->entry_points.at("web");
+  EXPECT_EQ(web.max_header_bytes, 32768u);
+  EXPECT_TRUE(web.http.encoded_characters.allow_encoded_slash);
+  EXPECT_FALSE(web.http.sanitize_path);
+  EXPECT_EQ(web.http.middlewares, std::vector<std::string>{"auth@file"});
+  EXPECT_EQ(web.life_cycle.grace_timeout, std::chrono::seconds(2));
+  const std::string all = joined(cfg->warnings);
+  for (const char* w :
+       {"s.yml:6:16: `entryPoints.web.asDefault`",
+        "`entryPoints.web.http2`", "`entryPoints.web.http3`", "`entryPoints.web.proxyProtocol`",
+        "`entryPoints.web.forwardedHeaders.connection`",
+        "`entryPoints.web.transport.keepAliveMaxRequests`",
+        "`entryPoints.web.transport.lifeCycle.requestAcceptGraceTimeout`",
+        "`entryPoints.web.observability`"}) {
+    EXPECT_NE(all.find(w), std::string::npos) << w << " in\n" << all;
+  }
+  EXPECT_EQ(all.find("reusePort"), std::string::npos) << all;
+  EXPECT_EQ(all.find("middlewares"), std::string::npos) << all;
+  EXPECT_EQ(all.find("allowACMEByPass"), std::string::npos) << all;  // false: nothing to say
+}
+
+TEST(StaticSections, KeysTraefikDoesNotKnowAreErrors) {
+  struct Case {
+    std::string yaml, expect;
+  };
+  const std::vector<Case> cases = {
+      {"metrics:\n  prometheus:\n    addRouterLabels: true\n",
+       "s.yml:6:5: unknown key `metrics.prometheus.addRouterLabels`; did you mean "
+       "`metrics.prometheus.addRoutersLabels`?"},
+      {"accessLog:\n  filepath: x\n  formatt: json\n",
+       "unknown key `accessLog.formatt`; did you mean `accessLog.format`?"},
+      {"log:\n  lvl: debug\n", "unknown key `log.lvl`"},
+      {"log:\n  level: loud\n", "`log.level` must be one of"},
+      {"log:\n  format: xml\n", "`log.format` must be common or json"},
+      {"tracing:\n  otlp:\n    grpc:\n      endpoint: x\n      insecur: true\n",
+       "did you mean `tracing.otlp.grpc.insecure`?"},
+      {"entryPoints:\n  web:\n    http2:\n      maxStreams: 5\n",
+       "unknown key `entryPoints.web.http2.maxStreams`"},
+      {"pingg: {}\n", "unknown key `pingg`; did you mean `ping`?"},
+      {"api:\n  basePath: api\n", "`api.basePath` must start with /"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    auto cfg = decode_static_yaml(kWeb + c.yaml, "s.yml");
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find(c.expect), std::string::npos) << cfg.error().message;
+  }
+}
+
+TEST(StaticSections, LogLevelsOfTraefik) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"TRACE", "debug"},  {"debug", "debug"}, {"INFO", "info"},   {"WARN", "warn"},
+      {"warning", "warn"}, {"ERROR", "error"}, {"FATAL", "error"}, {"panic", "error"}};
+  for (const auto& [given, want] : cases) {
+    SCOPED_TRACE(given);
+    auto cfg = decode_static_yaml(kWeb + "log:\n  level: " + given + "\n", "s.yml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->log.level, want);
+  }
+}
+
+// traefik.yml with its routers next to its entrypoints, named by providers.file.filename: the
+// static reader takes its own keys and leaves http/tcp/udp/tls to the file provider.
+TEST(StaticSections, CombinedStaticAndDynamicFile) {
+  auto cfg = decode_static_yaml(R"yaml(
+entryPoints:
+  web:
+    address: ":80"
+providers:
+  file:
+    filename: traefik.yml
+http:
+  routers:
+    whoami: {rule: "Host(`a`)", service: whoami}
+  services:
+    whoami:
+      loadBalancer:
+        servers: [{url: "http://127.0.0.1:1"}]
+tcp:
+  routers: {}
+udp:
+  services: {}
+tls:
+  options: {}
+)yaml",
+                                "traefik.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->providers.file->filename, "traefik.yml");
+  EXPECT_TRUE(cfg->warnings.empty()) << joined(cfg->warnings);
+}
+
+TEST(StaticSections, DefaultEntryPoint) {
+  struct Case {
+    std::string yaml;
+    std::map<std::string, std::string> want;  // name -> address
+  };
+  const std::vector<Case> cases = {
+      {"", {{"http", ":80"}}},
+      {"log: {level: info}\n", {{"http", ":80"}}},
+      // api.insecure's `traefik` entrypoint is added by main (127.0.0.1:8080, see docs).
+      {"api: {insecure: true}\n", {{"http", ":80"}}},
+      {"entryPoints:\n  web: {address: \":8000\"}\n", {{"web", ":8000"}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    auto cfg = decode_static_yaml(c.yaml, "s.yml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    std::map<std::string, std::string> got;
+    for (const auto& [name, ep] : cfg->entry_points) got[name] = ep.address;
+    EXPECT_EQ(got, c.want);
+  }
+}
+
+}  // namespace
+}  // namespace portier::config

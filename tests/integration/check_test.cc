@@ -48,7 +48,7 @@ TEST(Check, ReportsEveryProblemWithWhereItIsAndServesNothing) {
   Checked c = check(dir);
   EXPECT_EQ(c.exit, 1) << c.output;
   for (const std::string want : {
-           "error: file provider: ", "typo.yml:4:7: unknown key `http.routers.x.rulle`; did you "
+           "error: router x@file: ", "typo.yml:4:7: unknown key `http.routers.x.rulle`; did you "
                                      "mean `http.routers.x.rule`?",
            "error: router broken@file: rule", "error: router orphan@file: service `nothere@file`",
            "warning: router secure@file: certificate resolver `missing` does not exist",

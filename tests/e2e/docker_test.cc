@@ -7,10 +7,14 @@
 // 127.0.0.1, and such containers are routed to 127.0.0.1 and the port from their label.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "e2e/docker_env.h"
 #include "support/net.h"
@@ -46,10 +50,11 @@ class DockerTest : public ::testing::Test {
         "  docker:\n    endpoint: \"" + DockerEnv::get().endpoint() + "\"\n" + docker_options, 1);
   }
 
-  // Runs whoami `name` on a free loopback port with these labels; returns the port.
+  // Runs whoami `name` on a free loopback port (or `fixed_port`) with these labels; returns
+  // the port.
   int run(const std::string& name, Labels labels, const std::string& extra = "",
-          bool with_port_label = true) {
-    int port = free_port();
+          bool with_port_label = true, int fixed_port = 0) {
+    int port = fixed_port != 0 ? fixed_port : free_port();
     std::string cmd = "run -d --name " + name + " --network host --stop-timeout 2 " + extra;
     if (with_port_label) {
       labels.emplace_back("traefik.http.services." + name + ".loadbalancer.server.port",
@@ -137,6 +142,84 @@ TEST_F(DockerTest, CheckReportsContainerLabelProblems) {
       << proc->log();
   EXPECT_NE(proc->log().find("did you mean `http.routers.chk.rule`?"), std::string::npos)
       << proc->log();
+}
+
+// The label corpus (tests/corpus-labels/*): compose-style label sets as Traefik's docs write
+// them, each container routed as its labels say.
+TEST_F(DockerTest, LabelCorpus) {
+  namespace fs = std::filesystem;
+  Portier p = start_portier_docker();
+  struct Request {
+    std::string corpus, line;
+  };
+  std::vector<Request> requests;
+  std::vector<fs::path> cases;
+  for (const auto& e : fs::directory_iterator(CORPUS_LABELS_DIR)) {
+    if (e.is_directory()) cases.push_back(e.path());
+  }
+  std::sort(cases.begin(), cases.end());
+  ASSERT_FALSE(cases.empty());
+  auto lines_of = [](const fs::path& f) {
+    std::vector<std::string> out;
+    std::ifstream in(f);
+    for (std::string l; std::getline(in, l);) {
+      if (!l.empty() && l[0] != '#') out.push_back(l);
+    }
+    return out;
+  };
+  for (const auto& c : cases) {
+    for (const auto& f : fs::directory_iterator(c)) {
+      if (f.path().extension() != ".labels") continue;
+      const int port = free_port();
+      Labels labels;
+      for (std::string l : lines_of(f.path())) {
+        for (auto at = l.find("{{PORT}}"); at != std::string::npos; at = l.find("{{PORT}}")) {
+          l.replace(at, 8, std::to_string(port));
+        }
+        const auto eq = l.find('=');
+        labels.emplace_back(l.substr(0, eq), l.substr(eq + 1));
+      }
+      run("corpus-" + f.path().stem().string(), labels, "", false, port);
+    }
+    for (const auto& l : lines_of(c / "requests")) requests.push_back({c.filename(), l});
+  }
+  for (const auto& r : requests) {
+    SCOPED_TRACE(r.corpus + ": " + r.line);
+    std::istringstream in(r.line);
+    std::string host, path;
+    int status = 0;
+    in >> host >> path >> status;
+    std::vector<std::string> checks;
+    for (std::string w; in >> w;) {
+      if (w.rfind("body~", 0) == 0) {
+        std::string rest;
+        std::getline(in, rest);
+        checks.push_back(w + rest);
+        break;
+      }
+      checks.push_back(w);
+    }
+    // Containers come up one by one: wait for each answer (with a deadline), then check it.
+    std::optional<Response> got;
+    poll_until(
+        [&] {
+          got = http_get(p.port, host, path);
+          return got && got->status == status;
+        },
+        15s);
+    ASSERT_TRUE(got) << p.proc->log();
+    EXPECT_EQ(got->status, status) << got->body << p.proc->log();
+    for (const auto& c : checks) {
+      const std::size_t op = c.find_first_of("=~");
+      const std::string name = c.substr(0, op), want = c.substr(op + 1);
+      const std::string value = name == "body" ? got->body : got->header(name);
+      if (c[op] == '~') {
+        EXPECT_NE(value.find(want), std::string::npos) << name << ": " << value;
+      } else {
+        EXPECT_EQ(value, want) << name;
+      }
+    }
+  }
 }
 
 TEST_F(DockerTest, DefaultRuleAndExposedByDefault) {

@@ -20,7 +20,6 @@ void accept_unsupported(YamlMap& m, Diagnostics& d, Diagnostics& w,
   unsupported_keys(m, d, w, keys, "; accepted and ignored" + note);
 }
 
-constexpr const char* kClientTls = "ca,cert,key,insecureSkipVerify,caOptional";
 constexpr const char* kOtelGrpc =
     "endpoint,insecure,tls{ca,cert,key,insecureSkipVerify},headers{*}";
 constexpr const char* kOtelHttp = "endpoint,tls{ca,cert,key,insecureSkipVerify},headers{*}";

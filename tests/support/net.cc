@@ -1,5 +1,7 @@
 #include "support/net.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -400,6 +402,34 @@ int listen_loopback(int backlog, int& port) {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   port = ntohs(a.sin_port);
   return fd;
+}
+
+std::vector<std::string> read_checks(std::istream& in) {
+  std::vector<std::string> checks;
+  for (std::string w; in >> w;) {
+    if (w.rfind("body~", 0) == 0) {
+      std::string rest;
+      std::getline(in, rest);
+      checks.push_back(w + rest);
+      break;
+    }
+    checks.push_back(w);
+  }
+  return checks;
+}
+
+void expect_checks(const Response& r, const std::vector<std::string>& checks) {
+  for (const auto& c : checks) {
+    const std::size_t op = c.find_first_of("=~");
+    ASSERT_NE(op, std::string::npos) << "not a check: " << c;
+    const std::string name = c.substr(0, op), want = c.substr(op + 1);
+    const std::string got = name == "body" ? r.body : r.header(name);
+    if (c[op] == '~') {
+      EXPECT_NE(got.find(want), std::string::npos) << name << ": " << got;
+    } else {
+      EXPECT_EQ(got, want) << name;
+    }
+  }
 }
 
 }  // namespace portier::test

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <istream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -139,6 +140,13 @@ struct ProxyEnv {
     return env;
   }
 };
+
+// The answer checks of the configuration corpora (tests/corpus*/README.md): the rest of a
+// request line after its status, as `name=value` (a response field equals), `name~text` (it
+// contains) and a last `body~text` that takes the rest of the line.
+std::vector<std::string> read_checks(std::istream& line);
+// Records a gtest failure for each check `r` does not pass.
+void expect_checks(const Response& r, const std::vector<std::string>& checks);
 
 // A listening TCP socket on 127.0.0.1 and an ephemeral port (written to `port`); the caller
 // accepts on it and closes it. For backends written inside a test.

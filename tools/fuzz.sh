@@ -5,6 +5,10 @@
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]     targets: http response request rule labels config
 #
+# FUZZ_SEED=N fixes libFuzzer's seed: the same mutations in the same order on every run (CI
+# sets it, so a CI run fails only on what the same run finds here too); unset, each run
+# explores afresh.
+#
 # New interesting inputs land in build-fuzz/corpus/<target>: copy the ones worth keeping into
 # tests/fuzz/corpus/<target> (the <target>_replay tests run them in `make test`). A crash leaves
 # its input in build-fuzz/artifacts/ and makes the script fail. Exit 77 (skipped) without clang.
@@ -29,11 +33,13 @@ mkdir -p build-fuzz/artifacts
 run() {
   local t=$1 max_len=4096
   [ "$t" = http ] || [ "$t" = response ] || [ "$t" = request ] && max_len=8192
+  local seed=()
+  [ -n "${FUZZ_SEED:-}" ] && seed=(-seed="$FUZZ_SEED")
   local dict=()
   [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   mkdir -p "build-fuzz/corpus/$t"
   if build-fuzz/tests/"${t}_fuzz" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
-      -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
+      -rss_limit_mb=2048 -print_final_stats=1 "${seed[@]}" "${dict[@]}" \
       -artifact_prefix="build-fuzz/artifacts/$t-" \
       "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" >"build-fuzz/$t.log" 2>&1; then
     echo "fuzz: $t: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "build-fuzz/$t.log" |

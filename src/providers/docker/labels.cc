@@ -30,6 +30,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
 // Sets tree[k0][k1]... = value; a segment "name[3]" addresses element 3 of a sequence.
 bool set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t i,
               const std::string& value) {
+  // A label that gave this node a value (`domains[0]=a`) cannot also have keys below it
+  // (`domains[0].sans=b`): yaml-cpp throws on a string subscript of a scalar or sequence.
+  if (!node.IsMap() && !node.IsNull()) return false;
   std::string key = keys[i];
   std::optional<std::size_t> index;
   if (auto open = key.find('['); open != std::string::npos && key.back() == ']') {
@@ -207,8 +210,16 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
                            const std::string& singular) -> std::optional<config::Configuration> {
     YAML::Node object = root["http"][kind][name];
     for (const auto& [path, value] : obj.keys) {
-      if (!set_path(object, path, 0, value)) {
-        out.errors.push_back({singular, name, "malformed label key below " + name});
+      bool ok = false;
+      try {
+        ok = set_path(object, path, 0, value);
+      } catch (const YAML::Exception&) {
+        ok = false;  // a backstop: labels come from whoever can start a container
+      }
+      if (!ok) {
+        out.errors.push_back({singular, name,
+                              "malformed label key below " + name +
+                                  " (a key set both to a value and to keys below it?)"});
         return std::nullopt;
       }
     }

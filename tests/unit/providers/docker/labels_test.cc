@@ -90,6 +90,27 @@ TEST(Labels, TyposDisableOnlyTheirObject) {
   }
 }
 
+// Found by the labels fuzz target in CI: a key set both to a value and to keys below it made
+// yaml-cpp throw out of the provider (a container's labels could end the process).
+TEST(Labels, AKeyWithAValueAndKeysBelowItIsAnErrorNotACrash) {
+  for (const auto& [first, second] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"traefik.http.routers.p.tls.domains[0]", "traefik.http.routers.p.tls.domains[0].sans"},
+           {"traefik.http.routers.p.tls.domains[0]", "traefik.http.routers.p.tls.domains[0].main"}}) {
+    SCOPED_TRACE(first + " + " + second);
+    auto d = decode_labels({{first, "le"},
+                            {second, "a.example.com"},
+                            {"traefik.http.routers.p.rule", "Host(`p`)"},
+                            {"traefik.http.routers.ok.rule", "Host(`ok`)"}},
+                           kPrefixes, "c");
+    ASSERT_EQ(d.errors.size(), 1u);
+    EXPECT_EQ(d.errors[0].kind, "router");
+    EXPECT_EQ(d.errors[0].name, "p");
+    EXPECT_NE(d.errors[0].message.find("malformed label key"), std::string::npos);
+    EXPECT_EQ(d.config.http.routers.count("ok"), 1u);
+  }
+}
+
 TEST(Labels, Normalize) {
   EXPECT_EQ(normalize("web_demo"), "web-demo");
   EXPECT_EQ(normalize("/my.app--1"), "my-app-1");

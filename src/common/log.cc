@@ -23,7 +23,9 @@ int open_append(const std::string& path, std::string& error) {
   return fd;
 }
 
-void append_json_string(std::string& out, std::string_view v) {
+// `v` in double quotes, with quote and backslash escaped and control bytes written with
+// `control_format` (JSON's u00XX escape, or the xXX escape of key=value lines).
+void append_quoted(std::string& out, std::string_view v, const char* control_format) {
   out.push_back('"');
   for (char c : v) {
     if (c == '"' || c == '\\') {
@@ -31,7 +33,7 @@ void append_json_string(std::string& out, std::string_view v) {
       out.push_back(c);
     } else if (static_cast<unsigned char>(c) < 0x20) {
       char hex[8];
-      std::snprintf(hex, sizeof hex, "\\u%04x", static_cast<unsigned char>(c));
+      std::snprintf(hex, sizeof hex, control_format, static_cast<unsigned char>(c));
       out.append(hex);
     } else {
       out.push_back(c);
@@ -39,6 +41,8 @@ void append_json_string(std::string& out, std::string_view v) {
   }
   out.push_back('"');
 }
+
+void append_json_string(std::string& out, std::string_view v) { append_quoted(out, v, "\\u%04x"); }
 
 void append_value(std::string& out, std::string_view v) {
   bool quote = v.empty();
@@ -48,24 +52,11 @@ void append_value(std::string& out, std::string_view v) {
       break;
     }
   }
-  if (!quote) {
+  if (quote) {
+    append_quoted(out, v, "\\x%02x");
+  } else {
     out.append(v);
-    return;
   }
-  out.push_back('"');
-  for (char c : v) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned char>(c));
-      out.append(hex);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
 }
 
 constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};

@@ -4,8 +4,10 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 
 #include "common/log.h"
+#include "entrypoints/body_reader.h"
 #include "entrypoints/worker.h"
 #include "proxy/buffer.h"
 #include "proxy/forwarder.h"
@@ -151,7 +153,8 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   std::string decoded_path;  // only used when a path has %-escapes
   std::string path_buf;      // only used when a path needs normalizing
   std::string target_buf;    // the normalized path and the query
-  proxy::Rewrite rewrite;    // only used by routes whose middlewares change the path
+  std::string send_target_buf;  // the path middlewares rewrote, and the query
+  proxy::Stream stream;         // reused for each request: its vectors keep their capacity
   char host_buf[256];
   bool peer_gone = false;  // the client closed or failed: no TLS close_notify to send
 
@@ -315,49 +318,108 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     const proxy::EntryPointRoutes* routes = table->entrypoint(ep.index, tls);
     const proxy::Route* route = routes ? routes->match(match_req) : nullptr;
     std::string location;
-    if (route != nullptr && route->actions.redirect && !info.host.empty()) {
-      location = proxy::redirect_location(*route->actions.redirect, scheme, info.host, target);
-      if (location.empty() && route->entrypoint_redirect) {
-        // Already on the target scheme (behind a TLS-terminating proxy): route normally.
-        route = routes->match(match_req, true);
-        if (route != nullptr && route->actions.redirect) {
-          location = proxy::redirect_location(*route->actions.redirect, scheme, info.host, target);
-        }
-      }
+    if (route != nullptr && route->entrypoint_redirect && !info.host.empty()) {
+      location = proxy::redirect_location(*route->entrypoint_redirect, scheme, info.host, target);
+      // Already on the target scheme (behind a TLS-terminating proxy): route normally.
+      if (location.empty()) route = routes->match(match_req, true);
     }
+    const bool body_unread_close =
+        info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
     if (route == nullptr || (route->service == nullptr && location.empty())) {
       // Traefik's answer. A body we will not read means the connection cannot be reused.
-      bool close =
-          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
-      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404, close,
-                                              timeouts.write_timeout, "404 page not found", {},
-                                              head.method == "HEAD");
+      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404,
+                                              body_unread_close, timeouts.write_timeout,
+                                              "404 page not found", {}, head.method == "HEAD");
       if (o == proxy::Outcome::Close) break;
       continue;
     }
-    const proxy::Actions& actions = route->actions;
     if (!location.empty()) {
-      // Redirects are answered here, before anything reaches a server.
-      bool close =
-          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+      // Entrypoint redirects are answered here, before any middleware and any server.
       location = "Location: " + location + "\r\n";
-      int status = proxy::redirect_status(*actions.redirect, head.method);
-      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status, close,
-                                              timeouts.write_timeout, {}, location,
-                                              head.method == "HEAD");
+      int status = proxy::redirect_status(*route->entrypoint_redirect, head.method);
+      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status,
+                                              body_unread_close, timeouts.write_timeout, {},
+                                              location, head.method == "HEAD");
       if (o == proxy::Outcome::Close) break;
       continue;
     }
-    std::string_view send_target = target;
-    rewrite.added.clear();
-    if (!actions.path_steps.empty()) {
-      proxy::apply_path_steps(actions, raw_path, query, rewrite);
-      send_target = rewrite.target;
+    // The protocol-neutral view of the request, for the route's filters and the forwarder.
+    stream.reset();
+    stream.worker = &worker.state();
+    stream.entrypoint = &ep.config;
+    stream.entrypoint_name = ep.name;
+    stream.method = head.method;
+    stream.scheme = scheme;
+    stream.host = info.host;
+    stream.path = raw_path;
+    stream.query = query;
+    stream.fields = &head.fields;
+    stream.peer_ip = peer_ip;
+    stream.peer = peer.address();
+    stream.trusted_peer = trusted;
+    stream.tls = tls;
+    stream.ssl = tls ? socket.tls().native_handle() : nullptr;
+    stream.has_body = info.framing.kind != http::BodyKind::None;
+    stream.version_minor = head.version_minor;
+    stream.record.start = std::chrono::steady_clock::now();
+    stream.record.route = route;
+    H1BodyReader body_reader(socket, buffer, worker.state().wheel(), info, timeouts.read_timeout);
+    stream.body_reader = &body_reader;
+    const proxy::Chain& chain = route->chain;
+    proxy::RequestResult rr;
+    if (!chain.empty()) rr = co_await proxy::run_request(chain, stream);
+    const bool head_request = head.method == "HEAD";  // the head's views may not outlive the body
+    proxy::Outcome o;
+    std::size_t upto = rr.ran;  // the filters whose response hooks see the answer
+    if (rr.verdict == proxy::Verdict::Respond) {
+      o = proxy::Outcome::Local;
+      upto = rr.ran - 1;
+      // A body nobody read (or read only in part) leaves the connection unusable.
+      if (stream.has_body && !stream.body) stream.local.close = true;
+    } else {
+      std::string_view send_target = target;
+      if (stream.new_path) {
+        send_target_buf.assign(*stream.new_path);
+        if (!query.empty()) send_target_buf.append("?").append(query);
+        send_target = send_target_buf;
+      }
+      proxy::ClientContext ctx{socket,    buffer,  head,    info,    send_target,
+                               stream,    chain,   rr.ran,  ep.config, ep.port,
+                               peer_ip,   trusted, &worker.draining(), scratch,
+                               &handle.upstream};
+      o = co_await proxy::forward(worker.state(), ctx, *route->service);
     }
-    proxy::ClientContext ctx{
-        socket,    buffer,  head,    info,    send_target,        &actions, &rewrite.added,
-        ep.config, ep.port, peer_ip, trusted, &worker.draining(), scratch,  &handle.upstream};
-    proxy::Outcome o = co_await proxy::forward(worker.state(), ctx, *route->service);
+    while (o == proxy::Outcome::Local) {
+      // A local answer (a middleware's, an error, or a replacement): the response hooks of the
+      // filters before the one that answered see it, and one of them may replace it in turn.
+      if (stream.replace_by >= 0) {
+        const auto k = static_cast<std::size_t>(stream.replace_by);
+        const bool close = stream.local.close;
+        stream.replace_by = -1;
+        stream.response_edits.clear();  // the replaced response's edits go with it
+        co_await chain.filters[k]->replace(stream, stream.record.status);
+        stream.local.close = stream.local.close || close;
+        upto = k;
+      }
+      stream.record.status = stream.local.status;
+      proxy::ResponseView view{stream.local.status, nullptr, &stream.local.fields};
+      if (int r = proxy::run_response(chain, upto, stream, view); r >= 0) {
+        stream.replace_by = r;
+        continue;
+      }
+      o = co_await proxy::write_local(worker.state(), socket, scratch, stream,
+                                      worker.draining() || !info.persistent,
+                                      timeouts.write_timeout, head_request);
+    }
+    proxy::run_complete(chain, rr.ran, stream);
+    if (!body_reader.surplus.empty() && o != proxy::Outcome::Close) {
+      // Bytes of the next request read with a buffered chunked body.
+      buffer.clear();
+      auto room = buffer.prepare();
+      const std::size_t n = std::min(room.size(), body_reader.surplus.size());
+      std::memcpy(room.data(), body_reader.surplus.data(), n);
+      buffer.commit(n);
+    }
     if (o == proxy::Outcome::Close || worker.draining()) break;
   }
   if (tls && !peer_gone && socket.socket().is_open()) {

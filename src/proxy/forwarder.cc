@@ -35,17 +35,11 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
-// Does a middleware set or remove this field?
-bool edited(const std::vector<HeaderEdit>& edits, std::string_view name) {
-  for (const auto& e : edits) {
-    if (http::iequals(e.name, name)) return true;
-  }
-  return false;
-}
-
+// The edits' fields: sets (the last of each name) and appends; removals write nothing.
 void append_edits(std::string& out, const std::vector<HeaderEdit>& edits) {
   for (const auto& e : edits) {
-    if (!e.value.empty()) append_field(out, e.name, e.value);
+    if (e.value.empty() || (!e.append && find_edit(edits, e.name) != &e)) continue;
+    append_field(out, e.name, e.value);
   }
 }
 
@@ -225,7 +219,8 @@ class Exchange {
         pooled_(pooled),
         may_retry_(may_retry),
         head_request_(c.head.method == "HEAD"),
-        idempotent_(any_method || idempotent(c.head.method)) {}
+        idempotent_(any_method || idempotent(c.head.method)),
+        buffered_(c.stream.body.has_value()) {}
 
   asio::awaitable<Outcome> run();
   // Nothing was answered: the request never reached the server (connect failed) or is
@@ -253,8 +248,9 @@ class Exchange {
   // a body, before any byte of the response, and never after a timeout (the server may still be
   // working on it).
   bool retryable_after_send() const {
-    return may_retry_ && idempotent_ && c_.info.framing.kind == http::BodyKind::None &&
-           !response_started_ && up_ && up_->buffer.empty();
+    return may_retry_ && idempotent_ &&
+           (c_.info.framing.kind == http::BodyKind::None || buffered_) && !response_started_ &&
+           up_ && up_->buffer.empty();
   }
 
   WorkerState& w_;
@@ -285,6 +281,7 @@ class Exchange {
   // request-body pump reuses, so they must not be read once the exchange has started.
   const bool head_request_;
   const bool idempotent_;  // or the retry middleware allows any method
+  const bool buffered_;    // a middleware read the whole body: it is sent from stream.body
 };
 
 asio::awaitable<bool> Exchange::connect() {
@@ -318,7 +315,11 @@ void Exchange::serialize_request() {
   out.clear();
   append_request_head(c_, svc_, server_, w_.hostname(), false, out);
   const auto& info = c_.info;
-  if (info.framing.kind == http::BodyKind::Chunked) {
+  if (buffered_) {
+    if (info.framing.kind != http::BodyKind::None) {
+      append_field(out, "Content-Length", std::to_string(c_.stream.body->size()));
+    }
+  } else if (info.framing.kind == http::BodyKind::Chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
   }
   if (info.connection.upgrade) {
@@ -368,10 +369,13 @@ asio::awaitable<Outcome> Exchange::run() {
     co_return o;
   }
   serialize_request();
-  if (c_.info.framing.kind == http::BodyKind::None) {
+  if (c_.info.framing.kind == http::BodyKind::None || buffered_) {
     // The common case: one write, then the response.
+    std::array<asio::const_buffer, 2> bufs = {
+        asio::buffer(c_.scratch),
+        buffered_ ? asio::buffer(*c_.stream.body) : asio::const_buffer()};
     up_write_->arm(fwd_.response_header_timeout);
-    auto [ec, n] = co_await asio::async_write(up_->socket, asio::buffer(c_.scratch), kNoThrow);
+    auto [ec, n] = co_await asio::async_write(up_->socket, bufs, kNoThrow);
     up_write_->disarm();
     Outcome o;
     if (ec && !up_write_->expired() && retryable_after_send()) {
@@ -391,7 +395,8 @@ asio::awaitable<Outcome> Exchange::run() {
   // servers all work.
   auto [sent, outcome] = co_await (send_request() && handle_response());
   finish();
-  co_return sent ? outcome : Outcome::Close;
+  // A failure answered locally (a malformed body's 400, say) is still to be written.
+  co_return sent || outcome == Outcome::Local ? outcome : Outcome::Close;
 }
 
 asio::awaitable<Outcome> Exchange::fail(int status, std::string_view why) {
@@ -405,10 +410,11 @@ asio::awaitable<Outcome> Exchange::fail(int status, std::string_view why) {
   if (response_started_) co_return Outcome::Close;
   log::debug("upstream exchange failed",
              {{"service", svc_.name}, {"server", server_.url}, {"stage", why}});
-  bool body_pending = c_.info.framing.kind != http::BodyKind::None && !request_sent_;
-  co_return co_await respond_status(w_, c_.socket, c_.scratch, status,
-                                    body_pending || *c_.draining || !c_.info.persistent,
-                                    timeouts_.write_timeout, {}, {}, head_request_);
+  bool body_pending =
+      c_.info.framing.kind != http::BodyKind::None && !request_sent_ && !buffered_;
+  c_.stream.respond(status);
+  c_.stream.local.close = body_pending || *c_.draining || !c_.info.persistent;
+  co_return Outcome::Local;
 }
 
 void Exchange::stop_request_body() {
@@ -434,7 +440,7 @@ void Exchange::finish() {
 void Exchange::serialize_response(const http::ResponseHead& head, const http::ResponseInfo& info,
                                   bool chunk_out, bool close_client) {
   (void)info;
-  append_response_head(head, c_.actions->response_headers, set_cookie_, c_.head.version_minor,
+  append_response_head(head, c_.stream.response_edits, set_cookie_, c_.head.version_minor,
                        chunk_out, close_client, c_.scratch);
 }
 
@@ -524,6 +530,21 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     }
     response_head_seen_ = true;
     up_read_->disarm();
+    c_.stream.record.upstream_status = head.status;
+    c_.stream.record.status = head.status;
+    if (c_.chain.hooks & Filter::kResponse) {
+      ResponseView view{head.status, &head.fields, nullptr};
+      if (int r = run_response(c_.chain, c_.ran, c_.stream, view); r >= 0) {
+        // A middleware replaces this response (errors): its body is not read; the connection
+        // cannot be reused then.
+        response_done_ = true;
+        release_upstream(false);
+        stop_request_body();
+        c_.stream.replace_by = r;
+        c_.stream.local.close = !request_sent_ || !c_.info.persistent || *c_.draining;
+        co_return Outcome::Local;
+      }
+    }
 
     const bool client_http11 = c_.head.version_minor == 1;
     const bool chunk_out = info.framing.kind == http::BodyKind::Chunked && client_http11;
@@ -636,11 +657,12 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
   for (const auto& f : head.fields) {
     std::string_view n = f.name;
     if (http::iequals(n, "host") || http::is_hop_by_hop(n, head.fields) ||
-        edited(c.actions->request_headers, n) || edited(*c.added_headers, n)) {
+        replaces(c.stream.request_edits, n)) {
       continue;
     }
-    // A copy frames its body itself (or has none) and must not wait for a 100 Continue.
-    if (copy && (http::iequals(n, "content-length") || http::iequals(n, "transfer-encoding") ||
+    // A copy frames its body itself (or has none) and must not wait for a 100 Continue; so does
+    // a body a middleware read.
+    if ((copy || c.stream.body) && (http::iequals(n, "content-length") || http::iequals(n, "transfer-encoding") ||
                  http::iequals(n, "expect"))) {
       continue;
     }
@@ -678,8 +700,7 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
   }
   append_field(out, "X-Forwarded-Server", hostname);
   if (!has_real_ip) append_field(out, "X-Real-Ip", c.peer_ip);
-  append_edits(out, c.actions->request_headers);
-  append_edits(out, *c.added_headers);
+  append_edits(out, c.stream.request_edits);
 }
 
 void append_response_head(const http::ResponseHead& head,
@@ -694,7 +715,7 @@ void append_response_head(const http::ResponseHead& head,
   out.append(head.reason.empty() ? http::reason_phrase(head.status) : head.reason).append("\r\n");
   for (const auto& f : head.fields) {
     const bool hop = http::is_hop_by_hop(f.name, head.fields);
-    if (!hop && !edited(response_headers, f.name)) append_field(out, f.name, f.value);
+    if (!hop && !replaces(response_headers, f.name)) append_field(out, f.name, f.value);
   }
   append_edits(out, response_headers);
   if (head.status >= 200 || head.status == 101) out.append(set_cookie);
@@ -740,15 +761,14 @@ std::string describe_ms(milliseconds d) {
 asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                  const ServiceTarget& service) {
   WorkerState::PickRequest request{client.peer_ip, &client.head.fields, nullptr};
-  const bool head_request = client.head.method == "HEAD";  // the head's views may not last
-  const bool close_on_error = client.info.framing.kind != http::BodyKind::None ||
-                              !client.info.persistent || *client.draining;
+  const bool close_on_error =
+      (client.info.framing.kind != http::BodyKind::None && !client.stream.body) ||
+      !client.info.persistent || *client.draining;
   // Without the retry middleware, at most two tries: the second only when the first cannot
   // have been processed (see Exchange::retry), on another server if there is one. The
   // middleware raises the count (never below those two) and waits before retrying a server
   // that failed; a stale pooled connection is retried at once, as without it.
-  const RetryPolicy* policy =
-      client.actions != nullptr && client.actions->retry ? &*client.actions->retry : nullptr;
+  const RetryPolicy* policy = client.stream.retry;
   int max_attempts = policy ? std::max(2, policy->attempts) : 2;
   const bool any_method = policy != nullptr && policy->attempts >= 2;
   std::vector<const ServiceTarget*> mirrorings;
@@ -779,17 +799,22 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
     if (pick.server == nullptr) {
       // Every server is down (health checks) or weighted out: say so, as Traefik does. After a
       // failed first attempt, the answer is the failure's.
-      outcome = co_await respond_status(
-          worker, client.socket, client.scratch, attempt == 0 ? 503 : 502, close_on_error,
-          client.entrypoint.responding_timeouts.write_timeout,
-          attempt == 0 ? std::string_view("no available server") : std::string_view(), {},
-          head_request);
+      client.stream.respond(attempt == 0 ? 503 : 502);
+      if (attempt == 0) {
+        client.stream.local.body = "no available server\n";
+        client.stream.local.body_set = true;
+      }
+      client.stream.local.close = close_on_error;
+      outcome = Outcome::Local;
       break;
     }
     const ServerTarget& server = *pick.server;
     if (pick.set_cookie) cookies += set_cookie_field(*lb->sticky, server.sticky_value);
     Exchange ex(worker, client, *lb, server, cookies, attempt == 0, attempt + 1 < max_attempts,
                 any_method);
+    client.stream.record.service = lb;
+    client.stream.record.server = &server;
+    client.stream.record.attempts = attempt + 1;
     worker.begin_request(server);
     if (server.load) server.load->in_flight.fetch_add(1, std::memory_order_relaxed);
     Outcome o = co_await ex.run();
@@ -822,9 +847,57 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                       {"try", tries}});
     }
   }
+  if (client.tee != nullptr && client.stream.body && !client.tee->complete) {
+    // The body was read by a middleware, not streamed through the tee.
+    tee_append(client.tee, *client.stream.body);
+    client.tee->complete = true;
+  }
   client.tee = nullptr;
   send_mirrors(worker, mirrors);
   co_return outcome;
+}
+
+asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
+                                     std::string& scratch, Stream& stream, bool close,
+                                     milliseconds write_timeout, bool head_request) {
+  const LocalResponse& l = stream.local;
+  close = close || l.close;
+  stream.record.status = l.status;
+  const std::string_view reason = http::reason_phrase(l.status);
+  scratch.clear();
+  char code[3] = {static_cast<char>('0' + l.status / 100 % 10),
+                  static_cast<char>('0' + l.status / 10 % 10), static_cast<char>('0' + l.status % 10)};
+  scratch.append("HTTP/1.1 ").append(code, 3).append(" ").append(reason).append("\r\n");
+  const auto& edits = stream.response_edits;
+  if (!l.content_type.empty() && !replaces(edits, "content-type") &&
+      find_edit(l.fields, "content-type") == nullptr) {
+    append_field(scratch, "Content-Type", l.content_type);
+  }
+  for (const auto& f : l.fields) {
+    if (f.value.empty() || replaces(edits, f.name)) continue;
+    if (!f.append && find_edit(l.fields, f.name) != &f) continue;
+    append_field(scratch, f.name, f.value);
+  }
+  append_edits(scratch, edits);
+  const std::size_t length = l.body_set ? l.body.size() : reason.size() + 1;
+  char len[24];
+  auto [end, ec0] = std::to_chars(len, len + sizeof len, length);
+  scratch.append("Content-Length: ").append(len, end).append("\r\n");
+  if (close) scratch.append("Connection: close\r\n");
+  scratch.append("\r\n");
+  if (!head_request) {
+    if (l.body_set) {
+      scratch.append(l.body);
+    } else {
+      scratch.append(reason).append("\n");
+    }
+  }
+  stream.record.response_body_bytes = head_request ? 0 : length;
+  Deadline dl(worker.wheel(), cancel_socket, &socket.socket());
+  dl.arm(write_timeout);
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);
+  if (ec || close) co_return Outcome::Close;
+  co_return Outcome::KeepAlive;
 }
 
 asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socket,

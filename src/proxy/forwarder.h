@@ -30,7 +30,8 @@
 #include "proxy/client_stream.h"
 #include "proxy/deadline.h"
 #include "proxy/http/message.h"
-#include "proxy/middlewares/actions.h"
+#include "proxy/pipeline/filter.h"
+#include "proxy/pipeline/stream.h"
 #include "proxy/routing_table.h"
 #include "proxy/worker_state.h"
 
@@ -52,8 +53,9 @@ struct ClientContext {
   const http::RequestHead& head;  // views into buffer, valid until the body is read
   const http::RequestInfo& info;
   std::string_view target;  // origin-form target to send (after middleware path steps)
-  const Actions* actions;   // the route's middlewares (header edits)
-  const std::vector<HeaderEdit>* added_headers;  // fields path steps add (X-Forwarded-Prefix)
+  Stream& stream;           // middlewares' edits, the retry policy, a buffered body, the record
+  const Chain& chain;       // the route's filters: response hooks of the first `ran` run
+  std::size_t ran;
   const config::EntryPoint& entrypoint;
   std::string_view entrypoint_port;  // for X-Forwarded-Port when the Host has none
   std::string_view peer_ip;
@@ -65,7 +67,10 @@ struct ClientContext {
   BodyTee* tee = nullptr;  // set by forward() for mirrored requests with a body
 };
 
-enum class Outcome { KeepAlive, Close };
+// KeepAlive, Close: the response was written (or the client is gone). Local: nothing was
+// written; stream.local holds the answer (an error, 503, or a middleware's replacement: then
+// stream.replace_by names the filter whose replace() makes it), which the codec writes.
+enum class Outcome { KeepAlive, Close, Local };
 
 // A Deadline callback that cancels the operations pending on the tcp::socket `ctx` points to.
 void cancel_socket(void* ctx);
@@ -83,13 +88,21 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
 
 // The response head as the client gets it (into `out`, replacing its content): status line with
 // the server's reason, the server's fields less hop-by-hop ones and those `response_headers`
-// replace, the edits, `set_cookie` (complete field lines, for final and 101 responses), then
+// replace or remove, the edits, `set_cookie` (complete field lines, for final and 101 responses), then
 // Upgrade for a 101, or Transfer-Encoding: chunked (`chunk_out`) and Connection for a final one
 // (`close_client`; keep-alive for an HTTP/1.0 client), and the final CRLF.
 void append_response_head(const http::ResponseHead& head,
                           const std::vector<HeaderEdit>& response_headers,
                           std::string_view set_cookie, int client_version_minor, bool chunk_out,
                           bool close_client, std::string& out);
+
+// Writes a local answer (stream.local) with the response edits: Content-Type and Content-Length
+// from it, its fields, then the edits middlewares made. `close` (or local.close) closes the
+// connection after it. Fills record.status.
+boost::asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
+                                            std::string& scratch, Stream& stream, bool close,
+                                            std::chrono::milliseconds write_timeout,
+                                            bool head_request);
 
 // Writes a complete short response (`<reason>\n` as text/plain) and reports whether the client
 // connection may be kept. `close` adds Connection: close. `head_request`: the answer to HEAD,

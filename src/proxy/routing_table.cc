@@ -105,8 +105,7 @@ void TableBuilder::add_entrypoint_redirects(RoutingTable& table) {
     // Traefik's default: just below the ACME challenge router, so above every router.
     route->priority = r.priority != 0 ? r.priority : std::numeric_limits<int>::max() - 1;
     route->rule = *rules::parse("PathPrefix(`/`)");
-    route->actions.redirect = Redirect{r.scheme, infos_[i].redirect_port, r.permanent};
-    route->entrypoint_redirect = true;
+    route->entrypoint_redirect = Redirect{r.scheme, infos_[i].redirect_port, r.permanent};
     table.entrypoints_[i].any_host_.push_back(route.get());
     table.routes_.push_back(std::move(route));
   }
@@ -386,11 +385,12 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       result.errors.push_back({"router", name, err});
       continue;
     }
-    auto actions = compile_actions(router.middlewares, cfg.http.middlewares,
-                                   std::any_of(placed.begin(), placed.end(),
-                                               [](const auto& p) { return p.second != nullptr; }));
-    if (!actions) {
-      result.errors.push_back({"router", name, actions.error().message});
+    ChainContext chain_ctx;
+    chain_ctx.services = &services;
+    chain_ctx.states = &filter_states_;
+    auto chain = compile_chain(router.middlewares, cfg.http.middlewares, chain_ctx);
+    if (!chain) {
+      result.errors.push_back({"router", name, chain.error().message});
       continue;
     }
     auto route = std::make_unique<Route>();
@@ -398,7 +398,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     // Traefik's default priority: the rule's length, so more specific rules usually win.
     route->priority = router.priority != 0 ? router.priority : static_cast<int>(router.rule.size());
     route->rule = std::move(*rule);
-    route->actions = std::move(*actions);
+    route->chain = std::move(*chain);
     route->service = svc->second;
     for (auto [ep, t] : placed) {
       auto& routes = t ? table->tls_entrypoints_[ep] : table->entrypoints_[ep];
@@ -419,6 +419,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     }
   }
   if (health_) health_->sweep();  // checks of servers no longer in any service stop
+  filter_states_.sweep();
   result.table = std::move(table);
   return result;
 }

@@ -22,7 +22,9 @@
 #include "proxy/balancer.h"
 #include "proxy/health.h"
 #include "proxy/health_checker.h"
-#include "proxy/middlewares/actions.h"
+#include "proxy/middlewares/url.h"
+#include "proxy/pipeline/chain_builder.h"
+#include "proxy/pipeline/filter.h"
 #include "proxy/name_cache.h"
 #include "proxy/sticky.h"
 #include "rules/rule.h"
@@ -94,11 +96,11 @@ struct Route {
   std::string name;
   int priority = 0;
   rules::Rule rule;
-  Actions actions;                         // the router's middlewares, compiled
+  Chain chain;                             // the router's middlewares, compiled
   const ServiceTarget* service = nullptr;  // null only for entrypoint redirects
   // entryPoints.<ep>.http.redirections: skipped for requests that already came over the target
   // scheme (a trusted proxy's X-Forwarded-Proto).
-  bool entrypoint_redirect = false;
+  std::optional<Redirect> entrypoint_redirect;
 };
 
 class EntryPointRoutes {
@@ -234,6 +236,7 @@ class TableBuilder {
   std::uint32_t next_id_ = 0;
   std::uint64_t next_generation_ = 1;
   std::map<std::string, std::shared_ptr<ServerLoad>> loads_;  // by URL, like server_ids_
+  FilterStates filter_states_;  // middlewares' state across builds (rate limits, breakers)
   std::string sticky_salt_ = random_salt();  // per process: sticky cookies survive reloads
 };
 

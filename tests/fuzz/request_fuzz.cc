@@ -188,23 +188,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const proxy::Route* route = routes->match(req);
   if (route == nullptr) return 0;
   const std::string_view scheme = (opts & 4) ? "https" : "http";
-  if (route->actions.redirect && !info.host.empty()) {
-    std::string location =
-        proxy::redirect_location(*route->actions.redirect, scheme, info.host, target);
-    check(!has_line_break(location), "redirect Location holds a line break");
-    if (!location.empty()) {
-      const int status = proxy::redirect_status(*route->actions.redirect, head.method);
-      check(status == 301 || status == 302 || status == 307 || status == 308, "redirect status");
+  proxy::Stream stream;
+  stream.method = head.method;
+  stream.scheme = scheme;
+  stream.host = info.host;
+  stream.path = raw_path;
+  stream.query = query;
+  stream.fields = &head.fields;
+  stream.peer_ip = "192.0.2.7";
+  stream.peer = client_ip;
+  if (route->entrypoint_redirect) return 0;
+  std::size_t ran = 0;
+  for (const auto& f : route->chain.filters) {
+    ++ran;
+    // The fuzzed configuration has synchronous filters only (redirects, paths, headers).
+    if ((f->hooks() & proxy::Filter::kRequest) == 0) continue;
+    if (f->on_request(stream) == proxy::Verdict::Respond) {
+      for (const auto& field : stream.local.fields) {
+        check(!has_line_break(field.value), "local answer field holds a line break");
+      }
+      const int status = stream.local.status;
+      check(status >= 200 && status <= 599, "local answer status");
       return 0;
     }
   }
   if (route->service == nullptr) return 0;
 
-  proxy::Rewrite rewrite;
+  std::string send_target_buf;
   std::string_view send_target = target;
-  if (!route->actions.path_steps.empty()) {
-    proxy::apply_path_steps(route->actions, raw_path, query, rewrite);
-    send_target = rewrite.target;
+  if (stream.new_path) {
+    send_target_buf.assign(*stream.new_path);
+    if (!query.empty()) send_target_buf.append("?").append(query);
+    send_target = send_target_buf;
   }
   check(!send_target.empty() && send_target.front() == '/', "target sent is not origin-form");
   check(!has_line_break(send_target) && send_target.find(' ') == std::string_view::npos,
@@ -214,9 +229,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string scratch;
   const bool trusted = (opts & 2) != 0;
   const bool copy = (opts & 8) != 0;
-  proxy::ClientContext ctx{e.stream,        e.buffer,       head,   info, send_target,
-                           &route->actions, &rewrite.added, e.ep,   "80", "192.0.2.7",
-                           trusted,         &draining,      scratch};
+  proxy::ClientContext ctx{e.stream, e.buffer, head,        info,      send_target,
+                           stream,   route->chain, ran,  e.ep,      "80",
+                           "192.0.2.7", trusted, &draining, scratch};
   std::string out;
   const auto& svc = *route->service;
   check(!svc.servers.empty(), "service without servers");

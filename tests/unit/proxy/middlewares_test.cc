@@ -1,7 +1,13 @@
-// Middlewares compiled into actions: chains, errors, path steps, redirects.
-#include "proxy/middlewares/actions.h"
-
+// Middlewares compiled into filter chains: order, chains, errors, path steps, redirects, header
+// edits. Filters run on a Stream as a codec would run them.
 #include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "proxy/middlewares/url.h"
+#include "proxy/pipeline/chain_builder.h"
 
 #include "config/decode.h"
 #include "unit/config/decode_errors.h"
@@ -44,20 +50,59 @@ const char* kAll = R"yaml(
     loop2:
       chain:
         middlewares: [loop1]
-    auth:
-      basicAuth:
-        users: ["a:b"]
+    gz:
+      compress: {}
 )yaml";
 
-TEST(Actions, CompileChainsAndErrors) {
+Result<Chain> chain_of(const std::vector<std::string>& names,
+                       const std::map<std::string, config::Middleware>& all) {
+  return compile_chain(names, all, ChainContext{});
+}
+
+RequestResult run(const Chain& chain, Stream& s) {
+  boost::asio::io_context io;
+  RequestResult r;
+  boost::asio::co_spawn(
+      io, [&]() -> boost::asio::awaitable<void> { r = co_await run_request(chain, s); },
+      boost::asio::detached);
+  io.run();
+  return r;
+}
+
+std::string edit(const std::vector<HeaderEdit>& edits, const std::string& name) {
+  const HeaderEdit* e = find_edit(edits, name);
+  return e == nullptr ? "<none>" : e->value;
+}
+
+Stream request(std::string_view path, std::string_view query = "", bool tls = false) {
+  Stream s;
+  s.method = "GET";
+  s.scheme = tls ? "https" : "http";
+  s.tls = tls;
+  s.host = "example.com";
+  s.path = path;
+  s.query = query;
+  return s;
+}
+
+TEST(Middlewares, CompileChainsAndErrors) {
   auto all = middlewares(kAll);
-  auto both = compile_actions({"both"}, all);
+  auto both = chain_of({"both"}, all);
   ASSERT_TRUE(both) << both.error().message;
-  EXPECT_EQ(both->path_steps.size(), 1u);
-  EXPECT_EQ(both->request_headers.size(), 2u);
-  ASSERT_EQ(both->response_headers.size(), 3u);  // X-Served-By, X-Frame-Options, nosniff
-  EXPECT_EQ(both->response_headers[1].name, "X-Frame-Options");
-  EXPECT_EQ(both->response_headers[1].value, "DENY");
+  ASSERT_EQ(both->size(), 2u);  // the chain is flattened
+  EXPECT_EQ(both->filters[0]->name(), "strip");
+  Stream s = request("/api/x");
+  auto r = run(*both, s);
+  EXPECT_EQ(r.verdict, Verdict::Continue);
+  EXPECT_EQ(r.ran, 2u);
+  EXPECT_EQ(s.forward_path(), "/x");
+  EXPECT_EQ(edit(s.request_edits, "X-Added"), "yes");
+  EXPECT_EQ(edit(s.request_edits, "user-agent"), "");  // removed
+  EXPECT_EQ(edit(s.request_edits, "X-Forwarded-Prefix"), "/api");
+  EXPECT_EQ(run_response(*both, r.ran, s, ResponseView{200}), -1);
+  EXPECT_EQ(edit(s.response_edits, "X-Served-By"), "portier");
+  EXPECT_EQ(edit(s.response_edits, "X-Frame-Options"), "DENY");
+  EXPECT_EQ(edit(s.response_edits, "X-Content-Type-Options"), "nosniff");
 
   struct E {
     std::vector<std::string> names;
@@ -66,55 +111,101 @@ TEST(Actions, CompileChainsAndErrors) {
   const std::vector<E> errors = {
       {{"missing"}, "middleware `missing` does not exist"},
       {{"loop1"}, "chain cycle"},
-      {{"auth"}, "type `basicAuth` is not supported yet"},
-      {{"strip", "auth"}, "middleware `auth`"},
+      {{"gz"}, "type `compress` is not supported yet"},
+      {{"strip", "gz"}, "middleware `gz`"},
   };
   for (const auto& e : errors) {
     SCOPED_TRACE(e.error);
-    auto r = compile_actions(e.names, all);
-    ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message.find(e.error), std::string::npos) << r.error().message;
+    auto c = chain_of(e.names, all);
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().message.find(e.error), std::string::npos) << c.error().message;
   }
-  EXPECT_EQ(middleware_error(all.at("auth")), "type `basicAuth` is not supported yet");
+  EXPECT_EQ(middleware_error(all.at("gz")), "type `compress` is not supported yet");
   EXPECT_EQ(middleware_error(all.at("strip")), "");
 }
 
-TEST(Actions, PathSteps) {
+TEST(Middlewares, PathSteps) {
   auto all = middlewares(kAll);
   struct C {
     std::vector<std::string> names;
     std::string path;
     std::string query;
-    std::string want_target;
+    std::string want_path;
     std::string header;  // "Name: value" or ""
   };
   const std::vector<C> table = {
-      {{"strip"}, "/api/users", "x=1", "/users?x=1", "X-Forwarded-Prefix: /api"},
+      {{"strip"}, "/api/users", "x=1", "/users", "X-Forwarded-Prefix: /api"},
       {{"strip"}, "/api", "", "/", "X-Forwarded-Prefix: /api"},
       {{"strip"}, "/apiary", "", "/ary", "X-Forwarded-Prefix: /api"},  // plain prefix, as Traefik
       {{"strip"}, "/v2/x", "", "/x", "X-Forwarded-Prefix: /v2"},
       {{"strip"}, "/other", "", "/other", ""},
-      {{"add"}, "/x", "q", "/base/x?q", ""},
-      {{"replace"}, "/orig/path", "a=b", "/fixed?a=b", "X-Replaced-Path: /orig/path"},
+      {{"add"}, "/x", "q", "/base/x", ""},
+      {{"replace"}, "/orig/path", "a=b", "/fixed", "X-Replaced-Path: /orig/path"},
       {{"strip", "add"}, "/api/x", "", "/base/x", "X-Forwarded-Prefix: /api"},
+      // In order: stripping after adding finds no /api at the start.
+      {{"add", "strip"}, "/api/x", "", "/base/api/x", ""},
   };
   for (const auto& c : table) {
     SCOPED_TRACE(c.path);
-    auto a = compile_actions(c.names, all);
-    ASSERT_TRUE(a);
-    Rewrite rw;
-    apply_path_steps(*a, c.path, c.query, rw);
-    EXPECT_EQ(rw.target, c.want_target);
+    auto chain = chain_of(c.names, all);
+    ASSERT_TRUE(chain);
+    Stream s = request(c.path, c.query);
+    run(*chain, s);
+    EXPECT_EQ(s.forward_path(), c.want_path);
     if (c.header.empty()) {
-      EXPECT_TRUE(rw.added.empty());
+      EXPECT_TRUE(s.request_edits.empty());
     } else {
-      ASSERT_EQ(rw.added.size(), 1u);
-      EXPECT_EQ(rw.added[0].name + ": " + rw.added[0].value, c.header);
+      ASSERT_EQ(s.request_edits.size(), 1u);
+      EXPECT_EQ(s.request_edits[0].name + ": " + s.request_edits[0].value, c.header);
     }
   }
 }
 
-TEST(Actions, Redirects) {
+// Traefik's order: a redirect answers where it sits (the middlewares after it do not run), and
+// on the way out the first middleware's response edits win.
+TEST(Middlewares, OrderIsTraefiks) {
+  auto all = middlewares(kAll + std::string(R"yaml(
+    a:
+      headers:
+        customResponseHeaders: {X-Who: a}
+    b:
+      headers:
+        customResponseHeaders: {X-Who: b, X-Only-B: "1"}
+    toroot:
+      redirectRegex:
+        regex: '^http://example\.com/users$'
+        replacement: 'http://example.com/'
+)yaml"));
+  auto chain = chain_of({"a", "b"}, all);
+  ASSERT_TRUE(chain);
+  Stream s = request("/");
+  auto r = run(*chain, s);
+  run_response(*chain, r.ran, s, ResponseView{200});
+  EXPECT_EQ(edit(s.response_edits, "X-Who"), "a");
+  EXPECT_EQ(edit(s.response_edits, "X-Only-B"), "1");
+
+  // The regex sees the path stripPrefix left.
+  auto redir = chain_of({"strip", "toroot", "add"}, all);
+  ASSERT_TRUE(redir);
+  Stream t = request("/api/users");
+  r = run(*redir, t);
+  EXPECT_EQ(r.verdict, Verdict::Respond);
+  EXPECT_EQ(r.ran, 2u);  // add did not run
+  EXPECT_EQ(t.record.answered_by, "toroot");
+  EXPECT_EQ(t.local.status, 302);
+  EXPECT_EQ(edit(t.local.fields, "Location"), "http://example.com/");
+  EXPECT_EQ(t.forward_path(), "/users");
+
+  auto scheme = chain_of({"redir"}, all);
+  ASSERT_TRUE(scheme);
+  Stream u = request("/p", "q=1");
+  EXPECT_EQ(run(*scheme, u).verdict, Verdict::Respond);
+  EXPECT_EQ(u.local.status, 301);
+  EXPECT_EQ(edit(u.local.fields, "Location"), "https://example.com/p?q=1");
+  Stream v = request("/p", "", true);
+  EXPECT_EQ(run(*scheme, v).verdict, Verdict::Continue);  // already https
+}
+TEST(Middlewares, Redirects) {
   Redirect https{"https", "", true};
   EXPECT_EQ(redirect_location(https, "http", "example.com:8000", "/a?b=1"),
             "https://example.com/a?b=1");
@@ -132,7 +223,7 @@ TEST(Actions, Redirects) {
 }
 
 // An error inside one middleware disables that middleware only (its provider_error).
-TEST(Actions, DecodeErrors) {
+TEST(Middlewares, DecodeErrors) {
   const std::string bad = config::decode_errors(
       "http:\n  middlewares:\n    m:\n      stripPrefx:\n        prefixes: [/a]\n", "m.yml");
   EXPECT_NE(bad.find("m.yml:4:7: unknown middleware type `stripPrefx`"), std::string::npos) << bad;
@@ -154,7 +245,7 @@ TEST(Actions, DecodeErrors) {
 namespace portier::proxy {
 namespace {
 
-TEST(Actions, RedirectRegexUsesGoReplacementSyntax) {
+TEST(Middlewares, RedirectRegexUsesGoReplacementSyntax) {
   struct Case {
     std::string regex, replacement, scheme, host, target, want;
   };
@@ -182,31 +273,37 @@ TEST(Actions, RedirectRegexUsesGoReplacementSyntax) {
     SCOPED_TRACE(c.regex + " -> " + c.replacement);
     auto mws = middlewares("    r:\n      redirectRegex:\n        regex: '" + c.regex +
                            "'\n        replacement: '" + c.replacement + "'\n");
-    auto a = compile_actions({"r"}, mws);
+    auto a = chain_of({"r"}, mws);
     ASSERT_TRUE(a) << a.error().message;
-    ASSERT_TRUE(a->redirect);
-    EXPECT_EQ(redirect_location(*a->redirect, c.scheme, c.host, c.target), c.want);
+    const std::string path = c.target.substr(0, c.target.find('?'));
+    const std::string query =
+        c.target.find('?') == std::string::npos ? "" : c.target.substr(c.target.find('?') + 1);
+    Stream s = request(path, query, c.scheme == "https");
+    s.host = c.host;
+    auto r = run(*a, s);
+    EXPECT_EQ(r.verdict == Verdict::Respond ? edit(s.local.fields, "Location") : "", c.want);
   }
-  auto bad = compile_actions({"r"}, middlewares("    r:\n      redirectRegex:\n        regex: "
+  auto bad = chain_of({"r"}, middlewares("    r:\n      redirectRegex:\n        regex: "
                                                 "'('\n        replacement: x\n"));
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("redirectRegex.regex"), std::string::npos);
   // RE2 rewrites reach \9 at most: a reference to group 10 is refused, not misread as \1 then "0".
-  auto ten = compile_actions(
+  auto ten = chain_of(
       {"r"}, middlewares("    r:\n      redirectRegex:\n        regex: "
                          "'(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)'\n        replacement: 'x$10'\n"));
   ASSERT_FALSE(ten);
   EXPECT_NE(ten.error().message.find("group 10"), std::string::npos) << ten.error().message;
 }
 
-TEST(Actions, StrictTransportSecurityOnTlsRoutersOrWhenForced) {
+TEST(Middlewares, StrictTransportSecurityOnTlsRequestsOrWhenForced) {
   auto mws = middlewares("    sts:\n      headers:\n        stsSeconds: 60\n");
-  auto plain = compile_actions({"sts"}, mws, false);
-  auto tls = compile_actions({"sts"}, mws, true);
-  ASSERT_TRUE(plain && tls);
-  EXPECT_TRUE(plain->response_headers.empty());
-  ASSERT_EQ(tls->response_headers.size(), 1u);
-  EXPECT_EQ(tls->response_headers[0].value, "max-age=60");
+  auto chain = chain_of({"sts"}, mws);
+  ASSERT_TRUE(chain);
+  Stream plain = request("/"), tls = request("/", "", true);
+  run_response(*chain, 1, plain, ResponseView{200});
+  run_response(*chain, 1, tls, ResponseView{200});
+  EXPECT_TRUE(plain.response_edits.empty());
+  EXPECT_EQ(edit(tls.response_edits, "Strict-Transport-Security"), "max-age=60");
 }
 
 }  // namespace

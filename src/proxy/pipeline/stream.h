@@ -1,0 +1,150 @@
+// One request as routing and middlewares see it, whatever the protocol it came in on: the
+// request head (views the codec keeps valid for the whole exchange), what middlewares changed
+// (path, request and response fields, the retry policy), a local answer when one of them
+// answers, and the per-request record that access logs and metrics read.
+//
+// The codec (today HTTP/1.1 in entrypoints/session.cc) fills the request part, runs the route's
+// filter chain over it (pipeline/filter.h), and either writes `local` or forwards. Middlewares
+// never touch bytes on the wire: they read fields through header() and write edits.
+//
+// Threading: owned by one connection's coroutine on one worker; reused for that connection's
+// requests (reset() keeps the vectors' capacity), so a request allocates nothing here once warm.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http/parser.h"
+
+typedef struct ssl_st SSL;
+
+namespace portier::config {
+struct EntryPoint;
+}
+
+namespace portier::proxy {
+
+class WorkerState;
+struct Route;
+struct ServiceTarget;
+struct ServerTarget;
+
+// A field a middleware sets (`value`), removes (empty `value`) or adds beside the others
+// (`append`). For one name, the last non-append edit wins.
+struct HeaderEdit {
+  std::string name;
+  std::string value;
+  bool append = false;
+};
+
+// Sets (replacing an earlier edit of the same name) or appends an edit.
+void set_edit(std::vector<HeaderEdit>& edits, std::string_view name, std::string_view value);
+void add_edit(std::vector<HeaderEdit>& edits, std::string_view name, std::string_view value);
+// The edit that decides this field (the last non-append one), or nullptr.
+const HeaderEdit* find_edit(const std::vector<HeaderEdit>& edits, std::string_view name);
+// Is this field replaced or removed by an edit (appends leave the original in place)?
+bool replaces(const std::vector<HeaderEdit>& edits, std::string_view name);
+
+// retry: up to `attempts` tries in all; before try k (k >= 2) the forwarder waits
+// initial_interval * 1.5^(k-2), at most twice initial_interval. `statuses`: responses with these
+// codes are retried too (their body is dropped), when the request has no body or a buffered one.
+struct RetryPolicy {
+  int attempts = 1;
+  std::chrono::milliseconds initial_interval{100};
+  std::chrono::milliseconds timeout{0};  // 0: none; else the whole retry loop's budget
+  std::vector<std::pair<int, int>> statuses;  // inclusive ranges
+  bool network_errors = true;                 // !disableRetryOnNetworkError
+  bool any_method = true;                     // retryNonIdempotentMethod (Traefik: true)
+  bool retries_status(int s) const {
+    for (auto [lo, hi] : statuses) {
+      if (s >= lo && s <= hi) return true;
+    }
+    return false;
+  }
+};
+
+// An answer portier writes itself (a redirect, a 401, a 429, an error page).
+struct LocalResponse {
+  int status = 0;
+  std::vector<HeaderEdit> fields;  // besides Content-Type and Content-Length
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;  // empty: the reason phrase and a newline, as Go's http.Error
+  bool body_set = false;  // the body is exactly `body`, even empty
+  bool close = false;     // the connection closes after it
+};
+
+// What happened to one request, for access logs and metrics (issue 14 reads it).
+struct RequestRecord {
+  std::chrono::steady_clock::time_point start;
+  const Route* route = nullptr;
+  const ServiceTarget* service = nullptr;  // the load balancer that answered
+  const ServerTarget* server = nullptr;    // the last server tried
+  int status = 0;           // the status the client got (0: none: the connection failed)
+  int upstream_status = 0;  // the server's, before middlewares rewrote it
+  std::uint64_t request_body_bytes = 0;
+  std::uint64_t response_body_bytes = 0;
+  int attempts = 0;                // tries of a server
+  std::string_view answered_by;    // the middleware that answered locally, or ""
+};
+
+// The codec's way to read the whole request body for a middleware that needs it (buffering,
+// forwardAuth's forwardBody, retrying a request with a body).
+enum class BodyRead { Ok, TooLarge, Failed };
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Reads the rest of the body (decoded) into `out`; TooLarge once more than `limit` bytes came
+  // (the connection is then unusable: the codec closes it after answering).
+  virtual boost::asio::awaitable<BodyRead> read_all(std::string& out, std::uint64_t limit) = 0;
+};
+
+struct Stream {
+  // --- the request, set by the codec (views valid until the exchange ends) ---
+  WorkerState* worker = nullptr;
+  const config::EntryPoint* entrypoint = nullptr;
+  std::string_view entrypoint_name;
+  std::string_view method;
+  std::string_view scheme;  // as the client used it: https on TLS, or a trusted X-Forwarded-Proto
+  std::string_view host;    // the authority as sent (may carry a port)
+  std::string_view path;    // after normalization, escapes as sent
+  std::string_view query;   // without '?'
+  const http::Fields* fields = nullptr;
+  std::string_view peer_ip;
+  boost::asio::ip::address peer;
+  bool trusted_peer = false;  // forwardedHeaders.trustedIPs
+  bool tls = false;
+  SSL* ssl = nullptr;          // the client's TLS session, when tls
+  bool has_body = false;       // the request has a body (any framing)
+  int version_minor = 1;
+  BodyReader* body_reader = nullptr;
+
+  // --- what middlewares decide ---
+  std::optional<std::string> new_path;  // the path to forward, when a middleware changed it
+  std::vector<HeaderEdit> request_edits;
+  std::vector<HeaderEdit> response_edits;
+  const RetryPolicy* retry = nullptr;  // the retry middleware's, owned by the chain
+  std::optional<std::string> body;  // the whole request body, when a middleware read it
+  LocalResponse local;
+  int replace_by = -1;  // the filter that replaces the response (errors), or -1
+  RequestRecord record;
+
+  // The path the server gets (after rewrites).
+  std::string_view forward_path() const { return new_path ? std::string_view(*new_path) : path; }
+  // A request field as the server will get it: an edit made by an earlier middleware, else the
+  // client's first field of that name. nullopt when absent or removed.
+  std::optional<std::string_view> header(std::string_view name) const;
+  // Answers locally: fills `local` (fields and body may be added after).
+  void respond(int status) {
+    local = LocalResponse{};
+    local.status = status;
+  }
+  void reset();
+};
+
+}  // namespace portier::proxy

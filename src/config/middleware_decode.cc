@@ -82,8 +82,8 @@ const std::vector<Type> kTypes = {
     {"compress", decode_compress, ""},
     {"contentType", decode_content_type, ""},
     {"digestAuth", decode_digest_auth, ""},
-    // An entrypoint option of the same name is portier's static model; the middleware keeps
-    // its type only until the two share one struct.
+    // Only checked for now: its struct is to be shared with the entrypoint option of the same
+    // name (entryPoints.<ep>.http.encodedCharacters).
     {"encodedCharacters", nullptr,
      "allowEncodedSlash,allowEncodedBackSlash,allowEncodedNullCharacter,allowEncodedSemicolon,"
      "allowEncodedPercent,allowEncodedQuestionMark,allowEncodedHash"},

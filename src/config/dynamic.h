@@ -138,9 +138,12 @@ struct Service {
   bool operator==(const Service&) const = default;
 };
 
-// Middlewares. A Middleware holds exactly one kind; `type` is its Traefik name. Kinds portier
-// does not implement yet keep only their type, so configurations using them still parse and
-// the routers using them report it.
+// Middlewares. A Middleware holds exactly one kind; `type` is its Traefik name. The Traefik v3
+// HTTP middlewares that files and labels configure are decoded into the structs below (all but
+// plugin and encodedCharacters, which keep only their type), with Traefik's defaults: those of
+// its SetDefaults() and those its constructors give to 0 or "", so a missing option reads as in
+// Traefik. Decoding a kind does not make it run: the engine refuses the kinds it does not
+// implement yet, and routers using them are disabled. Sizes are bytes; Duration is milliseconds.
 struct RedirectScheme {
   std::string scheme = "https";
   std::string port;  // empty: the scheme's default
@@ -157,6 +160,11 @@ struct StripPrefix {
   std::vector<std::string> prefixes;
   bool operator==(const StripPrefix&) const = default;
 };
+// stripPrefixRegex: removes the first match of the first matching regex from the path.
+struct StripPrefixRegex {
+  std::vector<std::string> regex;  // Go (RE2) syntax, not checked when decoding
+  bool operator==(const StripPrefixRegex&) const = default;
+};
 struct AddPrefix {
   std::string prefix;
   bool operator==(const AddPrefix&) const = default;
@@ -165,22 +173,51 @@ struct ReplacePath {
   std::string path;
   bool operator==(const ReplacePath&) const = default;
 };
+struct ReplacePathRegex {
+  std::string regex;        // Go (RE2) syntax, matched against the path
+  std::string replacement;  // $1, ${1}, ${name} refer to groups
+  bool operator==(const ReplacePathRegex&) const = default;
+};
 struct Headers {
   // An empty value removes the field, as in Traefik.
   std::map<std::string, std::string> custom_request_headers;
   std::map<std::string, std::string> custom_response_headers;
+  // CORS: a preflight is answered locally; other responses get the Access-Control-* fields.
+  bool access_control_allow_credentials = false;
+  std::vector<std::string> access_control_allow_headers;
+  std::vector<std::string> access_control_allow_methods;
+  std::vector<std::string> access_control_allow_origin_list;        // "*" allows any origin
+  std::vector<std::string> access_control_allow_origin_list_regex;  // Go (RE2) syntax
+  std::vector<std::string> access_control_expose_headers;
+  std::optional<long long> access_control_max_age;  // seconds; unset: no Access-Control-Max-Age
+  bool add_vary_header = false;
+  // Security: hosts accepted (empty: any), the fields that carry the original host, and the
+  // field/value pairs that mark a request as HTTPS behind another proxy.
+  std::vector<std::string> allowed_hosts;
+  std::vector<std::string> hosts_proxy_headers;
+  std::map<std::string, std::string> ssl_proxy_headers;
   // Static security headers, sent on every response.
-  long long sts_seconds = 0;
+  long long sts_seconds = 0;  // 0: no Strict-Transport-Security
   bool sts_include_subdomains = false;
   bool sts_preload = false;
   bool force_sts_header = false;
   bool frame_deny = false;
-  std::string custom_frame_options_value;
+  std::string custom_frame_options_value;  // overrides frame_deny
   bool content_type_nosniff = false;
   bool browser_xss_filter = false;
+  std::string custom_browser_xss_value;  // overrides browser_xss_filter
   std::string content_security_policy;
+  std::string content_security_policy_report_only;
+  std::string public_key;  // Public-Key-Pins value
   std::string referrer_policy;
   std::string permissions_policy;
+  bool is_development = false;  // relaxes allowed_hosts, SSL and STS checks
+  // Deprecated in Traefik v3, still accepted there.
+  std::string feature_policy;
+  bool ssl_redirect = false;
+  bool ssl_temporary_redirect = false;
+  std::string ssl_host;
+  bool ssl_force_host = false;
   bool operator==(const Headers&) const = default;
 };
 struct Chain {
@@ -193,7 +230,176 @@ struct Chain {
 struct Retry {
   int attempts = 0;  // required, at least 1
   Duration initial_interval{0};
+  Duration timeout{0};                             // for all tries together; 0: no limit
+  long long max_request_body_bytes = 2 * 1048576;  // body kept for a retry; -1: no limit
+  std::vector<std::string> status;  // "500", "500-599": responses retried; empty: none
+  bool disable_retry_on_network_error = false;
+  bool retry_non_idempotent_method = false;  // POST, PATCH, LOCK too
   bool operator==(const Retry&) const = default;
+};
+
+// basicAuth and digestAuth. `users` are "name:hash" (basic: htpasswd MD5, SHA1 or bcrypt;
+// digest: "name:realm:hash"); secrets, never logged nor shown by the API.
+struct BasicAuth {
+  std::vector<std::string> users;
+  std::string users_file;  // one user per line, added to `users`
+  std::string realm = "traefik";
+  std::string header_field;    // request field set to the user name; "": none
+  bool remove_header = false;  // drop Authorization before forwarding
+  bool operator==(const BasicAuth&) const = default;
+};
+struct DigestAuth {
+  std::vector<std::string> users;
+  std::string users_file;
+  std::string realm = "traefik";
+  std::string header_field;
+  bool remove_header = false;
+  bool operator==(const DigestAuth&) const = default;
+};
+
+// TLS towards an authentication server (forwardAuth.tls): files or PEM text.
+struct ForwardAuthTls {
+  std::string ca;
+  std::string cert;
+  std::string key;  // secret
+  bool insecure_skip_verify = false;
+  bool ca_optional = false;  // deprecated in Traefik, no effect
+  bool operator==(const ForwardAuthTls&) const = default;
+};
+struct ForwardAuth {
+  std::string address;  // URL of the authentication server
+  std::optional<ForwardAuthTls> tls;
+  // Traefik v3 has three behaviours: true trusts every X-Forwarded-* field, false removes them
+  // all, unset (deprecated) removes some and forwards others.
+  std::optional<bool> trust_forward_header;
+  std::vector<std::string> auth_response_headers;
+  std::string auth_response_headers_regex;        // Go (RE2) syntax; "": none
+  std::vector<std::string> auth_request_headers;  // empty: every request field
+  std::vector<std::string> add_auth_cookies_to_response;
+  std::string header_field;
+  bool forward_body = false;
+  long long max_body_size = -1;           // -1: no limit
+  long long max_response_body_size = -1;  // -1: no limit
+  bool preserve_location_header = false;
+  bool preserve_request_method = false;
+  std::string auth_signin_url;  // redirect on 401; "": pass the 401 on
+  bool operator==(const ForwardAuth&) const = default;
+};
+
+// How the client address is chosen: unset (or all zero), the connection's peer; depth > 0, the
+// depth-th address of X-Forwarded-For from the right; else the first from the right not in
+// excluded_ips.
+struct IpStrategy {
+  int depth = 0;
+  std::vector<std::string> excluded_ips;  // addresses or CIDRs
+  int ipv6_subnet = 0;  // 1..128: IPv6 addresses reduced to their subnet; 0: unset
+  bool operator==(const IpStrategy&) const = default;
+};
+// What groups requests for rateLimit and inFlightReq; Traefik allows one of the three. All unset
+// (or no sourceCriterion): the peer address.
+struct SourceCriterion {
+  std::optional<IpStrategy> ip_strategy;
+  std::string request_header_name;
+  bool request_host = false;
+  bool operator==(const SourceCriterion&) const = default;
+};
+// ipAllowList (and its deprecated name ipWhiteList, which has no reject_status_code).
+struct IpAllowList {
+  std::vector<std::string> source_range;  // addresses or CIDRs, not checked when decoding
+  std::optional<IpStrategy> ip_strategy;
+  int reject_status_code = 403;  // 0 reads as 403, as in Traefik
+  bool operator==(const IpAllowList&) const = default;
+};
+// rateLimit: a token bucket per source, `average` requests per `period`, `burst` at once.
+// `redis` is refused when decoding (limits are kept in memory).
+struct RateLimit {
+  long long average = 0;                      // 0: no limit
+  Duration period = std::chrono::seconds(1);  // 0 reads as 1s
+  long long burst = 1;                        // below 1 reads as 1
+  std::optional<SourceCriterion> source_criterion;
+  bool operator==(const RateLimit&) const = default;
+};
+struct InFlightReq {
+  long long amount = 0;  // simultaneous requests per source; required
+  std::optional<SourceCriterion> source_criterion;
+  bool operator==(const InFlightReq&) const = default;
+};
+
+// errors (Traefik's ErrorPage): responses whose status is in `status` are replaced by
+// `service`'s answer to `query` ({status}, {originalStatus}, {url} replaced).
+struct ErrorPage {
+  std::vector<std::string> status;             // "500", "500-599"
+  std::map<std::string, int> status_rewrites;  // "418" or "500-599" -> status sent
+  std::string service;
+  std::string query;
+  std::vector<std::string> error_request_headers;  // request fields sent to `service`
+  bool operator==(const ErrorPage&) const = default;
+};
+// circuitBreaker: opens when `expression` (NetworkErrorRatio(), ResponseCodeRatio(...),
+// LatencyAtQuantileMS(...)) holds; 0 durations read as the defaults, as in Traefik.
+struct CircuitBreaker {
+  std::string expression;
+  Duration check_period = std::chrono::milliseconds(100);
+  Duration fallback_duration = std::chrono::seconds(10);
+  Duration recovery_duration = std::chrono::seconds(10);
+  int response_code = 503;  // sent while open
+  bool operator==(const CircuitBreaker&) const = default;
+};
+// buffering: whole bodies read before forwarding; past mem_* they go to disk (in Traefik).
+struct Buffering {
+  long long max_request_body_bytes = 0;        // 0: no limit; above it 413
+  long long mem_request_body_bytes = 1048576;  // 0 reads as 1048576
+  long long max_response_body_bytes = 0;       // 0: no limit; above it 500
+  long long mem_response_body_bytes = 1048576;
+  std::string retry_expression;  // e.g. "IsNetworkError() && Attempts() < 2"
+  // Traefik sets these two only from Kubernetes ingress annotations; portier decodes them.
+  bool disable_request_buffer = false;
+  bool disable_response_buffer = false;
+  bool operator==(const Buffering&) const = default;
+};
+struct Compress {
+  std::vector<std::string> excluded_content_types;
+  std::vector<std::string> included_content_types;              // non-empty: only these
+  long long min_response_body_bytes = 1024;                     // 0 or less reads as 1024
+  std::vector<std::string> encodings = {"gzip", "br", "zstd"};  // in order of preference
+  std::string default_encoding;  // without Accept-Encoding or with "*"; "": none
+  bool operator==(const Compress&) const = default;
+};
+// contentType: lets the engine guess a missing Content-Type (Traefik does not by default).
+struct ContentType {
+  bool auto_detect = true;  // deprecated option; false makes the middleware do nothing
+  bool operator==(const ContentType&) const = default;
+};
+struct GrpcWeb {
+  std::vector<std::string> allow_origins;  // "*": any
+  bool operator==(const GrpcWeb&) const = default;
+};
+// passTLSClientCert: the client certificate in X-Forwarded-Tls-Client-Cert (pem) and chosen
+// parts of it in X-Forwarded-Tls-Client-Cert-Info. An unset subject or issuer is left out.
+struct TlsClientCertificateDnInfo {
+  bool country = false;
+  bool province = false;
+  bool locality = false;
+  bool organization = false;
+  bool organizational_unit = false;  // subject only (Traefik's issuer has no such option)
+  bool common_name = false;
+  bool serial_number = false;
+  bool domain_component = false;
+  bool operator==(const TlsClientCertificateDnInfo&) const = default;
+};
+struct TlsClientCertificateInfo {
+  bool not_after = false;
+  bool not_before = false;
+  bool sans = false;
+  bool serial_number = false;
+  std::optional<TlsClientCertificateDnInfo> subject;
+  std::optional<TlsClientCertificateDnInfo> issuer;
+  bool operator==(const TlsClientCertificateInfo&) const = default;
+};
+struct PassTlsClientCert {
+  bool pem = false;
+  std::optional<TlsClientCertificateInfo> info;
+  bool operator==(const PassTlsClientCert&) const = default;
 };
 
 struct Middleware {
@@ -207,6 +413,21 @@ struct Middleware {
   std::optional<Headers> headers;
   std::optional<Chain> chain;
   std::optional<Retry> retry;
+  std::optional<StripPrefixRegex> strip_prefix_regex;
+  std::optional<ReplacePathRegex> replace_path_regex;
+  std::optional<BasicAuth> basic_auth;
+  std::optional<DigestAuth> digest_auth;
+  std::optional<ForwardAuth> forward_auth;
+  std::optional<IpAllowList> ip_allow_list;  // ipAllowList and ipWhiteList
+  std::optional<RateLimit> rate_limit;
+  std::optional<InFlightReq> in_flight_req;
+  std::optional<ErrorPage> errors;
+  std::optional<CircuitBreaker> circuit_breaker;
+  std::optional<Buffering> buffering;
+  std::optional<Compress> compress;
+  std::optional<ContentType> content_type;
+  std::optional<GrpcWeb> grpc_web;
+  std::optional<PassTlsClientCert> pass_tls_client_cert;
   bool operator==(const Middleware&) const = default;
 };
 

@@ -66,9 +66,9 @@ TEST(DynamicObjects, FailModeReturnsTheError) {
   EXPECT_NE(cfg.error().message.find("did you mean `http.routers.r.rule`?"), std::string::npos);
 }
 
-// Each middleware type with Traefik v3's options: the types portier does not implement keep
-// their type (routers using them say so); options of implemented types that portier does not
-// apply disable the middleware.
+// Each middleware type with Traefik v3's options decodes (routers using a type the engine does
+// not run say so); options of implemented types that the engine does not apply yet disable the
+// middleware. Decoded values: middleware_decode_test.cc.
 TEST(DynamicObjects, EveryTraefikMiddlewareOption) {
   struct Case {
     std::string yaml;   // the middleware body, below `m:`
@@ -91,8 +91,12 @@ TEST(DynamicObjects, EveryTraefikMiddlewareOption) {
        "ipAllowList", ""},
       {"ipWhiteList: {sourceRange: [10.0.0.0/8], ipStrategy: {depth: 2}}", "ipAllowList", ""},
       {"rateLimit: {average: 100, period: 1m, burst: 50, sourceCriterion: {requestHeaderName: X, "
-       "requestHost: true, ipStrategy: {depth: 1}}, redis: {endpoints: [r:6379], db: 1}}",
+       "requestHost: true, ipStrategy: {depth: 1}}}",
        "rateLimit", ""},
+      // Distributed limits: refused rather than silently kept per instance.
+      {"rateLimit: {average: 100, redis: {endpoints: [r:6379], db: 1}}", "rateLimit",
+       "`http.middlewares.m.rateLimit.redis` is not supported (portier keeps rate limits in "
+       "memory)"},
       {"inFlightReq: {amount: 10, sourceCriterion: {requestHost: true}}", "inFlightReq", ""},
       {"compress: {excludedContentTypes: [text/event-stream], minResponseBodyBytes: 1024, "
        "encodings: [zstd, br, gzip], defaultEncoding: gzip}",

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
+
 namespace portier::providers::docker {
 namespace {
 
@@ -87,6 +90,103 @@ TEST(Labels, TyposDisableOnlyTheirObject) {
     EXPECT_EQ(d.errors[0].kind, c.kind);
     EXPECT_NE(d.errors[0].message.find(c.message), std::string::npos) << d.errors[0].message;
     EXPECT_EQ(d.config.http.routers.count("ok"), 1u) << "other objects still decode";
+  }
+}
+
+// Middleware options from labels go through the file decoder: lists are comma-separated values
+// (Traefik's `basicauth.users=u1:h1,u2:h2`), maps are keys below the option, and `=true` enables
+// a section with its defaults.
+TEST(Labels, MiddlewareOptions) {
+  using config::Middleware;
+  struct Case {
+    std::string name;
+    std::map<std::string, std::string> labels;  // below traefik.http.middlewares.m.
+    std::function<void(Middleware&)> want;      // fills the expected middleware
+    std::string error;                          // substring of the middleware's error
+  };
+  const std::vector<Case> cases = {
+      {"basicAuth users as one value",
+       {{"basicauth.users", "u1:$apr1$a$b,u2:$2y$05$c"}, {"basicauth.realm", "in"}},
+       [](Middleware& m) {
+         m.type = "basicAuth";
+         m.basic_auth.emplace().users = {"u1:$apr1$a$b", "u2:$2y$05$c"};
+         m.basic_auth->realm = "in";
+       },
+       ""},
+      {"rateLimit with a nested criterion",
+       {{"ratelimit.average", "100"},
+        {"ratelimit.period", "1m"},
+        {"ratelimit.sourcecriterion.ipstrategy.depth", "2"}},
+       [](Middleware& m) {
+         m.type = "rateLimit";
+         auto& r = m.rate_limit.emplace();
+         r.average = 100;
+         r.period = std::chrono::minutes(1);
+         r.source_criterion.emplace().ip_strategy.emplace().depth = 2;
+       },
+       ""},
+      {"ipAllowList with ipstrategy=true",
+       {{"ipallowlist.sourcerange", "10.0.0.0/8, 192.168.0.0/16"},
+        {"ipallowlist.ipstrategy", "true"}},
+       [](Middleware& m) {
+         m.type = "ipAllowList";
+         auto& a = m.ip_allow_list.emplace();
+         a.source_range = {"10.0.0.0/8", "192.168.0.0/16"};
+         a.ip_strategy.emplace();
+       },
+       ""},
+      {"compress=true",
+       {{"compress", "true"}},
+       [](Middleware& m) {
+         m.type = "compress";
+         m.compress.emplace();
+       },
+       ""},
+      {"errors with a status list and rewrites",
+       {{"errors.status", "500-599,404"},
+        {"errors.statusrewrites.418", "404"},
+        {"errors.service", "pages"}},
+       [](Middleware& m) {
+         m.type = "errors";
+         auto& e = m.errors.emplace();
+         e.status = {"500-599", "404"};
+         e.status_rewrites = {{"418", 404}};
+         e.service = "pages";
+       },
+       ""},
+      {"forwardAuth",
+       {{"forwardauth.address", "http://auth"}, {"forwardauth.tls.ca", "ca.pem"}},
+       [](Middleware& m) {
+         m.type = "forwardAuth";
+         auto& f = m.forward_auth.emplace();
+         f.address = "http://auth";
+         f.tls.emplace().ca = "ca.pem";
+       },
+       ""},
+      {"rateLimit redis",
+       {{"ratelimit.redis.endpoints", "r:6379"}},
+       nullptr,
+       "`http.middlewares.m.rateLimit.redis` is not supported"},
+      {"misspelt option",
+       {{"compress.encoding", "gzip"}},
+       nullptr,
+       "did you mean `http.middlewares.m.compress.encodings`?"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::map<std::string, std::string> labels;
+    for (const auto& [k, v] : c.labels) labels["traefik.http.middlewares.m." + k] = v;
+    auto d = decode_labels(labels, kPrefixes, "c");
+    if (!c.error.empty()) {
+      ASSERT_EQ(d.errors.size(), 1u);
+      EXPECT_EQ(d.errors[0].kind, "middleware");
+      EXPECT_NE(d.errors[0].message.find(c.error), std::string::npos) << d.errors[0].message;
+      continue;
+    }
+    ASSERT_TRUE(d.errors.empty()) << d.errors[0].message;
+    Middleware want;
+    c.want(want);
+    EXPECT_TRUE(d.config.http.middlewares.at("m") == want);
   }
 }
 

@@ -10,6 +10,7 @@ build_pkgs=(
   build-essential cmake pkg-config
   libboost1.81-dev          # Asio (C++20 coroutines), boost::system::result, Boost.URL
   libssl-dev                # OpenSSL 3
+  libcrypt-dev              # libxcrypt: crypt_rn for basicAuth's bcrypt/SHA-crypt hashes
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libyaml-cpp-dev
   libtomlplusplus-dev       # TOML files (static and dynamic), as Traefik accepts
   libcurl4-openssl-dev      # the Docker Engine API client (and ACME later)

@@ -121,35 +121,7 @@ const std::vector<Type> kTypes = {
 // Options of types the engine runs that it does not apply yet: they are decoded into the model,
 // and a middleware setting one (to anything but false, 0 or "") is disabled, so it never runs
 // without the behaviour asked for. Delete an entry when the engine applies the option.
-const std::vector<std::pair<std::string, std::vector<KnownKey>>> kNotAppliedYet = {
-    {"headers",
-     {{"accessControlAllowCredentials", ""},
-      {"accessControlAllowHeaders", ""},
-      {"accessControlAllowMethods", ""},
-      {"accessControlAllowOriginList", ""},
-      {"accessControlAllowOriginListRegex", ""},
-      {"accessControlExposeHeaders", ""},
-      {"accessControlMaxAge", ""},
-      {"addVaryHeader", ""},
-      {"allowedHosts", ""},
-      {"hostsProxyHeaders", ""},
-      {"sslProxyHeaders", ""},
-      {"customBrowserXSSValue", ""},
-      {"contentSecurityPolicyReportOnly", ""},
-      {"publicKey", ""},
-      {"isDevelopment", ""},
-      {"featurePolicy", ""},
-      {"sslRedirect", ""},
-      {"sslTemporaryRedirect", ""},
-      {"sslHost", ""},
-      {"sslForceHost", ""}}},
-    {"retry",
-     {{"timeout", ""},
-      {"maxRequestBodyBytes", ""},
-      {"status", ""},
-      {"disableRetryOnNetworkError", ""},
-      {"retryNonIdempotentMethod", ""}}},
-};
+const std::vector<std::pair<std::string, std::vector<KnownKey>>> kNotAppliedYet = {};
 
 }  // namespace
 

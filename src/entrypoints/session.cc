@@ -360,6 +360,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     stream.tls = tls;
     stream.ssl = tls ? socket.tls().native_handle() : nullptr;
     stream.has_body = info.framing.kind != http::BodyKind::None;
+    if (info.framing.kind == http::BodyKind::Length) stream.body_length = info.framing.length;
     stream.version_minor = head.version_minor;
     stream.record.start = std::chrono::steady_clock::now();
     stream.record.route = route;

@@ -39,6 +39,7 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 void append_edits(std::string& out, const std::vector<HeaderEdit>& edits) {
   for (const auto& e : edits) {
     if (e.value.empty() || (!e.append && find_edit(edits, e.name) != &e)) continue;
+    if (http::iequals(e.name, "host")) continue;  // a request's Host is written first, once
     append_field(out, e.name, e.value);
   }
 }
@@ -206,7 +207,8 @@ class Exchange {
   // been processed, run() gives up without answering and retry() tells the caller to send it
   // again. `any_method`: the retry middleware allows that for non-idempotent methods too.
   Exchange(WorkerState& w, ClientContext& c, const ServiceTarget& svc, const ServerTarget& server,
-           std::string_view set_cookie, bool pooled, bool may_retry, bool any_method)
+           std::string_view set_cookie, bool pooled, bool may_retry, bool any_method,
+           bool may_retry_status = false)
       : w_(w),
         c_(c),
         svc_(svc),
@@ -220,7 +222,13 @@ class Exchange {
         may_retry_(may_retry),
         head_request_(c.head.method == "HEAD"),
         idempotent_(any_method || idempotent(c.head.method)),
-        buffered_(c.stream.body.has_value()) {}
+        buffered_(c.stream.body.has_value()),
+        network_retry_(c.stream.retry == nullptr || c.stream.retry->network_errors),
+        status_retry_(may_retry_status && c.stream.retry != nullptr && !c.stream.retry->statuses.empty() &&
+                      (c.info.framing.kind == http::BodyKind::None || buffered_) &&
+                      (c.stream.retry->any_method ||
+                       (c.head.method != "POST" && c.head.method != "PATCH" &&
+                        c.head.method != "LOCK"))) {}
 
   asio::awaitable<Outcome> run();
   // Nothing was answered: the request never reached the server (connect failed) or is
@@ -248,7 +256,9 @@ class Exchange {
   // a body, before any byte of the response, and never after a timeout (the server may still be
   // working on it).
   bool retryable_after_send() const {
-    return may_retry_ && idempotent_ &&
+    // disableRetryOnNetworkError: a failed server is not retried; a pooled connection the
+    // server had closed still is (the server never saw the request).
+    return may_retry_ && idempotent_ && (network_retry_ || !fresh_conn_) &&
            (c_.info.framing.kind == http::BodyKind::None || buffered_) && !response_started_ &&
            up_ && up_->buffer.empty();
   }
@@ -282,6 +292,15 @@ class Exchange {
   const bool head_request_;
   const bool idempotent_;  // or the retry middleware allows any method
   const bool buffered_;    // a middleware read the whole body: it is sent from stream.body
+  const bool network_retry_;  // retry.disableRetryOnNetworkError is not set
+  const bool status_retry_;   // retry.status applies to this request
+ public:
+  // The response's status is one retry.status lists: the caller tries again (its body was
+  // dropped, nothing reached the client).
+  bool retried_status() const { return retried_status_; }
+
+ private:
+  bool retried_status_ = false;
 };
 
 asio::awaitable<bool> Exchange::connect() {
@@ -360,7 +379,7 @@ asio::awaitable<bool> Exchange::send_request() {
 asio::awaitable<Outcome> Exchange::run() {
   if (!co_await connect()) {
     server_failed_ = true;
-    if (may_retry_) {
+    if (may_retry_ && network_retry_) {
       retry_ = true;  // nothing was sent: any method may go elsewhere
       co_return Outcome::Close;
     }
@@ -532,6 +551,14 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     up_read_->disarm();
     c_.stream.record.upstream_status = head.status;
     c_.stream.record.status = head.status;
+    if (may_retry_ && status_retry_ && request_sent_ && c_.stream.retry->retries_status(head.status)) {
+      // retry.status: this answer is dropped and the request goes again (maybe elsewhere).
+      response_done_ = true;
+      release_upstream(false);
+      retry_ = true;
+      retried_status_ = true;
+      co_return Outcome::Close;
+    }
     if (c_.chain.hooks & Filter::kResponse) {
       ResponseView view{head.status, &head.fields, nullptr};
       if (int r = run_response(c_.chain, c_.ran, c_.stream, view); r >= 0) {
@@ -652,6 +679,10 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
   std::string_view host = info.host.empty() || !svc.pass_host_header
                               ? std::string_view(server.host_header)
                               : info.host;
+  // headers.customRequestHeaders may set Host (Go's req.Host); removing it keeps the original.
+  if (const HeaderEdit* e = find_edit(c.stream.request_edits, "host"); e && !e->value.empty()) {
+    host = e->value;
+  }
   append_field(out, "Host", host);
   bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
   for (const auto& f : head.fields) {
@@ -777,6 +808,7 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
   Outcome outcome = Outcome::Close;
   bool stale_only = false;  // the last try failed on a pooled connection, not the server
   int waits = 0;
+  const auto started = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
     cookies.clear();
     const ServiceTarget* lb =
@@ -810,8 +842,12 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
     }
     const ServerTarget& server = *pick.server;
     if (pick.set_cookie) cookies += set_cookie_field(*lb->sticky, server.sticky_value);
-    Exchange ex(worker, client, *lb, server, cookies, attempt == 0, attempt + 1 < max_attempts,
-                any_method);
+    // retry.timeout: past it, no new try starts.
+    const bool in_time = policy == nullptr || policy->timeout.count() <= 0 ||
+                         std::chrono::steady_clock::now() - started < policy->timeout;
+    Exchange ex(worker, client, *lb, server, cookies, attempt == 0,
+                attempt + 1 < max_attempts && in_time, any_method,
+                policy != nullptr && attempt + 1 < policy->attempts && in_time);
     client.stream.record.service = lb;
     client.stream.record.server = &server;
     client.stream.record.attempts = attempt + 1;
@@ -830,7 +866,7 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
       break;
     }
     request.exclude = &server;
-    stale_only = !ex.server_failed();
+    stale_only = !ex.server_failed() && !ex.retried_status();
     // A pooled connection the server had closed says nothing about the server: that retry is
     // free (only the first try takes a pooled connection, so this happens once at most).
     if (stale_only) ++max_attempts;

@@ -388,6 +388,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     ChainContext chain_ctx;
     chain_ctx.services = &services;
     chain_ctx.states = &filter_states_;
+    chain_ctx.router = name;
     auto chain = compile_chain(router.middlewares, cfg.http.middlewares, chain_ctx);
     if (!chain) {
       result.errors.push_back({"router", name, chain.error().message});

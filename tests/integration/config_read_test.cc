@@ -79,7 +79,7 @@ TEST(ConfigRead, OneBadRouterDisablesOnlyItself) {
       "    typo:\n      rule: \"Host(`typo.localhost`)\"\n      servise: s\n"
       "    guarded:\n      rule: \"Host(`guarded.localhost`)\"\n      service: s\n"
       "      middlewares: [hosts]\n"
-      "  middlewares:\n    hosts:\n      headers:\n        allowedHosts: [example.com]\n"
+      "  middlewares:\n    hosts:\n      rateLimit:\n        redis: {endpoints: [\"127.0.0.1:6379\"]}\n"
       "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
       w.url() + "\"\n";
   const std::string static_yaml =
@@ -114,8 +114,8 @@ TEST(ConfigRead, OneBadRouterDisablesOnlyItself) {
   json mw = get_json(std::stoi(*api), "/api/http/middlewares/hosts@file");
   EXPECT_EQ(mw["status"], "disabled");
   EXPECT_NE(mw["error"][0].get<std::string>().find(
-                "dynamic.yml:16:23: `http.middlewares.hosts.headers.allowedHosts` is not "
-                "supported yet"),
+                "dynamic.yml:16:16: `http.middlewares.hosts.rateLimit.redis` is not supported "
+                "(portier keeps rate limits in memory); the middleware is disabled"),
             std::string::npos)
       << mw.dump();
 }

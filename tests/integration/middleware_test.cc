@@ -58,8 +58,7 @@ class MiddlewareTest : public ::testing::Test {
       chain:
         middlewares: [strip, hdr]
     auth:
-      basicAuth:
-        users: ["user:$apr1$x$y"]
+      compress: {}
   services:
     s:
       loadBalancer:
@@ -132,7 +131,7 @@ TEST_F(MiddlewareTest, ChainAndUnsupported) {
   ASSERT_TRUE(auth);
   EXPECT_EQ(auth->status, 404);
   EXPECT_TRUE(portier_->proc->wait_for_log(
-      "object=\"router auth@file\" error=\"middleware `auth@file`: type `basicAuth` is not "
+      "object=\"router auth@file\" error=\"middleware `auth@file`: type `compress` is not "
       "supported yet\"",
       1s))
       << portier_->proc->log();

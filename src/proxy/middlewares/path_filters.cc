@@ -165,7 +165,6 @@ Built strip_prefix(const std::string& name, const config::Middleware& m, const C
   return std::make_unique<StripPrefixFilter>(name, m.strip_prefix->prefixes);
 }
 
-#ifdef PORTIER_MW_CONFIG_V2
 Built strip_prefix_regex(const std::string& name, const config::Middleware& m,
                          const ChainContext&) {
   if (m.strip_prefix_regex->regex.empty()) return Error{"stripPrefixRegex.regex is empty"};
@@ -177,8 +176,6 @@ Built strip_prefix_regex(const std::string& name, const config::Middleware& m,
   }
   return std::make_unique<StripPrefixRegexFilter>(name, std::move(res));
 }
-
-#endif
 
 Built add_prefix(const std::string& name, const config::Middleware& m, const ChainContext&) {
   const auto& p = m.add_prefix->prefix;
@@ -192,7 +189,6 @@ Built replace_path(const std::string& name, const config::Middleware& m, const C
   return std::make_unique<ReplacePathFilter>(name, p);
 }
 
-#ifdef PORTIER_MW_CONFIG_V2
 Built replace_path_regex(const std::string& name, const config::Middleware& m,
                          const ChainContext&) {
   const auto& r = *m.replace_path_regex;
@@ -202,7 +198,5 @@ Built replace_path_regex(const std::string& name, const config::Middleware& m,
   if (!rewrite) return Error{"replacePathRegex." + rewrite.error().message};
   return std::make_unique<ReplacePathRegexFilter>(name, std::move(*re), std::move(*rewrite));
 }
-
-#endif
 
 }  // namespace portier::proxy::mw

@@ -1,4 +1,8 @@
-// retry: the forwarder reads the policy from the stream (forwarder.h says when it retries).
+// retry: the forwarder reads the policy from the stream (forwarder.h says when it retries). With
+// `status`, a request body up to maxRequestBodyBytes is read first so that it can be sent again;
+// a larger one (or one of unknown length) is streamed and only network errors are retried.
+#include <charconv>
+
 #include "proxy/middlewares/filters.h"
 
 namespace portier::proxy::mw {
@@ -6,19 +10,56 @@ namespace {
 
 class RetryFilter final : public Filter {
  public:
-  RetryFilter(std::string name, RetryPolicy p) : Filter(std::move(name), kRequest), p_(std::move(p)) {}
+  RetryFilter(std::string name, RetryPolicy p, long long max_body)
+      : Filter(std::move(name), p.statuses.empty() ? kRequest : kAsyncRequest),
+        p_(std::move(p)),
+        max_body_(max_body) {}
   Verdict on_request(Stream& s) const override {
     // Two retry middlewares on one router: the inner one decides, as in Traefik where it is the
     // one closest to the service that tries again.
     s.retry = &p_;
     return Verdict::Continue;
   }
+  boost::asio::awaitable<Verdict> on_request_async(Stream& s) const override {
+    s.retry = &p_;
+    if (s.has_body && !s.body && s.body_reader != nullptr && s.body_length &&
+        (max_body_ < 0 || *s.body_length <= static_cast<std::uint64_t>(max_body_))) {
+      std::string body;
+      auto r = co_await s.body_reader->read_all(body, *s.body_length);
+      if (r != BodyRead::Ok) {
+        s.respond(400);
+        co_return Verdict::Respond;
+      }
+      s.body = std::move(body);
+    }
+    co_return Verdict::Continue;
+  }
 
  private:
   RetryPolicy p_;
+  long long max_body_;
 };
 
 }  // namespace
+
+Result<std::vector<std::pair<int, int>>> status_ranges(const std::vector<std::string>& list,
+                                                       const std::string& option) {
+  std::vector<std::pair<int, int>> out;
+  for (const auto& item : list) {
+    std::string_view v = item;
+    auto dash = v.find('-');
+    std::string_view a = v.substr(0, dash), b = dash == std::string_view::npos ? a : v.substr(dash + 1);
+    int lo = 0, hi = 0;
+    auto r1 = std::from_chars(a.data(), a.data() + a.size(), lo);
+    auto r2 = std::from_chars(b.data(), b.data() + b.size(), hi);
+    if (a.empty() || b.empty() || r1.ec != std::errc() || r1.ptr != a.data() + a.size() ||
+        r2.ec != std::errc() || r2.ptr != b.data() + b.size() || lo < 100 || hi > 599 || lo > hi) {
+      return Error{option + ": `" + item + "` is not a status or a range like 500-599"};
+    }
+    out.emplace_back(lo, hi);
+  }
+  return out;
+}
 
 Built retry(const std::string& name, const config::Middleware& m, const ChainContext&) {
   const auto& r = *m.retry;
@@ -26,10 +67,19 @@ Built retry(const std::string& name, const config::Middleware& m, const ChainCon
     return Error{"retry.attempts must be at least 1 (it counts every try, the first included)"};
   }
   if (r.initial_interval.count() < 0) return Error{"retry.initialInterval must not be negative"};
+  if (r.status.empty() && r.disable_retry_on_network_error) {
+    return Error{"retry needs status codes or retries on network errors (Traefik's rule)"};
+  }
   RetryPolicy p;
   p.attempts = r.attempts;
-  p.initial_interval = std::chrono::duration_cast<std::chrono::milliseconds>(r.initial_interval);
-  return std::make_unique<RetryFilter>(name, std::move(p));
+  p.initial_interval = r.initial_interval;
+  p.timeout = r.timeout;
+  auto ranges = status_ranges(r.status, "retry.status");
+  if (!ranges) return ranges.error();
+  p.statuses = std::move(*ranges);
+  p.network_errors = !r.disable_retry_on_network_error;
+  p.any_method = r.retry_non_idempotent_method;
+  return std::make_unique<RetryFilter>(name, std::move(p), r.max_request_body_bytes);
 }
 
 }  // namespace portier::proxy::mw

@@ -18,12 +18,22 @@ struct Entry {
 // One entry per implemented middleware type (Traefik's names).
 constexpr Entry kRegistry[] = {
     {"addPrefix", mw::add_prefix},
+    {"basicAuth", mw::basic_auth},
+    {"buffering", mw::buffering},
+    {"circuitBreaker", mw::circuit_breaker},
+    {"contentType", mw::content_type},
+    {"digestAuth", mw::digest_auth},
     {"headers", mw::headers},
+    {"inFlightReq", mw::in_flight_req},
+    {"ipAllowList", mw::ip_allow_list},
+    {"rateLimit", mw::rate_limit},
     {"redirectRegex", mw::redirect_regex},
     {"redirectScheme", mw::redirect_scheme},
     {"replacePath", mw::replace_path},
+    {"replacePathRegex", mw::replace_path_regex},
     {"retry", mw::retry},
     {"stripPrefix", mw::strip_prefix},
+    {"stripPrefixRegex", mw::strip_prefix_regex},
 };
 
 Result<bool> add(const std::string& name, const std::map<std::string, config::Middleware>& all,

@@ -50,7 +50,16 @@ struct ChainContext {
   // The services of the table being built (for errors.service), or null when only checking.
   const std::map<std::string, const ServiceTarget*>* services = nullptr;
   FilterStates* states = nullptr;  // null: a throwaway state
-  int workers = 1;
+  // The router the chain is for: stateful middlewares keep one state per router using them, as
+  // Traefik builds one middleware instance per router.
+  std::string router;
+  // The state of stateful middleware `name` on this router (a fresh one without `states`).
+  template <typename T, typename Make>
+  std::shared_ptr<T> state(const std::string& name, const config::Middleware& mw,
+                           Make make) const {
+    if (states == nullptr) return make();
+    return states->get<T>(router + "|" + name, mw, make);
+  }
 };
 
 Result<Chain> compile_chain(const std::vector<std::string>& names,

@@ -50,8 +50,10 @@ void Stream::reset() {
   body.reset();
   local = LocalResponse{};
   replace_by = -1;
+  notes.clear();
   record = RequestRecord{};
   has_body = false;
+  body_length.reset();
   body_reader = nullptr;
 }
 

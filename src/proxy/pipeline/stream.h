@@ -60,7 +60,7 @@ struct RetryPolicy {
   std::chrono::milliseconds timeout{0};  // 0: none; else the whole retry loop's budget
   std::vector<std::pair<int, int>> statuses;  // inclusive ranges
   bool network_errors = true;                 // !disableRetryOnNetworkError
-  bool any_method = true;                     // retryNonIdempotentMethod (Traefik: true)
+  bool any_method = false;  // retryNonIdempotentMethod: status retries for POST, PATCH, LOCK
   bool retries_status(int s) const {
     for (auto [lo, hi] : statuses) {
       if (s >= lo && s <= hi) return true;
@@ -121,6 +121,7 @@ struct Stream {
   bool tls = false;
   SSL* ssl = nullptr;          // the client's TLS session, when tls
   bool has_body = false;       // the request has a body (any framing)
+  std::optional<std::uint64_t> body_length;  // its Content-Length, when it has one
   int version_minor = 1;
   BodyReader* body_reader = nullptr;
 
@@ -130,6 +131,9 @@ struct Stream {
   std::vector<HeaderEdit> response_edits;
   const RetryPolicy* retry = nullptr;  // the retry middleware's, owned by the chain
   std::optional<std::string> body;  // the whole request body, when a middleware read it
+  // Values a filter keeps from its request hook to its completion hook (inFlightReq's key): the
+  // request's own fields may be gone by then (their bytes are reused for the body).
+  std::vector<std::pair<const void*, std::string>> notes;
   LocalResponse local;
   int replace_by = -1;  // the filter that replaces the response (errors), or -1
   RequestRecord record;
@@ -143,6 +147,12 @@ struct Stream {
   void respond(int status) {
     local = LocalResponse{};
     local.status = status;
+  }
+  std::string* note(const void* owner) {
+    for (auto& [o, v] : notes) {
+      if (o == owner) return &v;
+    }
+    return nullptr;
   }
   void reset();
 };

@@ -77,9 +77,15 @@ json router_json(const Runtime& rt, const std::string& name) {
 
 json service_json(const Runtime& rt, const std::string& name) {
   const auto& s = rt.config.http.services.at(name);
-  const char* type = s.weighted ? "weighted" : s.failover ? "failover" : s.mirroring ? "mirroring"
-                                                                                 : "loadbalancer";
-  json j = {{"name", name}, {"provider", provider_of(name)}, {"type", type}};
+  const char* type = s.weighted        ? "weighted"
+                     : s.failover      ? "failover"
+                     : s.mirroring     ? "mirroring"
+                     : s.load_balancer ? "loadbalancer"
+                                       : nullptr;
+  json j = {{"name", name}, {"provider", provider_of(name)}};
+  // None for an internal service (api@internal), whose entry is only there to be listed, as
+  // Traefik lists its own.
+  if (type != nullptr) j["type"] = type;
   if (s.weighted) {
     json children = json::array();
     for (const auto& c : s.weighted->services) {

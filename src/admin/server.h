@@ -1,9 +1,7 @@
-// The admin API: Traefik's read-only endpoints over HTTP (cpp-httplib), on its own thread and
-// its own address, never on a proxying entrypoint. It reads RuntimeStore snapshots only.
-//
-//   /ping  /api/version  /api/overview  /api/entrypoints  /api/rawdata
-//   /api/providers[/{name}]  (portier's: each provider's refused sources)
-//   /api/http/routers[/{name}]  /api/http/services[/{name}]  /api/http/middlewares[/{name}]
+// api.insecure: the admin API (admin/api.h) over HTTP (cpp-httplib), on its own thread and its
+// own address (the `traefik` entrypoint's), never on a proxying entrypoint. A thin adapter: every
+// request goes to handle_api, so it answers exactly as api@internal does through a router. Only
+// started when api.insecure asks for it; api@internal needs no listener of its own.
 #pragma once
 
 #include <memory>

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "app/certificates.h"
+#include "app/internal.h"
 #include "config/merge.h"
 #include "entrypoints/entrypoint.h"
 #include "providers/docker/config_builder.h"
@@ -150,13 +151,7 @@ int run_check(const config::StaticConfig& cfg, const std::string& config_file,
   }
 
   std::map<std::string, config::Configuration> snapshots;
-  config::Configuration internal;
-  if (cfg.api) {
-    config::LoadBalancer lb;
-    lb.servers.push_back({"http://127.0.0.1:1"});  // stands for the API's own listener
-    internal.http.services["api"].load_balancer = lb;
-  }
-  snapshots["internal"] = internal;
+  snapshots["internal"] = internal_configuration(cfg);
   if (cfg.providers.file) {
     if (auto files = read_files(*cfg.providers.file, config_file, report)) {
       snapshots["file"] = std::move(*files);
@@ -174,6 +169,8 @@ int run_check(const config::StaticConfig& cfg, const std::string& config_file,
   const config::Configuration merged = config::merge(snapshots);
 
   proxy::TableBuilder builder(std::move(infos), nullptr);
+  const admin::RuntimeStore no_api;  // nothing is served: the handler is never called
+  register_internal_services(cfg, builder, no_api, "");
   proxy::BuildResult built = builder.build(merged);
   for (const auto& e : built.errors) report.error(e.object(), e.message);
 

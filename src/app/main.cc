@@ -19,6 +19,7 @@
 #include "app/aggregator.h"
 #include "app/certificates.h"
 #include "app/check.h"
+#include "app/internal.h"
 #include "common/log.h"
 #include "config/decode.h"
 #include "config/merge.h"
@@ -203,6 +204,8 @@ int main(int argc, char** argv) {
   log::info("file descriptor limit",
             {{"soft", fd_limit == RLIM_INFINITY ? "unlimited" : std::to_string(fd_limit)}});
 
+  // Before the server: workers call api@internal's handler, which reads it, until they stop.
+  admin::RuntimeStore runtime;
   entrypoints::Server server(*cfg, workers);
   server.set_tls(certificates.services());
   if (auto r = server.start(); !r) {
@@ -210,23 +213,11 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // The API: on an ephemeral loopback port whenever `api` is configured, which the internal
-  // provider's service api@internal points at (so routers can expose it, with middlewares in
-  // front); and on the traefik entrypoint's address too with api.insecure.
-  admin::RuntimeStore runtime;
-  std::unique_ptr<admin::ApiServer> api, api_internal;
-  config::Configuration internal;
-  if (cfg->api) {
-    api_internal = std::make_unique<admin::ApiServer>(runtime, kVersion);
-    auto port = api_internal->start("127.0.0.1", 0);
-    if (!port) {
-      std::cerr << "portier: " << port.error().message << "\n";
-      return 1;
-    }
-    config::LoadBalancer lb;
-    lb.servers.push_back({"http://127.0.0.1:" + std::to_string(*port)});
-    internal.http.services["api"].load_balancer = lb;
-  }
+  // The API: served in process as api@internal, which routers expose behind their middlewares
+  // (no port of its own, so nothing gets around them); and with api.insecure on the traefik
+  // entrypoint's address too, by its own listener.
+  std::unique_ptr<admin::ApiServer> api;
+  const config::Configuration internal = app::internal_configuration(*cfg);
   if (!api_address.empty()) {
     auto ep = entrypoints::parse_listen_address(api_address);
     if (!ep) {
@@ -261,6 +252,7 @@ int main(int argc, char** argv) {
     ep_infos.push_back(std::move(info));
   }
   proxy::TableBuilder builder(std::move(ep_infos), &health);
+  app::register_internal_services(*cfg, builder, runtime, kVersion);
   // Server names resolve in the background; a new answer rebuilds the table.
   proxy::NameCache names(control.get_executor(), [&] {
     boost::asio::post(control, [&] {
@@ -372,7 +364,6 @@ int main(int argc, char** argv) {
   aggregator.stop();
   certificates.stop();
   if (api) api->stop();
-  if (api_internal) api_internal->stop();
   server.shutdown();
   return 0;
 }

@@ -377,6 +377,13 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       upto = rr.ran - 1;
       // A body nobody read (or read only in part) leaves the connection unusable.
       if (stream.has_body && !stream.body) stream.local.close = true;
+    } else if (route->service->kind == proxy::ServiceKind::Internal) {
+      // api@internal: answered in process, as a local answer all the chain's response hooks see.
+      stream.record.service = route->service;
+      stream.respond(200);
+      route->service->internal(stream, stream.local);
+      o = proxy::Outcome::Local;
+      if (stream.has_body && !stream.body) stream.local.close = true;  // a body nobody reads
     } else {
       std::string_view send_target = target;
       if (stream.new_path) {

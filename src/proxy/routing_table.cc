@@ -228,6 +228,16 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   release_absent(cfg);
 
   for (const auto& [name, svc] : cfg.http.services) {
+    if (auto in = internal_.find(name); in != internal_.end()) {
+      auto target = std::make_unique<ServiceTarget>();
+      target->name = name;
+      target->index = static_cast<std::uint32_t>(table->services_.size());
+      target->kind = ServiceKind::Internal;
+      target->internal = in->second;
+      services[name] = target.get();
+      table->services_.push_back(std::move(target));
+      continue;
+    }
     if (svc.weighted || svc.failover || svc.mirroring) continue;  // compile_composites
     if (!svc.provider_error.empty()) {
       result.errors.push_back({"service", name, svc.provider_error});

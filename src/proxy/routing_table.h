@@ -9,6 +9,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,9 +24,10 @@
 #include "proxy/health.h"
 #include "proxy/health_checker.h"
 #include "proxy/middlewares/url.h"
+#include "proxy/name_cache.h"
 #include "proxy/pipeline/chain_builder.h"
 #include "proxy/pipeline/filter.h"
-#include "proxy/name_cache.h"
+#include "proxy/pipeline/stream.h"
 #include "proxy/sticky.h"
 #include "rules/rule.h"
 
@@ -55,8 +57,16 @@ struct ServerTarget {
 };
 
 // What a service does with a request: balance it over its servers, or hand it to other
-// services (weighted, failover), or hand it to one and copies to others (mirroring).
-enum class ServiceKind { LoadBalancer, Weighted, Failover, Mirroring };
+// services (weighted, failover), or hand it to one and copies to others (mirroring), or answer
+// it in process (internal: api@internal, served behind the router's middlewares with no port of
+// its own). An internal service is only ever a router's service: the builder refuses it as a
+// child of another service, and the codec never forwards to one.
+enum class ServiceKind { LoadBalancer, Weighted, Failover, Mirroring, Internal };
+
+// An internal service's answer: fills `out` (status, content type, body with body_set) from the
+// request, which has no body it may read. Runs on the worker thread that owns the request, so it
+// must not block beyond taking a mutex briefly; it must be thread-safe (all workers call it).
+using InternalHandler = std::function<void(const Stream& request, LocalResponse& out)>;
 
 struct ServiceTarget;
 
@@ -82,6 +92,7 @@ struct ServiceTarget {
   std::vector<ChildTarget> mirrors;  // Mirroring: weight is the percent
   bool mirror_body = true;
   std::uint64_t mirror_body_limit = 0;  // bodies larger than this are not mirrored
+  InternalHandler internal;             // Internal only
 };
 
 // Bodies portier keeps for mirrors: maxBodySize, or this ceiling when it is -1 or larger.
@@ -207,6 +218,12 @@ class TableBuilder {
   // Server host names come from `names` (never blocking) once set; without it they are resolved
   // synchronously during build (tests and benchmarks only).
   void set_name_cache(NameCache* names) { names_ = names; }
+  // Serves the configuration's service `name` ("api@internal") with `handler`, in process,
+  // whatever the configuration says of it (the entry there is only for the API's view). A
+  // router naming it answers through its middlewares; another service naming it is disabled.
+  void set_internal_service(std::string name, InternalHandler handler) {
+    internal_[std::move(name)] = std::move(handler);
+  }
 
  private:
   struct ServerSlot {
@@ -238,6 +255,7 @@ class TableBuilder {
   std::map<std::string, std::shared_ptr<ServerLoad>> loads_;  // by URL, like server_ids_
   FilterStates filter_states_;  // middlewares' state across builds (rate limits, breakers)
   std::string sticky_salt_ = random_salt();  // per process: sticky cookies survive reloads
+  std::map<std::string, InternalHandler> internal_;
 };
 
 }  // namespace portier::proxy

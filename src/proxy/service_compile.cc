@@ -98,7 +98,15 @@ class CompositeCompiler {
     }
     std::string why;
     const ServiceTarget* t = visit(name, why);
-    if (!t) err = owner_field + ": " + why;
+    if (!t) {
+      err = owner_field + ": " + why;
+    } else if (t->kind == ServiceKind::Internal) {
+      // It answers in the codec, after the router's middlewares; the forwarder that balances,
+      // fails over and mirrors has no way to reach it.
+      err = owner_field + ": service `" + name +
+            "` is internal: only a router can use it, not another service";
+      return nullptr;
+    }
     return t;
   }
 
@@ -171,6 +179,7 @@ void TableBuilder::compile_composites(const config::Http& http, RoutingTable& ta
   CompositeCompiler c(http, table.services_, services, result.errors, sticky_salt_);
   for (const auto& [name, svc] : http.services) {
     if (!svc.weighted && !svc.failover && !svc.mirroring) continue;
+    if (services.count(name)) continue;  // an internal service, whatever the config says
     std::string why;
     c.visit(name, why);
   }

@@ -85,6 +85,8 @@ bool WorkerState::available(const ServiceTarget& service, bool passive) {
              available(*service.children[1].service, passive);
     case ServiceKind::Mirroring:
       return available(*service.children[0].service, passive);
+    case ServiceKind::Internal:
+      return true;
   }
   return false;
 }
@@ -121,6 +123,8 @@ const ServiceTarget* WorkerState::resolve(const ServiceTarget& service,
         break;
       case ServiceKind::LoadBalancer:
         break;
+      case ServiceKind::Internal:
+        return nullptr;  // never forwarded (the builder keeps it out of other services)
     }
   }
   return s;

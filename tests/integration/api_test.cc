@@ -2,7 +2,12 @@
 // never reachable through a proxying entrypoint.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "support/net.h"
 #include "support/process.h"
@@ -89,21 +94,158 @@ TEST(Api, ShowsObjectsWithStatusAndErrors) {
 TEST(Api, ThroughARouterToApiInternal) {
   TempDir dir;
   std::string dyn =
-      "http:\n  routers:\n    dashboard:\n      rule: \"Host(`traefik.localhost`)\"\n"
+      "http:\n  routers:\n    dashboard:\n      rule: \"Host(`api.localhost`)\"\n"
       "      service: api@internal\n      middlewares: [hdr]\n"
       "  middlewares:\n    hdr:\n      headers:\n        customResponseHeaders: {X-Via: router}\n";
   Portier p = start_portier(dir, dyn, "", "api: {}\n");
   EXPECT_EQ(p.proc->log().find("api listening"), std::string::npos) << "not insecure: no own port";
-  auto r = http_get(p.port, "traefik.localhost", "/api/http/routers/dashboard@file");
+  auto r = http_get(p.port, "api.localhost", "/api/http/routers/dashboard%40file");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->header("x-via"), "router");
+  EXPECT_EQ(r->header("content-type"), "application/json");
   json j = json::parse(r->body, nullptr, false);
   EXPECT_EQ(j["service"], "api@internal");
   EXPECT_EQ(j["status"], "enabled");
+
+  json raw = json::parse(http_get(p.port, "api.localhost", "/api/rawdata")->body, nullptr, false);
+  EXPECT_TRUE(raw["routers"].contains("dashboard@file")) << raw.dump();
+  EXPECT_EQ(raw["services"]["api@internal"]["status"], "enabled");
+  EXPECT_EQ(raw["services"]["api@internal"]["usedBy"][0], "dashboard@file");
+
+  // HEAD: the same head (the middleware's field, the body's length), no body; the connection
+  // stays usable for the next request.
+  Conn c(p.port);
+  ASSERT_TRUE(c.send("HEAD /api/rawdata HTTP/1.1\r\nHost: api.localhost\r\n\r\n"));
+  auto head = c.read_response(true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->header("x-via"), "router");
+  EXPECT_FALSE(head->header("content-length").empty());
+  EXPECT_NE(head->header("content-length"), "0");
+  EXPECT_TRUE(head->body.empty());
+  ASSERT_TRUE(c.send("GET /ping HTTP/1.1\r\nHost: api.localhost\r\n\r\n"));
+  auto ping = c.read_response();
+  ASSERT_TRUE(ping);
+  EXPECT_EQ(ping->body, "OK");
+  EXPECT_EQ(ping->header("x-via"), "router");
+
+  // A body is not read: answered, then the connection closes. Writes are refused.
+  Conn post(p.port);
+  ASSERT_TRUE(post.send(
+      "POST /api/rawdata HTTP/1.1\r\nHost: api.localhost\r\nContent-Length: 5\r\n\r\nhello"));
+  auto refused = post.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 405);
+  EXPECT_EQ(refused->header("allow"), "GET, HEAD");
+  EXPECT_EQ(refused->header("connection"), "close");
+  EXPECT_TRUE(post.wait_closed(5s));
+
+  auto unknown = http_get(p.port, "api.localhost", "/api/nothing");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_EQ(unknown->header("x-via"), "router");
   auto other = http_get(p.port, "elsewhere.localhost", "/api/version");
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 404);
+}
+
+// Every TCP port the process listens on: the inodes of its sockets (/proc/<pid>/fd) matched
+// against the LISTEN entries (state 0A) of /proc/<pid>/net/tcp and tcp6. Each entry is
+// "address:port" as the kernel prints it (hex).
+std::map<int, std::string> listening_ports(pid_t pid) {
+  namespace fs = std::filesystem;
+  std::set<std::string> inodes;
+  const fs::path proc = "/proc/" + std::to_string(pid);
+  for (const auto& fd : fs::directory_iterator(proc / "fd")) {
+    std::error_code ec;
+    std::string target = fs::read_symlink(fd.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0) {
+      inodes.insert(target.substr(8, target.size() - 9));
+    }
+  }
+  std::map<int, std::string> out;
+  for (const char* table : {"net/tcp", "net/tcp6"}) {
+    std::ifstream in(proc / table);
+    std::string line;
+    std::getline(in, line);  // the column names
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> sl >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      if (state != "0A" || !inodes.count(inode)) continue;
+      const int port = std::stoi(local.substr(local.find(':') + 1), nullptr, 16);
+      out[port] = local;
+    }
+  }
+  return out;
+}
+
+// The ports (of `listening`) that answer /api/rawdata with the API's JSON to a Host no router
+// matches. Each port must accept a connection on 127.0.0.1, or the probe would prove nothing.
+std::set<int> ports_serving_api(const std::map<int, std::string>& listening) {
+  std::set<int> out;
+  for (const auto& [port, local] : listening) {
+    SCOPED_TRACE("port " + std::to_string(port) + " (" + local + ")");
+    auto r = http_get(port, "no-router.invalid", "/api/rawdata");
+    EXPECT_TRUE(r) << "no HTTP answer on 127.0.0.1";
+    if (!r) continue;
+    json j = json::parse(r->body, nullptr, false);
+    if (r->status == 200 && j.is_object() && j.contains("routers")) out.insert(port);
+  }
+  return out;
+}
+
+TEST(Api, NoPortButTheEntrypointsServesIt) {
+  TempDir dir;
+  std::string dyn =
+      "http:\n  routers:\n    dashboard:\n      rule: \"Host(`api.localhost`)\"\n"
+      "      service: api@internal\n      middlewares: [hdr]\n"
+      "  middlewares:\n    hdr:\n      headers:\n        customResponseHeaders: {X-Via: router}\n";
+  Portier p = start_portier(dir, dyn, "", "api: {}\n", 2);
+  auto listening = listening_ports(p.proc->pid());
+  ASSERT_FALSE(listening.empty());
+  std::set<int> ports;
+  for (const auto& [port, local] : listening) ports.insert(port);
+  EXPECT_EQ(ports, std::set<int>{p.port}) << "only the web entrypoint listens";
+  EXPECT_TRUE(ports_serving_api(listening).empty());
+  // It is there, through the router.
+  auto r = http_get(p.port, "api.localhost", "/api/rawdata");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("x-via"), "router");
+}
+
+TEST(Api, InsecureServesItOnTheTraefikEntrypointOnly) {
+  TempDir dir;
+  std::string dyn =
+      "http:\n  routers:\n    dashboard:\n      rule: \"Host(`api.localhost`)\"\n"
+      "      service: api@internal\n";
+  Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
+                            "api:\n  insecure: true\n", 2);
+  auto api_port = p.proc->wait_for_log(
+      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(api_port) << p.proc->log();
+  const int port = std::stoi(*api_port);
+  auto listening = listening_ports(p.proc->pid());
+  std::set<int> ports;
+  for (const auto& [lp, local] : listening) ports.insert(lp);
+  EXPECT_EQ(ports, (std::set<int>{p.port, port}));
+  EXPECT_EQ(ports_serving_api(listening), std::set<int>{port});
+  // Both adapters give the same answer.
+  auto direct = http_get(port, "x", "/api/http/routers/dashboard%40file");
+  auto routed = http_get(p.port, "api.localhost", "/api/http/routers/dashboard%40file");
+  ASSERT_TRUE(direct && routed);
+  EXPECT_EQ(direct->status, 200);
+  EXPECT_EQ(direct->body, routed->body);
+  EXPECT_EQ(direct->header("content-type"), routed->header("content-type"));
+  Conn post(port);
+  ASSERT_TRUE(post.send("POST /api/rawdata HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"));
+  auto refused = post.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 405);
+  EXPECT_EQ(refused->header("allow"), "GET, HEAD");
 }
 
 }  // namespace

@@ -242,3 +242,64 @@ TEST(CompositeServices, WeightedStickyCookie) {
 
 }  // namespace
 }  // namespace portier::proxy
+
+namespace portier::proxy {
+namespace {
+
+// api@internal: a router's service answers in process; other services may not name it.
+TEST(InternalServices, RoutersGetTheHandlerAndCompositesAreRefused) {
+  Configuration cfg;
+  cfg.http.services["api@internal"];  // no kind: listed for the API only
+  cfg.http.services["a@file"] = lb("http://127.0.0.1:9001");
+  cfg.http.services["w@file"] = weighted({{"api@internal", 1}, {"a@file", 1}});
+  cfg.http.services["f@file"] = failover("a@file", "api@internal");
+  cfg.http.services["m@file"] = mirroring("api@internal", {});
+  cfg.http.routers["dash@file"] =
+      config::Router{.rule = "Host(`api.localhost`)", .service = "api@internal"};
+  cfg.http.routers["wr@file"] = config::Router{.rule = "Host(`w.localhost`)", .service = "w@file"};
+  TableBuilder builder{std::vector<std::string>{"web"}};
+  int calls = 0;
+  builder.set_internal_service("api@internal", [&](const Stream& s, LocalResponse& out) {
+    ++calls;
+    out.status = 200;
+    out.body = std::string(s.path);
+    out.body_set = true;
+  });
+  BuildResult built = builder.build(cfg);
+  std::map<std::string, std::string> errors;
+  for (const auto& e : built.errors) errors[e.name] = e.message;
+  EXPECT_FALSE(errors.count("api@internal")) << errors["api@internal"];
+  EXPECT_FALSE(errors.count("dash@file")) << errors["dash@file"];
+  for (const char* s : {"w@file", "f@file", "m@file"}) {
+    SCOPED_TRACE(s);
+    ASSERT_TRUE(errors.count(s));
+    EXPECT_NE(errors[s].find("service `api@internal` is internal"), std::string::npos) << errors[s];
+  }
+  EXPECT_NE(errors["w@file"].find("weighted.services"), std::string::npos);
+  EXPECT_NE(errors["f@file"].find("failover.fallback"), std::string::npos);
+  EXPECT_NE(errors["m@file"].find("mirroring.service"), std::string::npos);
+
+  rules::Request req{
+      "api.localhost", "GET", "/api/rawdata", {}, {}, boost::asio::ip::make_address("127.0.0.1")};
+  const Route* r = built.table->entrypoint(0)->match(req);
+  ASSERT_NE(r, nullptr);
+  ASSERT_NE(r->service, nullptr);
+  EXPECT_EQ(r->service->kind, ServiceKind::Internal);
+  EXPECT_TRUE(r->service->servers.empty());
+  Stream s;
+  s.path = "/api/rawdata";
+  LocalResponse out;
+  r->service->internal(s, out);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(out.body, "/api/rawdata");
+
+  // Without a registered handler the same entry is a service with nothing to serve it.
+  TableBuilder plain{std::vector<std::string>{"web"}};
+  BuildResult none = plain.build(cfg);
+  bool refused = false;
+  for (const auto& e : none.errors) refused = refused || e.name == "api@internal";
+  EXPECT_TRUE(refused);
+}
+
+}  // namespace
+}  // namespace portier::proxy

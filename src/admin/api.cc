@@ -1,0 +1,132 @@
+#include "admin/api.h"
+
+#include <optional>
+
+namespace portier::admin {
+namespace {
+
+using json = nlohmann::json;
+
+ApiResponse json_response(const json& j, int status = 200) {
+  return {status, "application/json", j.dump(), ""};
+}
+
+ApiResponse not_found(const std::string& what) {
+  return json_response({{"message", what + " not found"}}, 404);
+}
+
+// Go's http.NotFound, as Traefik's API router answers an unknown path.
+ApiResponse page_not_found() {
+  return {404, "text/plain; charset=utf-8", "404 page not found\n", ""};
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// "/api/http/routers/{name}": the one segment after `prefix`, or nullopt when the path is not
+// that shape (an empty name or one more '/' is not).
+std::optional<std::string_view> segment_after(std::string_view path, std::string_view prefix) {
+  if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
+  std::string_view rest = path.substr(prefix.size());
+  if (rest.empty() || rest.find('/') != std::string_view::npos) return std::nullopt;
+  return rest;
+}
+
+template <typename Objects, typename ToJson>
+std::optional<ApiResponse> collection(const RuntimeStore& store, std::string_view path,
+                                      const std::string& kind, Objects objects, ToJson to_json) {
+  const std::string list = "/api/http/" + kind + "s";
+  if (path == list) {
+    auto rt = store.get();
+    json out = json::array();
+    for (const auto& entry : objects(*rt)) out.push_back(to_json(*rt, entry.first));
+    return json_response(out);
+  }
+  if (auto name = segment_after(path, list + "/")) {
+    auto rt = store.get();
+    const std::string n = percent_decode(*name);
+    if (!objects(*rt).count(n)) return not_found(kind);
+    return json_response(to_json(*rt, n));
+  }
+  return std::nullopt;
+}
+
+ApiResponse route(const RuntimeStore& store, std::string_view version, std::string_view path) {
+  if (path == "/ping") return {200, "text/plain", "OK", ""};
+  if (path == "/api/version") {
+    return json_response({{"Version", std::string(version)}, {"Codename", "portier"}});
+  }
+  if (path == "/api/overview") return json_response(overview_json(*store.get()));
+  if (path == "/api/rawdata") return json_response(rawdata_json(*store.get()));
+  if (path == "/api/entrypoints") {
+    json out = json::array();
+    for (const auto& [name, addr] : store.get()->entrypoints) {
+      out.push_back({{"name", name}, {"address", addr}});
+    }
+    return json_response(out);
+  }
+  // Providers and what they refused (portier's addition; Traefik only lists their names in the
+  // overview).
+  if (path == "/api/providers") {
+    auto rt = store.get();
+    json out = json::array();
+    for (const auto& [name, status] : rt->providers) out.push_back(provider_json(*rt, name));
+    return json_response(out);
+  }
+  if (auto name = segment_after(path, "/api/providers/")) {
+    auto rt = store.get();
+    const std::string n = percent_decode(*name);
+    if (!rt->providers.count(n)) return not_found("provider");
+    return json_response(provider_json(*rt, n));
+  }
+  if (auto r = collection(
+          store, path, "router",
+          [](const Runtime& rt) -> const auto& { return rt.config.http.routers; }, router_json)) {
+    return *r;
+  }
+  if (auto r = collection(
+          store, path, "service",
+          [](const Runtime& rt) -> const auto& { return rt.config.http.services; }, service_json)) {
+    return *r;
+  }
+  if (auto r = collection(
+          store, path, "middleware",
+          [](const Runtime& rt) -> const auto& { return rt.config.http.middlewares; },
+          middleware_json)) {
+    return *r;
+  }
+  return page_not_found();
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    int hi, lo;
+    if (s[i] == '%' && i + 2 < s.size() && (hi = hex(s[i + 1])) >= 0 && (lo = hex(s[i + 2])) >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+ApiResponse handle_api(const RuntimeStore& store, std::string_view version, std::string_view method,
+                       std::string_view path, std::string_view query) {
+  (void)query;
+  ApiResponse r = route(store, version, path);
+  if (method == "GET" || method == "HEAD") return r;
+  if (r.status == 404 && r.content_type.rfind("text/plain", 0) == 0) return r;  // unknown path
+  // A known path: the API is read-only (gorilla/mux's answer in Traefik).
+  return {405, "text/plain; charset=utf-8", "405 method not allowed\n", "GET, HEAD"};
+}
+
+}  // namespace portier::admin

@@ -1,0 +1,38 @@
+// The admin API's answers, apart from any HTTP server: one pure function from a request's
+// method and target to a response, over the latest RuntimeStore snapshot. Two adapters serve
+// it: ApiServer (cpp-httplib, api.insecure's own address) and the internal service
+// api@internal, which the proxy calls in process behind a router's middlewares (app wires it).
+//
+//   /ping  /api/version  /api/overview  /api/entrypoints  /api/rawdata
+//   /api/providers[/{name}]  (portier's: each provider's refused sources)
+//   /api/http/routers[/{name}]  /api/http/services[/{name}]  /api/http/middlewares[/{name}]
+//
+// Thread-safe (RuntimeStore::get() takes its mutex briefly); never blocks otherwise. Its cost
+// grows with the configuration (rawdata serializes all of it).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "admin/runtime.h"
+
+namespace portier::admin {
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type;
+  std::string body;   // also for HEAD: the adapter drops it and keeps its length
+  std::string allow;  // the Allow field of a 405, else ""
+};
+
+// `method`: as received ("GET"); only GET and HEAD are served, other methods on a known path
+// get 405. `path`: as sent, percent-escaped (a name segment is decoded, so
+// /api/http/routers/whoami%40file names whoami@file). `query`: without '?'; unused today
+// (Traefik's search, status and paging parameters are not implemented).
+ApiResponse handle_api(const RuntimeStore& store, std::string_view version, std::string_view method,
+                       std::string_view path, std::string_view query);
+
+// Percent-decodes `s` ('+' stays '+'); a malformed escape is kept as is.
+std::string percent_decode(std::string_view s);
+
+}  // namespace portier::admin

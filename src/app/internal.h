@@ -1,0 +1,27 @@
+// The internal provider: what portier generates itself rather than reads from a provider.
+// Today api@internal when `api` is set (entrypoint redirects are compiled by the TableBuilder
+// from the static entrypoints). Shared by a start (main.cc) and `portier check`.
+#pragma once
+
+#include <string>
+
+#include "admin/runtime.h"
+#include "config/dynamic.h"
+#include "config/static_config.h"
+#include "proxy/routing_table.h"
+
+namespace portier::app {
+
+inline constexpr const char* kApiService = "api@internal";
+
+// The "internal" provider's snapshot (names unqualified: "api").
+config::Configuration internal_configuration(const config::StaticConfig& cfg);
+
+// Makes `builder` serve api@internal in process with the admin API over `store` (when `api` is
+// set; otherwise a router naming it finds no such service). No listener is opened: the API is
+// reached only through routers, behind their middlewares. `store` must outlive every table the
+// builder makes (the workers call the handler).
+void register_internal_services(const config::StaticConfig& cfg, proxy::TableBuilder& builder,
+                                const admin::RuntimeStore& store, std::string version);
+
+}  // namespace portier::app

@@ -25,7 +25,7 @@ TEST(DynamicObjects, OneBadKeyDisablesOnlyItsObject) {
     secure:
       headers:
         frameDeny: true
-        hostsProxyHeaders: [X-Forwarded-Host]
+        stsSeconds: soon
     strip:
       stripPrefix: {prefixes: [/a]}
 )yaml",
@@ -38,8 +38,8 @@ TEST(DynamicObjects, OneBadKeyDisablesOnlyItsObject) {
   EXPECT_EQ(cfg->http.routers.at("good").service, "whoami");
   EXPECT_EQ(cfg->http.services.at("whoami").provider_error, "");
   EXPECT_EQ(cfg->http.middlewares.at("secure").provider_error,
-            "d.yml:18:28: `http.middlewares.secure.headers.hostsProxyHeaders` is not supported "
-            "yet; the middleware is disabled");
+            "d.yml:18:21: `http.middlewares.secure.headers.stsSeconds` must be an integer from 0 "
+            "to 1099511627776");
   EXPECT_EQ(cfg->http.middlewares.at("strip").provider_error, "");
 }
 
@@ -121,17 +121,15 @@ TEST(DynamicObjects, EveryTraefikMiddlewareOption) {
       {"encodedCharacters: {allowEncodedSlash: true}", "encodedCharacters", ""},
       {"stripPrefix: {prefixes: [/a], forceSlash: false}", "stripPrefix", ""},
       {"retry: {attempts: 3, initialInterval: 100ms}", "retry", ""},
-      {"retry: {attempts: 3, status: [\"500-599\"]}", "retry",
-       "`http.middlewares.m.retry.status` is not supported yet"},
+      {"retry: {attempts: 3, status: [\"500-599\"]}", "retry", ""},
       {"headers: {frameDeny: true, isDevelopment: false, addVaryHeader: false}", "headers", ""},
-      // Deprecated in Traefik v3 and still accepted there: known keys, not applied here.
-      {"headers: {sslRedirect: true}", "headers",
-       "`http.middlewares.m.headers.sslRedirect` is not supported yet"},
-      {"headers: {sslHost: example.com, sslForceHost: true}", "headers", "sslHost"},
-      {"headers: {featurePolicy: \"camera 'none'\"}", "headers", "featurePolicy"},
-      {"headers: {sslProxyHeaders: {X-Forwarded-Proto: https}}", "headers", "sslProxyHeaders"},
+      // Deprecated in Traefik v3 and still accepted there (portier applies the v2 meaning).
+      {"headers: {sslRedirect: true}", "headers", ""},
+      {"headers: {sslHost: example.com, sslForceHost: true}", "headers", ""},
+      {"headers: {featurePolicy: \"camera 'none'\"}", "headers", ""},
+      {"headers: {sslProxyHeaders: {X-Forwarded-Proto: https}}", "headers", ""},
       {"headers: {accessControlAllowOriginList: [\"https://a\"], accessControlMaxAge: 100}",
-       "headers", "accessControlAllowOriginList"},
+       "headers", ""},
       // Keys Traefik does not know stay errors, with the closest one.
       {"basicAuth: {user: [a]}", "basicAuth",
        "unknown key `http.middlewares.m.basicAuth.user`; did you mean "

@@ -7,6 +7,8 @@
 # Env: PROXIES="nginx haproxy portier"  ROUNDS=3  DURATION=10  WARMUP=2  CONNS=50
 #      SCENARIOS="keep-alive close tls-keep-alive tls-handshake"
 #      PORTIER_BIN=<path> skips the build.
+#      PORTIER_DYNAMIC=<file in bench/conf> replaces dynamic.yml (e.g. dynamic-middlewares.yml:
+#      the same routers with five cheap middlewares, for the pipeline's cost).
 # Everything listens on 127.0.0.1. Only processes this script started are stopped, by PID.
 set -euo pipefail
 
@@ -15,6 +17,7 @@ readonly ROOT BENCH=$ROOT/bench
 readonly PROXIES=${PROXIES:-nginx haproxy portier}
 readonly ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} WARMUP=${WARMUP:-2} CONNS=${CONNS:-50}
 readonly SCENARIOS=${SCENARIOS:-keep-alive close tls-keep-alive tls-handshake}
+readonly PORTIER_DYNAMIC=${PORTIER_DYNAMIC:-dynamic.yml}
 readonly NGINX=/usr/sbin/nginx HAPROXY=/usr/sbin/haproxy WRK=/usr/bin/wrk
 readonly START_DEADLINE_S=15 STOP_GRACE_S=5
 CLK_TCK=$(getconf CLK_TCK)
@@ -172,7 +175,8 @@ start_proxy() {  # start_proxy NAME PORT TLS_PORT: sets proxy_pid
       launch haproxy "$HAPROXY" -db -f "$tmp/haproxy.cfg" ;;
     portier)
       render portier.yml "$port" "$tls_port"
-      render dynamic.yml "$port" "$tls_port"
+      render "$PORTIER_DYNAMIC" "$port" "$tls_port"
+      [[ $PORTIER_DYNAMIC == dynamic.yml ]] || mv "$tmp/$PORTIER_DYNAMIC" "$tmp/dynamic.yml"
       launch portier "$PORTIER_BIN" --configFile="$tmp/portier.yml" --workers=1 --log.level=warn ;;
   esac
   proxy_pid=$launched

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "proxy/middlewares/url.h"
+#include "proxy/middlewares/filters.h"
 #include "proxy/pipeline/chain_builder.h"
 
 #include "config/decode.h"
@@ -304,6 +305,88 @@ TEST(Middlewares, StrictTransportSecurityOnTlsRequestsOrWhenForced) {
   run_response(*chain, 1, tls, ResponseView{200});
   EXPECT_TRUE(plain.response_edits.empty());
   EXPECT_EQ(edit(tls.response_edits, "Strict-Transport-Security"), "max-age=60");
+}
+
+}  // namespace
+}  // namespace portier::proxy
+
+namespace portier::proxy {
+namespace {
+
+TEST(Middlewares, StatusRanges) {
+  struct Case {
+    std::vector<std::string> in;
+    std::vector<std::pair<int, int>> want;
+    bool ok;
+  };
+  const std::vector<Case> cases = {
+      {{"500-599", "404"}, {{500, 599}, {404, 404}}, true},
+      {{"429"}, {{429, 429}}, true},
+      {{"599-500"}, {}, false},
+      {{"5xx"}, {}, false},
+      {{"500-"}, {}, false},
+      {{"99"}, {}, false},
+      {{"500-600"}, {}, false},
+      {{""}, {}, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.in.empty() ? "" : c.in[0]);
+    auto r = mw::status_ranges(c.in, "retry.status");
+    ASSERT_EQ(bool(r), c.ok);
+    if (r) {
+      EXPECT_EQ(*r, c.want);
+    }
+  }
+}
+
+// CORS per Traefik's header_test.go: a wildcard origin list with credentials echoes the origin;
+// '*' in allowed headers or methods with credentials echoes what the preflight asked for.
+TEST(Middlewares, CorsPreflightAndOrigins) {
+  auto all = middlewares(R"yaml(
+    creds:
+      headers:
+        accessControlAllowCredentials: true
+        accessControlAllowOriginList: ["*"]
+        accessControlAllowHeaders: ["*"]
+        accessControlAllowMethods: ["*"]
+        accessControlExposeHeaders: [X-Id]
+    plain:
+      headers:
+        accessControlAllowOriginList: ["*"]
+        accessControlAllowOriginListRegex: ["^https://([a-z]+)\\.example$"]
+        accessControlAllowMethods: [GET]
+)yaml");
+  // The fields a browser sends with a preflight.
+  std::string raw =
+      "OPTIONS / HTTP/1.1\r\nHost: h\r\nOrigin: https://a.test\r\n"
+      "Access-Control-Request-Method: PATCH\r\nAccess-Control-Request-Headers: X-Foo\r\n\r\n";
+  http::RequestHead head;
+  http::Limits limits;
+  ASSERT_EQ(http::parse_request_head(raw, limits, head).status, http::ParseStatus::Complete);
+
+  auto creds = chain_of({"creds"}, all);
+  ASSERT_TRUE(creds);
+  Stream s = request("/");
+  s.method = "OPTIONS";
+  s.fields = &head.fields;
+  auto r = run(*creds, s);
+  ASSERT_EQ(r.verdict, Verdict::Respond);
+  EXPECT_EQ(s.local.status, 200);
+  EXPECT_EQ(edit(s.local.fields, "Access-Control-Allow-Origin"), "https://a.test");
+  EXPECT_EQ(edit(s.local.fields, "Access-Control-Allow-Headers"), "X-Foo");
+  EXPECT_EQ(edit(s.local.fields, "Access-Control-Allow-Methods"), "PATCH");
+  EXPECT_EQ(edit(s.local.fields, "Access-Control-Allow-Credentials"), "true");
+  EXPECT_EQ(edit(s.local.fields, "Access-Control-Expose-Headers"), "X-Id");
+
+  auto plain = chain_of({"plain"}, all);
+  ASSERT_TRUE(plain);
+  Stream p = request("/");
+  p.method = "OPTIONS";
+  p.fields = &head.fields;
+  ASSERT_EQ(run(*plain, p).verdict, Verdict::Respond);
+  EXPECT_EQ(edit(p.local.fields, "Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(edit(p.local.fields, "Access-Control-Allow-Methods"), "GET");
+  EXPECT_EQ(edit(p.local.fields, "Access-Control-Allow-Credentials"), "<none>");
 }
 
 }  // namespace

@@ -18,6 +18,8 @@ struct Entry {
 // One entry per implemented middleware type (Traefik's names).
 constexpr Entry kRegistry[] = {
     {"addPrefix", mw::add_prefix},
+    {"errors", mw::errors},
+    {"forwardAuth", mw::forward_auth},
     {"headers", mw::headers},
     {"redirectRegex", mw::redirect_regex},
     {"redirectScheme", mw::redirect_scheme},

@@ -124,6 +124,25 @@ TEST_F(ErrorsTest, OtherStatusesPassThrough) {
   EXPECT_EQ(second->status, 201);
 }
 
+TEST_F(ErrorsTest, RequestWithAStreamedBody) {
+  // The body (larger than the connection's buffer) streams to the server before the 500 comes
+  // back: the page request must still name the original host and URL.
+  Conn c(portier_->port);
+  const std::string body(200 * 1024, 'b');
+  c.send("POST /status?code=500 HTTP/1.1\r\nHost: err.localhost\r\nX-Client: 2\r\n"
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_TRUE(contains(r->body,
+                       "GET /errors/500?orig=500&u=http%3A%2F%2Ferr.localhost%2Fstatus%3Fcode%"
+                       "3D500 HTTP/1.1"))
+      << r->body;
+  EXPECT_TRUE(contains(r->body, "Host: err.localhost")) << r->body;
+  EXPECT_TRUE(contains(r->body, "X-Client: 2")) << r->body;
+  EXPECT_FALSE(contains(r->body, "Content-Length")) << r->body;
+}
+
 TEST_F(ErrorsTest, StatusRewrites) {
   auto r = http_get(portier_->port, "rew.localhost", "/status?code=502",
                     "X-Keep: k\r\nX-Drop: d\r\n");

@@ -20,13 +20,23 @@ class ErrorsFilter final : public Filter {
   ErrorsFilter(std::string name, StatusRanges status,
                std::vector<std::pair<StatusRanges, int>> rewrites, const ServiceTarget* service,
                std::string query, std::vector<std::string> request_headers)
-      : Filter(std::move(name), kResponse),
+      : Filter(std::move(name), kRequest | kResponse),
         status_(std::move(status)),
         rewrites_(std::move(rewrites)),
         service_(service),
         query_(std::move(query)),
         request_headers_(std::move(request_headers)) {}
 
+  // A streamed body reuses the buffer the head's views point into: keep what the page request
+  // needs now. (Without one, replace() reads the views, with every middleware's edits.)
+  Verdict on_request(Stream& s) const override {
+    if (s.has_body && !s.body && !s.head_copy && service_ != nullptr) {
+      s.head_copy.emplace(Stream::HeadCopy{std::string(s.host), std::string(s.path),
+                                           std::string(s.query),
+                                           effective_fields(s, s.worker->hostname())});
+    }
+    return Verdict::Continue;
+  }
   bool on_response(Stream&, const ResponseView& view) const override {
     return service_ != nullptr && in_ranges(status_, view.status);
   }
@@ -55,10 +65,11 @@ std::string ErrorsFilter::page_head(const Stream& s, const ServiceTarget& lb,
   std::string head;
   head.reserve(512);
   head.append("GET ").append(target).append(" HTTP/1.1\r\nHost: ");
-  head.append(lb.pass_host_header && !s.host.empty() ? std::string_view(s.host)
-                                                     : std::string_view(server.host_header));
+  const std::string_view host = s.head_copy ? std::string_view(s.head_copy->host) : s.host;
+  head.append(lb.pass_host_header && !host.empty() ? host : std::string_view(server.host_header));
   head.append("\r\n");
-  FieldList fields = effective_fields(s, s.worker->hostname());
+  const FieldList fields =
+      s.head_copy ? s.head_copy->fields : effective_fields(s, s.worker->hostname());
   for (const auto& [n, v] : fields) {
     if (!request_headers_.empty() &&
         std::none_of(request_headers_.begin(), request_headers_.end(),
@@ -78,12 +89,15 @@ boost::asio::awaitable<void> ErrorsFilter::replace(Stream& s, int status) const 
       break;
     }
   }
-  std::string url = std::string(s.tls ? "https://" : "http://").append(s.host).append(s.path);
-  if (!s.query.empty()) url.append("?").append(s.query);
+  const std::string_view host = s.head_copy ? std::string_view(s.head_copy->host) : s.host;
+  const std::string_view path = s.head_copy ? std::string_view(s.head_copy->path) : s.path;
+  const std::string_view query = s.head_copy ? std::string_view(s.head_copy->query) : s.query;
+  std::string url = std::string(s.tls ? "https://" : "http://").append(host).append(path);
+  if (!query.empty()) url.append("?").append(query);
   const std::string target = error_page_target(query_, code, status, query_escape(url));
 
   WorkerState& w = *s.worker;
-  WorkerState::PickRequest pick_req{s.peer_ip, s.fields, nullptr};
+  WorkerState::PickRequest pick_req{s.peer_ip, s.head_copy ? nullptr : s.fields, nullptr};
   std::string ignored_cookies;
   const ServiceTarget* lb = w.resolve(*service_, pick_req, ignored_cookies);
   WorkerState::Pick pick;

@@ -50,6 +50,7 @@ void Stream::reset() {
   body.reset();
   local = LocalResponse{};
   replace_by = -1;
+  head_copy.reset();
   record = RequestRecord{};
   has_body = false;
   body_reader = nullptr;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "proxy/subrequest.h"
+
 namespace portier::proxy::mw {
 namespace {
 
@@ -162,6 +164,27 @@ TEST(SubrequestParts, AuthRequestFieldsPerTrustMode) {
   EXPECT_EQ(get(filtered, "Accept"), "*/*");
   EXPECT_EQ(get(filtered, "X-Forwarded-Method"), "POST");
   EXPECT_EQ(filtered.size(), 7u);  // Accept + For, Method, Proto, Port, Host, Uri
+}
+
+TEST(SubrequestTls, ClientContext) {
+  EXPECT_TRUE(make_client_tls({}));
+  EXPECT_TRUE(make_client_tls({"", "", "", true}));
+  struct Case {
+    ClientTlsConfig config;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"/nonexistent/ca.pem", "", "", false}, "tls.ca: cannot read `/nonexistent/ca.pem`"},
+      {{"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "", "", false},
+       "tls.ca: no certificate found"},
+      {{"", "/some/cert.pem", "", false}, "tls.cert and tls.key go together"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.error);
+    auto r = make_client_tls(c.config);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message, c.error);
+  }
 }
 
 }  // namespace

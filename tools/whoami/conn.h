@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -41,6 +42,9 @@ struct Shared {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<int> health{200};
   std::uint64_t delay_ms = 0;  // --delay: added before every answer of / (a slow backend)
+  // The last request /auth received (head and body), served by /last-auth.
+  std::mutex auth_mu;
+  std::string last_auth;
 };
 
 // "1.2.3.4:80" or "[::1]:80".

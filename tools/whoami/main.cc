@@ -40,7 +40,8 @@ constexpr std::string_view kUsage =
     "  --help            show this help\n"
     "\n"
     "Prints \"whoami listening on HOST:PORT\" once bound. Endpoints: / (request dump), /health,\n"
-    "/data?size=N[&chunked=1|&close=1], /slow?ms=N, /echo, /ws, /reset, /stats.\n";
+    "/data?size=N[&chunked=1|&close=1], /slow?ms=N, /echo, /ws, /reset, /stats,\n"
+    "/auth (a stand-in auth server), /last-auth, /status?code=N[&cookie=NAME].\n";
 
 struct Options {
   std::string addr = "127.0.0.1:8080";

@@ -12,7 +12,8 @@ Route route_for(std::string_view path) {
   static constexpr std::pair<std::string_view, Route> kRoutes[] = {
       {"/health", Route::Health}, {"/data", Route::Data},    {"/slow", Route::Slow},
       {"/echo", Route::Echo},     {"/ws", Route::WebSocket}, {"/reset", Route::Reset},
-      {"/stats", Route::Stats},
+      {"/stats", Route::Stats},   {"/auth", Route::Auth},    {"/last-auth", Route::LastAuth},
+      {"/status", Route::Status},
   };
   for (const auto& [name, route] : kRoutes) {
     if (path == name) {

@@ -11,7 +11,9 @@
 
 namespace whoami {
 
-enum class Route : std::uint8_t { Whoami, Health, Data, Slow, Echo, WebSocket, Reset, Stats };
+enum class Route : std::uint8_t {
+  Whoami, Health, Data, Slow, Echo, WebSocket, Reset, Stats, Auth, LastAuth, Status
+};
 
 // The endpoint for a path (exact match); Whoami for every other path.
 Route route_for(std::string_view path);

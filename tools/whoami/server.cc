@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "auth.h"
 #include "proxy/http/parser.h"
 #include "request.h"
 #include "websocket.h"
@@ -56,6 +57,7 @@ class Session {
   awaitable<Next> serve_health(BodyReader& body);
   awaitable<Next> serve_echo(BodyReader& body);
   awaitable<Next> serve_websocket(BodyReader& body);
+  awaitable<Next> serve_auth(BodyReader& body);
   awaitable<Next> send_data(std::uint64_t size, Framing framing);
 
   // A response head; `extra` holds more field lines, each ending in CRLF.
@@ -125,6 +127,8 @@ awaitable<Session::Next> Session::serve_one() {
       co_return co_await serve_echo(body);
     case Route::WebSocket:
       co_return co_await serve_websocket(body);
+    case Route::Auth:
+      co_return co_await serve_auth(body);
     default:
       break;
   }
@@ -137,6 +141,13 @@ awaitable<Session::Next> Session::serve_one() {
   Framing framing = Framing::Length;
   if (route == Route::Whoami || route == Route::Slow) {
     text = whoami_text();
+  }
+  Answer answer;
+  if (route == Route::Status) {
+    answer = status_answer(query);
+  } else if (route == Route::LastAuth) {
+    std::lock_guard lock(shared_.auth_mu);
+    answer.body = shared_.last_auth;
   }
   if (route == Route::Whoami && shared_.delay_ms > 0) {
     route = Route::Slow;  // the same answer, after --delay
@@ -182,6 +193,9 @@ awaitable<Session::Next> Session::serve_one() {
     }
     case Route::Data:
       co_return co_await send_data(number, framing);
+    case Route::Status:
+    case Route::LastAuth:
+      co_return co_await respond(answer.status, kTextPlain, answer.body, answer.extra);
     case Route::Slow: {
       asio::steady_timer timer(co_await asio::this_coro::executor);
       conn_.touch(std::chrono::milliseconds(number));
@@ -286,6 +300,26 @@ awaitable<Session::Next> Session::serve_echo(BodyReader& body) {
     head_sent = true;
   }
   co_return after_response();
+}
+
+awaitable<Session::Next> Session::serve_auth(BodyReader& body) {
+  // The head's views do not survive reading the body: answer and record from it first.
+  Answer answer = auth_answer(head_);
+  std::string seen = whoami_text();
+  std::string data;
+  while (!body.done()) {
+    auto [ec, piece] = co_await body.next();
+    if (ec) {
+      co_return co_await fail(ec);
+    }
+    data.append(piece.substr(0, 64 * 1024 - std::min<std::size_t>(64 * 1024, data.size())));
+  }
+  seen.append("Body: ").append(data).append("\n");
+  {
+    std::lock_guard lock(shared_.auth_mu);
+    shared_.last_auth = std::move(seen);
+  }
+  co_return co_await respond(answer.status, kTextPlain, answer.body, answer.extra);
 }
 
 awaitable<Session::Next> Session::serve_websocket(BodyReader& body) {

@@ -23,6 +23,8 @@ constexpr Entry kRegistry[] = {
     {"circuitBreaker", mw::circuit_breaker},
     {"contentType", mw::content_type},
     {"digestAuth", mw::digest_auth},
+    {"errors", mw::errors},
+    {"forwardAuth", mw::forward_auth},
     {"headers", mw::headers},
     {"inFlightReq", mw::in_flight_req},
     {"ipAllowList", mw::ip_allow_list},

@@ -51,6 +51,7 @@ void Stream::reset() {
   local = LocalResponse{};
   replace_by = -1;
   notes.clear();
+  head_copy.reset();
   record = RequestRecord{};
   has_body = false;
   body_length.reset();

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "proxy/http/parser.h"
@@ -136,6 +137,16 @@ struct Stream {
   std::vector<std::pair<const void*, std::string>> notes;
   LocalResponse local;
   int replace_by = -1;  // the filter that replaces the response (errors), or -1
+  // The request head copied for a filter that reads it after a streamed body went through: the
+  // views above point into the connection's buffer, which the body then reuses. The errors
+  // middleware fills it (only for requests whose body is streamed) for its page request.
+  struct HeadCopy {
+    std::string host;
+    std::string path;
+    std::string query;
+    std::vector<std::pair<std::string, std::string>> fields;  // as the page request sends them
+  };
+  std::optional<HeadCopy> head_copy;
   RequestRecord record;
 
   // The path the server gets (after rewrites).

@@ -109,6 +109,11 @@ int on_client_hello(SSL* ssl, int* alert, void*) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
+// The work is done in on_client_hello; accepting the name here is what makes OpenSSL keep it in
+// the session, so SSL_get_servername still names it on a resumed TLS 1.2 session (it returns
+// the session's name then) and the request is checked against the right tls.options.
+int on_server_name(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
+
 int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
             unsigned int inlen, void*) {
   const Store* store = store_of(ssl);
@@ -139,6 +144,7 @@ ServerContext::ServerContext() : ctx_(boost::asio::ssl::context::tls_server) {
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_client_hello_cb(c, on_client_hello, nullptr);
   SSL_CTX_set_alpn_select_cb(c, on_alpn, nullptr);
+  SSL_CTX_set_tlsext_servername_callback(c, on_server_name);
   static const unsigned char kSid[] = "portier";
   SSL_CTX_set_session_id_context(c, kSid, sizeof kSid - 1);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);

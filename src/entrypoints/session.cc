@@ -304,8 +304,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     TableLease table = worker.acquire_table();
     // No SNI means the default options; a Host that needs others (clientAuth, say) gets 421 too.
     if (tls && match_req.host != sni && table->tls_store() != nullptr &&
-        &table->tls_store()->options_for(match_req.host) !=
-            &table->tls_store()->options_for(sni)) {
+        &table->tls_store()->options_for(match_req.host) != &table->tls_store()->options_for(sni)) {
       // The handshake was made under other TLS options than this Host's (say, a sniStrict or
       // TLS 1.3-only name reached through a laxer one): Traefik's answer, 421.
       bool close =

@@ -413,7 +413,8 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     route->service = svc->second;
     for (auto [ep, t] : placed) {
       if (t != nullptr && route->tls_options.empty()) {
-        route->tls_options = t->options.empty() ? "default" : t->options.substr(0, t->options.find('@'));
+        route->tls_options =
+            t->options.empty() ? "default" : t->options.substr(0, t->options.find('@'));
       }
     }
     for (auto [ep, t] : placed) {

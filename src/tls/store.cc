@@ -74,9 +74,9 @@ Result<bool> compile_client_auth(const std::string& name, const config::ClientAu
   if (!ca.ca_files.empty()) {
     type = &kClientAuthTypes[4];
     std::shared_ptr<X509_STORE> store(X509_STORE_new(), X509_STORE_free);
-    std::shared_ptr<STACK_OF(X509_NAME)> names(sk_X509_NAME_new_null(), [](STACK_OF(X509_NAME)* s) {
-      sk_X509_NAME_pop_free(s, X509_NAME_free);
-    });
+    std::shared_ptr<STACK_OF(X509_NAME)> names(
+        sk_X509_NAME_new_null(),
+        [](STACK_OF(X509_NAME) * s) { sk_X509_NAME_pop_free(s, X509_NAME_free); });
     if (store == nullptr || names == nullptr) return Error{"clientAuth: out of memory"};
     // Go trusts every certificate of the pool, intermediates included; OpenSSL wants a
     // self-signed root unless told that a partial chain ending at a trusted one is enough.
@@ -128,7 +128,8 @@ Result<bool> compile_client_auth(const std::string& name, const config::ClientAu
     digest_input += type->name;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_Digest(digest_input.data(), digest_input.size(), md, &len, EVP_sha256(), nullptr) != 1 ||
+    if (EVP_Digest(digest_input.data(), digest_input.size(), md, &len, EVP_sha256(), nullptr) !=
+            1 ||
         len > SSL_MAX_SID_CTX_LENGTH) {
       return Error{"clientAuth: cannot compute the session id context"};
     }
@@ -184,7 +185,7 @@ Result<CompiledOptions> compile_options(const std::string& name, const config::T
   // OpenSSL itself checks the lists once here, so a handshake never meets a value it refuses.
   {
     std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> probe(SSL_CTX_new(TLS_server_method()),
-                                                           SSL_CTX_free);
+                                                            SSL_CTX_free);
     const char* bad = nullptr;
     if (probe == nullptr) {
       bad = "OpenSSL";

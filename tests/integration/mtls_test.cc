@@ -54,8 +54,7 @@ std::int64_t not_after(const std::filesystem::path& cert) {
 std::string request(const std::string& host, const std::string& extra = "") {
   std::size_t slash = host.find('/');
   std::string path = slash == std::string::npos ? "/" : host.substr(slash);
-  return "GET " + path + " HTTP/1.1\r\nHost: " + host.substr(0, slash) + "\r\n" + extra +
-         "\r\n";
+  return "GET " + path + " HTTP/1.1\r\nHost: " + host.substr(0, slash) + "\r\n" + extra + "\r\n";
 }
 
 struct Exchange {
@@ -96,8 +95,8 @@ class MtlsTest : public ::testing::Test {
                          "DNS:alice.test,email:alice@example.test,IP:10.0.0.1");
     mallory_ = make_client(*dir_, other_ca_, "mallory", "/CN=mallory");
     // Alice's certificate followed by her CA's: the chain a client may send.
-    alice_chain_ = dir_->write("alice-chain.crt",
-                               read_file(alice_.cert) + read_file(client_ca_.cert));
+    alice_chain_ =
+        dir_->write("alice-chain.crt", read_file(alice_.cert) + read_file(client_ca_.cert));
     whoami_ = new Whoami(start_whoami(*dir_, "mtls"));
     portier_ = new Portier(start_portier_static(*dir_, static_yaml(), dynamic(), {"web"}));
   }

@@ -38,15 +38,32 @@ std::string dn_info(const X509_NAME* name, const config::TlsClientCertificateDnI
     const X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
     std::string v = utf8(X509_NAME_ENTRY_get_data(e));
     switch (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e))) {
-      case NID_domainComponent: dc.push_back(std::move(v)); break;
-      case NID_countryName: c.push_back(std::move(v)); break;
-      case NID_stateOrProvinceName: st.push_back(std::move(v)); break;
-      case NID_localityName: l.push_back(std::move(v)); break;
-      case NID_organizationName: org.push_back(std::move(v)); break;
-      case NID_organizationalUnitName: ou.push_back(std::move(v)); break;
-      case NID_serialNumber: sn = std::move(v); break;
-      case NID_commonName: cn = std::move(v); break;
-      default: break;
+      case NID_domainComponent:
+        dc.push_back(std::move(v));
+        break;
+      case NID_countryName:
+        c.push_back(std::move(v));
+        break;
+      case NID_stateOrProvinceName:
+        st.push_back(std::move(v));
+        break;
+      case NID_localityName:
+        l.push_back(std::move(v));
+        break;
+      case NID_organizationName:
+        org.push_back(std::move(v));
+        break;
+      case NID_organizationalUnitName:
+        ou.push_back(std::move(v));
+        break;
+      case NID_serialNumber:
+        sn = std::move(v);
+        break;
+      case NID_commonName:
+        cn = std::move(v);
+        break;
+      default:
+        break;
     }
   }
   std::string out;
@@ -137,14 +154,21 @@ std::vector<std::string> sans(X509* cert) {
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
     switch (n->type) {
-      case GEN_DNS: dns.push_back(utf8(n->d.dNSName)); break;
-      case GEN_EMAIL: email.push_back(utf8(n->d.rfc822Name)); break;
-      case GEN_URI: uri.push_back(utf8(n->d.uniformResourceIdentifier)); break;
-      case GEN_IPADD:
-        ip.push_back(ip_string(ASN1_STRING_get0_data(n->d.iPAddress),
-                               ASN1_STRING_length(n->d.iPAddress)));
+      case GEN_DNS:
+        dns.push_back(utf8(n->d.dNSName));
         break;
-      default: break;
+      case GEN_EMAIL:
+        email.push_back(utf8(n->d.rfc822Name));
+        break;
+      case GEN_URI:
+        uri.push_back(utf8(n->d.uniformResourceIdentifier));
+        break;
+      case GEN_IPADD:
+        ip.push_back(
+            ip_string(ASN1_STRING_get0_data(n->d.iPAddress), ASN1_STRING_length(n->d.iPAddress)));
+        break;
+      default:
+        break;
     }
   }
   GENERAL_NAMES_free(names);
@@ -179,14 +203,14 @@ std::string one_info(X509* cert, const config::TlsClientCertificateInfo& info) {
   }
   // Go prints uint64(t.Unix()): a date before 1970 wraps around, and so does this.
   if (info.not_before) {
-    values.push_back("NB=\"" +
-                     std::to_string(static_cast<std::uint64_t>(unix_time(X509_get0_notBefore(cert)))) +
-                     "\"");
+    values.push_back(
+        "NB=\"" + std::to_string(static_cast<std::uint64_t>(unix_time(X509_get0_notBefore(cert)))) +
+        "\"");
   }
   if (info.not_after) {
-    values.push_back("NA=\"" +
-                     std::to_string(static_cast<std::uint64_t>(unix_time(X509_get0_notAfter(cert)))) +
-                     "\"");
+    values.push_back(
+        "NA=\"" + std::to_string(static_cast<std::uint64_t>(unix_time(X509_get0_notAfter(cert)))) +
+        "\"");
   }
   if (info.sans) {
     std::vector<std::string> list = sans(cert);

@@ -35,7 +35,8 @@ class PassTlsClientCertFilter final : public Filter {
     if (c_.pem) set_edit(s.request_edits, kCertField, client_cert_pem(certs));
     // Traefik sends an empty Info field when no selected detail is in the certificates; an
     // empty edit means "remove" here, so the field is then absent.
-    if (c_.info) set_edit(s.request_edits, kInfoField, query_escape(client_cert_info(certs, *c_.info)));
+    if (c_.info)
+      set_edit(s.request_edits, kInfoField, query_escape(client_cert_info(certs, *c_.info)));
     return Verdict::Continue;
   }
 

@@ -84,16 +84,25 @@ TEST(CompileOptions, ClientAuthTypesAsGoDefinesThem) {
   const std::vector<Case> cases = {
       {"empty clientAuth", {{}, ""}, SSL_VERIFY_NONE, false, 0},
       {"NoClientCert", {{}, "NoClientCert"}, SSL_VERIFY_NONE, false, 0},
-      {"NoClientCert keeps its (checked) CAs unused", {{ca1}, "NoClientCert"}, SSL_VERIFY_NONE,
-       false, 1},
+      {"NoClientCert keeps its (checked) CAs unused",
+       {{ca1}, "NoClientCert"},
+       SSL_VERIFY_NONE,
+       false,
+       1},
       {"RequestClientCert", {{}, "RequestClientCert"}, kAsk, false, 0},
       {"RequireAnyClientCert", {{}, "RequireAnyClientCert"}, kRequire, false, 0},
-      {"RequireAnyClientCert with CAs sends their names", {{ca1}, "RequireAnyClientCert"},
-       kRequire, false, 1},
+      {"RequireAnyClientCert with CAs sends their names",
+       {{ca1}, "RequireAnyClientCert"},
+       kRequire,
+       false,
+       1},
       {"caFiles alone mean RequireAndVerifyClientCert", {{ca1}, ""}, kRequire, true, 1},
       {"VerifyClientCertIfGiven", {{ca1}, "VerifyClientCertIfGiven"}, kAsk, true, 1},
       {"RequireAndVerifyClientCert from a file of two and inline PEM",
-       {{ca_file, ca2}, "RequireAndVerifyClientCert"}, kRequire, true, 3},
+       {{ca_file, ca2}, "RequireAndVerifyClientCert"},
+       kRequire,
+       true,
+       3},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.desc);
@@ -105,8 +114,9 @@ TEST(CompileOptions, ClientAuthTypesAsGoDefinesThem) {
     EXPECT_EQ(r->client_verify_chain, c.verify);
     EXPECT_EQ(r->is_default, c.mode == SSL_VERIFY_NONE);
     EXPECT_EQ(r->client_cas != nullptr, !c.in.ca_files.empty());
-    EXPECT_EQ(r->client_ca_names ? static_cast<std::size_t>(sk_X509_NAME_num(r->client_ca_names.get()))
-                                 : 0u,
+    EXPECT_EQ(r->client_ca_names
+                  ? static_cast<std::size_t>(sk_X509_NAME_num(r->client_ca_names.get()))
+                  : 0u,
               c.ca_names);
     // A session id context exactly when a certificate is asked for (OpenSSL wants one then).
     EXPECT_EQ(r->session_id_context.size(), c.mode == SSL_VERIFY_NONE ? 0u : 32u);
@@ -121,7 +131,8 @@ TEST(CompileOptions, ClientAuthErrorsNameTheProblem) {
     std::vector<std::string> parts;
   };
   const std::vector<Case> cases = {
-      {"unknown type", {{}, "Bogus"},
+      {"unknown type",
+       {{}, "Bogus"},
        {"`Bogus` is unknown", "NoClientCert", "RequestClientCert", "RequireAnyClientCert",
         "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"}},
       {"case matters, as in Traefik", {{}, "requireandverifyclientcert"}, {"is unknown"}},

@@ -108,7 +108,8 @@ X509Ptr parse(const char* pem) {
 // Traefik's sanitize: the PEM without its BEGIN/END lines and newlines.
 std::string sanitized(std::string pem) {
   for (const char* cut : {"-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----", "\n"}) {
-    for (std::size_t p; (p = pem.find(cut)) != std::string::npos;) pem.erase(p, std::string(cut).size());
+    for (std::size_t p; (p = pem.find(cut)) != std::string::npos;)
+      pem.erase(p, std::string(cut).size());
   }
   return pem;
 }
@@ -190,12 +191,18 @@ TEST(ClientCertInfo, MatchesTraefiksFormat) {
   };
   const std::vector<Case> cases = {
       {"simple certificate, all info", {kMinimalCheese}, all_info(), kMinimalCheeseAllInfo},
-      {"simple certificate, some info", {kMinimalCheese}, some,
+      {"simple certificate, some info",
+       {kMinimalCheese},
+       some,
        "Subject=\"O=Cheese\";Issuer=\"C=FR,C=US\";NA=\"1632568236\""},
-      {"requesting non-existent info", {kMinimalCheese}, absent,
+      {"requesting non-existent info",
+       {kMinimalCheese},
+       absent,
        "Subject=\"O=Cheese\";Issuer=\"C=FR,C=US\";NA=\"1632568236\""},
       {"complete certificate, all info", {kCompleteCheese}, all_info(), kCompleteAllInfo},
-      {"two certificates, all info", {kMinimalCheese, kCompleteCheese}, all_info(),
+      {"two certificates, all info",
+       {kMinimalCheese, kCompleteCheese},
+       all_info(),
        kMinimalCheeseAllInfo + "," + kCompleteAllInfo},
       {"an empty subject selection gives nothing", {kMinimalCheese}, empty_subject, ""},
       {"no certificate", {}, all_info(), ""},

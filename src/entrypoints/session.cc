@@ -302,9 +302,9 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       scheme = "https";
     }
     TableLease table = worker.acquire_table();
-    if (tls && !sni.empty() && match_req.host != sni && table->tls_store() != nullptr &&
-        &table->tls_store()->options_for(match_req.host) !=
-            &table->tls_store()->options_for(sni)) {
+    // No SNI means the default options; a Host that needs others (clientAuth, say) gets 421 too.
+    if (tls && match_req.host != sni && table->tls_store() != nullptr &&
+        &table->tls_store()->options_for(match_req.host) != &table->tls_store()->options_for(sni)) {
       // The handshake was made under other TLS options than this Host's (say, a sniStrict or
       // TLS 1.3-only name reached through a laxer one): Traefik's answer, 421.
       bool close =
@@ -330,6 +330,15 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404,
                                               body_unread_close, timeouts.write_timeout,
                                               "404 page not found", {}, head.method == "HEAD");
+      if (o == proxy::Outcome::Close) break;
+      continue;
+    }
+    if (tls && !route->tls_options.empty() && table->tls_store() != nullptr &&
+        route->tls_options != table->tls_store()->options_for(sni).name) {
+      // The router asks for TLS options this handshake was not made under (Traefik's snicheck).
+      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 421,
+                                              body_unread_close, timeouts.write_timeout,
+                                              "Misdirected Request", {}, head.method == "HEAD");
       if (o == proxy::Outcome::Close) break;
       continue;
     }

@@ -412,6 +412,12 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     route->chain = std::move(*chain);
     route->service = svc->second;
     for (auto [ep, t] : placed) {
+      if (t != nullptr && route->tls_options.empty()) {
+        route->tls_options =
+            t->options.empty() ? "default" : t->options.substr(0, t->options.find('@'));
+      }
+    }
+    for (auto [ep, t] : placed) {
       auto& routes = t ? table->tls_entrypoints_[ep] : table->entrypoints_[ep];
       if (t) table->tls_enabled_[ep] = true;
       if (route->rule.pinned_hosts().empty()) {

@@ -112,6 +112,11 @@ struct Route {
   // entryPoints.<ep>.http.redirections: skipped for requests that already came over the target
   // scheme (a trusted proxy's X-Forwarded-Proto).
   std::optional<Redirect> entrypoint_redirect;
+  // For a TLS router: the tls.options name it asks for ("default" when none). A request whose
+  // handshake was made under other options is answered 421 (Traefik's snicheck), so a client
+  // cannot reach it through a handshake without its clientAuth, say with no SNI. Empty for
+  // plain routers. (A router placed on several entrypoints takes its first TLS placement's.)
+  std::string tls_options;
 };
 
 class EntryPointRoutes {

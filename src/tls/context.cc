@@ -37,6 +37,10 @@ const Store* store_of(SSL* ssl) {
   return static_cast<const Store*>(SSL_get_ex_data(ssl, store_index()));
 }
 
+// RequestClientCert and RequireAnyClientCert: the certificate is taken as sent (OpenSSL still
+// checks that the client holds its key).
+int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
+
 // Applies the per-name TLS options; false when OpenSSL refuses one of them (they were checked
 // when the configuration was compiled, so this means OpenSSL and that check disagree).
 bool apply_options(SSL* ssl, const CompiledOptions& o) {
@@ -50,6 +54,29 @@ bool apply_options(SSL* ssl, const CompiledOptions& o) {
     return false;
   }
   if (!o.groups.empty() && SSL_set1_groups_list(ssl, o.groups.c_str()) != 1) return false;
+  if (o.client_verify_mode != SSL_VERIFY_NONE) {
+    // A session carries the client certificate it was made with: it may only be resumed under
+    // the same clientAuth settings (OpenSSL compares this context when resuming), so a client
+    // cannot skip verification with a session from a laxer name or an older CA list.
+    if (SSL_set_session_id_context(
+            ssl, reinterpret_cast<const unsigned char*>(o.session_id_context.data()),
+            static_cast<unsigned int>(o.session_id_context.size())) != 1) {
+      return false;
+    }
+    // Stateless tickets keep the client's leaf but not the rest of the chain it sent, which
+    // passTLSClientCert passes on: resumption goes through the server's session cache instead.
+    SSL_set_options(ssl, SSL_OP_NO_TICKET);
+    SSL_set_verify(ssl, o.client_verify_mode,
+                   o.client_verify_chain ? nullptr : accept_any_certificate);
+    if (o.client_cas != nullptr && SSL_set1_verify_cert_store(ssl, o.client_cas.get()) != 1) {
+      return false;
+    }
+    if (o.client_ca_names != nullptr) {
+      STACK_OF(X509_NAME)* names = SSL_dup_CA_list(o.client_ca_names.get());
+      if (names == nullptr) return false;
+      SSL_set_client_CA_list(ssl, names);  // takes ownership
+    }
+  }
   return true;
 }
 
@@ -82,6 +109,11 @@ int on_client_hello(SSL* ssl, int* alert, void*) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
+// The work is done in on_client_hello; accepting the name here is what makes OpenSSL keep it in
+// the session, so SSL_get_servername still names it on a resumed TLS 1.2 session (it returns
+// the session's name then) and the request is checked against the right tls.options.
+int on_server_name(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
+
 int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
             unsigned int inlen, void*) {
   const Store* store = store_of(ssl);
@@ -112,6 +144,7 @@ ServerContext::ServerContext() : ctx_(boost::asio::ssl::context::tls_server) {
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_client_hello_cb(c, on_client_hello, nullptr);
   SSL_CTX_set_alpn_select_cb(c, on_alpn, nullptr);
+  SSL_CTX_set_tlsext_servername_callback(c, on_server_name);
   static const unsigned char kSid[] = "portier";
   SSL_CTX_set_session_id_context(c, kSid, sizeof kSid - 1);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);

@@ -1,6 +1,8 @@
 #include "tls/store.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <memory>
@@ -46,6 +48,94 @@ bool curve_name(const std::string& c, std::string& out) {
     }
   }
   return false;
+}
+
+// Traefik's clientAuthType names, Go's crypto/tls semantics.
+struct ClientAuthType {
+  const char* name;
+  int mode;
+  bool verify;
+};
+constexpr ClientAuthType kClientAuthTypes[] = {
+    {"NoClientCert", SSL_VERIFY_NONE, false},
+    {"RequestClientCert", SSL_VERIFY_PEER, false},
+    {"RequireAnyClientCert", SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, false},
+    {"VerifyClientCertIfGiven", SSL_VERIFY_PEER, true},
+    {"RequireAndVerifyClientCert", SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, true},
+};
+
+// clientAuth into `c`: the CA store and names from caFiles (each a path or PEM text; every
+// certificate in them is a trust anchor, as in Go's CertPool), the verify mode, and the session
+// id context. As Traefik: caFiles alone mean RequireAndVerifyClientCert.
+Result<bool> compile_client_auth(const std::string& name, const config::ClientAuth& ca,
+                                 CompiledOptions& c) {
+  std::string digest_input = name;
+  const ClientAuthType* type = &kClientAuthTypes[0];
+  if (!ca.ca_files.empty()) {
+    type = &kClientAuthTypes[4];
+    std::shared_ptr<X509_STORE> store(X509_STORE_new(), X509_STORE_free);
+    std::shared_ptr<STACK_OF(X509_NAME)> names(
+        sk_X509_NAME_new_null(),
+        [](STACK_OF(X509_NAME) * s) { sk_X509_NAME_pop_free(s, X509_NAME_free); });
+    if (store == nullptr || names == nullptr) return Error{"clientAuth: out of memory"};
+    // Go trusts every certificate of the pool, intermediates included; OpenSSL wants a
+    // self-signed root unless told that a partial chain ending at a trusted one is enough.
+    X509_STORE_set_flags(store.get(), X509_V_FLAG_PARTIAL_CHAIN);
+    for (const auto& file : ca.ca_files) {
+      const bool inline_pem = file.find("-----BEGIN") != std::string::npos;
+      auto pem = read_pem_source(file);
+      if (!pem) return Error{"clientAuth.caFiles: " + pem.error().message};
+      digest_input += '\0' + *pem;
+      std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+          BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())), BIO_free);
+      int count = 0;
+      while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+        ++count;
+        X509_STORE_add_cert(store.get(), x);  // a duplicate is refused harmlessly
+        X509_NAME* subject = X509_NAME_dup(X509_get_subject_name(x));
+        if (subject != nullptr && sk_X509_NAME_push(names.get(), subject) <= 0) {
+          X509_NAME_free(subject);
+        }
+        X509_free(x);
+      }
+      ERR_clear_error();  // the end of the PEM text reads as an error
+      if (count == 0) {
+        return Error{inline_pem ? "clientAuth.caFiles: invalid certificate(s) content"
+                                : "clientAuth.caFiles: invalid certificate(s) in `" + file + "`"};
+      }
+    }
+    c.client_cas = std::move(store);
+    c.client_ca_names = std::move(names);
+  }
+  if (!ca.client_auth_type.empty()) {
+    type = nullptr;
+    for (const auto& t : kClientAuthTypes) {
+      if (ca.client_auth_type == t.name) type = &t;
+    }
+    if (type == nullptr) {
+      return Error{"clientAuth.clientAuthType `" + ca.client_auth_type +
+                   "` is unknown (NoClientCert, RequestClientCert, RequireAnyClientCert, "
+                   "VerifyClientCertIfGiven, RequireAndVerifyClientCert)"};
+    }
+    if (type->verify && c.client_cas == nullptr) {
+      return Error{"clientAuth.clientAuthType `" + ca.client_auth_type + "` needs caFiles"};
+    }
+  }
+  c.client_verify_mode = type->mode;
+  c.client_verify_chain = type->verify;
+  if (type->mode != SSL_VERIFY_NONE) {
+    digest_input += '\0';
+    digest_input += type->name;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(digest_input.data(), digest_input.size(), md, &len, EVP_sha256(), nullptr) !=
+            1 ||
+        len > SSL_MAX_SID_CTX_LENGTH) {
+      return Error{"clientAuth: cannot compute the session id context"};
+    }
+    c.session_id_context.assign(reinterpret_cast<const char*>(md), len);
+  }
+  return true;
 }
 
 }  // namespace
@@ -95,7 +185,7 @@ Result<CompiledOptions> compile_options(const std::string& name, const config::T
   // OpenSSL itself checks the lists once here, so a handshake never meets a value it refuses.
   {
     std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> probe(SSL_CTX_new(TLS_server_method()),
-                                                           SSL_CTX_free);
+                                                            SSL_CTX_free);
     const char* bad = nullptr;
     if (probe == nullptr) {
       bad = "OpenSSL";
@@ -113,12 +203,12 @@ Result<CompiledOptions> compile_options(const std::string& name, const config::T
       return Error{std::string(bad) + " refused by OpenSSL"};
     }
   }
-  c.is_default = c.min_version == TLS1_2_VERSION && c.max_version == 0 && c.cipher_list.empty() &&
-                 c.ciphersuites.empty() && c.groups.empty() && !c.sni_strict;
-  if (o.client_auth && !o.client_auth->client_auth_type.empty() &&
-      o.client_auth->client_auth_type != "NoClientCert") {
-    return Error{"clientAuth is not supported yet"};
+  if (o.client_auth) {
+    if (auto r = compile_client_auth(name, *o.client_auth, c); !r) return r.error();
   }
+  c.is_default = c.min_version == TLS1_2_VERSION && c.max_version == 0 && c.cipher_list.empty() &&
+                 c.ciphersuites.empty() && c.groups.empty() && !c.sni_strict &&
+                 c.client_verify_mode == SSL_VERIFY_NONE;
   return c;
 }
 

@@ -34,6 +34,20 @@ struct CompiledOptions {
   std::string groups;        // curvePreferences; empty: OpenSSL's default
   std::string alpn_wire;     // ALPN preference list in wire format
   bool sni_strict = false;
+  // clientAuth (Traefik's clientAuthType as OpenSSL verify flags): SSL_VERIFY_NONE asks for no
+  // certificate; SSL_VERIFY_PEER asks (RequestClientCert), with SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+  // requires one (RequireAnyClientCert, RequireAndVerifyClientCert).
+  int client_verify_mode = 0;
+  // The certificate must chain to client_cas (VerifyClientCertIfGiven,
+  // RequireAndVerifyClientCert); otherwise any certificate is taken as sent.
+  bool client_verify_chain = false;
+  // Built once per compile from caFiles, shared by every handshake (OpenSSL's own reference
+  // counting lets handshakes on any worker hold them). Null without caFiles.
+  std::shared_ptr<X509_STORE> client_cas;
+  std::shared_ptr<STACK_OF(X509_NAME)> client_ca_names;  // sent in the CertificateRequest
+  // Set when a certificate is asked for: a digest of the name, the type and the CAs, so a session
+  // made under other (or older) clientAuth settings is never resumed under these.
+  std::string session_id_context;
   bool is_default = true;  // equal to the built-in defaults: nothing to apply per handshake
 };
 

@@ -38,4 +38,19 @@ CertFiles make_leaf(const TempDir& dir, const CertFiles& ca, const std::string& 
   return f;
 }
 
+CertFiles make_client(const TempDir& dir, const CertFiles& ca, const std::string& stem,
+                      const std::string& subject, const std::string& san) {
+  CertFiles f{dir.path() / (stem + ".crt"), dir.path() / (stem + ".key")};
+  auto csr = dir.path() / (stem + ".csr");
+  auto ext =
+      dir.write(stem + ".ext", (san.empty() ? "" : "subjectAltName=" + san + "\n") +
+                                   "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
+  run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '" + subject +
+      "' -keyout '" + f.key.string() + "' -out '" + csr.string() + "'");
+  run("openssl x509 -req -in '" + csr.string() + "' -CA '" + ca.cert.string() + "' -CAkey '" +
+      ca.key.string() + "' -CAcreateserial -days 30 -extfile '" + ext.string() + "' -out '" +
+      f.cert.string() + "'");
+  return f;
+}
+
 }  // namespace portier::test

@@ -21,4 +21,10 @@ CertFiles make_ca(const TempDir& dir, const std::string& stem, const std::string
 CertFiles make_leaf(const TempDir& dir, const CertFiles& ca, const std::string& stem,
                     const std::vector<std::string>& names, int days = 30);
 
+// A client certificate (extendedKeyUsage clientAuth) for subject `subject` (OpenSSL's
+// "/C=FR/O=Cheese/CN=alice" form), signed by `ca`, with subjectAltName `san` when not empty
+// (OpenSSL's syntax: "email:a@b.test,DNS:alice.test").
+CertFiles make_client(const TempDir& dir, const CertFiles& ca, const std::string& stem,
+                      const std::string& subject, const std::string& san = "");
+
 }  // namespace portier::test

@@ -98,6 +98,13 @@ TlsInfo Conn::start_tls(const TlsClientOptions& o) {
     SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   }
+  if (!o.cert_file.empty() &&
+      (SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    info.error = "cannot load the client certificate " + o.cert_file;
+    ERR_clear_error();
+    return info;
+  }
   SSL* ssl = SSL_new(ctx);
   ssl_ = ssl;
   if (!o.sni.empty()) {

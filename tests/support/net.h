@@ -35,6 +35,9 @@ struct TlsClientOptions {
   int security_level = -1;  // -1: OpenSSL's default (TLS 1.0 and 1.1 need 0)
   std::vector<std::string> alpn = {"http/1.1"};
   void* session = nullptr;  // SSL_SESSION* to resume (from Conn::tls_session())
+  // A client certificate for mutual TLS: a PEM chain (leaf first) and its key; empty: none.
+  std::string cert_file;
+  std::string key_file;
 };
 
 // What the handshake showed.

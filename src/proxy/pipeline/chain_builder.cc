@@ -28,6 +28,7 @@ constexpr Entry kRegistry[] = {
     {"headers", mw::headers},
     {"inFlightReq", mw::in_flight_req},
     {"ipAllowList", mw::ip_allow_list},
+    {"passTLSClientCert", mw::pass_tls_client_cert},
     {"rateLimit", mw::rate_limit},
     {"redirectRegex", mw::redirect_regex},
     {"redirectScheme", mw::redirect_scheme},

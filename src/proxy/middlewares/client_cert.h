@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/dynamic.h"
+#include "proxy/middlewares/url.h"
 
 namespace portier::proxy::mw {
 
@@ -22,7 +23,5 @@ std::string client_cert_pem(const std::vector<X509*>& certs);
 std::string client_cert_info(const std::vector<X509*>& certs,
                              const config::TlsClientCertificateInfo& info);
 
-// Go's url.QueryEscape: letters, digits and -_.~ stay, space becomes '+', the rest %XX.
-std::string query_escape(std::string_view s);
 
 }  // namespace portier::proxy::mw

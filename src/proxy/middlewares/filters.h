@@ -49,10 +49,6 @@ PORTIER_FILTER_FACTORY(pass_tls_client_cert);
 
 #undef PORTIER_FILTER_FACTORY
 
-// "500-599", "404": inclusive ranges (retry.status, errors.status). Errors name `option`.
-Result<std::vector<std::pair<int, int>>> status_ranges(const std::vector<std::string>& list,
-                                                       const std::string& option);
-
 // The request URL's path and query as the server will get them ("/p?q").
 std::string forward_target(const Stream& s);
 

@@ -1,9 +1,8 @@
 // retry: the forwarder reads the policy from the stream (forwarder.h says when it retries). With
 // `status`, a request body up to maxRequestBodyBytes is read first so that it can be sent again;
 // a larger one (or one of unknown length) is streamed and only network errors are retried.
-#include <charconv>
-
 #include "proxy/middlewares/filters.h"
+#include "proxy/middlewares/subrequest_parts.h"
 
 namespace portier::proxy::mw {
 namespace {
@@ -42,25 +41,6 @@ class RetryFilter final : public Filter {
 
 }  // namespace
 
-Result<std::vector<std::pair<int, int>>> status_ranges(const std::vector<std::string>& list,
-                                                       const std::string& option) {
-  std::vector<std::pair<int, int>> out;
-  for (const auto& item : list) {
-    std::string_view v = item;
-    auto dash = v.find('-');
-    std::string_view a = v.substr(0, dash), b = dash == std::string_view::npos ? a : v.substr(dash + 1);
-    int lo = 0, hi = 0;
-    auto r1 = std::from_chars(a.data(), a.data() + a.size(), lo);
-    auto r2 = std::from_chars(b.data(), b.data() + b.size(), hi);
-    if (a.empty() || b.empty() || r1.ec != std::errc() || r1.ptr != a.data() + a.size() ||
-        r2.ec != std::errc() || r2.ptr != b.data() + b.size() || lo < 100 || hi > 599 || lo > hi) {
-      return Error{option + ": `" + item + "` is not a status or a range like 500-599"};
-    }
-    out.emplace_back(lo, hi);
-  }
-  return out;
-}
-
 Built retry(const std::string& name, const config::Middleware& m, const ChainContext&) {
   const auto& r = *m.retry;
   if (r.attempts < 1) {
@@ -74,8 +54,8 @@ Built retry(const std::string& name, const config::Middleware& m, const ChainCon
   p.attempts = r.attempts;
   p.initial_interval = r.initial_interval;
   p.timeout = r.timeout;
-  auto ranges = status_ranges(r.status, "retry.status");
-  if (!ranges) return ranges.error();
+  auto ranges = parse_status_ranges(r.status);
+  if (!ranges) return Error{"retry." + ranges.error().message};
   p.statuses = std::move(*ranges);
   p.network_errors = !r.disable_retry_on_network_error;
   p.any_method = r.retry_non_idempotent_method;

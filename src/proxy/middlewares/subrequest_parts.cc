@@ -316,24 +316,6 @@ bool in_ranges(const StatusRanges& ranges, int status) {
                      [&](const auto& r) { return status >= r.first && status <= r.second; });
 }
 
-std::string query_escape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string error_page_target(std::string_view query, int status, int original_status,
                               std::string_view escaped_url) {
   if (query.empty()) return "/";

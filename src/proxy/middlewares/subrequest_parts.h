@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "proxy/middlewares/url.h"
 #include "proxy/pipeline/stream.h"
 
 namespace portier::proxy::mw {
@@ -72,8 +73,6 @@ void copy_response_fields(const FieldList& fields, LocalResponse& l);
 using StatusRanges = std::vector<std::pair<int, int>>;
 Result<StatusRanges> parse_status_ranges(const std::vector<std::string>& specs);
 bool in_ranges(const StatusRanges& ranges, int status);
-// Go's url.QueryEscape.
-std::string query_escape(std::string_view s);
 // The target of an error-page request: "/" + query without its leading '/', with {status},
 // {originalStatus} and {url} (already escaped) replaced; "/" when query is empty.
 std::string error_page_target(std::string_view query, int status, int original_status,

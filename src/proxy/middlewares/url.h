@@ -37,4 +37,7 @@ int redirect_status(const Redirect& r, std::string_view method);
 // a reference past group 9 (RE2's limit), or a rewrite RE2 refuses.
 Result<std::string> rewrite_for_re2(const std::string& go, const re2::RE2& re);
 
+// Go's url.QueryEscape: letters, digits and -_.~ as they are, ' ' as '+', every other byte %XX.
+std::string query_escape(std::string_view s);
+
 }  // namespace portier::proxy

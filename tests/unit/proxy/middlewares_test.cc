@@ -313,32 +313,6 @@ TEST(Middlewares, StrictTransportSecurityOnTlsRequestsOrWhenForced) {
 namespace portier::proxy {
 namespace {
 
-TEST(Middlewares, StatusRanges) {
-  struct Case {
-    std::vector<std::string> in;
-    std::vector<std::pair<int, int>> want;
-    bool ok;
-  };
-  const std::vector<Case> cases = {
-      {{"500-599", "404"}, {{500, 599}, {404, 404}}, true},
-      {{"429"}, {{429, 429}}, true},
-      {{"599-500"}, {}, false},
-      {{"5xx"}, {}, false},
-      {{"500-"}, {}, false},
-      {{"99"}, {}, false},
-      {{"500-600"}, {}, false},
-      {{""}, {}, false},
-  };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.in.empty() ? "" : c.in[0]);
-    auto r = mw::status_ranges(c.in, "retry.status");
-    ASSERT_EQ(bool(r), c.ok);
-    if (r) {
-      EXPECT_EQ(*r, c.want);
-    }
-  }
-}
-
 // CORS per Traefik's header_test.go: a wildcard origin list with credentials echoes the origin;
 // '*' in allowed headers or methods with credentials echoes what the preflight asked for.
 TEST(Middlewares, CorsPreflightAndOrigins) {

@@ -808,7 +808,10 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
   Outcome outcome = Outcome::Close;
   bool stale_only = false;  // the last try failed on a pooled connection, not the server
   int waits = 0;
-  const auto started = std::chrono::steady_clock::now();
+  // Read only with retry.timeout: no clock call per request otherwise.
+  const auto started = policy != nullptr && policy->timeout.count() > 0
+                           ? std::chrono::steady_clock::now()
+                           : std::chrono::steady_clock::time_point();
   for (int attempt = 0;; ++attempt) {
     cookies.clear();
     const ServiceTarget* lb =
@@ -905,9 +908,11 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
                   static_cast<char>('0' + l.status / 10 % 10), static_cast<char>('0' + l.status % 10)};
   scratch.append("HTTP/1.1 ").append(code, 3).append(" ").append(reason).append("\r\n");
   const auto& edits = stream.response_edits;
-  if (!l.content_type.empty() && !replaces(edits, "content-type") &&
+  const std::string_view content_type =
+      l.content_type ? std::string_view(*l.content_type) : "text/plain; charset=utf-8";
+  if (!content_type.empty() && !replaces(edits, "content-type") &&
       find_edit(l.fields, "content-type") == nullptr) {
-    append_field(scratch, "Content-Type", l.content_type);
+    append_field(scratch, "Content-Type", content_type);
   }
   for (const auto& f : l.fields) {
     if (f.value.empty() || replaces(edits, f.name)) continue;

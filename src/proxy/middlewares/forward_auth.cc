@@ -76,7 +76,7 @@ class ForwardAuthFilter final : public Filter {
   // Traefik answers its own failures with a bare status (no body, no Content-Type).
   static Verdict bare(Stream& s, int status, bool close = false) {
     s.respond(status);
-    s.local.content_type.clear();
+    s.local.content_type.emplace();
     s.local.body_set = true;
     s.local.close = close;
     return Verdict::Respond;
@@ -143,7 +143,7 @@ boost::asio::awaitable<Verdict> ForwardAuthFilter::on_request_async(Stream& s) c
     // Go's http.Redirect, as Traefik uses it.
     s.respond(302);
     s.local.fields.push_back({"Location", cfg_.auth_signin_url, false});
-    s.local.content_type.clear();
+    s.local.content_type.emplace();
     s.local.body_set = true;
     if (s.method == "GET" || s.method == "HEAD") {
       s.local.content_type = "text/html; charset=utf-8";

@@ -181,7 +181,7 @@ class HeadersFilter final : public Filter {
   void preflight(Stream& s, std::string_view method, std::string_view origin) const {
     s.respond(200);
     s.local.body_set = true;  // empty
-    s.local.content_type.clear();
+    s.local.content_type.emplace();
     auto& f = s.local.fields;
     if (h_.access_control_allow_credentials) f.push_back({"Access-Control-Allow-Credentials", "true"});
     const auto& ah = h_.access_control_allow_headers;

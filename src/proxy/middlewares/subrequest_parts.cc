@@ -271,7 +271,7 @@ void copy_response_fields(const FieldList& fields, LocalResponse& l) {
   static constexpr std::string_view kHop[] = {"connection", "keep-alive", "proxy-connection",
                                               "te",         "trailer",    "trailers",
                                               "transfer-encoding", "upgrade", "content-length"};
-  l.content_type.clear();
+  l.content_type.emplace();
   bool typed = false;
   for (const auto& [n, v] : fields) {
     if (std::any_of(std::begin(kHop), std::end(kHop), [&](std::string_view h) {

@@ -74,7 +74,9 @@ struct RetryPolicy {
 struct LocalResponse {
   int status = 0;
   std::vector<HeaderEdit> fields;  // besides Content-Type and Content-Length
-  std::string content_type = "text/plain; charset=utf-8";
+  // Unset: text/plain; charset=utf-8. Set and empty: no Content-Type. (Not a string with that
+  // default: it is reset for every request and would allocate each time.)
+  std::optional<std::string> content_type;
   std::string body;  // empty: the reason phrase and a newline, as Go's http.Error
   bool body_set = false;  // the body is exactly `body`, even empty
   bool close = false;     // the connection closes after it

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "proxy/http/chunked.h"
+#include "proxy/h1_serialize.h"
 #include "proxy/mirror.h"
 
 namespace portier::proxy {
@@ -31,32 +32,6 @@ constexpr milliseconds kMaxRetryWait{5000};
 // Interim (1xx) responses relayed per request; the next one is a 502.
 constexpr int kMaxInterimResponses = 5;
 
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
-}
-
-// The edits' fields: sets (the last of each name) and appends; removals write nothing.
-void append_edits(std::string& out, const std::vector<HeaderEdit>& edits) {
-  for (const auto& e : edits) {
-    if (e.value.empty() || (!e.append && find_edit(edits, e.name) != &e)) continue;
-    if (http::iequals(e.name, "host")) continue;  // a request's Host is written first, once
-    append_field(out, e.name, e.value);
-  }
-}
-
-bool is_forwarded_field(std::string_view name) {
-  return (name.size() > 12 && http::iequals(name.substr(0, 12), "x-forwarded-")) ||
-         http::iequals(name, "x-real-ip");
-}
-
-std::string_view port_of(std::string_view host) {
-  std::size_t colon = host.rfind(':');
-  std::size_t bracket = host.rfind(']');
-  if (colon == std::string_view::npos || (bracket != std::string_view::npos && bracket > colon)) {
-    return {};
-  }
-  return host.substr(colon + 1);
-}
 
 // Streams one message body from src to dst. The bytes already in `buf` are sent first, in the
 // same gather write as `prefix` (the serialized head). With chunk_out the body is sent chunked
@@ -670,101 +645,6 @@ asio::awaitable<Outcome> Exchange::tunnel() {
 
 }  // namespace
 
-void append_request_head(const ClientContext& c, const ServiceTarget& svc,
-                         const ServerTarget& server, std::string_view hostname, bool copy,
-                         std::string& out) {
-  const auto& head = c.head;
-  const auto& info = c.info;
-  out.append(head.method).append(" ").append(c.target).append(" HTTP/1.1\r\n");
-  std::string_view host = info.host.empty() || !svc.pass_host_header
-                              ? std::string_view(server.host_header)
-                              : info.host;
-  // headers.customRequestHeaders may set Host (Go's req.Host); removing it keeps the original.
-  if (const HeaderEdit* e = find_edit(c.stream.request_edits, "host"); e && !e->value.empty()) {
-    host = e->value;
-  }
-  append_field(out, "Host", host);
-  bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
-  for (const auto& f : head.fields) {
-    std::string_view n = f.name;
-    if (http::iequals(n, "host") || http::is_hop_by_hop(n, head.fields) ||
-        replaces(c.stream.request_edits, n)) {
-      continue;
-    }
-    // A copy frames its body itself (or has none) and must not wait for a 100 Continue; so does
-    // a body a middleware read.
-    if ((copy || c.stream.body) && (http::iequals(n, "content-length") || http::iequals(n, "transfer-encoding") ||
-                 http::iequals(n, "expect"))) {
-      continue;
-    }
-    if (is_forwarded_field(n)) {
-      // X-Forwarded-For is rebuilt below and X-Forwarded-Server is always this proxy's.
-      if (!c.trusted_peer || http::iequals(n, "x-forwarded-for") ||
-          http::iequals(n, "x-forwarded-server")) {
-        continue;
-      }
-      has_proto |= http::iequals(n, "x-forwarded-proto");
-      has_fhost |= http::iequals(n, "x-forwarded-host");
-      has_fport |= http::iequals(n, "x-forwarded-port");
-      has_real_ip |= http::iequals(n, "x-real-ip");
-    }
-    append_field(out, n, f.value);
-  }
-  // X-Forwarded-For: the chain a trusted peer sent (all its fields, in order), then this peer.
-  out.append("X-Forwarded-For: ");
-  if (c.trusted_peer) {
-    for (const auto& f : head.fields) {
-      if (http::iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
-        out.append(f.value).append(", ");
-      }
-    }
-  }
-  out.append(c.peer_ip).append("\r\n");
-  const bool upgrade = info.connection.upgrade && !copy;
-  if (!has_proto)
-    append_field(out, "X-Forwarded-Proto",
-                 c.socket.is_tls() ? (upgrade ? "wss" : "https") : (upgrade ? "ws" : "http"));
-  if (!has_fhost && !info.host.empty()) append_field(out, "X-Forwarded-Host", info.host);
-  if (!has_fport) {
-    std::string_view port = port_of(info.host);
-    append_field(out, "X-Forwarded-Port", port.empty() ? c.entrypoint_port : port);
-  }
-  append_field(out, "X-Forwarded-Server", hostname);
-  if (!has_real_ip) append_field(out, "X-Real-Ip", c.peer_ip);
-  append_edits(out, c.stream.request_edits);
-}
-
-void append_response_head(const http::ResponseHead& head,
-                          const std::vector<HeaderEdit>& response_headers,
-                          std::string_view set_cookie, int client_version_minor, bool chunk_out,
-                          bool close_client, std::string& out) {
-  out.clear();
-  char status[4] = {static_cast<char>('0' + head.status / 100),
-                    static_cast<char>('0' + head.status / 10 % 10),
-                    static_cast<char>('0' + head.status % 10), 0};
-  out.append("HTTP/1.1 ").append(status, 3).append(" ");
-  out.append(head.reason.empty() ? http::reason_phrase(head.status) : head.reason).append("\r\n");
-  for (const auto& f : head.fields) {
-    const bool hop = http::is_hop_by_hop(f.name, head.fields);
-    if (!hop && !replaces(response_headers, f.name)) append_field(out, f.name, f.value);
-  }
-  append_edits(out, response_headers);
-  if (head.status >= 200 || head.status == 101) out.append(set_cookie);
-  if (head.status == 101) {
-    const http::Field* up = head.fields.find("upgrade");
-    out.append("Connection: Upgrade\r\n");
-    append_field(out, "Upgrade", up ? up->value : "");
-  } else if (head.status >= 200) {
-    if (chunk_out) out.append("Transfer-Encoding: chunked\r\n");
-    if (close_client) {
-      out.append("Connection: close\r\n");
-    } else if (client_version_minor == 0) {
-      out.append("Connection: keep-alive\r\n");
-    }
-  }
-  out.append("\r\n");
-}
-
 void cancel_socket(void* ctx) {
   boost::system::error_code ec;
   static_cast<boost::asio::ip::tcp::socket*>(ctx)->cancel(ec);
@@ -894,76 +774,6 @@ asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
   client.tee = nullptr;
   send_mirrors(worker, mirrors);
   co_return outcome;
-}
-
-asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
-                                     std::string& scratch, Stream& stream, bool close,
-                                     milliseconds write_timeout, bool head_request) {
-  const LocalResponse& l = stream.local;
-  close = close || l.close;
-  stream.record.status = l.status;
-  const std::string_view reason = http::reason_phrase(l.status);
-  scratch.clear();
-  char code[3] = {static_cast<char>('0' + l.status / 100 % 10),
-                  static_cast<char>('0' + l.status / 10 % 10), static_cast<char>('0' + l.status % 10)};
-  scratch.append("HTTP/1.1 ").append(code, 3).append(" ").append(reason).append("\r\n");
-  const auto& edits = stream.response_edits;
-  const std::string_view content_type =
-      l.content_type ? std::string_view(*l.content_type) : "text/plain; charset=utf-8";
-  if (!content_type.empty() && !replaces(edits, "content-type") &&
-      find_edit(l.fields, "content-type") == nullptr) {
-    append_field(scratch, "Content-Type", content_type);
-  }
-  for (const auto& f : l.fields) {
-    if (f.value.empty() || replaces(edits, f.name)) continue;
-    if (!f.append && find_edit(l.fields, f.name) != &f) continue;
-    append_field(scratch, f.name, f.value);
-  }
-  append_edits(scratch, edits);
-  const std::size_t length = l.body_set ? l.body.size() : reason.size() + 1;
-  char len[24];
-  auto [end, ec0] = std::to_chars(len, len + sizeof len, length);
-  scratch.append("Content-Length: ").append(len, end).append("\r\n");
-  if (close) scratch.append("Connection: close\r\n");
-  scratch.append("\r\n");
-  if (!head_request) {
-    if (l.body_set) {
-      scratch.append(l.body);
-    } else {
-      scratch.append(reason).append("\n");
-    }
-  }
-  stream.record.response_body_bytes = head_request ? 0 : length;
-  Deadline dl(worker.wheel(), cancel_socket, &socket.socket());
-  dl.arm(write_timeout);
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);
-  if (ec || close) co_return Outcome::Close;
-  co_return Outcome::KeepAlive;
-}
-
-asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socket,
-                                        std::string& scratch, int status, bool close,
-                                        milliseconds write_timeout, std::string_view body,
-                                        std::string_view extra_fields, bool head_request) {
-  std::string_view reason = http::reason_phrase(status);
-  scratch.clear();
-  char code[4] = {static_cast<char>('0' + status / 100), static_cast<char>('0' + status / 10 % 10),
-                  static_cast<char>('0' + status % 10), 0};
-  if (body.empty()) body = reason;
-  char len[24];
-  auto [end, ec0] = std::to_chars(len, len + sizeof len, body.size() + 1);
-  scratch.append("HTTP/1.1 ").append(code, 3).append(" ").append(reason).append("\r\n");
-  scratch.append("Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-  scratch.append(len, end).append("\r\n");
-  if (close) scratch.append("Connection: close\r\n");
-  scratch.append(extra_fields);
-  scratch.append("\r\n");
-  if (!head_request) scratch.append(body).append("\n");
-  Deadline dl(worker.wheel(), cancel_socket, &socket.socket());
-  dl.arm(write_timeout);
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);
-  if (ec || close) co_return Outcome::Close;
-  co_return Outcome::KeepAlive;
 }
 
 }  // namespace portier::proxy

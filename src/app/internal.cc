@@ -1,6 +1,9 @@
 #include "app/internal.h"
 
+#include <limits>
+
 #include "admin/api.h"
+#include "proxy/http/message.h"
 
 namespace portier::app {
 
@@ -9,11 +12,45 @@ config::Configuration internal_configuration(const config::StaticConfig& cfg) {
   // No loadBalancer: the entry lists api@internal in the API (as Traefik lists its own); the
   // builder serves it with the handler register_internal_services gives it.
   if (cfg.api) internal.http.services["api"];
+  if (cfg.ping) {
+    internal.http.services["ping"];
+    // Traefik's router for it, unless manualRouting. On `traefik` with api.insecure, the API's
+    // own listener answers /ping (that entrypoint proxies nothing then).
+    const bool on_api_listener =
+        cfg.ping->entry_point == "traefik" && cfg.api && cfg.api->insecure;
+    if (!cfg.ping->manual_routing && !on_api_listener) {
+      config::Router r;
+      r.rule = "PathPrefix(`/ping`)";
+      r.entry_points = {cfg.ping->entry_point};
+      r.priority = std::numeric_limits<int>::max() - 1;
+      r.service = "ping";
+      internal.http.routers["ping"] = r;
+    }
+  }
   return internal;
 }
 
 void register_internal_services(const config::StaticConfig& cfg, proxy::TableBuilder& builder,
-                                const admin::RuntimeStore& store, std::string version) {
+                                const admin::RuntimeStore& store, std::string version,
+                                const std::atomic<bool>* terminating) {
+  if (cfg.ping) {
+    const int code = cfg.ping->terminating_status_code;
+    builder.set_internal_service(
+        kPingService, [terminating, code](const proxy::Stream& s, proxy::LocalResponse& out) {
+          // Traefik's ping: GET and HEAD, "OK"; once stopping, terminatingStatusCode (503), so
+          // load balancers take this instance out during requestAcceptGraceTimeout.
+          if (s.method != "GET" && s.method != "HEAD") {
+            out.status = 404;
+            out.body = "404 page not found\n";
+          } else {
+            const bool stopping =
+                terminating != nullptr && terminating->load(std::memory_order_relaxed);
+            out.status = stopping ? code : 200;
+            out.body = stopping ? std::string(http::reason_phrase(code)) : "OK";
+          }
+          out.body_set = true;
+        });
+  }
   if (!cfg.api) return;
   builder.set_internal_service(kApiService, [&store, version = std::move(version)](
                                                 const proxy::Stream& s, proxy::LocalResponse& out) {

@@ -1,8 +1,9 @@
 // The internal provider: what portier generates itself rather than reads from a provider.
-// Today api@internal when `api` is set (entrypoint redirects are compiled by the TableBuilder
-// from the static entrypoints). Shared by a start (main.cc) and `portier check`.
+// api@internal when `api` is set, ping@internal and its router on `ping.entryPoint` when `ping`
+// is (entrypoint redirects are compiled by the TableBuilder from the static entrypoints). Shared by a start (main.cc) and `portier check`.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "admin/runtime.h"
@@ -13,6 +14,7 @@
 namespace portier::app {
 
 inline constexpr const char* kApiService = "api@internal";
+inline constexpr const char* kPingService = "ping@internal";
 
 // The "internal" provider's snapshot (names unqualified: "api").
 config::Configuration internal_configuration(const config::StaticConfig& cfg);
@@ -21,7 +23,10 @@ config::Configuration internal_configuration(const config::StaticConfig& cfg);
 // set; otherwise a router naming it finds no such service). No listener is opened: the API is
 // reached only through routers, behind their middlewares. `store` must outlive every table the
 // builder makes (the workers call the handler).
+// `terminating` (may be null): set once a stop signal came; ping then answers
+// ping.terminatingStatusCode.
 void register_internal_services(const config::StaticConfig& cfg, proxy::TableBuilder& builder,
-                                const admin::RuntimeStore& store, std::string version);
+                                const admin::RuntimeStore& store, std::string version,
+                                const std::atomic<bool>* terminating = nullptr);
 
 }  // namespace portier::app

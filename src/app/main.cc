@@ -6,9 +6,11 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,6 +21,7 @@
 #include "app/aggregator.h"
 #include "app/certificates.h"
 #include "app/check.h"
+#include "app/healthcheck.h"
 #include "app/internal.h"
 #include "common/log.h"
 #include "config/decode.h"
@@ -81,9 +84,14 @@ rlim_t raise_descriptor_limit() {
 
 int main(int argc, char** argv) {
   // `portier check [--containers] [options]`: validate everything, serve nothing.
-  bool check = false, check_containers = false;
+  bool check = false, check_containers = false, healthcheck = false;
   std::vector<char*> args(argv, argv + argc);
-  if (args.size() > 1 && std::string(args[1]) == "check") {
+  if (args.size() > 1 && std::string(args[1]) == "healthcheck") {
+    healthcheck = true;
+    args.erase(args.begin() + 1);
+    argc = static_cast<int>(args.size());
+    argv = args.data();
+  } else if (args.size() > 1 && std::string(args[1]) == "check") {
     check = true;
     args.erase(args.begin() + 1);
     auto c = std::find_if(args.begin(), args.end(),
@@ -111,7 +119,9 @@ int main(int argc, char** argv) {
       "Subcommand: portier check [--containers] [options]: reads the static configuration, every\n"
       "dynamic file and, with --containers, the Docker Engine's containers; prints every error\n"
       "and warning with file:line or container; exits 1 on an error, 0 otherwise; serves\n"
-      "nothing.\n\n" +
+      "nothing.\n"
+      "Subcommand: portier healthcheck [options]: GET /ping on ping.entryPoint (for Docker's\n"
+      "HEALTHCHECK); exits 0 when it answers 200, 1 otherwise.\n\n" +
       options_help());
   CLI11_PARSE(app, argc, argv);
 
@@ -157,6 +167,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   log::set_level(level);
+  if (healthcheck) {
+    log::set_level(log::Level::Off);
+    // api.insecure takes the `traefik` entrypoint's address for its own listener: the same one.
+    return app::run_healthcheck(*cfg, std::cout);
+  }
   if (check) {
     // The report goes to stdout; the log (what a start would say) stays quiet.
     log::set_level(log::Level::Off);
@@ -206,6 +221,7 @@ int main(int argc, char** argv) {
 
   // Before the server: workers call api@internal's handler, which reads it, until they stop.
   admin::RuntimeStore runtime;
+  std::atomic<bool> terminating{false};  // a stop signal came (ping answers 503); workers read it
   entrypoints::Server server(*cfg, workers);
   server.set_tls(certificates.services());
   if (auto r = server.start(); !r) {
@@ -252,7 +268,7 @@ int main(int argc, char** argv) {
     ep_infos.push_back(std::move(info));
   }
   proxy::TableBuilder builder(std::move(ep_infos), &health);
-  app::register_internal_services(*cfg, builder, runtime, kVersion);
+  app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating);
   // Server names resolve in the background; a new answer rebuilds the table.
   proxy::NameCache names(control.get_executor(), [&] {
     boost::asio::post(control, [&] {
@@ -342,10 +358,30 @@ int main(int argc, char** argv) {
     docker_provider->start();
   }
 
+  // A stop signal: ping answers terminatingStatusCode from now on; requests are still accepted
+  // for the longest transport.lifeCycle.requestAcceptGraceTimeout (0 by default), then the
+  // server drains (graceTimeOut). A second signal stops at once.
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int sig) {
+  boost::asio::steady_timer accept_grace(control);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
     log::info("signal received", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-    control.stop();
+    terminating.store(true, std::memory_order_relaxed);
+    config::Duration grace{0};
+    for (const auto& [name, ep] : cfg->entry_points) {
+      grace = std::max(grace, ep.life_cycle.request_accept_grace_timeout);
+    }
+    if (grace.count() <= 0) {
+      control.stop();
+      return;
+    }
+    log::info("still accepting requests before stopping",
+              {{"requestAcceptGraceTimeout", std::to_string(grace.count()) + "ms"}});
+    accept_grace.expires_after(grace);
+    accept_grace.async_wait([&](const boost::system::error_code&) { control.stop(); });
+    signals.async_wait([&](const boost::system::error_code& e2, int) {
+      if (!e2) control.stop();
+    });
   });
   // SIGUSR1: reopen log.filePath after logrotate moved it (Traefik's convention).
   boost::asio::signal_set usr1(control, SIGUSR1);

@@ -32,6 +32,9 @@ struct RespondingTimeouts {
 };
 
 struct LifeCycle {
+  // After SIGTERM, requests are still accepted this long (ping answers terminatingStatusCode),
+  // so a load balancer in front sees the instance leave before it stops accepting.
+  Duration request_accept_grace_timeout{0};
   Duration grace_timeout = std::chrono::seconds(10);  // in-flight requests may finish this long
   bool operator==(const LifeCycle&) const = default;
 };
@@ -154,7 +157,8 @@ struct Log {
   bool operator==(const Log&) const = default;
 };
 
-// ping: accepted; portier answers /ping on the API listener only (see docs).
+// ping: /ping answered by ping@internal, on `entry_point` unless manual_routing (then only
+// through a router to ping@internal).
 struct Ping {
   std::string entry_point = "traefik";
   bool manual_routing = false;

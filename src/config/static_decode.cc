@@ -45,7 +45,8 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
     YamlMap lc(t.get("lifeCycle"), t.child_path("lifeCycle"), d);
     read_duration(lc.get("graceTimeOut"), lc.child_path("graceTimeOut"), d,
                   ep.life_cycle.grace_timeout);
-    accept_unsupported(lc, d, w, {{"requestAcceptGraceTimeout", ""}});
+    read_duration(lc.get("requestAcceptGraceTimeout"), lc.child_path("requestAcceptGraceTimeout"),
+                  d, ep.life_cycle.request_accept_grace_timeout);
     lc.finish();
     accept_unsupported(t, d, w, {{"keepAliveMaxTime", ""}, {"keepAliveMaxRequests", ""}});
     t.finish();
@@ -458,9 +459,17 @@ Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::strin
     read_int(pm.get("terminatingStatusCode"), "ping.terminatingStatusCode", d, 100, 599, code);
     p.terminating_status_code = static_cast<int>(code);
     pm.finish();
-    w.add(n.Mark(),
-          "`ping` is not supported yet on its own; /ping answers on the API listener when `api` "
-          "is on");
+    // ping on `traefik` (its default) needs that entrypoint: made when the configuration has
+    // none, as Traefik's SetEffectiveConfiguration does, but on 127.0.0.1:8080 (Traefik: :8080):
+    // portier keeps its internal listeners on loopback unless told otherwise, as for
+    // api.insecure. `traefik` is never a default entrypoint of routers.
+    if (!p.manual_routing && !cfg.entry_points.count(p.entry_point)) {
+      if (p.entry_point == "traefik") {
+        cfg.entry_points["traefik"].address = "127.0.0.1:8080";
+      } else {
+        d.add(n.Mark(), "ping.entryPoint: no entrypoint `" + p.entry_point + "`");
+      }
+    }
     cfg.ping = p;
   }
   decode_observability(m, d, w, cfg);

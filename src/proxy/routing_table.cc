@@ -366,7 +366,11 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     }
     std::vector<std::size_t> eps;
     if (router.entry_points.empty()) {
-      for (std::size_t i = 0; i < infos_.size(); ++i) eps.push_back(i);
+      // Every entrypoint but `traefik`, Traefik's internal one (ping, the API), which a router
+      // reaches only by naming it.
+      for (std::size_t i = 0; i < infos_.size(); ++i) {
+        if (infos_[i].name != "traefik") eps.push_back(i);
+      }
     } else {
       for (const auto& ep : router.entry_points) {
         auto it = std::find_if(infos_.begin(), infos_.end(),

@@ -273,7 +273,10 @@ void copy_response_fields(const FieldList& fields, LocalResponse& l) {
                                               "transfer-encoding", "upgrade", "content-length"};
   l.content_type.emplace();
   bool typed = false;
-  for (const auto& [n, v] : fields) {
+  for (const auto& field : fields) {
+    // Named, not a structured binding: clang 14 cannot capture one in the lambda below.
+    const auto& n = field.first;
+    const auto& v = field.second;
     if (std::any_of(std::begin(kHop), std::end(kHop), [&](std::string_view h) {
           return iequals(n, h);
         })) {

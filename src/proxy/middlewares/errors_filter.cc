@@ -70,7 +70,10 @@ std::string ErrorsFilter::page_head(const Stream& s, const ServiceTarget& lb,
   head.append("\r\n");
   const FieldList fields =
       s.head_copy ? s.head_copy->fields : effective_fields(s, s.worker->hostname());
-  for (const auto& [n, v] : fields) {
+  for (const auto& field : fields) {
+    // Named, not a structured binding: clang 14 cannot capture one in the lambda below.
+    const auto& n = field.first;
+    const auto& v = field.second;
     if (!request_headers_.empty() &&
         std::none_of(request_headers_.begin(), request_headers_.end(),
                      [&](const std::string& h) { return http::iequals(h, n); })) {

@@ -36,7 +36,7 @@ TEST(StaticSections, AcceptedWithWarnings) {
        {"`metrics` is not supported yet"}},
       {"tracing:\n  serviceName: portier\n  otlp:\n    http:\n      endpoint: http://x:4318\n",
        {"`tracing` is not supported yet"}},
-      {"ping: {}\n", {"`ping` is not supported yet on its own"}},
+      {"ping: {}\n", {}},
       {"api:\n  dashboard: true\n  debug: true\n  basePath: /\n",
        {"s.yml:6:10: `api.debug` is not supported yet"}},
       {"hostResolver:\n  cnameFlattening: true\n", {"`hostResolver` is not supported yet"}},
@@ -107,13 +107,13 @@ entryPoints:
   EXPECT_FALSE(web.http.sanitize_path);
   EXPECT_EQ(web.http.middlewares, std::vector<std::string>{"auth@file"});
   EXPECT_EQ(web.life_cycle.grace_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(web.life_cycle.request_accept_grace_timeout, std::chrono::seconds(1));
   const std::string all = joined(cfg->warnings);
   for (const char* w :
        {"s.yml:6:16: `entryPoints.web.asDefault`",
         "`entryPoints.web.http2`", "`entryPoints.web.http3`", "`entryPoints.web.proxyProtocol`",
         "`entryPoints.web.forwardedHeaders.connection`",
         "`entryPoints.web.transport.keepAliveMaxRequests`",
-        "`entryPoints.web.transport.lifeCycle.requestAcceptGraceTimeout`",
         "`entryPoints.web.observability`"}) {
     EXPECT_NE(all.find(w), std::string::npos) << w << " in\n" << all;
   }
@@ -212,6 +212,26 @@ TEST(StaticSections, DefaultEntryPoint) {
     for (const auto& [name, ep] : cfg->entry_points) got[name] = ep.address;
     EXPECT_EQ(got, c.want);
   }
+}
+
+// ping on `traefik` makes that entrypoint (loopback) when missing; another name must exist.
+TEST(StaticSections, PingEntrypoint) {
+  auto made = decode_static_yaml(kWeb + "ping: {}\n", "s.yml");
+  ASSERT_TRUE(made) << made.error().message;
+  ASSERT_TRUE(made->entry_points.count("traefik"));
+  EXPECT_EQ(made->entry_points.at("traefik").address, "127.0.0.1:8080");
+  EXPECT_EQ(made->ping->terminating_status_code, 503);
+  auto manual = decode_static_yaml(kWeb + "ping: {manualRouting: true}\n", "s.yml");
+  ASSERT_TRUE(manual);
+  EXPECT_FALSE(manual->entry_points.count("traefik"));
+  auto on_web = decode_static_yaml(kWeb + "ping: {entryPoint: web}\n", "s.yml");
+  ASSERT_TRUE(on_web);
+  EXPECT_FALSE(on_web->entry_points.count("traefik"));
+  auto missing = decode_static_yaml(kWeb + "ping: {entryPoint: nope}\n", "s.yml");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("ping.entryPoint: no entrypoint `nope`"),
+            std::string::npos)
+      << missing.error().message;
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "acme/base64.h"
+#include "common/base64.h"
 #include "acme/ok.h"
 
 namespace portier::acme {

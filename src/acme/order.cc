@@ -1,6 +1,6 @@
 #include "acme/order.h"
 
-#include "acme/base64.h"
+#include "common/base64.h"
 #include "acme/jws.h"
 #include "common/log.h"
 

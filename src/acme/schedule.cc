@@ -6,7 +6,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "acme/base64.h"
+#include "common/base64.h"
 
 namespace portier::acme {
 

@@ -14,7 +14,7 @@
 #include <mutex>
 #include <random>
 
-#include "acme/base64.h"
+#include "common/base64.h"
 #include "common/log.h"
 
 namespace portier::acme {

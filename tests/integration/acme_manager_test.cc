@@ -15,7 +15,7 @@
 #include <sstream>
 #include <thread>
 
-#include "acme/base64.h"
+#include "common/base64.h"
 #include "acme/crypto.h"
 #include "acme/manager.h"
 #include "support/pebble.h"
@@ -309,7 +309,7 @@ TEST_F(AcmeManagerTest, UsesATraefikRsaAccountKey) {
        {{"Account",
          {{"Email", "ops@example.com"},
           {"Registration", {{"body", {{"status", "valid"}}}, {"uri", "https://gone/acct/1"}}},
-          {"PrivateKey", acme::base64_encode(pkcs1)},
+          {"PrivateKey", base64_encode(pkcs1)},
           {"KeyType", "4096"}}},
         {"Certificates", nullptr}}},
       {"other", {{"Account", nullptr}, {"Certificates", nullptr}}}};

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "proxy/middlewares/credential_cache.h"
 #include "proxy/middlewares/digest.h"
@@ -48,49 +49,15 @@ Result<UserMap> users_of(const std::vector<std::string>& users, const std::strin
   return map;
 }
 
-// RFC 4648 base64 (the standard alphabet, padding required as in Go's StdEncoding).
-bool base64_decode(std::string_view in, std::string& out) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  if (in.size() % 4 != 0) return false;
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      char c = in[i + j];
-      if (c == '=' && i + 4 == in.size() && j >= 2) {
-        v[j] = 0;
-        ++pad;
-      } else if (pad > 0 || (v[j] = value(c)) < 0) {
-        return false;
-      }
-    }
-    const unsigned n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
-    out.push_back(static_cast<char>(n >> 16));
-    if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 0xff));
-    if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
-  }
-  return true;
-}
-
 // The credentials of an "Authorization: Basic ..." value.
 bool basic_credentials(std::string_view value, std::string& user, std::string& password) {
   if (value.size() < 6 || !http::iequals(value.substr(0, 6), "basic ")) return false;
-  std::string decoded;
-  std::string_view b64 = value.substr(6);
-  while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
-  if (!base64_decode(b64, decoded)) return false;
-  std::size_t colon = decoded.find(':');
+  auto decoded = base64_decode(value.substr(6));  // ASCII whitespace around it is ignored
+  if (!decoded) return false;
+  std::size_t colon = decoded->find(':');
   if (colon == std::string::npos) return false;
-  user = decoded.substr(0, colon);
-  password = decoded.substr(colon + 1);
+  user = decoded->substr(0, colon);
+  password = decoded->substr(colon + 1);
   return true;
 }
 

@@ -8,46 +8,13 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "common/base64.h"
+
 namespace portier::proxy::mw {
 namespace {
 
-constexpr std::string_view kB64Url =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr size_t kNonceBody = 16;  // issued-at + random
 constexpr size_t kNonceBytes = kNonceBody + 16;
-
-std::string b64url(std::span<const unsigned char> in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kB64Url[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kB64Url[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
-
-std::optional<std::string> b64url_decode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    size_t v = kB64Url.find(c);
-    if (v == std::string_view::npos) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 std::string hex(const unsigned char* p, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -192,7 +159,8 @@ std::string DigestAuth::make_nonce(Clock::time_point now,
   std::copy(random.begin(), random.end(), raw.begin() + 8);
   auto mac = nonce_mac({raw.data(), kNonceBody});
   std::copy(mac.begin(), mac.end(), raw.begin() + kNonceBody);
-  return b64url(raw);
+  return base64url_encode(
+      std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
 }
 
 std::string DigestAuth::challenge(Clock::time_point now, bool stale) const {
@@ -209,7 +177,7 @@ std::string DigestAuth::challenge(Clock::time_point now, bool stale) const {
 
 DigestAuth::NonceState DigestAuth::nonce_state(std::string_view nonce,
                                                Clock::time_point now) const {
-  auto raw = b64url_decode(nonce);
+  auto raw = base64url_decode(nonce);
   if (!raw || raw->size() != kNonceBytes) return NonceState::Bad;
   auto* p = reinterpret_cast<const unsigned char*>(raw->data());
   auto mac = nonce_mac({p, kNonceBody});

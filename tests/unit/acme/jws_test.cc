@@ -7,7 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "acme/base64.h"
+#include "common/base64.h"
 #include "acme/crypto.h"
 
 namespace portier::acme {

@@ -8,7 +8,7 @@
 #include <random>
 #include <sstream>
 
-#include "acme/base64.h"
+#include "common/base64.h"
 #include "acme/crypto.h"
 #include "acme/jws.h"
 #include "unit/acme/test_certs.h"

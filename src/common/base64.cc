@@ -1,9 +1,9 @@
-#include "acme/base64.h"
+#include "common/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace portier::acme {
+namespace portier {
 namespace {
 
 constexpr std::string_view kStd =
@@ -76,4 +76,4 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 std::string base64_encode(std::string_view bytes) { return encode(bytes, kStd, true); }
 std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kStd, true); }
 
-}  // namespace portier::acme
+}  // namespace portier

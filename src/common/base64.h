@@ -1,12 +1,12 @@
-// Base64 in the two alphabets ACME needs: base64url without padding (RFC 7515 §2, every JWS
-// field) and standard base64 with padding (what Go's encoding/json makes of []byte in acme.json).
+// Base64 in its two alphabets: base64url without padding (RFC 7515 §2: ACME's JWS fields, digest
+// nonces) and standard base64 with padding (acme.json's []byte fields, Basic credentials).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace portier::acme {
+namespace portier {
 
 std::string base64url_encode(std::string_view bytes);
 // Accepts input with or without '=' padding; nothing on a character outside the alphabet.
@@ -16,4 +16,4 @@ std::string base64_encode(std::string_view bytes);
 // Ignores ASCII whitespace (PEM-style line breaks); nothing on any other bad input.
 std::optional<std::string> base64_decode(std::string_view text);
 
-}  // namespace portier::acme
+}  // namespace portier

@@ -19,7 +19,8 @@ build_pkgs=(
 )
 # docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image;
 # clang: the fuzz_30s test (libFuzzer, ASan, UBSan; tools/fuzz.sh)
-test_pkgs=(curl python3 docker.io busybox-static openssl pebble clang)
+# prometheus: scrapes portier in the metrics tests
+test_pkgs=(curl python3 docker.io busybox-static openssl pebble clang prometheus)
 bench_pkgs=(nginx-light haproxy wrk util-linux)
 
 want=("${build_pkgs[@]}")

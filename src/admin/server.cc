@@ -17,6 +17,11 @@ ApiServer::ApiServer(const RuntimeStore& store, std::string version)
       query = target.substr(q + 1);
       target = target.substr(0, q);
     }
+    if (metrics_ && target == "/metrics" && (req.method == "GET" || req.method == "HEAD")) {
+      res.status = 200;
+      res.set_content(metrics_(), "text/plain; version=0.0.4; charset=utf-8");
+      return;
+    }
     ApiResponse r = handle_api(store_, version_, req.method, target, query);
     res.status = r.status;
     if (!r.allow.empty()) res.set_header("Allow", r.allow);

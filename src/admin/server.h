@@ -4,6 +4,7 @@
 // started when api.insecure asks for it; api@internal needs no listener of its own.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,11 +24,15 @@ class ApiServer {
   ~ApiServer();
   // Binds host:port (port 0 picks one) and starts serving; returns the bound port.
   Result<int> start(const std::string& host, int port);
+  // Before start(): also answer GET /metrics with `text` (Prometheus' text format), for
+  // metrics.prometheus on the `traefik` entrypoint when api.insecure has its address.
+  void set_metrics(std::function<std::string()> text) { metrics_ = std::move(text); }
   void stop();
 
  private:
   const RuntimeStore& store_;
   std::string version_;
+  std::function<std::string()> metrics_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
 };

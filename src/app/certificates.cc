@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "tls/store.h"
 
 namespace portier::app {
 namespace {
@@ -32,6 +33,24 @@ Certificates::Certificates(const config::StaticConfig& cfg, std::function<void()
       generated_default_(tls::Certificate::self_signed("PORTIER DEFAULT CERT")) {}
 
 Certificates::~Certificates() { stop(); }
+
+std::vector<observability::CertInfo> certificate_infos(const proxy::RoutingTable& table) {
+  std::vector<observability::CertInfo> out;
+  if (table.tls_store() == nullptr) return out;
+  for (const auto& c : table.tls_store()->certificates()) {
+    observability::CertInfo info;
+    char cn[256] = {};
+    if (X509_NAME* subject = X509_get_subject_name(c->leaf())) {
+      X509_NAME_get_text_by_NID(subject, NID_commonName, cn, sizeof cn - 1);
+    }
+    info.cn = cn;
+    info.serial = c->serial_hex();
+    for (const auto& n : c->names()) info.sans += (info.sans.empty() ? "" : ",") + n;
+    info.not_after = c->not_after();
+    out.push_back(std::move(info));
+  }
+  return out;
+}
 
 Result<bool> Certificates::start() {
   for (const auto& [name, r] : cfg_.certificates_resolvers) {

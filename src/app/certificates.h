@@ -18,6 +18,7 @@
 #include "acme/manager.h"
 #include "common/result.h"
 #include "config/static_config.h"
+#include "observability/metrics.h"
 #include "entrypoints/worker.h"
 #include "proxy/routing_table.h"
 #include "tls/challenge_tokens.h"
@@ -37,6 +38,9 @@ struct Warning {
 std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
     const std::vector<proxy::CertificateRequest>& requests,
     const std::set<std::string>& resolvers, std::vector<Warning>& warnings);
+
+// The certificates `table` serves by name, for traefik_tls_certs_not_after.
+std::vector<observability::CertInfo> certificate_infos(const proxy::RoutingTable& table);
 
 class Certificates {
  public:

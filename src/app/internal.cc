@@ -27,12 +27,45 @@ config::Configuration internal_configuration(const config::StaticConfig& cfg) {
       internal.http.routers["ping"] = r;
     }
   }
+  if (cfg.metrics && cfg.metrics->prometheus) {
+    internal.http.services["prometheus"];
+    const auto& p = *cfg.metrics->prometheus;
+    if (!p.manual_routing && !metrics_on_api_listener(cfg)) {
+      config::Router r;
+      r.rule = "PathPrefix(`/metrics`)";
+      r.entry_points = {p.entry_point};
+      r.priority = std::numeric_limits<int>::max() - 1;
+      r.service = "prometheus";
+      internal.http.routers["prometheus"] = r;
+    }
+  }
   return internal;
+}
+
+bool metrics_on_api_listener(const config::StaticConfig& cfg) {
+  return cfg.metrics && cfg.metrics->prometheus && !cfg.metrics->prometheus->manual_routing &&
+         cfg.metrics->prometheus->entry_point == "traefik" && cfg.api && cfg.api->insecure;
 }
 
 void register_internal_services(const config::StaticConfig& cfg, proxy::TableBuilder& builder,
                                 const admin::RuntimeStore& store, std::string version,
-                                const std::atomic<bool>* terminating) {
+                                const std::atomic<bool>* terminating,
+                                const observability::Metrics* metrics) {
+  if (metrics != nullptr && cfg.metrics && cfg.metrics->prometheus) {
+    builder.set_internal_service(
+        kPrometheusService, [metrics](const proxy::Stream& s, proxy::LocalResponse& out) {
+          if (s.method != "GET" && s.method != "HEAD") {
+            out.status = 405;
+            out.body = "405 method not allowed\n";
+            out.fields.push_back({"Allow", "GET, HEAD", false});
+          } else {
+            out.status = 200;
+            out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            out.body = metrics->prometheus_text();
+          }
+          out.body_set = true;
+        });
+  }
   if (cfg.ping) {
     const int code = cfg.ping->terminating_status_code;
     builder.set_internal_service(

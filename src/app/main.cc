@@ -22,6 +22,7 @@
 #include "app/certificates.h"
 #include "app/check.h"
 #include "app/healthcheck.h"
+#include "observability/metrics.h"
 #include "app/internal.h"
 #include "common/log.h"
 #include "config/decode.h"
@@ -224,6 +225,23 @@ int main(int argc, char** argv) {
   std::atomic<bool> terminating{false};  // a stop signal came (ping answers 503); workers read it
   entrypoints::Server server(*cfg, workers);
   server.set_tls(certificates.services());
+  // Request counters: for metrics.prometheus, and for the dashboard's traffic view (api).
+  std::unique_ptr<observability::Metrics> metrics;
+  if ((cfg->metrics && cfg->metrics->prometheus) || cfg->api) {
+    observability::MetricsOptions mo;
+    if (cfg->metrics && cfg->metrics->prometheus) {
+      const auto& p = *cfg->metrics->prometheus;
+      mo.buckets = p.buckets;
+      mo.add_entrypoints_labels = p.add_entrypoints_labels;
+      mo.add_routers_labels = p.add_routers_labels;
+      mo.add_services_labels = p.add_services_labels;
+    }
+    mo.add_internals = cfg->metrics && cfg->metrics->add_internals;
+    std::vector<std::string> ep_names;
+    for (const auto& [name, ep] : cfg->entry_points) ep_names.push_back(name);
+    metrics = std::make_unique<observability::Metrics>(mo, ep_names, server.worker_count());
+  }
+  server.set_observers(metrics.get(), nullptr);
   if (auto r = server.start(); !r) {
     std::cerr << "portier: " << r.error().message << "\n";
     return 1;
@@ -241,6 +259,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     api = std::make_unique<admin::ApiServer>(runtime, kVersion);
+    if (metrics && app::metrics_on_api_listener(*cfg)) {
+      api->set_metrics([m = metrics.get()] { return m->prometheus_text(); });
+    }
     auto port = api->start(ep->address().to_string(), ep->port());
     if (!port) {
       std::cerr << "portier: " << port.error().message << "\n";
@@ -268,7 +289,8 @@ int main(int argc, char** argv) {
     ep_infos.push_back(std::move(info));
   }
   proxy::TableBuilder builder(std::move(ep_infos), &health);
-  app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating);
+  app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating, metrics.get());
+  builder.set_metrics(metrics.get());
   // Server names resolve in the background; a new answer rebuilds the table.
   proxy::NameCache names(control.get_executor(), [&] {
     boost::asio::post(control, [&] {
@@ -297,6 +319,22 @@ int main(int argc, char** argv) {
     std::vector<app::Warning> warnings;
     certificates.attach(built, merged, warnings);
     server.publish(built.table);
+    if (metrics) {
+      metrics->config_reloaded(true);
+      std::vector<observability::ServerUp> ups;
+      for (const auto& [svc, servers] : merged.http.services) {
+        if (!servers.load_balancer) continue;
+        for (const auto& sv : servers.load_balancer->servers) {
+          std::shared_ptr<const ServerHealth> h;
+          if (auto it = built.health.find(svc); it != built.health.end()) {
+            if (auto jt = it->second.find(sv.url); jt != it->second.end()) h = jt->second;
+          }
+          ups.push_back({svc, sv.url, std::move(h), !sv.down_reason.empty()});
+        }
+      }
+      metrics->set_servers(std::move(ups));
+      metrics->set_certificates(app::certificate_infos(*built.table));
+    }
     auto rt = std::make_shared<admin::Runtime>();
     rt->config = merged;
     rt->health = std::move(built.health);

@@ -172,7 +172,20 @@ struct AccessLog {
   std::string format = "common";
   bool operator==(const AccessLog&) const = default;
 };
+// metrics.prometheus: Traefik's options and defaults. /metrics is served by prometheus@internal
+// on `entry_point` unless manual_routing (then only through a router to prometheus@internal).
+struct Prometheus {
+  std::vector<double> buckets{0.1, 0.3, 1.2, 5.0};
+  bool add_entrypoints_labels = true;
+  bool add_routers_labels = false;
+  bool add_services_labels = true;
+  std::string entry_point = "traefik";
+  bool manual_routing = false;
+  bool operator==(const Prometheus&) const = default;
+};
 struct Metrics {
+  bool add_internals = false;  // count requests to ping, api and prometheus too
+  std::optional<Prometheus> prometheus;
   bool operator==(const Metrics&) const = default;
 };
 struct Tracing {

@@ -344,6 +344,80 @@ void decode_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Log& log
   l.finish();
 }
 
+// metrics: Prometheus is served; the push exporters (Datadog, StatsD, InfluxDB 2, OTLP) are
+// accepted with a warning.
+void decode_metrics(const YAML::Node& n, Diagnostics& d, Diagnostics& w, StaticConfig& cfg) {
+  if (section_off(n)) return;
+  const std::string labels = "addEntryPointsLabels,addRoutersLabels,addServicesLabels";
+  const std::string otel = std::string("grpc{") + kOtelGrpc + "},http{" + kOtelHttp + "}";
+  check_schema(n,
+               "addInternals,prometheus{buckets,entryPoint,manualRouting,headerLabels{*}," +
+                   labels + "},datadog{address,pushInterval,prefix," + labels +
+                   "},statsD{address,pushInterval,prefix," + labels +
+                   "},influxDB2{address,token,pushInterval,org,bucket,additionalLabels{*}," +
+                   labels + "},otlp{" + otel +
+                   ",explicitBoundaries,pushInterval,serviceName,resourceAttributes{*}," + labels +
+                   "}",
+               "metrics", d);
+  Metrics out;
+  YamlMap mm(n, "metrics", d);
+  read_bool(mm.get("addInternals"), "metrics.addInternals", d, out.add_internals);
+  for (const char* other : {"datadog", "statsD", "influxDB2", "otlp"}) {
+    if (YAML::Node o = mm.get(other); !section_off(o)) {
+      w.add(o.Mark(), std::string("`metrics.") + other +
+                          "` is not supported yet; accepted and ignored (metrics.prometheus is)");
+    }
+  }
+  if (YAML::Node pn = mm.get("prometheus"); !section_off(pn)) {
+    Prometheus p;
+    YamlMap pm(pn, "metrics.prometheus", d);
+    if (YAML::Node b = pm.get("buckets"); b && !b.IsNull()) {
+      std::vector<std::string> items;
+      if (read_string_list(b, "metrics.prometheus.buckets", d, items)) {
+        p.buckets.clear();
+        for (const auto& item : items) {
+          char* end = nullptr;
+          const double v = std::strtod(item.c_str(), &end);
+          if (item.empty() || *end != '\0' || !(v > 0) || v > 1e6) {
+            d.add(b.Mark(), "`metrics.prometheus.buckets` must be positive numbers of seconds "
+                            "(got `" + item + "`)");
+            break;
+          }
+          p.buckets.push_back(v);
+        }
+        std::sort(p.buckets.begin(), p.buckets.end());
+        p.buckets.erase(std::unique(p.buckets.begin(), p.buckets.end()), p.buckets.end());
+        if (p.buckets.size() > 14) {
+          d.add(b.Mark(), "`metrics.prometheus.buckets`: at most 14 buckets");
+        }
+      }
+    }
+    read_bool(pm.get("addEntryPointsLabels"), "metrics.prometheus.addEntryPointsLabels", d,
+              p.add_entrypoints_labels);
+    read_bool(pm.get("addRoutersLabels"), "metrics.prometheus.addRoutersLabels", d,
+              p.add_routers_labels);
+    read_bool(pm.get("addServicesLabels"), "metrics.prometheus.addServicesLabels", d,
+              p.add_services_labels);
+    read_string(pm.get("entryPoint"), "metrics.prometheus.entryPoint", d, p.entry_point);
+    read_bool(pm.get("manualRouting"), "metrics.prometheus.manualRouting", d, p.manual_routing);
+    if (YAML::Node h = pm.get("headerLabels"); !section_off(h)) {
+      w.add(h.Mark(), "`metrics.prometheus.headerLabels` is not supported yet; accepted and ignored");
+    }
+    pm.finish();
+    // As for ping: the default `traefik` entrypoint is made on 127.0.0.1:8080 when missing.
+    if (!p.manual_routing && !cfg.entry_points.count(p.entry_point)) {
+      if (p.entry_point == "traefik") {
+        cfg.entry_points["traefik"].address = "127.0.0.1:8080";
+      } else {
+        d.add(pn.Mark(), "metrics.prometheus.entryPoint: no entrypoint `" + p.entry_point + "`");
+      }
+    }
+    out.prometheus = p;
+  }
+  mm.finish();
+  cfg.metrics = out;
+}
+
 // accessLog, metrics, tracing: Traefik's keys checked, nothing served yet.
 void decode_observability(YamlMap& m, Diagnostics& d, Diagnostics& w, StaticConfig& cfg) {
   const std::string otel = std::string("grpc{") + kOtelGrpc + "},http{" + kOtelHttp + "}";
@@ -363,20 +437,7 @@ void decode_observability(YamlMap& m, Diagnostics& d, Diagnostics& w, StaticConf
     w.add(n.Mark(), "`accessLog` is not supported yet; accepted and ignored");
     cfg.access_log = a;
   }
-  if (YAML::Node n = m.get("metrics"); !section_off(n)) {
-    const std::string labels = "addEntryPointsLabels,addRoutersLabels,addServicesLabels";
-    check_schema(n,
-                 "addInternals,prometheus{buckets,entryPoint,manualRouting,headerLabels{*}," +
-                     labels + "},datadog{address,pushInterval,prefix," + labels +
-                     "},statsD{address,pushInterval,prefix," + labels +
-                     "},influxDB2{address,token,pushInterval,org,bucket,additionalLabels{*}," +
-                     labels + "},otlp{" + otel +
-                     ",explicitBoundaries,pushInterval,serviceName,resourceAttributes{*}," +
-                     labels + "}",
-                 "metrics", d);
-    w.add(n.Mark(), "`metrics` is not supported yet; accepted and ignored");
-    cfg.metrics = Metrics{};
-  }
+  decode_metrics(m.get("metrics"), d, w, cfg);
   if (YAML::Node n = m.get("tracing"); !section_off(n)) {
     check_schema(n,
                  "serviceName,resourceAttributes{*},capturedRequestHeaders,"

@@ -21,6 +21,13 @@ Server::Server(const config::StaticConfig& cfg, unsigned workers) : cfg_(cfg) {
   }
 }
 
+void Server::set_observers(observability::Metrics* metrics, observability::AccessLog* access_log) {
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    workers_[i]->set_observers(metrics ? &metrics->shard(i) : nullptr, access_log,
+                               metrics != nullptr && metrics->options().add_internals);
+  }
+}
+
 Server::~Server() {
   for (auto& w : workers_) w->join();
 }

@@ -11,6 +11,7 @@
 #include "config/static_config.h"
 #include "entrypoints/entrypoint.h"
 #include "entrypoints/worker.h"
+#include "observability/metrics.h"
 #include "proxy/routing_table.h"
 
 namespace portier::entrypoints {
@@ -30,6 +31,10 @@ class Server {
   void set_tls(TlsServices t) {
     for (auto& w : workers_) w->set_tls(t);
   }
+  // Before start(): each worker counts requests in its shard of `metrics` and logs them to
+  // `access_log` (as producer number = its id). Either may be null.
+  void set_observers(observability::Metrics* metrics, observability::AccessLog* access_log);
+  std::size_t worker_count() const { return workers_.size(); }
   // Makes `table` current on every worker; requests in flight keep the one they started with.
   void publish(std::shared_ptr<const proxy::RoutingTable> table);
 

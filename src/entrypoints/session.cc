@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "entrypoints/body_reader.h"
+#include "entrypoints/request_end.h"
 #include "entrypoints/worker.h"
 #include "proxy/buffer.h"
 #include "proxy/forwarder.h"
@@ -141,6 +142,19 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   const bool trusted = ep.is_trusted(peer.address());
   const auto& timeouts = ep.config.responding_timeouts;
 
+  // traefik_open_connections: counted from the accept to the close, whatever ends the session.
+  struct OpenCount {
+    observability::Shard* m;
+    std::uint32_t ep;
+    OpenCount(observability::Shard* shard, std::uint32_t e) : m(shard), ep(e) {
+      if (m) m->connection_opened(ep);
+    }
+    ~OpenCount() {
+      if (m) m->connection_closed(ep);
+    }
+    OpenCount(const OpenCount&) = delete;
+    OpenCount& operator=(const OpenCount&) = delete;
+  } open_count(worker.metrics(), static_cast<std::uint32_t>(ep.index));
   SessionHandle handle;
   handle.client = &socket.socket();
   Registration registration(worker, handle);
@@ -155,6 +169,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   std::string target_buf;    // the normalized path and the query
   std::string send_target_buf;  // the path middlewares rewrote, and the query
   proxy::Stream stream;         // reused for each request: its vectors keep their capacity
+  RequestCapture capture;       // what the access log needs of the head, likewise reused
   char host_buf[256];
   bool peer_gone = false;  // the client closed or failed: no TLS close_notify to send
 
@@ -276,6 +291,17 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       std::size_t n = rules::percent_decode(raw_path, decoded_path.data());
       if (n != std::string_view::npos) path = std::string_view(decoded_path.data(), n);
     }
+    // The protocol-neutral view of the request, for the route's filters, the forwarder, and the
+    // metrics and access log when it ends (report()).
+    stream.reset();
+    stream.record.start = std::chrono::steady_clock::now();
+    capture_request(worker, head, capture);
+    auto report = [&] { report_request(worker, ep, stream, capture, peer); };
+    // A status answered here, before any middleware: what report() will say of it.
+    auto answered = [&](int status, std::size_t body_bytes) {
+      stream.record.status = status;
+      stream.record.response_body_bytes = head.method == "HEAD" ? 0 : body_bytes;
+    };
     // ACME HTTP-01 challenges come first, on every plain-HTTP entrypoint: before any router and
     // any redirect (Let's Encrypt follows redirects, but only to ports 80 and 443).
     if (!tls && worker.tls().tokens != nullptr && raw_path.starts_with(kChallengePrefix)) {
@@ -309,9 +335,11 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       // TLS 1.3-only name reached through a laxer one): Traefik's answer, 421.
       bool close =
           info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+      answered(421, sizeof "Misdirected Request");
       auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 421, close,
                                               timeouts.write_timeout, "Misdirected Request", {},
                                               head.method == "HEAD");
+      report();
       if (o == proxy::Outcome::Close) break;
       continue;
     }
@@ -327,18 +355,22 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
         info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
     if (route == nullptr || (route->service == nullptr && location.empty())) {
       // Traefik's answer. A body we will not read means the connection cannot be reused.
+      answered(404, sizeof "404 page not found");
       auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404,
                                               body_unread_close, timeouts.write_timeout,
                                               "404 page not found", {}, head.method == "HEAD");
+      report();
       if (o == proxy::Outcome::Close) break;
       continue;
     }
     if (tls && !route->tls_options.empty() && table->tls_store() != nullptr &&
         route->tls_options != table->tls_store()->options_for(sni).name) {
       // The router asks for TLS options this handshake was not made under (Traefik's snicheck).
+      answered(421, sizeof "Misdirected Request");
       auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 421,
                                               body_unread_close, timeouts.write_timeout,
                                               "Misdirected Request", {}, head.method == "HEAD");
+      report();
       if (o == proxy::Outcome::Close) break;
       continue;
     }
@@ -346,14 +378,16 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       // Entrypoint redirects are answered here, before any middleware and any server.
       location = "Location: " + location + "\r\n";
       int status = proxy::redirect_status(*route->entrypoint_redirect, head.method);
+      stream.record.route = route;
+      answered(status, http::reason_phrase(status).size() + 1);
       auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status,
                                               body_unread_close, timeouts.write_timeout, {},
                                               location, head.method == "HEAD");
+      report();
       if (o == proxy::Outcome::Close) break;
       continue;
     }
     // The protocol-neutral view of the request, for the route's filters and the forwarder.
-    stream.reset();
     stream.worker = &worker.state();
     stream.entrypoint = &ep.config;
     stream.entrypoint_name = ep.name;
@@ -371,7 +405,6 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     stream.has_body = info.framing.kind != http::BodyKind::None;
     if (info.framing.kind == http::BodyKind::Length) stream.body_length = info.framing.length;
     stream.version_minor = head.version_minor;
-    stream.record.start = std::chrono::steady_clock::now();
     stream.record.route = route;
     H1BodyReader body_reader(socket, buffer, worker.state().wheel(), info, timeouts.read_timeout);
     stream.body_reader = &body_reader;
@@ -429,6 +462,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
                                       timeouts.write_timeout, head_request);
     }
     proxy::run_complete(chain, rr.ran, stream);
+    report();
     if (!body_reader.surplus.empty() && o != proxy::Outcome::Close) {
       // Bytes of the next request read with a buffered chunked body.
       buffer.clear();

@@ -21,6 +21,11 @@
 #include "tls/challenge_tokens.h"
 #include "tls/context.h"
 
+namespace portier::observability {
+class Shard;
+class AccessLog;
+}  // namespace portier::observability
+
 namespace portier::entrypoints {
 
 class Worker;
@@ -69,6 +74,18 @@ class Worker {
   Result<bool> listen(std::vector<EntryPointSpec>& specs);
   void set_tls(TlsServices t) { tls_ = t; }
   const TlsServices& tls() const { return tls_; }
+  // Control thread, before start(): where this worker counts requests and logs them (either may
+  // be null: off).
+  void set_observers(observability::Shard* metrics, observability::AccessLog* access_log,
+                     bool count_internals) {
+    metrics_ = metrics;
+    access_log_ = access_log;
+    count_internals_ = count_internals;
+  }
+  bool count_internals() const { return count_internals_; }
+  observability::Shard* metrics() const { return metrics_; }
+  observability::AccessLog* access_log() const { return access_log_; }
+  std::size_t id() const { return id_; }
   // Starts the thread; on_exit runs on it when the worker has nothing left to do.
   void start(std::function<void()> on_exit);
   void join();
@@ -107,6 +124,9 @@ class Worker {
   bool draining_ = false;
   bool finished_ = false;
   TlsServices tls_;
+  observability::Shard* metrics_ = nullptr;
+  observability::AccessLog* access_log_ = nullptr;
+  bool count_internals_ = false;  // metrics.addInternals
   std::thread thread_;
 };
 

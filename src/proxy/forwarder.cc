@@ -37,6 +37,7 @@ constexpr int kMaxInterimResponses = 5;
 // same gather write as `prefix` (the serialized head). With chunk_out the body is sent chunked
 // (chunk extensions and trailers dropped); without it, chunked input is sent as raw bytes.
 struct CopyResult {
+  std::uint64_t bytes = 0;  // body bytes (decoded) written to the destination
   bool done = false;
   bool src_failed = false;  // read error, timeout, or the source closed too early
   bool dst_failed = false;
@@ -93,6 +94,7 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
         std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(avail.size(), remaining));
         if (n > 0) bufs[nb++] = asio::buffer(avail.data(), n);
         tee_append(p.tee, avail.substr(0, n));
+        r.bytes += n;
         consumed = n;
         remaining -= n;
         finished = remaining == 0;
@@ -101,6 +103,7 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
       case http::BodyKind::UntilClose:
         if (!avail.empty()) bufs[nb++] = asio::buffer(avail.data(), avail.size());
         consumed = avail.size();
+        r.bytes += avail.size();
         break;
       case http::BodyKind::Chunked: {
         std::size_t spans = 0;
@@ -112,6 +115,7 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
           }
           consumed += step.consumed;
           tee_append(p.tee, step.data);
+          r.bytes += step.data.size();
           if (!step.data.empty()) {
             if (chunk_out) {
               auto& s = sizes[spans];
@@ -334,6 +338,7 @@ asio::awaitable<bool> Exchange::send_request() {
                                        fwd_.response_header_timeout,
                                        c_.tee};
   CopyResult r = co_await copy_body(pipe, c_.info.framing, true, c_.scratch);
+  c_.stream.record.request_body_bytes += r.bytes;
   if (r.done) {
     request_sent_ = true;
     // The response-header timeout runs from the end of the request, as in Go's transport.
@@ -352,6 +357,8 @@ asio::awaitable<bool> Exchange::send_request() {
 }
 
 asio::awaitable<Outcome> Exchange::run() {
+  c_.stream.record.upstream_start = std::chrono::steady_clock::now();
+  c_.stream.record.upstream_end = {};
   if (!co_await connect()) {
     server_failed_ = true;
     if (may_retry_ && network_retry_) {
@@ -581,6 +588,9 @@ asio::awaitable<Outcome> Exchange::handle_response() {
                                          timeouts_.write_timeout};
     CopyResult r = co_await copy_body(pipe, info.framing, chunk_out, c_.scratch);
     response_done_ = true;
+    c_.stream.record.upstream_body_bytes = r.bytes;
+    c_.stream.record.response_body_bytes = r.bytes;
+    c_.stream.record.upstream_end = std::chrono::steady_clock::now();
     if (!r.done) {
       if (r.bad != http::Error::None || r.src_failed) {
         log::warn("upstream response body failed",

@@ -441,6 +441,12 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   }
   if (health_) health_->sweep();  // checks of servers no longer in any service stop
   filter_states_.sweep();
+  if (metrics_ != nullptr) {
+    std::vector<std::uint32_t> live;
+    for (auto& r : table->routes_) live.push_back(r->metrics_id = metrics_->intern(r->name));
+    for (auto& sv : table->services_) live.push_back(sv->metrics_id = metrics_->intern(sv->name));
+    metrics_->set_live(std::move(live));
+  }
   result.table = std::move(table);
   return result;
 }

@@ -20,6 +20,7 @@
 
 #include "config/dynamic.h"
 #include "config/static_config.h"
+#include "observability/metrics.h"
 #include "proxy/balancer.h"
 #include "proxy/health.h"
 #include "proxy/health_checker.h"
@@ -81,6 +82,7 @@ struct ChildTarget {
 struct ServiceTarget {
   std::string name;         // "name@provider"
   std::uint32_t index = 0;  // position in the table, for per-worker balancer state
+  std::uint32_t metrics_id = 0;  // the name's id in observability::Metrics (0: not counted)
   ServiceKind kind = ServiceKind::LoadBalancer;
   bool pass_host_header = true;
   std::vector<ServerTarget> servers;
@@ -105,6 +107,7 @@ std::string compile_balancing(const config::LoadBalancer& lb, std::string_view s
 
 struct Route {
   std::string name;
+  std::uint32_t metrics_id = 0;  // the name's id in observability::Metrics (0: not counted)
   int priority = 0;
   rules::Rule rule;
   Chain chain;                             // the router's middlewares, compiled
@@ -229,6 +232,9 @@ class TableBuilder {
   void set_internal_service(std::string name, InternalHandler handler) {
     internal_[std::move(name)] = std::move(handler);
   }
+  // Routers and services get ids in `metrics` (they are counted), and each build tells it which
+  // names are current. Unset: nothing is counted.
+  void set_metrics(observability::Metrics* metrics) { metrics_ = metrics; }
 
  private:
   struct ServerSlot {
@@ -261,6 +267,7 @@ class TableBuilder {
   FilterStates filter_states_;  // middlewares' state across builds (rate limits, breakers)
   std::string sticky_salt_ = random_salt();  // per process: sticky cookies survive reloads
   std::map<std::string, InternalHandler> internal_;
+  observability::Metrics* metrics_ = nullptr;
 };
 
 }  // namespace portier::proxy

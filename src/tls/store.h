@@ -61,6 +61,10 @@ class Store {
   const Certificate& default_certificate() const { return *default_; }
   const CompiledOptions& options_for(std::string_view sni) const;
   std::size_t size() const { return certificates_.size(); }
+  // Every certificate served by name (file, then ACME); not the default one.
+  const std::vector<std::shared_ptr<const Certificate>>& certificates() const {
+    return certificates_;
+  }
 
  private:
   friend struct StoreBuilder;

@@ -63,6 +63,7 @@ bool basic_credentials(std::string_view value, std::string& user, std::string& p
 
 void on_success(Stream& s, const std::string& header_field, bool remove_header,
                 std::string_view user) {
+  s.user.assign(user);
   if (!header_field.empty()) set_edit(s.request_edits, header_field, user);
   if (remove_header) set_edit(s.request_edits, "Authorization", "");
 }

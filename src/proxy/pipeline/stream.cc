@@ -53,6 +53,7 @@ void Stream::reset() {
   notes.clear();
   head_copy.reset();
   record = RequestRecord{};
+  user.clear();
   has_body = false;
   body_length.reset();
   body_reader = nullptr;

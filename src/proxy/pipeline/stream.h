@@ -84,14 +84,18 @@ struct LocalResponse {
 
 // What happened to one request, for access logs and metrics (issue 14 reads it).
 struct RequestRecord {
-  std::chrono::steady_clock::time_point start;
+  std::chrono::steady_clock::time_point start;  // the request head was read
   const Route* route = nullptr;
   const ServiceTarget* service = nullptr;  // the load balancer that answered
   const ServerTarget* server = nullptr;    // the last server tried
   int status = 0;           // the status the client got (0: none: the connection failed)
   int upstream_status = 0;  // the server's, before middlewares rewrote it
-  std::uint64_t request_body_bytes = 0;
-  std::uint64_t response_body_bytes = 0;
+  std::uint64_t request_body_bytes = 0;   // body bytes read from the client (decoded)
+  std::uint64_t response_body_bytes = 0;  // body bytes sent to the client (decoded)
+  std::uint64_t upstream_body_bytes = 0;  // body bytes the server sent
+  // The last try of a server: from the request's first byte written to its response's last
+  // byte relayed (both unset when no server was asked).
+  std::chrono::steady_clock::time_point upstream_start, upstream_end;
   int attempts = 0;                // tries of a server
   std::string_view answered_by;    // the middleware that answered locally, or ""
 };
@@ -150,6 +154,7 @@ struct Stream {
   };
   std::optional<HeadCopy> head_copy;
   RequestRecord record;
+  std::string user;  // the user basicAuth or digestAuth let in (the access log's ClientUsername)
 
   // The path the server gets (after rewrites).
   std::string_view forward_path() const { return new_path ? std::string_view(*new_path) : path; }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/decode.h"
+#include "config/static_sources.h"
 
 namespace portier::config {
 namespace {
@@ -32,8 +33,9 @@ TEST(StaticSections, AcceptedWithWarnings) {
        "      names: {User-Agent: keep}\n",
        {"s.yml:5:3: `accessLog` is not supported yet"}},
       {"accessLog: {}\n", {"s.yml:4:12: `accessLog` is not supported yet"}},
-      {"metrics:\n  prometheus:\n    addRoutersLabels: true\n    buckets: [0.1, 0.3]\n",
-       {"`metrics` is not supported yet"}},
+      {"metrics:\n  prometheus:\n    addRoutersLabels: true\n    buckets: [0.1, 0.3]\n", {}},
+      {"metrics:\n  datadog:\n    address: 127.0.0.1:8125\n",
+       {"s.yml:6:5: `metrics.datadog` is not supported yet"}},
       {"tracing:\n  serviceName: portier\n  otlp:\n    http:\n      endpoint: http://x:4318\n",
        {"`tracing` is not supported yet"}},
       {"ping: {}\n", {}},
@@ -232,6 +234,49 @@ TEST(StaticSections, PingEntrypoint) {
   EXPECT_NE(missing.error().message.find("ping.entryPoint: no entrypoint `nope`"),
             std::string::npos)
       << missing.error().message;
+}
+
+TEST(StaticSections, MetricsPrometheus) {
+  auto made = decode_static_yaml(kWeb + "metrics:\n  prometheus: {}\n", "s.yml");
+  ASSERT_TRUE(made) << made.error().message;
+  ASSERT_TRUE(made->metrics && made->metrics->prometheus);
+  const auto& p = *made->metrics->prometheus;
+  EXPECT_EQ(p.buckets, (std::vector<double>{0.1, 0.3, 1.2, 5.0}));  // Traefik's defaults
+  EXPECT_TRUE(p.add_entrypoints_labels);
+  EXPECT_FALSE(p.add_routers_labels);
+  EXPECT_TRUE(p.add_services_labels);
+  EXPECT_EQ(p.entry_point, "traefik");
+  EXPECT_EQ(made->entry_points.at("traefik").address, "127.0.0.1:8080");  // made, as for ping
+
+  auto flags = flags_to_keys({"--entryPoints.web.address=:80", "--metrics.prometheus=true",
+                              "--metrics.prometheus.addRoutersLabels=true",
+                              "--metrics.prometheus.buckets=2,0.5", "--metrics.addInternals"});
+  ASSERT_TRUE(flags) << flags.error().message;
+  auto from_flags = decode_static_sources("", "", {}, *flags);
+  ASSERT_TRUE(from_flags) << from_flags.error().message;
+  ASSERT_TRUE(from_flags->metrics && from_flags->metrics->prometheus);
+  EXPECT_TRUE(from_flags->metrics->add_internals);
+  EXPECT_TRUE(from_flags->metrics->prometheus->add_routers_labels);
+  EXPECT_EQ(from_flags->metrics->prometheus->buckets, (std::vector<double>{0.5, 2}));
+
+  struct Bad {
+    std::string yaml;
+    std::string error;
+  };
+  const std::vector<Bad> bad = {
+      {"metrics:\n  prometheus:\n    buckets: [0.1, fast]\n",
+       "s.yml:6:14: `metrics.prometheus.buckets` must be positive numbers of seconds (got `fast`)"},
+      {"metrics:\n  prometheus:\n    buckets: [-1]\n", "must be positive numbers"},
+      {"metrics:\n  prometheus:\n    entryPoint: nope\n",
+       "metrics.prometheus.entryPoint: no entrypoint `nope`"},
+      {"metrics:\n  prometheus:\n    addRouterLabels: true\n", "addRoutersLabels"},
+  };
+  for (const auto& b : bad) {
+    SCOPED_TRACE(b.yaml);
+    auto cfg = decode_static_yaml(kWeb + b.yaml, "s.yml");
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find(b.error), std::string::npos) << cfg.error().message;
+  }
 }
 
 }  // namespace

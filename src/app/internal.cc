@@ -51,7 +51,7 @@ void register_internal_services(const config::StaticConfig& cfg, proxy::TableBui
                                 const admin::RuntimeStore& store, std::string version,
                                 const std::atomic<bool>* terminating,
                                 const observability::Metrics* metrics) {
-  if (metrics != nullptr && cfg.metrics && cfg.metrics->prometheus) {
+  if (cfg.metrics && cfg.metrics->prometheus) {  // (no metrics: `portier check`, nothing served)
     builder.set_internal_service(
         kPrometheusService, [metrics](const proxy::Stream& s, proxy::LocalResponse& out) {
           if (s.method != "GET" && s.method != "HEAD") {
@@ -61,7 +61,7 @@ void register_internal_services(const config::StaticConfig& cfg, proxy::TableBui
           } else {
             out.status = 200;
             out.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            out.body = metrics->prometheus_text();
+            out.body = metrics != nullptr ? metrics->prometheus_text() : "";
           }
           out.body_set = true;
         });

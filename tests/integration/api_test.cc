@@ -248,5 +248,67 @@ TEST(Api, InsecureServesItOnTheTraefikEntrypointOnly) {
   EXPECT_EQ(refused->header("allow"), "GET, HEAD");
 }
 
+// The dashboard wherever the API is: behind a router's middlewares (basicAuth, stripPrefix), with
+// its security fields; api.dashboard: false takes it away and leaves the API.
+TEST(Api, DashboardBehindARoutersMiddlewares) {
+  TempDir dir;
+  std::string dyn = R"yaml(http:
+  routers:
+    dashboard:
+      rule: "Host(`admin.localhost`)"
+      service: api@internal
+      middlewares: [auth, strip]
+  middlewares:
+    auth:
+      basicAuth:
+        users: ["alice:$apr1$Xy7pQ2aB$WvPTp4t97m31FCKFaB5bp."]
+    strip:
+      stripPrefix:
+        prefixes: ["/portier"]
+)yaml";
+  Portier p = start_portier(dir, dyn, "", "api: {}\n");
+  const std::string auth = "Authorization: Basic YWxpY2U6c2VjcmV0MQ==\r\n";  // alice:secret1
+  auto denied = http_get(p.port, "admin.localhost", "/portier/dashboard/");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 401);
+
+  auto redirect = http_get(p.port, "admin.localhost", "/portier/dashboard", auth);
+  ASSERT_TRUE(redirect);
+  EXPECT_EQ(redirect->status, 302);
+  EXPECT_EQ(redirect->header("location"), "dashboard/");  // relative: /portier/dashboard/
+
+  auto page = http_get(p.port, "admin.localhost", "/portier/dashboard/", auth);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->header("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page->header("cache-control"), "no-cache");
+  EXPECT_NE(page->header("content-security-policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_NE(page->body.find("<title>portier dashboard</title>"), std::string::npos);
+  auto script = http_get(p.port, "admin.localhost", "/portier/dashboard/app.js", auth);
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->header("content-type"), "text/javascript; charset=utf-8");
+  auto certs = http_get(p.port, "admin.localhost", "/portier/api/portier/certificates", auth);
+  ASSERT_TRUE(certs);
+  json j = json::parse(certs->body, nullptr, false);
+  ASSERT_TRUE(j.is_array()) << certs->body;
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["source"], "generated");
+  EXPECT_EQ(j[0]["default"], true);
+  EXPECT_EQ(j[0]["issuer"], "CN=PORTIER DEFAULT CERT");
+  auto traffic = http_get(p.port, "admin.localhost", "/portier/api/portier/traffic", auth);
+  ASSERT_TRUE(traffic);
+  EXPECT_EQ(traffic->status, 404);  // until the metrics serve it
+
+  TempDir off_dir;
+  Portier off = start_portier(off_dir, dyn, "", "api:\n  dashboard: false\n");
+  auto gone = http_get(off.port, "admin.localhost", "/portier/dashboard/", auth);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
+  auto api = http_get(off.port, "admin.localhost", "/portier/api/version", auth);
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 200);
+}
+
 }  // namespace
 }  // namespace portier::test

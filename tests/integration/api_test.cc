@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/certs.h"
 #include "support/net.h"
 #include "support/process.h"
 
@@ -308,6 +309,38 @@ TEST(Api, DashboardBehindARoutersMiddlewares) {
   auto api = http_get(off.port, "admin.localhost", "/portier/api/version", auth);
   ASSERT_TRUE(api);
   EXPECT_EQ(api->status, 200);
+}
+
+// /api/portier/certificates over the certificates the store really serves: a file certificate
+// with its names, issuer and expiry, the generated default; never key material.
+TEST(Api, CertificatesAsServed) {
+  TempDir dir;
+  CertFiles ca = make_ca(dir, "ca", "Dashboard Test CA");
+  CertFiles leaf = make_leaf(dir, ca, "leaf", {"a.example.test", "b.example.test"}, 30);
+  std::string dyn = "tls:\n  certificates:\n    - certFile: " + leaf.cert.string() +
+                    "\n      keyFile: " + leaf.key.string() + "\n";
+  Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
+                            "api:\n  insecure: true\n");
+  auto api_port = p.proc->wait_for_log(
+      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(api_port) << p.proc->log();
+  auto r = http_get(std::stoi(*api_port), "x", "/api/portier/certificates");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  json j = json::parse(r->body, nullptr, false);
+  ASSERT_TRUE(j.is_array() && j.size() == 2u) << r->body;
+  EXPECT_EQ(j[0]["source"], "file");
+  EXPECT_EQ(j[0]["default"], false);
+  EXPECT_EQ(j[0]["main"], "a.example.test");
+  EXPECT_EQ(j[0]["sans"], json::parse(R"(["b.example.test"])"));
+  EXPECT_EQ(j[0]["issuer"], "CN=Dashboard Test CA");
+  EXPECT_EQ(j[0]["subject"], "CN=a.example.test");
+  EXPECT_EQ(j[0]["notAfter"].get<std::string>().size(), 24u);  // 2026-01-01T00:00:00.000Z
+  EXPECT_FALSE(j[0].contains("acme"));
+  EXPECT_EQ(j[1]["source"], "generated");
+  EXPECT_EQ(j[1]["default"], true);
+  EXPECT_EQ(r->body.find("PRIVATE"), std::string::npos);
+  EXPECT_EQ(r->body.find("BEGIN"), std::string::npos);
 }
 
 }  // namespace

@@ -20,7 +20,9 @@ build_pkgs=(
 # docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image;
 # clang: the fuzz_30s test (libFuzzer, ASan, UBSan; tools/fuzz.sh)
 # prometheus: scrapes portier in the metrics tests
-test_pkgs=(curl python3 docker.io busybox-static openssl pebble clang prometheus)
+# chromium, chromium-driver, python3-selenium: the dashboard's browser test (tests/browser)
+test_pkgs=(curl python3 docker.io busybox-static openssl pebble clang prometheus
+  chromium chromium-driver python3-selenium)
 bench_pkgs=(nginx-light haproxy wrk util-linux)
 
 want=("${build_pkgs[@]}")

@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "admin/dashboard.h"
+
 namespace portier::admin {
 namespace {
 
@@ -55,12 +57,22 @@ std::optional<ApiResponse> collection(const RuntimeStore& store, std::string_vie
   return std::nullopt;
 }
 
-ApiResponse route(const RuntimeStore& store, std::string_view version, std::string_view path) {
+ApiResponse route(const RuntimeStore& store, std::string_view version, std::string_view path,
+                  std::string_view query) {
   if (path == "/ping") return {200, "text/plain", "OK", ""};
+  if (store.dashboard && path.substr(0, 10) == "/dashboard" &&
+      (path.size() == 10 || path[10] == '/')) {
+    return dashboard_response(path.substr(10), query);
+  }
   if (path == "/api/version") {
     return json_response({{"Version", std::string(version)}, {"Codename", "portier"}});
   }
-  if (path == "/api/overview") return json_response(overview_json(*store.get()));
+  if (path == "/api/overview") {
+    json j = overview_json(*store.get());
+    // portier addition: whether /api/portier/traffic answers (the dashboard asks it only then).
+    j["traffic"] = {{"available", static_cast<bool>(store.traffic_source)}};
+    return json_response(j);
+  }
   if (path == "/api/rawdata") return json_response(rawdata_json(*store.get()));
   if (path == "/api/entrypoints") {
     json out = json::array();
@@ -82,6 +94,12 @@ ApiResponse route(const RuntimeStore& store, std::string_view version, std::stri
     const std::string n = percent_decode(*name);
     if (!rt->providers.count(n)) return not_found("provider");
     return json_response(provider_json(*rt, n));
+  }
+  // portier's own namespace.
+  if (path == "/api/portier/certificates") return json_response(certificates_json(*store.get()));
+  if (path == "/api/portier/traffic") {
+    if (!store.traffic_source) return page_not_found();
+    return json_response(store.traffic_source());
   }
   if (auto r = collection(
           store, path, "router",
@@ -121,8 +139,7 @@ std::string percent_decode(std::string_view s) {
 
 ApiResponse handle_api(const RuntimeStore& store, std::string_view version, std::string_view method,
                        std::string_view path, std::string_view query) {
-  (void)query;
-  ApiResponse r = route(store, version, path);
+  ApiResponse r = route(store, version, path, query);
   if (method == "GET" || method == "HEAD") return r;
   if (r.status == 404 && r.content_type.rfind("text/plain", 0) == 0) return r;  // unknown path
   // A known path: the API is read-only (gorilla/mux's answer in Traefik).

@@ -6,6 +6,8 @@
 //   /ping  /api/version  /api/overview  /api/entrypoints  /api/rawdata
 //   /api/providers[/{name}]  (portier's: each provider's refused sources)
 //   /api/http/routers[/{name}]  /api/http/services[/{name}]  /api/http/middlewares[/{name}]
+//   /api/portier/certificates  /api/portier/traffic  (portier's: RuntimeStore::traffic_source)
+//   /dashboard/  (with api.dashboard: admin/dashboard.h)
 //
 // Thread-safe (RuntimeStore::get() takes its mutex briefly); never blocks otherwise. Its cost
 // grows with the configuration (rawdata serializes all of it).
@@ -13,6 +15,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "admin/runtime.h"
 
@@ -23,12 +27,14 @@ struct ApiResponse {
   std::string content_type;
   std::string body;   // also for HEAD: the adapter drops it and keeps its length
   std::string allow;  // the Allow field of a 405, else ""
+  // Other header fields (the dashboard's Location, Cache-Control, Content-Security-Policy).
+  std::vector<std::pair<std::string, std::string>> fields;
 };
 
 // `method`: as received ("GET"); only GET and HEAD are served, other methods on a known path
 // get 405. `path`: as sent, percent-escaped (a name segment is decoded, so
-// /api/http/routers/whoami%40file names whoami@file). `query`: without '?'; unused today
-// (Traefik's search, status and paging parameters are not implemented).
+// /api/http/routers/whoami%40file names whoami@file). `query`: without '?'; only the dashboard
+// reads it (Traefik's search, status and paging parameters are not implemented).
 ApiResponse handle_api(const RuntimeStore& store, std::string_view version, std::string_view method,
                        std::string_view path, std::string_view query);
 

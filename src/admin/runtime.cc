@@ -222,6 +222,39 @@ json provider_json(const Runtime& rt, const std::string& name) {
   return {{"name", name}, {"status", state}, {"errors", errors}};
 }
 
+json certificates_json(const Runtime& rt) {
+  json out = json::array();
+  for (const auto& c : rt.certificates) {
+    json j = {{"source", c.source}, {"default", c.is_default}};
+    if (!c.names.empty() || !c.domains.empty()) {
+      // The main name: the one the resolver was asked for first, else the first DNS name.
+      const auto& list = !c.domains.empty() ? c.domains : c.names;
+      j["main"] = list.front();
+      json sans = json::array();
+      for (const auto& n : c.names.empty() ? c.domains : c.names) {
+        if (n != list.front()) sans.push_back(n);
+      }
+      j["sans"] = sans;
+    }
+    if (c.not_after != 0) {
+      j["subject"] = c.subject;
+      j["issuer"] = c.issuer;
+      j["serial"] = c.serial;
+      j["notBefore"] = rfc3339(c.not_before * 1000);
+      j["notAfter"] = rfc3339(c.not_after * 1000);
+    }
+    if (!c.resolver.empty()) {
+      json a = {{"resolver", c.resolver}, {"domains", c.domains}, {"state", c.state}};
+      if (!c.last_error.empty()) a["lastError"] = c.last_error;
+      if (c.failures > 0) a["failures"] = c.failures;
+      if (c.next_attempt > 0) a["nextAttempt"] = rfc3339(c.next_attempt * 1000);
+      j["acme"] = a;
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 json rawdata_json(const Runtime& rt) {
   json routers = json::object(), services = json::object();
   for (const auto& [name, r] : rt.config.http.routers) routers[name] = router_json(rt, name);

@@ -2,6 +2,8 @@
 // and errors. Plain data, built on the control plane after each apply and then only read.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +25,27 @@ struct ObjectError {
   bool warning = false;  // shown, but the object is still served (Traefik's "warning" status)
 };
 
+// A certificate the TLS store serves, or a name set an ACME resolver was asked for and holds no
+// certificate for yet (then `names` is empty and not_after is 0). Public parts only: the private
+// key never gets here.
+struct CertificateInfo {
+  std::string source;              // "file", "acme", or "generated" (the self-signed default)
+  bool is_default = false;         // served when no name matches (tls.stores.default)
+  std::vector<std::string> names;  // the certificate's DNS names (subjectAltName, else the CN)
+  std::string subject, issuer;     // RFC 2253
+  std::string serial;              // hex
+  std::int64_t not_before = 0, not_after = 0;  // unix seconds
+  // ACME only: the resolver, the name set routers asked for (main first), and the manager's
+  // state for it: "valid", "pending", "renewing", "failed".
+  std::string resolver;
+  std::vector<std::string> domains;
+  std::string state;
+  std::string last_error;
+  int failures = 0;
+  std::int64_t next_attempt = 0;  // unix seconds (renewal or retry), 0: none scheduled
+  bool operator==(const CertificateInfo&) const = default;
+};
+
 struct Runtime {
   config::Configuration config;  // merged, qualified names
   std::vector<ObjectError> errors;
@@ -37,6 +60,7 @@ struct Runtime {
   std::map<std::string, config::ProviderStatus> providers;
   // Static options accepted with no effect yet ("file:line:col: `key` is not supported yet").
   std::vector<std::string> static_warnings;
+  std::vector<CertificateInfo> certificates;
 };
 
 // JSON views, in Traefik's API shapes (name, provider, status, error list).
@@ -49,10 +73,21 @@ nlohmann::json rawdata_json(const Runtime& rt);
 // refused a source and serves that source's last good version or nothing) and its errors
 // (file, line, message, level, since).
 nlohmann::json provider_json(const Runtime& rt, const std::string& name);
+// /api/portier/certificates: one object per CertificateInfo (main, sans, issuer, notAfter, and
+// an `acme` object for resolver-managed names).
+nlohmann::json certificates_json(const Runtime& rt);
 
 // The latest Runtime, shared between the control plane (writer) and the API thread (reader).
+// The public members are set once at start, before the API is served, and then only read.
 class RuntimeStore {
  public:
+  // api.dashboard: handle_api serves the dashboard under /dashboard/.
+  bool dashboard = false;
+  // Serves GET /api/portier/traffic (404 while unset): cumulative request counts since start,
+  // {"uptimeSeconds", "entryPoints", "routers", "services"} (docs/dashboard.md). Called on the
+  // API's thread or a worker, concurrently: it must be thread-safe and must not block.
+  std::function<nlohmann::json()> traffic_source;
+
   void set(std::shared_ptr<const Runtime> rt) {
     std::lock_guard lock(mu_);
     rt_ = std::move(rt);

@@ -25,6 +25,7 @@ ApiServer::ApiServer(const RuntimeStore& store, std::string version)
     ApiResponse r = handle_api(store_, version_, req.method, target, query);
     res.status = r.status;
     if (!r.allow.empty()) res.set_header("Allow", r.allow);
+    for (const auto& [name, value] : r.fields) res.set_header(name, value);
     res.set_content(r.body, r.content_type);  // HEAD: httplib sends no body
   };
   // Every path and method, so the routing is handle_api's alone (Get also serves HEAD).

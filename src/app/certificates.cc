@@ -25,6 +25,18 @@ std::vector<std::string> normalized(std::vector<std::string> names) {
   return names;
 }
 
+admin::CertificateInfo describe(const tls::Certificate& c, std::string source) {
+  admin::CertificateInfo info;
+  info.source = std::move(source);
+  info.names = c.names();
+  info.subject = c.subject();
+  info.issuer = c.issuer();
+  info.serial = c.serial_hex();
+  info.not_before = c.not_before();
+  info.not_after = c.not_after();
+  return info;
+}
+
 }  // namespace
 
 Certificates::Certificates(const config::StaticConfig& cfg, std::function<void()> on_acme_change)
@@ -123,8 +135,12 @@ void Certificates::attach(proxy::BuildResult& built, const config::Configuration
   sb.options_by_host = built.tls_options_by_host;
   sb.generated_default = generated_default_;
   std::map<std::string, std::shared_ptr<const tls::Certificate>> still_used;
+  std::vector<admin::CertificateInfo> acme_info;
+  std::set<const tls::Certificate*> from_acme;
   for (auto& [name, m] : managers_) {
     m->set_domains(wanted[name]);
+    const auto status = m->status();
+    std::vector<bool> status_shown(status.size(), false);
     for (const auto& c : m->certificates()) {
       auto it = parsed_.find(c.cert_pem);
       std::shared_ptr<const tls::Certificate> cert;
@@ -140,9 +156,36 @@ void Certificates::attach(proxy::BuildResult& built, const config::Configuration
       }
       still_used.emplace(c.cert_pem, cert);
       sb.acme.push_back(cert);
+      from_acme.insert(cert.get());
+      auto info = describe(*cert, "acme");
+      info.resolver = name;
+      info.domains = c.domains;
+      info.state = "unused";  // stored, served, but no router asks for these names any more
+      for (std::size_t i = 0; i < status.size(); ++i) {
+        if (normalized(status[i].domains) != normalized(c.domains)) continue;
+        info.state = status[i].state;
+        info.last_error = status[i].last_error;
+        info.failures = status[i].failures;
+        info.next_attempt = status[i].next_attempt;
+        status_shown[i] = true;
+      }
+      acme_info.push_back(std::move(info));
+    }
+    // Name sets asked for with no certificate yet (pending or failed).
+    for (std::size_t i = 0; i < status.size(); ++i) {
+      if (status_shown[i]) continue;
+      admin::CertificateInfo info;
+      info.source = "acme";
+      info.resolver = name;
+      info.domains = status[i].domains;
+      info.state = status[i].state;
+      info.last_error = status[i].last_error;
+      info.failures = status[i].failures;
+      info.next_attempt = status[i].next_attempt;
+      acme_info.push_back(std::move(info));
     }
     // Failures show on the routers that asked for those names.
-    for (const auto& st : m->status()) {
+    for (const auto& st : status) {
       if (st.last_error.empty()) continue;
       for (const auto& req : built.certificates) {
         if (req.resolver != name) continue;
@@ -157,7 +200,20 @@ void Certificates::attach(proxy::BuildResult& built, const config::Configuration
   }
   parsed_ = std::move(still_used);
   std::vector<tls::StoreError> store_errors;
-  built.table->set_tls_store(sb.build(store_errors));
+  auto store = sb.build(store_errors);
+  info_.clear();
+  for (const auto& c : store->certificates()) {
+    if (!from_acme.count(c.get())) info_.push_back(describe(*c, "file"));
+  }
+  info_.insert(info_.end(), acme_info.begin(), acme_info.end());
+  const tls::Certificate& def = store->default_certificate();
+  auto listed = std::find_if(store->certificates().begin(), store->certificates().end(),
+                             [&](const auto& c) { return c.get() == &def; });
+  if (listed == store->certificates().end()) {
+    info_.push_back(describe(def, &def == generated_default_.get() ? "generated" : "file"));
+    info_.back().is_default = true;
+  }
+  built.table->set_tls_store(std::move(store));
   for (const auto& e : store_errors) {
     log::error("tls configuration problem", {{"object", e.object}, {"error", e.message}});
     warnings.push_back({"tls", e.object, e.message});

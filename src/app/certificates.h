@@ -6,8 +6,6 @@
 // threads (the caller posts it to the control thread).
 #pragma once
 
-#include <set>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "acme/manager.h"
+#include "admin/runtime.h"
 #include "common/result.h"
 #include "config/static_config.h"
 #include "observability/metrics.h"
@@ -58,6 +57,9 @@ class Certificates {
   // to `errors` (objects disabled) or `warnings`.
   void attach(proxy::BuildResult& built, const config::Configuration& cfg,
               std::vector<Warning>& warnings);
+  // What the store attach() last made serves, and each ACME name set's state, for the API
+  // (/api/portier/certificates). Public parts only.
+  const std::vector<admin::CertificateInfo>& info() const { return info_; }
 
  private:
   const config::StaticConfig& cfg_;
@@ -68,6 +70,7 @@ class Certificates {
   std::map<std::string, std::unique_ptr<acme::Manager>> managers_;
   // Parsed ACME certificates, by PEM: a rebuild does not parse them again.
   std::map<std::string, std::shared_ptr<const tls::Certificate>> parsed_;
+  std::vector<admin::CertificateInfo> info_;
 };
 
 }  // namespace portier::app

@@ -94,6 +94,7 @@ void register_internal_services(const config::StaticConfig& cfg, proxy::TableBui
     out.body = std::move(r.body);
     out.body_set = true;
     if (!r.allow.empty()) out.fields.push_back({"Allow", std::move(r.allow), false});
+    for (auto& [name, value] : r.fields) out.fields.push_back({name, std::move(value), false});
   });
 }
 

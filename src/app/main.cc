@@ -222,6 +222,7 @@ int main(int argc, char** argv) {
 
   // Before the server: workers call api@internal's handler, which reads it, until they stop.
   admin::RuntimeStore runtime;
+  runtime.dashboard = cfg->api && cfg->api->dashboard;
   std::atomic<bool> terminating{false};  // a stop signal came (ping answers 503); workers read it
   entrypoints::Server server(*cfg, workers);
   server.set_tls(certificates.services());
@@ -242,6 +243,9 @@ int main(int argc, char** argv) {
     metrics = std::make_unique<observability::Metrics>(mo, ep_names, server.worker_count());
   }
   server.set_observers(metrics.get(), nullptr);
+  if (metrics) {
+    runtime.traffic_source = [m = metrics.get()] { return m->traffic_json(); };
+  }
   if (auto r = server.start(); !r) {
     std::cerr << "portier: " << r.error().message << "\n";
     return 1;
@@ -346,6 +350,7 @@ int main(int argc, char** argv) {
       rt->entrypoints[ep.name] = ep.endpoint.address().to_string() + ":" + ep.port;
     }
     rt->static_warnings = cfg->warnings;
+    rt->certificates = certificates.info();
     runtime.set(std::move(rt));
     log::info("configuration applied", {{"routers", std::to_string(merged.http.routers.size())},
                                         {"services", std::to_string(merged.http.services.size())},

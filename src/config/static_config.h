@@ -196,7 +196,7 @@ struct Api {
   // Serve the API on the `traefik` entrypoint's address (default 127.0.0.1:8080: portier keeps
   // it on loopback unless told otherwise; Traefik's default is :8080 on every address).
   bool insecure = false;
-  bool dashboard = true;  // accepted; the dashboard arrives with its own issue
+  bool dashboard = true;  // the dashboard at /dashboard/, wherever the API is served
   bool debug = false;     // accepted; no debug endpoints yet
   std::string base_path = "/";  // accepted; only "/" is served for now
   bool operator==(const Api&) const = default;

@@ -273,7 +273,7 @@ const std::vector<OptionDoc>& static_options() {
       {"ping.entryPoint", "traefik", "entrypoint answering /ping (traefik: made on 127.0.0.1:8080 if missing)"},
       {"ping.manualRouting", "false", "no router: route to ping@internal yourself"},
       {"ping.terminatingStatusCode", "503", "ping's status once a stop signal came"},
-      {"api.dashboard", "true", "accepted; no dashboard yet"},
+      {"api.dashboard", "true", "the dashboard at /dashboard/, wherever the API is served"},
       {"api.basePath", "/", "accepted; only / is served for now"},
       {"log.level", "info", "trace (= debug), debug, info, warn, error, fatal/panic (= error)"},
       {"log.format", "common", "common (key=value) or json"},

@@ -98,6 +98,25 @@ std::string Certificate::serial_hex() const {
   return out;
 }
 
+std::int64_t Certificate::not_before() const { return to_unix(X509_get0_notBefore(leaf_)); }
+
+namespace {
+
+std::string name_text(const X509_NAME* name) {
+  BIO* b = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(b, &data);
+  std::string out = n > 0 ? std::string(data, static_cast<std::size_t>(n)) : "";
+  BIO_free(b);
+  return out;
+}
+
+}  // namespace
+
+std::string Certificate::subject() const { return name_text(X509_get_subject_name(leaf_)); }
+std::string Certificate::issuer() const { return name_text(X509_get_issuer_name(leaf_)); }
+
 std::shared_ptr<const Certificate> Certificate::self_signed(const std::string& common_name) {
   std::shared_ptr<Certificate> c(new Certificate());
   c->key_ = EVP_EC_gen("P-256");

@@ -38,7 +38,11 @@ class Certificate {
   // wildcards ("*.example.com").
   const std::vector<std::string>& names() const { return names_; }
   std::int64_t not_after() const { return not_after_; }
+  std::int64_t not_before() const;
   std::string serial_hex() const;
+  // The leaf's subject and issuer names, RFC 2253 ("CN=a.example.com,O=Example"), for display.
+  std::string subject() const;
+  std::string issuer() const;
 
  private:
   Certificate() = default;

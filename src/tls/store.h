@@ -61,7 +61,7 @@ class Store {
   const Certificate& default_certificate() const { return *default_; }
   const CompiledOptions& options_for(std::string_view sni) const;
   std::size_t size() const { return certificates_.size(); }
-  // Every certificate served by name (file, then ACME); not the default one.
+  // Every certificate chosen by name: file certificates in configuration order, then ACME ones.
   const std::vector<std::shared_ptr<const Certificate>>& certificates() const {
     return certificates_;
   }

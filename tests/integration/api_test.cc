@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/certs.h"
 #include "support/net.h"
 #include "support/process.h"
 
@@ -246,6 +247,106 @@ TEST(Api, InsecureServesItOnTheTraefikEntrypointOnly) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 405);
   EXPECT_EQ(refused->header("allow"), "GET, HEAD");
+}
+
+// The dashboard wherever the API is: behind a router's middlewares (basicAuth, stripPrefix), with
+// its security fields; api.dashboard: false takes it away and leaves the API.
+TEST(Api, DashboardBehindARoutersMiddlewares) {
+  TempDir dir;
+  std::string dyn = R"yaml(http:
+  routers:
+    dashboard:
+      rule: "Host(`admin.localhost`)"
+      service: api@internal
+      middlewares: [auth, strip]
+  middlewares:
+    auth:
+      basicAuth:
+        users: ["alice:$apr1$Xy7pQ2aB$WvPTp4t97m31FCKFaB5bp."]
+    strip:
+      stripPrefix:
+        prefixes: ["/portier"]
+)yaml";
+  Portier p = start_portier(dir, dyn, "", "api: {}\n");
+  const std::string auth = "Authorization: Basic YWxpY2U6c2VjcmV0MQ==\r\n";  // alice:secret1
+  auto denied = http_get(p.port, "admin.localhost", "/portier/dashboard/");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 401);
+
+  auto redirect = http_get(p.port, "admin.localhost", "/portier/dashboard", auth);
+  ASSERT_TRUE(redirect);
+  EXPECT_EQ(redirect->status, 302);
+  EXPECT_EQ(redirect->header("location"), "dashboard/");  // relative: /portier/dashboard/
+
+  auto page = http_get(p.port, "admin.localhost", "/portier/dashboard/", auth);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->header("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page->header("cache-control"), "no-cache");
+  EXPECT_NE(page->header("content-security-policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_NE(page->body.find("<title>portier dashboard</title>"), std::string::npos);
+  auto script = http_get(p.port, "admin.localhost", "/portier/dashboard/app.js", auth);
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->header("content-type"), "text/javascript; charset=utf-8");
+  auto certs = http_get(p.port, "admin.localhost", "/portier/api/portier/certificates", auth);
+  ASSERT_TRUE(certs);
+  json j = json::parse(certs->body, nullptr, false);
+  ASSERT_TRUE(j.is_array()) << certs->body;
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["source"], "generated");
+  EXPECT_EQ(j[0]["default"], true);
+  EXPECT_EQ(j[0]["issuer"], "CN=PORTIER DEFAULT CERT");
+  auto traffic = http_get(p.port, "admin.localhost", "/portier/api/portier/traffic", auth);
+  ASSERT_TRUE(traffic);
+  EXPECT_EQ(traffic->status, 200);
+  json t = json::parse(traffic->body, nullptr, false);
+  ASSERT_TRUE(t.is_object()) << traffic->body;
+  // The requests to the API above are internal: not counted (metrics.addInternals is off).
+  EXPECT_EQ(t["entryPoints"]["web"]["requests"], 0) << traffic->body;
+  EXPECT_GE(t["entryPoints"]["web"]["openConnections"], 0);
+  EXPECT_TRUE(t["uptimeSeconds"].is_number());
+
+  TempDir off_dir;
+  Portier off = start_portier(off_dir, dyn, "", "api:\n  dashboard: false\n");
+  auto gone = http_get(off.port, "admin.localhost", "/portier/dashboard/", auth);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404);
+  auto api = http_get(off.port, "admin.localhost", "/portier/api/version", auth);
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 200);
+}
+
+// /api/portier/certificates over the certificates the store really serves: a file certificate
+// with its names, issuer and expiry, the generated default; never key material.
+TEST(Api, CertificatesAsServed) {
+  TempDir dir;
+  CertFiles ca = make_ca(dir, "ca", "Dashboard Test CA");
+  CertFiles leaf = make_leaf(dir, ca, "leaf", {"a.example.test", "b.example.test"}, 30);
+  std::string dyn = "tls:\n  certificates:\n    - certFile: " + leaf.cert.string() +
+                    "\n      keyFile: " + leaf.key.string() + "\n";
+  Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
+                            "api:\n  insecure: true\n");
+  auto api_port = p.proc->wait_for_log(
+      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(api_port) << p.proc->log();
+  auto r = http_get(std::stoi(*api_port), "x", "/api/portier/certificates");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  json j = json::parse(r->body, nullptr, false);
+  ASSERT_TRUE(j.is_array() && j.size() == 2u) << r->body;
+  EXPECT_EQ(j[0]["source"], "file");
+  EXPECT_EQ(j[0]["default"], false);
+  EXPECT_EQ(j[0]["main"], "a.example.test");
+  EXPECT_EQ(j[0]["sans"], json::parse(R"(["b.example.test"])"));
+  EXPECT_EQ(j[0]["issuer"], "CN=Dashboard Test CA");
+  EXPECT_EQ(j[0]["subject"], "CN=a.example.test");
+  EXPECT_EQ(j[0]["notAfter"].get<std::string>().size(), 24u);  // 2026-01-01T00:00:00.000Z
+  EXPECT_FALSE(j[0].contains("acme"));
+  EXPECT_EQ(j[1]["source"], "generated");
+  EXPECT_EQ(j[1]["default"], true);
+  EXPECT_EQ(r->body.find("PRIVATE"), std::string::npos);
+  EXPECT_EQ(r->body.find("BEGIN"), std::string::npos);
 }
 
 }  // namespace

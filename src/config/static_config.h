@@ -166,12 +166,49 @@ struct Ping {
   bool operator==(const Ping&) const = default;
 };
 
-// Sections portier accepts with Traefik's keys but does not act on yet; present = configured.
+// accessLog: one line per request, written by observability::AccessLog's own thread.
+// Traefik's keys and defaults (pkg/observability/types/logs.go); see docs/configuration.md.
+enum class AccessLogFormat { Common, GenericClf, Json };
+// What happens to a field or header: kept, left out, or written as "REDACTED". Traefik
+// redacts headers only; portier also redacts fields.
+enum class AccessLogMode { Keep, Drop, Redact };
+
+struct StatusCodeRange {
+  int low = 0;
+  int high = 0;  // inclusive; "404" is {404, 404}
+  bool operator==(const StatusCodeRange&) const = default;
+};
+
+struct AccessLogFilters {
+  std::vector<StatusCodeRange> status_codes;  // keep lines whose status is in one of them
+  bool retry_attempts = false;                // keep lines of requests that were retried
+  Duration min_duration{0};                   // keep lines of requests that took longer; 0: off
+  bool operator==(const AccessLogFilters&) const = default;
+};
+
+struct AccessLogFields {
+  AccessLogMode default_mode = AccessLogMode::Keep;
+  std::map<std::string, AccessLogMode> names;  // field name, lower-cased ("clientusername")
+  AccessLogMode headers_default_mode = AccessLogMode::Drop;
+  // Header name in canonical form ("User-Agent"), as Go's CanonicalMIMEHeaderKey writes it.
+  std::map<std::string, AccessLogMode> header_names;
+  bool keep_query_parameters = true;  // queryParameters.defaultMode: keep | drop
+  bool operator==(const AccessLogFields&) const = default;
+};
+
 struct AccessLog {
-  std::string file_path;
-  std::string format = "common";
+  std::string file_path;  // "" = stdout (Traefik's default); else appended, reopened on SIGUSR1
+  AccessLogFormat format = AccessLogFormat::Common;
+  // Lines each worker may have waiting for the writer thread (Traefik: lines kept in memory;
+  // its 0 means unbuffered). portier: 0 means 1024; at least 16, rounded up to a power of 2.
+  long long buffering_size = 0;
+  bool add_internals = false;  // also log requests answered by @internal services
+  AccessLogFilters filters;
+  AccessLogFields fields;
   bool operator==(const AccessLog&) const = default;
 };
+
+// Sections portier accepts with Traefik's keys but does not act on yet; present = configured.
 struct Metrics {
   bool operator==(const Metrics&) const = default;
 };

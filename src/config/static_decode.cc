@@ -344,24 +344,11 @@ void decode_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Log& log
   l.finish();
 }
 
-// accessLog, metrics, tracing: Traefik's keys checked, nothing served yet.
+// accessLog (access_log_decode.cc); metrics, tracing: Traefik's keys checked, nothing served yet.
 void decode_observability(YamlMap& m, Diagnostics& d, Diagnostics& w, StaticConfig& cfg) {
   const std::string otel = std::string("grpc{") + kOtelGrpc + "},http{" + kOtelHttp + "}";
-  const std::string otel_log = "serviceName,resourceAttributes{*}," + otel;
   if (YAML::Node n = m.get("accessLog"); !section_off(n)) {
-    check_schema(n,
-                 "filePath,format,bufferingSize,addInternals,dualOutput,"
-                 "filters{statusCodes,retryAttempts,minDuration},"
-                 "fields{defaultMode,names{*},headers{defaultMode,names{*}},"
-                 "queryParameters{defaultMode}},otlp{" +
-                     otel_log + "}",
-                 "accessLog", d);
-    AccessLog a;
-    YamlMap am(n, "accessLog", d);
-    read_string(am.get("filePath"), "accessLog.filePath", d, a.file_path);
-    read_string(am.get("format"), "accessLog.format", d, a.format);
-    w.add(n.Mark(), "`accessLog` is not supported yet; accepted and ignored");
-    cfg.access_log = a;
+    detail::decode_access_log(n, d, w, cfg.access_log.emplace());
   }
   if (YAML::Node n = m.get("metrics"); !section_off(n)) {
     const std::string labels = "addEntryPointsLabels,addRoutersLabels,addServicesLabels";

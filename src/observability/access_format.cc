@@ -216,6 +216,7 @@ void append_rfc3339(std::chrono::system_clock::time_point t, bool utc, bool nano
 AccessLogFormatter::AccessLogFormatter(const config::AccessLog& cfg)
     : format_(cfg.format), fields_(cfg.fields), keep_query_(cfg.fields.keep_query_parameters) {
   for (int f = 0; f < kFieldCount; ++f) modes_[f] = field_mode(kNames[f]);
+  header_modes_.insert(cfg.fields.header_names.begin(), cfg.fields.header_names.end());
 }
 
 std::string_view AccessLogFormatter::field_name(Field f) { return kNames[f]; }
@@ -226,8 +227,8 @@ AccessLogMode AccessLogFormatter::field_mode(std::string_view field) const {
 }
 
 AccessLogMode AccessLogFormatter::header_mode(std::string_view canonical_name) const {
-  auto it = fields_.header_names.find(std::string(canonical_name));
-  return it != fields_.header_names.end() ? it->second : fields_.headers_default_mode;
+  auto it = header_modes_.find(canonical_name);
+  return it != header_modes_.end() ? it->second : fields_.headers_default_mode;
 }
 
 void AccessLogFormatter::append(const AccessRecord& r, std::chrono::system_clock::time_point now,

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -88,6 +90,7 @@ class AccessLogFormatter {
   config::AccessLogFields fields_;
   bool keep_query_;
   config::AccessLogMode modes_[kFieldCount];
+  std::map<std::string, config::AccessLogMode, std::less<>> header_modes_;  // found by view
   std::vector<Entry> entries_;  // json scratch; capacity kept
   std::size_t used_ = 0;
   std::vector<std::pair<std::string, std::string>> grouped_;  // header scratch

@@ -185,6 +185,9 @@ int main(int argc, char** argv) {
       std::cerr << "portier: log.filePath: " << error << "\n";
       return 2;
     }
+    log::set_rotation({static_cast<std::uint64_t>(cfg->log.max_size) * 1024 * 1024,
+                       static_cast<int>(cfg->log.max_backups), static_cast<int>(cfg->log.max_age),
+                       cfg->log.compress});
   }
   for (const auto& w : cfg->warnings) log::warn("static option not supported yet", {{"at", w}});
   // accessLog: its writer thread starts here, before the workers that produce its lines (one

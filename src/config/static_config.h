@@ -147,13 +147,21 @@ struct Providers {
   bool operator==(const Providers&) const = default;
 };
 
-// log: the process log (stderr, or filePath). Traefik's rotation options (maxSize, maxAge,
-// maxBackups, compress) are accepted and reported as not supported yet.
+// log: the process log (stderr, or filePath), with Traefik's (lumberjack's) size-based rotation
+// of filePath when maxSize is set.
 struct Log {
   std::string level = "info";     // debug, info, warn, error (Traefik's trace: debug; fatal: error)
   std::string format = "common";  // common (key=value) or json
   std::string file_path;          // "" = stderr; else appended to, reopened on SIGUSR1
   bool no_color = false;          // accepted; portier never colours its log
+  // Rotation of file_path: past max_size megabytes the file is renamed name-<UTC time>.ext and a
+  // new one started. 0 = never (portier; Traefik rotates at 100 MB when unset). Backups beyond
+  // max_backups (0: all kept) or older than max_age days (0: any age) are removed; compress
+  // gzips them (Traefik always does, whatever `compress` says).
+  long long max_size = 0;
+  long long max_backups = 0;
+  long long max_age = 0;
+  bool compress = false;
   bool operator==(const Log&) const = default;
 };
 

@@ -333,14 +333,13 @@ void decode_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Log& log
   }
   read_string(l.get("filePath"), "log.filePath", d, log.file_path);
   read_bool(l.get("noColor"), "log.noColor", d, log.no_color);
+  read_int(l.get("maxSize"), "log.maxSize", d, 0, 1 << 20, log.max_size);
+  read_int(l.get("maxBackups"), "log.maxBackups", d, 0, 1 << 20, log.max_backups);
+  read_int(l.get("maxAge"), "log.maxAge", d, 0, 1 << 20, log.max_age);
+  read_bool(l.get("compress"), "log.compress", d, log.compress);
   accept_unsupported(l, d, w,
-                     {{"maxSize", ""},
-                      {"maxAge", ""},
-                      {"maxBackups", ""},
-                      {"compress", ""},
-                      {"otlp", std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc +
-                                   "},http{" + kOtelHttp + "}"}},
-                     " (rotate with logrotate and SIGUSR1)");
+                     {{"otlp", std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc +
+                                   "},http{" + kOtelHttp + "}"}});
   l.finish();
 }
 

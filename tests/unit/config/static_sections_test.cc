@@ -24,10 +24,8 @@ TEST(StaticSections, AcceptedWithWarnings) {
   const std::vector<Case> cases = {
       {"global:\n  checkNewVersion: true\n  sendAnonymousUsage: true\n", {}},
       {"log:\n  level: DEBUG\n  format: json\n  filePath: /tmp/p.log\n  noColor: true\n", {}},
-      {"log:\n  level: info\n  maxSize: 10\n  maxBackups: 3\n  compress: true\n",
-       {"s.yml:6:12: `log.maxSize` is not supported yet",
-        "s.yml:7:15: `log.maxBackups` is not supported yet",
-        "s.yml:8:13: `log.compress` is not supported yet"}},
+      {"log:\n  level: info\n  maxSize: 10\n  maxBackups: 3\n  maxAge: 7\n  compress: true\n",
+       {}},
       {"accessLog:\n  filePath: /var/log/access.log\n  format: json\n  filters:\n"
        "    statusCodes: [\"400-499\"]\n  fields:\n    headers:\n      defaultMode: drop\n"
        "      names: {User-Agent: keep}\n",
@@ -285,6 +283,23 @@ TEST(StaticSections, AccessLogFlags) {
                                      "must be keep, drop or redact"),
             std::string::npos)
       << err.error().message;
+}
+
+TEST(StaticSections, LogRotation) {
+  auto cfg = decode_static_yaml(
+      kWeb + "log:\n  filePath: /tmp/p.log\n  maxSize: 10\n  maxBackups: 3\n  maxAge: 7\n"
+             "  compress: true\n",
+      "s.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->log.max_size, 10);
+  EXPECT_EQ(cfg->log.max_backups, 3);
+  EXPECT_EQ(cfg->log.max_age, 7);
+  EXPECT_TRUE(cfg->log.compress);
+  auto bad = decode_static_yaml(kWeb + "log:\n  maxSize: 10MB\n", "s.yml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("s.yml:5:12: `log.maxSize` must be an integer"),
+            std::string::npos)
+      << bad.error().message;
 }
 
 TEST(StaticSections, LogLevelsOfTraefik) {

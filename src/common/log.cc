@@ -250,9 +250,17 @@ void rotate(std::size_t incoming) {
     backup = backup_name(g_path, std::chrono::milliseconds(ms));
     if (!fs::exists(backup)) break;
   }
-  if (std::rename(g_path.c_str(), backup.c_str()) != 0) return;
+  // On failure, go on with the file as it is and try again after another max_bytes, not on
+  // every line.
+  if (std::rename(g_path.c_str(), backup.c_str()) != 0) {
+    g_size.store(0);
+    return;
+  }
   int fd = open_append(g_path, error);
-  if (fd < 0) return;  // keep writing to the renamed file
+  if (fd < 0) {  // keep writing to the renamed file
+    g_size.store(0);
+    return;
+  }
   ::dup2(fd, current);
   ::close(fd);
   g_size.store(0);

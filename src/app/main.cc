@@ -30,6 +30,7 @@
 #include "config/static_sources.h"
 #include "entrypoints/entrypoint.h"
 #include "entrypoints/server.h"
+#include "observability/access_log.h"
 #include "providers/docker/docker_provider.h"
 #include "providers/file/file_provider.h"
 #include "proxy/routing_table.h"
@@ -57,8 +58,8 @@ std::string options_help() {
       "(PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80, or TRAEFIK_...) and a key of the file; the three\n"
       "are merged key by key, flags over the environment over the file. A bare --section (or\n"
       "=true) enables it without resetting its other keys; =false disables it. Traefik's other\n"
-      "options (metrics, tracing, accessLog, ...) are accepted and reported as not supported\n"
-      "yet. <name> is yours to choose.\n\n";
+      "options (metrics, tracing, ...) are accepted and reported as not supported yet. <name>\n"
+      "is yours to choose.\n\n";
   for (const auto& o : config::static_options()) {
     out += "  --" + std::string(o.key);
     if (!o.default_value.empty()) out += " (default " + std::string(o.default_value) + ")";
@@ -185,8 +186,23 @@ int main(int argc, char** argv) {
       std::cerr << "portier: log.filePath: " << error << "\n";
       return 2;
     }
+    log::set_rotation({static_cast<std::uint64_t>(cfg->log.max_size) * 1024 * 1024,
+                       static_cast<int>(cfg->log.max_backups), static_cast<int>(cfg->log.max_age),
+                       cfg->log.compress});
   }
   for (const auto& w : cfg->warnings) log::warn("static option not supported yet", {{"at", w}});
+  // accessLog: its writer thread starts here, before the workers that produce its lines (one
+  // ring per worker: producer index = worker id, 0 .. workers-1) and stops after them.
+  // `access_log` (null when the section is off) is what the workers are given.
+  std::unique_ptr<observability::AccessLog> access_log;
+  if (cfg->access_log) {
+    auto opened = observability::AccessLog::open(*cfg->access_log, static_cast<int>(workers));
+    if (!opened) {
+      std::cerr << "portier: " << opened.error().message << "\n";
+      return 2;
+    }
+    access_log = std::move(*opened);
+  }
 
   // api.insecure: the API gets the `traefik` entrypoint's address for itself (Traefik's
   // convention), so that entrypoint is not a proxying one.
@@ -426,13 +442,17 @@ int main(int argc, char** argv) {
       if (!e2) control.stop();
     });
   });
-  // SIGUSR1: reopen log.filePath after logrotate moved it (Traefik's convention).
+  // SIGUSR1: reopen log.filePath and accessLog.filePath after logrotate moved them (Traefik's
+  // convention).
   boost::asio::signal_set usr1(control, SIGUSR1);
   std::function<void()> wait_usr1 = [&] {
     usr1.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       std::string error;
       if (!log::reopen_file(error)) log::error("cannot reopen the log file", {{"error", error}});
+      if (access_log && !access_log->reopen(error)) {
+        log::error("cannot reopen the access log", {{"error", error}});
+      }
       wait_usr1();
     });
   };
@@ -444,5 +464,6 @@ int main(int argc, char** argv) {
   certificates.stop();
   if (api) api->stop();
   server.shutdown();
+  if (access_log) access_log->stop();  // the workers are gone: every line they logged is written
   return 0;
 }

@@ -1,13 +1,21 @@
 #include "common/log.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace portier::log {
 namespace {
@@ -61,7 +69,236 @@ void append_value(std::string& out, std::string_view v) {
 
 constexpr std::string_view kNames[] = {"debug", "info", "warn", "error"};
 
+// --- Rotation (lumberjack's rules, as Traefik uses it for log.filePath).
+namespace fs = std::filesystem;
+
+Rotation g_rotation;                   // set once by set_rotation
+std::atomic<std::uint64_t> g_size{0};  // bytes in the current file (rotation only)
+std::mutex g_rotate_mu;                // one rotation at a time
+
+// The helper ("mill") thread: compresses and removes backups off the logging threads. Its state
+// is never freed: the thread may still run while static destructors do at exit.
+struct Mill {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool pending = false;  // guarded by mu
+  bool busy = false;     // guarded by mu
+  bool started = false;  // guarded by mu
+  std::string path;      // guarded by mu: the log file's path
+  Rotation rotation;     // guarded by mu
+};
+Mill& mill() {
+  static Mill* m = new Mill;
+  return *m;
+}
+
+std::uint64_t file_size(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+// "dir/name" and ".ext" of the log path; backups are dir/name-<time>.ext[.gz].
+std::pair<std::string, std::string> split_path(const std::string& path) {
+  fs::path p(path);
+  std::string ext = p.extension().string();
+  return {(p.parent_path() / p.stem()).string(), ext};
+}
+
+std::string backup_name(const std::string& path, std::chrono::milliseconds later) {
+  using namespace std::chrono;
+  auto now = system_clock::now() + later;
+  std::time_t secs = system_clock::to_time_t(now);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[64];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d-%02d-%02d.%03d", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  auto [base, ext] = split_path(path);
+  return base + "-" + ts + ext;
+}
+
+struct Backup {
+  std::string stamp;  // yyyy-mm-ddThh-mm-ss.mmm: sorts by time
+  fs::path path;
+  bool gz = false;
+};
+
+std::vector<Backup> list_backups(const std::string& path) {
+  auto [base, ext] = split_path(path);
+  const fs::path dir =
+      fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  const std::string prefix = fs::path(base).filename().string() + "-";
+  std::vector<Backup> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::string rest = name.substr(prefix.size());
+    bool gz = false;
+    if (rest.size() > 3 && rest.ends_with(".gz")) {
+      gz = true;
+      rest.resize(rest.size() - 3);
+    }
+    if (!rest.ends_with(ext)) continue;
+    rest.resize(rest.size() - ext.size());
+    if (rest.size() != 23 || rest[4] != '-' || rest[10] != 'T') continue;
+    out.push_back({rest, e.path(), gz});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Backup& a, const Backup& b) { return a.stamp > b.stamp; });  // newest first
+  return out;
+}
+
+std::time_t stamp_time(const std::string& stamp) {
+  std::tm tm{};
+  if (std::sscanf(stamp.c_str(), "%4d-%2d-%2dT%2d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return timegm(&tm);
+}
+
+bool gzip_file(const fs::path& src, const fs::path& dst) {
+  std::FILE* in = std::fopen(src.c_str(), "rb");
+  if (in == nullptr) return false;
+  gzFile out = gzopen(dst.c_str(), "wb");
+  bool ok = out != nullptr;
+  char buf[64 * 1024];
+  while (ok) {
+    std::size_t n = std::fread(buf, 1, sizeof buf, in);
+    if (n == 0) break;
+    ok = gzwrite(out, buf, static_cast<unsigned>(n)) == static_cast<int>(n);
+  }
+  ok = !std::ferror(in) && ok;
+  std::fclose(in);
+  if (out != nullptr) ok = gzclose(out) == Z_OK && ok;
+  std::error_code ec;
+  if (ok) {
+    fs::remove(src, ec);
+  } else {
+    fs::remove(dst, ec);
+  }
+  return ok;
+}
+
+// lumberjack's millRunOnce: keep the newest max_backups, drop those older than max_age, gzip the
+// rest when asked.
+void mill_once(const std::string& path, const Rotation& rotation) {
+  auto backups = list_backups(path);
+  std::vector<Backup> keep;
+  std::error_code ec;
+  const std::time_t cutoff =
+      rotation.max_age_days > 0 ? std::time(nullptr) - rotation.max_age_days * 86400L : 0;
+  std::vector<std::string> seen;  // a stamp counts once, gzipped or not
+  for (const auto& b : backups) {
+    const bool counted = std::find(seen.begin(), seen.end(), b.stamp) != seen.end();
+    if (!counted) seen.push_back(b.stamp);
+    const bool too_many =
+        rotation.max_backups > 0 && seen.size() > static_cast<std::size_t>(rotation.max_backups);
+    const bool too_old = cutoff != 0 && stamp_time(b.stamp) < cutoff;
+    if (too_many || too_old) {
+      fs::remove(b.path, ec);
+    } else {
+      keep.push_back(b);
+    }
+  }
+  if (!rotation.compress) return;
+  for (const auto& b : keep) {
+    if (!b.gz) gzip_file(b.path, b.path.string() + ".gz");
+  }
+}
+
+void mill_loop() {
+  Mill& m = mill();
+  std::unique_lock lock(m.mu);
+  for (;;) {
+    m.cv.wait(lock, [&] { return m.pending; });
+    m.pending = false;
+    m.busy = true;
+    const std::string path = m.path;
+    const Rotation rotation = m.rotation;
+    lock.unlock();
+    mill_once(path, rotation);
+    lock.lock();
+    m.busy = false;
+    m.cv.notify_all();
+  }
+}
+
+void kick_mill() {
+  Mill& m = mill();
+  {
+    std::lock_guard lock(m.mu);
+    m.pending = true;
+  }
+  m.cv.notify_all();
+}
+
+// Renames the file to a backup and starts a new one under the same descriptor number, so
+// writers in other threads never see a closed descriptor.
+void rotate(std::size_t incoming) {
+  std::lock_guard lock(g_rotate_mu);
+  if (g_size.load() + incoming <= g_rotation.max_bytes) return;  // another thread did it
+  const int current = g_fd.load(std::memory_order_acquire);
+  std::string error;
+  // Two rotations in one millisecond would give one name: the second takes the next one.
+  std::string backup;
+  for (int ms = 0; ms < 1000; ++ms) {
+    backup = backup_name(g_path, std::chrono::milliseconds(ms));
+    if (!fs::exists(backup)) break;
+  }
+  // On failure, go on with the file as it is and try again after another max_bytes, not on
+  // every line.
+  if (std::rename(g_path.c_str(), backup.c_str()) != 0) {
+    g_size.store(0);
+    return;
+  }
+  int fd = open_append(g_path, error);
+  if (fd < 0) {  // keep writing to the renamed file
+    g_size.store(0);
+    return;
+  }
+  ::dup2(fd, current);
+  ::close(fd);
+  g_size.store(0);
+  kick_mill();
+}
+
 }  // namespace
+
+void set_rotation(const Rotation& rotation) {
+  g_rotation = rotation;
+  if (rotation.max_bytes == 0 || g_path.empty()) return;
+  g_size.store(file_size(g_fd.load()));
+  Mill& m = mill();
+  {
+    std::lock_guard lock(m.mu);
+    m.path = g_path;
+    m.rotation = rotation;
+    if (!m.started) {
+      m.started = true;
+      std::thread(mill_loop).detach();  // lives as long as the process, as the log does
+    }
+  }
+  kick_mill();  // lumberjack cleans up old backups when it opens the file too
+}
+
+void settle_rotation() {
+  Mill& m = mill();
+  std::unique_lock lock(m.mu);
+  m.cv.wait(lock, [&] { return !m.pending && !m.busy; });
+}
+
+void close_file() {
+  settle_rotation();
+  const int fd = g_fd.exchange(2);
+  if (fd > 2) ::close(fd);
+  g_path.clear();
+  g_rotation = Rotation{};
+}
 
 void set_level(Level level) { g_level.store(level, std::memory_order_relaxed); }
 void set_format(Format format) { g_format.store(format, std::memory_order_relaxed); }
@@ -81,6 +318,7 @@ bool reopen_file(std::string& error) {
   if (fd < 0) return false;
   ::dup2(fd, current);  // atomically points the descriptor writers use at the new file
   ::close(fd);
+  g_size.store(file_size(current));
   return true;
 }
 Level level() { return g_level.load(std::memory_order_relaxed); }
@@ -136,6 +374,12 @@ void write(Level level, std::string_view msg, Fields fields) {
     }
   }
   line.push_back('\n');
+  if (g_rotation.max_bytes != 0) {
+    if (g_size.load(std::memory_order_relaxed) + line.size() > g_rotation.max_bytes) {
+      rotate(line.size());
+    }
+    g_size.fetch_add(line.size(), std::memory_order_relaxed);
+  }
   std::size_t off = 0;
   while (off < line.size()) {
     ssize_t n = ::write(g_fd.load(std::memory_order_relaxed), line.data() + off, line.size() - off);

@@ -5,6 +5,7 @@
 // lines from different workers never interleave. Never pass secrets (keys, passwords) as fields.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -28,6 +29,23 @@ bool open_file(const std::string& path, std::string& error);
 // its number, so a line being written by another thread goes to the old file or the new one,
 // never nowhere. False with `error` set when it cannot be reopened (logging goes on to the old).
 bool reopen_file(std::string& error);
+// Size-based rotation of the file given to open_file (Traefik's log.maxSize, maxBackups, maxAge,
+// compress; lumberjack's rules): before a line would take the file past max_bytes, it is renamed
+// <name>-<UTC yyyy-mm-ddThh-mm-ss.mmm><.ext> and a new file started (by the thread that logs;
+// a rename and an open). A helper thread then gzips backups (compress) and removes those beyond
+// max_backups or older than max_age_days (0: no limit). max_bytes 0 turns rotation off. Call at
+// start-up, after open_file, before other threads log.
+struct Rotation {
+  std::uint64_t max_bytes = 0;
+  int max_backups = 0;
+  int max_age_days = 0;
+  bool compress = false;
+};
+void set_rotation(const Rotation& rotation);
+// Tests: waits until the helper thread has nothing left to do.
+void settle_rotation();
+// Tests: back to stderr, rotation off. No other thread may be logging.
+void close_file();
 Level level();
 // Accepts debug, info, warn (warning), error, in any case. False for anything else.
 bool parse_level(std::string_view text, Level& out);

@@ -24,6 +24,8 @@ void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& 
 // One entry of http.middlewares: exactly one type, its options checked against Traefik's.
 // Options of implemented types that portier does not act on yet are errors (the middleware is
 // disabled: it never runs without the behaviour asked for).
+// accessLog (access_log_decode.cc); `w` gets the options accepted and not acted on.
+void decode_access_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, AccessLog& out);
 void decode_middleware(const YAML::Node& node, const std::string& path, Diagnostics& d,
                        Middleware& mw);
 

@@ -147,13 +147,21 @@ struct Providers {
   bool operator==(const Providers&) const = default;
 };
 
-// log: the process log (stderr, or filePath). Traefik's rotation options (maxSize, maxAge,
-// maxBackups, compress) are accepted and reported as not supported yet.
+// log: the process log (stderr, or filePath), with Traefik's (lumberjack's) size-based rotation
+// of filePath when maxSize is set.
 struct Log {
   std::string level = "info";     // debug, info, warn, error (Traefik's trace: debug; fatal: error)
   std::string format = "common";  // common (key=value) or json
   std::string file_path;          // "" = stderr; else appended to, reopened on SIGUSR1
   bool no_color = false;          // accepted; portier never colours its log
+  // Rotation of file_path: past max_size megabytes the file is renamed name-<UTC time>.ext and a
+  // new one started. 0 = never (portier; Traefik rotates at 100 MB when unset). Backups beyond
+  // max_backups (0: all kept) or older than max_age days (0: any age) are removed; compress
+  // gzips them (Traefik always does, whatever `compress` says).
+  long long max_size = 0;
+  long long max_backups = 0;
+  long long max_age = 0;
+  bool compress = false;
   bool operator==(const Log&) const = default;
 };
 
@@ -166,12 +174,48 @@ struct Ping {
   bool operator==(const Ping&) const = default;
 };
 
-// Sections portier accepts with Traefik's keys but does not act on yet; present = configured.
+// accessLog: one line per request, written by observability::AccessLog's own thread.
+// Traefik's keys and defaults (pkg/observability/types/logs.go); see docs/configuration.md.
+enum class AccessLogFormat { Common, GenericClf, Json };
+// What happens to a field or header: kept, left out, or written as "REDACTED". Traefik
+// redacts headers only; portier also redacts fields.
+enum class AccessLogMode { Keep, Drop, Redact };
+
+struct StatusCodeRange {
+  int low = 0;
+  int high = 0;  // inclusive; "404" is {404, 404}
+  bool operator==(const StatusCodeRange&) const = default;
+};
+
+struct AccessLogFilters {
+  std::vector<StatusCodeRange> status_codes;  // keep lines whose status is in one of them
+  bool retry_attempts = false;                // keep lines of requests that were retried
+  Duration min_duration{0};                   // keep lines of requests that took longer; 0: off
+  bool operator==(const AccessLogFilters&) const = default;
+};
+
+struct AccessLogFields {
+  AccessLogMode default_mode = AccessLogMode::Keep;
+  std::map<std::string, AccessLogMode> names;  // field name, lower-cased ("clientusername")
+  AccessLogMode headers_default_mode = AccessLogMode::Drop;
+  // Header name in canonical form ("User-Agent"), as Go's CanonicalMIMEHeaderKey writes it.
+  std::map<std::string, AccessLogMode> header_names;
+  bool keep_query_parameters = true;  // queryParameters.defaultMode: keep | drop
+  bool operator==(const AccessLogFields&) const = default;
+};
+
 struct AccessLog {
-  std::string file_path;
-  std::string format = "common";
+  std::string file_path;  // "" = stdout (Traefik's default); else appended, reopened on SIGUSR1
+  AccessLogFormat format = AccessLogFormat::Common;
+  // Lines each worker may have waiting for the writer thread (Traefik: lines kept in memory;
+  // its 0 means unbuffered). portier: 0 means 1024; at least 16, rounded up to a power of 2.
+  long long buffering_size = 0;
+  bool add_internals = false;  // also log requests answered by @internal services
+  AccessLogFilters filters;
+  AccessLogFields fields;
   bool operator==(const AccessLog&) const = default;
 };
+
 // metrics.prometheus: Traefik's options and defaults. /metrics is served by prometheus@internal
 // on `entry_point` unless manual_routing (then only through a router to prometheus@internal).
 struct Prometheus {

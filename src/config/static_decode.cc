@@ -333,14 +333,13 @@ void decode_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Log& log
   }
   read_string(l.get("filePath"), "log.filePath", d, log.file_path);
   read_bool(l.get("noColor"), "log.noColor", d, log.no_color);
+  read_int(l.get("maxSize"), "log.maxSize", d, 0, 1 << 20, log.max_size);
+  read_int(l.get("maxBackups"), "log.maxBackups", d, 0, 1 << 20, log.max_backups);
+  read_int(l.get("maxAge"), "log.maxAge", d, 0, 1 << 20, log.max_age);
+  read_bool(l.get("compress"), "log.compress", d, log.compress);
   accept_unsupported(l, d, w,
-                     {{"maxSize", ""},
-                      {"maxAge", ""},
-                      {"maxBackups", ""},
-                      {"compress", ""},
-                      {"otlp", std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc +
-                                   "},http{" + kOtelHttp + "}"}},
-                     " (rotate with logrotate and SIGUSR1)");
+                     {{"otlp", std::string("serviceName,resourceAttributes{*},grpc{") + kOtelGrpc +
+                                   "},http{" + kOtelHttp + "}"}});
   l.finish();
 }
 
@@ -418,24 +417,12 @@ void decode_metrics(const YAML::Node& n, Diagnostics& d, Diagnostics& w, StaticC
   cfg.metrics = out;
 }
 
-// accessLog, metrics, tracing: Traefik's keys checked, nothing served yet.
+// accessLog (access_log_decode.cc), metrics (above); tracing: Traefik's keys checked, nothing
+// served yet.
 void decode_observability(YamlMap& m, Diagnostics& d, Diagnostics& w, StaticConfig& cfg) {
   const std::string otel = std::string("grpc{") + kOtelGrpc + "},http{" + kOtelHttp + "}";
-  const std::string otel_log = "serviceName,resourceAttributes{*}," + otel;
   if (YAML::Node n = m.get("accessLog"); !section_off(n)) {
-    check_schema(n,
-                 "filePath,format,bufferingSize,addInternals,dualOutput,"
-                 "filters{statusCodes,retryAttempts,minDuration},"
-                 "fields{defaultMode,names{*},headers{defaultMode,names{*}},"
-                 "queryParameters{defaultMode}},otlp{" +
-                     otel_log + "}",
-                 "accessLog", d);
-    AccessLog a;
-    YamlMap am(n, "accessLog", d);
-    read_string(am.get("filePath"), "accessLog.filePath", d, a.file_path);
-    read_string(am.get("format"), "accessLog.format", d, a.format);
-    w.add(n.Mark(), "`accessLog` is not supported yet; accepted and ignored");
-    cfg.access_log = a;
+    detail::decode_access_log(n, d, w, cfg.access_log.emplace());
   }
   decode_metrics(m.get("metrics"), d, w, cfg);
   if (YAML::Node n = m.get("tracing"); !section_off(n)) {

@@ -42,7 +42,7 @@ TEST(ConfigRead, CombinedStaticAndDynamicFile) {
       "  traefik:\n    address: \"127.0.0.1:0\"\n"
       "api:\n  insecure: true\n  dashboard: true\n"
       "log:\n  level: DEBUG\n"
-      "accessLog: {}\n"
+      "tracing: {}\n"
       "providers:\n  file:\n    filename: portier.yml\n"
       "http:\n  routers:\n    whoami:\n      rule: \"Host(`whoami.localhost`)\"\n"
       "      service: whoami\n"
@@ -57,15 +57,15 @@ TEST(ConfigRead, CombinedStaticAndDynamicFile) {
   ASSERT_TRUE(r) << p.proc->log();
   EXPECT_EQ(r->status, 200) << r->body;
 
-  // accessLog is accepted, logged once with its place, and listed by the API.
+  // tracing is accepted, logged once with its place, and listed by the API.
   EXPECT_TRUE(
-      p.proc->wait_for_log("static option not supported yet.*portier\\.yml:14:12: "
-                           "`accessLog` is not supported yet",
+      p.proc->wait_for_log("static option not supported yet.*portier\\.yml:14:10: "
+                           "`tracing` is not supported yet",
                            5s))
       << p.proc->log();
   json overview = get_json(std::stoi(*api_port), "/api/overview");
   ASSERT_EQ(overview["static"]["warnings"].size(), 1u) << overview.dump();
-  EXPECT_NE(overview["static"]["warnings"][0].get<std::string>().find("portier.yml:14:12"),
+  EXPECT_NE(overview["static"]["warnings"][0].get<std::string>().find("portier.yml:14:10"),
             std::string::npos);
   EXPECT_EQ(routers_by_name(std::stoi(*api_port))["whoami@file"]["status"], "enabled");
 }

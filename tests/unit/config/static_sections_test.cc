@@ -24,15 +24,16 @@ TEST(StaticSections, AcceptedWithWarnings) {
   const std::vector<Case> cases = {
       {"global:\n  checkNewVersion: true\n  sendAnonymousUsage: true\n", {}},
       {"log:\n  level: DEBUG\n  format: json\n  filePath: /tmp/p.log\n  noColor: true\n", {}},
-      {"log:\n  level: info\n  maxSize: 10\n  maxBackups: 3\n  compress: true\n",
-       {"s.yml:6:12: `log.maxSize` is not supported yet",
-        "s.yml:7:15: `log.maxBackups` is not supported yet",
-        "s.yml:8:13: `log.compress` is not supported yet"}},
+      {"log:\n  level: info\n  maxSize: 10\n  maxBackups: 3\n  maxAge: 7\n  compress: true\n",
+       {}},
       {"accessLog:\n  filePath: /var/log/access.log\n  format: json\n  filters:\n"
        "    statusCodes: [\"400-499\"]\n  fields:\n    headers:\n      defaultMode: drop\n"
        "      names: {User-Agent: keep}\n",
-       {"s.yml:5:3: `accessLog` is not supported yet"}},
-      {"accessLog: {}\n", {"s.yml:4:12: `accessLog` is not supported yet"}},
+       {}},
+      {"accessLog: {}\n", {}},
+      {"accessLog:\n  dualOutput: true\n  otlp:\n    http:\n      endpoint: http://x:4318\n",
+       {"s.yml:5:15: `accessLog.dualOutput` is not supported yet",
+        "`accessLog.otlp` is not supported yet"}},
       {"metrics:\n  prometheus:\n    addRoutersLabels: true\n    buckets: [0.1, 0.3]\n", {}},
       {"metrics:\n  datadog:\n    address: 127.0.0.1:8125\n",
        {"s.yml:6:5: `metrics.datadog` is not supported yet"}},
@@ -150,6 +151,156 @@ TEST(StaticSections, KeysTraefikDoesNotKnowAreErrors) {
     ASSERT_FALSE(cfg);
     EXPECT_NE(cfg.error().message.find(c.expect), std::string::npos) << cfg.error().message;
   }
+}
+
+TEST(StaticSections, AccessLog) {
+  auto cfg = decode_static_yaml(kWeb + R"yaml(accessLog:
+  filePath: /var/log/portier/access.log
+  format: genericCLF
+  bufferingSize: 100
+  addInternals: true
+  filters:
+    statusCodes: ["200", "300-302"]
+    retryAttempts: true
+    minDuration: 10ms
+  fields:
+    defaultMode: drop
+    names: {ClientUsername: redact, RequestHost: keep}
+    headers:
+      defaultMode: redact
+      names: {user-agent: keep, Authorization: drop}
+    queryParameters: {defaultMode: drop}
+)yaml",
+                                "s.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  ASSERT_TRUE(cfg->access_log);
+  const AccessLog& a = *cfg->access_log;
+  EXPECT_EQ(a.file_path, "/var/log/portier/access.log");
+  EXPECT_EQ(a.format, AccessLogFormat::GenericClf);
+  EXPECT_EQ(a.buffering_size, 100);
+  EXPECT_TRUE(a.add_internals);
+  EXPECT_EQ(a.filters.status_codes,
+            (std::vector<StatusCodeRange>{{200, 200}, {300, 302}}));
+  EXPECT_TRUE(a.filters.retry_attempts);
+  EXPECT_EQ(a.filters.min_duration, std::chrono::milliseconds(10));
+  EXPECT_EQ(a.fields.default_mode, AccessLogMode::Drop);
+  EXPECT_EQ(a.fields.names, (std::map<std::string, AccessLogMode>{
+                                {"clientusername", AccessLogMode::Redact},
+                                {"requesthost", AccessLogMode::Keep}}));
+  EXPECT_EQ(a.fields.headers_default_mode, AccessLogMode::Redact);
+  EXPECT_EQ(a.fields.header_names, (std::map<std::string, AccessLogMode>{
+                                       {"User-Agent", AccessLogMode::Keep},
+                                       {"Authorization", AccessLogMode::Drop}}));
+  EXPECT_FALSE(a.fields.keep_query_parameters);
+  EXPECT_TRUE(cfg->warnings.empty()) << joined(cfg->warnings);
+
+  // Traefik's defaults: common to stdout, every field kept, every header dropped.
+  auto def = decode_static_yaml(kWeb + "accessLog: {}\n", "s.yml");
+  ASSERT_TRUE(def) << def.error().message;
+  ASSERT_TRUE(def->access_log);
+  EXPECT_EQ(*def->access_log, AccessLog{});
+  EXPECT_EQ(def->access_log->format, AccessLogFormat::Common);
+  EXPECT_EQ(def->access_log->fields.default_mode, AccessLogMode::Keep);
+  EXPECT_EQ(def->access_log->fields.headers_default_mode, AccessLogMode::Drop);
+  auto off = decode_static_yaml(kWeb + "accessLog: false\n", "s.yml");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->access_log);
+}
+
+TEST(StaticSections, AccessLogErrors) {
+  struct Case {
+    std::string yaml, expect;
+  };
+  const std::vector<Case> cases = {
+      {"accessLog:\n  format: xml\n",
+       "s.yml:5:11: `accessLog.format` must be common, genericCLF or json (got `xml`)"},
+      {"accessLog:\n  bufferingSize: -1\n", "s.yml:5:18: `accessLog.bufferingSize` must be"},
+      {"accessLog:\n  filters:\n    statusCodes: [\"200\", \"5xx\"]\n",
+       "s.yml:6:18: `accessLog.filters.statusCodes`: `5xx` is not a status code (200) or a "
+       "range (300-302)"},
+      {"accessLog:\n  filters:\n    statusCodes: [\"302-300\"]\n", "`302-300` is not"},
+      {"accessLog:\n  filters:\n    minDuration: soon\n",
+       "s.yml:6:18: `accessLog.filters.minDuration` must be a duration"},
+      {"accessLog:\n  filters:\n    retryAttempts: maybe\n",
+       "`accessLog.filters.retryAttempts` must be true or false"},
+      {"accessLog:\n  fields:\n    defaultMode: hide\n",
+       "s.yml:6:18: `accessLog.fields.defaultMode` must be keep, drop or redact (got `hide`)"},
+      {"accessLog:\n  fields:\n    headers:\n      names: {User-Agent: hide}\n",
+       "s.yml:7:27: `accessLog.fields.headers.names.User-Agent` must be keep, drop or redact"},
+      {"accessLog:\n  fields:\n    queryParameters: {defaultMode: redact}\n",
+       "`accessLog.fields.queryParameters.defaultMode` must be keep or drop (got `redact`)"},
+      {"accessLog:\n  fields:\n    headerz: {}\n",
+       "unknown key `accessLog.fields.headerz`; did you mean `accessLog.fields.headers`?"},
+      {"accessLog:\n  filter: {}\n",
+       "unknown key `accessLog.filter`; did you mean `accessLog.filters`?"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    auto cfg = decode_static_yaml(kWeb + c.yaml, "s.yml");
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find(c.expect), std::string::npos) << cfg.error().message;
+  }
+}
+
+// Traefik's CLI form of the same section (its docs' example), through the static sources.
+TEST(StaticSections, AccessLogFlags) {
+  auto flags = flags_to_keys({"--entryPoints.web.address=:80", "--accesslog=true",
+                              "--accesslog.format=json", "--accesslog.filepath=/tmp/a.log",
+                              "--accesslog.bufferingsize=64",
+                              "--accesslog.filters.statuscodes=200,300-302",
+                              "--accesslog.filters.retryattempts",
+                              "--accesslog.filters.minduration=10ms",
+                              "--accesslog.fields.defaultmode=keep",
+                              "--accesslog.fields.names.ClientUsername=drop",
+                              "--accesslog.fields.headers.defaultmode=keep",
+                              "--accesslog.fields.headers.names.User-Agent=redact",
+                              "--accesslog.fields.headers.names.Authorization=drop",
+                              "--accesslog.fields.queryparameters.defaultmode=drop"});
+  ASSERT_TRUE(flags) << flags.error().message;
+  auto cfg = decode_static_sources("", "", env_to_keys({"PORTIER_ACCESSLOG_ADDINTERNALS=true"}),
+                                   *flags);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  ASSERT_TRUE(cfg->access_log);
+  const AccessLog& a = *cfg->access_log;
+  EXPECT_EQ(a.format, AccessLogFormat::Json);
+  EXPECT_EQ(a.file_path, "/tmp/a.log");
+  EXPECT_EQ(a.buffering_size, 64);
+  EXPECT_TRUE(a.add_internals);
+  EXPECT_EQ(a.filters.status_codes,
+            (std::vector<StatusCodeRange>{{200, 200}, {300, 302}}));
+  EXPECT_TRUE(a.filters.retry_attempts);
+  EXPECT_EQ(a.filters.min_duration, std::chrono::milliseconds(10));
+  EXPECT_EQ(a.fields.names.at("clientusername"), AccessLogMode::Drop);
+  EXPECT_EQ(a.fields.headers_default_mode, AccessLogMode::Keep);
+  EXPECT_EQ(a.fields.header_names.at("User-Agent"), AccessLogMode::Redact);
+  EXPECT_EQ(a.fields.header_names.at("Authorization"), AccessLogMode::Drop);
+  EXPECT_FALSE(a.fields.keep_query_parameters);
+
+  auto bad = flags_to_keys({"--accesslog.fields.names.ClientHost=hide"});
+  ASSERT_TRUE(bad);
+  auto err = decode_static_sources("", "", {}, *bad);
+  ASSERT_FALSE(err);
+  EXPECT_NE(err.error().message.find("(flags and environment): `accessLog.fields.names.ClientHost` "
+                                     "must be keep, drop or redact"),
+            std::string::npos)
+      << err.error().message;
+}
+
+TEST(StaticSections, LogRotation) {
+  auto cfg = decode_static_yaml(
+      kWeb + "log:\n  filePath: /tmp/p.log\n  maxSize: 10\n  maxBackups: 3\n  maxAge: 7\n"
+             "  compress: true\n",
+      "s.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  EXPECT_EQ(cfg->log.max_size, 10);
+  EXPECT_EQ(cfg->log.max_backups, 3);
+  EXPECT_EQ(cfg->log.max_age, 7);
+  EXPECT_TRUE(cfg->log.compress);
+  auto bad = decode_static_yaml(kWeb + "log:\n  maxSize: 10MB\n", "s.yml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("s.yml:5:12: `log.maxSize` must be an integer"),
+            std::string::npos)
+      << bad.error().message;
 }
 
 TEST(StaticSections, LogLevelsOfTraefik) {

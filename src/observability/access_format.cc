@@ -1,0 +1,488 @@
+#include "observability/access_format.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+#include "common/header_name.h"
+
+namespace portier::observability {
+namespace {
+
+using config::AccessLogMode;
+
+constexpr std::string_view kNames[] = {"StartUTC",
+                                       "StartLocal",
+                                       "Duration",
+                                       "Overhead",
+                                       "RouterName",
+                                       "ServiceName",
+                                       "ServiceURL",
+                                       "ServiceAddr",
+                                       "ClientAddr",
+                                       "ClientHost",
+                                       "ClientPort",
+                                       "ClientUsername",
+                                       "RequestAddr",
+                                       "RequestHost",
+                                       "RequestPort",
+                                       "RequestMethod",
+                                       "RequestPath",
+                                       "RequestProtocol",
+                                       "RequestScheme",
+                                       "RequestContentSize",
+                                       "OriginDuration",
+                                       "OriginContentSize",
+                                       "OriginStatus",
+                                       "DownstreamStatus",
+                                       "DownstreamContentSize",
+                                       "RequestCount",
+                                       "GzipRatio",
+                                       "RetryAttempts",
+                                       "TLSVersion",
+                                       "TLSCipher",
+                                       "TLSClientSubject",
+                                       "entryPointName"};
+static_assert(std::size(kNames) == AccessLogFormatter::kFieldCount);
+
+constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+struct Broken {
+  std::tm tm{};
+  long offset = 0;  // seconds east of UTC
+  long nanos = 0;
+};
+
+Broken breakdown(std::chrono::system_clock::time_point t, bool utc) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+  auto secs = std::chrono::floor<std::chrono::seconds>(ns);
+  Broken b;
+  b.nanos = static_cast<long>((ns - secs).count());
+  const std::time_t tt = static_cast<std::time_t>(secs.count());
+  if (utc) {
+    gmtime_r(&tt, &b.tm);
+  } else {
+    localtime_r(&tt, &b.tm);
+    b.offset = b.tm.tm_gmtoff;
+  }
+  return b;
+}
+
+template <typename T>
+void append_number(T v, std::string& out) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// Go's strconv.FormatFloat(f, 'g'-ish, -1) as encoding/json uses it: shortest digits that read
+// back, fixed notation between 1e-6 and 1e21.
+void append_float(double v, std::string& out) {
+  char buf[64];
+  const double a = v < 0 ? -v : v;
+  const auto fmt = (a != 0 && (a < 1e-6 || a >= 1e21)) ? std::chars_format::scientific
+                                                       : std::chars_format::fixed;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, fmt);
+  out.append(buf, end);
+}
+
+// The CLF's "%s" of a string value: `def` when empty, else quoted with '"' escaped.
+void clf_value(std::string_view v, std::string_view def, bool quoted, std::string& out) {
+  if (v.empty()) {
+    out += def;
+    return;
+  }
+  if (!quoted) {
+    out += v;
+    return;
+  }
+  out += '"';
+  for (char c : v) {
+    if (c == '"') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+std::string_view path_of(const AccessRecord& r, bool keep_query) {
+  std::string_view p = r.request_path;
+  if (!keep_query) p = p.substr(0, p.find('?'));
+  return p;
+}
+
+}  // namespace
+
+void append_json_string(std::string_view s, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        default:
+          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xF];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: copied when valid, else one U+FFFD per bad byte (Go's rule).
+    std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    bool ok = len != 0 && c < 0xF5 && i + len <= s.size();
+    std::uint32_t cp = ok ? (c & (0x7F >> len)) : 0;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (ok) {  // overlong, surrogate and out-of-range forms are invalid too
+      ok = !(len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) &&
+           !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF));
+    }
+    if (!ok) {
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (cp == 0x2028 || cp == 0x2029) {
+      out += cp == 0x2028 ? "\\u2028" : "\\u2029";
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  out += '"';
+}
+
+void append_rfc3339(std::chrono::system_clock::time_point t, bool utc, bool nanos,
+                    std::string& out) {
+  const Broken b = breakdown(t, utc);
+  char buf[64];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", b.tm.tm_year + 1900,
+                        b.tm.tm_mon + 1, b.tm.tm_mday, b.tm.tm_hour, b.tm.tm_min, b.tm.tm_sec);
+  out.append(buf, static_cast<std::size_t>(n));
+  if (nanos && b.nanos != 0) {
+    n = std::snprintf(buf, sizeof buf, ".%09ld", b.nanos);
+    while (n > 1 && buf[n - 1] == '0') --n;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  if (b.offset == 0) {
+    out += 'Z';
+    return;
+  }
+  const long off = b.offset < 0 ? -b.offset : b.offset;
+  n = std::snprintf(buf, sizeof buf, "%c%02ld:%02ld", b.offset < 0 ? '-' : '+', off / 3600,
+                    (off / 60) % 60);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+AccessLogFormatter::AccessLogFormatter(const config::AccessLog& cfg)
+    : format_(cfg.format), fields_(cfg.fields), keep_query_(cfg.fields.keep_query_parameters) {
+  for (int f = 0; f < kFieldCount; ++f) modes_[f] = field_mode(kNames[f]);
+  header_modes_.insert(cfg.fields.header_names.begin(), cfg.fields.header_names.end());
+}
+
+std::string_view AccessLogFormatter::field_name(Field f) { return kNames[f]; }
+
+AccessLogMode AccessLogFormatter::field_mode(std::string_view field) const {
+  auto it = fields_.names.find(lower(field));
+  return it != fields_.names.end() ? it->second : fields_.default_mode;
+}
+
+AccessLogMode AccessLogFormatter::header_mode(std::string_view canonical_name) const {
+  auto it = header_modes_.find(canonical_name);
+  return it != header_modes_.end() ? it->second : fields_.headers_default_mode;
+}
+
+void AccessLogFormatter::append(const AccessRecord& r, std::chrono::system_clock::time_point now,
+                                std::string& out) {
+  switch (format_) {
+    case config::AccessLogFormat::Common:
+      append_clf(r, true, out);
+      break;
+    case config::AccessLogFormat::GenericClf:
+      append_clf(r, false, out);
+      break;
+    case config::AccessLogFormat::Json:
+      append_json(r, now, out);
+      break;
+  }
+}
+
+void AccessLogFormatter::clf_header(const AccessRecord& r, std::string_view canonical,
+                                    std::string& out) {
+  const AccessLogMode mode = header_mode(canonical);
+  joined_.clear();
+  bool found = false;
+  for (const auto& [name, value] : r.request_headers) {
+    canonical_header_name(name, name_);
+    if (name_ != canonical) continue;
+    if (found) joined_ += ',';
+    joined_ += value;
+    found = true;
+  }
+  if (mode == AccessLogMode::Drop || !found) {
+    out += "\"-\"";
+  } else {
+    clf_value(mode == AccessLogMode::Redact ? std::string_view("REDACTED") : joined_, "\"-\"", true,
+              out);
+  }
+}
+
+// Traefik's CommonLogFormatter / GenericCLFLogFormatter: a field that was dropped is written as
+// its default ("-", or "-" quoted), a redacted one as REDACTED.
+void AccessLogFormatter::append_clf(const AccessRecord& r, bool traefik_fields, std::string& out) {
+  auto str = [&](Field f, std::string_view v, std::string_view def, bool quoted) {
+    if (modes_[f] == AccessLogMode::Drop) {
+      out += def;
+    } else {
+      clf_value(modes_[f] == AccessLogMode::Redact ? std::string_view("REDACTED") : v, def, quoted,
+                out);
+    }
+  };
+  auto num = [&](Field f, auto v) {
+    if (modes_[f] == AccessLogMode::Drop) {
+      out += '-';
+    } else if (modes_[f] == AccessLogMode::Redact) {
+      out += "\"REDACTED\"";
+    } else {
+      append_number(v, out);
+    }
+  };
+  str(ClientHost, r.client_host, "-", false);
+  out += " - ";
+  str(ClientUsername, r.client_username.empty() ? "-" : r.client_username, "-", false);
+  out += " [";
+  if (modes_[StartUTC] == AccessLogMode::Keep || modes_[StartLocal] == AccessLogMode::Keep) {
+    const Broken b = breakdown(r.start, modes_[StartUTC] == AccessLogMode::Keep);
+    const long off = b.offset < 0 ? -b.offset : b.offset;
+    char buf[64];
+    int n =
+        std::snprintf(buf, sizeof buf, "%02d/%s/%04d:%02d:%02d:%02d %c%02ld%02ld", b.tm.tm_mday,
+                      kMonths[b.tm.tm_mon].data(), b.tm.tm_year + 1900, b.tm.tm_hour, b.tm.tm_min,
+                      b.tm.tm_sec, b.offset < 0 ? '-' : '+', off / 3600, (off / 60) % 60);
+    out.append(buf, static_cast<std::size_t>(n));
+  } else {
+    out += '-';
+  }
+  out += "] \"";
+  str(RequestMethod, r.request_method, "-", false);
+  out += ' ';
+  str(RequestPath, path_of(r, keep_query_), "-", false);
+  out += ' ';
+  str(RequestProtocol, r.request_protocol, "-", false);
+  out += "\" ";
+  num(DownstreamStatus, r.downstream_status);
+  out += ' ';
+  num(DownstreamContentSize, r.downstream_content_size);
+  out += ' ';
+  clf_header(r, "Referer", out);
+  out += ' ';
+  clf_header(r, "User-Agent", out);
+  if (traefik_fields) {
+    out += ' ';
+    num(RequestCount, r.request_count);
+    out += ' ';
+    str(RouterName, r.router_name, "\"-\"", true);
+    out += ' ';
+    str(ServiceURL, r.service_url, "\"-\"", true);
+    out += ' ';
+    const long long ms = modes_[Duration] == AccessLogMode::Keep
+                             ? static_cast<long long>(r.duration.count() / 1000000)
+                             : 0;
+    append_number(ms, out);
+    out += "ms";
+  }
+  out += '\n';
+}
+
+AccessLogFormatter::Entry& AccessLogFormatter::next_entry() {
+  if (used_ == entries_.size()) entries_.emplace_back();
+  Entry& e = entries_[used_++];
+  e.key.clear();
+  e.value.clear();
+  return e;
+}
+
+void AccessLogFormatter::add_string(Field f, std::string_view v) {
+  if (modes_[f] == AccessLogMode::Drop) return;
+  Entry& e = next_entry();
+  e.key = kNames[f];
+  append_json_string(modes_[f] == AccessLogMode::Redact ? std::string_view("REDACTED") : v,
+                     e.value);
+}
+
+void AccessLogFormatter::add_number(Field f, std::string_view digits) {
+  if (modes_[f] == AccessLogMode::Drop) return;
+  Entry& e = next_entry();
+  e.key = kNames[f];
+  if (modes_[f] == AccessLogMode::Redact) {
+    e.value = "\"REDACTED\"";
+  } else {
+    e.value = digits;
+  }
+}
+
+void AccessLogFormatter::add_headers(const std::vector<std::pair<std::string, std::string>>& hs,
+                                     std::string_view prefix, bool skip_host) {
+  // Go's http.Header: one key per canonical name, its values joined with ',' (Traefik's
+  // redactHeaders); the request's Host is not a header there (it is RequestAddr).
+  std::size_t groups = 0;
+  for (const auto& [name, value] : hs) {
+    canonical_header_name(name, name_);
+    if (skip_host && name_ == "Host") continue;
+    std::size_t g = 0;
+    while (g < groups && grouped_[g].first != name_) ++g;
+    if (g == groups) {
+      if (groups == grouped_.size()) grouped_.emplace_back();
+      grouped_[g].first = name_;
+      grouped_[g].second.clear();
+      ++groups;
+    } else {
+      grouped_[g].second += ',';
+    }
+    grouped_[g].second += value;
+  }
+  for (std::size_t g = 0; g < groups; ++g) {
+    const AccessLogMode mode = header_mode(grouped_[g].first);
+    if (mode == AccessLogMode::Drop) continue;
+    Entry& e = next_entry();
+    e.key.assign(prefix);
+    e.key += grouped_[g].first;
+    append_json_string(mode == AccessLogMode::Redact ? std::string_view("REDACTED")
+                                                     : std::string_view(grouped_[g].second),
+                       e.value);
+  }
+}
+
+// logrus' JSONFormatter over Traefik's fields: one object per line, keys sorted (Go's
+// encoding/json sorts map keys), plus level, msg and time.
+void AccessLogFormatter::append_json(const AccessRecord& r,
+                                     std::chrono::system_clock::time_point now, std::string& out) {
+  used_ = 0;
+  std::string digits;
+  auto num = [&](Field f, auto v) {
+    digits.clear();
+    append_number(v, digits);
+    add_number(f, digits);
+  };
+  if (modes_[StartUTC] != AccessLogMode::Drop) {
+    digits.clear();
+    append_rfc3339(r.start, true, true, digits);
+    add_string(StartUTC, digits);
+  }
+  if (modes_[StartLocal] != AccessLogMode::Drop) {
+    digits.clear();
+    append_rfc3339(r.start, false, true, digits);
+    add_string(StartLocal, digits);
+  }
+  num(Duration, static_cast<long long>(r.duration.count()));
+  num(Overhead, static_cast<long long>((r.duration - r.origin_duration).count()));
+  if (!r.router_name.empty()) add_string(RouterName, r.router_name);
+  if (!r.service_name.empty()) add_string(ServiceName, r.service_name);
+  if (!r.service_url.empty()) add_string(ServiceURL, r.service_url);
+  if (!r.service_addr.empty()) add_string(ServiceAddr, r.service_addr);
+  add_string(ClientAddr, r.client_addr);
+  add_string(ClientHost, r.client_host);
+  add_string(ClientPort, r.client_port.empty() ? "-" : r.client_port);
+  add_string(ClientUsername, r.client_username.empty() ? "-" : r.client_username);
+  if (!r.request_addr.empty()) {
+    add_string(RequestAddr, r.request_addr);
+    add_string(RequestHost, r.request_host);
+    add_string(RequestPort, r.request_port.empty() ? "-" : r.request_port);
+  }
+  add_string(RequestMethod, r.request_method);
+  add_string(RequestPath, path_of(r, keep_query_));
+  add_string(RequestProtocol, r.request_protocol);
+  add_string(RequestScheme, r.request_scheme);
+  num(RequestContentSize, r.request_content_size);
+  // Traefik's entrypoint sets the origin fields to 0 before a service may fill them.
+  num(OriginDuration, static_cast<long long>(r.origin_duration.count()));
+  num(OriginContentSize, r.origin_content_size);
+  num(OriginStatus, r.origin_status);
+  num(DownstreamStatus, r.downstream_status);
+  num(DownstreamContentSize, r.downstream_content_size);
+  num(RequestCount, r.request_count);
+  if (r.downstream_content_size != 0 && r.downstream_content_size != r.origin_content_size &&
+      modes_[GzipRatio] != AccessLogMode::Drop) {
+    digits.clear();
+    append_float(
+        static_cast<double>(r.origin_content_size) / static_cast<double>(r.downstream_content_size),
+        digits);
+    add_number(GzipRatio, digits);
+  }
+  num(RetryAttempts, r.retry_attempts);
+  if (!r.tls_version.empty()) add_string(TLSVersion, r.tls_version);
+  if (!r.tls_cipher.empty()) add_string(TLSCipher, r.tls_cipher);
+  if (!r.tls_client_subject.empty()) add_string(TLSClientSubject, r.tls_client_subject);
+  if (!r.entrypoint.empty()) add_string(EntryPointName, r.entrypoint);
+  add_headers(r.request_headers, "request_", true);
+  add_headers(r.origin_headers, "origin_", false);
+  add_headers(r.downstream_headers, "downstream_", false);
+  {
+    Entry& e = next_entry();
+    e.key = "level";
+    e.value = "\"info\"";
+  }
+  {
+    Entry& e = next_entry();
+    e.key = "msg";
+    e.value = "\"\"";
+  }
+  {
+    Entry& e = next_entry();
+    e.key = "time";
+    e.value += '"';
+    append_rfc3339(now, false, false, e.value);
+    e.value += '"';
+  }
+  std::sort(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(used_),
+            [](const Entry& a, const Entry& b) { return a.key < b.key; });
+  out += '{';
+  for (std::size_t i = 0; i < used_; ++i) {
+    if (i != 0) out += ',';
+    append_json_string(entries_[i].key, out);
+    out += ':';
+    out += entries_[i].value;
+  }
+  out += "}\n";
+}
+
+}  // namespace portier::observability

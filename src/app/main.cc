@@ -196,7 +196,8 @@ int main(int argc, char** argv) {
   // `access_log` (null when the section is off) is what the workers are given.
   std::unique_ptr<observability::AccessLog> access_log;
   if (cfg->access_log) {
-    auto opened = observability::AccessLog::open(*cfg->access_log, static_cast<int>(workers));
+    auto opened = observability::AccessLog::open(*cfg->access_log,
+                                                 static_cast<int>(std::max(1u, workers)));
     if (!opened) {
       std::cerr << "portier: " << opened.error().message << "\n";
       return 2;
@@ -240,9 +241,8 @@ int main(int argc, char** argv) {
   admin::RuntimeStore runtime;
   runtime.dashboard = cfg->api && cfg->api->dashboard;
   std::atomic<bool> terminating{false};  // a stop signal came (ping answers 503); workers read it
-  entrypoints::Server server(*cfg, workers);
-  server.set_tls(certificates.services());
   // Request counters: for metrics.prometheus, and for the dashboard's traffic view (api).
+  // Before the server: its sessions count in it until their frames are gone.
   std::unique_ptr<observability::Metrics> metrics;
   if ((cfg->metrics && cfg->metrics->prometheus) || cfg->api) {
     observability::MetricsOptions mo;
@@ -256,11 +256,20 @@ int main(int argc, char** argv) {
     mo.add_internals = cfg->metrics && cfg->metrics->add_internals;
     std::vector<std::string> ep_names;
     for (const auto& [name, ep] : cfg->entry_points) ep_names.push_back(name);
-    metrics = std::make_unique<observability::Metrics>(mo, ep_names, server.worker_count());
+    metrics = std::make_unique<observability::Metrics>(mo, ep_names, std::max(1u, workers));
   }
-  server.set_observers(metrics.get(), nullptr);
+  entrypoints::Server server(*cfg, workers);
+  server.set_tls(certificates.services());
+  server.set_observers(metrics.get(), access_log.get());
   if (metrics) {
     runtime.traffic_source = [m = metrics.get()] { return m->traffic_json(); };
+    if (access_log) {
+      metrics->add_counter("accesslog_lines_dropped_total",
+                           "Access log lines lost: a worker's queue was full, or a write failed.",
+                           [l = access_log.get()] { return l->dropped(); });
+      metrics->add_counter("accesslog_lines_written_total", "Access log lines written.",
+                           [l = access_log.get()] { return l->written(); });
+    }
   }
   if (auto r = server.start(); !r) {
     std::cerr << "portier: " << r.error().message << "\n";

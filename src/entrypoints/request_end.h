@@ -29,14 +29,19 @@ struct RequestCapture {
   std::uint8_t method = 0;
   int version_minor = 1;
   observability::Protocol protocol = observability::Protocol::Http;
+  // The access log's, only when `log`:
   std::chrono::system_clock::time_point wall_start;
-  std::string method_text, target, host, referer, user_agent;
+  SSL* ssl = nullptr;  // the connection's TLS session, or null
+  std::string method_text, target, host, forwarded_for;
   std::vector<std::pair<std::string, std::string>> headers;  // only when the log wants headers
+  std::size_t header_count = 0;                               // entries of `headers` in use
 };
 
 // At the start of a request (the head parsed; before any body byte is read). Cheap when neither
 // metrics nor an access log is on.
-void capture_request(Worker& worker, const http::RequestHead& head, RequestCapture& out);
+// `trusted`: the peer is in forwardedHeaders.trustedIPs (its X-Forwarded-For is the client).
+void capture_request(Worker& worker, const http::RequestHead& head, SSL* ssl, bool trusted,
+                     RequestCapture& out);
 
 // When the request is over (answered, or the connection failed). `stream` holds the record.
 void report_request(Worker& worker, const EntryPointSpec& ep, const proxy::Stream& stream,

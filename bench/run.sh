@@ -9,6 +9,9 @@
 #      PORTIER_BIN=<path> skips the build.
 #      PORTIER_DYNAMIC=<file in bench/conf> replaces dynamic.yml (e.g. dynamic-middlewares.yml:
 #      the same routers with five cheap middlewares, for the pipeline's cost).
+#      PORTIER_FLAGS="<static flags>" are added to portier's command line; @TMP@ in them is the
+#      run's temp dir (e.g. "--metrics.prometheus" or "--accessLog.filePath=@TMP@/access.log
+#      --accessLog.format=json", for what observability costs).
 # Everything listens on 127.0.0.1. Only processes this script started are stopped, by PID.
 set -euo pipefail
 
@@ -18,6 +21,7 @@ readonly PROXIES=${PROXIES:-nginx haproxy portier}
 readonly ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} WARMUP=${WARMUP:-2} CONNS=${CONNS:-50}
 readonly SCENARIOS=${SCENARIOS:-keep-alive close tls-keep-alive tls-handshake}
 readonly PORTIER_DYNAMIC=${PORTIER_DYNAMIC:-dynamic.yml}
+readonly PORTIER_FLAGS=${PORTIER_FLAGS:-}
 readonly NGINX=/usr/sbin/nginx HAPROXY=/usr/sbin/haproxy WRK=/usr/bin/wrk
 readonly START_DEADLINE_S=15 STOP_GRACE_S=5
 CLK_TCK=$(getconf CLK_TCK)
@@ -177,7 +181,9 @@ start_proxy() {  # start_proxy NAME PORT TLS_PORT: sets proxy_pid
       render portier.yml "$port" "$tls_port"
       render "$PORTIER_DYNAMIC" "$port" "$tls_port"
       [[ $PORTIER_DYNAMIC == dynamic.yml ]] || mv "$tmp/$PORTIER_DYNAMIC" "$tmp/dynamic.yml"
-      launch portier "$PORTIER_BIN" --configFile="$tmp/portier.yml" --workers=1 --log.level=warn ;;
+      # shellcheck disable=SC2086 # PORTIER_FLAGS is a list of flags
+      launch portier "$PORTIER_BIN" --configFile="$tmp/portier.yml" --workers=1 --log.level=warn \
+        ${PORTIER_FLAGS//@TMP@/$tmp} ;;
   esac
   proxy_pid=$launched
   wait_ready "$name" "$proxy_pid" "$port"

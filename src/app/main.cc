@@ -58,8 +58,8 @@ std::string options_help() {
       "(PORTIER_ENTRYPOINTS_WEB_ADDRESS=:80, or TRAEFIK_...) and a key of the file; the three\n"
       "are merged key by key, flags over the environment over the file. A bare --section (or\n"
       "=true) enables it without resetting its other keys; =false disables it. Traefik's other\n"
-      "options (metrics, tracing, ...) are accepted and reported as not supported yet. <name>\n"
-      "is yours to choose.\n\n";
+      "options (tracing, metrics.datadog, ...) are accepted and reported as not supported yet.\n"
+      "<name> is yours to choose.\n\n";
   for (const auto& o : config::static_options()) {
     out += "  --" + std::string(o.key);
     if (!o.default_value.empty()) out += " (default " + std::string(o.default_value) + ")";

@@ -97,7 +97,9 @@ class AccessLog {
   std::size_t mask_ = 0;
   std::unique_ptr<Ring[]> rings_;
   std::atomic<bool> stopped_{false};      // begin() refuses from now on
-  std::atomic<bool> writer_idle_{false};  // the writer sleeps on event_fd_
+  // A producer found its ring half full and woke the writer; cleared by the writer when it
+  // wakes. Keeps a burst to one eventfd write.
+  std::atomic<bool> wake_pending_{false};
   int event_fd_ = -1;
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> lost_{0};  // failed writes (writer thread)

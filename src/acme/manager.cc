@@ -40,6 +40,7 @@ struct Manager::Impl {
   std::condition_variable cv;
   bool woken = false;  // set_domains() since the last schedule pass
   std::atomic<std::uint64_t> idle_passes{0};
+  std::atomic<std::uint64_t> orders{0}, order_failures{0};  // for portier_acme_* metrics
   std::atomic<bool> stopping{false};
   std::thread thread;
   bool loaded = false;
@@ -125,9 +126,11 @@ void Manager::Impl::run_order(const Job& job) {
       state.save();  // keep the account; a stop is not the order's failure
       return;
     }
+    orders.fetch_add(1, std::memory_order_relaxed);
     if (issued) {
       notify = state.store_certificate(job, *issued);
     } else {
+      order_failures.fetch_add(1, std::memory_order_relaxed);
       state.record_failure(job, issued.error().message, now_ms());
       notify = true;  // the failure shows on the routers that asked (API status "warning")
     }
@@ -211,6 +214,11 @@ void Manager::set_domains(std::vector<std::vector<std::string>> wanted) {
 std::vector<Certificate> Manager::certificates() const {
   std::lock_guard lk(impl_->mu);
   return impl_->state.certificates();
+}
+
+std::uint64_t Manager::orders() const { return impl_->orders.load(std::memory_order_relaxed); }
+std::uint64_t Manager::order_failures() const {
+  return impl_->order_failures.load(std::memory_order_relaxed);
 }
 
 std::uint64_t Manager::idle_passes() const {

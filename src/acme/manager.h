@@ -80,6 +80,9 @@ class Manager {
   // Scheduling passes that found nothing to order or renew. Tests wait for it to grow after
   // set_domains() to know the manager looked and decided not to order.
   std::uint64_t idle_passes() const;
+  // Orders (new and renewals) that ended, and those that failed, since start (any thread).
+  std::uint64_t orders() const;
+  std::uint64_t order_failures() const;
 
  private:
   struct Impl;

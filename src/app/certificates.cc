@@ -46,6 +46,18 @@ Certificates::Certificates(const config::StaticConfig& cfg, std::function<void()
 
 Certificates::~Certificates() { stop(); }
 
+std::uint64_t Certificates::acme_orders() const {
+  std::uint64_t n = 0;
+  for (const auto& [name, m] : managers_) n += m->orders();
+  return n;
+}
+
+std::uint64_t Certificates::acme_order_failures() const {
+  std::uint64_t n = 0;
+  for (const auto& [name, m] : managers_) n += m->order_failures();
+  return n;
+}
+
 std::vector<observability::CertInfo> certificate_infos(const proxy::RoutingTable& table) {
   std::vector<observability::CertInfo> out;
   if (table.tls_store() == nullptr) return out;

@@ -51,6 +51,9 @@ class Certificates {
   Result<bool> start();
   void stop();
   entrypoints::TlsServices services();
+  // ACME orders that ended and those that failed, over every resolver (any thread).
+  std::uint64_t acme_orders() const;
+  std::uint64_t acme_order_failures() const;
 
   // After a build: hands the routers' certificate requests to their resolvers and attaches a
   // certificate store (file certificates, ACME certificates, default) to the table. Problems go

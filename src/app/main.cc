@@ -263,6 +263,13 @@ int main(int argc, char** argv) {
   server.set_observers(metrics.get(), access_log.get());
   if (metrics) {
     runtime.traffic_source = [m = metrics.get()] { return m->traffic_json(); };
+    if (!cfg->certificates_resolvers.empty()) {
+      metrics->add_counter("acme_orders_total",
+                           "ACME orders (new certificates and renewals) that ended, either way.",
+                           [c = &certificates] { return c->acme_orders(); });
+      metrics->add_counter("acme_order_failures_total", "ACME orders that failed.",
+                           [c = &certificates] { return c->acme_order_failures(); });
+    }
     if (access_log) {
       metrics->add_counter("accesslog_lines_dropped_total",
                            "Access log lines lost: a worker's queue was full, or a write failed.",
@@ -424,6 +431,10 @@ int main(int argc, char** argv) {
         control, *options, std::move(*api),
         [&](config::Configuration snapshot) { aggregator.update("docker", std::move(snapshot)); });
     docker_provider->start();
+    if (metrics) {
+      metrics->add_counter("docker_events_total", "Docker Engine events received.",
+                           [d = docker_provider.get()] { return d->events_received(); });
+    }
   }
 
   // A stop signal: ping answers terminatingStatusCode from now on; requests are still accepted

@@ -127,6 +127,20 @@ void append_json_string(std::string_view s, std::string& out) {
   out += '"';
   std::size_t i = 0;
   while (i < s.size()) {
+    // The common case: a run of printable ASCII that needs no escape, appended at once.
+    std::size_t run = i;
+    while (run < s.size()) {
+      const auto r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&') {
+        break;
+      }
+      ++run;
+    }
+    if (run != i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
@@ -191,26 +205,79 @@ void append_json_string(std::string_view s, std::string& out) {
   out += '"';
 }
 
+namespace {
+
+void append_digits(long v, int width, std::string& out) {
+  char buf[12];
+  for (int k = width - 1; k >= 0; --k) {
+    buf[k] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  out.append(buf, static_cast<std::size_t>(width));
+}
+
+// "YYYY-MM-DDTHH:MM:SS" and the zone suffix ("Z", "+01:00") of one second, kept per thread: a
+// writer formats many lines within the same second, and localtime_r is not cheap.
+struct SecondText {
+  std::int64_t second = -1;
+  bool utc = false;
+  std::string date_time;
+  std::string zone;
+};
+
+const SecondText& second_text(std::chrono::system_clock::time_point t, bool utc) {
+  thread_local SecondText cache[2];
+  SecondText& c = cache[utc ? 1 : 0];
+  const auto secs = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+  if (c.second == secs && c.utc == utc) return c;
+  const Broken b = breakdown(t, utc);
+  c.second = secs;
+  c.utc = utc;
+  c.date_time.clear();
+  append_digits(b.tm.tm_year + 1900, 4, c.date_time);
+  c.date_time += '-';
+  append_digits(b.tm.tm_mon + 1, 2, c.date_time);
+  c.date_time += '-';
+  append_digits(b.tm.tm_mday, 2, c.date_time);
+  c.date_time += 'T';
+  append_digits(b.tm.tm_hour, 2, c.date_time);
+  c.date_time += ':';
+  append_digits(b.tm.tm_min, 2, c.date_time);
+  c.date_time += ':';
+  append_digits(b.tm.tm_sec, 2, c.date_time);
+  c.zone.clear();
+  if (b.offset == 0) {
+    c.zone = "Z";
+  } else {
+    const long off = b.offset < 0 ? -b.offset : b.offset;
+    c.zone += b.offset < 0 ? '-' : '+';
+    append_digits(off / 3600, 2, c.zone);
+    c.zone += ':';
+    append_digits((off / 60) % 60, 2, c.zone);
+  }
+  return c;
+}
+
+}  // namespace
+
 void append_rfc3339(std::chrono::system_clock::time_point t, bool utc, bool nanos,
                     std::string& out) {
-  const Broken b = breakdown(t, utc);
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", b.tm.tm_year + 1900,
-                        b.tm.tm_mon + 1, b.tm.tm_mday, b.tm.tm_hour, b.tm.tm_min, b.tm.tm_sec);
-  out.append(buf, static_cast<std::size_t>(n));
-  if (nanos && b.nanos != 0) {
-    n = std::snprintf(buf, sizeof buf, ".%09ld", b.nanos);
-    while (n > 1 && buf[n - 1] == '0') --n;
-    out.append(buf, static_cast<std::size_t>(n));
+  const SecondText& st = second_text(t, utc);
+  out += st.date_time;
+  if (nanos) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+    long frac = static_cast<long>((ns - std::chrono::floor<std::chrono::seconds>(ns)).count());
+    if (frac != 0) {
+      int width = 9;
+      while (frac % 10 == 0) {  // Go's RFC3339Nano drops trailing zeros
+        frac /= 10;
+        --width;
+      }
+      out += '.';
+      append_digits(frac, width, out);
+    }
   }
-  if (b.offset == 0) {
-    out += 'Z';
-    return;
-  }
-  const long off = b.offset < 0 ? -b.offset : b.offset;
-  n = std::snprintf(buf, sizeof buf, "%c%02ld:%02ld", b.offset < 0 ? '-' : '+', off / 3600,
-                    (off / 60) % 60);
-  out.append(buf, static_cast<std::size_t>(n));
+  out += st.zone;
 }
 
 AccessLogFormatter::AccessLogFormatter(const config::AccessLog& cfg)

@@ -83,6 +83,7 @@ void DockerProvider::run() {
 }
 
 void DockerProvider::on_event(const Event& e) {
+  events_.fetch_add(1, std::memory_order_relaxed);
   const std::string& a = e.action;
   if (e.type == "container") {
     if (a == "destroy") {

@@ -32,6 +32,8 @@ class DockerProvider {
 
   void start();
   void stop();  // returns once the thread has ended
+  // Docker events received since start (any thread; portier_docker_events_total).
+  std::uint64_t events_received() const { return events_.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -50,6 +52,7 @@ class DockerProvider {
   std::string last_problems_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> events_{0};
   std::mutex mu_;
   std::condition_variable cv_;
 };

@@ -634,3 +634,53 @@ TEST(AccessLogRing, OpenErrors) {
 
 }  // namespace
 }  // namespace portier::observability
+
+namespace portier::observability {
+namespace {
+
+// Not a check (CI never asserts a timing): prints what one JSON and one CLF line cost to format,
+// for docs/performance.md.
+TEST(AccessLogFormat, FormattingCostPrinted) {
+  AccessRecord r;
+  r.start = std::chrono::system_clock::now();
+  r.duration = std::chrono::microseconds(1200);
+  r.origin_duration = std::chrono::microseconds(1000);
+  r.client_addr = "127.0.0.1:40000";
+  r.client_host = "127.0.0.1";
+  r.client_port = "40000";
+  r.request_addr = r.request_host = "app.example.com";
+  r.request_method = "GET";
+  r.request_path = "/index.html?x=1";
+  r.request_protocol = "HTTP/1.1";
+  r.request_scheme = "http";
+  r.entrypoint = "web";
+  r.router_name = "app@docker";
+  r.service_name = "app@docker";
+  r.service_url = "http://172.17.0.2:80";
+  r.service_addr = "172.17.0.2:80";
+  r.origin_status = r.downstream_status = 200;
+  r.origin_content_size = r.downstream_content_size = 612;
+  r.request_count = 1;
+  for (const char* format : {"json", "common"}) {
+    config::AccessLog cfg;
+    cfg.format = std::string_view(format) == "json" ? config::AccessLogFormat::Json
+                                                   : config::AccessLogFormat::Common;
+    AccessLogFormatter f(cfg);
+    std::string out;
+    constexpr int kLines = 100000;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kLines; ++i) {
+      out.clear();
+      f.append(r, r.start, out);
+    }
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+    std::printf("access log %s: %.2f us per line (%zu bytes)\n", format,
+                static_cast<double>(ns) / kLines / 1000.0, out.size());
+    EXPECT_FALSE(out.empty());
+  }
+}
+
+}  // namespace
+}  // namespace portier::observability

@@ -150,9 +150,14 @@ void AccessLog::commit(int producer) {
   r.head.store(h, std::memory_order_release);
   // Half full (as of the last tail this producer saw): wake the writer now rather than at its
   // next batch. The exchange (an RMW) happens only then.
-  if (h - r.cached_tail > (mask_ + 1) / 2 && !wake_pending_.load(std::memory_order_relaxed) &&
-      !wake_pending_.exchange(true)) {
-    wake();
+  const std::uint64_t half = (mask_ + 1) / 2;
+  if (h - r.cached_tail > half) {
+    r.cached_tail = r.tail.load(std::memory_order_acquire);  // the writer may have caught up
+    if (h - r.cached_tail > half && !wake_pending_.load(std::memory_order_relaxed) &&
+        !wake_pending_.exchange(true)) {
+      wakes_.fetch_add(1, std::memory_order_relaxed);
+      wake();
+    }
   }
 }
 

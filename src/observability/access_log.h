@@ -71,6 +71,8 @@ class AccessLog {
   // Lines lost: rings full (or stopped) plus lines whose write failed.
   std::uint64_t dropped() const;
   std::uint64_t written() const { return written_.load(std::memory_order_relaxed); }
+  // Times a producer woke the writer early (its ring half full). Tests check it stays rare.
+  std::uint64_t early_wakes() const { return wakes_.load(std::memory_order_relaxed); }
 
   // --- Control thread.
   void start();  // starts the writer thread (open() does unless told not to); idempotent
@@ -100,6 +102,7 @@ class AccessLog {
   // A producer found its ring half full and woke the writer; cleared by the writer when it
   // wakes. Keeps a burst to one eventfd write.
   std::atomic<bool> wake_pending_{false};
+  std::atomic<std::uint64_t> wakes_{0};
   int event_fd_ = -1;
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> lost_{0};  // failed writes (writer thread)

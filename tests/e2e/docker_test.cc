@@ -255,7 +255,7 @@ TEST_F(DockerTest, ReplicasShareOneService) {
 }
 
 TEST_F(DockerTest, UnhealthyAndPausedGetNoTraffic) {
-  Portier p = start_portier_docker("api:\n  insecure: true\n");
+  Portier p = start_portier_docker("api:\n  insecure: true\nmetrics:\n  prometheus: {}\n");
   auto api = p.proc->wait_for_log(
       "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
   ASSERT_TRUE(api) << p.proc->log();
@@ -295,6 +295,18 @@ TEST_F(DockerTest, UnhealthyAndPausedGetNoTraffic) {
       10s))
       << "unhealthy: no traffic";
   EXPECT_EQ(server_status(), "DOWN");
+  // The metrics say so too, and count the Docker events that told portier.
+  auto metric = [&](const std::string& line_start) -> double {
+    auto r = http_get(std::stoi(*api), "x", "/metrics");
+    if (!r || r->status != 200) return -1;
+    const auto at = r->body.find("\n" + line_start);
+    if (at == std::string::npos) return -1;
+    const auto end = r->body.find('\n', at + 1);
+    const std::string line = r->body.substr(at + 1, end - at - 1);
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  };
+  EXPECT_EQ(metric("traefik_service_server_up{service=\"h@docker\""), 0);
+  EXPECT_GE(metric("portier_docker_events_total "), 2);  // start, health_status at least
   Conn back(port);
   back.send("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n200");
   ASSERT_TRUE(back.read_response());

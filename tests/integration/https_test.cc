@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -219,7 +220,7 @@ TEST_F(HttpsTest, CaOutageIsRetriedWithBackoffAndShownOnTheRouter) {
   start_pebble();
   pebble_->stop();
   ::setenv("PORTIER_ACME_RETRY_BASE_MS", "500", 1);
-  start_portier("api:\n  insecure: true\n");
+  start_portier("api:\n  insecure: true\nmetrics:\n  prometheus: {}\n");
   ::unsetenv("PORTIER_ACME_RETRY_BASE_MS");
   ASSERT_TRUE(portier_->proc->wait_for_log("(certificate order failed; retrying)", 20s))
       << portier_->proc->log();
@@ -256,6 +257,22 @@ TEST_F(HttpsTest, CaOutageIsRetriedWithBackoffAndShownOnTheRouter) {
       << "the router still shows the old failure";
   // Backoff, not hammering: 500 ms, then 5 s, ... so only a few attempts in this time.
   EXPECT_LE(count(portier_->proc->log(), "certificate order failed"), 4);
+  // The metrics (on api.insecure's listener) count the orders and show the new certificate.
+  auto metric = [&](const std::string& line_start) -> double {
+    auto r = http_get(std::stoi(*api_port), "x", "/metrics");
+    if (!r || r->status != 200) return -1;
+    const auto at = r->body.find("\n" + line_start);
+    if (at == std::string::npos) return -1;
+    const auto end = r->body.find('\n', at + 1);
+    const std::string line = r->body.substr(at + 1, end - at - 1);
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  };
+  const double failures = metric("portier_acme_order_failures_total ");
+  EXPECT_GE(failures, 1);
+  EXPECT_GE(metric("portier_acme_orders_total "), failures + 1);
+  EXPECT_TRUE(poll_until([&] { return metric("traefik_tls_certs_not_after{cn=\"a.test\"") >
+                                      static_cast<double>(std::time(nullptr)); },
+                         5s));
 }
 
 TEST_F(HttpsTest, WorldReadableStorageIsRefusedAndCorruptStorageIsKeptAside) {

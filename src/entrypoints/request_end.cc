@@ -63,6 +63,8 @@ Protocol request_protocol(const http::Fields& fields) {
 void capture_request(Worker& worker, const http::RequestHead& head, SSL* ssl, bool trusted,
                      RequestCapture& out) {
   out.log = false;
+  out.wants_headers = false;
+  out.response.origin.count = out.response.downstream.count = 0;
   out.version_minor = head.version_minor;
   if (worker.metrics() == nullptr && worker.access_log() == nullptr) return;
   out.method = observability::method_id(head.method);
@@ -80,7 +82,8 @@ void capture_request(Worker& worker, const http::RequestHead& head, SSL* ssl, bo
   const http::Field* xff = trusted ? head.fields.find("x-forwarded-for") : nullptr;
   out.forwarded_for.assign(xff ? xff->value : std::string_view());
   out.header_count = 0;
-  if (log->wants_headers()) {
+  out.wants_headers = log->wants_headers();
+  if (out.wants_headers) {
     for (const auto& f : head.fields) {
       if (out.header_count == out.headers.size()) out.headers.emplace_back();
       auto& [name, value] = out.headers[out.header_count++];
@@ -189,10 +192,36 @@ void log_request(Worker& worker, const EntryPointSpec& ep, const proxy::Stream& 
     }
   }
   if (log->wants_headers()) {
-    a->request_headers.resize(capture.header_count);
-    for (std::size_t i = 0; i < capture.header_count; ++i) {
-      a->request_headers[i].first.assign(capture.headers[i].first);
-      a->request_headers[i].second.assign(capture.headers[i].second);
+    auto copy = [](const auto& from, std::size_t n, auto& to) {
+      to.resize(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        to[i].first.assign(from[i].first);
+        to[i].second.assign(from[i].second);
+      }
+    };
+    copy(capture.headers, capture.header_count, a->request_headers);
+    const auto& rc = capture.response;
+    copy(rc.origin.items, rc.origin.count, a->origin_headers);
+    if (r.upstream_status != 0 && rc.downstream.count != 0 && stream.local.status == 0) {
+      copy(rc.downstream.items, rc.downstream.count, a->downstream_headers);
+    } else {
+      // Answered by portier (a middleware, an error, the API): its fields and the edits.
+      a->downstream_headers.clear();
+      const auto& l = stream.local;
+      if (l.status == 0) {
+        a->downstream_headers.emplace_back("Content-Type", "text/plain; charset=utf-8");  // 404
+      } else {
+        if (!l.content_type || !l.content_type->empty()) {
+          a->downstream_headers.emplace_back(
+              "Content-Type", l.content_type ? *l.content_type : "text/plain; charset=utf-8");
+        }
+        for (const auto& f : l.fields) {
+          if (!f.value.empty()) a->downstream_headers.emplace_back(f.name, f.value);
+        }
+      }
+      for (const auto& e : stream.response_edits) {
+        if (!e.value.empty()) a->downstream_headers.emplace_back(e.name, e.value);
+      }
     }
   }
   log->commit(producer);

@@ -35,6 +35,10 @@ struct RequestCapture {
   std::string method_text, target, host, forwarded_for;
   std::vector<std::pair<std::string, std::string>> headers;  // only when the log wants headers
   std::size_t header_count = 0;                               // entries of `headers` in use
+  proxy::ResponseCopies response;  // filled by the forwarder through Stream::response_copies
+  // What the session sets Stream::response_copies to: null unless the log keeps headers.
+  proxy::ResponseCopies* response_copies() { return log && wants_headers ? &response : nullptr; }
+  bool wants_headers = false;
 };
 
 // At the start of a request (the head parsed; before any body byte is read). Cheap when neither

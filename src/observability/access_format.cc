@@ -283,6 +283,22 @@ void append_rfc3339(std::chrono::system_clock::time_point t, bool utc, bool nano
 AccessLogFormatter::AccessLogFormatter(const config::AccessLog& cfg)
     : format_(cfg.format), fields_(cfg.fields), keep_query_(cfg.fields.keep_query_parameters) {
   for (int f = 0; f < kFieldCount; ++f) modes_[f] = field_mode(kNames[f]);
+  // Ranks: the fixed keys and the header prefixes in byte order, as Go sorts map keys.
+  std::vector<std::string_view> keys(std::begin(kNames), std::end(kNames));
+  for (std::string_view k : {"level", "msg", "time", "request_", "origin_", "downstream_"}) {
+    keys.push_back(k);
+  }
+  std::sort(keys.begin(), keys.end());
+  auto rank = [&](std::string_view k) {
+    return static_cast<int>(std::lower_bound(keys.begin(), keys.end(), k) - keys.begin());
+  };
+  for (int f = 0; f < kFieldCount; ++f) field_rank_[f] = rank(kNames[f]);
+  rank_level_ = rank("level");
+  rank_msg_ = rank("msg");
+  rank_time_ = rank("time");
+  rank_request_ = rank("request_");
+  rank_origin_ = rank("origin_");
+  rank_downstream_ = rank("downstream_");
   header_modes_.insert(cfg.fields.header_names.begin(), cfg.fields.header_names.end());
 }
 
@@ -412,6 +428,7 @@ void AccessLogFormatter::add_string(Field f, std::string_view v) {
   if (modes_[f] == AccessLogMode::Drop) return;
   Entry& e = next_entry();
   e.key = kNames[f];
+  e.rank = field_rank_[f];
   append_json_string(modes_[f] == AccessLogMode::Redact ? std::string_view("REDACTED") : v,
                      e.value);
 }
@@ -420,6 +437,7 @@ void AccessLogFormatter::add_number(Field f, std::string_view digits) {
   if (modes_[f] == AccessLogMode::Drop) return;
   Entry& e = next_entry();
   e.key = kNames[f];
+  e.rank = field_rank_[f];
   if (modes_[f] == AccessLogMode::Redact) {
     e.value = "\"REDACTED\"";
   } else {
@@ -452,6 +470,8 @@ void AccessLogFormatter::add_headers(const std::vector<std::pair<std::string, st
     if (mode == AccessLogMode::Drop) continue;
     Entry& e = next_entry();
     e.key.assign(prefix);
+    e.rank = prefix == "request_" ? rank_request_ : prefix == "origin_" ? rank_origin_
+                                                                        : rank_downstream_;
     e.key += grouped_[g].first;
     append_json_string(mode == AccessLogMode::Redact ? std::string_view("REDACTED")
                                                      : std::string_view(grouped_[g].second),
@@ -464,7 +484,7 @@ void AccessLogFormatter::add_headers(const std::vector<std::pair<std::string, st
 void AccessLogFormatter::append_json(const AccessRecord& r,
                                      std::chrono::system_clock::time_point now, std::string& out) {
   used_ = 0;
-  std::string digits;
+  std::string& digits = digits_;  // reused: timestamps do not fit the small-string buffer
   auto num = [&](Field f, auto v) {
     digits.clear();
     append_number(v, digits);
@@ -526,22 +546,27 @@ void AccessLogFormatter::append_json(const AccessRecord& r,
   {
     Entry& e = next_entry();
     e.key = "level";
+    e.rank = rank_level_;
     e.value = "\"info\"";
   }
   {
     Entry& e = next_entry();
     e.key = "msg";
+    e.rank = rank_msg_;
     e.value = "\"\"";
   }
   {
     Entry& e = next_entry();
     e.key = "time";
+    e.rank = rank_time_;
     e.value += '"';
     append_rfc3339(now, false, false, e.value);
     e.value += '"';
   }
   std::sort(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(used_),
-            [](const Entry& a, const Entry& b) { return a.key < b.key; });
+            [](const Entry& a, const Entry& b) {
+              return a.rank != b.rank ? a.rank < b.rank : a.key < b.key;
+            });
   out += '{';
   for (std::size_t i = 0; i < used_; ++i) {
     if (i != 0) out += ',';

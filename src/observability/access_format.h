@@ -74,7 +74,15 @@ class AccessLogFormatter {
   struct Entry {
     std::string key;
     std::string value;  // JSON text
+    // The key's place among the fixed keys in byte order (Go's sorted map keys); entries of one
+    // header group (request_*, ...) share their prefix's rank and are ordered by key.
+    int rank = 0;
   };
+  // Ranks of the fixed keys and of the header prefixes, computed once.
+  int field_rank_[kFieldCount] = {};
+  std::string digits_;  // append_json's scratch
+  int rank_level_ = 0, rank_msg_ = 0, rank_time_ = 0;
+  int rank_request_ = 0, rank_origin_ = 0, rank_downstream_ = 0;
   void append_clf(const AccessRecord& r, bool traefik_fields, std::string& out);
   void append_json(const AccessRecord& r, std::chrono::system_clock::time_point now,
                    std::string& out);

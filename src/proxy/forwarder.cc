@@ -441,6 +441,21 @@ void Exchange::finish() {
 void Exchange::serialize_response(const http::ResponseHead& head, const http::ResponseInfo& info,
                                   bool chunk_out, bool close_client) {
   (void)info;
+  if (ResponseCopies* rc = c_.stream.response_copies) {
+    rc->origin.count = rc->downstream.count = 0;
+    const auto& edits = c_.stream.response_edits;
+    for (const auto& f : head.fields) {
+      rc->origin.add(f.name, f.value);
+      if (!http::is_hop_by_hop(f.name, head.fields) && !replaces(edits, f.name)) {
+        rc->downstream.add(f.name, f.value);
+      }
+    }
+    for (const auto& e : edits) {
+      if (!e.value.empty() && (e.append || find_edit(edits, e.name) == &e)) {
+        rc->downstream.add(e.name, e.value);
+      }
+    }
+  }
   append_response_head(head, c_.stream.response_edits, set_cookie_, c_.head.version_minor,
                        chunk_out, close_client, c_.scratch);
 }

@@ -127,6 +127,11 @@ TEST(AccessLog, JsonLinesInTraefiksKeys) {
   EXPECT_EQ(j[0]["ClientHost"], "127.0.0.1");
   EXPECT_EQ(j[0]["entryPointName"], "web");
   EXPECT_EQ(j[0]["request_User-Agent"], "alog-test");
+  // The server's fields as sent, and the client's (hop-by-hop left out).
+  EXPECT_EQ(j[0]["origin_Content-Type"], "text/plain; charset=utf-8") << lines[0];
+  EXPECT_EQ(j[0]["downstream_Content-Length"], std::to_string(ok->body.size()));
+  EXPECT_EQ(j[1]["downstream_Content-Type"], "text/plain; charset=utf-8");  // portier's 404
+  EXPECT_FALSE(j[1].contains("origin_Content-Type"));
   EXPECT_GT(j[0]["Duration"].get<long>(), 0);
   EXPECT_GT(j[0]["OriginDuration"].get<long>(), 0);
   EXPECT_LE(j[0]["OriginDuration"].get<long>(), j[0]["Duration"].get<long>());

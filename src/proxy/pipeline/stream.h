@@ -111,6 +111,23 @@ class BodyReader {
   virtual boost::asio::awaitable<BodyRead> read_all(std::string& out, std::uint64_t limit) = 0;
 };
 
+// Copies of response fields for the access log's origin_/downstream_ headers (only when its
+// header mode keeps any); their strings keep their capacity across requests.
+struct HeaderCopy {
+  std::vector<std::pair<std::string, std::string>> items;
+  std::size_t count = 0;  // entries of `items` in use
+  void add(std::string_view name, std::string_view value) {
+    if (count == items.size()) items.emplace_back();
+    items[count].first.assign(name);
+    items[count].second.assign(value);
+    ++count;
+  }
+};
+struct ResponseCopies {
+  HeaderCopy origin;      // the server's response fields, as received
+  HeaderCopy downstream;  // the fields the client got (hop-by-hop left out, edits applied)
+};
+
 struct Stream {
   // --- the request, set by the codec (views valid until the exchange ends) ---
   WorkerState* worker = nullptr;
@@ -155,6 +172,7 @@ struct Stream {
   std::optional<HeadCopy> head_copy;
   RequestRecord record;
   std::string user;  // the user basicAuth or digestAuth let in (the access log's ClientUsername)
+  ResponseCopies* response_copies = nullptr;  // set by the codec when the access log wants them
 
   // The path the server gets (after rewrites).
   std::string_view forward_path() const { return new_path ? std::string_view(*new_path) : path; }

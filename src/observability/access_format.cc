@@ -1,6 +1,7 @@
 #include "observability/access_format.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -122,6 +123,17 @@ std::string_view path_of(const AccessRecord& r, bool keep_query) {
 
 }  // namespace
 
+namespace {
+// Bytes a JSON string may hold as they are (Go's encoding/json: printable ASCII except '"',
+// '\\' and the HTML characters '<', '>', '&').
+constexpr std::array<bool, 256> kPlainJson = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = true;
+  for (unsigned char c : {'"', '\\', '<', '>', '&'}) t[c] = false;
+  return t;
+}();
+}  // namespace
+
 void append_json_string(std::string_view s, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
@@ -129,13 +141,7 @@ void append_json_string(std::string_view s, std::string& out) {
   while (i < s.size()) {
     // The common case: a run of printable ASCII that needs no escape, appended at once.
     std::size_t run = i;
-    while (run < s.size()) {
-      const auto r = static_cast<unsigned char>(s[run]);
-      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&') {
-        break;
-      }
-      ++run;
-    }
+    while (run < s.size() && kPlainJson[static_cast<unsigned char>(s[run])]) ++run;
     if (run != i) {
       out.append(s.data() + i, run - i);
       i = run;
@@ -216,18 +222,13 @@ void append_digits(long v, int width, std::string& out) {
   out.append(buf, static_cast<std::size_t>(width));
 }
 
-// "YYYY-MM-DDTHH:MM:SS" and the zone suffix ("Z", "+01:00") of one second, kept per thread: a
-// writer formats many lines within the same second, and localtime_r is not cheap.
-struct SecondText {
-  std::int64_t second = -1;
-  bool utc = false;
-  std::string date_time;
-  std::string zone;
-};
+}  // namespace
 
-const SecondText& second_text(std::chrono::system_clock::time_point t, bool utc) {
-  thread_local SecondText cache[2];
-  SecondText& c = cache[utc ? 1 : 0];
+namespace {
+
+const SecondText& second_text(std::chrono::system_clock::time_point t, bool utc,
+                              SecondText* caches) {
+  SecondText& c = caches[utc ? 1 : 0];
   const auto secs = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
   if (c.second == secs && c.utc == utc) return c;
   const Broken b = breakdown(t, utc);
@@ -261,8 +262,9 @@ const SecondText& second_text(std::chrono::system_clock::time_point t, bool utc)
 }  // namespace
 
 void append_rfc3339(std::chrono::system_clock::time_point t, bool utc, bool nanos,
-                    std::string& out) {
-  const SecondText& st = second_text(t, utc);
+                    std::string& out, SecondText* caches) {
+  SecondText local[2];
+  const SecondText& st = second_text(t, utc, caches != nullptr ? caches : local);
   out += st.date_time;
   if (nanos) {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
@@ -283,22 +285,21 @@ void append_rfc3339(std::chrono::system_clock::time_point t, bool utc, bool nano
 AccessLogFormatter::AccessLogFormatter(const config::AccessLog& cfg)
     : format_(cfg.format), fields_(cfg.fields), keep_query_(cfg.fields.keep_query_parameters) {
   for (int f = 0; f < kFieldCount; ++f) modes_[f] = field_mode(kNames[f]);
-  // Ranks: the fixed keys and the header prefixes in byte order, as Go sorts map keys.
-  std::vector<std::string_view> keys(std::begin(kNames), std::end(kNames));
-  for (std::string_view k : {"level", "msg", "time", "request_", "origin_", "downstream_"}) {
-    keys.push_back(k);
+  // The JSON keys in byte order, as Go sorts map keys: the fixed ones, and each header group
+  // at its prefix's place (no fixed key starts with a prefix, so a group's keys stay together).
+  std::vector<std::pair<std::string_view, JsonSlot>> keys;
+  for (int f = 0; f < kFieldCount; ++f) {
+    keys.push_back({kNames[f], {JsonSlot::kField, static_cast<Field>(f)}});
   }
-  std::sort(keys.begin(), keys.end());
-  auto rank = [&](std::string_view k) {
-    return static_cast<int>(std::lower_bound(keys.begin(), keys.end(), k) - keys.begin());
-  };
-  for (int f = 0; f < kFieldCount; ++f) field_rank_[f] = rank(kNames[f]);
-  rank_level_ = rank("level");
-  rank_msg_ = rank("msg");
-  rank_time_ = rank("time");
-  rank_request_ = rank("request_");
-  rank_origin_ = rank("origin_");
-  rank_downstream_ = rank("downstream_");
+  keys.push_back({"level", {JsonSlot::kLevel, kFieldCount}});
+  keys.push_back({"msg", {JsonSlot::kMsg, kFieldCount}});
+  keys.push_back({"time", {JsonSlot::kTime, kFieldCount}});
+  keys.push_back({"request_", {JsonSlot::kRequestHeaders, kFieldCount}});
+  keys.push_back({"origin_", {JsonSlot::kOriginHeaders, kFieldCount}});
+  keys.push_back({"downstream_", {JsonSlot::kDownstreamHeaders, kFieldCount}});
+  std::sort(keys.begin(), keys.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& k : keys) json_order_.push_back(k.second);
   header_modes_.insert(cfg.fields.header_names.begin(), cfg.fields.header_names.end());
 }
 
@@ -416,39 +417,146 @@ void AccessLogFormatter::append_clf(const AccessRecord& r, bool traefik_fields, 
   out += '\n';
 }
 
-AccessLogFormatter::Entry& AccessLogFormatter::next_entry() {
-  if (used_ == entries_.size()) entries_.emplace_back();
-  Entry& e = entries_[used_++];
-  e.key.clear();
-  e.value.clear();
-  return e;
-}
 
-void AccessLogFormatter::add_string(Field f, std::string_view v) {
-  if (modes_[f] == AccessLogMode::Drop) return;
-  Entry& e = next_entry();
-  e.key = kNames[f];
-  e.rank = field_rank_[f];
-  append_json_string(modes_[f] == AccessLogMode::Redact ? std::string_view("REDACTED") : v,
-                     e.value);
-}
 
-void AccessLogFormatter::add_number(Field f, std::string_view digits) {
-  if (modes_[f] == AccessLogMode::Drop) return;
-  Entry& e = next_entry();
-  e.key = kNames[f];
-  e.rank = field_rank_[f];
-  if (modes_[f] == AccessLogMode::Redact) {
-    e.value = "\"REDACTED\"";
-  } else {
-    e.value = digits;
+
+
+// logrus' JSONFormatter over Traefik's fields: one object per line, keys sorted (Go's
+// encoding/json sorts map keys), plus level, msg and time. The order of the fixed keys and of
+// the header groups is computed once (json_order_), so a line is written straight into `out`:
+// no per-key buffers and no sort (only header names, when headers are kept, are sorted).
+void AccessLogFormatter::append_json(const AccessRecord& r,
+                                     std::chrono::system_clock::time_point now, std::string& out) {
+  bool first = true;
+  auto key = [&](std::string_view k) {  // a fixed key: plain ASCII, nothing to escape
+    out += first ? "{\"" : ",\"";
+    first = false;
+    out.append(k);
+    out += "\":";
+  };
+  auto redacted = [&](Field f) {
+    if (modes_[f] != AccessLogMode::Redact) return false;
+    out += "\"REDACTED\"";
+    return true;
+  };
+  auto str = [&](Field f, std::string_view v) {
+    if (modes_[f] == AccessLogMode::Drop) return;
+    key(kNames[f]);
+    if (!redacted(f)) append_json_string(v, out);
+  };
+  auto num = [&](Field f, auto v) {
+    if (modes_[f] == AccessLogMode::Drop) return;
+    key(kNames[f]);
+    if (!redacted(f)) append_number(v, out);
+  };
+  auto stamp = [&](Field f, bool utc) {
+    if (modes_[f] == AccessLogMode::Drop) return;
+    key(kNames[f]);
+    if (redacted(f)) return;
+    out += '"';
+    append_rfc3339(r.start, utc, true, out, seconds_);
+    out += '"';
+  };
+  for (const JsonSlot& slot : json_order_) {
+    switch (slot.kind) {
+      case JsonSlot::kLevel:
+        key("level");
+        out += "\"info\"";
+        break;
+      case JsonSlot::kMsg:
+        key("msg");
+        out += "\"\"";
+        break;
+      case JsonSlot::kTime:
+        key("time");
+        out += '"';
+        append_rfc3339(now, false, false, out, seconds_);
+        out += '"';
+        break;
+      case JsonSlot::kRequestHeaders:
+        json_headers(r.request_headers, "request_", true, first, out);
+        break;
+      case JsonSlot::kOriginHeaders:
+        json_headers(r.origin_headers, "origin_", false, first, out);
+        break;
+      case JsonSlot::kDownstreamHeaders:
+        json_headers(r.downstream_headers, "downstream_", false, first, out);
+        break;
+      case JsonSlot::kField:
+        switch (slot.field) {
+          case StartUTC: stamp(StartUTC, true); break;
+          case StartLocal: stamp(StartLocal, false); break;
+          case Duration: num(Duration, static_cast<long long>(r.duration.count())); break;
+          case Overhead:
+            num(Overhead, static_cast<long long>((r.duration - r.origin_duration).count()));
+            break;
+          case RouterName: if (!r.router_name.empty()) str(RouterName, r.router_name); break;
+          case ServiceName: if (!r.service_name.empty()) str(ServiceName, r.service_name); break;
+          case ServiceURL: if (!r.service_url.empty()) str(ServiceURL, r.service_url); break;
+          case ServiceAddr: if (!r.service_addr.empty()) str(ServiceAddr, r.service_addr); break;
+          case ClientAddr: str(ClientAddr, r.client_addr); break;
+          case ClientHost: str(ClientHost, r.client_host); break;
+          case ClientPort: str(ClientPort, r.client_port.empty() ? "-" : r.client_port); break;
+          case ClientUsername:
+            str(ClientUsername, r.client_username.empty() ? "-" : r.client_username);
+            break;
+          case RequestAddr: if (!r.request_addr.empty()) str(RequestAddr, r.request_addr); break;
+          case RequestHost: if (!r.request_addr.empty()) str(RequestHost, r.request_host); break;
+          case RequestPort:
+            if (!r.request_addr.empty()) {
+              str(RequestPort, r.request_port.empty() ? "-" : r.request_port);
+            }
+            break;
+          case RequestMethod: str(RequestMethod, r.request_method); break;
+          case RequestPath: str(RequestPath, path_of(r, keep_query_)); break;
+          case RequestProtocol: str(RequestProtocol, r.request_protocol); break;
+          case RequestScheme: str(RequestScheme, r.request_scheme); break;
+          case RequestContentSize: num(RequestContentSize, r.request_content_size); break;
+          // Traefik's entrypoint sets the origin fields to 0 before a service may fill them.
+          case OriginDuration:
+            num(OriginDuration, static_cast<long long>(r.origin_duration.count()));
+            break;
+          case OriginContentSize: num(OriginContentSize, r.origin_content_size); break;
+          case OriginStatus: num(OriginStatus, r.origin_status); break;
+          case DownstreamStatus: num(DownstreamStatus, r.downstream_status); break;
+          case DownstreamContentSize:
+            num(DownstreamContentSize, r.downstream_content_size);
+            break;
+          case RequestCount: num(RequestCount, r.request_count); break;
+          case GzipRatio:
+            if (r.downstream_content_size != 0 &&
+                r.downstream_content_size != r.origin_content_size &&
+                modes_[GzipRatio] != AccessLogMode::Drop) {
+              key(kNames[GzipRatio]);
+              if (!redacted(GzipRatio)) {
+                append_float(static_cast<double>(r.origin_content_size) /
+                                 static_cast<double>(r.downstream_content_size),
+                             out);
+              }
+            }
+            break;
+          case RetryAttempts: num(RetryAttempts, r.retry_attempts); break;
+          case TLSVersion: if (!r.tls_version.empty()) str(TLSVersion, r.tls_version); break;
+          case TLSCipher: if (!r.tls_cipher.empty()) str(TLSCipher, r.tls_cipher); break;
+          case TLSClientSubject:
+            if (!r.tls_client_subject.empty()) str(TLSClientSubject, r.tls_client_subject);
+            break;
+          case EntryPointName: if (!r.entrypoint.empty()) str(EntryPointName, r.entrypoint); break;
+          case kFieldCount: break;
+        }
+        break;
+    }
   }
+  out += first ? "{}\n" : "}\n";
 }
 
-void AccessLogFormatter::add_headers(const std::vector<std::pair<std::string, std::string>>& hs,
-                                     std::string_view prefix, bool skip_host) {
-  // Go's http.Header: one key per canonical name, its values joined with ',' (Traefik's
-  // redactHeaders); the request's Host is not a header there (it is RequestAddr).
+// One header group (request_*, origin_*, downstream_*): Go's http.Header, one key per canonical
+// name with its values joined by ',' (Traefik's redactHeaders), keys sorted; the request's Host
+// is not a header there (it is RequestAddr).
+void AccessLogFormatter::json_headers(const std::vector<std::pair<std::string, std::string>>& hs,
+                                      std::string_view prefix, bool skip_host, bool& first,
+                                      std::string& out) {
+  if (hs.empty()) return;
   std::size_t groups = 0;
   for (const auto& [name, value] : hs) {
     canonical_header_name(name, name_);
@@ -465,116 +573,23 @@ void AccessLogFormatter::add_headers(const std::vector<std::pair<std::string, st
     }
     grouped_[g].second += value;
   }
+  order_.clear();
   for (std::size_t g = 0; g < groups; ++g) {
-    const AccessLogMode mode = header_mode(grouped_[g].first);
-    if (mode == AccessLogMode::Drop) continue;
-    Entry& e = next_entry();
-    e.key.assign(prefix);
-    e.rank = prefix == "request_" ? rank_request_ : prefix == "origin_" ? rank_origin_
-                                                                        : rank_downstream_;
-    e.key += grouped_[g].first;
-    append_json_string(mode == AccessLogMode::Redact ? std::string_view("REDACTED")
-                                                     : std::string_view(grouped_[g].second),
-                       e.value);
+    if (header_mode(grouped_[g].first) != AccessLogMode::Drop) order_.push_back(g);
   }
-}
-
-// logrus' JSONFormatter over Traefik's fields: one object per line, keys sorted (Go's
-// encoding/json sorts map keys), plus level, msg and time.
-void AccessLogFormatter::append_json(const AccessRecord& r,
-                                     std::chrono::system_clock::time_point now, std::string& out) {
-  used_ = 0;
-  std::string& digits = digits_;  // reused: timestamps do not fit the small-string buffer
-  auto num = [&](Field f, auto v) {
-    digits.clear();
-    append_number(v, digits);
-    add_number(f, digits);
-  };
-  if (modes_[StartUTC] != AccessLogMode::Drop) {
-    digits.clear();
-    append_rfc3339(r.start, true, true, digits);
-    add_string(StartUTC, digits);
-  }
-  if (modes_[StartLocal] != AccessLogMode::Drop) {
-    digits.clear();
-    append_rfc3339(r.start, false, true, digits);
-    add_string(StartLocal, digits);
-  }
-  num(Duration, static_cast<long long>(r.duration.count()));
-  num(Overhead, static_cast<long long>((r.duration - r.origin_duration).count()));
-  if (!r.router_name.empty()) add_string(RouterName, r.router_name);
-  if (!r.service_name.empty()) add_string(ServiceName, r.service_name);
-  if (!r.service_url.empty()) add_string(ServiceURL, r.service_url);
-  if (!r.service_addr.empty()) add_string(ServiceAddr, r.service_addr);
-  add_string(ClientAddr, r.client_addr);
-  add_string(ClientHost, r.client_host);
-  add_string(ClientPort, r.client_port.empty() ? "-" : r.client_port);
-  add_string(ClientUsername, r.client_username.empty() ? "-" : r.client_username);
-  if (!r.request_addr.empty()) {
-    add_string(RequestAddr, r.request_addr);
-    add_string(RequestHost, r.request_host);
-    add_string(RequestPort, r.request_port.empty() ? "-" : r.request_port);
-  }
-  add_string(RequestMethod, r.request_method);
-  add_string(RequestPath, path_of(r, keep_query_));
-  add_string(RequestProtocol, r.request_protocol);
-  add_string(RequestScheme, r.request_scheme);
-  num(RequestContentSize, r.request_content_size);
-  // Traefik's entrypoint sets the origin fields to 0 before a service may fill them.
-  num(OriginDuration, static_cast<long long>(r.origin_duration.count()));
-  num(OriginContentSize, r.origin_content_size);
-  num(OriginStatus, r.origin_status);
-  num(DownstreamStatus, r.downstream_status);
-  num(DownstreamContentSize, r.downstream_content_size);
-  num(RequestCount, r.request_count);
-  if (r.downstream_content_size != 0 && r.downstream_content_size != r.origin_content_size &&
-      modes_[GzipRatio] != AccessLogMode::Drop) {
-    digits.clear();
-    append_float(
-        static_cast<double>(r.origin_content_size) / static_cast<double>(r.downstream_content_size),
-        digits);
-    add_number(GzipRatio, digits);
-  }
-  num(RetryAttempts, r.retry_attempts);
-  if (!r.tls_version.empty()) add_string(TLSVersion, r.tls_version);
-  if (!r.tls_cipher.empty()) add_string(TLSCipher, r.tls_cipher);
-  if (!r.tls_client_subject.empty()) add_string(TLSClientSubject, r.tls_client_subject);
-  if (!r.entrypoint.empty()) add_string(EntryPointName, r.entrypoint);
-  add_headers(r.request_headers, "request_", true);
-  add_headers(r.origin_headers, "origin_", false);
-  add_headers(r.downstream_headers, "downstream_", false);
-  {
-    Entry& e = next_entry();
-    e.key = "level";
-    e.rank = rank_level_;
-    e.value = "\"info\"";
-  }
-  {
-    Entry& e = next_entry();
-    e.key = "msg";
-    e.rank = rank_msg_;
-    e.value = "\"\"";
-  }
-  {
-    Entry& e = next_entry();
-    e.key = "time";
-    e.rank = rank_time_;
-    e.value += '"';
-    append_rfc3339(now, false, false, e.value);
-    e.value += '"';
-  }
-  std::sort(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(used_),
-            [](const Entry& a, const Entry& b) {
-              return a.rank != b.rank ? a.rank < b.rank : a.key < b.key;
-            });
-  out += '{';
-  for (std::size_t i = 0; i < used_; ++i) {
-    if (i != 0) out += ',';
-    append_json_string(entries_[i].key, out);
+  std::sort(order_.begin(), order_.end(),
+            [&](std::size_t a, std::size_t b) { return grouped_[a].first < grouped_[b].first; });
+  for (std::size_t g : order_) {
+    out += first ? '{' : ',';
+    first = false;
+    name_.assign(prefix).append(grouped_[g].first);
+    append_json_string(name_, out);
     out += ':';
-    out += entries_[i].value;
+    append_json_string(header_mode(grouped_[g].first) == AccessLogMode::Redact
+                           ? std::string_view("REDACTED")
+                           : std::string_view(grouped_[g].second),
+                       out);
   }
-  out += "}\n";
 }
 
 }  // namespace portier::observability

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -19,6 +20,14 @@
 #include "observability/access_record.h"
 
 namespace portier::observability {
+
+// "YYYY-MM-DDTHH:MM:SS" and the zone suffix ("Z", "+01:00") of one second.
+struct SecondText {
+  std::int64_t second = -1;
+  bool utc = false;
+  std::string date_time;
+  std::string zone;
+};
 
 class AccessLogFormatter {
  public:
@@ -71,26 +80,18 @@ class AccessLogFormatter {
   static std::string_view field_name(Field f);
 
  private:
-  struct Entry {
-    std::string key;
-    std::string value;  // JSON text
-    // The key's place among the fixed keys in byte order (Go's sorted map keys); entries of one
-    // header group (request_*, ...) share their prefix's rank and are ordered by key.
-    int rank = 0;
+  // One place in a JSON line, in key order: a fixed field, level/msg/time, or a header group.
+  struct JsonSlot {
+    enum Kind { kField, kLevel, kMsg, kTime, kRequestHeaders, kOriginHeaders, kDownstreamHeaders };
+    Kind kind;
+    Field field;
   };
-  // Ranks of the fixed keys and of the header prefixes, computed once.
-  int field_rank_[kFieldCount] = {};
-  std::string digits_;  // append_json's scratch
-  int rank_level_ = 0, rank_msg_ = 0, rank_time_ = 0;
-  int rank_request_ = 0, rank_origin_ = 0, rank_downstream_ = 0;
+  std::vector<JsonSlot> json_order_;  // computed once
   void append_clf(const AccessRecord& r, bool traefik_fields, std::string& out);
   void append_json(const AccessRecord& r, std::chrono::system_clock::time_point now,
                    std::string& out);
-  Entry& next_entry();
-  void add_string(Field f, std::string_view v);
-  void add_number(Field f, std::string_view digits);
-  void add_headers(const std::vector<std::pair<std::string, std::string>>& headers,
-                   std::string_view prefix, bool skip_host);
+  void json_headers(const std::vector<std::pair<std::string, std::string>>& headers,
+                    std::string_view prefix, bool skip_host, bool& first, std::string& out);
   // The value of request header `canonical` (joined with ','), as the CLF quotes it.
   void clf_header(const AccessRecord& r, std::string_view canonical, std::string& out);
 
@@ -99,8 +100,8 @@ class AccessLogFormatter {
   bool keep_query_;
   config::AccessLogMode modes_[kFieldCount];
   std::map<std::string, config::AccessLogMode, std::less<>> header_modes_;  // found by view
-  std::vector<Entry> entries_;  // json scratch; capacity kept
-  std::size_t used_ = 0;
+  std::vector<std::size_t> order_;  // json scratch: header groups in key order
+  SecondText seconds_[2];           // append_rfc3339's caches (local, UTC)
   std::vector<std::pair<std::string, std::string>> grouped_;  // header scratch
   std::string name_;                                          // scratch
   std::string joined_;                                        // scratch
@@ -110,7 +111,9 @@ class AccessLogFormatter {
 // as U+FFFD), quotes included.
 void append_json_string(std::string_view s, std::string& out);
 // RFC 3339 with nanoseconds, trailing zeros removed (Go's time.RFC3339Nano), in UTC or local time.
+// `caches` (two, may be null): the last second formatted in local time and in UTC, so lines of
+// the same second skip localtime_r and the date's digits.
 void append_rfc3339(std::chrono::system_clock::time_point t, bool utc, bool nanos,
-                    std::string& out);
+                    std::string& out, SecondText* caches = nullptr);
 
 }  // namespace portier::observability

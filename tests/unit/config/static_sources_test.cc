@@ -74,7 +74,8 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
     if (key.find("trustedIPs") != std::string::npos) value = "10.0.0.0/8";
     if (key.find("providers.file") != std::string::npos) continue;  // filename xor directory
     if (key.ends_with(".to") || key.ends_with("httpChallenge.entryPoint")) value = "web";
-    if (key.ends_with("http.tls") || key == "api" || key == "ping" || key == "providers.docker") {
+    if (key.ends_with("http.tls") || key == "api" || key == "ping" || key == "providers.docker" ||
+        key == "metrics.prometheus") {
       value = "true";
     }
     if (key == "ping.entryPoint") value = "web";

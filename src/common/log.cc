@@ -104,16 +104,23 @@ std::pair<std::string, std::string> split_path(const std::string& path) {
   return {(p.parent_path() / p.stem()).string(), ext};
 }
 
-std::string backup_name(const std::string& path, std::chrono::milliseconds later) {
+// `t` in UTC with milliseconds into `out` (64 bytes): "2026-12-06T05:19:49.684Z" for log lines,
+// or with '-' between hours, minutes and seconds and no zone for file names.
+void utc_stamp(std::chrono::system_clock::time_point t, bool for_file, char* out) {
   using namespace std::chrono;
-  auto now = system_clock::now() + later;
-  std::time_t secs = system_clock::to_time_t(now);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t secs = system_clock::to_time_t(t);
+  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
+  std::snprintf(out, 64,
+                for_file ? "%04d-%02d-%02dT%02d-%02d-%02d.%03d" : "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms));
+}
+
+std::string backup_name(const std::string& path, std::chrono::milliseconds later) {
   char ts[64];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d-%02d-%02d.%03d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  utc_stamp(std::chrono::system_clock::now() + later, true, ts);
   auto [base, ext] = split_path(path);
   return base + "-" + ts + ext;
 }
@@ -337,15 +344,8 @@ bool parse_level(std::string_view text, Level& out) {
 }
 
 void write(Level level, std::string_view msg, Fields fields) {
-  using namespace std::chrono;
-  auto now = system_clock::now();
-  std::time_t secs = system_clock::to_time_t(now);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
   char ts[64];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  utc_stamp(std::chrono::system_clock::now(), false, ts);
   std::string line;
   line.reserve(128);
   const std::string_view level_name = kNames[static_cast<int>(level)];

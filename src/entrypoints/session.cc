@@ -297,6 +297,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     stream.record.start = std::chrono::steady_clock::now();
     capture_request(worker, head, tls ? socket.tls().native_handle() : nullptr, trusted, capture);
     stream.response_copies = capture.response_copies();
+    stream.time_upstream = capture.log;
     auto report = [&] { report_request(worker, ep, stream, capture, peer); };
     // A status answered here, before any middleware: what report() will say of it.
     auto answered = [&](int status, std::size_t body_bytes) {

@@ -303,8 +303,6 @@ AccessLogFormatter::AccessLogFormatter(const config::AccessLog& cfg)
   header_modes_.insert(cfg.fields.header_names.begin(), cfg.fields.header_names.end());
 }
 
-std::string_view AccessLogFormatter::field_name(Field f) { return kNames[f]; }
-
 AccessLogMode AccessLogFormatter::field_mode(std::string_view field) const {
   auto it = fields_.names.find(lower(field));
   return it != fields_.names.end() ? it->second : fields_.default_mode;

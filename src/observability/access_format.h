@@ -77,7 +77,6 @@ class AccessLogFormatter {
     EntryPointName,
     kFieldCount
   };
-  static std::string_view field_name(Field f);
 
  private:
   // One place in a JSON line, in key order: a fixed field, level/msg/time, or a header group.

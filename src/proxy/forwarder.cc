@@ -357,8 +357,10 @@ asio::awaitable<bool> Exchange::send_request() {
 }
 
 asio::awaitable<Outcome> Exchange::run() {
-  c_.stream.record.upstream_start = std::chrono::steady_clock::now();
-  c_.stream.record.upstream_end = {};
+  if (c_.stream.time_upstream) {
+    c_.stream.record.upstream_start = std::chrono::steady_clock::now();
+    c_.stream.record.upstream_end = {};
+  }
   if (!co_await connect()) {
     server_failed_ = true;
     if (may_retry_ && network_retry_) {
@@ -605,7 +607,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     response_done_ = true;
     c_.stream.record.upstream_body_bytes = r.bytes;
     c_.stream.record.response_body_bytes = r.bytes;
-    c_.stream.record.upstream_end = std::chrono::steady_clock::now();
+    if (c_.stream.time_upstream) c_.stream.record.upstream_end = std::chrono::steady_clock::now();
     if (!r.done) {
       if (r.bad != http::Error::None || r.src_failed) {
         log::warn("upstream response body failed",

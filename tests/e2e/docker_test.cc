@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "e2e/docker_env.h"
+#include "support/metrics.h"
 #include "support/net.h"
 #include "support/pebble.h"
 #include "support/process.h"
@@ -296,17 +297,10 @@ TEST_F(DockerTest, UnhealthyAndPausedGetNoTraffic) {
       << "unhealthy: no traffic";
   EXPECT_EQ(server_status(), "DOWN");
   // The metrics say so too, and count the Docker events that told portier.
-  auto metric = [&](const std::string& line_start) -> double {
-    auto r = http_get(std::stoi(*api), "x", "/metrics");
-    if (!r || r->status != 200) return -1;
-    const auto at = r->body.find("\n" + line_start);
-    if (at == std::string::npos) return -1;
-    const auto end = r->body.find('\n', at + 1);
-    const std::string line = r->body.substr(at + 1, end - at - 1);
-    return std::stod(line.substr(line.rfind(' ') + 1));
-  };
-  EXPECT_EQ(metric("traefik_service_server_up{service=\"h@docker\""), 0);
-  EXPECT_GE(metric("portier_docker_events_total "), 2);  // start, health_status at least
+
+  auto m = scrape_metrics(std::stoi(*api));
+  EXPECT_EQ(metric_value(m, "traefik_service_server_up", {{"service", "h@docker"}}), 0);
+  EXPECT_GE(metric_value(m, "portier_docker_events_total"), 2);  // start, health_status at least
   Conn back(port);
   back.send("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n200");
   ASSERT_TRUE(back.read_response());

@@ -2,7 +2,6 @@
 // routed, unrouted, authenticated, streamed and retried requests, filters, header modes, and
 // SIGUSR1 reopening the file after logrotate moved it.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <csignal>
@@ -12,6 +11,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/base64.h"
 #include "support/net.h"
 #include "support/process.h"
 
@@ -21,14 +21,6 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string base64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::vector<std::string> read_lines(const std::filesystem::path& p) {
   std::vector<std::string> out;
@@ -86,7 +78,7 @@ TEST(AccessLog, JsonLinesInTraefiksKeys) {
   ASSERT_TRUE(missing);
   ASSERT_EQ(missing->status, 404);
   auto authed = http_get(p.port, "private.localhost", "/",
-                         "Authorization: Basic " + base64("alice:secret1") +
+                         "Authorization: Basic " + base64_encode("alice:secret1") +
                              "\r\nX-Secret: s3cr3t\r\n");
   ASSERT_TRUE(authed);
   ASSERT_EQ(authed->status, 200);

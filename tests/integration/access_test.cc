@@ -7,6 +7,7 @@
 
 #include <regex>
 
+#include "common/base64.h"
 #include "support/net.h"
 #include "support/process.h"
 
@@ -28,14 +29,6 @@ std::string md5_hex(const std::string& s) {
   return r;
 }
 
-std::string base64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 class AccessTest : public ::testing::Test {
  protected:
@@ -133,11 +126,11 @@ TEST_F(AccessTest, BasicAuth) {
   EXPECT_EQ(none->status, 401);
   EXPECT_EQ(none->header("www-authenticate"), "Basic realm=\"traefik\"");
   auto wrong = http_get(portier_->port, "basic.localhost", "/",
-                        "Authorization: Basic " + base64("alice:nope") + "\r\n");
+                        "Authorization: Basic " + base64_encode("alice:nope") + "\r\n");
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 401);
   auto unknown = http_get(portier_->port, "basic.localhost", "/",
-                          "Authorization: Basic " + base64("mallory:secret1") + "\r\n");
+                          "Authorization: Basic " + base64_encode("mallory:secret1") + "\r\n");
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 401);
   auto garbage = http_get(portier_->port, "basic.localhost", "/", "Authorization: Basic %%%\r\n");
@@ -150,7 +143,7 @@ TEST_F(AccessTest, BasicAuth) {
                                    std::pair{"carol", "secret2"}}) {
     SCOPED_TRACE(user);
     auto ok = http_get(portier_->port, "basic.localhost", "/",
-                       "Authorization: Basic " + base64(std::string(user) + ":" + pass) +
+                       "Authorization: Basic " + base64_encode(std::string(user) + ":" + pass) +
                            "\r\nX-Auth-User: spoofed\r\n");
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->status, 200);

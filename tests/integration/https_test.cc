@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "support/certs.h"
+#include "support/metrics.h"
 #include "support/net.h"
 #include "support/pebble.h"
 #include "support/process.h"
@@ -258,21 +259,18 @@ TEST_F(HttpsTest, CaOutageIsRetriedWithBackoffAndShownOnTheRouter) {
   // Backoff, not hammering: 500 ms, then 5 s, ... so only a few attempts in this time.
   EXPECT_LE(count(portier_->proc->log(), "certificate order failed"), 4);
   // The metrics (on api.insecure's listener) count the orders and show the new certificate.
-  auto metric = [&](const std::string& line_start) -> double {
-    auto r = http_get(std::stoi(*api_port), "x", "/metrics");
-    if (!r || r->status != 200) return -1;
-    const auto at = r->body.find("\n" + line_start);
-    if (at == std::string::npos) return -1;
-    const auto end = r->body.find('\n', at + 1);
-    const std::string line = r->body.substr(at + 1, end - at - 1);
-    return std::stod(line.substr(line.rfind(' ') + 1));
-  };
-  const double failures = metric("portier_acme_order_failures_total ");
+
+  const int api = std::stoi(*api_port);
+  auto m = scrape_metrics(api);
+  const double failures = metric_value(m, "portier_acme_order_failures_total");
   EXPECT_GE(failures, 1);
-  EXPECT_GE(metric("portier_acme_orders_total "), failures + 1);
-  EXPECT_TRUE(poll_until([&] { return metric("traefik_tls_certs_not_after{cn=\"a.test\"") >
-                                      static_cast<double>(std::time(nullptr)); },
-                         5s));
+  EXPECT_GE(metric_value(m, "portier_acme_orders_total"), failures + 1);
+  EXPECT_TRUE(poll_until(
+      [&] {
+        return metric_value(scrape_metrics(api), "traefik_tls_certs_not_after", {{"cn", "a.test"}}) >
+               static_cast<double>(std::time(nullptr));
+      },
+      5s));
 }
 
 TEST_F(HttpsTest, WorldReadableStorageIsRefusedAndCorruptStorageIsKeptAside) {

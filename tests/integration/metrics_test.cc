@@ -6,9 +6,8 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
-#include <sstream>
 
+#include "support/metrics.h"
 #include "support/net.h"
 #include "support/process.h"
 
@@ -16,69 +15,6 @@ namespace portier::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-// The text format's samples (comments skipped). Label values here never hold quotes or commas.
-std::vector<Sample> parse_exposition(const std::string& text) {
-  std::vector<Sample> out;
-  std::istringstream in(text);
-  std::string line;
-  static const std::regex kLabel(R"re(([a-zA-Z_]+)="((?:[^"\\]|\\.)*)")re");
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    Sample s;
-    const auto brace = line.find('{');
-    const auto space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    if (brace != std::string::npos && brace < space) {
-      s.name = line.substr(0, brace);
-      const std::string labels = line.substr(brace, line.rfind('}') - brace);
-      for (std::sregex_iterator it(labels.begin(), labels.end(), kLabel), end; it != end; ++it) {
-        s.labels[(*it)[1]] = (*it)[2];
-      }
-    } else {
-      s.name = line.substr(0, space);
-    }
-    s.value = std::stod(line.substr(space + 1));
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-// The sum of the samples named `name` whose labels include `want`; -1 when there is none.
-double value(const std::vector<Sample>& samples, const std::string& name,
-             const std::map<std::string, std::string>& want = {}) {
-  double sum = 0;
-  bool found = false;
-  for (const auto& s : samples) {
-    if (s.name != name) continue;
-    bool match = true;
-    for (const auto& [k, v] : want) {
-      auto it = s.labels.find(k);
-      if (it == s.labels.end() || it->second != v) match = false;
-    }
-    if (match) {
-      sum += s.value;
-      found = true;
-    }
-  }
-  return found ? sum : -1;
-}
-
-std::vector<Sample> scrape(int port, const std::string& host = "x",
-                           const std::string& path = "/metrics") {
-  auto r = http_get(port, host, path);
-  EXPECT_TRUE(r) << "GET " << path;
-  if (!r) return {};
-  EXPECT_EQ(r->status, 200) << r->body;
-  EXPECT_NE(r->header("content-type").find("text/plain; version=0.0.4"), std::string::npos);
-  return parse_exposition(r->body);
-}
 
 std::string dynamic_for(const Whoami& w, bool with_second_router = true) {
   std::string d =
@@ -127,51 +63,51 @@ TEST(Metrics, CountsRequestsByEntrypointRouterAndService) {
   ASSERT_TRUE(held.send("GET / HTTP/1.1\r\nHost: app.localhost\r\n\r\n"));
   ASSERT_TRUE(held.read_response());
 
-  auto m = scrape(traefik);
+  auto m = scrape_metrics(traefik);
   const std::map<std::string, std::string> web_get200{
       {"entrypoint", "web"}, {"code", "200"}, {"method", "GET"}, {"protocol", "http"}};
-  EXPECT_EQ(value(m, "traefik_entrypoint_requests_total", web_get200), 6);
-  EXPECT_EQ(value(m, "traefik_entrypoint_requests_total",
+  EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_total", web_get200), 6);
+  EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_total",
                   {{"entrypoint", "web"}, {"code", "200"}, {"method", "POST"}}),
             2);
-  EXPECT_EQ(value(m, "traefik_entrypoint_requests_total",
+  EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_total",
                   {{"entrypoint", "web"}, {"code", "404"}}),
             3);
-  EXPECT_EQ(value(m, "traefik_entrypoint_requests_bytes_total",
+  EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_bytes_total",
                   {{"entrypoint", "web"}, {"method", "POST"}}),
             20);
-  EXPECT_EQ(value(m, "traefik_entrypoint_responses_bytes_total",
+  EXPECT_EQ(metric_value(m, "traefik_entrypoint_responses_bytes_total",
                   {{"entrypoint", "web"}, {"code", "404"}}),
             3 * 19);  // "404 page not found\n"
-  EXPECT_GT(value(m, "traefik_entrypoint_responses_bytes_total", web_get200), 0);
+  EXPECT_GT(metric_value(m, "traefik_entrypoint_responses_bytes_total", web_get200), 0);
   // The histogram: the configured buckets, cumulative, +Inf equal to the count.
   auto bucket = [&](const std::string& le) {
     auto l = web_get200;
     l["le"] = le;
-    return value(m, "traefik_entrypoint_request_duration_seconds_bucket", l);
+    return metric_value(m, "traefik_entrypoint_request_duration_seconds_bucket", l);
   };
   EXPECT_EQ(bucket("+Inf"), 6);
   EXPECT_LE(bucket("0.05"), bucket("2"));
   EXPECT_EQ(bucket("0.3"), -1);  // not a configured bucket
-  EXPECT_EQ(value(m, "traefik_entrypoint_request_duration_seconds_count", web_get200), 6);
-  EXPECT_GT(value(m, "traefik_entrypoint_request_duration_seconds_sum", web_get200), 0);
+  EXPECT_EQ(metric_value(m, "traefik_entrypoint_request_duration_seconds_count", web_get200), 6);
+  EXPECT_GT(metric_value(m, "traefik_entrypoint_request_duration_seconds_sum", web_get200), 0);
 
-  EXPECT_EQ(value(m, "traefik_router_requests_total",
+  EXPECT_EQ(metric_value(m, "traefik_router_requests_total",
                   {{"router", "app@file"}, {"service", "s@file"}, {"code", "200"}}),
             6);
-  EXPECT_EQ(value(m, "traefik_router_requests_total", {{"router", "other@file"}}), 2);
-  EXPECT_EQ(value(m, "traefik_router_requests_total", {{"code", "404"}}), -1);  // no router
-  EXPECT_EQ(value(m, "traefik_service_requests_total", {{"service", "s@file"}}), 8);
-  EXPECT_EQ(value(m, "traefik_service_requests_bytes_total", {{"service", "s@file"}}), 20);
-  EXPECT_EQ(value(m, "traefik_service_server_up", {{"service", "s@file"}, {"url", w.url()}}), 1);
-  EXPECT_GE(value(m, "traefik_open_connections", {{"entrypoint", "web"}, {"protocol", "TCP"}}),
+  EXPECT_EQ(metric_value(m, "traefik_router_requests_total", {{"router", "other@file"}}), 2);
+  EXPECT_EQ(metric_value(m, "traefik_router_requests_total", {{"code", "404"}}), -1);  // no router
+  EXPECT_EQ(metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}), 8);
+  EXPECT_EQ(metric_value(m, "traefik_service_requests_bytes_total", {{"service", "s@file"}}), 20);
+  EXPECT_EQ(metric_value(m, "traefik_service_server_up", {{"service", "s@file"}, {"url", w.url()}}), 1);
+  EXPECT_GE(metric_value(m, "traefik_open_connections", {{"entrypoint", "web"}, {"protocol", "TCP"}}),
             1);
-  EXPECT_GE(value(m, "traefik_config_reloads_total"), 1);
-  EXPECT_GT(value(m, "traefik_config_last_reload_success"), 1.7e9);
+  EXPECT_GE(metric_value(m, "traefik_config_reloads_total"), 1);
+  EXPECT_GT(metric_value(m, "traefik_config_last_reload_success"), 1.7e9);
   // Scrapes are not counted (metrics.addInternals is off).
-  EXPECT_EQ(value(m, "traefik_entrypoint_requests_total", {{"entrypoint", "traefik"}}), -1);
-  auto again = scrape(traefik);
-  EXPECT_EQ(value(again, "traefik_entrypoint_requests_total", {{"entrypoint", "traefik"}}), -1);
+  EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_total", {{"entrypoint", "traefik"}}), -1);
+  auto again = scrape_metrics(traefik);
+  EXPECT_EQ(metric_value(again, "traefik_entrypoint_requests_total", {{"entrypoint", "traefik"}}), -1);
 }
 
 TEST(Metrics, RoutersLabelsOffByDefaultAndRemovedObjectsLeave) {
@@ -181,10 +117,10 @@ TEST(Metrics, RoutersLabelsOffByDefaultAndRemovedObjectsLeave) {
   Portier p = start_portier_static(dir, static_yaml, dynamic_for(w), {"web", "traefik"});
   const int web = p.port, traefik = p.ports.at("traefik");
   ASSERT_TRUE(http_get(web, "app.localhost", "/"));
-  auto m = scrape(traefik);
-  EXPECT_EQ(value(m, "traefik_router_requests_total"), -1);  // addRoutersLabels: false
-  EXPECT_EQ(value(m, "traefik_service_requests_total", {{"service", "s@file"}}), 1);
-  const double reloads = value(m, "traefik_config_reloads_total");
+  auto m = scrape_metrics(traefik);
+  EXPECT_EQ(metric_value(m, "traefik_router_requests_total"), -1);  // addRoutersLabels: false
+  EXPECT_EQ(metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}), 1);
+  const double reloads = metric_value(m, "traefik_config_reloads_total");
 
   // The service is renamed: its old series go, the reload is counted.
   std::string renamed = dynamic_for(w, false);
@@ -192,19 +128,19 @@ TEST(Metrics, RoutersLabelsOffByDefaultAndRemovedObjectsLeave) {
   renamed.replace(renamed.find("    s:\n"), 7, "    t:\n");
   dir.write("dynamic.yml", renamed);
   ASSERT_TRUE(poll_until(
-      [&] { return value(scrape(traefik), "traefik_config_reloads_total") > reloads; }, 5s));
+      [&] { return metric_value(scrape_metrics(traefik), "traefik_config_reloads_total") > reloads; }, 5s));
   ASSERT_TRUE(poll_until(
       [&] {
         auto r = http_get(web, "app.localhost", "/");
         return r && r->status == 200 &&
-               value(scrape(traefik), "traefik_service_requests_total", {{"service", "t@file"}}) >=
+               metric_value(scrape_metrics(traefik), "traefik_service_requests_total", {{"service", "t@file"}}) >=
                    1;
       },
       5s));
-  m = scrape(traefik);
-  EXPECT_EQ(value(m, "traefik_service_requests_total", {{"service", "s@file"}}), -1);
-  EXPECT_EQ(value(m, "traefik_service_server_up", {{"service", "s@file"}}), -1);
-  EXPECT_EQ(value(m, "traefik_service_server_up", {{"service", "t@file"}}), 1);
+  m = scrape_metrics(traefik);
+  EXPECT_EQ(metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}), -1);
+  EXPECT_EQ(metric_value(m, "traefik_service_server_up", {{"service", "s@file"}}), -1);
+  EXPECT_EQ(metric_value(m, "traefik_service_server_up", {{"service", "t@file"}}), 1);
 }
 
 TEST(Metrics, ServerDownByHealthCheckIsZeroAndRetriesAreCounted) {
@@ -226,7 +162,7 @@ TEST(Metrics, ServerDownByHealthCheckIsZeroAndRetriesAreCounted) {
   const int traefik = p.ports.at("traefik");
   ASSERT_TRUE(poll_until(
       [&] {
-        return value(scrape(traefik), "traefik_service_server_up", {{"service", "checked@file"}}) ==
+        return metric_value(scrape_metrics(traefik), "traefik_service_server_up", {{"service", "checked@file"}}) ==
                0;
       },
       5s));
@@ -236,9 +172,9 @@ TEST(Metrics, ServerDownByHealthCheckIsZeroAndRetriesAreCounted) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
   }
-  auto m = scrape(traefik);
-  EXPECT_GE(value(m, "traefik_service_retries_total", {{"service", "s@file"}}), 1);
-  EXPECT_EQ(value(m, "traefik_service_requests_total", {{"service", "s@file"}, {"code", "200"}}),
+  auto m = scrape_metrics(traefik);
+  EXPECT_GE(metric_value(m, "traefik_service_retries_total", {{"service", "s@file"}}), 1);
+  EXPECT_EQ(metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}, {"code", "200"}}),
             6);
 }
 
@@ -256,11 +192,11 @@ TEST(Metrics, ManualRoutingServesOnlyThroughARouter) {
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 404);
   ASSERT_TRUE(http_get(p.port, "app.localhost", "/"));
-  auto m = scrape(p.port, "metrics.localhost");
-  EXPECT_EQ(value(m, "traefik_service_requests_total", {{"service", "s@file"}}), 1);
+  auto m = scrape_metrics(p.port, "metrics.localhost");
+  EXPECT_EQ(metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}), 1);
   // addInternals: the scrape through the router is counted too (by the next scrape).
-  m = scrape(p.port, "metrics.localhost");
-  EXPECT_GE(value(m, "traefik_service_requests_total", {{"service", "prometheus@internal"}}), 1);
+  m = scrape_metrics(p.port, "metrics.localhost");
+  EXPECT_GE(metric_value(m, "traefik_service_requests_total", {{"service", "prometheus@internal"}}), 1);
 }
 
 TEST(Metrics, OnTheApiListenerWithApiInsecure) {
@@ -282,8 +218,8 @@ TEST(Metrics, OnTheApiListenerWithApiInsecure) {
   ASSERT_TRUE(web);
   ASSERT_TRUE(proc->wait_for_log("(configuration applied)", 5s));
   ASSERT_TRUE(http_get(std::stoi(*web), "app.localhost", "/"));
-  auto m = scrape(std::stoi(*api));
-  EXPECT_EQ(value(m, "traefik_entrypoint_requests_total", {{"entrypoint", "web"}}), 1);
+  auto m = scrape_metrics(std::stoi(*api));
+  EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_total", {{"entrypoint", "web"}}), 1);
 }
 
 // A real Prometheus scrapes portier every 200 ms; its query API must see what was sent.

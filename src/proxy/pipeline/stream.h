@@ -94,7 +94,7 @@ struct RequestRecord {
   std::uint64_t response_body_bytes = 0;  // body bytes sent to the client (decoded)
   std::uint64_t upstream_body_bytes = 0;  // body bytes the server sent
   // The last try of a server: from the request's first byte written to its response's last
-  // byte relayed (both unset when no server was asked).
+  // byte relayed (both unset when no server was asked, or when Stream::time_upstream is off).
   std::chrono::steady_clock::time_point upstream_start, upstream_end;
   int attempts = 0;                // tries of a server
   std::string_view answered_by;    // the middleware that answered locally, or ""
@@ -173,6 +173,7 @@ struct Stream {
   RequestRecord record;
   std::string user;  // the user basicAuth or digestAuth let in (the access log's ClientUsername)
   ResponseCopies* response_copies = nullptr;  // set by the codec when the access log wants them
+  bool time_upstream = false;  // fill record.upstream_start/end (the access log's OriginDuration)
 
   // The path the server gets (after rewrites).
   std::string_view forward_path() const { return new_path ? std::string_view(*new_path) : path; }

@@ -15,7 +15,8 @@ build_pkgs=(
   libtomlplusplus-dev       # TOML files (static and dynamic), as Traefik accepts
   libcurl4-openssl-dev      # the Docker Engine API client (and ACME later)
   libre2-dev                # RE2: the rule language's regexes (Go syntax, linear time)
-  zlib1g-dev                # gzip of rotated log files (log.compress)
+  zlib1g-dev                # gzip: rotated log files (log.compress), the compress middleware
+  libbrotli-dev libzstd-dev # br and zstd for the compress middleware
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image;

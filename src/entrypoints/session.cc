@@ -449,6 +449,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
         const bool close = stream.local.close;
         stream.replace_by = -1;
         stream.response_edits.clear();  // the replaced response's edits go with it
+        stream.transforms.clear();
         co_await chain.filters[k]->replace(stream, stream.record.status);
         stream.local.close = stream.local.close || close;
         upto = k;

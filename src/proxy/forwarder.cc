@@ -12,6 +12,7 @@
 #include <span>
 
 #include "common/log.h"
+#include "proxy/body_copy.h"
 #include "proxy/http/chunked.h"
 #include "proxy/h1_serialize.h"
 #include "proxy/mirror.h"
@@ -36,13 +37,6 @@ constexpr int kMaxInterimResponses = 5;
 // Streams one message body from src to dst. The bytes already in `buf` are sent first, in the
 // same gather write as `prefix` (the serialized head). With chunk_out the body is sent chunked
 // (chunk extensions and trailers dropped); without it, chunked input is sent as raw bytes.
-struct CopyResult {
-  std::uint64_t bytes = 0;  // body bytes (decoded) written to the destination
-  bool done = false;
-  bool src_failed = false;  // read error, timeout, or the source closed too early
-  bool dst_failed = false;
-  http::Error bad = http::Error::None;  // malformed chunked coding
-};
 
 template <typename Src, typename Dst>
 struct Pipe {
@@ -573,10 +567,18 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     }
 
     const bool client_http11 = c_.head.version_minor == 1;
-    const bool chunk_out = info.framing.kind == http::BodyKind::Chunked && client_http11;
+    // A filter rewrites the body (compress): its length is unknown until the end, so it goes
+    // chunked to HTTP/1.1 clients and until close to HTTP/1.0 ones.
+    const bool transformed = !c_.stream.transforms.empty() && !head_request_ &&
+                             head.status != 101 && info.framing.kind != http::BodyKind::None;
+    if (transformed) set_edit(c_.stream.response_edits, "Content-Length", "");
+    const bool chunk_out =
+        client_http11 && (transformed || info.framing.kind == http::BodyKind::Chunked);
     // The client connection survives when both sides frame the message and nobody asked to close.
-    const bool framed = info.framing.kind != http::BodyKind::UntilClose &&
-                        (info.framing.kind != http::BodyKind::Chunked || client_http11);
+    const bool framed = transformed ? client_http11
+                                    : info.framing.kind != http::BodyKind::UntilClose &&
+                                          (info.framing.kind != http::BodyKind::Chunked ||
+                                           client_http11);
     bool close_client = !c_.info.persistent || *c_.draining || !framed;
     if (head.status == 101) close_client = true;
     serialize_response(head, info, chunk_out, close_client);
@@ -603,10 +605,19 @@ asio::awaitable<Outcome> Exchange::handle_response() {
                                          c_.socket,
                                          client_write_,
                                          timeouts_.write_timeout};
-    CopyResult r = co_await copy_body(pipe, info.framing, chunk_out, c_.scratch);
+    CopyResult r;
+    if (transformed) {
+      r = co_await copy_transformed(up_->socket, up_->buffer, *up_read_,
+                                    fwd_.response_header_timeout, c_.socket, client_write_,
+                                    timeouts_.write_timeout, info.framing, chunk_out, c_.scratch,
+                                    c_.stream);
+    } else {
+      r = co_await copy_body(pipe, info.framing, chunk_out, c_.scratch);
+      r.out_bytes = r.bytes;
+    }
     response_done_ = true;
     c_.stream.record.upstream_body_bytes = r.bytes;
-    c_.stream.record.response_body_bytes = r.bytes;
+    c_.stream.record.response_body_bytes = r.out_bytes;
     if (c_.stream.time_upstream) c_.stream.record.upstream_end = std::chrono::steady_clock::now();
     if (!r.done) {
       if (r.bad != http::Error::None || r.src_failed) {

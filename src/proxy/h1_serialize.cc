@@ -167,13 +167,28 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
     append_field(scratch, f.name, f.value);
   }
   append_edits(scratch, edits);
-  const std::size_t length = l.body_set ? l.body.size() : reason.size() + 1;
+  // A body filters rewrite (compress) is rewritten whole here: local answers are small.
+  std::string transformed;
+  const bool transform = !stream.transforms.empty() && !head_request;
+  if (transform) {
+    std::string tmp[2];
+    std::string plain;
+    if (!l.body_set) plain.append(reason).append("\n");
+    if (!run_transforms(stream.transforms, l.body_set ? std::string_view(l.body) : plain,
+                        BodyTransform::Mode::Finish, transformed, tmp)) {
+      co_return Outcome::Close;
+    }
+  }
+  const std::size_t length =
+      transform ? transformed.size() : l.body_set ? l.body.size() : reason.size() + 1;
   char len[24];
   auto [end, ec0] = std::to_chars(len, len + sizeof len, length);
   scratch.append("Content-Length: ").append(len, end).append("\r\n");
   if (close) scratch.append("Connection: close\r\n");
   scratch.append("\r\n");
-  if (!head_request) {
+  if (transform) {
+    scratch.append(transformed);
+  } else if (!head_request) {
     if (l.body_set) {
       scratch.append(l.body);
     } else {

@@ -44,6 +44,8 @@ PORTIER_FILTER_FACTORY(errors);
 // body_filters.cc
 PORTIER_FILTER_FACTORY(buffering);
 PORTIER_FILTER_FACTORY(content_type);
+// compress_filter.cc
+PORTIER_FILTER_FACTORY(compress);
 // pass_tls_client_cert.cc
 PORTIER_FILTER_FACTORY(pass_tls_client_cert);
 

@@ -21,6 +21,7 @@ constexpr Entry kRegistry[] = {
     {"basicAuth", mw::basic_auth},
     {"buffering", mw::buffering},
     {"circuitBreaker", mw::circuit_breaker},
+    {"compress", mw::compress},
     {"contentType", mw::content_type},
     {"digestAuth", mw::digest_auth},
     {"errors", mw::errors},

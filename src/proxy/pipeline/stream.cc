@@ -42,6 +42,18 @@ std::optional<std::string_view> Stream::header(std::string_view name) const {
   return std::nullopt;
 }
 
+bool run_transforms(const std::vector<std::unique_ptr<BodyTransform>>& ts, std::string_view in,
+                    BodyTransform::Mode mode, std::string& out, std::string (&tmp)[2]) {
+  std::string_view cur = in;
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    std::string& dst = i + 1 == ts.size() ? out : tmp[i % 2];
+    if (&dst != &out) dst.clear();
+    if (!ts[i]->write(cur, mode, dst)) return false;
+    cur = dst;
+  }
+  return true;
+}
+
 void Stream::reset() {
   new_path.reset();
   request_edits.clear();
@@ -57,6 +69,7 @@ void Stream::reset() {
   has_body = false;
   body_length.reset();
   body_reader = nullptr;
+  transforms.clear();
 }
 
 }  // namespace portier::proxy

@@ -15,6 +15,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -128,6 +129,27 @@ struct ResponseCopies {
   HeaderCopy downstream;  // the fields the client got (hop-by-hop left out, edits applied)
 };
 
+// A rewrite of the response body that a filter installs from its response hook (compress; the
+// cache's copy of what it stores). The codec feeds it the decoded body in pieces and sends what it
+// appends; the response then has no Content-Length (chunked to HTTP/1.1 clients). Transforms
+// installed by inner filters run first, as their response hooks do.
+class BodyTransform {
+ public:
+  enum class Mode {
+    Write,   // more is coming
+    Flush,   // the server paused: everything fed so far must come out (server-sent events)
+    Finish,  // the body ended
+  };
+  virtual ~BodyTransform() = default;
+  // Appends to `out` what `in` becomes. false: the transform failed; the response is cut short.
+  virtual bool write(std::string_view in, Mode mode, std::string& out) = 0;
+};
+
+// Runs `in` through every transform in order (each one's output is the next one's input) and
+// appends the last one's output to `out`. `tmp` holds the intermediate outputs.
+bool run_transforms(const std::vector<std::unique_ptr<BodyTransform>>& ts, std::string_view in,
+                    BodyTransform::Mode mode, std::string& out, std::string (&tmp)[2]);
+
 struct Stream {
   // --- the request, set by the codec (views valid until the exchange ends) ---
   WorkerState* worker = nullptr;
@@ -174,6 +196,8 @@ struct Stream {
   std::string user;  // the user basicAuth or digestAuth let in (the access log's ClientUsername)
   ResponseCopies* response_copies = nullptr;  // set by the codec when the access log wants them
   bool time_upstream = false;  // fill record.upstream_start/end (the access log's OriginDuration)
+  // Response body rewrites installed by response hooks, in the order they run (see BodyTransform).
+  std::vector<std::unique_ptr<BodyTransform>> transforms;
 
   // The path the server gets (after rewrites).
   std::string_view forward_path() const { return new_path ? std::string_view(*new_path) : path; }

@@ -101,6 +101,10 @@ ApiResponse route(const RuntimeStore& store, std::string_view version, std::stri
     if (!store.traffic_source) return page_not_found();
     return json_response(store.traffic_source());
   }
+  if (path == "/api/portier/cache") {
+    if (!store.cache_stats) return page_not_found();
+    return json_response(store.cache_stats());
+  }
   if (auto r = collection(
           store, path, "router",
           [](const Runtime& rt) -> const auto& { return rt.config.http.routers; }, router_json)) {
@@ -137,12 +141,42 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
+// A query parameter's value (percent-decoded), or "".
+static std::string query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = item.find('=');
+    if (item.substr(0, eq) == name) {
+      std::string v = percent_decode(eq == std::string_view::npos ? "" : item.substr(eq + 1));
+      for (char& c : v) {
+        if (c == '+') c = ' ';
+      }
+      return v;
+    }
+  }
+  return "";
+}
+
 ApiResponse handle_api(const RuntimeStore& store, std::string_view version, std::string_view method,
                        std::string_view path, std::string_view query) {
+  if (method == "DELETE" && path == "/api/portier/cache" && store.cache_purge) {
+    // The one write in the API: purge cached responses (docs/middlewares.md, cache).
+    const std::string key = query_param(query, "key");
+    const std::string prefix = query_param(query, "prefix");
+    if (key.empty() == prefix.empty()) {
+      return {400, "text/plain; charset=utf-8", "give exactly one of key= and prefix=\n", ""};
+    }
+    return json_response(store.cache_purge(query_param(query, "middleware"), key, prefix));
+  }
   ApiResponse r = route(store, version, path, query);
   if (method == "GET" || method == "HEAD") return r;
   if (r.status == 404 && r.content_type.rfind("text/plain", 0) == 0) return r;  // unknown path
   // A known path: the API is read-only (gorilla/mux's answer in Traefik).
+  if (path == "/api/portier/cache" && store.cache_purge) {
+    return {405, "text/plain; charset=utf-8", "405 method not allowed\n", "GET, HEAD, DELETE"};
+  }
   return {405, "text/plain; charset=utf-8", "405 method not allowed\n", "GET, HEAD"};
 }
 

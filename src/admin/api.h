@@ -7,6 +7,8 @@
 //   /api/providers[/{name}]  (portier's: each provider's refused sources)
 //   /api/http/routers[/{name}]  /api/http/services[/{name}]  /api/http/middlewares[/{name}]
 //   /api/portier/certificates  /api/portier/traffic  (portier's: RuntimeStore::traffic_source)
+//   /api/portier/cache  (GET: the cache middlewares' counters; DELETE ?key= or ?prefix=
+//                        [&middleware=]: purges; the API's one write)
 //   /dashboard/  (with api.dashboard: admin/dashboard.h)
 //
 // Thread-safe (RuntimeStore::get() takes its mutex briefly); never blocks otherwise. Its cost
@@ -31,8 +33,8 @@ struct ApiResponse {
   std::vector<std::pair<std::string, std::string>> fields;
 };
 
-// `method`: as received ("GET"); only GET and HEAD are served, other methods on a known path
-// get 405. `path`: as sent, percent-escaped (a name segment is decoded, so
+// `method`: as received ("GET"); only GET and HEAD are served (and DELETE on /api/portier/cache),
+// other methods on a known path get 405. `path`: as sent, percent-escaped (a name segment is decoded, so
 // /api/http/routers/whoami%40file names whoami@file). `query`: without '?'; only the dashboard
 // reads it (Traefik's search, status and paging parameters are not implemented).
 ApiResponse handle_api(const RuntimeStore& store, std::string_view version, std::string_view method,

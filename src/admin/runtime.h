@@ -87,6 +87,13 @@ class RuntimeStore {
   // {"uptimeSeconds", "entryPoints", "routers", "services"} (docs/dashboard.md). Called on the
   // API's thread or a worker, concurrently: it must be thread-safe and must not block.
   std::function<nlohmann::json()> traffic_source;
+  // /api/portier/cache (404 while unset): GET lists each cache middleware's counters; DELETE
+  // purges (`cache_purge(middleware, key, prefix)`: middleware "" means every cache; exactly one
+  // of key and prefix is non-empty) and returns how many keys went. Thread-safe, non-blocking.
+  std::function<nlohmann::json()> cache_stats;
+  std::function<nlohmann::json(std::string_view middleware, std::string_view key,
+                               std::string_view prefix)>
+      cache_purge;
 
   void set(std::shared_ptr<const Runtime> rt) {
     std::lock_guard lock(mu_);

@@ -33,6 +33,7 @@
 #include "observability/access_log.h"
 #include "providers/docker/docker_provider.h"
 #include "providers/file/file_provider.h"
+#include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
 
 namespace {
@@ -261,6 +262,26 @@ int main(int argc, char** argv) {
   entrypoints::Server server(*cfg, workers);
   server.set_tls(certificates.services());
   server.set_observers(metrics.get(), access_log.get());
+  // The cache middlewares' stores, for /api/portier/cache (stats and purge).
+  runtime.cache_stats = [] {
+    nlohmann::json out = nlohmann::json::array();
+    proxy::cache::Registry::instance().for_each([&](const std::string& name, proxy::cache::Store& s) {
+      const auto st = s.stats();
+      out.push_back({{"middleware", name}, {"entries", st.entries}, {"bytes", st.bytes},
+                     {"hits", st.hits}, {"misses", st.misses}, {"stores", st.stores},
+                     {"evictions", st.evictions}});
+    });
+    return out;
+  };
+  runtime.cache_purge = [](std::string_view middleware, std::string_view key,
+                           std::string_view prefix) {
+    std::size_t purged = 0;
+    proxy::cache::Registry::instance().for_each([&](const std::string& name, proxy::cache::Store& s) {
+      if (!middleware.empty() && name != middleware) return;
+      purged += key.empty() ? s.purge_prefix(prefix) : s.purge(std::string(key));
+    });
+    return nlohmann::json{{"purged", purged}};
+  };
   if (metrics) {
     runtime.traffic_source = [m = metrics.get()] { return m->traffic_json(); };
     if (!cfg->certificates_resolvers.empty()) {

@@ -365,6 +365,17 @@ struct Compress {
   std::string default_encoding;  // without Accept-Encoding or with "*"; "": none
   bool operator==(const Compress&) const = default;
 };
+// cache: portier's shared HTTP cache (RFC 9111); not a Traefik type (docs/middlewares.md).
+struct Cache {
+  long long max_memory_bytes = 64ll << 20;  // all entries of this middleware; LRU beyond it
+  long long max_entry_bytes = 8ll << 20;    // larger responses are passed on, not stored
+  Duration default_ttl{0};  // freshness of 2xx answers that state none; 0: not stored then
+  Duration stale_while_revalidate{0};  // when the response does not say (RFC 5861)
+  Duration stale_if_error{0};
+  Duration lock_timeout{5000};  // concurrent misses of one key wait this long for the first
+  bool cache_authorized = false;  // store answers to requests with Authorization anyway
+  bool operator==(const Cache&) const = default;
+};
 // contentType: lets the engine guess a missing Content-Type (Traefik does not by default).
 struct ContentType {
   bool auto_detect = true;  // deprecated option; false makes the middleware do nothing
@@ -428,6 +439,7 @@ struct Middleware {
   std::optional<ContentType> content_type;
   std::optional<GrpcWeb> grpc_web;
   std::optional<PassTlsClientCert> pass_tls_client_cert;
+  std::optional<Cache> cache;
   bool operator==(const Middleware&) const = default;
 };
 

@@ -77,6 +77,7 @@ const std::vector<Type> kTypes = {
     {"addPrefix", decode_add_prefix, ""},
     {"basicAuth", decode_basic_auth, ""},
     {"buffering", decode_buffering, ""},
+    {"cache", decode_cache, ""},  // portier's own
     {"chain", decode_chain, ""},
     {"circuitBreaker", decode_circuit_breaker, ""},
     {"compress", decode_compress, ""},

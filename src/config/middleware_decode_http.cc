@@ -125,4 +125,15 @@ void decode_compress(YamlMap& m, Diagnostics& d, Middleware& mw) {
   read_opt(m, "defaultEncoding", d, c.default_encoding);
 }
 
+void decode_cache(YamlMap& m, Diagnostics& d, Middleware& mw) {
+  Cache& c = mw.cache.emplace();
+  read_opt(m, "maxMemoryBytes", d, 1, kMaxInt64, c.max_memory_bytes);
+  read_opt(m, "maxEntryBytes", d, 1, kMaxInt64, c.max_entry_bytes);
+  read_opt(m, "defaultTtl", d, c.default_ttl);
+  read_opt(m, "staleWhileRevalidate", d, c.stale_while_revalidate);
+  read_opt(m, "staleIfError", d, c.stale_if_error);
+  read_opt(m, "lockTimeout", d, c.lock_timeout);
+  read_opt(m, "cacheAuthorized", d, c.cache_authorized);
+}
+
 }  // namespace portier::config::detail

@@ -569,16 +569,20 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     const bool client_http11 = c_.head.version_minor == 1;
     // A filter rewrites the body (compress): its length is unknown until the end, so it goes
     // chunked to HTTP/1.1 clients and until close to HTTP/1.0 ones.
+    // A copy kept aside (the cache's) changes nothing on the wire.
     const bool transformed = !c_.stream.transforms.empty() && !head_request_ &&
                              head.status != 101 && info.framing.kind != http::BodyKind::None;
-    if (transformed) set_edit(c_.stream.response_edits, "Content-Length", "");
+    bool same_length = true;
+    for (const auto& t : c_.stream.transforms) same_length = same_length && t->keeps_length();
+    const bool reframed = transformed && !same_length;
+    if (reframed) set_edit(c_.stream.response_edits, "Content-Length", "");
     const bool chunk_out =
-        client_http11 && (transformed || info.framing.kind == http::BodyKind::Chunked);
+        client_http11 && (reframed || info.framing.kind == http::BodyKind::Chunked);
     // The client connection survives when both sides frame the message and nobody asked to close.
-    const bool framed = transformed ? client_http11
-                                    : info.framing.kind != http::BodyKind::UntilClose &&
-                                          (info.framing.kind != http::BodyKind::Chunked ||
-                                           client_http11);
+    const bool framed = reframed ? client_http11
+                                 : info.framing.kind != http::BodyKind::UntilClose &&
+                                       (info.framing.kind != http::BodyKind::Chunked ||
+                                        client_http11);
     bool close_client = !c_.info.persistent || *c_.draining || !framed;
     if (head.status == 101) close_client = true;
     serialize_response(head, info, chunk_out, close_client);

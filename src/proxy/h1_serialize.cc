@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <charconv>
 
 #include "proxy/forwarder.h"
@@ -167,38 +168,33 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
     append_field(scratch, f.name, f.value);
   }
   append_edits(scratch, edits);
-  // A body filters rewrite (compress) is rewritten whole here: local answers are small.
+  // The body: the local answer's own, a shared one (a cache hit), or the reason phrase.
+  std::string reason_line;
+  std::string_view body = l.body_view();
+  if (!l.body_set && !l.body_owner) {
+    reason_line.append(reason).append("\n");
+    body = reason_line;
+  }
+  // A body filters rewrite (compress) is rewritten whole here.
   std::string transformed;
-  const bool transform = !stream.transforms.empty() && !head_request;
-  if (transform) {
+  if (!stream.transforms.empty() && !head_request) {
     std::string tmp[2];
-    std::string plain;
-    if (!l.body_set) plain.append(reason).append("\n");
-    if (!run_transforms(stream.transforms, l.body_set ? std::string_view(l.body) : plain,
-                        BodyTransform::Mode::Finish, transformed, tmp)) {
+    if (!run_transforms(stream.transforms, body, BodyTransform::Mode::Finish, transformed, tmp)) {
       co_return Outcome::Close;
     }
+    body = transformed;
   }
-  const std::size_t length =
-      transform ? transformed.size() : l.body_set ? l.body.size() : reason.size() + 1;
   char len[24];
-  auto [end, ec0] = std::to_chars(len, len + sizeof len, length);
+  auto [end, ec0] = std::to_chars(len, len + sizeof len, body.size());
   scratch.append("Content-Length: ").append(len, end).append("\r\n");
   if (close) scratch.append("Connection: close\r\n");
   scratch.append("\r\n");
-  if (transform) {
-    scratch.append(transformed);
-  } else if (!head_request) {
-    if (l.body_set) {
-      scratch.append(l.body);
-    } else {
-      scratch.append(reason).append("\n");
-    }
-  }
-  stream.record.response_body_bytes = head_request ? 0 : length;
+  if (head_request) body = {};
+  stream.record.response_body_bytes = body.size();
+  std::array<asio::const_buffer, 2> bufs = {asio::buffer(scratch), asio::buffer(body)};
   Deadline dl(worker.wheel(), cancel_socket, &socket.socket());
   dl.arm(write_timeout);
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);
+  auto [ec, n] = co_await asio::async_write(socket, bufs, kNoThrow);
   if (ec || close) co_return Outcome::Close;
   co_return Outcome::KeepAlive;
 }

@@ -46,6 +46,8 @@ PORTIER_FILTER_FACTORY(buffering);
 PORTIER_FILTER_FACTORY(content_type);
 // compress_filter.cc
 PORTIER_FILTER_FACTORY(compress);
+// cache_filter.cc
+PORTIER_FILTER_FACTORY(cache);
 // pass_tls_client_cert.cc
 PORTIER_FILTER_FACTORY(pass_tls_client_cert);
 

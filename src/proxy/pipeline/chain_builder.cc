@@ -20,6 +20,7 @@ constexpr Entry kRegistry[] = {
     {"addPrefix", mw::add_prefix},
     {"basicAuth", mw::basic_auth},
     {"buffering", mw::buffering},
+    {"cache", mw::cache},
     {"circuitBreaker", mw::circuit_breaker},
     {"compress", mw::compress},
     {"contentType", mw::content_type},

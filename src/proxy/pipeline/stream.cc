@@ -70,6 +70,7 @@ void Stream::reset() {
   body_length.reset();
   body_reader = nullptr;
   transforms.clear();
+  states.clear();
 }
 
 }  // namespace portier::proxy

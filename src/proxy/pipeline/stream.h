@@ -81,6 +81,13 @@ struct LocalResponse {
   std::string body;  // empty: the reason phrase and a newline, as Go's http.Error
   bool body_set = false;  // the body is exactly `body`, even empty
   bool close = false;     // the connection closes after it
+  // A body shared with its owner instead of copied (a cache hit): when `body_owner` is set, the
+  // body is `shared_body`, which the owner keeps alive.
+  std::shared_ptr<const void> body_owner;
+  std::string_view shared_body;
+  std::string_view body_view() const {
+    return body_owner ? shared_body : std::string_view(body);
+  }
 };
 
 // What happened to one request, for access logs and metrics (issue 14 reads it).
@@ -143,6 +150,9 @@ class BodyTransform {
   virtual ~BodyTransform() = default;
   // Appends to `out` what `in` becomes. false: the transform failed; the response is cut short.
   virtual bool write(std::string_view in, Mode mode, std::string& out) = 0;
+  // The output is the input, byte for byte (a copy kept aside): the response keeps its framing
+  // and Content-Length.
+  virtual bool keeps_length() const { return false; }
 };
 
 // Runs `in` through every transform in order (each one's output is the next one's input) and
@@ -196,6 +206,16 @@ struct Stream {
   std::string user;  // the user basicAuth or digestAuth let in (the access log's ClientUsername)
   ResponseCopies* response_copies = nullptr;  // set by the codec when the access log wants them
   bool time_upstream = false;  // fill record.upstream_start/end (the access log's OriginDuration)
+  // A filter's own per-request state, kept from its request hook to its response and
+  // completion hooks (made only on the paths that need it: a cache miss, say).
+  std::vector<std::pair<const void*, std::shared_ptr<void>>> states;
+  template <typename T>
+  T* state(const void* owner) const {
+    for (const auto& [o, p] : states) {
+      if (o == owner) return static_cast<T*>(p.get());
+    }
+    return nullptr;
+  }
   // Response body rewrites installed by response hooks, in the order they run (see BodyTransform).
   std::vector<std::unique_ptr<BodyTransform>> transforms;
 

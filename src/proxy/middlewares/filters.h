@@ -46,6 +46,9 @@ PORTIER_FILTER_FACTORY(buffering);
 PORTIER_FILTER_FACTORY(content_type);
 // pass_tls_client_cert.cc
 PORTIER_FILTER_FACTORY(pass_tls_client_cert);
+// jwt_filter.cc, api_key_filter.cc (portier types)
+PORTIER_FILTER_FACTORY(jwt);
+PORTIER_FILTER_FACTORY(api_key);
 
 #undef PORTIER_FILTER_FACTORY
 

@@ -42,7 +42,7 @@ std::string add(std::string_view entry, ApiKeyTable& t, std::set<std::string>& n
   std::string_view hash = trim(entry.substr(colon + 1));
   if (name.empty()) return "empty key name";
   if (!names.insert(name).second) return "key name `" + name + "` appears twice";
-  if (hash.starts_with("sha256:")) {
+  if (hash.size() >= 7 && (hash.substr(0, 7) == "sha256:" || hash.substr(0, 7) == "SHA256:")) {
     std::string_view hex = hash.substr(7);
     if (hex.size() != 64) return "key `" + name + "`: sha256 needs 64 hex digits";
     ApiKeyTable::Fast f{name, {}};

@@ -31,9 +31,10 @@ class TokenAuthTest : public ::testing::Test {
     ec_ = std::make_unique<TestKey>(make_key("P-256"));
     write_jwks({jwk_of(*rsa_, "a")});
     jwks_port_ = free_port();
-    jwks_ = Process::start({"/usr/bin/python3", "-u", "-m", "http.server", std::to_string(jwks_port_),
-                            "--bind", "127.0.0.1", "--directory", (dir_->path() / "www").string()},
-                           dir_->path() / "jwks.log");
+    jwks_ =
+        Process::start({"/usr/bin/python3", "-u", "-m", "http.server", std::to_string(jwks_port_),
+                        "--bind", "127.0.0.1", "--directory", (dir_->path() / "www").string()},
+                       dir_->path() / "jwks.log");
     ASSERT_TRUE(poll_until(
         [] {
           try {  // http_get throws while nothing listens yet
@@ -68,8 +69,7 @@ class TokenAuthTest : public ::testing::Test {
     return n - 1;  // the readiness probe above
   }
   static std::string dynamic() {
-    const std::string jwks =
-        "http://127.0.0.1:" + std::to_string(jwks_port_) + "/jwks.json";
+    const std::string jwks = "http://127.0.0.1:" + std::to_string(jwks_port_) + "/jwks.json";
     auto router = [](const std::string& name, const std::string& mws) {
       return "    " + name + ":\n      rule: \"Host(`" + name + ".localhost`)\"\n" +
              "      service: app\n      middlewares: [" + mws + "]\n";
@@ -88,8 +88,10 @@ class TokenAuthTest : public ::testing::Test {
          "        claims: {role: admin}\n        realm: admins\n";
     // sha256("key-one") and sha256("key-two")
     d += "    apikey:\n      apiKey:\n        keyQuery: api_key\n        keys:\n"
-         "          - \"ci:sha256:9b346041bc9a49574eb2665b2ad2a0a3f9f9cce4e42f5d1f26deb8a256b5966a\"\n"
-         "          - \"ops:sha256:c8df51469c308a59bfbd48a3e0bdd228ca922d6032035f5ef6e4ad45f473a9f3\"\n";
+         "          - "
+         "\"ci:sha256:9b346041bc9a49574eb2665b2ad2a0a3f9f9cce4e42f5d1f26deb8a256b5966a\"\n"
+         "          - "
+         "\"ops:sha256:c8df51469c308a59bfbd48a3e0bdd228ca922d6032035f5ef6e4ad45f473a9f3\"\n";
     d += "    perkey:\n      rateLimit:\n        average: 1\n        period: 1h\n        burst: 2\n"
          "        sourceCriterion:\n          requestHeaderName: X-API-Key-Name\n";
     d += "  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"" +
@@ -98,7 +100,7 @@ class TokenAuthTest : public ::testing::Test {
   }
   static std::string token(const TestKey& k, const std::string& alg, const std::string& kid,
                            json patch = json::object()) {
-    json claims = {{"iss", "https://idp.test"}, {"aud", "api"},  {"sub", "alice"},
+    json claims = {{"iss", "https://idp.test"}, {"aud", "api"},    {"sub", "alice"},
                    {"roles", {"a", "b"}},       {"role", "admin"}, {"exp", unix_now() + 300}};
     claims.merge_patch(patch);
     return sign_token(k, alg, claims, kid);
@@ -197,7 +199,7 @@ TEST_F(TokenAuthTest, RotationRefetchesAndRandomKidsDoNotHammer) {
   const std::string new_token = token(*ec_, "ES256", "b");
   auto r = bearer("jwt.localhost", new_token);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 401);  // not published yet (a refetch found nothing)
+  EXPECT_EQ(r->status, 401);           // not published yet (a refetch found nothing)
   std::this_thread::sleep_for(400ms);  // past jwksMinRefreshInterval
   write_jwks({jwk_of(*rsa_, "a"), jwk_of(*ec_, "b")});
   const int before = jwks_fetches();
@@ -218,9 +220,9 @@ TEST_F(TokenAuthTest, RotationRefetchesAndRandomKidsDoNotHammer) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401);
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   const int fetched = jwks_fetches() - start;
   EXPECT_LE(fetched, 1 + ms / 300) << ms << " ms";
   EXPECT_GE(fetched, 1);

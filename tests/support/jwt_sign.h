@@ -25,7 +25,8 @@ std::string public_pem(const TestKey& k);
 
 // header.payload.signature; `header` gets "alg" (and "kid" when set) unless it has them.
 std::string sign_token(const TestKey& k, const std::string& alg, const nlohmann::json& payload,
-                       const std::string& kid = "", nlohmann::json header = nlohmann::json::object());
+                       const std::string& kid = "",
+                       nlohmann::json header = nlohmann::json::object());
 
 // Seconds since the epoch.
 long long unix_now();

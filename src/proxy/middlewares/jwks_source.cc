@@ -45,12 +45,13 @@ void fetch_once(JwksSource::Shared& s) {
     const auto n = set->keys.size();
     s.keys.store(std::make_shared<const KeySet>(std::move(*set)));
     log::debug("jwt: JWKS fetched", {{"middleware", s.options.log_name},
-                                      {"url", s.options.url},
-                                      {"keys", std::to_string(n)},
-                                      {"skipped", std::to_string(skipped.size())}});
+                                     {"url", s.options.url},
+                                     {"keys", std::to_string(n)},
+                                     {"skipped", std::to_string(skipped.size())}});
   } else {
     log::warn("jwt: JWKS fetch failed; the last good keys stay in use",
-              {{"middleware", s.options.log_name}, {"url", s.options.url},
+              {{"middleware", s.options.log_name},
+               {"url", s.options.url},
                {"error", set.error().message}});
   }
 }

@@ -33,7 +33,7 @@ class JwksSource {
     std::chrono::milliseconds refresh{std::chrono::minutes(15)};
     std::chrono::milliseconds min_refresh{std::chrono::seconds(10)};
     std::chrono::milliseconds timeout{std::chrono::seconds(5)};  // one transfer
-    std::string log_name;  // the middleware, for log lines
+    std::string log_name;                                        // the middleware, for log lines
   };
   // Starts the helper thread (the first fetch begins at once).
   static std::shared_ptr<JwksSource> start(Options o);

@@ -27,18 +27,38 @@ struct AlgInfo {
   std::string_view name;
 };
 constexpr std::array<AlgInfo, 12> kAlgs = {{
-    {Alg::RS256, "RS256"}, {Alg::RS384, "RS384"}, {Alg::RS512, "RS512"},
-    {Alg::PS256, "PS256"}, {Alg::PS384, "PS384"}, {Alg::PS512, "PS512"},
-    {Alg::ES256, "ES256"}, {Alg::ES384, "ES384"}, {Alg::EdDSA, "EdDSA"},
-    {Alg::HS256, "HS256"}, {Alg::HS384, "HS384"}, {Alg::HS512, "HS512"},
+    {Alg::RS256, "RS256"},
+    {Alg::RS384, "RS384"},
+    {Alg::RS512, "RS512"},
+    {Alg::PS256, "PS256"},
+    {Alg::PS384, "PS384"},
+    {Alg::PS512, "PS512"},
+    {Alg::ES256, "ES256"},
+    {Alg::ES384, "ES384"},
+    {Alg::EdDSA, "EdDSA"},
+    {Alg::HS256, "HS256"},
+    {Alg::HS384, "HS384"},
+    {Alg::HS512, "HS512"},
 }};
 
 const EVP_MD* digest_of(Alg a) {
   switch (a) {
-    case Alg::RS256: case Alg::PS256: case Alg::ES256: case Alg::HS256: return EVP_sha256();
-    case Alg::RS384: case Alg::PS384: case Alg::ES384: case Alg::HS384: return EVP_sha384();
-    case Alg::RS512: case Alg::PS512: case Alg::HS512: return EVP_sha512();
-    case Alg::EdDSA: return nullptr;
+    case Alg::RS256:
+    case Alg::PS256:
+    case Alg::ES256:
+    case Alg::HS256:
+      return EVP_sha256();
+    case Alg::RS384:
+    case Alg::PS384:
+    case Alg::ES384:
+    case Alg::HS384:
+      return EVP_sha384();
+    case Alg::RS512:
+    case Alg::PS512:
+    case Alg::HS512:
+      return EVP_sha512();
+    case Alg::EdDSA:
+      return nullptr;
   }
   return nullptr;
 }
@@ -51,7 +71,8 @@ Result<KeyType> type_of(EVP_PKEY* p) {
     case EVP_PKEY_RSA_PSS:
       if (EVP_PKEY_get_bits(p) < 2048) return Error{"RSA key shorter than 2048 bits"};
       return KeyType::Rsa;
-    case EVP_PKEY_ED25519: return KeyType::Ed25519;
+    case EVP_PKEY_ED25519:
+      return KeyType::Ed25519;
     case EVP_PKEY_EC: {
       char group[64] = {};
       size_t len = 0;
@@ -61,7 +82,8 @@ Result<KeyType> type_of(EVP_PKEY* p) {
       if (g == "secp384r1" || g == "P-384") return KeyType::EcP384;
       return Error{"EC curve " + std::string(g) + " is not supported (P-256 and P-384 are)"};
     }
-    default: break;
+    default:
+      break;
   }
   return Error{"unsupported key type (RSA, EC P-256/P-384 and Ed25519 are)"};
 }
@@ -88,8 +110,10 @@ std::optional<std::string> member(const json& j, const char* name) {
 Result<EVP_PKEY*> rsa_from_jwk(const json& j) {
   auto n = member(j, "n"), e = member(j, "e");
   if (!n || !e || n->empty() || e->empty()) return Error{"RSA key without valid n and e"};
-  BIGNUM* bn = BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()), int(n->size()), nullptr);
-  BIGNUM* be = BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), int(e->size()), nullptr);
+  BIGNUM* bn =
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()), int(n->size()), nullptr);
+  BIGNUM* be =
+      BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), int(e->size()), nullptr);
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   EVP_PKEY* pkey = nullptr;
   if (bn && be && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
@@ -113,8 +137,8 @@ Result<EVP_PKEY*> ec_from_jwk(const json& j, const std::string& crv) {
   EVP_PKEY* pkey = nullptr;
   const char* group = size == 32 ? "prime256v1" : "secp384r1";
   if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) == 1 &&
-      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) == 1) {
+      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) ==
+          1) {
     pkey = from_params("EC", bld);
   }
   OSSL_PARAM_BLD_free(bld);
@@ -180,12 +204,23 @@ std::vector<Alg> asymmetric_algs() {
 
 bool alg_fits(Alg a, KeyType t) {
   switch (a) {
-    case Alg::RS256: case Alg::RS384: case Alg::RS512:
-    case Alg::PS256: case Alg::PS384: case Alg::PS512: return t == KeyType::Rsa;
-    case Alg::ES256: return t == KeyType::EcP256;
-    case Alg::ES384: return t == KeyType::EcP384;
-    case Alg::EdDSA: return t == KeyType::Ed25519;
-    case Alg::HS256: case Alg::HS384: case Alg::HS512: return t == KeyType::Hmac;
+    case Alg::RS256:
+    case Alg::RS384:
+    case Alg::RS512:
+    case Alg::PS256:
+    case Alg::PS384:
+    case Alg::PS512:
+      return t == KeyType::Rsa;
+    case Alg::ES256:
+      return t == KeyType::EcP256;
+    case Alg::ES384:
+      return t == KeyType::EcP384;
+    case Alg::EdDSA:
+      return t == KeyType::Ed25519;
+    case Alg::HS256:
+    case Alg::HS384:
+    case Alg::HS512:
+      return t == KeyType::Hmac;
   }
   return false;
 }

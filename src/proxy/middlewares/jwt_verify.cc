@@ -61,8 +61,8 @@ Outcome check_claims(json claims, const Policy& p, std::int64_t now) {
     auto it = claims.find("aud");
     bool any = false;
     if (it != claims.end()) {
-      std::vector<json> auds = it->is_array() ? std::vector<json>(it->begin(), it->end())
-                                              : std::vector<json>{*it};
+      std::vector<json> auds =
+          it->is_array() ? std::vector<json>(it->begin(), it->end()) : std::vector<json>{*it};
       for (const auto& a : auds) {
         any = any || (a.is_string() && std::find(p.audiences.begin(), p.audiences.end(),
                                                  a.get<std::string>()) != p.audiences.end());

@@ -30,9 +30,22 @@ typedef struct evp_pkey_st EVP_PKEY;
 namespace portier::proxy::jwt {
 
 constexpr std::size_t kMaxTokenSize = 8192;  // bytes of the compact form
-constexpr std::size_t kMaxKeys = 64;          // keys kept from one JWKS document
+constexpr std::size_t kMaxKeys = 64;         // keys kept from one JWKS document
 
-enum class Alg { RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA, HS256, HS384, HS512 };
+enum class Alg {
+  RS256,
+  RS384,
+  RS512,
+  PS256,
+  PS384,
+  PS512,
+  ES256,
+  ES384,
+  EdDSA,
+  HS256,
+  HS384,
+  HS512
+};
 std::optional<Alg> alg_from_name(std::string_view name);  // nullopt for "none" and the unknown
 std::string_view alg_name(Alg a);
 // The default allowed list: every asymmetric algorithm (HS* must be listed to be accepted).
@@ -85,9 +98,9 @@ struct Policy {
 
 enum class Status {
   Ok,
-  Malformed,     // not a JWS compact token we accept (also: too large, bad alg, crit)
-  UnknownKid,    // the header names a kid that no key set has
-  NoKey,         // no key of the right type
+  Malformed,   // not a JWS compact token we accept (also: too large, bad alg, crit)
+  UnknownKid,  // the header names a kid that no key set has
+  NoKey,       // no key of the right type
   BadSignature,
   Expired,
   NotYetValid,

@@ -19,7 +19,9 @@ TEST(ApiKeys, LoadErrors) {
       {"", {}, "apiKey: no keys given"},
       {"", {"nocolon"}, "apiKey.keys[0]: expected name:hash"},
       {"", {":sha256:" + hex64}, "apiKey.keys[0]: empty key name"},
-      {"", {"a:sha256:" + hex64, "a:sha256:" + hex64}, "apiKey.keys[1]: key name `a` appears twice"},
+      {"",
+       {"a:sha256:" + hex64, "a:sha256:" + hex64},
+       "apiKey.keys[1]: key name `a` appears twice"},
       {"", {"a:sha256:abc"}, "sha256 needs 64 hex digits"},
       {"", {"a:sha256:" + std::string(64, 'g')}, "sha256 needs 64 hex digits"},
       {"", {"a:plaintext-secret"}, "must be sha256:<hex> or an htpasswd hash"},
@@ -40,9 +42,10 @@ TEST(ApiKeys, LoadErrors) {
 
 TEST(ApiKeys, Matching) {
   auto t = ApiKeyTable::load(
-      "", {"one:sha256:9b346041bc9a49574eb2665b2ad2a0a3f9f9cce4e42f5d1f26deb8a256b5966a",
-           "two:SHA256:C8DF51469C308A59BFBD48A3E0BDD228CA922D6032035F5EF6E4AD45F473A9F3",
-           "three:{SHA}cr/1myyN/+R3Z7zMzw3zNjb+KoA="});  // base64(sha1("slow-key")): an htpasswd entry
+      "",
+      {"one:sha256:9b346041bc9a49574eb2665b2ad2a0a3f9f9cce4e42f5d1f26deb8a256b5966a",
+       "two:SHA256:C8DF51469C308A59BFBD48A3E0BDD228CA922D6032035F5EF6E4AD45F473A9F3",
+       "three:{SHA}cr/1myyN/+R3Z7zMzw3zNjb+KoA="});  // base64(sha1("slow-key")): an htpasswd entry
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_EQ(t->fast.size(), 2u);
   EXPECT_EQ(t->slow.size(), 1u);

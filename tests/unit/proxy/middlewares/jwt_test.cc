@@ -1,11 +1,10 @@
 // JWT verification (proxy/middlewares/jwt_verify.h) with keys generated here by OpenSSL: every
 // algorithm, the refusals (none, alg confusion, tampering, malformed input), claims, and JWKS
 // parsing.
-#include "proxy/middlewares/jwt_verify.h"
-
 #include <gtest/gtest.h>
 
 #include "common/base64.h"
+#include "proxy/middlewares/jwt_verify.h"
 #include "support/jwt_sign.h"
 
 namespace portier::proxy::jwt {
@@ -47,9 +46,9 @@ struct KeyCase {
   std::string kind;
 };
 const std::vector<KeyCase> kKeyCases = {
-    {"RS256", "RSA"},   {"RS384", "RSA"},   {"RS512", "RSA"},     {"PS256", "RSA"},
-    {"PS384", "RSA"},   {"PS512", "RSA-PSS"}, {"ES256", "P-256"}, {"ES384", "P-384"},
-    {"EdDSA", "Ed25519"}, {"HS256", "HMAC"}, {"HS384", "HMAC"},   {"HS512", "HMAC"},
+    {"RS256", "RSA"},     {"RS384", "RSA"},     {"RS512", "RSA"},   {"PS256", "RSA"},
+    {"PS384", "RSA"},     {"PS512", "RSA-PSS"}, {"ES256", "P-256"}, {"ES384", "P-384"},
+    {"EdDSA", "Ed25519"}, {"HS256", "HMAC"},    {"HS384", "HMAC"},  {"HS512", "HMAC"},
 };
 
 TestKey key_for(const std::string& kind) {
@@ -76,15 +75,14 @@ TEST(JwtVerify, EveryAlgorithmVerifiesAndRefusesTampering) {
     // A flipped signature byte.
     std::string sig = *base64url_strict(t.substr(dot2 + 1));
     sig[sig.size() / 2] ^= 0x01;
-    EXPECT_EQ(run(t.substr(0, dot2 + 1) + base64url_encode(sig), set).status,
-              Status::BadSignature);
+    EXPECT_EQ(run(t.substr(0, dot2 + 1) + base64url_encode(sig), set).status, Status::BadSignature);
     // Not in the allowed list.
     Policy only_other = all_algs();
     std::erase(only_other.algorithms, *alg_from_name(c.alg));
     EXPECT_EQ(run(t, set, only_other).status, Status::Malformed);
     // Another key of the same kind does not verify it.
-    KeySet other = set_of(c.kind == "HMAC" ? test::hmac_secret(kSecret + "x") : make_key(c.kind),
-                          "k1");
+    KeySet other =
+        set_of(c.kind == "HMAC" ? test::hmac_secret(kSecret + "x") : make_key(c.kind), "k1");
     EXPECT_EQ(run(t, other).status, Status::BadSignature);
   }
 }
@@ -207,8 +205,8 @@ TEST(JwtVerify, IssuerAudienceAndClaims) {
   p.audiences = {"api"};
   p.required_claims = {"sub"};
   p.claims = {{"role", "admin"}, {"tier", "3"}};
-  const json base = {{"iss", "https://b"}, {"aud", "api"}, {"sub", "x"}, {"role", "admin"},
-                     {"tier", 3}};
+  const json base = {
+      {"iss", "https://b"}, {"aud", "api"}, {"sub", "x"}, {"role", "admin"}, {"tier", 3}};
   struct Case {
     std::string name;
     json patch;  // merged into base; null values remove
@@ -261,10 +259,16 @@ TEST(JwtKeys, JwksParsing) {
   y[5] ^= 0x40;  // no longer on the curve
   bad_ec["y"] = base64url_encode(y);
   json doc = {{"keys",
-               {jwk_of(rsa, "r"), jwk_of(ec, "e"), jwk_of(ed, "o"), enc, bad_ec,
-                jwk_of(make_key("P-521"), "p521"), jwk_of(make_key("RSA-1024"), "small"),
+               {jwk_of(rsa, "r"),
+                jwk_of(ec, "e"),
+                jwk_of(ed, "o"),
+                enc,
+                bad_ec,
+                jwk_of(make_key("P-521"), "p521"),
+                jwk_of(make_key("RSA-1024"), "small"),
                 {{"kty", "oct"}, {"k", "c2VjcmV0"}, {"kid", "oct"}},
-                {{"kty", "RSA"}, {"n", "AQAB=="}, {"e", "AQAB"}, {"kid", "pad"}}, 5}}};
+                {{"kty", "RSA"}, {"n", "AQAB=="}, {"e", "AQAB"}, {"kid", "pad"}},
+                5}}};
   std::vector<std::string> skipped;
   auto set = parse_jwks(doc.dump(), &skipped);
   ASSERT_TRUE(set);

@@ -257,6 +257,44 @@ struct DigestAuth {
   bool operator==(const DigestAuth&) const = default;
 };
 
+// jwt (a portier type; Traefik Hub has one, OSS none): a signed JWT (RFC 7519) checked against
+// keys from `jwks_url` (fetched in the background), `jwks_file`, `public_keys` (PEM files or
+// inline PEM) or `secret` (HS*). Secrets are never logged nor shown by the API.
+struct Jwt {
+  std::string jwks_url;
+  std::string jwks_file;
+  std::vector<std::string> public_keys;
+  std::string secret;
+  std::vector<std::string> algorithms;  // empty: every asymmetric one (HS* only when listed)
+  std::vector<std::string> issuers;     // empty: any; else `iss` must be one of them
+  std::vector<std::string> audiences;   // empty: any; else one `aud` entry must be one of them
+  std::vector<std::string> required_claims;
+  std::map<std::string, std::string> claims;          // claim -> required value (403 if not)
+  std::map<std::string, std::string> forward_headers;  // request header -> claim
+  Duration leeway = std::chrono::seconds(60);
+  std::string token_header;  // "": Authorization with the Bearer scheme
+  std::string token_cookie;
+  std::string token_query;
+  bool remove_header = false;  // drop the token's header (Authorization) before forwarding
+  std::string realm = "portier";
+  Duration jwks_refresh_interval = std::chrono::minutes(15);
+  Duration jwks_min_refresh_interval = std::chrono::seconds(10);  // unknown-kid refetch limit
+  bool operator==(const Jwt&) const = default;
+};
+
+// apiKey (a portier type): keys as "name:hash" (hash `sha256:<hex>` or an htpasswd hash), from
+// `keys` and `keys_file`. Secrets, never logged nor shown by the API.
+struct ApiKey {
+  std::vector<std::string> keys;
+  std::string keys_file;
+  std::string key_header = "X-API-Key";  // "": not read from a header
+  std::string key_query;                 // "": not read from the query
+  bool bearer = false;                   // also Authorization: Bearer <key>
+  std::string name_header = "X-API-Key-Name";  // set to the key's name; "": none
+  bool keep_key = false;                       // forward the key's header as sent
+  bool operator==(const ApiKey&) const = default;
+};
+
 // TLS towards an authentication server (forwardAuth.tls): files or PEM text.
 struct ForwardAuthTls {
   std::string ca;
@@ -440,6 +478,8 @@ struct Middleware {
   std::optional<GrpcWeb> grpc_web;
   std::optional<PassTlsClientCert> pass_tls_client_cert;
   std::optional<Cache> cache;
+  std::optional<Jwt> jwt;
+  std::optional<ApiKey> api_key;
   bool operator==(const Middleware&) const = default;
 };
 

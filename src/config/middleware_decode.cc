@@ -75,6 +75,7 @@ struct Type {
 // is disabled with that reason (proxy/middlewares/actions.cc: middleware_error).
 const std::vector<Type> kTypes = {
     {"addPrefix", decode_add_prefix, ""},
+    {"apiKey", decode_api_key, ""},  // portier type
     {"basicAuth", decode_basic_auth, ""},
     {"buffering", decode_buffering, ""},
     {"cache", decode_cache, ""},  // portier's own
@@ -95,6 +96,7 @@ const std::vector<Type> kTypes = {
     {"inFlightReq", decode_in_flight_req, ""},
     {"ipAllowList", decode_ip_allow_list, ""},
     {"ipWhiteList", decode_ip_white_list, ""},  // deprecated name of ipAllowList
+    {"jwt", decode_jwt, ""},  // portier type
     {"passTLSClientCert", decode_pass_tls_client_cert, ""},
     {"plugin", nullptr, "*"},
     {"rateLimit", decode_rate_limit, ""},

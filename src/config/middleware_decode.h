@@ -28,6 +28,9 @@ void decode_ip_white_list(YamlMap& m, Diagnostics& d, Middleware& mw);
 void decode_rate_limit(YamlMap& m, Diagnostics& d, Middleware& mw);
 void decode_in_flight_req(YamlMap& m, Diagnostics& d, Middleware& mw);
 void decode_pass_tls_client_cert(YamlMap& m, Diagnostics& d, Middleware& mw);
+// middleware_decode_token.cc (portier types)
+void decode_jwt(YamlMap& m, Diagnostics& d, Middleware& mw);
+void decode_api_key(YamlMap& m, Diagnostics& d, Middleware& mw);
 
 void decode_headers(YamlMap& m, Diagnostics& d, Middleware& mw);
 void decode_retry(YamlMap& m, Diagnostics& d, Middleware& mw);

@@ -50,6 +50,9 @@ PORTIER_FILTER_FACTORY(compress);
 PORTIER_FILTER_FACTORY(cache);
 // pass_tls_client_cert.cc
 PORTIER_FILTER_FACTORY(pass_tls_client_cert);
+// jwt_filter.cc, api_key_filter.cc (portier types)
+PORTIER_FILTER_FACTORY(jwt);
+PORTIER_FILTER_FACTORY(api_key);
 
 #undef PORTIER_FILTER_FACTORY
 

@@ -18,6 +18,7 @@ struct Entry {
 // One entry per implemented middleware type (Traefik's names).
 constexpr Entry kRegistry[] = {
     {"addPrefix", mw::add_prefix},
+    {"apiKey", mw::api_key},
     {"basicAuth", mw::basic_auth},
     {"buffering", mw::buffering},
     {"cache", mw::cache},
@@ -30,6 +31,7 @@ constexpr Entry kRegistry[] = {
     {"headers", mw::headers},
     {"inFlightReq", mw::in_flight_req},
     {"ipAllowList", mw::ip_allow_list},
+    {"jwt", mw::jwt},
     {"passTLSClientCert", mw::pass_tls_client_cert},
     {"rateLimit", mw::rate_limit},
     {"redirectRegex", mw::redirect_regex},

@@ -15,6 +15,7 @@
 #include "support/decompress.h"
 #include "support/net.h"
 #include "support/process.h"
+#include "support/scripted.h"
 
 namespace portier::test {
 namespace {
@@ -30,94 +31,8 @@ std::string text(std::size_t n) {
   return s;
 }
 
-bool send_all(int fd, std::string_view s) {
-  while (!s.empty()) {
-    ssize_t n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    s.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-// A keep-alive backend whose answers are written by a handler per path (bodiless requests only).
-// One thread per connection; every read has a 5 s timeout; threads joined at destruction.
-class Scripted {
- public:
-  using Handler = std::function<void(int fd)>;
-  explicit Scripted(std::map<std::string, Handler> routes) : routes_(std::move(routes)) {
-    fd_ = listen_loopback(64, port_);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-  ~Scripted() {
-    stop_ = true;
-    acceptor_.join();
-    {
-      std::lock_guard l(mu_);
-      for (int c : conns_) ::shutdown(c, SHUT_RDWR);
-    }
-    for (auto& t : workers_) t.join();
-    for (int c : conns_) ::close(c);
-    ::close(fd_);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::atomic<bool> release{false};  // lets the server-sent events handler go on
-
- private:
-  void accept_loop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      timeval tv{5, 0};
-      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      std::lock_guard l(mu_);
-      conns_.push_back(c);
-      workers_.emplace_back([this, c] { serve(c); });
-    }
-  }
-  void serve(int c) {
-    std::string buf;
-    char tmp[4096];
-    for (;;) {
-      std::size_t end;
-      while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-        ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
-        if (n <= 0) return;
-        buf.append(tmp, static_cast<std::size_t>(n));
-      }
-      const std::string head = buf.substr(0, end);
-      buf.erase(0, end + 4);
-      const std::size_t sp = head.find(' ');
-      std::string path = head.substr(sp + 1, head.find(' ', sp + 1) - sp - 1);
-      auto it = routes_.find(path);
-      if (it == routes_.end()) {
-        send_all(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-      } else {
-        it->second(c);
-      }
-    }
-  }
-  std::map<std::string, Handler> routes_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<int> conns_;
-  std::vector<std::thread> workers_;
-};
-
 Scripted::Handler fixed(std::string head_fields, std::string body, int status = 200) {
-  return [=](int fd) {
-    std::string r = "HTTP/1.1 " + std::to_string(status) + " X\r\n" + head_fields;
-    if (status != 204 && status != 304) {
-      r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    }
-    r += "\r\n";
-    if (status != 204 && status != 304) r += body;
-    send_all(fd, r);
-  };
+  return fixed_answer(std::move(head_fields), std::move(body), status);
 }
 
 class CompressTest : public ::testing::Test {
@@ -135,7 +50,7 @@ class CompressTest : public ::testing::Test {
                          text(5000), 206)},
         {"/empty", fixed("Content-Type: text/html\r\n", "", 204)},
         {"/chunked",
-         [page](int fd) {
+         [page](int fd, const std::string&) {
            std::string r = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                            "Transfer-Encoding: chunked\r\n\r\n";
            for (std::size_t off = 0; off < page.size(); off += 3000) {
@@ -148,11 +63,11 @@ class CompressTest : public ::testing::Test {
            send_all(fd, r);
          }},
         {"/events",
-         [](int fd) {
+         [](int fd, const std::string&) {
            send_all(fd,
                     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                     "Transfer-Encoding: chunked\r\n\r\nd\r\ndata: first\n\n\r\n");
-           for (int i = 0; i < 100 && !backend_->release; ++i) std::this_thread::sleep_for(50ms);
+           for (int i = 0; i < 100 && !release_; ++i) std::this_thread::sleep_for(50ms);
            send_all(fd, "e\r\ndata: second\n\n\r\n0\r\n\r\n");
          }},
     });
@@ -213,11 +128,13 @@ class CompressTest : public ::testing::Test {
     return http_get(portier_->port, host, path, extra);
   }
   static Scripted* backend_;
+  static std::atomic<bool> release_;  // lets the server-sent events handler go on
   static TempDir* dir_;
   static Portier* portier_;
   static std::string* page_;
 };
 Scripted* CompressTest::backend_ = nullptr;
+std::atomic<bool> CompressTest::release_{false};
 TempDir* CompressTest::dir_ = nullptr;
 Portier* CompressTest::portier_ = nullptr;
 std::string* CompressTest::page_ = nullptr;
@@ -347,7 +264,7 @@ TEST_F(CompressTest, KeepAliveAndHttp10Framing) {
 }
 
 TEST_F(CompressTest, ServerSentEventsAreFlushedAsTheyCome) {
-  backend_->release = false;
+  release_ = false;
   Conn conn(portier_->port);
   ASSERT_TRUE(conn.send(
       "GET /events HTTP/1.1\r\nHost: gz.localhost\r\nAccept-Encoding: gzip\r\n"
@@ -379,7 +296,7 @@ TEST_F(CompressTest, ServerSentEventsAreFlushedAsTheyCome) {
     events = decompress("gzip", body, true);
     if (events && events->find("data: first") != std::string::npos) break;
   }
-  backend_->release = true;
+  release_ = true;
   ASSERT_TRUE(events) << got;
   EXPECT_EQ(*events, "data: first\n\n");
   EXPECT_NE(got.find("Content-Encoding: gzip"), std::string::npos);

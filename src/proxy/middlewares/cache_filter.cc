@@ -93,10 +93,16 @@ bool has_field(const Stream& s, std::string_view name) {
   return s.fields != nullptr && s.fields->find(name) != nullptr;
 }
 
-// Does the client's validator match the entry (RFC 9110 13.1.2, weak comparison)?
+// Does the client's validator match the entry (RFC 9110 13.1.2, weak comparison)? The client's
+// own fields: not the validators portier adds to revalidate.
 bool not_modified(const Stream& s, const Entry& e) {
   auto strip = [](std::string_view t) { return t.starts_with("W/") ? t.substr(2) : t; };
-  if (auto inm = s.header("If-None-Match")) {
+  auto client = [&](std::string_view name) -> std::optional<std::string_view> {
+    const http::Field* f = s.fields != nullptr ? s.fields->find(name) : nullptr;
+    if (f == nullptr) return std::nullopt;
+    return f->value;
+  };
+  if (auto inm = client("If-None-Match")) {
     if (e.etag.empty()) return false;
     bool match = false;
     http::for_each_token(*inm, [&](std::string_view t) {
@@ -104,7 +110,7 @@ bool not_modified(const Stream& s, const Entry& e) {
     });
     return match;
   }
-  if (auto ims = s.header("If-Modified-Since"); ims && !e.last_modified.empty()) {
+  if (auto ims = client("If-Modified-Since"); ims && !e.last_modified.empty()) {
     auto since = cache::parse_http_date(*ims);
     auto lm = cache::parse_http_date(e.last_modified);
     return since && lm && *lm <= *since;

@@ -77,7 +77,7 @@ class CompressFilter final : public Filter {
     std::uint64_t length = 0;
     bool known = false;
     if (view.local != nullptr) {
-      length = s.local.body_set ? s.local.body.size() : 0;
+      length = s.local.body_set || s.local.body_owner ? s.local.body_view().size() : 0;
       known = true;
     } else if (auto cl = response_field(s, view, "content-length")) {
       auto [p, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), length);

@@ -140,3 +140,50 @@ TEST(TokenMiddlewareDecode, ErrorsNameTheOption) {
 
 }  // namespace
 }  // namespace portier::config
+
+// cache (a portier type) and compress: the same model from YAML and from labels.
+namespace portier::config {
+namespace {
+
+TEST(CacheMiddlewareDecode, YamlAndLabelsAgree) {
+  Middleware want;
+  want.type = "cache";
+  Cache& c = want.cache.emplace();
+  c.max_memory_bytes = 1000000;
+  c.max_entry_bytes = 5000;
+  c.default_ttl = std::chrono::seconds(30);
+  c.stale_while_revalidate = std::chrono::seconds(10);
+  c.stale_if_error = std::chrono::minutes(5);
+  c.lock_timeout = std::chrono::milliseconds(1500);
+  c.cache_authorized = true;
+  Middleware y = from_yaml(
+      "      cache:\n"
+      "        maxMemoryBytes: 1000000\n"
+      "        maxEntryBytes: 5000\n"
+      "        defaultTtl: 30s\n"
+      "        staleWhileRevalidate: 10s\n"
+      "        staleIfError: 5m\n"
+      "        lockTimeout: 1500ms\n"
+      "        cacheAuthorized: true\n");
+  EXPECT_EQ(y.provider_error, "");
+  EXPECT_TRUE(y == want);
+  std::string error;
+  Middleware l = from_labels({{"cache.maxmemorybytes", "1000000"},
+                              {"cache.maxentrybytes", "5000"},
+                              {"cache.defaultttl", "30s"},
+                              {"cache.stalewhilerevalidate", "10s"},
+                              {"cache.staleiferror", "5m"},
+                              {"cache.locktimeout", "1500ms"},
+                              {"cache.cacheauthorized", "true"}},
+                             error);
+  EXPECT_EQ(error, "");
+  EXPECT_TRUE(l == want);
+  // A misspelt option is reported with the closest one.
+  Middleware bad = from_labels({{"cache.maxmemorybyte", "1"}}, error);
+  const std::string why = error + bad.provider_error;
+  EXPECT_NE(why.find("did you mean `http.middlewares.m.cache.maxMemoryBytes`"), std::string::npos)
+      << why;
+}
+
+}  // namespace
+}  // namespace portier::config

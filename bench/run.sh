@@ -9,6 +9,8 @@
 #      PORTIER_BIN=<path> skips the build.
 #      PORTIER_DYNAMIC=<file in bench/conf> replaces dynamic.yml (e.g. dynamic-middlewares.yml:
 #      the same routers with five cheap middlewares, for the pipeline's cost).
+#      NGINX_CONF=<file in bench/conf> replaces proxy.nginx.conf (proxy-cache.nginx.conf: with
+#      proxy_cache, against PORTIER_DYNAMIC=dynamic-cache.yml, for the cache middleware).
 #      PORTIER_FLAGS="<static flags>" are added to portier's command line; @TMP@ in them is the
 #      run's temp dir (e.g. "--metrics.prometheus" or "--accessLog.filePath=@TMP@/access.log
 #      --accessLog.format=json", for what observability costs).
@@ -22,6 +24,7 @@ readonly ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} WARMUP=${WARMUP:-2} CONNS=
 readonly SCENARIOS=${SCENARIOS:-keep-alive close tls-keep-alive tls-handshake}
 readonly PORTIER_DYNAMIC=${PORTIER_DYNAMIC:-dynamic.yml}
 readonly PORTIER_FLAGS=${PORTIER_FLAGS:-}
+readonly NGINX_CONF=${NGINX_CONF:-proxy.nginx.conf}
 readonly NGINX=/usr/sbin/nginx HAPROXY=/usr/sbin/haproxy WRK=/usr/bin/wrk
 readonly START_DEADLINE_S=15 STOP_GRACE_S=5
 CLK_TCK=$(getconf CLK_TCK)
@@ -172,8 +175,8 @@ start_proxy() {  # start_proxy NAME PORT TLS_PORT: sets proxy_pid
   case $name in
     nginx)
       mkdir -p "$tmp/nginx-temp"
-      render proxy.nginx.conf "$port" "$tls_port"
-      launch nginx "$NGINX" -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/proxy.nginx.conf" ;;
+      render "$NGINX_CONF" "$port" "$tls_port"
+      launch nginx "$NGINX" -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/$NGINX_CONF" ;;
     haproxy)
       render haproxy.cfg "$port" "$tls_port"
       launch haproxy "$HAPROXY" -db -f "$tmp/haproxy.cfg" ;;

@@ -353,7 +353,7 @@ bool Store::claim(const std::string& key,
   std::lock_guard l(mu_);
   auto [it, fresh] = fills_.try_emplace(key);
   if (fresh) return true;
-  it->second.push_back(waiter);
+  if (waiter) it->second.push_back(waiter);  // null: the caller does not wait (a refresh)
   return false;
 }
 

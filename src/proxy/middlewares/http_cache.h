@@ -129,7 +129,8 @@ class Store {
   Stats stats() const;
 
   // Collapsed misses. claim(): true when the caller fills `key` (and must release() it); false
-  // when another request does: `waiter` is then cancelled (on its own executor) at release.
+  // when another request does: `waiter` (unless null) is then cancelled, on its own executor,
+  // at release.
   bool claim(const std::string& key, const std::shared_ptr<boost::asio::steady_timer>& waiter);
   void release(const std::string& key);
 

@@ -16,6 +16,8 @@ build_pkgs=(
   libcurl4-openssl-dev      # the Docker Engine API client (and ACME later)
   libre2-dev                # RE2: the rule language's regexes (Go syntax, linear time)
   zlib1g-dev                # gzip of rotated log files (log.compress)
+  libmodsecurity-dev        # ModSecurity v3 for the waf middleware (pulls libmodsecurity3)
+  modsecurity-crs           # the OWASP Core Rule Set the waf middleware loads by default (crs: true)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image;

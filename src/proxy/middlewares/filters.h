@@ -46,6 +46,8 @@ PORTIER_FILTER_FACTORY(buffering);
 PORTIER_FILTER_FACTORY(content_type);
 // pass_tls_client_cert.cc
 PORTIER_FILTER_FACTORY(pass_tls_client_cert);
+// waf.cc
+PORTIER_FILTER_FACTORY(waf);
 
 #undef PORTIER_FILTER_FACTORY
 

@@ -42,20 +42,40 @@ struct WafTx {
   int status = 0;            // a response-phase intervention's status
 };
 
+namespace {
+
+// Adds one matched rule to the transaction's ids and messages (bounded: a log line stays a line).
+void note_rule(WafTx& tx, std::string_view id, std::string_view message) {
+  constexpr std::size_t kMaxIds = 512, kMaxMessages = 2048;
+  if (id.empty()) return;
+  if (tx.ids.size() + id.size() < kMaxIds) {
+    if (!tx.ids.empty()) tx.ids += ',';
+    tx.ids += id;
+  }
+  if (tx.messages.size() < kMaxMessages) {
+    if (!tx.messages.empty()) tx.messages += "; ";
+    tx.messages.append(id).append(" ").append(message);
+  }
+}
+
+// The value of `[key "value"]` in ModSecurity's text log line, or "".
+std::string_view log_item(std::string_view log, std::string_view key) {
+  const std::string open = "[" + std::string(key) + " \"";
+  const auto at = log.find(open);
+  if (at == std::string_view::npos) return {};
+  const auto from = at + open.size();
+  const auto to = log.find("\"]", from);
+  return to == std::string_view::npos ? std::string_view() : log.substr(from, to - from);
+}
+
+}  // namespace
+
+// Non-disruptive matches come here; the disruptive one (the rule that blocks) only in the
+// intervention's log line (intervention() below).
 void waf_on_rule_message(void* data, const void* rule_message) {
   if (data == nullptr || rule_message == nullptr) return;
-  auto* tx = static_cast<WafTx*>(data);
   const auto* rm = static_cast<const modsecurity::RuleMessage*>(rule_message);
-  constexpr std::size_t kMaxIds = 512, kMaxMessages = 2048;  // a log line stays a line
-  const std::string id = std::to_string(rm->m_ruleId);
-  if (tx->ids.size() + id.size() < kMaxIds) {
-    if (!tx->ids.empty()) tx->ids += ',';
-    tx->ids += id;
-  }
-  if (tx->messages.size() < kMaxMessages) {
-    if (!tx->messages.empty()) tx->messages += "; ";
-    tx->messages.append(id).append(" ").append(rm->m_message);
-  }
+  note_rule(*static_cast<WafTx*>(data), std::to_string(rm->m_ruleId), rm->m_message);
 }
 
 namespace {
@@ -78,6 +98,7 @@ Decision intervention(WafTx& tx) {
     if (it.url != nullptr) d.url = it.url;
     d.status = it.status;
     if (d.status < 300 || (d.status < 400 && d.url.empty()) || d.status > 599) d.status = 403;
+    if (it.log != nullptr) note_rule(tx, log_item(it.log, "id"), log_item(it.log, "msg"));
   }
   std::free(it.url);
   std::free(it.log);

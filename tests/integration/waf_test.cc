@@ -5,8 +5,10 @@
 // once, and bad rules disabling the router with ModSecurity's message in the API.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/net.h"
 #include "support/process.h"
@@ -273,6 +275,30 @@ TEST_F(WafTest, OrdinaryBrowserTrafficPasses) {
   EXPECT_GE(sent, 300);
   EXPECT_EQ(failed, 0);
   EXPECT_TRUE(backend_got(*app_, sent, before));
+}
+
+// One rule set, two workers, transactions on both at once (ModSecurity's model: a shared
+// read-only RulesSet, a Transaction per request): every answer is still the right one.
+TEST_F(WafTest, ConcurrentRequestsOnTwoWorkers) {
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const bool attack = (i + t) % 2 == 0;
+        const std::string target =
+            attack ? "/c?q=%3Cscript%3Ealert(" + std::to_string(i) + ")%3C/script%3E"
+                   : "/c?q=garden+chairs+" + std::to_string(i);
+        auto r = send(portier_->port, attack ? "GET" : "POST", "block.localhost", target,
+                      browser_headers(i) + "Content-Type: application/x-www-form-urlencoded\r\n",
+                      attack ? "" : "comment=Nice+chairs%2C+thanks%21&n=" + std::to_string(i));
+        if (!r || r->status != (attack ? 403 : 200)) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_TRUE(portier_->proc->running());
 }
 
 // portier normalizes the path before any middleware: dot segments, encoded or not, are

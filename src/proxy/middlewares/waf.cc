@@ -216,7 +216,11 @@ class WafFilter final : public Filter {
   }
   void park(const Stream& s, std::unique_ptr<WafTx> tx) const {
     on_complete(const_cast<Stream&>(s));  // a stale one (a request that never completed)
-    parked_list().push_back({&s, this, std::move(tx)});
+    auto& v = parked_list();
+    // A bound in case a session ends without its completion hook: the oldest goes first.
+    constexpr std::size_t kMaxParked = 4096;
+    if (v.size() >= kMaxParked) v.erase(v.begin());
+    v.push_back({&s, this, std::move(tx)});
   }
   WafTx* parked(const Stream& s) const {
     for (auto& p : parked_list()) {

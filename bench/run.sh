@@ -10,7 +10,10 @@
 #      PORTIER_DYNAMIC=<file in bench/conf> replaces dynamic.yml (e.g. dynamic-middlewares.yml:
 #      the same routers with five cheap middlewares, for the pipeline's cost).
 #      NGINX_CONF=<file in bench/conf> replaces proxy.nginx.conf (proxy-cache.nginx.conf: with
-#      proxy_cache, against PORTIER_DYNAMIC=dynamic-cache.yml, for the cache middleware).
+#      proxy_cache, against PORTIER_DYNAMIC=dynamic-cache.yml, for the cache middleware;
+#      proxy-waf.nginx.conf: nginx with ModSecurity and the CRS, against dynamic-waf.yml).
+#      WRK_HEADERS="Name: value|Name: value" sends these fields with every wrk request (e.g. a
+#      browser's, so a WAF sees a request like a browser's rather than wrk's bare one).
 #      PORTIER_FLAGS="<static flags>" are added to portier's command line; @TMP@ in them is the
 #      run's temp dir (e.g. "--metrics.prometheus" or "--accessLog.filePath=@TMP@/access.log
 #      --accessLog.format=json", for what observability costs).
@@ -25,6 +28,7 @@ readonly SCENARIOS=${SCENARIOS:-keep-alive close tls-keep-alive tls-handshake}
 readonly PORTIER_DYNAMIC=${PORTIER_DYNAMIC:-dynamic.yml}
 readonly PORTIER_FLAGS=${PORTIER_FLAGS:-}
 readonly NGINX_CONF=${NGINX_CONF:-proxy.nginx.conf}
+readonly WRK_HEADERS=${WRK_HEADERS:-}
 readonly NGINX=/usr/sbin/nginx HAPROXY=/usr/sbin/haproxy WRK=/usr/bin/wrk
 readonly START_DEADLINE_S=15 STOP_GRACE_S=5
 CLK_TCK=$(getconf CLK_TCK)
@@ -123,7 +127,7 @@ EOF
 
 render() {  # render TEMPLATE PORT TLS_PORT: bench/conf/TEMPLATE -> $tmp/TEMPLATE
   sed -e "s|@TMP@|$tmp|g" -e "s|@PORT@|$2|g" -e "s|@TLS_PORT@|${3:-}|g" \
-    -e "s|@BACKEND_PORT@|$backend_port|g" "$BENCH/conf/$1" >"$tmp/$1"
+    -e "s|@BACKEND_PORT@|$backend_port|g" -e "s|@BENCH@|$BENCH|g" "$BENCH/conf/$1" >"$tmp/$1"
 }
 
 make_certificate() {  # the same EC P-256 certificate for every proxy's HTTPS listener
@@ -218,6 +222,11 @@ bench_proxy() {  # bench_proxy NAME PORT TLS_PORT: warm-up and rounds of every s
     url="http://127.0.0.1:$port/"
     [[ $scenario == tls-* ]] && url="https://127.0.0.1:$tls_port/"
     [[ $scenario == close || $scenario == tls-handshake ]] && args=(-H "Connection: close")
+    if [[ -n $WRK_HEADERS ]]; then
+      local h hs
+      IFS='|' read -r -a hs <<<"$WRK_HEADERS"
+      for h in "${hs[@]}"; do args+=(-H "$h"); done
+    fi
     run_wrk "$WARMUP" "$tmp/warmup.txt" "$url" "${args[@]}"
     for ((round = 1; round <= ROUNDS; round++)); do
       out=$tmp/wrk-$name-$scenario-$round.txt

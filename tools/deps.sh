@@ -17,6 +17,8 @@ build_pkgs=(
   libre2-dev                # RE2: the rule language's regexes (Go syntax, linear time)
   zlib1g-dev                # gzip: rotated log files (log.compress), the compress middleware
   libbrotli-dev libzstd-dev # br and zstd for the compress middleware
+  libmodsecurity-dev        # ModSecurity v3 for the waf middleware (pulls libmodsecurity3)
+  modsecurity-crs           # the OWASP Core Rule Set the waf middleware loads by default (crs: true)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # docker.io: the e2e tests start their own dockerd; busybox-static: healthchecks in the test image;

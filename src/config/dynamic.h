@@ -451,6 +451,21 @@ struct PassTlsClientCert {
   bool operator==(const PassTlsClientCert&) const = default;
 };
 
+// waf (a portier type, not Traefik's): ModSecurity v3 with the OWASP Core Rule Set
+// (proxy/middlewares/waf.cc, docs/middlewares.md#waf).
+struct Waf {
+  std::string mode = "block";  // block: interventions answer (403); detect: logged only
+  bool crs = true;             // load the Core Rule Set
+  int paranoia_level = 1;      // CRS tx.paranoia_level, 1-4
+  int anomaly_threshold = 5;   // CRS tx.inbound_anomaly_score_threshold
+  std::string crs_setup;       // directives loaded before the CRS rules (tx.* settings)
+  std::string rules;           // directives loaded after the CRS (exclusions, own rules)
+  std::vector<std::string> rule_files;  // paths or globs, loaded after `rules`
+  long long request_body_limit = 131072;  // body bytes inspected; above: 413 (block)
+  bool inspect_response = false;          // run phase 3 over the response head
+  bool operator==(const Waf&) const = default;
+};
+
 struct Middleware {
   std::string provider_error;  // as Router::provider_error
   std::string type;            // "stripPrefix", "basicAuth", ...
@@ -480,6 +495,7 @@ struct Middleware {
   std::optional<Cache> cache;
   std::optional<Jwt> jwt;
   std::optional<ApiKey> api_key;
+  std::optional<Waf> waf;
   bool operator==(const Middleware&) const = default;
 };
 

@@ -107,6 +107,7 @@ const std::vector<Type> kTypes = {
     {"retry", decode_retry, ""},
     {"stripPrefix", decode_strip_prefix, ""},
     {"stripPrefixRegex", decode_strip_prefix_regex, ""},
+    {"waf", decode_waf, ""},  // a portier type (ModSecurity + CRS)
     // Made by Traefik's Kubernetes Gateway and ingress-nginx providers; also checked in files.
     {"requestHeaderModifier", nullptr, kHeaderModifier},
     {"responseHeaderModifier", nullptr, kHeaderModifier},

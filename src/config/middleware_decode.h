@@ -39,6 +39,7 @@ void decode_circuit_breaker(YamlMap& m, Diagnostics& d, Middleware& mw);
 void decode_buffering(YamlMap& m, Diagnostics& d, Middleware& mw);
 void decode_compress(YamlMap& m, Diagnostics& d, Middleware& mw);
 void decode_cache(YamlMap& m, Diagnostics& d, Middleware& mw);
+void decode_waf(YamlMap& m, Diagnostics& d, Middleware& mw);  // middleware_decode_waf.cc
 
 // Option readers: `key` of `m` into `out`, left unchanged when the key is absent or null.
 void read_opt(YamlMap& m, std::string_view key, Diagnostics& d, std::string& out);

@@ -163,6 +163,7 @@ void log_request(Worker& worker, const EntryPointSpec& ep, const proxy::Stream& 
                                                       : std::string_view(capture.forwarded_for));
   a->client_port.assign(port_text);
   a->client_username.assign(stream.user);
+  a->waf_rule_ids.assign(r.waf_rule_ids);
   a->request_addr.assign(capture.host);
   std::string_view host = capture.host, host_port;
   if (const auto colon = host.rfind(':');

@@ -44,7 +44,8 @@ constexpr std::string_view kNames[] = {"StartUTC",
                                        "TLSVersion",
                                        "TLSCipher",
                                        "TLSClientSubject",
-                                       "entryPointName"};
+                                       "entryPointName",
+                                       "WafRuleIds"};
 static_assert(std::size(kNames) == AccessLogFormatter::kFieldCount);
 
 constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -540,6 +541,7 @@ void AccessLogFormatter::append_json(const AccessRecord& r,
             if (!r.tls_client_subject.empty()) str(TLSClientSubject, r.tls_client_subject);
             break;
           case EntryPointName: if (!r.entrypoint.empty()) str(EntryPointName, r.entrypoint); break;
+          case WafRuleIds: if (!r.waf_rule_ids.empty()) str(WafRuleIds, r.waf_rule_ids); break;
           case kFieldCount: break;
         }
         break;

@@ -75,6 +75,7 @@ class AccessLogFormatter {
     TLSCipher,
     TLSClientSubject,
     EntryPointName,
+    WafRuleIds,  // portier's: the waf middleware's matched rule ids
     kFieldCount
   };
 

@@ -40,7 +40,7 @@ void reset(AccessRecord& r) {
        {&r.client_addr, &r.client_host, &r.client_port, &r.client_username, &r.request_addr,
         &r.request_host, &r.request_port, &r.request_method, &r.request_path, &r.request_protocol,
         &r.request_scheme, &r.entrypoint, &r.router_name, &r.service_name, &r.service_url,
-        &r.service_addr, &r.tls_version, &r.tls_cipher, &r.tls_client_subject}) {
+        &r.service_addr, &r.tls_version, &r.tls_cipher, &r.tls_client_subject, &r.waf_rule_ids}) {
     s->clear();
   }
   r.request_content_size = r.origin_content_size = r.downstream_content_size = 0;

@@ -43,6 +43,7 @@ struct AccessRecord {
   std::string tls_version;      // TLSVersion: "1.3"; "" on plain HTTP
   std::string tls_cipher;       // TLSCipher: OpenSSL's name ("TLS_AES_128_GCM_SHA256")
   std::string tls_client_subject;  // TLSClientSubject: the client certificate's subject, or ""
+  std::string waf_rule_ids;  // WafRuleIds (a portier field): the waf middleware's matched rules
   // Filled only when the log's header mode is not drop (AccessLog::wants_headers()); names as
   // sent, one entry per field line.
   std::vector<std::pair<std::string, std::string>> request_headers;

@@ -53,6 +53,8 @@ PORTIER_FILTER_FACTORY(pass_tls_client_cert);
 // jwt_filter.cc, api_key_filter.cc (portier types)
 PORTIER_FILTER_FACTORY(jwt);
 PORTIER_FILTER_FACTORY(api_key);
+// waf.cc
+PORTIER_FILTER_FACTORY(waf);
 
 #undef PORTIER_FILTER_FACTORY
 

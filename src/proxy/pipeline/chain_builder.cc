@@ -41,6 +41,7 @@ constexpr Entry kRegistry[] = {
     {"retry", mw::retry},
     {"stripPrefix", mw::strip_prefix},
     {"stripPrefixRegex", mw::strip_prefix_regex},
+    {"waf", mw::waf},  // a portier type
 };
 
 Result<bool> add(const std::string& name, const std::map<std::string, config::Middleware>& all,

@@ -106,6 +106,7 @@ struct RequestRecord {
   std::chrono::steady_clock::time_point upstream_start, upstream_end;
   int attempts = 0;                // tries of a server
   std::string_view answered_by;    // the middleware that answered locally, or ""
+  std::string waf_rule_ids;  // rules the waf middleware matched ("942100,949110"), or ""
 };
 
 // The codec's way to read the whole request body for a middleware that needs it (buffering,

@@ -438,5 +438,42 @@ TEST(MiddlewareDecode, RequestsAndResponses) {
   });
 }
 
+// waf: a portier type (ModSecurity + the OWASP CRS); the rules themselves are checked when the
+// middleware is built (tests/unit/proxy/middlewares/waf_test.cc).
+TEST(MiddlewareDecode, Waf) {
+  run({
+      {"waf defaults", "waf: {}", mw("waf", [](Middleware& m) { m.waf.emplace(); }), ""},
+      {"waf enabled with true (labels)", "waf: true",
+       mw("waf", [](Middleware& m) { m.waf.emplace(); }), ""},
+      {"waf all options",
+       "waf:\n  mode: detect\n  crs: false\n  paranoiaLevel: 3\n  anomalyThreshold: 10\n"
+       "  crsSetup: \"SecAction \\\"id:900200,phase:1,pass,nolog\\\"\"\n"
+       "  rules: \"SecRuleRemoveById 920350\"\n  ruleFiles: [/etc/waf/*.conf, /x.conf]\n"
+       "  requestBodyLimit: 0\n  inspectResponse: true",
+       mw("waf",
+          [](Middleware& m) {
+            auto& w = m.waf.emplace();
+            w.mode = "detect";
+            w.crs = false;
+            w.paranoia_level = 3;
+            w.anomaly_threshold = 10;
+            w.crs_setup = "SecAction \"id:900200,phase:1,pass,nolog\"";
+            w.rules = "SecRuleRemoveById 920350";
+            w.rule_files = {"/etc/waf/*.conf", "/x.conf"};
+            w.request_body_limit = 0;
+            w.inspect_response = true;
+          }),
+       ""},
+      {"waf unknown mode", "waf: {mode: deny}", std::nullopt,
+       "`http.middlewares.m.waf.mode` must be block or detect, not `deny`"},
+      {"waf paranoia level out of range", "waf: {paranoiaLevel: 5}", std::nullopt,
+       "`http.middlewares.m.waf.paranoiaLevel` must be an integer from 1"},
+      {"waf negative body limit", "waf: {requestBodyLimit: -1}", std::nullopt,
+       "`http.middlewares.m.waf.requestBodyLimit` must be an integer from 0"},
+      {"waf misspelt", "waf: {ruleFile: [/x.conf]}", std::nullopt,
+       "did you mean `http.middlewares.m.waf.ruleFiles`?"},
+  });
+}
+
 }  // namespace
 }  // namespace portier::config

@@ -312,6 +312,16 @@ TEST(AccessLogFormat, Json) {
        R"({"RequestHost":"example.com","level":"info","msg":"","request_Referer":"testReferer",)"
        R"("time":"2009-11-10T23:00:01Z"})"
        "\n"},
+      // portier's own field: the waf middleware's matched rules, only when there are some.
+      {"waf rule ids", "UTC0",
+       [](config::AccessLog& c) {
+         c.fields.default_mode = AccessLogMode::Drop;
+         c.fields.names = {{"wafruleids", AccessLogMode::Keep}};
+         c.fields.headers_default_mode = AccessLogMode::Drop;
+       },
+       [](AccessRecord& r) { r.waf_rule_ids = "942100,949110"; },
+       R"({"WafRuleIds":"942100,949110","level":"info","msg":"","time":"2009-11-10T23:00:01Z"})"
+       "\n"},
       {"local zone, TLS, a username, a ratio, no router, no server, escaping", "<-09>9",
        [](config::AccessLog& c) {
          c.fields.headers_default_mode = AccessLogMode::Drop;
@@ -527,7 +537,9 @@ TEST(AccessLogRing, SlotsComeBackEmpty) {
     EXPECT_TRUE(r->router_name.empty());
     EXPECT_TRUE(r->request_headers.empty());
     EXPECT_EQ(r->downstream_status, 0);
+    EXPECT_TRUE(r->waf_rule_ids.empty());
     r->router_name = "r" + std::to_string(i);
+    r->waf_rule_ids = "942100";
     r->request_headers.push_back({"a", "b"});
     r->downstream_status = 200;
     log->commit(0);

@@ -163,6 +163,22 @@ TEST(Labels, MiddlewareOptions) {
          f.tls.emplace().ca = "ca.pem";
        },
        ""},
+      // portier's own type: the same decoder as in files; rules with commas and newlines stay
+      // one string, ruleFiles splits on commas.
+      {"waf",
+       {{"waf.mode", "detect"},
+        {"waf.paranoialevel", "2"},
+        {"waf.rules", "SecRuleRemoveById 920350\nSecRule ARGS \"@rx a,b\" \"id:1,deny\""},
+        {"waf.rulefiles", "/etc/waf/a.conf,/etc/waf/*.conf"}},
+       [](Middleware& m) {
+         m.type = "waf";
+         auto& w = m.waf.emplace();
+         w.mode = "detect";
+         w.paranoia_level = 2;
+         w.rules = "SecRuleRemoveById 920350\nSecRule ARGS \"@rx a,b\" \"id:1,deny\"";
+         w.rule_files = {"/etc/waf/a.conf", "/etc/waf/*.conf"};
+       },
+       ""},
       {"rateLimit redis",
        {{"ratelimit.redis.endpoints", "r:6379"}},
        nullptr,

@@ -33,6 +33,7 @@
 #include "observability/access_log.h"
 #include "providers/docker/docker_provider.h"
 #include "providers/file/file_provider.h"
+#include "proxy/middlewares/cache_disk.h"
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
 
@@ -267,9 +268,15 @@ int main(int argc, char** argv) {
     nlohmann::json out = nlohmann::json::array();
     proxy::cache::Registry::instance().for_each([&](const std::string& name, proxy::cache::Store& s) {
       const auto st = s.stats();
-      out.push_back({{"middleware", name}, {"entries", st.entries}, {"bytes", st.bytes},
-                     {"hits", st.hits}, {"misses", st.misses}, {"stores", st.stores},
-                     {"evictions", st.evictions}});
+      nlohmann::json c = {{"middleware", name}, {"entries", st.entries}, {"bytes", st.bytes},
+                          {"hits", st.hits},     {"misses", st.misses},   {"stores", st.stores},
+                          {"evictions", st.evictions}};
+      if (const auto* disk = s.disk()) {
+        const auto ds = disk->stats();
+        c["disk"] = {{"entries", ds.entries}, {"bytes", ds.bytes}, {"reads", ds.reads},
+                     {"writes", ds.writes},   {"dropped", ds.dropped}};
+      }
+      out.push_back(std::move(c));
     });
     return out;
   };

@@ -412,6 +412,8 @@ struct Cache {
   Duration stale_if_error{0};
   Duration lock_timeout{5000};  // concurrent misses of one key wait this long for the first
   bool cache_authorized = false;  // store answers to requests with Authorization anyway
+  std::string disk_path;          // "": memory only; else every entry is written there too
+  long long max_disk_bytes = 1ll << 30;
   bool operator==(const Cache&) const = default;
 };
 // contentType: lets the engine guess a missing Content-Type (Traefik does not by default).

@@ -134,6 +134,8 @@ void decode_cache(YamlMap& m, Diagnostics& d, Middleware& mw) {
   read_opt(m, "staleIfError", d, c.stale_if_error);
   read_opt(m, "lockTimeout", d, c.lock_timeout);
   read_opt(m, "cacheAuthorized", d, c.cache_authorized);
+  read_opt(m, "diskPath", d, c.disk_path);
+  read_opt(m, "maxDiskBytes", d, 1, kMaxInt64, c.max_disk_bytes);
 }
 
 }  // namespace portier::config::detail

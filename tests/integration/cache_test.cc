@@ -340,3 +340,58 @@ TEST_F(CacheTest, HitsAreCompressedByAnOuterCompress) {
 
 }  // namespace
 }  // namespace portier::test
+
+namespace portier::test {
+namespace {
+
+// diskPath: entries evicted from memory and entries stored before a restart are served from
+// the disk; the backend never sees those requests again.
+TEST(CacheDiskProxy, EvictedAndRestartedEntriesComeFromTheDisk) {
+  Scripted backend({{"/big", fixed_answer("Cache-Control: max-age=60\r\n", text(10000, 'd'))}});
+  TempDir dir;
+  const std::string dyn = R"yaml(http:
+  routers:
+    d:
+      rule: Host(`d.localhost`)
+      service: s
+      middlewares: [d]
+  middlewares:
+    d:
+      cache:
+        maxMemoryBytes: 12000
+        diskPath: )yaml" + (dir.path() / "cache").string() + R"yaml(
+  services:
+    s:
+      loadBalancer:
+        servers:
+          - url: )yaml" + backend.url() + "\n";
+  auto status_of = [](const Portier& p, const std::string& path) {
+    auto r = http_get(p.port, "d.localhost", path);
+    EXPECT_TRUE(r);
+    if (r) {
+      EXPECT_EQ(r->body, text(10000, 'd'));
+    }
+    return r ? r->header("cache-status") : "";
+  };
+  {
+    Portier p = start_portier(dir, dyn);
+    EXPECT_EQ(status_of(p, "/big?1"), "portier; fwd=miss; stored");
+    EXPECT_EQ(status_of(p, "/big?2"), "portier; fwd=miss; stored");  // evicts ?1 from memory
+    // Written to disk in the background: poll until ?1 is served from there.
+    std::string st;
+    for (int i = 0; i < 50 && !contains(st, "detail=disk"); ++i) {
+      std::this_thread::sleep_for(20ms);
+      st = status_of(p, "/big?1");
+    }
+    EXPECT_TRUE(contains(st, "hit") && contains(st, "detail=disk")) << st;
+    EXPECT_EQ(backend.count("/big"), 2);
+  }
+  // A new process finds the entries on disk.
+  Portier again = start_portier(dir, dyn);
+  const std::string st = status_of(again, "/big?2");
+  EXPECT_TRUE(contains(st, "hit") && contains(st, "detail=disk")) << st;
+  EXPECT_EQ(backend.count("/big"), 2);
+}
+
+}  // namespace
+}  // namespace portier::test

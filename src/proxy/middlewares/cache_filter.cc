@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "proxy/http/message.h"
 #include "proxy/middlewares/filters.h"
+#include "proxy/middlewares/cache_disk.h"
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
 #include "proxy/subrequest.h"
@@ -156,9 +157,22 @@ class CacheFilter final : public Filter {
       }, count);
     };
     std::shared_ptr<const Entry> e = lookup(true);
+    std::string detail;
+    if (!e && store_->disk() != nullptr) {
+      // Evicted from memory, or stored before a restart: read back off the worker.
+      e = co_await store_->disk()->read(
+          key, [&](std::string_view n) -> std::optional<std::string_view> {
+            return scratch_value(s, n);
+          });
+      if (e) {
+        store_->insert(key, e, false);
+        store_->note_disk_hit();
+        detail = "; detail=disk";
+      }
+    }
     const Seconds now = cache::now_seconds();
     if (e && !must_ask) {
-      if (e->freshness.fresh(now)) co_return answer(s, *e, e, hit_status(*e, now));
+      if (e->freshness.fresh(now)) co_return answer(s, *e, e, hit_status(*e, now) + detail);
       const Seconds late = e->freshness.staleness(now);
       if (!e->freshness.no_cache && !e->freshness.must_revalidate &&
           late < e->freshness.stale_while_revalidate) {
@@ -474,9 +488,21 @@ Built cache(const std::string& name, const config::Middleware& m, const ChainCon
       c.stale_if_error.count() < 0 || c.lock_timeout.count() < 0) {
     return Error{"cache: durations must not be negative"};
   }
+  if (!c.disk_path.empty() && c.disk_path.front() != '/') {
+    return Error{"cache.diskPath must be an absolute path"};
+  }
+  if (c.max_disk_bytes <= 0) return Error{"cache.maxDiskBytes must be positive"};
   auto make = [&] {
     auto s = std::make_shared<cache::Store>(static_cast<std::size_t>(c.max_memory_bytes),
                                             static_cast<std::size_t>(c.max_entry_bytes));
+    if (!c.disk_path.empty()) {
+      auto disk = cache::DiskTier::open(c.disk_path, static_cast<std::size_t>(c.max_disk_bytes));
+      if (disk) {
+        s->set_disk(std::move(*disk));
+      } else {
+        s->disk_error = disk.error().message;
+      }
+    }
     cache::Registry::instance().add(name, s);
     return s;
   };
@@ -485,6 +511,7 @@ Built cache(const std::string& name, const config::Middleware& m, const ChainCon
   std::shared_ptr<cache::Store> store =
       ctx.states != nullptr ? ctx.states->get<cache::Store>("cache|" + name, m, make)
                             : std::make_shared<cache::Store>(1, 1);
+  if (!store->disk_error.empty()) return Error{store->disk_error};
   cache::Policy policy{seconds(c.default_ttl), seconds(c.stale_while_revalidate),
                        seconds(c.stale_if_error), c.cache_authorized};
   return std::make_unique<CacheFilter>(name, std::move(store), policy, c.lock_timeout);

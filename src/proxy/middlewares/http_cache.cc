@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "proxy/http/message.h"
+#include "proxy/middlewares/cache_disk.h"
 #include "proxy/http/parser.h"
 
 namespace portier::proxy::cache {
@@ -274,9 +275,16 @@ std::shared_ptr<const Entry> Store::find(const std::string& key, const FieldLook
   return nullptr;
 }
 
-bool Store::insert(const std::string& key, std::shared_ptr<const Entry> e) {
+void Store::note_disk_hit() {
+  std::lock_guard l(mu_);
+  if (stats_.misses > 0) --stats_.misses;
+  ++stats_.hits;
+}
+
+bool Store::insert(const std::string& key, std::shared_ptr<const Entry> e, bool to_disk) {
   const std::size_t cost = e->cost();
   if (cost > max_entry_ + kEntryOverhead * 4 || cost > max_bytes_) return false;
+  if (disk_ && to_disk) disk_->write(key, e);
   std::lock_guard l(mu_);
   auto [it, fresh] = slots_.try_emplace(key);
   Slot& slot = it->second;
@@ -319,14 +327,16 @@ void Store::evict_locked() {
 }
 
 std::size_t Store::purge(const std::string& key) {
+  const std::size_t on_disk = disk_ ? disk_->purge(key) : 0;
   std::lock_guard l(mu_);
   auto it = slots_.find(key);
-  if (it == slots_.end()) return 0;
+  if (it == slots_.end()) return on_disk;
   erase_locked(it);
   return 1;
 }
 
 std::size_t Store::purge_prefix(std::string_view prefix) {
+  const std::size_t on_disk = disk_ ? disk_->purge_prefix(prefix) : 0;
   std::lock_guard l(mu_);
   std::size_t n = 0;
   for (auto it = slots_.begin(); it != slots_.end();) {
@@ -337,7 +347,7 @@ std::size_t Store::purge_prefix(std::string_view prefix) {
     }
     it = next;
   }
-  return n;
+  return std::max(n, on_disk);
 }
 
 Stats Store::stats() const {

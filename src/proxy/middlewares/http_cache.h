@@ -109,11 +109,22 @@ struct Stats {
   std::uint64_t entries = 0, bytes = 0, hits = 0, misses = 0, stores = 0, evictions = 0;
 };
 
+class DiskTier;
+
 class Store {
  public:
   Store(std::size_t max_bytes, std::size_t max_entry_bytes)
       : max_bytes_(max_bytes), max_entry_(max_entry_bytes) {}
   std::size_t max_entry_bytes() const { return max_entry_; }
+
+  // The disk tier (cache_disk.h), set once before the store is used: inserts are written
+  // through, purges reach it, and the filter reads it back on a memory miss.
+  void set_disk(std::shared_ptr<DiskTier> disk) { disk_ = std::move(disk); }
+  DiskTier* disk() const { return disk_.get(); }
+  // Why the disk tier could not be opened ("" when it was, or none was asked for).
+  std::string disk_error;
+  // A memory miss that the disk answered: counted as a hit.
+  void note_disk_hit();
 
   // The entry stored under `key` whose Vary values match the request's (`request` gives a
   // request field's value, all its fields joined with ", "), or null. Counts a hit or a miss
@@ -121,8 +132,9 @@ class Store {
   std::shared_ptr<const Entry> find(const std::string& key, const FieldLookup& request,
                                     bool count = true);
   // Stores `e` (replacing the variant with the same Vary values), evicting the least recently
-  // used keys beyond max_bytes. Entries over max_entry_bytes are refused.
-  bool insert(const std::string& key, std::shared_ptr<const Entry> e);
+  // used keys beyond max_bytes. Entries over max_entry_bytes are refused. `to_disk`: also
+  // write it to the disk tier (not for an entry just read from there).
+  bool insert(const std::string& key, std::shared_ptr<const Entry> e, bool to_disk = true);
   // Drops `key` (every variant) / every key starting with `prefix`; returns how many keys.
   std::size_t purge(const std::string& key);
   std::size_t purge_prefix(std::string_view prefix);
@@ -145,6 +157,7 @@ class Store {
 
   const std::size_t max_bytes_;
   const std::size_t max_entry_;
+  std::shared_ptr<DiskTier> disk_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Slot> slots_;
   std::list<std::string> lru_;  // front: most recently used

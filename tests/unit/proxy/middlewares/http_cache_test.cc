@@ -2,6 +2,10 @@
 #include "proxy/middlewares/http_cache.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 
 namespace portier::proxy::cache {
 namespace {
@@ -159,6 +163,101 @@ TEST(HttpCache, ClaimCollapsesMisses) {
   io.run_for(std::chrono::seconds(1));
   EXPECT_TRUE(cancelled);
   EXPECT_TRUE(store.claim("k", nullptr));  // free again
+}
+
+}  // namespace
+}  // namespace portier::proxy::cache
+
+// The disk tier's file format and its index, with real files in a temporary directory.
+#include <filesystem>
+#include <fstream>
+
+#include "proxy/middlewares/cache_disk.h"
+
+namespace portier::proxy::cache {
+namespace {
+
+TEST(CacheDisk, FileFormatRoundTripsAndRefusesDamage) {
+  Entry e;
+  e.status = 404;
+  e.fields = {{"Content-Type", "text/plain"}, {"X-Odd", "a\"b\\c\n"}};
+  e.vary = {{"accept-language", "fr"}};
+  e.body = std::string("bin\0ary\nbody", 12);
+  e.freshness.response_time = 1'800'000'000;
+  e.freshness.lifetime = 60;
+  e.freshness.stale_if_error = 5;
+  e.freshness.must_revalidate = true;
+  e.etag = "\"x\"";
+  const std::string bytes = DiskTier::serialize("host/p?q", e);
+  auto back = DiskTier::parse(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->first, "host/p?q");
+  EXPECT_EQ(back->second.status, 404);
+  EXPECT_EQ(back->second.fields, e.fields);
+  EXPECT_EQ(back->second.vary, e.vary);
+  EXPECT_EQ(back->second.body, e.body);
+  EXPECT_EQ(back->second.freshness.lifetime, 60);
+  EXPECT_EQ(back->second.freshness.stale_if_error, 5);
+  EXPECT_TRUE(back->second.freshness.must_revalidate);
+  EXPECT_EQ(back->second.etag, "\"x\"");
+  EXPECT_FALSE(DiskTier::parse(bytes.substr(0, bytes.size() - 1)));  // cut short
+  EXPECT_FALSE(DiskTier::parse(bytes + "x"));                        // trailing bytes
+  EXPECT_FALSE(DiskTier::parse("PORTIER-CACHE 1\n{\"key\":1}\n"));
+  EXPECT_FALSE(DiskTier::parse("garbage"));
+}
+
+TEST(CacheDisk, WritesReadsEvictsAndSurvivesARestart) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("portier-disk-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto none = [](std::string_view) -> std::optional<std::string_view> { return std::nullopt; };
+  auto read = [&](DiskTier& t, const std::string& key) {
+    boost::asio::io_context io;
+    std::shared_ptr<const Entry> got;
+    boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
+      got = co_await t.read(key, none);
+    }, boost::asio::detached);
+    io.run_for(std::chrono::seconds(5));
+    return got;
+  };
+  auto entry = [](std::size_t n) {
+    auto e = std::make_shared<Entry>();
+    e->body.assign(n, 'd');
+    e->freshness.lifetime = 60;
+    return e;
+  };
+  {
+    auto t = DiskTier::open(dir.string(), 3000);
+    ASSERT_TRUE(t) << t.error().message;
+    (*t)->write("h/a", entry(1000));
+    (*t)->write("h/b", entry(1000));
+    (*t)->flush(std::chrono::seconds(5));
+    auto a = read(**t, "h/a");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->body, std::string(1000, 'd'));
+    (*t)->write("h/c", entry(1000));  // over 3000 bytes (each file is about 1300): h/b, the least recently used, goes
+    (*t)->flush(std::chrono::seconds(5));
+    EXPECT_FALSE(read(**t, "h/b"));
+    EXPECT_TRUE(read(**t, "h/c"));
+    EXPECT_EQ((*t)->stats().entries, 2u);
+    EXPECT_EQ((*t)->purge("h/c"), 1u);
+    (*t)->flush(std::chrono::seconds(5));
+  }
+  // A damaged file and a leftover temporary one are removed by the next start's scan.
+  { std::ofstream(dir / "deadbeef") << "not an entry"; }
+  { std::ofstream(dir / "x.tmp") << "half"; }
+  auto again = DiskTier::open(dir.string(), 3000);
+  ASSERT_TRUE(again);
+  (*again)->flush(std::chrono::seconds(5));
+  auto a = read(**again, "h/a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->body, std::string(1000, 'd'));
+  EXPECT_FALSE(read(**again, "h/c"));  // purged before the restart
+  EXPECT_FALSE(fs::exists(dir / "deadbeef"));
+  EXPECT_FALSE(fs::exists(dir / "x.tmp"));
+  again->reset();
+  fs::remove_all(dir);
+  EXPECT_FALSE(DiskTier::open("/proc/portier-cannot-be-here", 1));
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ build_pkgs=(
 # chromium, chromium-driver, python3-selenium: the dashboard's browser test (tests/browser)
 test_pkgs=(curl python3 docker.io busybox-static openssl pebble clang prometheus
   chromium chromium-driver python3-selenium)
-bench_pkgs=(nginx-light haproxy wrk util-linux)
+# libnginx-mod-http-modsecurity: nginx with ModSecurity, for the WAF comparison (NGINX_CONF=proxy-waf.nginx.conf)
+bench_pkgs=(nginx-light haproxy wrk util-linux libnginx-mod-http-modsecurity)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

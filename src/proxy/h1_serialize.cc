@@ -169,10 +169,10 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
   }
   append_edits(scratch, edits);
   // The body: the local answer's own, a shared one (a cache hit), or the reason phrase.
-  std::string reason_line;
+  thread_local std::string reason_line;  // kept per worker: no allocation once warm
   std::string_view body = l.body_view();
   if (!l.body_set && !l.body_owner) {
-    reason_line.append(reason).append("\n");
+    reason_line.assign(reason).append("\n");
     body = reason_line;
   }
   // A body filters rewrite (compress) is rewritten whole here.

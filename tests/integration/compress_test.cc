@@ -31,24 +31,20 @@ std::string text(std::size_t n) {
   return s;
 }
 
-Scripted::Handler fixed(std::string head_fields, std::string body, int status = 200) {
-  return fixed_answer(std::move(head_fields), std::move(body), status);
-}
-
 class CompressTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const std::string page = text(20000);
     backend_ = new Scripted({
-        {"/page", fixed("Content-Type: text/html; charset=utf-8\r\nETag: \"v1\"\r\n"
+        {"/page", fixed_answer("Content-Type: text/html; charset=utf-8\r\nETag: \"v1\"\r\n"
                         "Accept-Ranges: bytes\r\n",
                         page)},
-        {"/json", fixed("Content-Type: application/json\r\n", "{\"a\":\"" + text(5000) + "\"}")},
-        {"/small", fixed("Content-Type: text/html\r\n", text(500))},
-        {"/encoded", fixed("Content-Type: text/html\r\nContent-Encoding: gzip\r\n", "notreallygzip")},
-        {"/range", fixed("Content-Type: text/html\r\nContent-Range: bytes 0-4999/20000\r\n",
+        {"/json", fixed_answer("Content-Type: application/json\r\n", "{\"a\":\"" + text(5000) + "\"}")},
+        {"/small", fixed_answer("Content-Type: text/html\r\n", text(500))},
+        {"/encoded", fixed_answer("Content-Type: text/html\r\nContent-Encoding: gzip\r\n", "notreallygzip")},
+        {"/range", fixed_answer("Content-Type: text/html\r\nContent-Range: bytes 0-4999/20000\r\n",
                          text(5000), 206)},
-        {"/empty", fixed("Content-Type: text/html\r\n", "", 204)},
+        {"/empty", fixed_answer("Content-Type: text/html\r\n", "", 204)},
         {"/chunked",
          [page](int fd, const std::string&) {
            std::string r = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"

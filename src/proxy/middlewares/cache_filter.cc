@@ -177,7 +177,7 @@ class CacheFilter final : public Filter {
       if (!e->freshness.no_cache && !e->freshness.must_revalidate &&
           late < e->freshness.stale_while_revalidate) {
         // Served stale now; one background request refreshes it (unless one already does).
-        if (store_->claim(key, nullptr_timer())) revalidate(s, key, e);
+        if (store_->claim(key, nullptr)) revalidate(s, key, e);
         co_return answer(s, *e, e,
                          std::string(kName) + "; hit; ttl=" + std::to_string(-late) +
                              "; detail=stale-while-revalidate");
@@ -199,9 +199,13 @@ class CacheFilter final : public Filter {
       }
     }
     if (head) co_return Verdict::Continue;  // a HEAD never fills
-    // Collapsed misses: one request fills the key, the others wait for it.
-    auto timer = std::make_shared<asio::steady_timer>(s.worker->executor(), lock_timeout_);
-    if (store_->claim(key, timer)) {
+    // Collapsed misses: one request fills the key, the others wait for it. The timer is made
+    // only for a request that waits (the filler, the common case, allocates none).
+    std::shared_ptr<asio::steady_timer> timer;
+    if (store_->claim(key, [&] {
+          timer = std::make_shared<asio::steady_timer>(s.worker->executor(), lock_timeout_);
+          return timer;
+        })) {
       st->filler = true;
       co_return Verdict::Continue;
     }
@@ -288,8 +292,6 @@ class CacheFilter final : public Filter {
   }
 
  private:
-  static std::shared_ptr<asio::steady_timer> nullptr_timer() { return nullptr; }
-
   RequestState* make_state(Stream& s) const {
     auto st = std::make_shared<RequestState>();
     st->owner = store_;

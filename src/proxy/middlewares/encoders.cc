@@ -348,12 +348,21 @@ std::optional<MediaType> parse_media_type(std::string_view s) {
 }
 
 bool MediaType::matches(std::string_view content_type) const {
-  auto got = parse_media_type(content_type);
-  if (!got || got->type != type) return false;
+  // Runs for every response the middleware sees: views only, no allocation.
+  std::size_t semi = content_type.find(';');
+  if (!http::iequals(trim(content_type.substr(0, semi)), type)) return false;
   for (const auto& [name, value] : params) {
     bool found = false;
-    for (const auto& [n, v] : got->params) {
-      if (n == name && http::iequals(v, value)) found = true;
+    for (std::size_t at = semi; at != std::string_view::npos && !found;) {
+      std::string_view rest = content_type.substr(at + 1);
+      at = rest.find(';') == std::string_view::npos ? std::string_view::npos
+                                                    : at + 1 + rest.find(';');
+      std::string_view p = trim(rest.substr(0, rest.find(';')));
+      const std::size_t eq = p.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view v = trim(p.substr(eq + 1));
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      found = http::iequals(trim(p.substr(0, eq)), name) && http::iequals(v, value);
     }
     if (!found) return false;
   }

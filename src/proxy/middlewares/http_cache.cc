@@ -358,12 +358,11 @@ Stats Store::stats() const {
   return s;
 }
 
-bool Store::claim(const std::string& key,
-                  const std::shared_ptr<boost::asio::steady_timer>& waiter) {
+bool Store::claim(const std::string& key, const MakeWaiter& make_waiter) {
   std::lock_guard l(mu_);
   auto [it, fresh] = fills_.try_emplace(key);
   if (fresh) return true;
-  if (waiter) it->second.push_back(waiter);  // null: the caller does not wait (a refresh)
+  if (make_waiter) it->second.push_back(make_waiter());
   return false;
 }
 

@@ -141,9 +141,10 @@ class Store {
   Stats stats() const;
 
   // Collapsed misses. claim(): true when the caller fills `key` (and must release() it); false
-  // when another request does: `waiter` (unless null) is then cancelled, on its own executor,
-  // at release.
-  bool claim(const std::string& key, const std::shared_ptr<boost::asio::steady_timer>& waiter);
+  // when another request does. Then `make_waiter` (unless null: a caller that does not wait)
+  // is called, under the store's lock, for a timer that release() cancels on its own executor.
+  using MakeWaiter = std::function<std::shared_ptr<boost::asio::steady_timer>()>;
+  bool claim(const std::string& key, const MakeWaiter& make_waiter);
   void release(const std::string& key);
 
  private:

@@ -156,7 +156,7 @@ TEST(HttpCache, ClaimCollapsesMisses) {
   auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::seconds(10));
   EXPECT_TRUE(store.claim("k", nullptr));
   EXPECT_FALSE(store.claim("k", nullptr));  // a refresh that does not wait registers nothing
-  EXPECT_FALSE(store.claim("k", t));  // waits for the first
+  EXPECT_FALSE(store.claim("k", [&] { return t; }));  // waits for the first
   bool cancelled = false;
   t->async_wait([&](boost::system::error_code ec) { cancelled = ec == boost::asio::error::operation_aborted; });
   store.release("k");

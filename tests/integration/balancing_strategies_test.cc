@@ -29,12 +29,15 @@ std::string balanced(const std::vector<std::string>& urls, const std::string& lb
   return y;
 }
 
-// Which server answers a client from `ip` (a fresh connection), or "" on failure.
+// Which server answers a client from `ip` (a fresh connection). A failure reads "!" and what
+// went wrong, so an assertion on the name shows it.
 std::string served_from(int port, const std::string& ip, const std::string& extra = "") {
   Conn c(port, 5s, ip);
   c.send("GET / HTTP/1.1\r\nHost: x\r\n" + extra + "Connection: close\r\n\r\n");
   auto r = c.read_response();
-  return r && r->status == 200 ? r->header("x-whoami-name") : "";
+  if (!r) return "!no response";
+  if (r->status != 200) return "!status " + std::to_string(r->status) + ": " + r->body;
+  return r->header("x-whoami-name");
 }
 
 TEST(LoadBalancingStrategies, P2cFavoursTheFastBackend) {
@@ -79,7 +82,7 @@ TEST(LoadBalancingStrategies, HrwKeepsClientsAndMovesAboutOneNth) {
   std::map<std::string, int> load;
   for (int i = 0; i < kClients; ++i) {
     before[i] = served_from(p.port, ip(i));
-    ASSERT_FALSE(before[i].empty()) << ip(i);
+    ASSERT_NE(before[i].rfind('!', 0), 0u) << ip(i) << ": " << before[i];
     ++load[before[i]];
     // The same client lands on the same server, connection after connection, whichever
     // worker accepts it.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,22 @@ std::string dynamic_for(const Whoami& w, bool with_second_router = true) {
   d += "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" + w.url() +
        "\"\n";
   return d;
+}
+
+// Scrapes until `settled` holds (5 s at most) and returns the last scrape. A request is counted
+// once its response has been written, so a client can hold its answer a moment before the
+// counters move; reading them once right after would race.
+std::vector<MetricSample> scrape_settled(
+    int port, const std::function<bool(const std::vector<MetricSample>&)>& settled,
+    const std::string& host = "x") {
+  std::vector<MetricSample> m;
+  poll_until(
+      [&] {
+        m = scrape_metrics(port, host);
+        return settled(m);
+      },
+      5s);
+  return m;
 }
 
 const char* kStatic =
@@ -63,9 +80,11 @@ TEST(Metrics, CountsRequestsByEntrypointRouterAndService) {
   ASSERT_TRUE(held.send("GET / HTTP/1.1\r\nHost: app.localhost\r\n\r\n"));
   ASSERT_TRUE(held.read_response());
 
-  auto m = scrape_metrics(traefik);
   const std::map<std::string, std::string> web_get200{
       {"entrypoint", "web"}, {"code", "200"}, {"method", "GET"}, {"protocol", "http"}};
+  auto m = scrape_settled(traefik, [](const auto& m) {
+    return metric_value(m, "traefik_entrypoint_requests_total", {{"entrypoint", "web"}}) >= 11;
+  });
   EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_total", web_get200), 6);
   EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_total",
                   {{"entrypoint", "web"}, {"code", "200"}, {"method", "POST"}}),
@@ -117,7 +136,9 @@ TEST(Metrics, RoutersLabelsOffByDefaultAndRemovedObjectsLeave) {
   Portier p = start_portier_static(dir, static_yaml, dynamic_for(w), {"web", "traefik"});
   const int web = p.port, traefik = p.ports.at("traefik");
   ASSERT_TRUE(http_get(web, "app.localhost", "/"));
-  auto m = scrape_metrics(traefik);
+  auto m = scrape_settled(traefik, [](const auto& m) {
+    return metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}) >= 1;
+  });
   EXPECT_EQ(metric_value(m, "traefik_router_requests_total"), -1);  // addRoutersLabels: false
   EXPECT_EQ(metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}), 1);
   const double reloads = metric_value(m, "traefik_config_reloads_total");
@@ -172,7 +193,9 @@ TEST(Metrics, ServerDownByHealthCheckIsZeroAndRetriesAreCounted) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
   }
-  auto m = scrape_metrics(traefik);
+  auto m = scrape_settled(traefik, [](const auto& m) {
+    return metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}) >= 6;
+  });
   EXPECT_GE(metric_value(m, "traefik_service_retries_total", {{"service", "s@file"}}), 1);
   EXPECT_EQ(metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}, {"code", "200"}}),
             6);
@@ -192,10 +215,20 @@ TEST(Metrics, ManualRoutingServesOnlyThroughARouter) {
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 404);
   ASSERT_TRUE(http_get(p.port, "app.localhost", "/"));
-  auto m = scrape_metrics(p.port, "metrics.localhost");
+  auto m = scrape_settled(
+      p.port,
+      [](const auto& m) {
+        return metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}) >= 1;
+      },
+      "metrics.localhost");
   EXPECT_EQ(metric_value(m, "traefik_service_requests_total", {{"service", "s@file"}}), 1);
-  // addInternals: the scrape through the router is counted too (by the next scrape).
-  m = scrape_metrics(p.port, "metrics.localhost");
+  // addInternals: the scrapes through the router are counted too (by a later scrape).
+  m = scrape_settled(
+      p.port,
+      [](const auto& m) {
+        return metric_value(m, "traefik_service_requests_total", {{"service", "prometheus@internal"}}) >= 1;
+      },
+      "metrics.localhost");
   EXPECT_GE(metric_value(m, "traefik_service_requests_total", {{"service", "prometheus@internal"}}), 1);
 }
 
@@ -218,7 +251,9 @@ TEST(Metrics, OnTheApiListenerWithApiInsecure) {
   ASSERT_TRUE(web);
   ASSERT_TRUE(proc->wait_for_log("(configuration applied)", 5s));
   ASSERT_TRUE(http_get(std::stoi(*web), "app.localhost", "/"));
-  auto m = scrape_metrics(std::stoi(*api));
+  auto m = scrape_settled(std::stoi(*api), [](const auto& m) {
+    return metric_value(m, "traefik_entrypoint_requests_total", {{"entrypoint", "web"}}) >= 1;
+  });
   EXPECT_EQ(metric_value(m, "traefik_entrypoint_requests_total", {{"entrypoint", "web"}}), 1);
 }
 

@@ -17,6 +17,7 @@ build_pkgs=(
   libre2-dev                # RE2: the rule language's regexes (Go syntax, linear time)
   zlib1g-dev                # gzip: rotated log files (log.compress), the compress middleware
   libbrotli-dev libzstd-dev # br and zstd for the compress middleware
+  libnghttp2-dev            # HTTP/2 framing and HPACK (the h2 codec; the parser of requests stays ours)
   libmodsecurity-dev        # ModSecurity v3 for the waf middleware (pulls libmodsecurity3)
   modsecurity-crs           # the OWASP Core Rule Set the waf middleware loads by default (crs: true)
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -25,8 +26,9 @@ build_pkgs=(
 # clang: the fuzz_30s test (libFuzzer, ASan, UBSan; tools/fuzz.sh)
 # prometheus: scrapes portier in the metrics tests
 # chromium, chromium-driver, python3-selenium: the dashboard's browser test (tests/browser)
+# nghttp2-client: nghttp (an HTTP/2 client for the h2 tests) and h2load (bench)
 test_pkgs=(curl python3 docker.io busybox-static openssl pebble clang prometheus
-  chromium chromium-driver python3-selenium)
+  chromium chromium-driver python3-selenium nghttp2-client)
 # libnginx-mod-http-modsecurity: nginx with ModSecurity, for the WAF comparison (NGINX_CONF=proxy-waf.nginx.conf)
 bench_pkgs=(nginx-light haproxy wrk util-linux libnginx-mod-http-modsecurity)
 

@@ -85,6 +85,15 @@ struct EntryPointHttp {
   bool operator==(const EntryPointHttp&) const = default;
 };
 
+// entryPoints.<ep>.http2 (Traefik's names and defaults, plus portier's h2c switch).
+struct EntryPointHttp2 {
+  int max_concurrent_streams = 250;
+  int max_decoder_header_table_size = 4096;  // the HPACK table the client may make us keep
+  int max_encoder_header_table_size = 4096;  // the most of the client's table we use
+  bool h2c = true;  // plain connections that open with the HTTP/2 preface speak HTTP/2
+  bool operator==(const EntryPointHttp2&) const = default;
+};
+
 struct EntryPoint {
   std::string address;  // "[host]:port"; an empty host listens on all addresses
   RespondingTimeouts responding_timeouts;
@@ -92,6 +101,7 @@ struct EntryPoint {
   ForwardedHeaders forwarded_headers;
   std::size_t max_header_bytes = 16 * 1024;  // portier: request head limit (431 above it)
   EntryPointHttp http;
+  EntryPointHttp2 http2;
   bool operator==(const EntryPoint&) const = default;
 };
 

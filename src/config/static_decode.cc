@@ -120,10 +120,25 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
     accept_unsupported(h, d, w, {{"encodeQuerySemicolons", ""}});
     h.finish();
   }
+  if (YAML::Node h2_node = m.get("http2")) {
+    YamlMap h2(h2_node, m.child_path("http2"), d);
+    long long v = ep.http2.max_concurrent_streams;
+    read_int(h2.get("maxConcurrentStreams"), h2.child_path("maxConcurrentStreams"), d, 1, 10000, v);
+    ep.http2.max_concurrent_streams = static_cast<int>(v);
+    v = ep.http2.max_decoder_header_table_size;
+    read_int(h2.get("maxDecoderHeaderTableSize"), h2.child_path("maxDecoderHeaderTableSize"), d, 0,
+             1 << 20, v);
+    ep.http2.max_decoder_header_table_size = static_cast<int>(v);
+    v = ep.http2.max_encoder_header_table_size;
+    read_int(h2.get("maxEncoderHeaderTableSize"), h2.child_path("maxEncoderHeaderTableSize"), d, 0,
+             1 << 20, v);
+    ep.http2.max_encoder_header_table_size = static_cast<int>(v);
+    read_bool(h2.get("h2c"), h2.child_path("h2c"), d, ep.http2.h2c);
+    h2.finish();
+  }
   accept_unsupported(
       m, d, w,
-      {{"http2", "maxConcurrentStreams,maxDecoderHeaderTableSize,maxEncoderHeaderTableSize"},
-       {"http3", "advertisedPort"},
+      {{"http3", "advertisedPort"},
        {"udp", "timeout"},
        {"proxyProtocol", "insecure,trustedIPs"},
        {"observability", "accessLogs,metrics,tracing,traceVerbosity"},

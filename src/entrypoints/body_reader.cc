@@ -18,7 +18,7 @@ asio::awaitable<proxy::BodyRead> H1BodyReader::read_all(std::string& out, std::u
   const http::Framing f = info_.framing;
   if (f.kind == http::BodyKind::None) co_return proxy::BodyRead::Ok;
   if (f.kind == http::BodyKind::Length && f.length > limit) co_return proxy::BodyRead::TooLarge;
-  proxy::Deadline deadline(wheel_, proxy::cancel_socket, &socket_.socket());
+  proxy::Deadline deadline(wheel_, proxy::cancel_client, &socket_);
   if (info_.expect_continue) {
     // The client waits for this before sending the body.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "entrypoints/body_reader.h"
+#include "entrypoints/h2_connection.h"
 #include "entrypoints/request_end.h"
 #include "entrypoints/worker.h"
 #include "proxy/buffer.h"
@@ -81,7 +82,7 @@ asio::awaitable<proxy::Outcome> answer_options(Worker& worker, proxy::ClientStre
                                                std::chrono::milliseconds timeout) {
   scratch = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n";
   scratch += close ? "Connection: close\r\n\r\n" : "\r\n";
-  proxy::Deadline dl(worker.state().wheel(), proxy::cancel_socket, &stream.socket());
+  proxy::Deadline dl(worker.state().wheel(), proxy::cancel_client, &stream);
   dl.arm(timeout);
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(scratch), kNoThrow);
   co_return ec || close ? proxy::Outcome::Close : proxy::Outcome::KeepAlive;
@@ -101,7 +102,7 @@ asio::awaitable<proxy::Outcome> answer_challenge(Worker& worker, proxy::ClientSt
   scratch += std::to_string(key_auth->size());
   scratch += close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n";
   if (!head_request) scratch += *key_auth;
-  proxy::Deadline dl(worker.state().wheel(), proxy::cancel_socket, &stream.socket());
+  proxy::Deadline dl(worker.state().wheel(), proxy::cancel_client, &stream);
   dl.arm(timeout);
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(scratch), kNoThrow);
   co_return ec || close ? proxy::Outcome::Close : proxy::Outcome::KeepAlive;
@@ -131,37 +132,28 @@ asio::awaitable<bool> handshake(Worker& worker, const EntryPointSpec& ep,
   co_return true;
 }
 
+// Did the TLS handshake choose HTTP/2?
+bool alpn_h2(proxy::ClientStream& socket) {
+  if (!socket.is_tls()) return false;
+  const unsigned char* p = nullptr;
+  unsigned int n = 0;
+  SSL_get0_alpn_selected(socket.tls().native_handle(), &p, &n);
+  return n == 2 && p[0] == 'h' && p[1] == '2';
+}
+
 }  // namespace
 
-asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket sock,
-                                  tcp::endpoint peer) {
-  boost::system::error_code ec;
-  sock.set_option(tcp::no_delay(true), ec);
-  proxy::ClientStream socket(std::move(sock));
-  const std::string peer_ip = peer.address().to_string();
-  const bool trusted = ep.is_trusted(peer.address());
+asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
+                                     proxy::ClientStream& socket, proxy::Buffer& buffer,
+                                     SessionHandle& handle, const Peer& peer_info,
+                                     bool one_request) {
+  const tcp::endpoint& peer = peer_info.endpoint;
+  const std::string& peer_ip = peer_info.ip;
+  const bool trusted = peer_info.trusted;
   const auto& timeouts = ep.config.responding_timeouts;
-
-  // traefik_open_connections: counted from the accept to the close, whatever ends the session.
-  struct OpenCount {
-    observability::Shard* m;
-    std::uint32_t ep;
-    OpenCount(observability::Shard* shard, std::uint32_t e) : m(shard), ep(e) {
-      if (m) m->connection_opened(ep);
-    }
-    ~OpenCount() {
-      if (m) m->connection_closed(ep);
-    }
-    OpenCount(const OpenCount&) = delete;
-    OpenCount& operator=(const OpenCount&) = delete;
-  } open_count(worker.metrics(), static_cast<std::uint32_t>(ep.index));
-  SessionHandle handle;
-  handle.client = &socket.socket();
-  Registration registration(worker, handle);
-  proxy::Buffer buffer(std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
   std::string scratch;
   scratch.reserve(1024);
-  proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_socket, &socket.socket());
+  proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_client, &socket);
   http::RequestHead head;
   http::RequestInfo info;
   std::string decoded_path;  // only used when a path has %-escapes
@@ -172,26 +164,6 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   RequestCapture capture;       // what the access log needs of the head, likewise reused
   char host_buf[256];
   bool peer_gone = false;  // the client closed or failed: no TLS close_notify to send
-
-  // An entrypoint with TLS routers takes both TLS and plain HTTP (as Traefik's): the first byte
-  // tells (a TLS record starts with 22, a request line with a letter).
-  if (worker.tls().context != nullptr && worker.acquire_table()->tls_enabled(ep.index)) {
-    handle.idle = true;
-    deadline.arm(timeouts.read_header_timeout);  // a new connection: see the loop below
-    auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
-    deadline.disarm();
-    handle.idle = false;
-    if (rec) {
-      socket.socket().close(ec);
-      co_return;
-    }
-    buffer.commit(n);
-    if (buffer.readable()[0] == 0x16 &&
-        !co_await handshake(worker, ep, socket, buffer, deadline, peer_ip)) {
-      socket.socket().close(ec);
-      co_return;
-    }
-  }
   const bool tls = socket.is_tls();
   // The name the client asked for in its handshake (lower case), for the Host check below.
   std::string sni;
@@ -204,20 +176,33 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   }
 
   bool first_request = true;
+  // Only a connection's first bytes may be the HTTP/2 preface.
+  bool h2c_possible = !tls && !one_request && ep.config.http2.h2c;
   for (;;) {
     // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before,
     // between keep-alive requests. A new connection gets no idle time: readHeaderTimeout runs
     // from the accept (as Go's server, and so Traefik, start the read deadline there), so
     // connections that never send a byte cannot sit for the whole idleTimeout.
     handle.idle = buffer.empty();
-    if (handle.idle && worker.draining()) break;
+    if (handle.idle && worker.draining() && !one_request) break;
     bool idle_wait = handle.idle && !first_request;  // the clock restarts at the first byte
     deadline.arm(idle_wait ? timeouts.idle_timeout : timeouts.read_header_timeout);
     first_request = false;
     http::ParseResult pr;
     bool read_failed = false;
     for (;;) {
-      if (!buffer.empty()) {
+      if (h2c_possible && !buffer.empty()) {
+        // HTTP/2 with prior knowledge (h2c): the connection preface instead of a request.
+        const std::string_view got = buffer.readable();
+        const std::size_t k = std::min(got.size(), kH2Preface.size());
+        if (got.substr(0, k) != kH2Preface.substr(0, k)) {
+          h2c_possible = false;
+        } else if (k == kH2Preface.size()) {
+          deadline.disarm();
+          co_return Ended::H2Preface;
+        }
+      }
+      if (!buffer.empty() && !h2c_possible) {
         pr = http::parse_request_head(buffer.readable(), ep.limits, head);
         if (pr.status != http::ParseStatus::Partial) break;
         if (buffer.full()) {
@@ -272,7 +257,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
                  {{"entrypoint", ep.name}, {"client", peer_ip}, {"error", http::describe(err)}});
       co_await proxy::respond_status(worker.state(), socket, scratch, http::status_for(err), true,
                                      timeouts.write_timeout, http::describe(err));
-      co_await linger_close(socket, deadline, buffer);
+      if (!one_request) co_await linger_close(socket, deadline, buffer);
       break;
     }
     buffer.consume(pr.head_size);  // the head's views stay valid: consume moves no bytes
@@ -474,8 +459,64 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       std::memcpy(room.data(), body_reader.surplus.data(), n);
       buffer.commit(n);
     }
-    if (o == proxy::Outcome::Close || worker.draining()) break;
+    if (o == proxy::Outcome::Close || worker.draining() || one_request) break;
   }
+  co_return peer_gone ? Ended::PeerGone : Ended::Closed;
+}
+
+asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket sock,
+                                  tcp::endpoint peer_endpoint) {
+  boost::system::error_code ec;
+  sock.set_option(tcp::no_delay(true), ec);
+  proxy::ClientStream socket(std::move(sock));
+  const Peer peer{peer_endpoint, peer_endpoint.address().to_string(),
+                  ep.is_trusted(peer_endpoint.address())};
+  const std::string& peer_ip = peer.ip;
+  const auto& timeouts = ep.config.responding_timeouts;
+
+  // traefik_open_connections: counted from the accept to the close, whatever ends the session.
+  struct OpenCount {
+    observability::Shard* m;
+    std::uint32_t ep;
+    OpenCount(observability::Shard* shard, std::uint32_t e) : m(shard), ep(e) {
+      if (m) m->connection_opened(ep);
+    }
+    ~OpenCount() {
+      if (m) m->connection_closed(ep);
+    }
+    OpenCount(const OpenCount&) = delete;
+    OpenCount& operator=(const OpenCount&) = delete;
+  } open_count(worker.metrics(), static_cast<std::uint32_t>(ep.index));
+  SessionHandle handle;
+  handle.client = &socket.socket();
+  Registration registration(worker, handle);
+  proxy::Buffer buffer(std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
+  proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_client, &socket);
+
+  // An entrypoint with TLS routers takes both TLS and plain HTTP (as Traefik's): the first byte
+  // tells (a TLS record starts with 22, a request line with a letter).
+  if (worker.tls().context != nullptr && worker.acquire_table()->tls_enabled(ep.index)) {
+    handle.idle = true;
+    deadline.arm(timeouts.read_header_timeout);  // a new connection: see serve_requests
+    auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
+    deadline.disarm();
+    handle.idle = false;
+    if (rec) {
+      socket.socket().close(ec);
+      co_return;
+    }
+    buffer.commit(n);
+    if (buffer.readable()[0] == 0x16 &&
+        !co_await handshake(worker, ep, socket, buffer, deadline, peer_ip)) {
+      socket.socket().close(ec);
+      co_return;
+    }
+  }
+  const bool tls = socket.is_tls();
+  Ended end = Ended::H2Preface;
+  if (!alpn_h2(socket)) end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, false);
+  if (end == Ended::H2Preface) end = co_await serve_h2(worker, ep, socket, buffer, handle, peer);
+  const bool peer_gone = end == Ended::PeerGone;
   if (tls && !peer_gone && socket.socket().is_open()) {
     // close_notify, so the client can tell a complete response from a cut one. Bounded: the
     // shutdown waits for the client's close_notify or its FIN.

@@ -1,16 +1,48 @@
 // One client connection: reads request heads (bounded, strictly parsed), routes each request on
 // the worker's current routing table and hands it to the forwarder; keep-alive and pipelining
-// (requests answered in order). Runs on the worker that accepted the connection.
+// (requests answered in order). Runs on the worker that accepted the connection. A connection
+// whose TLS handshake chose h2, or that opens with the HTTP/2 preface (h2c), goes to the HTTP/2
+// codec (h2_connection.h), which runs each stream's request through serve_requests.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <string>
+#include <string_view>
 
 #include "entrypoints/entrypoint.h"
+#include "proxy/buffer.h"
+#include "proxy/client_stream.h"
 
 namespace portier::entrypoints {
 
 class Worker;
+struct SessionHandle;
+
+// Who is at the other end of a connection.
+struct Peer {
+  boost::asio::ip::tcp::endpoint endpoint;
+  std::string ip;
+  bool trusted = false;  // forwardedHeaders.trustedIPs
+};
+
+// How serving a connection ended.
+enum class Ended {
+  Closed,     // normally, or on an error answered
+  PeerGone,   // the client closed or failed first: no TLS close_notify to send
+  H2Preface,  // the client opened with the HTTP/2 preface: the connection is HTTP/2
+};
+
+// The client connection preface of RFC 9113 3.4.
+inline constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// Serves HTTP/1.1 requests from `socket` (bytes already read are in `buffer`) until the
+// connection ends; with `one_request` (an HTTP/2 stream, whose pipe carries exactly one request),
+// after the first response.
+boost::asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
+                                             proxy::ClientStream& socket, proxy::Buffer& buffer,
+                                             SessionHandle& handle, const Peer& peer,
+                                             bool one_request);
 
 boost::asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& entrypoint,
                                          boost::asio::ip::tcp::socket socket,

@@ -1,7 +1,8 @@
-// The client side of a connection: a TCP socket, or TLS over it once a handshake started. One
-// concrete type for both keeps the session and the forwarder free of templates; the branch per
-// operation is one predictable test, and no coroutine frame is added (async_initiate passes the
-// caller's handler straight to the underlying operation).
+// The client side of a connection: a TCP socket, or TLS over it once a handshake started, or
+// one HTTP/2 stream of such a connection (a StreamPipe: see proxy/stream_pipe.h). One concrete
+// type for all keeps the session and the forwarder free of templates; the branch per operation
+// is one predictable test, and no coroutine frame is added (async_initiate passes the caller's
+// handler straight to the underlying operation).
 //
 // Threading: owned by one session coroutine on one worker.
 #pragma once
@@ -10,6 +11,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <memory>
+
+#include "proxy/stream_pipe.h"
 
 namespace portier::proxy {
 
@@ -23,10 +26,18 @@ class ClientStream {
   ClientStream(const ClientStream&) = delete;
   ClientStream& operator=(const ClientStream&) = delete;
 
+  // One stream of `connection`'s HTTP/2 session: reads and writes go to `pipe`; TLS state and
+  // the peer are the connection's. socket() is then a socket that was never opened: the
+  // connection's own is not the stream's to close or cancel.
+  ClientStream(ClientStream& connection, StreamPipe& pipe)
+      : socket_(connection.get_executor()), parent_(&connection), pipe_(&pipe) {}
+
   executor_type get_executor() { return socket_.get_executor(); }
   boost::asio::ip::tcp::socket& socket() { return socket_; }
-  bool is_tls() const { return tls_ != nullptr; }
-  TlsStream& tls() { return *tls_; }
+  bool is_tls() const { return parent_ ? parent_->is_tls() : tls_ != nullptr; }
+  TlsStream& tls() { return parent_ ? parent_->tls() : *tls_; }
+  // An HTTP/2 stream (no Upgrade, no connection of its own to close).
+  bool is_stream() const { return pipe_ != nullptr; }
   TlsStream& start_tls(boost::asio::ssl::context& ctx) {
     tls_ = std::make_unique<TlsStream>(socket_, ctx);
     return *tls_;
@@ -36,7 +47,9 @@ class ClientStream {
   auto async_read_some(const Buffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const Buffers& b) {
-          if (tls_) {
+          if (pipe_) {
+            pipe_->async_read_some(b, std::move(handler));
+          } else if (tls_) {
             tls_->async_read_some(b, std::move(handler));
           } else {
             socket_.async_read_some(b, std::move(handler));
@@ -49,7 +62,9 @@ class ClientStream {
   auto async_write_some(const Buffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const Buffers& b) {
-          if (tls_) {
+          if (pipe_) {
+            pipe_->async_write_some(b, std::move(handler));
+          } else if (tls_) {
             tls_->async_write_some(b, std::move(handler));
           } else {
             socket_.async_write_some(b, std::move(handler));
@@ -60,13 +75,22 @@ class ClientStream {
 
   // Half-close for tunnels: the TCP FIN (TLS has no half-close of its own).
   void shutdown(boost::asio::ip::tcp::socket::shutdown_type what, boost::system::error_code& ec) {
-    socket_.shutdown(what, ec);
+    if (pipe_ == nullptr) socket_.shutdown(what, ec);
   }
-  void cancel(boost::system::error_code& ec) { socket_.cancel(ec); }
+  // Ends pending reads and writes with operation_aborted (a Deadline's way to stop them).
+  void cancel(boost::system::error_code& ec) {
+    if (pipe_) {
+      pipe_->cancel();
+    } else {
+      socket_.cancel(ec);
+    }
+  }
 
  private:
   boost::asio::ip::tcp::socket socket_;
   std::unique_ptr<TlsStream> tls_;
+  ClientStream* parent_ = nullptr;  // an HTTP/2 stream's connection
+  StreamPipe* pipe_ = nullptr;
 };
 
 }  // namespace portier::proxy

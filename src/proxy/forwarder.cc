@@ -188,8 +188,8 @@ class Exchange {
         server_(server),
         timeouts_(c.entrypoint.responding_timeouts),
         fwd_(w.transport().forwarding_timeouts),
-        client_read_(w.wheel(), cancel_socket, &c.socket.socket()),
-        client_write_(w.wheel(), cancel_socket, &c.socket.socket()),
+        client_read_(w.wheel(), cancel_client, &c.socket),
+        client_write_(w.wheel(), cancel_client, &c.socket),
         set_cookie_(set_cookie),
         pooled_(pooled),
         may_retry_(may_retry),
@@ -690,6 +690,11 @@ asio::awaitable<Outcome> Exchange::tunnel() {
 void cancel_socket(void* ctx) {
   boost::system::error_code ec;
   static_cast<boost::asio::ip::tcp::socket*>(ctx)->cancel(ec);
+}
+
+void cancel_client(void* ctx) {
+  boost::system::error_code ec;
+  static_cast<ClientStream*>(ctx)->cancel(ec);
 }
 
 namespace {

@@ -74,6 +74,8 @@ enum class Outcome { KeepAlive, Close, Local };
 
 // A Deadline callback that cancels the operations pending on the tcp::socket `ctx` points to.
 void cancel_socket(void* ctx);
+// The same for the ClientStream `ctx` points to (a socket, or an HTTP/2 stream's pipe).
+void cancel_client(void* ctx);
 
 boost::asio::awaitable<Outcome> forward(WorkerState& worker, ClientContext& client,
                                         const ServiceTarget& service);

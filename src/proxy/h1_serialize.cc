@@ -192,7 +192,7 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
   if (head_request) body = {};
   stream.record.response_body_bytes = body.size();
   std::array<asio::const_buffer, 2> bufs = {asio::buffer(scratch), asio::buffer(body)};
-  Deadline dl(worker.wheel(), cancel_socket, &socket.socket());
+  Deadline dl(worker.wheel(), cancel_client, &socket);
   dl.arm(write_timeout);
   auto [ec, n] = co_await asio::async_write(socket, bufs, kNoThrow);
   if (ec || close) co_return Outcome::Close;
@@ -217,7 +217,7 @@ asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socke
   scratch.append(extra_fields);
   scratch.append("\r\n");
   if (!head_request) scratch.append(body).append("\n");
-  Deadline dl(worker.wheel(), cancel_socket, &socket.socket());
+  Deadline dl(worker.wheel(), cancel_client, &socket);
   dl.arm(write_timeout);
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);
   if (ec || close) co_return Outcome::Close;

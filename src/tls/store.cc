@@ -174,10 +174,10 @@ Result<CompiledOptions> compile_options(const std::string& name, const config::T
     c.groups += (c.groups.empty() ? "" : ":") + g;
   }
   std::vector<std::string> alpn = o.alpn_protocols;
-  if (alpn.empty()) alpn = {"http/1.1"};  // h2 arrives with HTTP/2
+  if (alpn.empty()) alpn = {"h2", "http/1.1"};  // Traefik's default (less acme-tls/1)
   for (const auto& p : alpn) {
     if (p.empty() || p.size() > 255) return Error{"ALPN protocol `" + p + "` is invalid"};
-    if (p != "http/1.1") continue;  // only what portier speaks is offered (h2 comes later)
+    if (p != "http/1.1" && p != "h2") continue;  // only what portier speaks is offered
     c.alpn_wire.push_back(static_cast<char>(p.size()));
     c.alpn_wire += p;
   }

@@ -1,0 +1,365 @@
+#include "entrypoints/h2_connection.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <memory>
+#include <unordered_map>
+
+#include "common/log.h"
+#include "entrypoints/h2_stream.h"
+#include "entrypoints/worker.h"
+#include "proxy/forwarder.h"
+
+namespace portier::entrypoints {
+namespace {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::int32_t kStreamWindow = 256 * 1024;
+constexpr std::int32_t kConnectionWindow = 1024 * 1024;
+constexpr std::size_t kWriteBatch = 64 * 1024;  // frames gathered into one socket write
+constexpr int kMaxEmptyDataFrames = 100;         // per connection, without END_STREAM
+
+class Connection {
+ public:
+  Connection(Worker& worker, const EntryPointSpec& ep, proxy::ClientStream& socket,
+             SessionHandle& handle, const Peer& peer)
+      : worker_(worker),
+        ep_(ep),
+        socket_(socket),
+        handle_(handle),
+        peer_(peer),
+        wake_(socket.get_executor(), asio::steady_timer::time_point::max()),
+        all_done_(socket.get_executor(), asio::steady_timer::time_point::max()),
+        deadline_(worker.state().wheel(), proxy::cancel_client, &socket) {}
+  ~Connection() {
+    if (session_ != nullptr) nghttp2_session_del(session_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  asio::awaitable<Ended> run(proxy::Buffer& buffer);
+
+ private:
+  bool start();
+  asio::awaitable<void> read_loop(proxy::Buffer& buffer);
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> handle_stream(H2Stream* s);
+  void wake() { wake_.cancel(); }
+  static void wake_cb(void* p) { static_cast<Connection*>(p)->wake(); }
+  void goaway() {
+    if (goaway_sent_) return;
+    goaway_sent_ = true;
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+    wake();
+  }
+  void forget(H2Stream* s) {
+    if (!s->closed() || s->handler_running()) return;
+    streams_.erase(s->id());
+  }
+  H2Stream* stream(std::int32_t id) {
+    return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(session_, id));
+  }
+
+  // nghttp2 callbacks (user_data is the Connection).
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                       std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
+                       std::uint8_t flags, void* user);
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int on_data_chunk(nghttp2_session*, std::uint8_t flags, std::int32_t id,
+                           const std::uint8_t* data, std::size_t len, void* user);
+  static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error, void* user);
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user);
+
+  Worker& worker_;
+  const EntryPointSpec& ep_;
+  proxy::ClientStream& socket_;
+  SessionHandle& handle_;
+  const Peer& peer_;
+  nghttp2_session* session_ = nullptr;
+  std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
+  asio::steady_timer wake_;      // the writer waits on it; cancel() wakes it
+  asio::steady_timer all_done_;  // run() waits on it for the last handler
+  proxy::Deadline deadline_;
+  std::string out_;
+  int live_handlers_ = 0;
+  int empty_data_frames_ = 0;
+  bool reading_done_ = false;
+  bool writer_failed_ = false;
+  bool goaway_sent_ = false;
+  bool peer_gone_ = false;
+};
+
+bool Connection::start() {
+  nghttp2_session_callbacks* cbs = nullptr;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) return false;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0) {
+    nghttp2_session_callbacks_del(cbs);
+    return false;
+  }
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_deflate_dynamic_table_size(
+      opt, static_cast<std::size_t>(ep_.config.http2.max_encoder_header_table_size));
+  // Rapid reset: nghttp2 answers a burst of more than 200 resets (then 50 a second) with GOAWAY.
+  nghttp2_option_set_stream_reset_rate_limit(opt, 200, 50);
+  const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) return false;
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+       static_cast<std::uint32_t>(ep_.config.http2.max_concurrent_streams)},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kStreamWindow)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(ep_.limits.max_head_bytes)},
+      {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE,
+       static_cast<std::uint32_t>(ep_.config.http2.max_decoder_header_table_size)},
+  };
+  if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings)) != 0) {
+    return false;
+  }
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  return true;
+}
+
+asio::awaitable<Ended> Connection::run(proxy::Buffer& buffer) {
+  if (!start()) co_return Ended::Closed;
+  co_await (read_loop(buffer) && write_loop());
+  // Every stream ends with the connection; their handlers stop at their next read or write (or
+  // now, for one waiting on a server).
+  for (auto& [id, s] : streams_) s->close(true);
+  while (live_handlers_ > 0) co_await all_done_.async_wait(kNoThrow);
+  co_return peer_gone_ ? Ended::PeerGone : Ended::Closed;
+}
+
+asio::awaitable<void> Connection::read_loop(proxy::Buffer& buffer) {
+  const auto& timeouts = ep_.config.responding_timeouts;
+  bool first = true;
+  for (;;) {
+    if (!buffer.empty()) {
+      const std::string_view got = buffer.readable();
+      const ssize_t rv = nghttp2_session_mem_recv(
+          session_, reinterpret_cast<const std::uint8_t*>(got.data()), got.size());
+      if (rv < 0) {
+        log::debug("http2 connection error", {{"entrypoint", ep_.name},
+                                               {"client", peer_.ip},
+                                               {"error", nghttp2_strerror(static_cast<int>(rv))}});
+        // A protocol error has its GOAWAY queued; a flood is cut at once.
+        if (rv != NGHTTP2_ERR_FLOODED && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+          nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+        }
+        break;
+      }
+      buffer.clear();
+      wake();
+    }
+    if (worker_.draining()) goaway();
+    if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
+      break;
+    }
+    if (writer_failed_) break;
+    // While no stream is open, the connection is idle: idleTimeout, then GOAWAY (the first
+    // frames get readHeaderTimeout, as a request head would).
+    const bool idle = live_handlers_ == 0 && streams_.empty();
+    handle_.idle = idle && !first;
+    if (idle) deadline_.arm(first ? timeouts.read_header_timeout : timeouts.idle_timeout);
+    auto [ec, n] = co_await socket_.async_read_some(buffer.prepare(), kNoThrow);
+    deadline_.disarm();
+    handle_.idle = false;
+    if (ec) {
+      if (ec == asio::error::operation_aborted && !deadline_.expired() && worker_.draining() &&
+          !writer_failed_) {
+        goaway();  // the worker drains: no new streams, the open ones finish
+        continue;
+      }
+      if (deadline_.expired()) {
+        goaway();
+      } else {
+        peer_gone_ = !(socket_.is_tls() && ec == asio::error::eof);
+      }
+      break;
+    }
+    first = false;
+    buffer.commit(n);
+  }
+  reading_done_ = true;
+  wake();
+}
+
+asio::awaitable<void> Connection::write_loop() {
+  const auto& timeouts = ep_.config.responding_timeouts;
+  proxy::Deadline write_deadline(worker_.state().wheel(), proxy::cancel_client, &socket_);
+  for (;;) {
+    out_.clear();
+    while (out_.size() < kWriteBatch) {
+      const std::uint8_t* data = nullptr;
+      const ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n < 0) {
+        writer_failed_ = true;
+        break;
+      }
+      if (n == 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    if (!out_.empty()) {
+      write_deadline.arm(timeouts.write_timeout);
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), kNoThrow);
+      write_deadline.disarm();
+      if (ec) writer_failed_ = true;
+    }
+    if (writer_failed_) {
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);  // the reader stops too
+      break;
+    }
+    if (!out_.empty()) continue;
+    if (reading_done_) break;
+    co_await wake_.async_wait(kNoThrow);
+  }
+}
+
+asio::awaitable<void> Connection::handle_stream(H2Stream* s) {
+  s->handler_started();
+  ++live_handlers_;
+  {
+    proxy::ClientStream stream(socket_, *s);
+    proxy::Buffer buffer(std::max<std::size_t>(ep_.limits.max_head_bytes, 16 * 1024));
+    co_await serve_requests(worker_, ep_, stream, buffer, s->handle, peer_, true);
+  }
+  s->handler_done();
+  --live_handlers_;
+  if (worker_.draining()) goaway();
+  wake();
+  forget(s);
+  if (live_handlers_ == 0) all_done_.cancel();
+}
+
+int Connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame,
+                                 void* user) {
+  auto* c = static_cast<Connection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  const std::int32_t id = frame->hd.stream_id;
+  // Handlers of reset streams still count: a client cannot have more requests in the works
+  // than it may have streams open.
+  if (c->live_handlers_ >= c->ep_.config.http2.max_concurrent_streams || c->goaway_sent_) {
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
+  auto s = std::make_unique<H2Stream>(session, id, c->ep_.limits.max_head_bytes,
+                                      c->socket_.get_executor(), wake_cb, c);
+  nghttp2_session_set_stream_user_data(session, id, s.get());
+  c->streams_[id] = std::move(s);
+  return 0;
+}
+
+int Connection::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
+                          std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
+                          std::uint8_t, void* user) {
+  auto* c = static_cast<Connection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+    return 0;  // trailers: not forwarded
+  }
+  H2Stream* s = c->stream(frame->hd.stream_id);
+  if (s == nullptr) return 0;
+  s->add_field(std::string_view(reinterpret_cast<const char*>(name), namelen),
+               std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  return 0;
+}
+
+int Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* c = static_cast<Connection*>(user);
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      H2Stream* s = c->stream(frame->hd.stream_id);
+      if (s == nullptr) return 0;
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        if (!s->headers_done(end_stream)) {
+          s->answer_status(431);
+          return 0;
+        }
+        asio::co_spawn(c->socket_.get_executor(), c->handle_stream(s), asio::detached);
+      } else if (end_stream) {
+        s->request_end();  // after trailers
+      }
+      return 0;
+    }
+    case NGHTTP2_DATA: {
+      if (frame->hd.length == 0 && !end_stream && ++c->empty_data_frames_ > kMaxEmptyDataFrames) {
+        return NGHTTP2_ERR_CALLBACK_FAILURE;  // a flood of empty frames (CVE-2019-9518)
+      }
+      H2Stream* s = c->stream(frame->hd.stream_id);
+      if (s != nullptr && end_stream) s->request_end();
+      return 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+int Connection::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
+                              const std::uint8_t* data, std::size_t len, void* user) {
+  auto* c = static_cast<Connection*>(user);
+  H2Stream* s = c->stream(id);
+  if (s == nullptr || !s->handler_running()) {
+    // Nobody reads it (a refused stream, or a request already answered): the windows reopen.
+    nghttp2_session_consume(session, id, len);
+    return 0;
+  }
+  s->add_data(data, len);
+  return 0;
+}
+
+int Connection::on_stream_close(nghttp2_session* session, std::int32_t id, std::uint32_t error,
+                                void* user) {
+  auto* c = static_cast<Connection*>(user);
+  H2Stream* s = c->stream(id);
+  if (s == nullptr) return 0;
+  const std::size_t left = s->close(error != NGHTTP2_NO_ERROR);
+  if (left > 0) nghttp2_session_consume_connection(session, left);
+  nghttp2_session_set_stream_user_data(session, id, nullptr);
+  c->forget(s);
+  return 0;
+}
+
+int Connection::on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+  auto* c = static_cast<Connection*>(user);
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+    H2Stream* s = c->stream(frame->hd.stream_id);
+    // The response is complete and the client is still sending: it may stop (RFC 9113 8.1).
+    if (s != nullptr && !s->request_ended()) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+asio::awaitable<Ended> serve_h2(Worker& worker, const EntryPointSpec& ep,
+                                proxy::ClientStream& socket, proxy::Buffer& buffer,
+                                SessionHandle& handle, const Peer& peer) {
+  Connection c(worker, ep, socket, handle, peer);
+  co_return co_await c.run(buffer);
+}
+
+}  // namespace portier::entrypoints

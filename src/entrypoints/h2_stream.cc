@@ -1,0 +1,315 @@
+#include "entrypoints/h2_stream.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "proxy/http/parser.h"
+
+namespace portier::entrypoints {
+namespace {
+
+// Fields HTTP/2 forbids (RFC 9113 8.2.2); the HTTP/1.1 writer adds some of them.
+bool connection_specific(std::string_view lower) {
+  return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
+         lower == "transfer-encoding" || lower == "upgrade";
+}
+
+nghttp2_nv make_nv(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+          value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+ssize_t read_body_cb(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
+                     std::uint32_t* flags, nghttp2_data_source* source, void*) {
+  return static_cast<H2Stream*>(source->ptr)->read_body(buf, length, flags);
+}
+
+}  // namespace
+
+H2Stream::H2Stream(nghttp2_session* session, std::int32_t id, std::size_t max_field_bytes,
+                   const boost::asio::any_io_executor& ex, void (*wake)(void*), void* wake_ctx)
+    : StreamPipe(ex),
+      session_(session),
+      id_(id),
+      max_field_bytes_(max_field_bytes),
+      wake_(wake),
+      wake_ctx_(wake_ctx) {}
+
+void H2Stream::add_field(std::string_view name, std::string_view value) {
+  field_bytes_ += name.size() + value.size() + 32;
+  if (field_bytes_ > max_field_bytes_) return;  // headers_done answers 431
+  // nghttp2 has checked the block: pseudo-fields first and once each, lower-case names, no
+  // connection-specific field, no CR, LF or NUL in a value.
+  if (name == ":method") {
+    method_.assign(value);
+  } else if (name == ":path") {
+    path_.assign(value);
+  } else if (name == ":authority") {
+    authority_.assign(value);
+  } else if (name == ":scheme" || name == ":protocol") {
+    // The scheme is the connection's; :protocol (RFC 8441) is never enabled.
+  } else if (name == "host") {
+    host_field_.assign(value);
+  } else if (name == "cookie") {
+    if (!cookie_.empty()) cookie_ += "; ";
+    cookie_.append(value);
+  } else {
+    if (name == "content-length") has_length_ = true;
+    fields_.append(name).append(": ").append(value).append("\r\n");
+  }
+}
+
+bool H2Stream::headers_done(bool end_stream) {
+  if (field_bytes_ > max_field_bytes_) return false;
+  request_ended_ = end_stream;
+  chunked_ = !end_stream && !has_length_;
+  // :authority wins over a Host field (RFC 9113 8.3.1); the HTTP/1.1 parser refuses a request
+  // with neither, as it refuses one without Host.
+  const std::string& host = authority_.empty() ? host_field_ : authority_;
+  in_.reserve(method_.size() + path_.size() + host.size() + fields_.size() + cookie_.size() + 64);
+  in_.append(method_).append(" ").append(path_).append(" HTTP/1.1\r\n");
+  if (!host.empty()) in_.append("host: ").append(host).append("\r\n");
+  in_.append(fields_);
+  if (!cookie_.empty()) in_.append("cookie: ").append(cookie_).append("\r\n");
+  if (chunked_) in_.append("transfer-encoding: chunked\r\n");
+  in_.append("\r\n");
+  std::string().swap(fields_);
+  std::string().swap(cookie_);
+  return true;
+}
+
+void H2Stream::add_data(const std::uint8_t* data, std::size_t n) {
+  if (n == 0) return;
+  unconsumed_ += n;
+  if (in_off_ > 0 && in_off_ == in_.size()) {
+    in_.clear();
+    in_off_ = 0;
+  }
+  if (chunked_) {
+    char size[20];
+    auto [end, ec] = std::to_chars(size, size + sizeof size, n, 16);
+    in_.append(size, end).append("\r\n");
+  }
+  in_.append(reinterpret_cast<const char*>(data), n);
+  if (chunked_) in_.append("\r\n");
+  wake_reader();
+}
+
+void H2Stream::request_end() {
+  if (request_ended_) return;
+  request_ended_ = true;
+  if (chunked_) in_.append("0\r\n\r\n");
+  wake_reader();
+}
+
+std::size_t H2Stream::take(char* out, std::size_t n, bool& eof) {
+  const std::size_t k = std::min(n, in_.size() - in_off_);
+  std::memcpy(out, in_.data() + in_off_, k);
+  in_off_ += k;
+  if (in_off_ == in_.size()) {
+    in_.clear();
+    in_off_ = 0;
+  } else if (in_off_ > 64 * 1024) {
+    in_.erase(0, in_off_);
+    in_off_ = 0;
+  }
+  eof = in_.empty() && request_ended_;
+  // Reopen the client's windows for what was taken (a little early by the chunk framing's few
+  // bytes, never by more than was received).
+  if (const std::size_t c = std::min(k, unconsumed_); c > 0 && !closed_) {
+    unconsumed_ -= c;
+    nghttp2_session_consume(session_, id_, c);
+    wake_(wake_ctx_);
+  }
+  return k;
+}
+
+bool H2Stream::give(std::string_view bytes) {
+  while (!bytes.empty()) {
+    switch (out_state_) {
+      case Out::Head: {
+        head_acc_.append(bytes);
+        bytes = {};
+        http::ResponseHead head;
+        http::Limits limits;
+        limits.max_head_bytes = 64 * 1024;
+        http::ParseResult pr = http::parse_response_head(head_acc_, limits, head);
+        if (pr.status == http::ParseStatus::Partial) return true;
+        if (pr.status == http::ParseStatus::Failed) return false;
+        if (head.status < 200) {
+          // 100 Continue, 103 Early Hints: optional in HTTP/2, dropped.
+          std::string rest = head_acc_.substr(pr.head_size);
+          head_acc_.clear();
+          if (!rest.empty() && !give(rest)) return false;
+          return true;
+        }
+        http::ResponseInfo info;
+        if (http::analyze_response(head, method_, info) != http::Error::None) return false;
+        framing_ = info.framing;
+        remaining_ = framing_.length;
+        const bool has_body = framing_.kind != http::BodyKind::None;
+        if (!submit_head(head, has_body)) return false;
+        out_state_ = has_body ? Out::Body : Out::Done;
+        // The views into head_acc_ are no longer used: the body bytes after it are next.
+        std::string rest = head_acc_.substr(pr.head_size);
+        std::string().swap(head_acc_);
+        if (!rest.empty() && out_state_ == Out::Body) return give(rest);
+        return true;
+      }
+      case Out::Body:
+        switch (framing_.kind) {
+          case http::BodyKind::Length: {
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), remaining_));
+            queue_body(bytes.substr(0, n));
+            remaining_ -= n;
+            bytes.remove_prefix(n);
+            if (remaining_ == 0) {
+              body_done_ = true;
+              out_state_ = Out::Done;
+            }
+            break;
+          }
+          case http::BodyKind::Chunked: {
+            auto step = chunks_.feed(bytes);
+            if (step.error != http::Error::None) return false;
+            queue_body(step.data);
+            bytes.remove_prefix(step.consumed);
+            if (step.done) {
+              body_done_ = true;
+              out_state_ = Out::Done;
+            } else if (step.consumed == 0) {
+              return false;
+            }
+            break;
+          }
+          default:
+            queue_body(bytes);
+            bytes = {};
+            break;
+        }
+        resume();
+        break;
+      case Out::Done:
+        return bytes.empty();  // nothing may follow the response
+    }
+  }
+  return true;
+}
+
+bool H2Stream::submit_head(const http::ResponseHead& head, bool has_body) {
+  if (gone_ || closed_) return false;
+  // Names lower-cased into one arena (reserved first: the views must not move).
+  std::size_t bytes = 0;
+  for (const auto& f : head.fields) bytes += f.name.size();
+  std::string names;
+  names.reserve(bytes);
+  char status[4];
+  std::to_chars(status, status + 3, head.status);
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(head.fields.count + 1);
+  nva.push_back(make_nv(":status", std::string_view(status, 3)));
+  for (const auto& f : head.fields) {
+    const std::size_t at = names.size();
+    for (char c : f.name) names.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    std::string_view lower(names.data() + at, f.name.size());
+    if (connection_specific(lower)) continue;
+    nva.push_back(make_nv(lower, f.value));
+  }
+  nghttp2_data_provider prd;
+  prd.source.ptr = this;
+  prd.read_callback = read_body_cb;
+  if (nghttp2_submit_response(session_, id_, nva.data(), nva.size(), has_body ? &prd : nullptr) != 0) {
+    return false;
+  }
+  submitted_ = true;
+  wake_(wake_ctx_);
+  return true;
+}
+
+void H2Stream::answer_status(int status) {
+  const std::string_view reason = http::reason_phrase(status);
+  out_ = std::to_string(status) + " " + std::string(reason) + "\n";
+  body_done_ = true;
+  out_state_ = Out::Done;
+  char code[4];
+  std::to_chars(code, code + 3, status);
+  const std::string length = std::to_string(out_.size());
+  nghttp2_nv nva[] = {make_nv(":status", std::string_view(code, 3)),
+                      make_nv("content-type", "text/plain; charset=utf-8"),
+                      make_nv("content-length", length)};
+  nghttp2_data_provider prd;
+  prd.source.ptr = this;
+  prd.read_callback = read_body_cb;
+  if (nghttp2_submit_response(session_, id_, nva, 3, &prd) == 0) submitted_ = true;
+  wake_(wake_ctx_);
+}
+
+void H2Stream::queue_body(std::string_view data) {
+  if (data.empty()) return;
+  if (out_off_ > 0 && out_off_ == out_.size()) {
+    out_.clear();
+    out_off_ = 0;
+  }
+  out_.append(data);
+}
+
+void H2Stream::resume() {
+  if (closed_) return;
+  nghttp2_session_resume_data(session_, id_);  // fails harmlessly when not deferred
+  wake_(wake_ctx_);
+}
+
+ssize_t H2Stream::read_body(std::uint8_t* buf, std::size_t length, std::uint32_t* flags) {
+  const bool was_blocked = write_blocked();
+  const std::size_t n = std::min(length, out_.size() - out_off_);
+  std::memcpy(buf, out_.data() + out_off_, n);
+  out_off_ += n;
+  if (out_off_ == out_.size()) {
+    out_.clear();
+    out_off_ = 0;
+  } else if (out_off_ >= kMaxQueued) {
+    out_.erase(0, out_off_);
+    out_off_ = 0;
+  }
+  if (was_blocked && !write_blocked()) wake_writer();
+  if (out_.empty() && body_done_) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+  if (n == 0) return NGHTTP2_ERR_DEFERRED;
+  return static_cast<ssize_t>(n);
+}
+
+void H2Stream::handler_done() {
+  handler_running_ = false;
+  if (closed_ || gone_) return;
+  if (out_state_ == Out::Body && framing_.kind == http::BodyKind::UntilClose) {
+    body_done_ = true;
+    out_state_ = Out::Done;
+    resume();
+  }
+  if (out_state_ != Out::Done) {
+    // No response, or a cut one: the client must not take it as complete.
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
+    wake_(wake_ctx_);
+  }
+}
+
+std::size_t H2Stream::close(bool reset) {
+  closed_ = true;
+  if (reset || out_state_ != Out::Done) gone_ = true;
+  wake_reader();
+  wake_writer();
+  if (gone_ && handle.upstream != nullptr) {
+    boost::system::error_code ec;
+    handle.upstream->cancel(ec);
+  }
+  const std::size_t left = unconsumed_;
+  unconsumed_ = 0;
+  return left;
+}
+
+}  // namespace portier::entrypoints

@@ -142,7 +142,10 @@ bool Connection::start() {
 
 asio::awaitable<Ended> Connection::run(proxy::Buffer& buffer) {
   if (!start()) co_return Ended::Closed;
+  handle_.on_drain = [](void* p) { static_cast<Connection*>(p)->goaway(); };
+  handle_.on_drain_ctx = this;
   co_await (read_loop(buffer) && write_loop());
+  handle_.on_drain = nullptr;
   // Every stream ends with the connection; their handlers stop at their next read or write (or
   // now, for one waiting on a server).
   for (auto& [id, s] : streams_) s->close(true);
@@ -232,13 +235,17 @@ asio::awaitable<void> Connection::write_loop() {
     }
     if (!out_.empty()) continue;
     if (reading_done_) break;
+    if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
+      // GOAWAY is out and the last stream is done: the reader stops waiting for the client.
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);
+      break;
+    }
     co_await wake_.async_wait(kNoThrow);
   }
 }
 
 asio::awaitable<void> Connection::handle_stream(H2Stream* s) {
-  s->handler_started();
-  ++live_handlers_;
   {
     proxy::ClientStream stream(socket_, *s);
     proxy::Buffer buffer(std::max<std::size_t>(ep_.limits.max_head_bytes, 16 * 1024));
@@ -296,6 +303,10 @@ int Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
           s->answer_status(431);
           return 0;
         }
+        // Counted from now, not from when the coroutine first runs: a burst of streams in one
+        // read must meet the limit too.
+        s->handler_started();
+        ++c->live_handlers_;
         asio::co_spawn(c->socket_.get_executor(), c->handle_stream(s), asio::detached);
       } else if (end_stream) {
         s->request_end();  // after trailers

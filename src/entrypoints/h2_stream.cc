@@ -57,7 +57,15 @@ void H2Stream::add_field(std::string_view name, std::string_view value) {
     cookie_.append(value);
   } else {
     if (name == "content-length") has_length_ = true;
+    // Go's canonical form (X-Foo), as Traefik forwards HTTP/2 fields to HTTP/1.1 servers.
+    const std::size_t at = fields_.size();
     fields_.append(name).append(": ").append(value).append("\r\n");
+    bool up = true;
+    for (std::size_t i = at; i < at + name.size(); ++i) {
+      char& c = fields_[i];
+      if (up && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+      up = c == '-';
+    }
   }
 }
 
@@ -72,7 +80,7 @@ bool H2Stream::headers_done(bool end_stream) {
   in_.append(method_).append(" ").append(path_).append(" HTTP/1.1\r\n");
   if (!host.empty()) in_.append("host: ").append(host).append("\r\n");
   in_.append(fields_);
-  if (!cookie_.empty()) in_.append("cookie: ").append(cookie_).append("\r\n");
+  if (!cookie_.empty()) in_.append("Cookie: ").append(cookie_).append("\r\n");
   if (chunked_) in_.append("transfer-encoding: chunked\r\n");
   in_.append("\r\n");
   std::string().swap(fields_);

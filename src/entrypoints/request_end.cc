@@ -175,7 +175,9 @@ void log_request(Worker& worker, const EntryPointSpec& ep, const proxy::Stream& 
   a->request_port.assign(host_port);
   a->request_method.assign(capture.method_text);
   a->request_path.assign(capture.target);
-  a->request_protocol.assign(capture.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
+  a->request_protocol.assign(capture.http2                ? "HTTP/2.0"
+                             : capture.version_minor == 0 ? "HTTP/1.0"
+                                                          : "HTTP/1.1");
   a->request_scheme.assign(capture.ssl != nullptr ? "https" : "http");
   a->request_content_size =
       std::max<std::uint64_t>(r.request_body_bytes, stream.body ? stream.body->size() : 0);

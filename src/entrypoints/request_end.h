@@ -28,6 +28,7 @@ struct RequestCapture {
   bool log = false;  // an access log wants this request's details
   std::uint8_t method = 0;
   int version_minor = 1;
+  bool http2 = false;  // the request came on an HTTP/2 stream (its head was rebuilt as 1.1)
   observability::Protocol protocol = observability::Protocol::Http;
   // The access log's, only when `log`:
   std::chrono::system_clock::time_point wall_start;

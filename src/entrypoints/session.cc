@@ -281,6 +281,7 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
     stream.reset();
     stream.record.start = std::chrono::steady_clock::now();
     capture_request(worker, head, tls ? socket.tls().native_handle() : nullptr, trusted, capture);
+    capture.http2 = socket.is_stream();
     stream.response_copies = capture.response_copies();
     stream.time_upstream = capture.log;
     auto report = [&] { report_request(worker, ep, stream, capture, peer); };

@@ -178,7 +178,11 @@ void Worker::drain() {
     for (auto& a : acceptors_) a->close(ec);
     housekeeping_.cancel();
     for (SessionHandle* s = sessions_; s; s = s->next) {
-      if (s->idle) s->client->cancel(ec);
+      if (s->idle) {
+        s->client->cancel(ec);
+      } else if (s->on_drain != nullptr) {
+        s->on_drain(s->on_drain_ctx);
+      }
     }
     guard_.reset();
     maybe_finish();

@@ -59,6 +59,10 @@ struct SessionHandle {
   boost::asio::ip::tcp::socket* client = nullptr;
   boost::asio::ip::tcp::socket* upstream = nullptr;  // set by the forwarder while in use
   bool idle = false;                                 // waiting for the first byte of a request
+  // Told when the worker starts draining while the session is busy (HTTP/2: GOAWAY now, so the
+  // client opens no new stream while the open ones finish).
+  void (*on_drain)(void* ctx) = nullptr;
+  void* on_drain_ctx = nullptr;
   SessionHandle* prev = nullptr;
   SessionHandle* next = nullptr;
 };

@@ -223,11 +223,13 @@ TEST_F(TlsTest, AlpnAndSessionResumption) {
   auto ex = tls_get(web(), verify("a.test"), "a.test", "/s");
   ASSERT_TRUE(ex.info.ok);
   EXPECT_EQ(ex.info.alpn, "http/1.1");
-  TlsClientOptions h2only = verify("a.test");
-  h2only.alpn = {"h2"};
-  auto no_alpn = tls_get(web(), h2only, "a.test", "/s");
+  TlsClientOptions other = verify("a.test");
+  other.alpn = {"spdy/3.1"};
+  auto no_alpn = tls_get(web(), other, "a.test", "/s");
   ASSERT_TRUE(no_alpn.info.ok) << no_alpn.info.error;  // no common protocol: no ALPN, not an error
   EXPECT_EQ(no_alpn.info.alpn, "");
+  ASSERT_TRUE(no_alpn.response);  // and HTTP/1.1 is spoken
+  EXPECT_EQ(no_alpn.response->status, 200);
 
   for (int max : {TLS1_2_VERSION, TLS1_3_VERSION}) {
     SCOPED_TRACE(max);

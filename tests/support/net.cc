@@ -276,6 +276,13 @@ std::optional<std::string> Conn::read_bytes(std::size_t n) {
   return out;
 }
 
+std::optional<std::string> Conn::read_some() {
+  if (buf_.empty() && !fill()) return std::nullopt;
+  std::string out = std::move(buf_);
+  buf_.clear();
+  return out;
+}
+
 std::string Conn::read_all() {
   while (fill()) {
   }

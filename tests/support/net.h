@@ -70,6 +70,9 @@ class Conn {
   std::string read_all();
   // Exactly n bytes (through TLS when started); nullopt on close or timeout first.
   std::optional<std::string> read_bytes(std::size_t n);
+  // Whatever is buffered, else what one read brings (waiting up to the timeout); nullopt on
+  // close or timeout.
+  std::optional<std::string> read_some();
   // True when the peer closes the connection within `timeout` (reading and dropping bytes).
   bool wait_closed(std::chrono::milliseconds timeout);
   int fd() const { return fd_; }

@@ -111,16 +111,20 @@ entryPoints:
   EXPECT_EQ(web.http.middlewares, std::vector<std::string>{"auth@file"});
   EXPECT_EQ(web.life_cycle.grace_timeout, std::chrono::seconds(2));
   EXPECT_EQ(web.life_cycle.request_accept_grace_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(web.http2.max_concurrent_streams, 100);
+  EXPECT_EQ(web.http2.max_decoder_header_table_size, 4096);
+  EXPECT_TRUE(web.http2.h2c);
   const std::string all = joined(cfg->warnings);
   for (const char* w :
        {"s.yml:6:16: `entryPoints.web.asDefault`",
-        "`entryPoints.web.http2`", "`entryPoints.web.http3`", "`entryPoints.web.proxyProtocol`",
+        "`entryPoints.web.http3`", "`entryPoints.web.proxyProtocol`",
         "`entryPoints.web.forwardedHeaders.connection`",
         "`entryPoints.web.transport.keepAliveMaxRequests`",
         "`entryPoints.web.observability`"}) {
     EXPECT_NE(all.find(w), std::string::npos) << w << " in\n" << all;
   }
   EXPECT_EQ(all.find("reusePort"), std::string::npos) << all;
+  EXPECT_EQ(all.find("http2"), std::string::npos) << all;  // served
   EXPECT_EQ(all.find("middlewares"), std::string::npos) << all;
   EXPECT_EQ(all.find("allowACMEByPass"), std::string::npos) << all;  // false: nothing to say
 }

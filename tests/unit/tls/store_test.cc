@@ -37,7 +37,7 @@ TEST(CompileOptions, TranslatesGoNamesAndRejectsUnknownOnes) {
   ASSERT_TRUE(d);
   EXPECT_TRUE(d->is_default);
   EXPECT_EQ(d->min_version, TLS1_2_VERSION);
-  EXPECT_EQ(d->alpn_wire, std::string("\x08http/1.1"));
+  EXPECT_EQ(d->alpn_wire, std::string("\x02h2\x08http/1.1"));  // Traefik's default order
 
   std::vector<Case> bad(3);
   bad[0].in.min_version = "TLS1.2";

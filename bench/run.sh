@@ -5,7 +5,8 @@
 # writes them to bench/results/latest.md. See bench/README.md for what is measured and why.
 #
 # Env: PROXIES="nginx haproxy portier"  ROUNDS=3  DURATION=10  WARMUP=2  CONNS=50
-#      SCENARIOS="keep-alive close tls-keep-alive tls-handshake"
+#      SCENARIOS="keep-alive close tls-keep-alive tls-handshake" (and h2: HTTP/2 over TLS with
+#      h2load -m10, CONNS connections; not in the default list)
 #      PORTIER_BIN=<path> skips the build.
 #      PORTIER_DYNAMIC=<file in bench/conf> replaces dynamic.yml (e.g. dynamic-middlewares.yml:
 #      the same routers with five cheap middlewares, for the pipeline's cost).
@@ -29,7 +30,7 @@ readonly PORTIER_DYNAMIC=${PORTIER_DYNAMIC:-dynamic.yml}
 readonly PORTIER_FLAGS=${PORTIER_FLAGS:-}
 readonly NGINX_CONF=${NGINX_CONF:-proxy.nginx.conf}
 readonly WRK_HEADERS=${WRK_HEADERS:-}
-readonly NGINX=/usr/sbin/nginx HAPROXY=/usr/sbin/haproxy WRK=/usr/bin/wrk
+readonly NGINX=/usr/sbin/nginx HAPROXY=/usr/sbin/haproxy WRK=/usr/bin/wrk H2LOAD=/usr/bin/h2load
 readonly START_DEADLINE_S=15 STOP_GRACE_S=5
 CLK_TCK=$(getconf CLK_TCK)
 readonly CLK_TCK
@@ -210,6 +211,16 @@ run_wrk() {  # run_wrk SECONDS OUT URL [wrk args...]: one bounded wrk run on the
   forget "$pid"
 }
 
+run_h2load() {  # run_h2load SECONDS OUT URL: one bounded h2load run (HTTP/2 over TLS)
+  local secs=$1 out=$2 url=$3 pid
+  timeout -k 5 $((secs + 30)) "${pin_client[@]}" "$H2LOAD" -t1 -c"$CONNS" -m10 -D"$secs" \
+    --log-file="$out.requests" -H ":authority: bench.local" "$url" >"$out" 2>&1 &
+  pid=$!
+  started+=("$pid")
+  wait "$pid" || die "h2load failed (exit $?): $(tail -n 3 "$out")"
+  forget "$pid"
+}
+
 sample() { procfs sample "$server_cpu" "$client_cpu" "$proxy_pid" "$backend_pid"; }
 
 bench_proxy() {  # bench_proxy NAME PORT TLS_PORT: warm-up and rounds of every scenario, peak RSS
@@ -227,11 +238,16 @@ bench_proxy() {  # bench_proxy NAME PORT TLS_PORT: warm-up and rounds of every s
       IFS='|' read -r -a hs <<<"$WRK_HEADERS"
       for h in "${hs[@]}"; do args+=(-H "$h"); done
     fi
-    run_wrk "$WARMUP" "$tmp/warmup.txt" "$url" "${args[@]}"
+    local load=run_wrk
+    if [[ $scenario == h2 ]]; then
+      load=run_h2load
+      url="https://127.0.0.1:$tls_port/"
+    fi
+    $load "$WARMUP" "$tmp/warmup.txt" "$url" "${args[@]}"
     for ((round = 1; round <= ROUNDS; round++)); do
       out=$tmp/wrk-$name-$scenario-$round.txt
       read -r s0 c0 t0 p0 b0 <<<"$(sample)"
-      run_wrk "$DURATION" "$out" "$url" "${args[@]}"
+      $load "$DURATION" "$out" "$url" "${args[@]}"
       read -r s1 c1 t1 p1 b1 <<<"$(sample)"
       check_alive backend "$backend_pid"
       check_alive "$name" "$proxy_pid"
@@ -291,7 +307,7 @@ main() {
   : >"$tmp/rss.tsv"
 
   for name in $SCENARIOS; do
-    [[ $name =~ ^(keep-alive|close|tls-keep-alive|tls-handshake)$ ]] ||
+    [[ $name =~ ^(keep-alive|close|tls-keep-alive|tls-handshake|h2)$ ]] ||
       die "unknown scenario '$name' in SCENARIOS"
   done
   make_certificate

@@ -15,7 +15,7 @@ import csv
 import statistics
 import sys
 
-from wrk_parse import format_errors, parse
+from wrk_parse import format_errors, parse_file
 
 SCENARIOS = {
     "keep-alive": "Keep-alive: {conns} connections, each reused for every request",
@@ -23,6 +23,7 @@ SCENARIOS = {
     "tls-keep-alive": "HTTPS keep-alive: {conns} TLS connections, each reused for every request",
     "tls-handshake": "HTTPS, new connection per request: one full TLS handshake (TLS 1.3, "
                      "X25519, ECDSA P-256) per request, {conns} concurrent",
+    "h2": "HTTP/2 over TLS (h2load -m10): {conns} connections, 10 streams in flight on each",
 }
 # Idle, the proxy's CPU spends 3-6% of a round on neither proxy nor backend: steal, kworkers,
 # ksoftirqd (partly the proxy's own network work). Above 10%, something else was running.
@@ -38,8 +39,7 @@ def load(clk_tck, results_path):
     with open(results_path) as f:
         for proxy, scenario, _round, ticks, other, client, wrk_out in csv.reader(
                 f, delimiter="\t"):
-            with open(wrk_out) as w:
-                r = parse(w.read())
+            r = parse_file(wrk_out)
             r["cpu_us_per_req"] = int(ticks) * 1e6 / clk_tck / r["requests"]
             r["other_s"] = max(0, int(other)) / clk_tck
             r["duration_s"] = r["requests"] / r["rps"] if r["rps"] else 0

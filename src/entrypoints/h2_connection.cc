@@ -28,6 +28,7 @@ constexpr std::int32_t kStreamWindow = 256 * 1024;
 constexpr std::int32_t kConnectionWindow = 1024 * 1024;
 constexpr std::size_t kWriteBatch = 64 * 1024;  // frames gathered into one socket write
 constexpr int kMaxEmptyDataFrames = 100;         // per connection, without END_STREAM
+constexpr std::size_t kMaxSpareSlots = 16;       // request states kept between streams
 
 class Connection {
  public:
@@ -90,6 +91,13 @@ class Connection {
   const Peer& peer_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
+  // What a stream's request code uses, kept for the next stream.
+  struct Slot {
+    explicit Slot(std::size_t buffer_size) : buffer(buffer_size) {}
+    proxy::Buffer buffer;
+    RequestScratch rs;
+  };
+  std::vector<std::unique_ptr<Slot>> spare_;
   asio::steady_timer wake_;      // the writer waits on it; cancel() wakes it
   asio::steady_timer all_done_;  // run() waits on it for the last handler
   proxy::Deadline deadline_;
@@ -247,9 +255,18 @@ asio::awaitable<void> Connection::write_loop() {
 
 asio::awaitable<void> Connection::handle_stream(H2Stream* s) {
   {
+    // A finished stream's buffer and request state serve the next one.
+    std::unique_ptr<Slot> slot;
+    if (spare_.empty()) {
+      slot = std::make_unique<Slot>(std::max<std::size_t>(ep_.limits.max_head_bytes, 16 * 1024));
+    } else {
+      slot = std::move(spare_.back());
+      spare_.pop_back();
+      slot->buffer.clear();
+    }
     proxy::ClientStream stream(socket_, *s);
-    proxy::Buffer buffer(std::max<std::size_t>(ep_.limits.max_head_bytes, 16 * 1024));
-    co_await serve_requests(worker_, ep_, stream, buffer, s->handle, peer_, true);
+    co_await serve_requests(worker_, ep_, stream, slot->buffer, s->handle, peer_, slot->rs, true);
+    if (spare_.size() < kMaxSpareSlots) spare_.push_back(std::move(slot));
   }
   s->handler_done();
   --live_handlers_;
@@ -299,8 +316,8 @@ int Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
       H2Stream* s = c->stream(frame->hd.stream_id);
       if (s == nullptr) return 0;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        if (!s->headers_done(end_stream)) {
-          s->answer_status(431);
+        if (const int status = s->headers_done(end_stream); status != 0) {
+          s->answer_status(status);
           return 0;
         }
         // Counted from now, not from when the coroutine first runs: a burst of streams in one

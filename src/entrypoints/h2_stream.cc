@@ -40,6 +40,13 @@ H2Stream::H2Stream(nghttp2_session* session, std::int32_t id, std::size_t max_fi
 void H2Stream::add_field(std::string_view name, std::string_view value) {
   field_bytes_ += name.size() + value.size() + 32;
   if (field_bytes_ > max_field_bytes_) return;  // headers_done answers 431
+  // nghttp2 checks names and values (RFC 9113 8.2.1); checked again here, because these bytes
+  // become an HTTP/1.1 head, where a CR or LF would start another field or another request.
+  if (name.empty() || name.find_first_of(std::string_view(":\r\n\0 ", 5), 1) != std::string_view::npos ||
+      value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    bad_field_ = true;
+    return;
+  }
   // nghttp2 has checked the block: pseudo-fields first and once each, lower-case names, no
   // connection-specific field, no CR, LF or NUL in a value.
   if (name == ":method") {
@@ -69,8 +76,9 @@ void H2Stream::add_field(std::string_view name, std::string_view value) {
   }
 }
 
-bool H2Stream::headers_done(bool end_stream) {
-  if (field_bytes_ > max_field_bytes_) return false;
+int H2Stream::headers_done(bool end_stream) {
+  if (field_bytes_ > max_field_bytes_) return 431;
+  if (bad_field_ || method_.empty() || path_.empty()) return 400;
   request_ended_ = end_stream;
   chunked_ = !end_stream && !has_length_;
   // :authority wins over a Host field (RFC 9113 8.3.1); the HTTP/1.1 parser refuses a request
@@ -85,7 +93,7 @@ bool H2Stream::headers_done(bool end_stream) {
   in_.append("\r\n");
   std::string().swap(fields_);
   std::string().swap(cookie_);
-  return true;
+  return 0;
 }
 
 void H2Stream::add_data(const std::uint8_t* data, std::size_t n) {
@@ -212,12 +220,13 @@ bool H2Stream::submit_head(const http::ResponseHead& head, bool has_body) {
   // Names lower-cased into one arena (reserved first: the views must not move).
   std::size_t bytes = 0;
   for (const auto& f : head.fields) bytes += f.name.size();
-  std::string names;
+  thread_local std::string names;  // reused: nghttp2 copies what it keeps
+  thread_local std::vector<nghttp2_nv> nva;
+  names.clear();
   names.reserve(bytes);
+  nva.clear();
   char status[4];
   std::to_chars(status, status + 3, head.status);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(head.fields.count + 1);
   nva.push_back(make_nv(":status", std::string_view(status, 3)));
   for (const auto& f : head.fields) {
     const std::size_t at = names.size();

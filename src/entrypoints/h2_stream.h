@@ -43,8 +43,11 @@ class H2Stream final : public proxy::StreamPipe {
   // --- request, from the session's callbacks ---
   // One field of the request's header block. Past the size limit the rest is only counted.
   void add_field(std::string_view name, std::string_view value);
-  // The header block ended: makes the HTTP/1.1 head. false: it was too large (answer_status).
-  bool headers_done(bool end_stream);
+  // The header block ended: makes the HTTP/1.1 head. Returns 0, or the status to answer
+  // instead (answer_status): 431 past the size limit, 400 for a field no HTTP/1.1 head may carry.
+  int headers_done(bool end_stream);
+  // The request bytes not yet taken by the request code (for tests).
+  std::string_view pending_request() const { return std::string_view(in_).substr(in_off_); }
   void add_data(const std::uint8_t* data, std::size_t n);
   void request_end();
   bool request_ended() const { return request_ended_; }
@@ -87,6 +90,7 @@ class H2Stream final : public proxy::StreamPipe {
   std::string fields_;  // "name: value\r\n" lines, as they came (cookies apart)
   std::string cookie_;
   std::size_t field_bytes_ = 0;  // RFC 9113's size: name + value + 32 per field
+  bool bad_field_ = false;       // CR, LF, NUL or a colon where they cannot be
   bool has_length_ = false;
   bool chunked_ = false;       // the body is given chunk-encoded
   std::string in_;             // what take() hands out

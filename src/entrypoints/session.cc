@@ -146,22 +146,22 @@ bool alpn_h2(proxy::ClientStream& socket) {
 asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
                                      proxy::ClientStream& socket, proxy::Buffer& buffer,
                                      SessionHandle& handle, const Peer& peer_info,
-                                     bool one_request) {
+                                     RequestScratch& rs, bool one_request) {
   const tcp::endpoint& peer = peer_info.endpoint;
   const std::string& peer_ip = peer_info.ip;
   const bool trusted = peer_info.trusted;
   const auto& timeouts = ep.config.responding_timeouts;
-  std::string scratch;
-  scratch.reserve(1024);
+  std::string& scratch = rs.scratch;
+  if (scratch.capacity() < 1024) scratch.reserve(1024);
   proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_client, &socket);
-  http::RequestHead head;
-  http::RequestInfo info;
-  std::string decoded_path;  // only used when a path has %-escapes
-  std::string path_buf;      // only used when a path needs normalizing
-  std::string target_buf;    // the normalized path and the query
-  std::string send_target_buf;  // the path middlewares rewrote, and the query
-  proxy::Stream stream;         // reused for each request: its vectors keep their capacity
-  RequestCapture capture;       // what the access log needs of the head, likewise reused
+  http::RequestHead& head = rs.head;
+  http::RequestInfo& info = rs.info;
+  std::string& decoded_path = rs.decoded_path;
+  std::string& path_buf = rs.path_buf;
+  std::string& target_buf = rs.target_buf;
+  std::string& send_target_buf = rs.send_target_buf;
+  proxy::Stream& stream = rs.stream;
+  RequestCapture& capture = rs.capture;
   char host_buf[256];
   bool peer_gone = false;  // the client closed or failed: no TLS close_notify to send
   const bool tls = socket.is_tls();
@@ -515,7 +515,10 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   }
   const bool tls = socket.is_tls();
   Ended end = Ended::H2Preface;
-  if (!alpn_h2(socket)) end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, false);
+  if (!alpn_h2(socket)) {
+    RequestScratch rs;
+    end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, rs, false);
+  }
   if (end == Ended::H2Preface) end = co_await serve_h2(worker, ep, socket, buffer, handle, peer);
   const bool peer_gone = end == Ended::PeerGone;
   if (tls && !peer_gone && socket.socket().is_open()) {

@@ -11,8 +11,12 @@
 #include <string_view>
 
 #include "entrypoints/entrypoint.h"
+#include "entrypoints/request_end.h"
 #include "proxy/buffer.h"
 #include "proxy/client_stream.h"
+#include "proxy/http/message.h"
+#include "proxy/http/parser.h"
+#include "proxy/pipeline/stream.h"
 
 namespace portier::entrypoints {
 
@@ -36,13 +40,28 @@ enum class Ended {
 // The client connection preface of RFC 9113 3.4.
 inline constexpr std::string_view kH2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+// What serving a request needs besides the connection, kept for the next request (a
+// connection's next one, or an HTTP/2 connection's next stream): its strings and vectors keep
+// their capacity, so a warm request allocates nothing here.
+struct RequestScratch {
+  std::string scratch;  // serialized heads
+  http::RequestHead head;
+  http::RequestInfo info;
+  std::string decoded_path;     // only used when a path has %-escapes
+  std::string path_buf;         // only used when a path needs normalizing
+  std::string target_buf;       // the normalized path and the query
+  std::string send_target_buf;  // the path middlewares rewrote, and the query
+  proxy::Stream stream;
+  RequestCapture capture;  // what the access log needs of the head
+};
+
 // Serves HTTP/1.1 requests from `socket` (bytes already read are in `buffer`) until the
 // connection ends; with `one_request` (an HTTP/2 stream, whose pipe carries exactly one request),
 // after the first response.
 boost::asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
                                              proxy::ClientStream& socket, proxy::Buffer& buffer,
                                              SessionHandle& handle, const Peer& peer,
-                                             bool one_request);
+                                             RequestScratch& rs, bool one_request);
 
 boost::asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& entrypoint,
                                          boost::asio::ip::tcp::socket socket,

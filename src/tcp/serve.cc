@@ -253,13 +253,15 @@ asio::awaitable<Next> serve(Connection& c) {
   // speak first (SMTP, MySQL, SSH banners), so nothing is read before matching.
   const bool server_first = routes != nullptr && !routes->plain.empty() && routes->tls.empty() &&
                             !routes->https_any();
-  if (c.proxy_enabled) {
+  // From a trusted peer the header comes first; from another one, a header is refused, which
+  // needs a read, except where the client may wait for the server: then a TCP router that takes
+  // the connection without reading gets a header an untrusted peer sends as data.
+  bool proxy_pending = c.proxy_enabled;
+  if (proxy_pending) {
     const bool trusted = c.proxy_insecure || (c.proxy_trusted && *c.proxy_trusted &&
                                               (*c.proxy_trusted)->contains(c.peer.address()));
-    // From a trusted peer the header comes first; from another one, a header is refused, which
-    // needs a read, except where the client may wait for the server (then nothing is read and
-    // a header an untrusted peer sends reaches the backend as data).
     if (trusted || !server_first) {
+      proxy_pending = false;
       const bool ok = co_await read_proxy_header(c);  // (GCC 12: no co_await inside &&)
       if (!ok) co_return Next::Done;
     }
@@ -271,6 +273,10 @@ asio::awaitable<Next> serve(Connection& c) {
       dl.disarm();
       co_return co_await take(c, *r, {});
     }
+  }
+  if (proxy_pending) {
+    const bool ok = co_await read_proxy_header(c);
+    if (!ok) co_return Next::Done;
   }
   ClientHello hello;
   HelloStatus st = HelloStatus::Partial;

@@ -111,16 +111,20 @@ entryPoints:
   EXPECT_EQ(web.http.middlewares, std::vector<std::string>{"auth@file"});
   EXPECT_EQ(web.life_cycle.grace_timeout, std::chrono::seconds(2));
   EXPECT_EQ(web.life_cycle.request_accept_grace_timeout, std::chrono::seconds(1));
+  ASSERT_TRUE(web.proxy_protocol);  // read (docs/tcp.md), no longer a warning
+  EXPECT_EQ(web.proxy_protocol->trusted_ips, std::vector<std::string>{"10.0.0.1"});
+  EXPECT_FALSE(web.proxy_protocol->insecure);
   const std::string all = joined(cfg->warnings);
   for (const char* w :
        {"s.yml:6:16: `entryPoints.web.asDefault`",
-        "`entryPoints.web.http2`", "`entryPoints.web.http3`", "`entryPoints.web.proxyProtocol`",
+        "`entryPoints.web.http2`", "`entryPoints.web.http3`",
         "`entryPoints.web.forwardedHeaders.connection`",
         "`entryPoints.web.transport.keepAliveMaxRequests`",
         "`entryPoints.web.observability`"}) {
     EXPECT_NE(all.find(w), std::string::npos) << w << " in\n" << all;
   }
   EXPECT_EQ(all.find("reusePort"), std::string::npos) << all;
+  EXPECT_EQ(all.find("proxyProtocol"), std::string::npos) << all;
   EXPECT_EQ(all.find("middlewares"), std::string::npos) << all;
   EXPECT_EQ(all.find("allowACMEByPass"), std::string::npos) << all;  // false: nothing to say
 }

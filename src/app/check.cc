@@ -12,6 +12,7 @@
 #include "providers/docker/config_builder.h"
 #include "providers/docker/docker_api.h"
 #include "providers/file/file_provider.h"
+#include "tcp/attach.h"
 #include "proxy/routing_table.h"
 #include "tls/store.h"
 
@@ -172,6 +173,9 @@ int run_check(const config::StaticConfig& cfg, const std::string& config_file,
   const admin::RuntimeStore no_api;  // nothing is served: the handler is never called
   register_internal_services(cfg, builder, no_api, "");
   proxy::BuildResult built = builder.build(merged);
+  std::vector<tcp::EntryPointInfo> tcp_infos;
+  for (const auto& [name, ep] : cfg.entry_points) tcp_infos.push_back({name, ep.http.tls.has_value()});
+  tcp::attach(tcp::Builder(std::move(tcp_infos)).build(merged), built);
   for (const auto& e : built.errors) report.error(e.object(), e.message);
 
   std::set<std::string> resolvers;

@@ -36,6 +36,7 @@
 #include "proxy/middlewares/cache_disk.h"
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
+#include "tcp/attach.h"
 
 namespace {
 
@@ -352,6 +353,11 @@ int main(int argc, char** argv) {
     }
     ep_infos.push_back(std::move(info));
   }
+  std::vector<tcp::EntryPointInfo> tcp_infos;
+  for (const auto& spec : server.entrypoints()) {
+    tcp_infos.push_back({spec.name, spec.config.http.tls.has_value()});
+  }
+  tcp::Builder tcp_builder(std::move(tcp_infos));
   proxy::TableBuilder builder(std::move(ep_infos), &health);
   app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating, metrics.get());
   builder.set_metrics(metrics.get());
@@ -377,6 +383,7 @@ int main(int argc, char** argv) {
   };
   auto apply = [&](const config::Configuration& merged) {
     auto built = builder.build(merged);
+    tcp::attach(tcp_builder.build(merged), built);
     for (const auto& e : built.errors) {
       log::error("configuration object disabled", {{"object", e.object()}, {"error", e.message}});
     }

@@ -13,6 +13,7 @@ namespace {
 
 using detail::decode_middleware;
 using detail::decode_router_tls;
+using detail::decode_tcp;
 using detail::lower_ascii;
 using detail::parse_yaml;
 using detail::read_file;
@@ -377,8 +378,8 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
   unsupported_keys(http, d, w, {{"models", ""}}, "; accepted and ignored");
   http.finish();
   decode_tls(top.get("tls"), d, cfg.tls);
-  unsupported_keys(top, d, w, {{"tcp", ""}, {"udp", ""}},
-                   "; TCP and UDP routing are not served, the section is ignored");
+  decode_tcp(top.get("tcp"), d, mode, cfg.tcp);
+  unsupported_keys(top, d, w, {{"udp", ""}}, "; UDP routing is not served, the section is ignored");
   // A file read by both sides (traefik.yml named by providers.file.filename): the static
   // sections are the static reader's.
   for (const char* k :

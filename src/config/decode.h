@@ -29,9 +29,9 @@ enum class ObjectErrors {
   Disable,
 };
 
-// Dynamic configuration (http routers, services, middlewares; tls) from YAML text. The static
-// sections of a file read by both sides (entryPoints, providers, ...) are ignored, as are
-// Traefik's tcp and udp sections (not served yet; listed in Configuration::warnings).
+// Dynamic configuration (http and tcp routers, services, middlewares; tls) from YAML text. The static
+// sections of a file read by both sides (entryPoints, providers, ...) are ignored, as is
+// Traefik's udp section (not served yet; listed in Configuration::warnings). `tcp` is decoded.
 // decode_dynamic_yaml and load_dynamic_file disable objects one by one (ObjectErrors::Disable).
 Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::string& file);
 Result<Configuration> load_dynamic_file(const std::string& path);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "config/decode.h"
 #include "config/dynamic.h"
 #include "config/yaml_reader.h"
 
@@ -28,5 +29,7 @@ void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& 
 void decode_access_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, AccessLog& out);
 void decode_middleware(const YAML::Node& node, const std::string& path, Diagnostics& d,
                        Middleware& mw);
+// The `tcp` section (tcp_decode.cc); `mode` as decode_dynamic_node's.
+void decode_tcp(const YAML::Node& node, Diagnostics& d, ObjectErrors mode, Tcp& out);
 
 }  // namespace portier::config::detail

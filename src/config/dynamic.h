@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "config/tcp_dynamic.h"
+
 namespace portier::config {
 
 using Duration = std::chrono::milliseconds;
@@ -547,8 +549,9 @@ struct Tls {
 
 struct Configuration {
   Http http;
+  Tcp tcp;  // config/tcp_dynamic.h
   Tls tls;
-  // What a file held that is accepted and not served (tcp, udp, serversTransports), as
+  // What a file held that is accepted and not served (udp, serversTransports), as
   // "file:line:col: message". Providers log these; merge() does not carry them.
   std::vector<std::string> warnings;
   bool operator==(const Configuration&) const = default;

@@ -18,6 +18,9 @@ std::string qualify(const std::string& name, const std::string& provider);
 // services, chained middlewares) qualified the same way, so a reference without `@` means
 // "from my own provider" and `auth@file` reaches across providers.
 Configuration merge(const std::map<std::string, Configuration>& snapshots);
+// The same for one snapshot's `tcp` section (tcp_merge.cc): routers' services and middlewares,
+// weighted children and serversTransport names.
+void merge_tcp(const Tcp& in, const std::string& provider, Tcp& out);
 
 // entryPoints.<ep>.http.middlewares: put in front of the middlewares of every router on that
 // entrypoint (a router without entryPoints is on every one), as Traefik does; a name without

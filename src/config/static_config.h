@@ -45,6 +45,14 @@ struct ForwardedHeaders {
   bool operator==(const ForwardedHeaders&) const = default;
 };
 
+// entryPoints.<ep>.proxyProtocol: a PROXY protocol header (v1 or v2) from these peers gives
+// the client address; from any other peer a header closes the connection (docs/tcp.md).
+struct ProxyProtocol {
+  bool insecure = false;                 // accept a header from every peer
+  std::vector<std::string> trusted_ips;  // IPs or CIDRs
+  bool operator==(const ProxyProtocol&) const = default;
+};
+
 // entryPoints.<ep>.http.redirections.entryPoint: every request on this entrypoint is redirected
 // to another one (HTTP to HTTPS), except ACME HTTP-01 challenges.
 struct EntryPointRedirect {
@@ -99,6 +107,7 @@ struct EntryPoint {
   RespondingTimeouts responding_timeouts;
   LifeCycle life_cycle;
   ForwardedHeaders forwarded_headers;
+  std::optional<ProxyProtocol> proxy_protocol;
   std::size_t max_header_bytes = 16 * 1024;  // portier: request head limit (431 above it)
   EntryPointHttp http;
   EntryPointHttp2 http2;

@@ -61,6 +61,14 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
         {{"connection", ""}, {"notAppendXForwardedFor", ""}, {"addXForwardedSchemeHeaders", ""}});
     fh.finish();
   }
+  if (YAML::Node pp = m.get("proxyProtocol"); !section_off(pp)) {
+    ProxyProtocol p;
+    YamlMap pm(pp, m.child_path("proxyProtocol"), d);
+    read_bool(pm.get("insecure"), pm.child_path("insecure"), d, p.insecure);
+    read_string_list(pm.get("trustedIPs"), pm.child_path("trustedIPs"), d, p.trusted_ips);
+    pm.finish();
+    ep.proxy_protocol = std::move(p);
+  }
   if (YAML::Node http_node = m.get("http")) {
     YamlMap h(http_node, m.child_path("http"), d);
     if (YAML::Node tls = h.get("tls")) decode_router_tls(tls, h.child_path("tls"), d, ep.http.tls);
@@ -140,7 +148,6 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
       m, d, w,
       {{"http3", "advertisedPort"},
        {"udp", "timeout"},
-       {"proxyProtocol", "insecure,trustedIPs"},
        {"observability", "accessLogs,metrics,tracing,traceVerbosity"},
        {"allowACMEByPass", ""},
        {"asDefault", ""}});

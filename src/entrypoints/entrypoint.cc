@@ -135,6 +135,14 @@ Result<EntryPointSpec> make_spec(const std::string& name, std::size_t index,
       return Error{"entryPoints." + name + ".forwardedHeaders.trustedIPs: " + c.error().message};
     spec.trusted.push_back(*c);
   }
+  if (cfg.proxy_protocol) {
+    spec.proxy_protocol = true;
+    if (!cfg.proxy_protocol->trusted_ips.empty()) {
+      auto m = proxy::mw::IpMatcher::parse(cfg.proxy_protocol->trusted_ips);
+      if (!m) return Error{"entryPoints." + name + ".proxyProtocol.trustedIPs: " + m.error().message};
+      spec.proxy_trusted = std::move(*m);
+    }
+  }
   spec.limits.max_head_bytes = cfg.max_header_bytes;
   spec.limits.max_target = std::min<std::size_t>(8 * 1024, cfg.max_header_bytes);
   spec.path_policy = path_policy(cfg.http);

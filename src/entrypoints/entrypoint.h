@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "config/static_config.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/path.h"
+#include "proxy/middlewares/ip_strategy.h"
 
 namespace portier::entrypoints {
 
@@ -31,6 +33,9 @@ struct EntryPointSpec {
   std::vector<Cidr> trusted;
   http::Limits limits;
   http::PathPolicy path_policy;  // http.sanitizePath and http.encodedCharacters
+  // proxyProtocol: configured at all, and the peers whose header is believed (unset: none).
+  bool proxy_protocol = false;
+  std::optional<proxy::mw::IpMatcher> proxy_trusted;
 
   bool is_trusted(const boost::asio::ip::address& peer) const;
 };

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "entrypoints/body_reader.h"
 #include "entrypoints/h2_connection.h"
+#include "entrypoints/prelude.h"
 #include "entrypoints/request_end.h"
 #include "entrypoints/worker.h"
 #include "proxy/buffer.h"
@@ -470,9 +471,6 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   boost::system::error_code ec;
   sock.set_option(tcp::no_delay(true), ec);
   proxy::ClientStream socket(std::move(sock));
-  const Peer peer{peer_endpoint, peer_endpoint.address().to_string(),
-                  ep.is_trusted(peer_endpoint.address())};
-  const std::string& peer_ip = peer.ip;
   const auto& timeouts = ep.config.responding_timeouts;
 
   // traefik_open_connections: counted from the accept to the close, whatever ends the session.
@@ -492,21 +490,35 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   handle.client = &socket.socket();
   Registration registration(worker, handle);
   proxy::Buffer buffer(std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
+  // The PROXY protocol and TCP routers (entrypoints/prelude.h): one test for the others. The
+  // PROXY header may replace the peer.
+  if (ep.proxy_protocol || worker.acquire_table()->tcp_enabled(ep.index)) {
+    const bool http = co_await prelude(worker, ep, socket, buffer, peer_endpoint, handle);
+    if (!http) {
+      socket.socket().close(ec);
+      co_return;
+    }
+  }
+  const Peer peer{peer_endpoint, peer_endpoint.address().to_string(),
+                  ep.is_trusted(peer_endpoint.address())};
+  const std::string& peer_ip = peer.ip;
   proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_client, &socket);
 
   // An entrypoint with TLS routers takes both TLS and plain HTTP (as Traefik's): the first byte
   // tells (a TLS record starts with 22, a request line with a letter).
   if (worker.tls().context != nullptr && worker.acquire_table()->tls_enabled(ep.index)) {
-    handle.idle = true;
-    deadline.arm(timeouts.read_header_timeout);  // a new connection: see serve_requests
-    auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
-    deadline.disarm();
-    handle.idle = false;
-    if (rec) {
-      socket.socket().close(ec);
-      co_return;
+    if (buffer.empty()) {  // the prelude may have read the start already
+      handle.idle = true;
+      deadline.arm(timeouts.read_header_timeout);  // a new connection: see serve_requests
+      auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
+      deadline.disarm();
+      handle.idle = false;
+      if (rec) {
+        socket.socket().close(ec);
+        co_return;
+      }
+      buffer.commit(n);
     }
-    buffer.commit(n);
     if (buffer.readable()[0] == 0x16 &&
         !co_await handshake(worker, ep, socket, buffer, deadline, peer_ip)) {
       socket.socket().close(ec);

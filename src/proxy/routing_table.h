@@ -35,6 +35,9 @@
 namespace portier::tls {
 class Store;
 }
+namespace portier::tcp {
+class Table;  // src/tcp/table.h: held here, never looked into by proxy/
+}
 
 namespace portier::proxy {
 
@@ -156,6 +159,16 @@ class RoutingTable {
   bool tls_enabled(std::size_t index) const {
     return index < tls_enabled_.size() && tls_enabled_[index];
   }
+  // TCP routers (src/tcp/table.h; set by the control plane before publishing): does this
+  // entrypoint have any? One test on the session's path, so entrypoints without stay as fast.
+  bool tcp_enabled(std::size_t index) const {
+    return index < tcp_enabled_.size() && tcp_enabled_[index];
+  }
+  const tcp::Table* tcp() const { return tcp_.get(); }
+  void set_tcp(std::shared_ptr<const tcp::Table> t, std::vector<bool> enabled) {
+    tcp_ = std::move(t);
+    tcp_enabled_ = std::move(enabled);
+  }
   // The certificate store for TLS handshakes (set by the control plane before publishing).
   const tls::Store* tls_store() const { return tls_store_.get(); }
   void set_tls_store(std::shared_ptr<const tls::Store> s) { tls_store_ = std::move(s); }
@@ -171,6 +184,8 @@ class RoutingTable {
   std::vector<EntryPointRoutes> tls_entrypoints_;
   std::vector<bool> tls_enabled_;
   std::shared_ptr<const tls::Store> tls_store_;
+  std::shared_ptr<const tcp::Table> tcp_;
+  std::vector<bool> tcp_enabled_;
   std::vector<std::uint32_t> server_ids_;
   std::uint32_t max_server_id_ = 0;
 };

@@ -75,6 +75,76 @@ Address container_address(const Container& c, const std::string& network) {
   return {"", "the container has no IP address (no network, or not running)"};
 }
 
+// The tcp objects of one container's labels (docs/tcp.md): a TCP service without a
+// loadbalancer label is made for a router that names none, as Traefik does; each service gets the
+// container's address and its port label (or its one exposed port). Replicas add servers; a
+// different definition under a taken name is left out with an error (the first one stays).
+void add_tcp_objects(const Container& c, DecodedLabels& d, const std::string& default_service,
+                     const std::string& host, BuildOutput& out) {
+  auto& tcp = d.config.tcp;
+  for (const auto& e : d.errors) {
+    if (e.warning) continue;
+    const std::string msg = "container " + c.name + ": " + e.message;
+    if (e.kind == "tcp router") tcp.routers[e.name].provider_error = msg;
+    if (e.kind == "tcp service") tcp.services[e.name].provider_error = msg;
+    if (e.kind == "tcp middleware") tcp.middlewares[e.name].provider_error = msg;
+  }
+  if (tcp.routers.empty() && tcp.services.empty() && tcp.middlewares.empty()) return;
+  if (tcp.services.empty() && !tcp.routers.empty()) {
+    tcp.services[default_service].load_balancer.emplace();
+  }
+  for (auto& [rname, r] : tcp.routers) {
+    if (!r.service.empty() || !r.provider_error.empty()) continue;
+    if (tcp.services.size() == 1) {
+      r.service = tcp.services.begin()->first;
+    } else {
+      r.provider_error = "container " + c.name + ": no service label and the container defines " +
+                         std::to_string(tcp.services.size()) + " TCP services; say which one";
+    }
+  }
+  for (auto& [sname, svc] : tcp.services) {
+    if (!svc.load_balancer || !svc.provider_error.empty() || host.empty()) continue;
+    int port = d.tcp_ports[sname];
+    if (port == 0 && !c.exposed_ports.empty()) port = *c.exposed_ports.begin();
+    if (port == 0) {
+      svc.provider_error = "container " + c.name +
+                           ": no port: the container exposes none; set loadbalancer.server.port";
+      continue;
+    }
+    config::TcpServer server;
+    server.address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                     std::to_string(port);
+    svc.load_balancer->servers.push_back(server);
+  }
+  auto clash = [&](auto& obj) {
+    obj.provider_error = "defined differently by another container (" + c.name + "); disabled";
+  };
+  for (auto& [n, r] : tcp.routers) {
+    auto [it, inserted] = out.config.tcp.routers.try_emplace(n, r);
+    if (!inserted && !(it->second == r)) clash(it->second);
+  }
+  for (auto& [n, svc] : tcp.services) {
+    auto [it, inserted] = out.config.tcp.services.try_emplace(n, svc);
+    if (inserted) continue;
+    config::TcpService mine = svc, theirs = it->second;
+    if (mine.load_balancer && theirs.load_balancer) {
+      mine.load_balancer->servers.clear();
+      theirs.load_balancer->servers.clear();
+    }
+    if (mine == theirs && svc.load_balancer) {
+      auto& servers = it->second.load_balancer->servers;
+      servers.insert(servers.end(), svc.load_balancer->servers.begin(),
+                     svc.load_balancer->servers.end());
+    } else {
+      clash(it->second);
+    }
+  }
+  for (auto& [n, m] : tcp.middlewares) {
+    auto [it, inserted] = out.config.tcp.middlewares.try_emplace(n, m);
+    if (!inserted && !(it->second == m)) clash(it->second);
+  }
+}
+
 }  // namespace
 
 Result<std::string> render_default_rule(const std::string& tmpl, const std::string& name,
@@ -141,13 +211,17 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
     const std::string base_name = compose_name(c);
     const std::string default_service = normalize(base_name);
     auto& cfg = d.config;
-    if (cfg.http.services.empty()) {
+    // A container labelled for TCP only gets no default HTTP router and service (Traefik's).
+    const bool tcp_only = (!cfg.tcp.routers.empty() || !cfg.tcp.services.empty()) &&
+                          cfg.http.routers.empty() && cfg.http.services.empty() &&
+                          cfg.http.middlewares.empty();
+    if (cfg.http.services.empty() && !tcp_only) {
       // A service the labels broke stays broken: do not invent a default in its place.
       bool service_error = std::any_of(d.errors.begin(), d.errors.end(),
                                        [](const LabelError& e) { return e.kind == "service"; });
       if (!service_error) cfg.http.services[default_service].load_balancer.emplace();
     }
-    if (cfg.http.routers.empty() &&
+    if (cfg.http.routers.empty() && !tcp_only &&
         std::none_of(d.errors.begin(), d.errors.end(),
                      [](const LabelError& e) { return e.kind == "router"; })) {
       auto rule = render_default_rule(options.default_rule, base_name, c.labels);
@@ -293,6 +367,13 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
         }
       }
     };
+    add_tcp_objects(c, d, default_service,
+                    c.running && !c.paused ? container_address(c, d.network.empty()
+                                                                      ? options.network
+                                                                      : d.network)
+                                                      .host
+                                           : std::string(),
+                    out);
     add_broken(out.config.http.routers, broken.http.routers, router_owner, "router");
     add_broken(out.config.http.services, broken.http.services, service_owner, "service");
     add_broken(out.config.http.middlewares, broken.http.middlewares, middleware_owner,

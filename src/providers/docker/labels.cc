@@ -142,7 +142,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
   std::map<std::string, std::map<std::string, ObjectLabels>> objects;
   static const std::vector<std::string> kTop = {"enable",        "docker.network",
                                                 "docker.allownonrunning", "http.routers",
-                                                "http.services", "http.middlewares"};
+                                                "http.services", "http.middlewares",
+                                                "tcp.routers", "tcp.services", "tcp.middlewares"};
   std::vector<std::string> v1_labels;
   for (const auto& [lkey, kv] : chosen) {
     const auto& [key, value] = kv;
@@ -182,9 +183,20 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
           std::vector<std::string>(parts.begin() + 3, parts.end()), value);
       continue;
     }
+    if (parts.size() >= 4 && lower(parts[0]) == "tcp" &&
+        (lower(parts[1]) == "routers" || lower(parts[1]) == "services" ||
+         lower(parts[1]) == "middlewares")) {
+      if (parts[2].empty()) {
+        out.errors.push_back({"container", "", "label `" + key + "` names no object"});
+        continue;
+      }
+      objects["tcp." + lower(parts[1])][parts[2]].keys.emplace_back(
+          std::vector<std::string>(parts.begin() + 3, parts.end()), value);
+      continue;
+    }
     std::string msg = "unknown label `" + key + "`";
-    if (lower(parts[0]) == "tcp" || lower(parts[0]) == "udp") {
-      msg = "label `" + key + "`: TCP and UDP routing are not supported yet";
+    if (lower(parts[0]) == "udp") {
+      msg = "label `" + key + "`: UDP routing is not supported yet";
     } else if (std::string s =
                    config::closest(parts.size() > 1 ? parts[0] + "." + parts[1] : parts[0], kTop);
                !s.empty()) {
@@ -208,7 +220,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
   auto decode_object = [&](const std::string& kind, const std::string& name,
                            const ObjectLabels& obj, YAML::Node root,
                            const std::string& singular) -> std::optional<config::Configuration> {
-    YAML::Node object = root["http"][kind][name];
+    const bool tcp = singular.rfind("tcp ", 0) == 0;
+    YAML::Node object = root[tcp ? "tcp" : "http"][kind][name];
     for (const auto& [path, value] : obj.keys) {
       bool ok = false;
       try {
@@ -292,6 +305,47 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     root["http"]["middlewares"][name] = YAML::Node(YAML::NodeType::Map);
     if (auto cfg = decode_object("middlewares", name, obj, root, "middleware")) {
       out.config.http.middlewares[name] = cfg->http.middlewares.at(name);
+    }
+  }
+  // tcp.*: the same decoders as files; Docker's singular loadbalancer.server.port.
+  for (const auto& [name, obj] : objects["tcp.routers"]) {
+    YAML::Node root;
+    root["tcp"]["routers"][name] = YAML::Node(YAML::NodeType::Map);
+    if (auto cfg = decode_object("routers", name, obj, root, "tcp router")) {
+      out.config.tcp.routers[name] = cfg->tcp.routers.at(name);
+    }
+  }
+  for (const auto& [name, obj] : objects["tcp.services"]) {
+    YAML::Node root;
+    root["tcp"]["services"][name]["loadBalancer"] = YAML::Node(YAML::NodeType::Map);
+    ObjectLabels rest;
+    int port = 0;
+    bool bad = false;
+    for (const auto& [path, value] : obj.keys) {
+      if (path.size() == 3 && lower(path[0]) == "loadbalancer" && lower(path[1]) == "server") {
+        if (lower(path[2]) != "port" || !parse_int(value, 1, 65535, port)) {
+          out.errors.push_back({"tcp service", name,
+                                "label `tcp.services." + name + ".loadbalancer.server." + path[2] +
+                                    "`: " + (lower(path[2]) == "port"
+                                                 ? "invalid value `" + value + "`"
+                                                 : std::string("unknown option; known: port"))});
+          bad = true;
+        }
+        continue;
+      }
+      rest.keys.emplace_back(path, value);
+    }
+    if (bad) continue;
+    if (auto cfg = decode_object("services", name, rest, root, "tcp service")) {
+      out.config.tcp.services[name] = cfg->tcp.services.at(name);
+      out.tcp_ports[name] = port;
+    }
+  }
+  for (const auto& [name, obj] : objects["tcp.middlewares"]) {
+    YAML::Node root;
+    root["tcp"]["middlewares"][name] = YAML::Node(YAML::NodeType::Map);
+    if (auto cfg = decode_object("middlewares", name, obj, root, "tcp middleware")) {
+      out.config.tcp.middlewares[name] = cfg->tcp.middlewares.at(name);
     }
   }
   return out;

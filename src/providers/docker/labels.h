@@ -22,7 +22,7 @@ struct ServerLabels {
 };
 
 struct LabelError {
-  std::string kind;  // "router", "service", "middleware", "container"
+  std::string kind;  // "router", "service", "middleware", "tcp router", ..., "container"
   std::string name;  // object name ("" for container-wide)
   std::string message;
   bool warning = false;  // reported, but nothing is left out
@@ -34,6 +34,8 @@ struct DecodedLabels {
   bool allow_non_running = false;               // <prefix>.docker.allownonrunning
   config::Configuration config;                 // routers, services (without servers), middlewares
   std::map<std::string, ServerLabels> servers;  // by service name
+  // tcp.services.<name>.loadbalancer.server.port, by TCP service name (0: the exposed port).
+  std::map<std::string, int> tcp_ports;
   std::vector<LabelError> errors;               // objects named here were left out
 };
 

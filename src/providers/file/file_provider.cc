@@ -91,6 +91,18 @@ void add_objects(config::Configuration& into, const config::Configuration& from,
   for (const auto& [k, v] : from.http.middlewares) {
     if (!into.http.middlewares.emplace(k, v).second) twice("middleware", k);
   }
+  for (const auto& [k, v] : from.tcp.routers) {
+    if (!into.tcp.routers.emplace(k, v).second) twice("tcp router", k);
+  }
+  for (const auto& [k, v] : from.tcp.services) {
+    if (!into.tcp.services.emplace(k, v).second) twice("tcp service", k);
+  }
+  for (const auto& [k, v] : from.tcp.middlewares) {
+    if (!into.tcp.middlewares.emplace(k, v).second) twice("tcp middleware", k);
+  }
+  for (const auto& [k, v] : from.tcp.servers_transports) {
+    if (!into.tcp.servers_transports.emplace(k, v).second) twice("tcp serversTransport", k);
+  }
   into.tls.certificates.insert(into.tls.certificates.end(), from.tls.certificates.begin(),
                                from.tls.certificates.end());
   for (const auto& [k, v] : from.tls.options) {

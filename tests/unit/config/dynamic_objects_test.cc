@@ -215,12 +215,12 @@ tcp:
                                  "traefik.yml");
   ASSERT_TRUE(cfg) << cfg.error().message;
   EXPECT_EQ(cfg->http.routers.at("whoami").provider_error, "");
-  ASSERT_EQ(cfg->warnings.size(), 2u);
+  ASSERT_EQ(cfg->warnings.size(), 1u);
   EXPECT_NE(cfg->warnings[0].find("`http.serversTransports.slow` is not supported yet"),
             std::string::npos)
       << cfg->warnings[0];
-  EXPECT_NE(cfg->warnings[1].find("`tcp` is not supported yet"), std::string::npos)
-      << cfg->warnings[1];
+  // tcp is served (docs/tcp.md): decoded, not a warning.
+  EXPECT_EQ(cfg->tcp.routers.at("db").rule, "HostSNI(`*`)");
 }
 
 }  // namespace

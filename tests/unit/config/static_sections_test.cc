@@ -114,10 +114,13 @@ entryPoints:
   EXPECT_EQ(web.http2.max_concurrent_streams, 100);
   EXPECT_EQ(web.http2.max_decoder_header_table_size, 4096);
   EXPECT_TRUE(web.http2.h2c);
+  ASSERT_TRUE(web.proxy_protocol);  // read (docs/tcp.md), no longer a warning
+  EXPECT_EQ(web.proxy_protocol->trusted_ips, std::vector<std::string>{"10.0.0.1"});
+  EXPECT_FALSE(web.proxy_protocol->insecure);
   const std::string all = joined(cfg->warnings);
   for (const char* w :
        {"s.yml:6:16: `entryPoints.web.asDefault`",
-        "`entryPoints.web.http3`", "`entryPoints.web.proxyProtocol`",
+        "`entryPoints.web.http3`",
         "`entryPoints.web.forwardedHeaders.connection`",
         "`entryPoints.web.transport.keepAliveMaxRequests`",
         "`entryPoints.web.observability`"}) {
@@ -125,6 +128,7 @@ entryPoints:
   }
   EXPECT_EQ(all.find("reusePort"), std::string::npos) << all;
   EXPECT_EQ(all.find("http2"), std::string::npos) << all;  // served
+  EXPECT_EQ(all.find("proxyProtocol"), std::string::npos) << all;
   EXPECT_EQ(all.find("middlewares"), std::string::npos) << all;
   EXPECT_EQ(all.find("allowACMEByPass"), std::string::npos) << all;  // false: nothing to say
 }

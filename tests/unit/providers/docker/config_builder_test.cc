@@ -361,5 +361,37 @@ TEST(ConfigBuilder, DefaultRuleTemplateErrors) {
       "Host(`a-b`)");
 }
 
+// A TCP-only container: no default HTTP router or service; its TCP router gets the container's
+// service (made for it), with the address and the port label; replicas add servers.
+TEST(ConfigBuilder, TcpOnlyContainers) {
+  const std::map<std::string, std::string> labels = {
+      {"traefik.tcp.routers.pg.rule", "HostSNI(`*`)"},
+      {"traefik.tcp.routers.pg.entrypoints", "pg"}};
+  auto out = build_configuration({container("db-1", labels, "172.18.0.5", {5432}),
+                                  container("db-2", labels, "172.18.0.6", {5432})},
+                                 BuilderOptions{});
+  EXPECT_TRUE(out.config.http.routers.empty());
+  EXPECT_TRUE(out.config.http.services.empty());
+  ASSERT_EQ(out.config.tcp.routers.count("pg"), 1u);
+  const std::string svc = out.config.tcp.routers.at("pg").service;
+  EXPECT_EQ(svc, "db-1");
+  const auto& servers = out.config.tcp.services.at(svc).load_balancer->servers;
+  ASSERT_EQ(servers.size(), 1u);  // each container names its own default service
+  EXPECT_EQ(servers[0].address, "172.18.0.5:5432");
+
+  auto replicas = build_configuration(
+      {container("r1", {{"traefik.tcp.routers.m.rule", "HostSNI(`*`)"},
+                        {"traefik.tcp.services.mq.loadbalancer.server.port", "1883"}},
+                 "172.18.0.7"),
+       container("r2", {{"traefik.tcp.routers.m.rule", "HostSNI(`*`)"},
+                        {"traefik.tcp.services.mq.loadbalancer.server.port", "1883"}},
+                 "172.18.0.8")},
+      BuilderOptions{});
+  const auto& mq = replicas.config.tcp.services.at("mq").load_balancer->servers;
+  ASSERT_EQ(mq.size(), 2u);
+  EXPECT_EQ(mq[1].address, "172.18.0.8:1883");
+  EXPECT_EQ(replicas.config.tcp.routers.at("m").service, "mq");
+}
+
 }  // namespace
 }  // namespace portier::providers::docker

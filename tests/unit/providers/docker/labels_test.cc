@@ -74,7 +74,9 @@ TEST(Labels, TyposDisableOnlyTheirObject) {
       {"traefik.http.middlewares.m.stripprefx.prefixes", "middleware",
        "did you mean `stripPrefix`?"},
       {"traefik.htp.routers.r.rule", "container", "did you mean `http.routers...`?"},
-      {"traefik.tcp.routers.r.rule", "container", "TCP and UDP routing are not supported yet"},
+      {"traefik.udp.routers.r.rule", "container", "UDP routing is not supported yet"},
+      {"traefik.tcp.routers.r.rulee", "tcp router", "did you mean `tcp.routers.r.rule`?"},
+      {"traefik.tcp.services.s.loadbalancer.server.port", "tcp service", "invalid value `http`"},
       {"traefik.enable", "container", "true or false"},
       {"traefik.http.routers..rule", "container", "names no object"},  // found by fuzzing
       {"traefik.http.services..loadbalancer.server.port", "container", "names no object"},
@@ -231,6 +233,33 @@ TEST(Labels, Normalize) {
   EXPECT_EQ(normalize("web_demo"), "web-demo");
   EXPECT_EQ(normalize("/my.app--1"), "my-app-1");
   EXPECT_EQ(normalize("ok"), "ok");
+}
+
+}  // namespace
+}  // namespace portier::providers::docker
+
+namespace portier::providers::docker {
+namespace {
+
+// traefik.tcp.* labels go through the file decoders; a TCP-only container gets no default HTTP
+// router, and its TCP service gets the container's address and port.
+TEST(TcpLabels, RoutersServicesMiddlewares) {
+  auto d = decode_labels({{"traefik.tcp.routers.db.rule", "HostSNI(`*`)"},
+                          {"traefik.tcp.routers.db.entrypoints", "pg"},
+                          {"traefik.tcp.routers.db.middlewares", "few"},
+                          {"traefik.tcp.routers.sec.rule", "HostSNI(`db.test`)"},
+                          {"traefik.tcp.routers.sec.tls", "true"},
+                          {"traefik.tcp.routers.sec.tls.passthrough", "true"},
+                          {"traefik.tcp.services.db.loadbalancer.server.port", "5432"},
+                          {"traefik.tcp.middlewares.few.inflightconn.amount", "3"}},
+                         {"traefik"}, "c");
+  ASSERT_TRUE(d.errors.empty()) << d.errors[0].message;
+  const auto& t = d.config.tcp;
+  EXPECT_EQ(t.routers.at("db").entry_points, std::vector<std::string>{"pg"});
+  ASSERT_TRUE(t.routers.at("sec").tls);
+  EXPECT_TRUE(t.routers.at("sec").tls->passthrough);
+  EXPECT_EQ(d.tcp_ports.at("db"), 5432);
+  EXPECT_EQ(t.middlewares.at("few").in_flight_conn, 3);
 }
 
 }  // namespace

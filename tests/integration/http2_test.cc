@@ -335,6 +335,22 @@ TEST_F(Http2Test, PingFloodIsCutOff) {
   EXPECT_FALSE(conn.send(flood) && !conn.wait_closed(10s));
 }
 
+TEST_F(Http2Test, EmptyDataFloodIsCutOff) {
+  // CVE-2019-9518: a body of endless empty DATA frames.
+  Conn conn(tls_port(), 10s);
+  ASSERT_EQ(conn.start_tls(h2_tls()).alpn, "h2");
+  HpackEncoder hpack;
+  std::string flood = h2_preface();
+  flood += h2_frame(0x1, 0x4, 1,  // HEADERS, END_HEADERS: a body follows
+                    hpack.encode({{":method", "POST"},
+                                  {":scheme", "https"},
+                                  {":authority", "a.test"},
+                                  {":path", "/echo"}}));
+  for (int i = 0; i < 500; ++i) flood += h2_frame(0x0, 0, 1, "");
+  conn.send(flood);
+  EXPECT_TRUE(conn.wait_closed(10s));
+}
+
 TEST_F(Http2Test, GarbageInsteadOfThePrefaceCloses) {
   Conn conn(tls_port(), 5s);
   ASSERT_EQ(conn.start_tls(h2_tls()).alpn, "h2");

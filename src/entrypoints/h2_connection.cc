@@ -67,7 +67,10 @@ class Connection {
   }
   void forget(H2Stream* s) {
     if (!s->closed() || s->handler_running()) return;
-    streams_.erase(s->id());
+    auto it = streams_.find(s->id());
+    if (it == streams_.end()) return;
+    if (spare_streams_.size() < kMaxSpareSlots) spare_streams_.push_back(std::move(it->second));
+    streams_.erase(it);
   }
   H2Stream* stream(std::int32_t id) {
     return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(session_, id));
@@ -98,6 +101,7 @@ class Connection {
     RequestScratch rs;
   };
   std::vector<std::unique_ptr<Slot>> spare_;
+  std::vector<std::unique_ptr<H2Stream>> spare_streams_;  // finished streams, for new ones
   asio::steady_timer wake_;      // the writer waits on it; cancel() wakes it
   asio::steady_timer all_done_;  // run() waits on it for the last handler
   proxy::Deadline deadline_;
@@ -287,8 +291,15 @@ int Connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* 
     nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
     return 0;
   }
-  auto s = std::make_unique<H2Stream>(session, id, c->ep_.limits.max_head_bytes,
-                                      c->socket_.get_executor(), wake_cb, c);
+  std::unique_ptr<H2Stream> s;
+  if (c->spare_streams_.empty()) {
+    s = std::make_unique<H2Stream>(session, id, c->ep_.limits.max_head_bytes,
+                                   c->socket_.get_executor(), wake_cb, c);
+  } else {
+    s = std::move(c->spare_streams_.back());
+    c->spare_streams_.pop_back();
+    s->reuse(id);
+  }
   nghttp2_session_set_stream_user_data(session, id, s.get());
   c->streams_[id] = std::move(s);
   return 0;

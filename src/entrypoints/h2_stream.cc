@@ -37,6 +37,23 @@ H2Stream::H2Stream(nghttp2_session* session, std::int32_t id, std::size_t max_fi
       wake_(wake),
       wake_ctx_(wake_ctx) {}
 
+void H2Stream::reuse(std::int32_t id) {
+  id_ = id;
+  for (std::string* str : {&method_, &authority_, &path_, &host_field_, &fields_, &cookie_, &in_,
+                           &head_acc_, &out_}) {
+    str->clear();
+  }
+  field_bytes_ = 0;
+  bad_field_ = has_length_ = chunked_ = request_ended_ = false;
+  in_off_ = unconsumed_ = out_off_ = 0;
+  out_state_ = Out::Head;
+  framing_ = {};
+  remaining_ = 0;
+  chunks_ = http::ChunkedDecoder();
+  body_done_ = submitted_ = handler_running_ = closed_ = gone_ = false;
+  handle = {};
+}
+
 void H2Stream::add_field(std::string_view name, std::string_view value) {
   field_bytes_ += name.size() + value.size() + 32;
   if (field_bytes_ > max_field_bytes_) return;  // headers_done answers 431
@@ -91,8 +108,8 @@ int H2Stream::headers_done(bool end_stream) {
   if (!cookie_.empty()) in_.append("Cookie: ").append(cookie_).append("\r\n");
   if (chunked_) in_.append("transfer-encoding: chunked\r\n");
   in_.append("\r\n");
-  std::string().swap(fields_);
-  std::string().swap(cookie_);
+  fields_.clear();
+  cookie_.clear();
   return 0;
 }
 
@@ -156,10 +173,11 @@ bool H2Stream::give(std::string_view bytes) {
         if (pr.status == http::ParseStatus::Failed) return false;
         if (head.status < 200) {
           // 100 Continue, 103 Early Hints: optional in HTTP/2, dropped.
-          std::string rest = head_acc_.substr(pr.head_size);
-          head_acc_.clear();
-          if (!rest.empty() && !give(rest)) return false;
-          return true;
+          head_acc_.erase(0, pr.head_size);
+          if (head_acc_.empty()) return true;
+          std::string rest;
+          rest.swap(head_acc_);
+          return give(rest);
         }
         http::ResponseInfo info;
         if (http::analyze_response(head, method_, info) != http::Error::None) return false;
@@ -168,11 +186,10 @@ bool H2Stream::give(std::string_view bytes) {
         const bool has_body = framing_.kind != http::BodyKind::None;
         if (!submit_head(head, has_body)) return false;
         out_state_ = has_body ? Out::Body : Out::Done;
-        // The views into head_acc_ are no longer used: the body bytes after it are next.
-        std::string rest = head_acc_.substr(pr.head_size);
-        std::string().swap(head_acc_);
-        if (!rest.empty() && out_state_ == Out::Body) return give(rest);
-        return true;
+        // The body bytes that came with the head are next; head_acc_ is left alone until the
+        // end of this call (it is only appended to in the Head state).
+        bytes = std::string_view(head_acc_).substr(pr.head_size);
+        break;
       }
       case Out::Body:
         switch (framing_.kind) {
@@ -209,9 +226,11 @@ bool H2Stream::give(std::string_view bytes) {
         resume();
         break;
       case Out::Done:
-        return bytes.empty();  // nothing may follow the response
+        if (!bytes.empty()) return false;  // nothing may follow the response
+        break;
     }
   }
+  if (out_state_ != Out::Head) head_acc_.clear();  // keeps its capacity for the next stream
   return true;
 }
 
@@ -230,7 +249,7 @@ bool H2Stream::submit_head(const http::ResponseHead& head, bool has_body) {
   nva.push_back(make_nv(":status", std::string_view(status, 3)));
   for (const auto& f : head.fields) {
     const std::size_t at = names.size();
-    for (char c : f.name) names.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : f.name) names.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
     std::string_view lower(names.data() + at, f.name.size());
     if (connection_specific(lower)) continue;
     nva.push_back(make_nv(lower, f.value));

@@ -39,6 +39,9 @@ class H2Stream final : public proxy::StreamPipe {
            const boost::asio::any_io_executor& ex, void (*wake)(void*), void* wake_ctx);
 
   std::int32_t id() const { return id_; }
+  // Makes a finished stream (closed, its handler done, no operation pending) the new stream
+  // `id`, keeping its strings' capacity.
+  void reuse(std::int32_t id);
 
   // --- request, from the session's callbacks ---
   // One field of the request's header block. Past the size limit the rest is only counted.

@@ -36,6 +36,7 @@
 #include "proxy/middlewares/cache_disk.h"
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
+#include "proxy/upstream_tls.h"
 
 namespace {
 
@@ -353,6 +354,12 @@ int main(int argc, char** argv) {
     ep_infos.push_back(std::move(info));
   }
   proxy::TableBuilder builder(std::move(ep_infos), &health);
+  // The static serversTransport fails fast (an unreadable rootCAs file is a startup error).
+  if (auto t = proxy::compile_default_transport(cfg->servers_transport); !t) {
+    std::cerr << "portier: " << t.error().message << "\n";
+    return 1;
+  }
+  builder.set_default_transport(cfg->servers_transport);
   app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating, metrics.get());
   builder.set_metrics(metrics.get());
   // Server names resolve in the background; a new answer rebuilds the table.

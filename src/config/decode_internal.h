@@ -28,5 +28,8 @@ void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& 
 void decode_access_log(const YAML::Node& node, Diagnostics& d, Diagnostics& w, AccessLog& out);
 void decode_middleware(const YAML::Node& node, const std::string& path, Diagnostics& d,
                        Middleware& mw);
+// One entry of http.serversTransports (transport_decode.cc).
+void decode_servers_transport(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                              HttpServersTransport& t);
 
 }  // namespace portier::config::detail

@@ -280,8 +280,7 @@ class Exchange {
 };
 
 asio::awaitable<bool> Exchange::connect() {
-  UpstreamPool& pool = w_.pool(server_);
-  if (pooled_) up_ = pool.take(server_.generation);
+  if (pooled_) up_ = w_.pool(server_).take(server_.generation);
   if (!up_) {
     up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024, server_.generation);
     Deadline dial(w_.wheel(), cancel_socket, &up_->socket());
@@ -303,8 +302,9 @@ asio::awaitable<bool> Exchange::connect() {
       // one when the server still knows it.
       up_->transport = server_.transport;
       dial.arm(kTlsHandshakeTimeout);
+      // The pool is looked up again after the connect: a table swap may have replaced it.
       std::string why = co_await tls_handshake(up_->stream, *server_.transport, server_.tls_host,
-                                               pool.session(), &up_->session);
+                                               w_.pool(server_).session(), &up_->session);
       dial.disarm();
       if (!why.empty()) {
         log::warn("upstream TLS handshake failed",

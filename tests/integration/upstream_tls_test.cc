@@ -85,7 +85,16 @@ class UpstreamTlsTest : public ::testing::Test {
     add("uncheckable", https(*tls_), "",
         "        healthCheck:\n          path: /health\n          interval: 200ms\n"
         "          timeout: 1s\n");
+    // Sub-requests and copies to TLS servers: the errors middleware's page comes from an
+    // https:// service; a mirroring service copies to one (the mutual-TLS whoami).
+    routers += "    errpage:\n      rule: \"Host(`errpage.test`)\"\n      service: trusted\n"
+               "      middlewares: [pages]\n"
+               "    mirrored:\n      rule: \"Host(`mirrored.test`)\"\n      service: mirrored\n";
+    services += "    mirrored:\n      mirroring:\n        service: trusted\n"
+                "        mirrors:\n          - name: mutual\n            percent: 100\n";
     return "http:\n  routers:\n" + routers + "  services:\n" + services +
+           "  middlewares:\n    pages:\n      errors:\n        status: [\"500-599\"]\n"
+           "        service: named\n        query: /page\n" +
            "  serversTransports:\n"
            "    trusted:\n      rootCAs: [\"" + ca + "\"]\n"
            "    insecure:\n      insecureSkipVerify: true\n"
@@ -246,6 +255,36 @@ TEST_F(UpstreamTlsTest, HealthChecksSpeakTls) {
       << status("uncheckable@file");
   EXPECT_TRUE(portier_->proc->wait_for_log(
       "server unhealthy.*service=uncheckable@file.*TLS handshake: certificate verify failed", 5s));
+}
+
+TEST_F(UpstreamTlsTest, ErrorPagesAndMirrorsReachTlsServers) {
+  auto r = get("errpage.test", "/status?code=503");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  // The page is the named transport's whoami dump: over TLS, with its SNI.
+  EXPECT_NE(r->body.find("GET /page HTTP/1.1"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("sni=alt.test"), std::string::npos) << r->body;
+
+  // The mutual-TLS whoami's request count, read through portier (it speaks only TLS).
+  auto mtls_requests = [] {
+    auto s = get("mutual.test", "/stats");
+    if (!s || s->status != 200) return -1L;
+    json j = json::parse(s->body, nullptr, false);
+    return j.is_object() ? j["requests"].get<long>() : -1L;
+  };
+  const long before = mtls_requests();
+  ASSERT_GE(before, 1);
+  auto m = get("mirrored.test", "/mirrored");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  long polls = 0;
+  EXPECT_TRUE(poll_until(
+      [&] {
+        ++polls;
+        return mtls_requests() >= before + 1 + polls;  // each /stats call counts itself
+      },
+      5s))
+      << portier_->proc->log();
 }
 
 TEST_F(UpstreamTlsTest, BrokenOrMissingTransportDisablesItsServicesInTheApi) {

@@ -34,8 +34,7 @@ void decode_servers_transport(const YAML::Node& node, const std::string& path, D
   read_string(m.get("minVersion"), m.child_path("minVersion"), d, t.min_version);
   read_string(m.get("maxVersion"), m.child_path("maxVersion"), d, t.max_version);
   long long idle = t.max_idle_conns_per_host;
-  read_int(m.get("maxIdleConnsPerHost"), m.child_path("maxIdleConnsPerHost"), d, -1, 100000,
-           idle);
+  read_int(m.get("maxIdleConnsPerHost"), m.child_path("maxIdleConnsPerHost"), d, -1, 100000, idle);
   // Traefik: 0 means Go's default (2), negative disables reuse.
   t.max_idle_conns_per_host = idle == 0 ? 2 : static_cast<int>(std::max(0LL, idle));
   if (YAML::Node ft_node = m.get("forwardingTimeouts")) {

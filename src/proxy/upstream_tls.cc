@@ -33,8 +33,8 @@ int sans_index() {
 }
 
 bool has_san(X509* cert, const config::PeerCertSan& want) {
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names == nullptr) return false;
   bool found = false;
   const int type = want.type == "URI" ? GEN_URI : GEN_DNS;
@@ -55,8 +55,8 @@ bool has_san(X509* cert, const config::PeerCertSan& want) {
 // The chain is OpenSSL's to verify; the leaf must also carry one of the SANs asked for.
 int verify_peer_sans(int preverify_ok, X509_STORE_CTX* x) {
   if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(x) != 0) return preverify_ok;
-  auto* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx()));
   const auto* sans = static_cast<const std::vector<config::PeerCertSan>*>(
       SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), sans_index()));
   if (sans == nullptr || sans->empty()) return 1;
@@ -108,8 +108,8 @@ struct Settings {
   std::vector<config::PeerCertSan> sans;
 };
 
-Result<std::shared_ptr<asio::ssl::context>> make_context(const Settings& s,
-                                                         const std::vector<config::PeerCertSan>* sans) {
+Result<std::shared_ptr<asio::ssl::context>> make_context(
+    const Settings& s, const std::vector<config::PeerCertSan>* sans) {
   using CR = Result<std::shared_ptr<asio::ssl::context>>;
   auto err = [](std::string m) { return CR(boost::system::in_place_error, Error{std::move(m)}); };
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
@@ -159,8 +159,8 @@ Result<std::shared_ptr<asio::ssl::context>> make_context(const Settings& s,
     SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
   } else {
     SSL_CTX_set_verify(native, SSL_VERIFY_PEER, check_sans ? verify_peer_sans : nullptr);
-    if (check_sans) SSL_CTX_set_ex_data(native, sans_index(), const_cast<void*>(
-                                                                  static_cast<const void*>(sans)));
+    if (check_sans)
+      SSL_CTX_set_ex_data(native, sans_index(), const_cast<void*>(static_cast<const void*>(sans)));
   }
   if (!s.certificates.empty()) {
     // OpenSSL sends one certificate: the first (Go would pick among several by the server's

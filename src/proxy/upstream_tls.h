@@ -36,13 +36,13 @@
 namespace portier::proxy {
 
 struct Transport {
-  std::string name;                 // "default@internal", "mytransport@file"
-  std::uint64_t serial = 0;         // distinguishes compilations: part of the pool key
+  std::string name;          // "default@internal", "mytransport@file"
+  std::uint64_t serial = 0;  // distinguishes compilations: part of the pool key
   std::shared_ptr<boost::asio::ssl::context> tls;  // never null once compiled
-  std::string server_name;          // "": the URL's host
+  std::string server_name;                         // "": the URL's host
   bool insecure_skip_verify = false;
   std::vector<config::PeerCertSan> peer_sans;  // checked by the context's verify callback
-  std::size_t max_idle = 200;       // idle connections per server, per worker
+  std::size_t max_idle = 200;                  // idle connections per server, per worker
   config::ForwardingTimeouts timeouts;
 };
 

@@ -34,9 +34,9 @@ class UpstreamTlsTest : public ::testing::Test {
     mtls_ = new Whoami(start_whoami(*dir_, "mtls",
                                     {"--tls-cert", leaf_.cert.string(), "--tls-key",
                                      leaf_.key.string(), "--client-ca", client_ca_.cert.string()}));
-    portier_ = new Portier(start_portier(*dir_, dynamic(),
-                                         "  traefik:\n    address: \"127.0.0.1:0\"\n",
-                                         "api:\n  insecure: true\n", 1));
+    portier_ =
+        new Portier(start_portier(*dir_, dynamic(), "  traefik:\n    address: \"127.0.0.1:0\"\n",
+                                  "api:\n  insecure: true\n", 1));
     auto api = portier_->proc->wait_for_log(
         "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
     if (!api) throw std::runtime_error("no api: " + portier_->proc->log());
@@ -87,31 +87,44 @@ class UpstreamTlsTest : public ::testing::Test {
         "          timeout: 1s\n");
     // Sub-requests and copies to TLS servers: the errors middleware's page comes from an
     // https:// service; a mirroring service copies to one (the mutual-TLS whoami).
-    routers += "    errpage:\n      rule: \"Host(`errpage.test`)\"\n      service: trusted\n"
-               "      middlewares: [pages]\n"
-               "    mirrored:\n      rule: \"Host(`mirrored.test`)\"\n      service: mirrored\n";
-    services += "    mirrored:\n      mirroring:\n        service: trusted\n"
-                "        mirrors:\n          - name: mutual\n            percent: 100\n";
+    routers +=
+        "    errpage:\n      rule: \"Host(`errpage.test`)\"\n      service: trusted\n"
+        "      middlewares: [pages]\n"
+        "    mirrored:\n      rule: \"Host(`mirrored.test`)\"\n      service: mirrored\n";
+    services +=
+        "    mirrored:\n      mirroring:\n        service: trusted\n"
+        "        mirrors:\n          - name: mutual\n            percent: 100\n";
     return "http:\n  routers:\n" + routers + "  services:\n" + services +
            "  middlewares:\n    pages:\n      errors:\n        status: [\"500-599\"]\n"
            "        service: named\n        query: /page\n" +
            "  serversTransports:\n"
-           "    trusted:\n      rootCAs: [\"" + ca + "\"]\n"
+           "    trusted:\n      rootCAs: [\"" +
+           ca +
+           "\"]\n"
            "    insecure:\n      insecureSkipVerify: true\n"
-           "    named:\n      rootCAs: [\"" + ca + "\"]\n      serverName: alt.test\n"
+           "    named:\n      rootCAs: [\"" +
+           ca +
+           "\"]\n      serverName: alt.test\n"
            "      disableHTTP2: true\n"
            "      forwardingTimeouts:\n        dialTimeout: 5s\n"
            "        responseHeaderTimeout: 10s\n        idleConnTimeout: 30s\n"
-           "    mutual:\n      rootCAs: [\"" + ca + "\"]\n      certificates:\n"
-           "        - certFile: " + client_.cert.string() + "\n          keyFile: " +
-           client_.key.string() + "\n"
+           "    mutual:\n      rootCAs: [\"" +
+           ca +
+           "\"]\n      certificates:\n"
+           "        - certFile: " +
+           client_.cert.string() + "\n          keyFile: " + client_.key.string() +
+           "\n"
            // whoami's certificate has DNS SANs and no URI SAN.
-           "    uriok:\n      rootCAs: [\"" + ca + "\"]\n      peerCertSANs:\n"
+           "    uriok:\n      rootCAs: [\"" +
+           ca +
+           "\"]\n      peerCertSANs:\n"
            "        - type: DNSName\n          value: alt.test\n"
-           "    uribad:\n      rootCAs: [\"" + ca + "\"]\n"
+           "    uribad:\n      rootCAs: [\"" +
+           ca +
+           "\"]\n"
            "      peerCertURI: spiffe://test/backend\n"
-           "    broken:\n      rootCAs: [\"" + (dir_->path() / "no-such-ca.pem").string() +
-           "\"]\n";
+           "    broken:\n      rootCAs: [\"" +
+           (dir_->path() / "no-such-ca.pem").string() + "\"]\n";
   }
   static std::optional<Response> get(const std::string& host, const std::string& path = "/") {
     return http_get(portier_->port, host, path);

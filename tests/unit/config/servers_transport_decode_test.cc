@@ -102,8 +102,7 @@ TEST(ServersTransportDecode, WrongOptionsDisableTheTransportWithTheirError) {
 
 TEST(ServersTransportDecode, SpiffeIsReadThenRefusedByTheBuilder) {
   auto cfg = decode_dynamic_yaml(
-      "http:\n  serversTransports:\n    t:\n      spiffe:\n        ids: [spiffe://a/b]\n",
-      "d.yml");
+      "http:\n  serversTransports:\n    t:\n      spiffe:\n        ids: [spiffe://a/b]\n", "d.yml");
   ASSERT_TRUE(cfg) << cfg.error().message;
   EXPECT_TRUE(cfg->http.servers_transports.at("t").spiffe);
 }
@@ -118,10 +117,10 @@ TEST(ServersTransportDecode, StaticDefaultsFromFileAndFlags) {
   EXPECT_EQ(file->servers_transport.root_cas, (std::vector<std::string>{"/a.pem"}));
   EXPECT_TRUE(file->warnings.empty());
 
-  auto flags = flags_to_keys({"--entryPoints.web.address=:80",
-                              "--serversTransport.insecureSkipVerify=true",
-                              "--serversTransport.rootCAs=/a.pem,/b.pem",
-                              "--serversTransport.forwardingTimeouts.dialTimeout=3s"});
+  auto flags =
+      flags_to_keys({"--entryPoints.web.address=:80", "--serversTransport.insecureSkipVerify=true",
+                     "--serversTransport.rootCAs=/a.pem,/b.pem",
+                     "--serversTransport.forwardingTimeouts.dialTimeout=3s"});
   ASSERT_TRUE(flags);
   auto cfg = decode_static_sources("", "", {}, *flags);
   ASSERT_TRUE(cfg) << cfg.error().message;
@@ -145,8 +144,7 @@ TEST(ServersTransportDecode, MergeQualifiesReferencesAndNames) {
   docker.http.services["none"] = none;
   auto merged = merge({{"file", file}, {"docker", docker}});
   EXPECT_EQ(merged.http.servers_transports.count("t@file"), 1u);
-  EXPECT_EQ(merged.http.services.at("local@docker").load_balancer->servers_transport,
-            "t@docker");
+  EXPECT_EQ(merged.http.services.at("local@docker").load_balancer->servers_transport, "t@docker");
   EXPECT_EQ(merged.http.services.at("cross@docker").load_balancer->servers_transport, "t@file");
   EXPECT_EQ(merged.http.services.at("none@docker").load_balancer->servers_transport, "");
 }

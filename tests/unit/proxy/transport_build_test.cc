@@ -22,8 +22,8 @@ const ServiceTarget* service(const BuildResult& built, const std::string& name) 
   // Services are reached through routes: a router per service (Host(`<service name>`)).
   char host[64];
   std::size_t n = normalize_host(name, host);
-  rules::Request req{std::string_view(host, n), "GET", "/", {}, {},
-                     boost::asio::ip::make_address("127.0.0.1")};
+  rules::Request req{
+      std::string_view(host, n), "GET", "/", {}, {}, boost::asio::ip::make_address("127.0.0.1")};
   const Route* r = built.table->entrypoint(0)->match(req);
   return r ? r->service : nullptr;
 }

@@ -2,13 +2,13 @@
 // connection is reused; one the server wrote to while idle (a record: data, or a close_notify)
 // is not; the newest session a connection received becomes the pool's, for the next dial.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <thread>
-#include <sys/socket.h>
 
 #include "proxy/upstream_pool.h"
 #include "support/certs.h"

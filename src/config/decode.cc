@@ -12,8 +12,8 @@ namespace portier::config {
 namespace {
 
 using detail::decode_middleware;
-using detail::decode_servers_transport;
 using detail::decode_router_tls;
+using detail::decode_servers_transport;
 using detail::lower_ascii;
 using detail::parse_yaml;
 using detail::read_file;

@@ -526,7 +526,7 @@ struct ServersTransportTimeouts {
 struct HttpServersTransport {
   std::string server_name;  // SNI and the name verified; "": the server URL's host
   bool insecure_skip_verify = false;
-  std::vector<std::string> root_cas;  // files or PEM; empty: the system's CA bundle
+  std::vector<std::string> root_cas;               // files or PEM; empty: the system's CA bundle
   std::vector<TransportCertificate> certificates;  // client certificates (mutual TLS)
   std::vector<std::string> cipher_suites;
   std::string min_version;
@@ -536,7 +536,7 @@ struct HttpServersTransport {
   bool disable_http2 = false;  // accepted: portier speaks HTTP/1.1 to servers
   std::string peer_cert_uri;   // the server certificate must carry this URI SAN
   std::vector<PeerCertSan> peer_cert_sans;
-  bool spiffe = false;  // a spiffe section was given: refused when the table is built
+  bool spiffe = false;         // a spiffe section was given: refused when the table is built
   std::string provider_error;  // as Router::provider_error
   bool operator==(const HttpServersTransport&) const = default;
 };

@@ -27,8 +27,7 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
         s.failover->fallback = qualify(s.failover->fallback, provider);
       }
       if (s.load_balancer) {
-        s.load_balancer->servers_transport =
-            qualify(s.load_balancer->servers_transport, provider);
+        s.load_balancer->servers_transport = qualify(s.load_balancer->servers_transport, provider);
       }
       if (s.mirroring) {
         s.mirroring->service = qualify(s.mirroring->service, provider);

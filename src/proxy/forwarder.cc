@@ -345,13 +345,13 @@ void Exchange::serialize_request() {
 
 asio::awaitable<bool> Exchange::send_request() {
   Pipe<ClientStream, UpstreamStream> pipe{c_.socket,
-                                       c_.buffer,
-                                       client_read_,
-                                       timeouts_.read_timeout,
-                                       up_->stream,
-                                       *up_write_,
-                                       fwd_.response_header_timeout,
-                                       c_.tee};
+                                          c_.buffer,
+                                          client_read_,
+                                          timeouts_.read_timeout,
+                                          up_->stream,
+                                          *up_write_,
+                                          fwd_.response_header_timeout,
+                                          c_.tee};
   CopyResult r = co_await copy_body(pipe, c_.info.framing, true, c_.scratch);
   c_.stream.record.request_body_bytes += r.bytes;
   if (r.done) {
@@ -626,12 +626,12 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     }
 
     Pipe<UpstreamStream, ClientStream> pipe{up_->stream,
-                                         up_->buffer,
-                                         *up_read_,
-                                         fwd_.response_header_timeout,
-                                         c_.socket,
-                                         client_write_,
-                                         timeouts_.write_timeout};
+                                            up_->buffer,
+                                            *up_read_,
+                                            fwd_.response_header_timeout,
+                                            c_.socket,
+                                            client_write_,
+                                            timeouts_.write_timeout};
     CopyResult r;
     if (transformed) {
       r = co_await copy_transformed(up_->stream, up_->buffer, *up_read_,

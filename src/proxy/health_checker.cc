@@ -129,12 +129,9 @@ HealthChecker::~HealthChecker() {
   }
 }
 
-std::shared_ptr<const ServerHealth> HealthChecker::track(const std::string& service,
-                                                         const std::string& url,
-                                                         const tcp::endpoint& endpoint,
-                                                         const std::string& host_header,
-                                                         const config::HealthCheck& check,
-                                                         const ProbeVia& via) {
+std::shared_ptr<const ServerHealth> HealthChecker::track(
+    const std::string& service, const std::string& url, const tcp::endpoint& endpoint,
+    const std::string& host_header, const config::HealthCheck& check, const ProbeVia& via) {
   // The address is part of the key: a name that resolves elsewhere gets a check of its own;
   // so is the transport (another one, or the same one changed, is another check).
   std::ostringstream addr;

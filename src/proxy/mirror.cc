@@ -136,11 +136,11 @@ void send_mirrors(WorkerState& w, MirrorBatch& batch) {
       bytes.append("Content-Length: ").append(std::to_string(body->size())).append("\r\n");
     }
     bytes.append("\r\n");
-    asio::co_spawn(w.executor(),
-                   run_copy(w, copy.endpoint, std::move(copy.tls), std::move(copy.tls_host),
-                            std::move(bytes),
-                            copy.with_body ? body : nullptr, std::move(copy.service)),
-                   asio::detached);
+    asio::co_spawn(
+        w.executor(),
+        run_copy(w, copy.endpoint, std::move(copy.tls), std::move(copy.tls_host), std::move(bytes),
+                 copy.with_body ? body : nullptr, std::move(copy.service)),
+        asio::detached);
   }
 }
 

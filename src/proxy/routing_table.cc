@@ -359,10 +359,9 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       st.transport = transport;
       st.tls = u.tls;
       st.tls_host = u.host;
-      const std::string key =
-          named_transport ? server.url + '\x1f' + transport->name + '#' +
-                                std::to_string(transport->serial)
-                          : server.url;
+      const std::string key = named_transport ? server.url + '\x1f' + transport->name + '#' +
+                                                    std::to_string(transport->serial)
+                                              : server.url;
       const ServerSlot slot = server_slot(key);
       st.id = slot.id;
       st.generation = slot.generation;
@@ -380,8 +379,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
         result.health[name][server.url] = std::move(down);
       } else if (health_ && svc.load_balancer->health_check) {
         st.health = health_->track(name, server.url, st.endpoint, st.host_header,
-                                   *svc.load_balancer->health_check,
-                                   {transport, u.tls, u.host});
+                                   *svc.load_balancer->health_check, {transport, u.tls, u.host});
         result.health[name][server.url] = st.health;
       }
       target->servers.push_back(std::move(st));

@@ -13,13 +13,13 @@
 // never handed to a newer one, nor pooled again after the id moved on.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
-
-#include <openssl/ssl.h>
 
 #include "proxy/buffer.h"
 #include "proxy/deadline.h"

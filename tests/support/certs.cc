@@ -27,8 +27,8 @@ CertFiles make_leaf(const TempDir& dir, const CertFiles& ca, const std::string& 
   std::string san;
   for (const auto& n : names) {
     // IP literals become IP SANs (a server reached at https://127.0.0.1:port).
-    const bool ip = n.find_first_not_of("0123456789.") == std::string::npos ||
-                    n.find(':') != std::string::npos;
+    const bool ip =
+        n.find_first_not_of("0123456789.") == std::string::npos || n.find(':') != std::string::npos;
     san += (san.empty() ? "" : ",") + std::string(ip ? "IP:" : "DNS:") + n;
   }
   auto csr = dir.path() / (stem + ".csr");

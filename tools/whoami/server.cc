@@ -452,7 +452,10 @@ std::string Session::whoami_text() const {
   t.append("IP: ").append(conn_.local_ip()).append("\n");
   t.append("RemoteAddr: ").append(conn_.remote_addr()).append("\n");
   if (const TlsInfo* tls = conn_.tls_info()) {
-    t.append("TLS: ").append(tls->version).append(" sni=").append(tls->sni.empty() ? "-" : tls->sni);
+    t.append("TLS: ")
+        .append(tls->version)
+        .append(" sni=")
+        .append(tls->sni.empty() ? "-" : tls->sni);
     t.append(" resumed=").append(tls->resumed ? "yes" : "no");
     t.append(" client-cert=").append(tls->client_cert.empty() ? "none" : tls->client_cert);
     t.append("\n");

@@ -112,8 +112,7 @@ boost::asio::awaitable<void> ErrorsFilter::replace(Stream& s, int status) const 
   }
   const ServerTarget& server = *pick.server;
   const std::string head = page_head(s, *lb, server, target);
-  const auto& t =
-      server.transport ? server.transport->timeouts : w.transport().forwarding_timeouts;
+  const auto& t = server.transport ? server.transport->timeouts : w.transport().forwarding_timeouts;
   const auto wait = t.response_header_timeout.count() > 0
                         ? std::chrono::duration_cast<std::chrono::milliseconds>(
                               t.response_header_timeout)

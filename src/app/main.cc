@@ -165,6 +165,11 @@ int main(int argc, char** argv) {
     std::cerr << "portier: invalid static configuration:\n" << cfg.error().message << "\n";
     return 2;
   }
+  // The static serversTransport fails fast (an unreadable rootCAs file is a start-up error).
+  if (auto t = proxy::compile_default_transport(cfg->servers_transport); !t) {
+    std::cerr << "portier: invalid static configuration:\n" << t.error().message << "\n";
+    return 2;
+  }
   log::Level level;
   if (!log::parse_level(cfg->log.level, level)) {
     std::cerr << "portier: unknown log level `" << cfg->log.level
@@ -354,11 +359,6 @@ int main(int argc, char** argv) {
     ep_infos.push_back(std::move(info));
   }
   proxy::TableBuilder builder(std::move(ep_infos), &health);
-  // The static serversTransport fails fast (an unreadable rootCAs file is a startup error).
-  if (auto t = proxy::compile_default_transport(cfg->servers_transport); !t) {
-    std::cerr << "portier: " << t.error().message << "\n";
-    return 1;
-  }
   builder.set_default_transport(cfg->servers_transport);
   app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating, metrics.get());
   builder.set_metrics(metrics.get());

@@ -317,5 +317,72 @@ TEST_F(UpstreamTlsTest, BrokenOrMissingTransportDisablesItsServicesInTheApi) {
   EXPECT_EQ(r->status, 404);  // its router is disabled with its service
 }
 
+// The static serversTransport: its rootCAs (here as a flag) verify servers of services naming
+// no transport; a file reload that changes a named transport applies to new connections at
+// once (its servers get fresh pools); an unreadable static rootCAs stops portier at start-up.
+TEST(UpstreamTlsStatic, RootCAsFlagAndTransportReload) {
+  TempDir dir;
+  CertFiles ca = make_ca(dir, "ca", "static CA");
+  CertFiles leaf = make_leaf(dir, ca, "leaf", {"127.0.0.1"});
+  Whoami w = start_whoami(dir, "static-tls",
+                          {"--tls-cert", leaf.cert.string(), "--tls-key", leaf.key.string()});
+  const std::string url = "https://127.0.0.1:" + std::to_string(w.port);
+  auto dynamic = [&](bool insecure) {
+    return "http:\n  routers:\n"
+           "    d:\n      rule: \"Host(`d.test`)\"\n      service: d\n"
+           "    n:\n      rule: \"Host(`n.test`)\"\n      service: n\n"
+           "  services:\n"
+           "    d:\n      loadBalancer:\n        servers:\n          - url: \"" +
+           url +
+           "\"\n"
+           "    n:\n      loadBalancer:\n        serversTransport: t\n"
+           "        servers:\n          - url: \"" +
+           url +
+           "\"\n"
+           "  serversTransports:\n    t:\n      insecureSkipVerify: " +
+           (insecure ? "true" : "false") + "\n";
+  };
+  // In a directory of its own: portier's log, written next to it on every failed request,
+  // would keep the provider's debounce from ever settling.
+  std::filesystem::create_directory(dir.path() / "conf");
+  dir.write("conf/dynamic.yml", dynamic(false));
+  auto cfg = dir.write("portier.yml",
+                       "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
+                       "providers:\n  file:\n    filename: conf/dynamic.yml\n");
+  auto p = Process::start({PORTIER_BIN, "--configFile=" + cfg.string(), "--workers=1",
+                           "--log.level=debug", "--serversTransport.rootCAs=" + ca.cert.string()},
+                          dir.path() / "portier.log");
+  auto port = p->wait_for_log(
+      "msg=\"entrypoint listening\" entrypoint=web address=127\\.0\\.0\\.1:([0-9]+)", 10s);
+  ASSERT_TRUE(port) << p->log();
+  ASSERT_TRUE(p->wait_for_log("configuration applied", 10s));
+  const int web = std::stoi(*port);
+  auto d = http_get(web, "d.test", "/");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->status, 200) << p->log();
+  // `t` trusts the system's bundle only: refused, until the file says insecureSkipVerify.
+  auto refused = http_get(web, "n.test", "/");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 502);
+  dir.write("conf/dynamic.yml", dynamic(true));
+  EXPECT_TRUE(poll_until(
+      [&] {
+        auto r = http_get(web, "n.test", "/");
+        return r && r->status == 200;
+      },
+      10s))
+      << p->log();
+
+  // A static rootCAs that cannot be read: a start-up error, with the reason.
+  auto bad = Process::start({PORTIER_BIN, "--configFile=" + cfg.string(),
+                             "--serversTransport.rootCAs=" + (dir.path() / "none.pem").string()},
+                            dir.path() / "bad.log");
+  auto code = bad->wait_exit(10s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 2);
+  EXPECT_NE(bad->log().find("serversTransport: rootCAs: cannot read"), std::string::npos)
+      << bad->log();
+}
+
 }  // namespace
 }  // namespace portier::test

@@ -37,6 +37,7 @@
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
 #include "tcp/attach.h"
+#include "proxy/upstream_tls.h"
 
 namespace {
 
@@ -163,6 +164,11 @@ int main(int argc, char** argv) {
       config::decode_static_sources(config_file, file_text, config::env_to_keys(env_lines), *flags);
   if (!cfg) {
     std::cerr << "portier: invalid static configuration:\n" << cfg.error().message << "\n";
+    return 2;
+  }
+  // The static serversTransport fails fast (an unreadable rootCAs file is a start-up error).
+  if (auto t = proxy::compile_default_transport(cfg->servers_transport); !t) {
+    std::cerr << "portier: invalid static configuration:\n" << t.error().message << "\n";
     return 2;
   }
   log::Level level;
@@ -359,6 +365,7 @@ int main(int argc, char** argv) {
   }
   tcp::Builder tcp_builder(std::move(tcp_infos));
   proxy::TableBuilder builder(std::move(ep_infos), &health);
+  builder.set_default_transport(cfg->servers_transport);
   app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating, metrics.get());
   builder.set_metrics(metrics.get());
   // Server names resolve in the background; a new answer rebuilds the table.

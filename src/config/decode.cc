@@ -14,6 +14,7 @@ namespace {
 using detail::decode_middleware;
 using detail::decode_router_tls;
 using detail::decode_tcp;
+using detail::decode_servers_transport;
 using detail::lower_ascii;
 using detail::parse_yaml;
 using detail::read_file;
@@ -363,17 +364,10 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
     decode_object(node, "http.middlewares." + name, d, mode, cfg.http.middlewares[name],
                   decode_middleware);
   }
-  // Named transports: services naming one are disabled (see LoadBalancer::servers_transport).
   for (auto& [name, node] :
        YamlMap(http.get("serversTransports"), "http.serversTransports", d).entries()) {
-    const std::string p = "http.serversTransports." + name;
-    check_schema(node,
-                 "serverName,insecureSkipVerify,rootCAs,certificates{certFile,keyFile},"
-                 "cipherSuites,minVersion,maxVersion,maxIdleConnsPerHost,forwardingTimeouts{"
-                 "dialTimeout,responseHeaderTimeout,idleConnTimeout,readIdleTimeout,pingTimeout},"
-                 "disableHTTP2,peerCertURI,peerCertSANs,spiffe{ids,trustDomain}",
-                 p, d);
-    w.add(node.Mark(), "`" + p + "` is not supported yet; services using it are disabled");
+    decode_object(node, "http.serversTransports." + name, d, mode,
+                  cfg.http.servers_transports[name], decode_servers_transport);
   }
   unsupported_keys(http, d, w, {{"models", ""}}, "; accepted and ignored");
   http.finish();

@@ -31,5 +31,8 @@ void decode_middleware(const YAML::Node& node, const std::string& path, Diagnost
                        Middleware& mw);
 // The `tcp` section (tcp_decode.cc); `mode` as decode_dynamic_node's.
 void decode_tcp(const YAML::Node& node, Diagnostics& d, ObjectErrors mode, Tcp& out);
+// One entry of http.serversTransports (transport_decode.cc).
+void decode_servers_transport(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                              HttpServersTransport& t);
 
 }  // namespace portier::config::detail

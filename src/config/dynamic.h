@@ -82,7 +82,9 @@ struct StickyCookie {
 struct LoadBalancer {
   std::vector<Server> servers;
   bool pass_host_header = true;
-  std::string servers_transport;  // a named serversTransport; not supported yet
+  // A named http.serversTransports entry (`name` or `name@provider`); "": the static
+  // serversTransport's settings (Traefik's default@internal).
+  std::string servers_transport;
   std::optional<HealthCheck> health_check;
   // Traefik v3's names: "wrr" (the default, also ""), "p2c", "hrw"; others are refused when the
   // table is built (the service is disabled with that error).
@@ -503,10 +505,49 @@ struct Middleware {
   bool operator==(const Middleware&) const = default;
 };
 
+// http.serversTransports.<name>: how portier connects to the servers of the services naming it
+// (TLS to https:// servers, pool size, timeouts). Traefik v3's options; see
+// docs/configuration.md#serverstransports for what portier does with each.
+struct TransportCertificate {
+  std::string cert_file;  // a path, or the PEM itself
+  std::string key_file;
+  bool operator==(const TransportCertificate&) const = default;
+};
+struct PeerCertSan {
+  std::string type;  // "URI" or "DNSName"
+  std::string value;
+  bool operator==(const PeerCertSan&) const = default;
+};
+struct ServersTransportTimeouts {
+  Duration dial_timeout = std::chrono::seconds(30);
+  // portier's default, as the static serversTransport's (Traefik: 0, none).
+  Duration response_header_timeout = std::chrono::seconds(60);
+  Duration idle_conn_timeout = std::chrono::seconds(90);
+  bool operator==(const ServersTransportTimeouts&) const = default;
+};
+struct HttpServersTransport {
+  std::string server_name;  // SNI and the name verified; "": the server URL's host
+  bool insecure_skip_verify = false;
+  std::vector<std::string> root_cas;               // files or PEM; empty: the system's CA bundle
+  std::vector<TransportCertificate> certificates;  // client certificates (mutual TLS)
+  std::vector<std::string> cipher_suites;
+  std::string min_version;
+  std::string max_version;
+  int max_idle_conns_per_host = 200;
+  ServersTransportTimeouts forwarding_timeouts;
+  bool disable_http2 = false;  // accepted: portier speaks HTTP/1.1 to servers
+  std::string peer_cert_uri;   // the server certificate must carry this URI SAN
+  std::vector<PeerCertSan> peer_cert_sans;
+  bool spiffe = false;         // a spiffe section was given: refused when the table is built
+  std::string provider_error;  // as Router::provider_error
+  bool operator==(const HttpServersTransport&) const = default;
+};
+
 struct Http {
   std::map<std::string, Router> routers;
   std::map<std::string, Service> services;
   std::map<std::string, Middleware> middlewares;
+  std::map<std::string, HttpServersTransport> servers_transports;
   bool operator==(const Http&) const = default;
 };
 

@@ -26,6 +26,9 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
         s.failover->service = qualify(s.failover->service, provider);
         s.failover->fallback = qualify(s.failover->fallback, provider);
       }
+      if (s.load_balancer) {
+        s.load_balancer->servers_transport = qualify(s.load_balancer->servers_transport, provider);
+      }
       if (s.mirroring) {
         s.mirroring->service = qualify(s.mirroring->service, provider);
         for (auto& m : s.mirroring->mirrors) m.name = qualify(m.name, provider);
@@ -40,6 +43,9 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
       out.http.middlewares.emplace(qualify(name, provider), std::move(m));
     }
     merge_tcp(cfg.tcp, provider, out.tcp);
+    for (const auto& [name, t] : cfg.http.servers_transports) {
+      out.http.servers_transports.emplace(qualify(name, provider), t);
+    }
     // TLS material is not namespaced in Traefik: certificates add up, options and stores
     // keep their names (the first provider to define one wins).
     out.tls.certificates.insert(out.tls.certificates.end(), cfg.tls.certificates.begin(),

@@ -15,8 +15,8 @@ std::string qualify(const std::string& name, const std::string& provider);
 
 // Every object of every snapshot under its qualified name; references inside a snapshot
 // (router.service, router.middlewares, the children of weighted, failover and mirroring
-// services, chained middlewares) qualified the same way, so a reference without `@` means
-// "from my own provider" and `auth@file` reaches across providers.
+// services, chained middlewares, a load balancer's serversTransport) qualified the same way, so a
+// reference without `@` means "from my own provider" and `auth@file` reaches across providers.
 Configuration merge(const std::map<std::string, Configuration>& snapshots);
 // The same for one snapshot's `tcp` section (tcp_merge.cc): routers' services and middlewares,
 // weighted children and serversTransport names.

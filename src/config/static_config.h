@@ -125,6 +125,8 @@ struct ForwardingTimeouts {
 };
 
 struct ServersTransport {
+  bool insecure_skip_verify = false;  // https:// servers: no certificate check
+  std::vector<std::string> root_cas;  // trusted for https:// servers; empty: the system's
   int max_idle_conns_per_host = 200;
   ForwardingTimeouts forwarding_timeouts;
   bool operator==(const ServersTransport&) const = default;

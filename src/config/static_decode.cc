@@ -250,8 +250,10 @@ void decode_servers_transport(const YAML::Node& node, Diagnostics& d, Diagnostic
                 f.idle_conn_timeout);
   accept_unsupported(ft, d, w, {{"readIdleTimeout", ""}, {"pingTimeout", ""}});
   ft.finish();
-  accept_unsupported(m, d, w,
-                     {{"insecureSkipVerify", ""}, {"rootCAs", ""}, {"spiffe", "ids,trustDomain"}});
+  read_bool(m.get("insecureSkipVerify"), m.child_path("insecureSkipVerify"), d,
+            st.insecure_skip_verify);
+  read_string_list(m.get("rootCAs"), m.child_path("rootCAs"), d, st.root_cas);
+  accept_unsupported(m, d, w, {{"spiffe", "ids,trustDomain"}});
   m.finish();
 }
 

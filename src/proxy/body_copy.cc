@@ -15,7 +15,7 @@ namespace portier::proxy {
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-asio::awaitable<CopyResult> copy_transformed(asio::ip::tcp::socket& src, Buffer& buf,
+asio::awaitable<CopyResult> copy_transformed(UpstreamStream& src, Buffer& buf,
                                              Deadline& src_deadline,
                                              std::chrono::milliseconds read_timeout,
                                              ClientStream& dst, Deadline& dst_deadline,

@@ -11,6 +11,7 @@
 
 #include "proxy/buffer.h"
 #include "proxy/client_stream.h"
+#include "proxy/upstream_stream.h"
 #include "proxy/deadline.h"
 #include "proxy/http/message.h"
 #include "proxy/pipeline/stream.h"
@@ -32,7 +33,7 @@ struct CopyResult {
 // (nothing left to read without waiting) the transforms are flushed, so a server-sent event
 // reaches the client when it is sent. A transform's failure counts as dst_failed.
 boost::asio::awaitable<CopyResult> copy_transformed(
-    boost::asio::ip::tcp::socket& src, Buffer& buf, Deadline& src_deadline,
+    UpstreamStream& src, Buffer& buf, Deadline& src_deadline,
     std::chrono::milliseconds read_timeout, ClientStream& dst, Deadline& dst_deadline,
     std::chrono::milliseconds write_timeout, http::Framing framing, bool chunk_out,
     std::string_view prefix, Stream& stream);

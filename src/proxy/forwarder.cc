@@ -16,6 +16,7 @@
 #include "proxy/http/chunked.h"
 #include "proxy/h1_serialize.h"
 #include "proxy/mirror.h"
+#include "proxy/upstream_tls.h"
 
 namespace portier::proxy {
 namespace {
@@ -30,6 +31,8 @@ using std::chrono::milliseconds;
 constexpr auto kPassiveDownTime = std::chrono::seconds(10);
 // The retry middleware's longest wait between two tries.
 constexpr milliseconds kMaxRetryWait{5000};
+// A TLS handshake with a server, once connected (Go's TLSHandshakeTimeout).
+constexpr milliseconds kTlsHandshakeTimeout{10000};
 // Interim (1xx) responses relayed per request; the next one is a 502.
 constexpr int kMaxInterimResponses = 5;
 
@@ -187,7 +190,7 @@ class Exchange {
         svc_(svc),
         server_(server),
         timeouts_(c.entrypoint.responding_timeouts),
-        fwd_(w.transport().forwarding_timeouts),
+        fwd_(server.transport ? server.transport->timeouts : w.transport().forwarding_timeouts),
         client_read_(w.wheel(), cancel_client, &c.socket),
         client_write_(w.wheel(), cancel_client, &c.socket),
         set_cookie_(set_cookie),
@@ -280,9 +283,9 @@ asio::awaitable<bool> Exchange::connect() {
   if (pooled_) up_ = w_.pool(server_).take(server_.generation);
   if (!up_) {
     up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024, server_.generation);
-    Deadline dial(w_.wheel(), cancel_socket, &up_->socket);
+    Deadline dial(w_.wheel(), cancel_socket, &up_->socket());
     dial.arm(fwd_.dial_timeout);
-    auto [ec] = co_await up_->socket.async_connect(server_.endpoint, kNoThrow);
+    auto [ec] = co_await up_->socket().async_connect(server_.endpoint, kNoThrow);
     dial.disarm();
     if (ec) {
       bool timed_out = dial.expired();
@@ -293,12 +296,30 @@ asio::awaitable<bool> Exchange::connect() {
       co_return false;
     }
     error_code ignored;
-    up_->socket.set_option(tcp::no_delay(true), ignored);
+    up_->socket().set_option(tcp::no_delay(true), ignored);
+    if (server_.tls && server_.transport) {
+      // Only new connections pay a handshake; the pool's last session makes it an abbreviated
+      // one when the server still knows it.
+      up_->transport = server_.transport;
+      dial.arm(kTlsHandshakeTimeout);
+      // The pool is looked up again after the connect: a table swap may have replaced it.
+      std::string why = co_await tls_handshake(up_->stream, *server_.transport, server_.tls_host,
+                                               w_.pool(server_).session(), &up_->session);
+      dial.disarm();
+      if (!why.empty()) {
+        log::warn("upstream TLS handshake failed",
+                  {{"service", svc_.name},
+                   {"server", server_.url},
+                   {"error", dial.expired() ? std::string("timeout") : why}});
+        up_.reset();
+        co_return false;
+      }
+    }
     fresh_conn_ = true;
   }
-  up_read_.emplace(w_.wheel(), cancel_socket, &up_->socket);
-  up_write_.emplace(w_.wheel(), cancel_socket, &up_->socket);
-  if (c_.upstream_slot) *c_.upstream_slot = &up_->socket;
+  up_read_.emplace(w_.wheel(), cancel_socket, &up_->socket());
+  up_write_.emplace(w_.wheel(), cancel_socket, &up_->socket());
+  if (c_.upstream_slot) *c_.upstream_slot = &up_->socket();
   co_return true;
 }
 
@@ -323,14 +344,14 @@ void Exchange::serialize_request() {
 }
 
 asio::awaitable<bool> Exchange::send_request() {
-  Pipe<ClientStream, tcp::socket> pipe{c_.socket,
-                                       c_.buffer,
-                                       client_read_,
-                                       timeouts_.read_timeout,
-                                       up_->socket,
-                                       *up_write_,
-                                       fwd_.response_header_timeout,
-                                       c_.tee};
+  Pipe<ClientStream, UpstreamStream> pipe{c_.socket,
+                                          c_.buffer,
+                                          client_read_,
+                                          timeouts_.read_timeout,
+                                          up_->stream,
+                                          *up_write_,
+                                          fwd_.response_header_timeout,
+                                          c_.tee};
   CopyResult r = co_await copy_body(pipe, c_.info.framing, true, c_.scratch);
   c_.stream.record.request_body_bytes += r.bytes;
   if (r.done) {
@@ -345,7 +366,7 @@ asio::awaitable<bool> Exchange::send_request() {
     request_failed_ = !r.dst_failed;
     request_bad_ = r.bad;
     error_code ec;
-    up_->socket.cancel(ec);
+    up_->socket().cancel(ec);
   }
   co_return false;
 }
@@ -372,7 +393,7 @@ asio::awaitable<Outcome> Exchange::run() {
         asio::buffer(c_.scratch),
         buffered_ ? asio::buffer(*c_.stream.body) : asio::const_buffer()};
     up_write_->arm(fwd_.response_header_timeout);
-    auto [ec, n] = co_await asio::async_write(up_->socket, bufs, kNoThrow);
+    auto [ec, n] = co_await asio::async_write(up_->stream, bufs, kNoThrow);
     up_write_->disarm();
     Outcome o;
     if (ec && !up_write_->expired() && retryable_after_send()) {
@@ -420,7 +441,7 @@ void Exchange::stop_request_body() {
   if (request_sent_) return;
   error_code ec;
   c_.socket.cancel(ec);
-  if (up_) up_->socket.cancel(ec);
+  if (up_) up_->socket().cancel(ec);
   reusable_ = false;
 }
 
@@ -430,6 +451,8 @@ void Exchange::finish() {
   up_write_.reset();
   if (up_ && reusable_ && request_sent_) {
     w_.pool(server_).put(std::move(up_));
+  } else if (up_ && up_->session != nullptr) {
+    w_.pool(server_).keep_session(*up_);  // not reusable, but its session still is
   }
   up_.reset();
 }
@@ -475,7 +498,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
       // send_request may have failed before this read began (its cancel() found nothing to
       // cancel then), so look before waiting.
       if (request_failed_) co_return co_await fail(502, "client");
-      auto [ec, n] = co_await up_->socket.async_read_some(up_->buffer.prepare(), kNoThrow);
+      auto [ec, n] = co_await up_->stream.async_read_some(up_->buffer.prepare(), kNoThrow);
       if (ec) {
         up_read_->disarm();
         response_done_ = true;
@@ -602,16 +625,16 @@ asio::awaitable<Outcome> Exchange::handle_response() {
       co_return co_await tunnel();
     }
 
-    Pipe<tcp::socket, ClientStream> pipe{up_->socket,
-                                         up_->buffer,
-                                         *up_read_,
-                                         fwd_.response_header_timeout,
-                                         c_.socket,
-                                         client_write_,
-                                         timeouts_.write_timeout};
+    Pipe<UpstreamStream, ClientStream> pipe{up_->stream,
+                                            up_->buffer,
+                                            *up_read_,
+                                            fwd_.response_header_timeout,
+                                            c_.socket,
+                                            client_write_,
+                                            timeouts_.write_timeout};
     CopyResult r;
     if (transformed) {
-      r = co_await copy_transformed(up_->socket, up_->buffer, *up_read_,
+      r = co_await copy_transformed(up_->stream, up_->buffer, *up_read_,
                                     fwd_.response_header_timeout, c_.socket, client_write_,
                                     timeouts_.write_timeout, info.framing, chunk_out, c_.scratch,
                                     c_.stream);
@@ -652,8 +675,8 @@ asio::awaitable<Outcome> Exchange::tunnel() {
   // One inactivity deadline (the entrypoint's idleTimeout) covers both directions.
   struct Ctx {
     ClientStream* a;
-    tcp::socket* b;
-  } ctx{&c_.socket, &up_->socket};
+    UpstreamStream* b;
+  } ctx{&c_.socket, &up_->stream};
   Deadline idle(
       w_.wheel(),
       [](void* p) {
@@ -680,7 +703,7 @@ asio::awaitable<Outcome> Exchange::tunnel() {
     error_code ec;
     dst.shutdown(tcp::socket::shutdown_send, ec);
   };
-  co_await (pump(c_.socket, c_.buffer, up_->socket) && pump(up_->socket, up_->buffer, c_.socket));
+  co_await (pump(c_.socket, c_.buffer, up_->stream) && pump(up_->stream, up_->buffer, c_.socket));
   release_upstream(false);
   co_return Outcome::Close;
 }

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "proxy/http/parser.h"
+#include "proxy/upstream_tls.h"
 
 namespace portier::proxy {
 
@@ -25,6 +26,8 @@ struct HealthChecker::Check {
   tcp::endpoint endpoint;
   std::string request;
   config::HealthCheck cfg;
+  std::shared_ptr<const Transport> tls;  // set: probes speak TLS
+  std::string tls_host;
   asio::steady_timer timer;
   bool stopped = false;
 };
@@ -36,33 +39,37 @@ namespace {
 // touches is shared with it, not borrowed from the probe's frame.
 asio::awaitable<std::string> probe(const HealthChecker::Check& c) {
   struct Shared {
-    explicit Shared(const asio::any_io_executor& ex) : socket(ex) {}
-    tcp::socket socket;
+    explicit Shared(const asio::any_io_executor& ex) : stream(ex) {}
+    UpstreamStream stream;
     bool timed_out = false;
   };
   auto ex = co_await asio::this_coro::executor;
   auto shared = std::make_shared<Shared>(ex);
-  tcp::socket& socket = shared->socket;
+  UpstreamStream& stream = shared->stream;
   asio::steady_timer deadline(ex);
   deadline.expires_after(c.cfg.timeout);
   deadline.async_wait([shared](const boost::system::error_code& ec) {
     if (ec) return;  // cancelled: the probe ended first
     shared->timed_out = true;
     boost::system::error_code ignored;
-    shared->socket.close(ignored);
+    shared->stream.socket().close(ignored);
   });
   auto fail = [&](const std::string& why) {
     deadline.cancel();
     return shared->timed_out ? std::string("timeout") : why;
   };
-  auto [cec] = co_await socket.async_connect(c.endpoint, kNoThrow);
+  auto [cec] = co_await stream.socket().async_connect(c.endpoint, kNoThrow);
   if (cec) co_return fail("connect: " + cec.message());
-  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(c.request), kNoThrow);
+  if (c.tls) {
+    std::string why = co_await tls_handshake(stream, *c.tls, c.tls_host, nullptr, nullptr);
+    if (!why.empty()) co_return fail("TLS handshake: " + why);
+  }
+  auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(c.request), kNoThrow);
   if (wec) co_return fail("write: " + wec.message());
   std::string buf;
   char chunk[2048];
   for (;;) {
-    auto [rec, n] = co_await socket.async_read_some(asio::buffer(chunk), kNoThrow);
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(chunk), kNoThrow);
     if (rec) co_return fail("no response head");
     buf.append(chunk, n);
     http::ResponseHead head;
@@ -122,15 +129,18 @@ HealthChecker::~HealthChecker() {
   }
 }
 
-std::shared_ptr<const ServerHealth> HealthChecker::track(const std::string& service,
-                                                         const std::string& url,
-                                                         const tcp::endpoint& endpoint,
-                                                         const std::string& host_header,
-                                                         const config::HealthCheck& check) {
-  // The address is part of the key: a name that resolves elsewhere gets a check of its own.
+std::shared_ptr<const ServerHealth> HealthChecker::track(
+    const std::string& service, const std::string& url, const tcp::endpoint& endpoint,
+    const std::string& host_header, const config::HealthCheck& check, const ProbeVia& via) {
+  // The address is part of the key: a name that resolves elsewhere gets a check of its own;
+  // so is the transport (another one, or the same one changed, is another check).
   std::ostringstream addr;
   addr << endpoint;
-  const std::string key = key_of(service, url, check) + "|" + addr.str();
+  const bool tls = check.scheme == "https" || (check.scheme != "http" && via.tls);
+  std::string key = key_of(service, url, check) + "|" + addr.str();
+  if (tls && via.transport) {
+    key += "|tls " + via.transport->name + "#" + std::to_string(via.transport->serial);
+  }
   tracked_.insert(key);
   auto it = checks_.find(key);
   if (it != checks_.end()) return it->second->health;
@@ -140,6 +150,10 @@ std::shared_ptr<const ServerHealth> HealthChecker::track(const std::string& serv
   c->endpoint = endpoint;
   if (check.port != 0) c->endpoint.port(static_cast<unsigned short>(check.port));
   c->cfg = check;
+  if (tls && via.transport) {
+    c->tls = via.transport;
+    c->tls_host = via.host;
+  }
   c->request = check.method + " " + (check.path.empty() ? "/" : check.path) +
                " HTTP/1.1\r\nHost: " + (check.hostname.empty() ? host_header : check.hostname) +
                "\r\nUser-Agent: portier-healthcheck\r\nConnection: close\r\n";

@@ -20,6 +20,17 @@
 
 namespace portier::proxy {
 
+struct Transport;  // proxy/upstream_tls.h
+
+// How probes reach a server: its transport, and TLS for an https:// URL (healthCheck.scheme
+// `https` or `http` overrides the URL's scheme, as in Traefik). Probes verify certificates like
+// the forwarder and dial afresh each time (no pool, no session reuse).
+struct ProbeVia {
+  std::shared_ptr<const Transport> transport;  // null: plain TCP
+  bool tls = false;
+  std::string host;  // the URL's host: SNI and the verified name unless serverName
+};
+
 class HealthChecker {
  public:
   explicit HealthChecker(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
@@ -28,7 +39,8 @@ class HealthChecker {
   std::shared_ptr<const ServerHealth> track(const std::string& service, const std::string& url,
                                             const boost::asio::ip::tcp::endpoint& endpoint,
                                             const std::string& host_header,
-                                            const config::HealthCheck& check);
+                                            const config::HealthCheck& check,
+                                            const ProbeVia& via = {});
   void sweep();
 
   struct Check;

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "common/log.h"
+#include "proxy/upstream_tls.h"
 
 namespace portier::proxy {
 namespace {
@@ -27,9 +28,12 @@ std::string copy_head(const WorkerState& w, const ClientContext& c, const Servic
   return out;
 }
 
-asio::awaitable<void> run_copy(WorkerState& w, tcp::endpoint endpoint, std::string bytes,
-                               std::shared_ptr<const std::string> body, std::string service) {
-  tcp::socket socket(w.executor());
+asio::awaitable<void> run_copy(WorkerState& w, tcp::endpoint endpoint,
+                               std::shared_ptr<const Transport> tls, std::string tls_host,
+                               std::string bytes, std::shared_ptr<const std::string> body,
+                               std::string service) {
+  UpstreamStream stream(w.executor());
+  tcp::socket& socket = stream.socket();
   struct Slot {
     WorkerState& w;
     std::list<tcp::socket*>::iterator it;
@@ -39,16 +43,24 @@ asio::awaitable<void> run_copy(WorkerState& w, tcp::endpoint endpoint, std::stri
   Deadline deadline(w.wheel(), cancel_socket, &socket);
   deadline.arm(kMirrorTimeout);
   auto [ec] = co_await socket.async_connect(endpoint, kNoThrow);
+  if (!ec && tls) {
+    // A fresh connection per copy (never pooled), so no session is kept either.
+    std::string why = co_await tls_handshake(stream, *tls, tls_host, nullptr, nullptr);
+    if (!why.empty()) {
+      log::debug("mirror TLS handshake failed", {{"service", service}, {"error", why}});
+      ec = asio::error::connection_aborted;
+    }
+  }
   if (!ec) {
     std::array<asio::const_buffer, 2> bufs = {
         asio::buffer(bytes), body ? asio::buffer(*body) : asio::const_buffer()};
-    auto [wec, n] = co_await asio::async_write(socket, bufs, kNoThrow);
+    auto [wec, n] = co_await asio::async_write(stream, bufs, kNoThrow);
     ec = wec;
   }
   // The answer is read and dropped until the mirror closes (the copy asked it to).
   std::array<char, 4096> sink;
   while (!ec) {
-    auto [rec, n] = co_await socket.async_read_some(asio::buffer(sink), kNoThrow);
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
     ec = rec;
   }
   deadline.disarm();
@@ -93,8 +105,10 @@ void prepare_mirrors(WorkerState& w, ClientContext& client,
                    {{"service", mirror->name}});
         continue;
       }
-      out.copies.push_back(
-          {m, lb->name, pick.server->endpoint, copy_head(w, client, *lb, *pick.server), with_body});
+      const ServerTarget& server = *pick.server;
+      out.copies.push_back({m, lb->name, server.endpoint, copy_head(w, client, *lb, server),
+                            with_body, server.tls ? server.transport : nullptr,
+                            server.tls ? server.tls_host : std::string()});
       if (with_body) out.tee.limit = std::max(out.tee.limit, m->mirror_body_limit);
     }
   }
@@ -122,10 +136,11 @@ void send_mirrors(WorkerState& w, MirrorBatch& batch) {
       bytes.append("Content-Length: ").append(std::to_string(body->size())).append("\r\n");
     }
     bytes.append("\r\n");
-    asio::co_spawn(w.executor(),
-                   run_copy(w, copy.endpoint, std::move(bytes),
-                            copy.with_body ? body : nullptr, std::move(copy.service)),
-                   asio::detached);
+    asio::co_spawn(
+        w.executor(),
+        run_copy(w, copy.endpoint, std::move(copy.tls), std::move(copy.tls_host), std::move(bytes),
+                 copy.with_body ? body : nullptr, std::move(copy.service)),
+        asio::detached);
   }
 }
 

@@ -37,6 +37,8 @@ struct MirrorBatch {
     boost::asio::ip::tcp::endpoint endpoint;
     std::string head;  // request line and fields, without body framing and the blank line
     bool with_body = false;
+    std::shared_ptr<const Transport> tls;  // an https:// mirror: its transport
+    std::string tls_host;
   };
   MirrorBatch() = default;
   MirrorBatch(const MirrorBatch&) = delete;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "proxy/upstream_tls.h"
 #include "tls/store.h"
 
 namespace portier::proxy {
@@ -17,16 +18,24 @@ struct ParsedUrl {
   std::string host;  // without brackets
   std::string port;
   std::string host_header;
+  bool tls = false;
 };
 
 bool parse_server_url(const std::string& url, ParsedUrl& out, std::string& err) {
   constexpr std::string_view kHttp = "http://";
-  if (url.compare(0, kHttp.size(), kHttp) != 0) {
-    err =
-        "server URL `" + url + "` must start with http:// (https upstreams are not supported yet)";
+  constexpr std::string_view kHttps = "https://";
+  std::size_t scheme_len = 0;
+  if (url.compare(0, kHttp.size(), kHttp) == 0) {
+    scheme_len = kHttp.size();
+  } else if (url.compare(0, kHttps.size(), kHttps) == 0) {
+    scheme_len = kHttps.size();
+    out.tls = true;
+  } else {
+    err = "server URL `" + url + "` must start with http:// or https:// (h2c is not supported yet)";
     return false;
   }
-  std::string rest = url.substr(kHttp.size());
+  const char* default_port = out.tls ? "443" : "80";
+  std::string rest = url.substr(scheme_len);
   rest = rest.substr(0, rest.find('/'));
   out.host_header = rest;
   if (!rest.empty() && rest.front() == '[') {
@@ -36,11 +45,12 @@ bool parse_server_url(const std::string& url, ParsedUrl& out, std::string& err) 
       return false;
     }
     out.host = rest.substr(1, close - 1);
-    out.port = close + 1 < rest.size() && rest[close + 1] == ':' ? rest.substr(close + 2) : "80";
+    out.port =
+        close + 1 < rest.size() && rest[close + 1] == ':' ? rest.substr(close + 2) : default_port;
   } else {
     std::size_t colon = rest.rfind(':');
     out.host = rest.substr(0, colon);
-    out.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+    out.port = colon == std::string::npos ? default_port : rest.substr(colon + 1);
   }
   if (out.host.empty() || out.port.empty() || out.port.size() > 5 ||
       !std::all_of(out.port.begin(), out.port.end(), ::isdigit) || std::stoul(out.port) > 65535) {
@@ -191,7 +201,8 @@ void TableBuilder::release_absent(const config::Configuration& cfg) {
     for (const auto& server : svc.load_balancer->servers) named.insert(server.url);
   }
   for (auto it = server_ids_.begin(); it != server_ids_.end();) {
-    if (named.count(it->first)) {
+    // A key is the URL, then, for a named transport, the transport (see build()).
+    if (named.count(std::string_view(it->first).substr(0, it->first.find('\x1f')))) {
       ++it;
       continue;
     }
@@ -214,6 +225,53 @@ void TableBuilder::release_unused(const RoutingTable& table) {
   }
 }
 
+void TableBuilder::compile_transports(const config::Http& http) {
+  if (!default_transport_ && default_transport_error_.empty()) {
+    auto d = compile_default_transport(default_transport_config_);
+    if (d) {
+      default_transport_ = *d;
+    } else {
+      default_transport_error_ = d.error().message;
+    }
+  }
+  for (auto it = transports_.begin(); it != transports_.end();) {
+    it = http.servers_transports.count(it->first) ? std::next(it) : transports_.erase(it);
+  }
+  for (const auto& [name, t] : http.servers_transports) {
+    auto& slot = transports_[name];
+    if ((slot.transport || !slot.error.empty()) && slot.config == t) continue;
+    slot.config = t;
+    slot.transport.reset();
+    slot.error.clear();
+    auto c = compile_transport(name, t);
+    if (c) {
+      slot.transport = *c;
+      if (t.disable_http2) {
+        log::debug("serversTransport disableHTTP2: portier speaks HTTP/1.1 to servers anyway",
+                   {{"serversTransport", name}});
+      }
+    } else {
+      slot.error = c.error().message;
+      log::warn("serversTransport disabled", {{"serversTransport", name}, {"error", slot.error}});
+    }
+  }
+}
+
+std::shared_ptr<const Transport> TableBuilder::transport_for(const std::string& name,
+                                                             std::string& err) {
+  if (name.empty() || name == "default@internal" || name == "default") {
+    if (!default_transport_) err = default_transport_error_;
+    return default_transport_;
+  }
+  auto it = transports_.find(name);
+  if (it == transports_.end()) {
+    err = "serversTransport `" + name + "` does not exist";
+    return nullptr;
+  }
+  if (!it->second.transport) err = "serversTransport `" + name + "`: " + it->second.error;
+  return it->second.transport;
+}
+
 BuildResult TableBuilder::build(const config::Configuration& cfg) {
   BuildResult result;
   auto table = std::make_shared<RoutingTable>();
@@ -226,6 +284,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
   boost::asio::io_context resolver_ctx;
   boost::asio::ip::tcp::resolver resolver(resolver_ctx);
   release_absent(cfg);
+  compile_transports(cfg.http);
 
   for (const auto& [name, svc] : cfg.http.services) {
     if (auto in = internal_.find(name); in != internal_.end()) {
@@ -252,12 +311,16 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
     target->name = name;
     target->index = static_cast<std::uint32_t>(table->services_.size());
     target->pass_host_header = svc.load_balancer->pass_host_header;
-    if (!svc.load_balancer->servers_transport.empty()) {
-      result.errors.push_back({"service", name,
-                               "named serversTransports are not supported yet "
-                               "(the static serversTransport applies to all)"});
+    std::string transport_err;
+    std::shared_ptr<const Transport> transport =
+        transport_for(svc.load_balancer->servers_transport, transport_err);
+    if (!transport) {
+      result.errors.push_back({"service", name, transport_err});
       continue;
     }
+    // Pools are per key: a server reached through two transports never shares connections,
+    // and a changed transport starts afresh (its serial is new).
+    const bool named_transport = transport->name != "default@internal";
     bool ok = true;
     for (const auto& server : svc.load_balancer->servers) {
       ParsedUrl u;
@@ -293,10 +356,16 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       st.url = server.url;
       st.endpoint = endpoint;
       st.host_header = u.host_header;
-      const ServerSlot slot = server_slot(server.url);
+      st.transport = transport;
+      st.tls = u.tls;
+      st.tls_host = u.host;
+      const std::string key = named_transport ? server.url + '\x1f' + transport->name + '#' +
+                                                    std::to_string(transport->serial)
+                                              : server.url;
+      const ServerSlot slot = server_slot(key);
       st.id = slot.id;
       st.generation = slot.generation;
-      auto& load = loads_[server.url];
+      auto& load = loads_[key];
       if (!load) load = std::make_shared<ServerLoad>();
       st.load = load;
       result.loads[server.url] = load;
@@ -310,7 +379,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
         result.health[name][server.url] = std::move(down);
       } else if (health_ && svc.load_balancer->health_check) {
         st.health = health_->track(name, server.url, st.endpoint, st.host_header,
-                                   *svc.load_balancer->health_check);
+                                   *svc.load_balancer->health_check, {transport, u.tls, u.host});
         result.health[name][server.url] = st.health;
       }
       target->servers.push_back(std::move(st));

@@ -41,6 +41,8 @@ class Table;  // src/tcp/table.h: held here, never looked into by proxy/
 
 namespace portier::proxy {
 
+struct Transport;  // proxy/upstream_tls.h
+
 struct ServerTarget {
   std::uint32_t id = 0;  // same id for the same URL across tables: indexes per-worker pools
   // Ids of URLs that left the configuration are reused; each assignment of an id to a URL gets
@@ -54,6 +56,11 @@ struct ServerTarget {
   std::shared_ptr<const ServerHealth> health;  // null: always considered up
   std::shared_ptr<ServerLoad> load;            // in flight, for the API; never null when built
   std::string sticky_value;                    // the sticky cookie naming this server
+  // How it is reached: its service's serversTransport (set for every server the builder makes;
+  // null in hand-made targets, which then use the worker's static settings).
+  std::shared_ptr<const Transport> transport;
+  bool tls = false;      // an https:// URL: TLS with transport->tls
+  std::string tls_host;  // the URL's host (no brackets): SNI and the name verified
 
   bool available() const {
     return weight > 0 && (!health || health->up.load(std::memory_order_relaxed));
@@ -241,6 +248,12 @@ class TableBuilder {
   // Server host names come from `names` (never blocking) once set; without it they are resolved
   // synchronously during build (tests and benchmarks only).
   void set_name_cache(NameCache* names) { names_ = names; }
+  // The static serversTransport: the transport of services that name none. Compiled (CA files
+  // read) on the first build; an error there disables those services with it.
+  void set_default_transport(const config::ServersTransport& st) {
+    default_transport_config_ = st;
+    default_transport_.reset();
+  }
   // Serves the configuration's service `name` ("api@internal") with `handler`, in process,
   // whatever the configuration says of it (the entry there is only for the API's view). A
   // router naming it answers through its middlewares; another service naming it is disabled.
@@ -268,6 +281,11 @@ class TableBuilder {
                           std::map<std::string, const ServiceTarget*>& services,
                           BuildResult& result);
   void add_entrypoint_redirects(RoutingTable& table);
+  // Compiles the configuration's serversTransports, reusing those unchanged since the last build
+  // (their SSL_CTX, and so their servers' pools, survive a reload). Errors are kept per name.
+  void compile_transports(const config::Http& http);
+  // The transport a load balancer names ("" for the default), or an error message.
+  std::shared_ptr<const Transport> transport_for(const std::string& name, std::string& err);
   bool tls_requests(const std::string& name, const config::Router& router, const rules::Rule& rule,
                     const std::vector<std::pair<std::size_t, const config::RouterTls*>>& placed,
                     const config::Tls& tls, BuildResult& result, std::string& err) const;
@@ -283,6 +301,15 @@ class TableBuilder {
   std::string sticky_salt_ = random_salt();  // per process: sticky cookies survive reloads
   std::map<std::string, InternalHandler> internal_;
   observability::Metrics* metrics_ = nullptr;
+  struct CompiledTransport {
+    config::HttpServersTransport config;
+    std::shared_ptr<const Transport> transport;  // null when it failed
+    std::string error;
+  };
+  std::map<std::string, CompiledTransport> transports_;  // by qualified name
+  config::ServersTransport default_transport_config_;
+  std::shared_ptr<const Transport> default_transport_;
+  std::string default_transport_error_;
 };
 
 }  // namespace portier::proxy

@@ -15,12 +15,25 @@ bool idle_and_open(boost::asio::ip::tcp::socket& s) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+bool idle_and_open(UpstreamConn& c) {
+  if (c.stream.is_tls() && SSL_has_pending(c.stream.tls().native_handle()) == 1) return false;
+  return idle_and_open(c.stream.socket());
+}
+
+void UpstreamPool::keep_session(UpstreamConn& conn) {
+  if (conn.session == nullptr || conn.generation != generation_) return;
+  forget_session();
+  session_ = conn.session;
+  conn.session = nullptr;
+}
+
 // Every reuse is checked, however short the idle time: a server that answers twice, or writes
 // late, makes the next client read a response meant for somebody else. The peek costs about
 // half a microsecond against the tens a proxied request costs.
 std::unique_ptr<UpstreamConn> UpstreamPool::take(std::uint64_t generation) {
   if (generation > generation_) {
     close_all();
+    forget_session();
     generation_ = generation;
   }
   if (generation != generation_) return nullptr;  // a retired incarnation: dial afresh
@@ -31,7 +44,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(std::uint64_t generation) {
     if (idle_timeout_.count() > 0 && now - entry.since > idle_timeout_) {
       continue;  // expired: closed by the unique_ptr
     }
-    if (!idle_and_open(entry.conn->socket)) continue;
+    if (!idle_and_open(*entry.conn)) continue;
     return std::move(entry.conn);
   }
   return nullptr;
@@ -40,10 +53,12 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(std::uint64_t generation) {
 void UpstreamPool::put(std::unique_ptr<UpstreamConn> conn) {
   if (conn->generation > generation_) {
     close_all();
+    forget_session();
     generation_ = conn->generation;
   }
+  keep_session(*conn);
   if (max_idle_ == 0 || conn->generation != generation_ || !conn->buffer.empty() ||
-      !conn->socket.is_open()) {
+      !conn->stream.is_open()) {
     return;
   }
   if (idle_.size() >= max_idle_) idle_.pop_front();
@@ -56,7 +71,7 @@ void UpstreamPool::sweep(Clock::time_point now) {
   }
   // Connections the server closed while they sat here: release them (and their CLOSE_WAIT
   // sockets) instead of keeping them until the idle timeout.
-  std::erase_if(idle_, [](Idle& i) { return !idle_and_open(i.conn->socket); });
+  std::erase_if(idle_, [](Idle& i) { return !idle_and_open(*i.conn); });
 }
 
 }  // namespace portier::proxy

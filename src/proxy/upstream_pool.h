@@ -13,6 +13,8 @@
 // never handed to a newer one, nor pooled again after the id moved on.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
@@ -21,23 +23,48 @@
 
 #include "proxy/buffer.h"
 #include "proxy/deadline.h"
+#include "proxy/upstream_stream.h"
 
 namespace portier::proxy {
+
+// TLS connections (https:// servers) are pooled with their TLS state, and checked the same way:
+// a record the server sent while idle (a close_notify, an unexpected response) is unread data
+// on the socket, and bytes OpenSSL already decrypted count too. The pool also keeps the last
+// TLS session a server issued on this worker, so the next dial resumes it (one abbreviated
+// handshake instead of a full one).
+struct Transport;
 
 struct UpstreamConn {
   UpstreamConn(const boost::asio::any_io_executor& ex, std::size_t buffer_size,
                std::uint64_t server_generation)
-      : socket(ex), buffer(buffer_size), generation(server_generation) {}
-  boost::asio::ip::tcp::socket socket;
+      : stream(ex), buffer(buffer_size), generation(server_generation) {}
+  ~UpstreamConn() {
+    if (session != nullptr) SSL_SESSION_free(session);
+    // Closed by us (idle, or after an exchange): not a broken session. Without this, OpenSSL
+    // would mark the session it resumed (the pool's, shared) not resumable on free.
+    if (stream.is_tls()) SSL_set_shutdown(stream.tls().native_handle(), SSL_SENT_SHUTDOWN);
+  }
+  UpstreamConn(const UpstreamConn&) = delete;
+  UpstreamConn& operator=(const UpstreamConn&) = delete;
+  boost::asio::ip::tcp::socket& socket() { return stream.socket(); }
+
+  UpstreamStream stream;
   Buffer buffer;  // response bytes; empty whenever the connection is idle
   std::uint64_t generation;  // the ServerTarget::generation it was dialled for
+  // TLS only: the newest session the server issued on this connection (owned), and the
+  // transport whose SSL_CTX made it (kept alive while the connection lives).
+  SSL_SESSION* session = nullptr;
+  std::shared_ptr<const Transport> transport;
 };
 
 class UpstreamPool {
  public:
   UpstreamPool(std::size_t max_idle, std::chrono::milliseconds idle_timeout)
       : max_idle_(max_idle), idle_timeout_(idle_timeout) {}
-  ~UpstreamPool() { close_all(); }
+  ~UpstreamPool() {
+    close_all();
+    forget_session();
+  }
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
@@ -53,6 +80,13 @@ class UpstreamPool {
   void sweep(Clock::time_point now);
   void close_all() { idle_.clear(); }
   std::size_t idle_count() const { return idle_.size(); }
+  // The server incarnation the pool serves (0 before its first take or put).
+  std::uint64_t generation() const { return generation_; }
+  // TLS: takes the newest session `conn` received (if any) as the one to resume next.
+  void keep_session(UpstreamConn& conn);
+  // The session to offer when dialling (owned by the pool; SSL_set_session takes its own
+  // reference), or nullptr.
+  SSL_SESSION* session() const { return session_; }
 
  private:
   struct Idle {
@@ -63,11 +97,19 @@ class UpstreamPool {
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;
   std::uint64_t generation_ = 0;
+  void forget_session() {
+    if (session_ != nullptr) SSL_SESSION_free(session_);
+    session_ = nullptr;
+  }
+
   std::deque<Idle> idle_;  // back: most recent
+  SSL_SESSION* session_ = nullptr;
 };
 
 // True when the peer has neither sent anything nor closed: a non-blocking peek finds no data
 // (EAGAIN). Exposed for tests.
 bool idle_and_open(boost::asio::ip::tcp::socket& s);
+// The same for a pooled connection: for TLS, also nothing decrypted and unread in OpenSSL.
+bool idle_and_open(UpstreamConn& c);
 
 }  // namespace portier::proxy

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "proxy/upstream_tls.h"
+
 namespace portier::proxy {
 
 WorkerState::WorkerState(boost::asio::any_io_executor ex, const config::ServersTransport& transport,
@@ -21,6 +23,20 @@ UpstreamPool& WorkerState::pool(std::uint32_t server_id) {
         transport_.forwarding_timeouts.idle_conn_timeout);
   }
   return *p;
+}
+
+UpstreamPool& WorkerState::pool(const ServerTarget& server) {
+  if (server.id < pools_.size() && pools_[server.id] &&
+      pools_[server.id]->generation() >= server.generation) {
+    return *pools_[server.id];
+  }
+  if (!server.transport) return pool(server.id);
+  if (server.id >= pools_.size()) pools_.resize(server.id + 1);
+  // An id belongs to one (URL, transport) pair for a generation (TableBuilder's key): a pool
+  // made for a former owner of the id is replaced, with this transport's settings.
+  pools_[server.id] = std::make_unique<UpstreamPool>(server.transport->max_idle,
+                                                     server.transport->timeouts.idle_conn_timeout);
+  return *pools_[server.id];
 }
 
 WorkerState::Pick WorkerState::pick(const ServiceTarget& service, const PickRequest& request) {

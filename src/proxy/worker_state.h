@@ -100,8 +100,9 @@ class WorkerState {
     return l ? l->in_flight : 0;
   }
 
-  // The upstream pool of `server`'s id (created on first use).
-  UpstreamPool& pool(const ServerTarget& server) { return pool(server.id); }
+  // The upstream pool of `server`'s id (created on first use, sized by the server's transport:
+  // maxIdleConnsPerHost, idleConnTimeout).
+  UpstreamPool& pool(const ServerTarget& server);
 
   // Called on the worker thread when a new table becomes current: drops pools of servers that
   // are gone, keeps the others (and their connections).

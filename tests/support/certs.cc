@@ -25,7 +25,12 @@ CertFiles make_leaf(const TempDir& dir, const CertFiles& ca, const std::string& 
                     const std::vector<std::string>& names, int days) {
   CertFiles f{dir.path() / (stem + ".crt"), dir.path() / (stem + ".key")};
   std::string san;
-  for (const auto& n : names) san += (san.empty() ? "DNS:" : ",DNS:") + n;
+  for (const auto& n : names) {
+    // IP literals become IP SANs (a server reached at https://127.0.0.1:port).
+    const bool ip =
+        n.find_first_not_of("0123456789.") == std::string::npos || n.find(':') != std::string::npos;
+    san += (san.empty() ? "" : ",") + std::string(ip ? "IP:" : "DNS:") + n;
+  }
   auto csr = dir.path() / (stem + ".csr");
   auto ext =
       dir.write(stem + ".ext", "subjectAltName=" + san +

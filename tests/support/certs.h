@@ -17,7 +17,8 @@ struct CertFiles {
 
 // A CA named `cn` in `dir` (files <stem>.crt and <stem>.key).
 CertFiles make_ca(const TempDir& dir, const std::string& stem, const std::string& cn);
-// A leaf for `names` (DNS SANs; the first is also the CN), signed by `ca`.
+// A leaf for `names` (DNS SANs, IP SANs for IP literals; the first is also the CN), signed by
+// `ca`.
 CertFiles make_leaf(const TempDir& dir, const CertFiles& ca, const std::string& stem,
                     const std::vector<std::string>& names, int days = 30);
 

@@ -48,10 +48,29 @@ asio::awaitable<error_code> Conn::read_more(bool touch_deadline) {
   if (touch_deadline) {
     touch();
   }
-  auto [ec, n] = co_await socket_.async_read_some(
-      asio::buffer(buf_.get() + end_, kBufferSize - end_), asio::as_tuple(asio::use_awaitable));
+  auto into = asio::buffer(buf_.get() + end_, kBufferSize - end_);
+  auto [ec, n] = tls_ ? co_await tls_->async_read_some(into, asio::as_tuple(asio::use_awaitable))
+                      : co_await socket_.async_read_some(into, asio::as_tuple(asio::use_awaitable));
   end_ += n;
   co_return ec;
+}
+
+asio::awaitable<error_code> Conn::start_tls(asio::ssl::context& ctx) {
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, ctx);
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server,
+                                             asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return ec;
+  SSL* ssl = tls_->native_handle();
+  if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) tls_info_.sni = sni;
+  tls_info_.resumed = SSL_session_reused(ssl) == 1;
+  tls_info_.version = SSL_get_version(ssl);
+  if (X509* peer = SSL_get1_peer_certificate(ssl)) {
+    char subject[512];
+    X509_NAME_oneline(X509_get_subject_name(peer), subject, sizeof subject);
+    tls_info_.client_cert = subject;
+    X509_free(peer);
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<error_code> Conn::fill(std::size_t n) {

@@ -8,6 +8,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -45,6 +47,17 @@ struct Shared {
   // The last request /auth received (head and body), served by /last-auth.
   std::mutex auth_mu;
   std::string last_auth;
+  // --tls-cert/--tls-key: connections are TLS (null: plain HTTP).
+  std::unique_ptr<asio::ssl::context> tls;
+};
+
+// What a TLS connection's handshake told (reported in every answer: X-Whoami-Tls-* fields and
+// a "TLS:" line of the request dump).
+struct TlsInfo {
+  std::string sni;          // the server name the client sent ("" when none)
+  bool resumed = false;     // an abbreviated handshake (session resumption)
+  std::string client_cert;  // the client certificate's subject, "" when none was presented
+  std::string version;
 };
 
 // "1.2.3.4:80" or "[::1]:80".
@@ -55,6 +68,10 @@ class Conn {
   Conn(tcp::socket socket, std::uint64_t seq);
 
   tcp::socket& socket() { return socket_; }
+  // TLS: the server side of the handshake, then every read and write goes through it. Returns
+  // the handshake's error.
+  asio::awaitable<error_code> start_tls(asio::ssl::context& ctx);
+  const TlsInfo* tls_info() const { return tls_ ? &tls_info_ : nullptr; }
   std::uint64_t seq() const { return seq_; }
   const std::string& local_ip() const { return local_ip_; }
   const std::string& remote_addr() const { return remote_addr_; }
@@ -75,6 +92,11 @@ class Conn {
   template <typename Buffers>
   asio::awaitable<error_code> write(const Buffers& buffers) {
     touch();
+    if (tls_) {
+      auto [ec, n] =
+          co_await asio::async_write(*tls_, buffers, asio::as_tuple(asio::use_awaitable));
+      co_return ec;
+    }
     auto [ec, n] =
         co_await asio::async_write(socket_, buffers, asio::as_tuple(asio::use_awaitable));
     co_return ec;
@@ -97,6 +119,8 @@ class Conn {
 
  private:
   tcp::socket socket_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  TlsInfo tls_info_;
   std::uint64_t seq_;
   std::string local_ip_;
   std::string remote_addr_;

@@ -31,12 +31,17 @@ using tcp = asio::ip::tcp;
 
 constexpr std::string_view kUsage =
     "usage: whoami [--addr HOST:PORT] [--name NAME] [--threads N] [--delay MS]\n"
+    "              [--tls-cert PEM --tls-key PEM [--client-ca PEM]]\n"
     "\n"
     "  --addr HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks a free\n"
     "                    port; HOST is an IPv4 or [IPv6] literal, or localhost)\n"
     "  --name NAME       name shown in responses (default $WHOAMI_NAME, else the hostname)\n"
     "  --threads N       worker threads, each with its own acceptor (default 1)\n"
     "  --delay MS        wait MS milliseconds before answering / (default 0: a slow backend)\n"
+    "  --tls-cert PEM    serve HTTPS with this certificate (chain) file ...\n"
+    "  --tls-key PEM     ... and this key file; answers then carry X-Whoami-Tls-Sni,\n"
+    "                    X-Whoami-Tls-Resumed and X-Whoami-Client-Cert (subject or none)\n"
+    "  --client-ca PEM   require a client certificate signed by this CA\n"
     "  --help            show this help\n"
     "\n"
     "Prints \"whoami listening on HOST:PORT\" once bound. Endpoints: / (request dump), /health,\n"
@@ -48,6 +53,7 @@ struct Options {
   std::string name;
   int threads = 1;
   std::uint64_t delay_ms = 0;
+  std::string tls_cert, tls_key, client_ca;
 };
 
 std::optional<tcp::endpoint> parse_endpoint(std::string_view addr) {
@@ -91,7 +97,8 @@ std::optional<int> parse_args(int argc, char** argv, Options& options) {
     if (arg.starts_with("--") && eq != std::string_view::npos) {
       value = arg.substr(eq + 1);
       arg = arg.substr(0, eq);
-    } else if (arg == "--addr" || arg == "--name" || arg == "--threads" || arg == "--delay") {
+    } else if (arg == "--addr" || arg == "--name" || arg == "--threads" || arg == "--delay" ||
+               arg == "--tls-cert" || arg == "--tls-key" || arg == "--client-ca") {
       if (i + 1 >= argc) {
         std::cerr << "whoami: " << arg << " needs a value\n" << kUsage;
         return 2;
@@ -102,6 +109,12 @@ std::optional<int> parse_args(int argc, char** argv, Options& options) {
       options.addr = value;
     } else if (arg == "--name") {
       options.name = value;
+    } else if (arg == "--tls-cert") {
+      options.tls_cert = value;
+    } else if (arg == "--tls-key") {
+      options.tls_key = value;
+    } else if (arg == "--client-ca") {
+      options.client_ca = value;
     } else if (arg == "--threads") {
       if (value.empty() || value.size() > 3 ||
           value.find_first_not_of("0123456789") != std::string_view::npos ||
@@ -123,6 +136,29 @@ std::optional<int> parse_args(int argc, char** argv, Options& options) {
     }
   }
   return std::nullopt;
+}
+
+// The HTTPS context: certificate and key, and with --client-ca a required client certificate.
+// A session id context lets clients resume sessions even when their certificate is verified.
+std::unique_ptr<asio::ssl::context> make_tls(const Options& o) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  if (SSL_CTX_use_certificate_chain_file(native, o.tls_cert.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(native, o.tls_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    std::cerr << "whoami: cannot load --tls-cert/--tls-key\n";
+    return nullptr;
+  }
+  static const unsigned char kContext[] = "whoami";
+  SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
+  if (!o.client_ca.empty()) {
+    if (SSL_CTX_load_verify_locations(native, o.client_ca.c_str(), nullptr) != 1) {
+      std::cerr << "whoami: cannot load --client-ca\n";
+      return nullptr;
+    }
+    SSL_CTX_set_client_CA_list(native, SSL_load_client_CA_file(o.client_ca.c_str()));
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  return ctx;
 }
 
 tcp::acceptor make_acceptor(asio::io_context& context, const tcp::endpoint& endpoint,
@@ -161,6 +197,15 @@ int main(int argc, char** argv) {
   shared.hostname = hostname;
   shared.name = options.name.empty() ? shared.hostname : options.name;
   shared.delay_ms = options.delay_ms;
+  if (options.tls_cert.empty() != options.tls_key.empty() ||
+      (!options.client_ca.empty() && options.tls_cert.empty())) {
+    std::cerr << "whoami: --tls-cert and --tls-key go together (and --client-ca needs them)\n";
+    return 2;
+  }
+  if (!options.tls_cert.empty()) {
+    shared.tls = make_tls(options);
+    if (!shared.tls) return 2;
+  }
   for (char c : shared.name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
       std::cerr << "whoami: --name must not hold control characters\n";

@@ -35,6 +35,9 @@ class Session {
   awaitable<void> run() {
     // The watchdog ends this coroutine by closing the socket; see errors, not exceptions.
     co_await asio::this_coro::throw_if_cancelled(false);
+    if (shared_.tls && co_await conn_.start_tls(*shared_.tls)) {
+      co_return;  // a failed handshake: nothing to answer over
+    }
     for (;;) {
       Next next = co_await serve_one();
       if (next == Next::KeepAlive) {
@@ -409,6 +412,13 @@ std::string Session::head(int status, std::string_view content_type, Framing fra
   }
   h.append("X-Whoami-Name: ").append(shared_.name).append("\r\n");
   h.append("X-Whoami-Conn: ").append(std::to_string(conn_.seq())).append("\r\n");
+  if (const TlsInfo* tls = conn_.tls_info()) {
+    h.append("X-Whoami-Tls-Sni: ").append(tls->sni.empty() ? "-" : tls->sni).append("\r\n");
+    h.append("X-Whoami-Tls-Resumed: ").append(tls->resumed ? "yes" : "no").append("\r\n");
+    h.append("X-Whoami-Client-Cert: ")
+        .append(tls->client_cert.empty() ? "none" : tls->client_cert)
+        .append("\r\n");
+  }
   h.append(extra);
   if (framing != Framing::Upgrade) {
     if (!keep_alive_) {
@@ -441,6 +451,15 @@ std::string Session::whoami_text() const {
   t.append("Hostname: ").append(shared_.hostname).append("\n");
   t.append("IP: ").append(conn_.local_ip()).append("\n");
   t.append("RemoteAddr: ").append(conn_.remote_addr()).append("\n");
+  if (const TlsInfo* tls = conn_.tls_info()) {
+    t.append("TLS: ")
+        .append(tls->version)
+        .append(" sni=")
+        .append(tls->sni.empty() ? "-" : tls->sni);
+    t.append(" resumed=").append(tls->resumed ? "yes" : "no");
+    t.append(" client-cert=").append(tls->client_cert.empty() ? "none" : tls->client_cert);
+    t.append("\n");
+  }
   t.append(head_.method).append(" ").append(head_.target).append(" HTTP/1.");
   t.append(std::to_string(head_.version_minor)).append("\n");
   for (const http::Field& field : head_.fields) {

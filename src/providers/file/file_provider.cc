@@ -103,6 +103,9 @@ void add_objects(config::Configuration& into, const config::Configuration& from,
   for (const auto& [k, v] : from.tcp.servers_transports) {
     if (!into.tcp.servers_transports.emplace(k, v).second) twice("tcp serversTransport", k);
   }
+  for (const auto& [k, v] : from.http.servers_transports) {
+    if (!into.http.servers_transports.emplace(k, v).second) twice("serversTransport", k);
+  }
   into.tls.certificates.insert(into.tls.certificates.end(), from.tls.certificates.begin(),
                                from.tls.certificates.end());
   for (const auto& [k, v] : from.tls.options) {

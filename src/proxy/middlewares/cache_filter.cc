@@ -20,6 +20,7 @@
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
 #include "proxy/subrequest.h"
+#include "proxy/upstream_tls.h"
 #include "proxy/worker_state.h"
 
 namespace portier::proxy::mw {
@@ -417,6 +418,7 @@ class CacheFilter final : public Filter {
     target.host = server->endpoint.address().to_string();
     target.port = std::to_string(server->endpoint.port());
     target.endpoint = server->endpoint;
+    set_upstream_tls(*server, target);
     std::string head = "GET " + std::string(s.path) + (s.query.empty() ? "" : "?") +
                        std::string(s.query) + " HTTP/1.1\r\nHost: " + std::string(s.host) + "\r\n";
     for (const auto& [n, v] : e->vary) {

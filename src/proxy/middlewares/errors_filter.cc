@@ -7,6 +7,7 @@
 #include "proxy/middlewares/filters.h"
 #include "proxy/middlewares/subrequest_parts.h"
 #include "proxy/subrequest.h"
+#include "proxy/upstream_tls.h"
 #include "proxy/worker_state.h"
 
 namespace portier::proxy::mw {
@@ -111,13 +112,14 @@ boost::asio::awaitable<void> ErrorsFilter::replace(Stream& s, int status) const 
   }
   const ServerTarget& server = *pick.server;
   const std::string head = page_head(s, *lb, server, target);
-  const auto& t = w.transport().forwarding_timeouts;
+  const auto& t = server.transport ? server.transport->timeouts : w.transport().forwarding_timeouts;
   const auto wait = t.response_header_timeout.count() > 0
                         ? std::chrono::duration_cast<std::chrono::milliseconds>(
                               t.response_header_timeout)
                         : std::chrono::milliseconds(60000);
   SubTarget sub;
   sub.endpoint = server.endpoint;
+  set_upstream_tls(server, sub);
   SubRequest req{"GET", head, std::nullopt,
                  std::chrono::duration_cast<std::chrono::milliseconds>(t.dial_timeout) + wait,
                  kMaxErrorPageBytes};

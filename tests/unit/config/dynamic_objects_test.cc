@@ -215,12 +215,11 @@ tcp:
                                  "traefik.yml");
   ASSERT_TRUE(cfg) << cfg.error().message;
   EXPECT_EQ(cfg->http.routers.at("whoami").provider_error, "");
-  ASSERT_EQ(cfg->warnings.size(), 1u);
-  EXPECT_NE(cfg->warnings[0].find("`http.serversTransports.slow` is not supported yet"),
-            std::string::npos)
-      << cfg->warnings[0];
-  // tcp is served (docs/tcp.md): decoded, not a warning.
+  EXPECT_EQ(cfg->http.servers_transports.at("slow").forwarding_timeouts.dial_timeout,
+            std::chrono::seconds(1));
+  // tcp is served (docs/tcp.md): decoded, not a warning; nor are serversTransports.
   EXPECT_EQ(cfg->tcp.routers.at("db").rule, "HostSNI(`*`)");
+  EXPECT_TRUE(cfg->warnings.empty()) << cfg->warnings[0];
 }
 
 }  // namespace

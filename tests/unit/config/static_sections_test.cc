@@ -48,8 +48,7 @@ TEST(StaticSections, AcceptedWithWarnings) {
        {"`experimental` is not supported yet"}},
       {"serversTransport:\n  insecureSkipVerify: true\n  maxIdleConnsPerHost: 50\n"
        "  forwardingTimeouts:\n    dialTimeout: 5s\n    pingTimeout: 15s\n",
-       {"`serversTransport.forwardingTimeouts.pingTimeout` is not supported yet",
-        "`serversTransport.insecureSkipVerify` is not supported yet"}},
+       {"`serversTransport.forwardingTimeouts.pingTimeout` is not supported yet"}},
       {"providers:\n  kubernetesCRD: {}\n  docker:\n    exposedByDefault: false\n"
        "    useBindPortIP: true\n",
        {"`providers.docker.useBindPortIP` is not supported yet",

@@ -156,7 +156,8 @@ TEST(RoutingTable, NotYetSupportedIsSaidNotIgnoredAndTlsRoutersAreTlsOnly) {
   for (const auto& e : built.errors) errors[e.object()] = e.message;
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_NE(errors["router old"].find("ruleSyntax `v2`"), std::string::npos);
-  EXPECT_NE(errors["service transported"].find("serversTransports"), std::string::npos);
+  EXPECT_NE(errors["service transported"].find("serversTransport `custom` does not exist"),
+            std::string::npos);
   EXPECT_EQ(match(built.table->entrypoint(0), "s", "/"), nullptr);  // not served over plain HTTP
   EXPECT_NE(match(built.table->entrypoint(0, true), "s", "/"), nullptr);
   EXPECT_NE(match(built.table->entrypoint(0), "a", "/"), nullptr);

@@ -26,7 +26,7 @@ struct Fixture {
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
   Pair connect(std::uint64_t generation) {
     auto c = std::make_unique<UpstreamConn>(io.get_executor(), 4096, generation);
-    c->socket.connect(acceptor.local_endpoint());
+    c->socket().connect(acceptor.local_endpoint());
     tcp::socket s = acceptor.accept();
     return {std::move(c), std::move(s)};
   }

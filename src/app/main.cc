@@ -37,6 +37,7 @@
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
 #include "tcp/attach.h"
+#include "udp/attach.h"
 
 namespace {
 
@@ -358,6 +359,9 @@ int main(int argc, char** argv) {
     tcp_infos.push_back({spec.name, spec.config.http.tls.has_value()});
   }
   tcp::Builder tcp_builder(std::move(tcp_infos));
+  std::vector<udp::EntryPointInfo> udp_infos;
+  for (const auto& spec : server.entrypoints()) udp_infos.push_back({spec.name, spec.udp});
+  const udp::Builder udp_builder(std::move(udp_infos));
   proxy::TableBuilder builder(std::move(ep_infos), &health);
   app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating, metrics.get());
   builder.set_metrics(metrics.get());
@@ -384,6 +388,7 @@ int main(int argc, char** argv) {
   auto apply = [&](const config::Configuration& merged) {
     auto built = builder.build(merged);
     tcp::attach(tcp_builder.build(merged), built);
+    udp::attach(udp_builder.build(merged), built);
     for (const auto& e : built.errors) {
       log::error("configuration object disabled", {{"object", e.object()}, {"error", e.message}});
     }

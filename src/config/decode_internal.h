@@ -31,5 +31,7 @@ void decode_middleware(const YAML::Node& node, const std::string& path, Diagnost
                        Middleware& mw);
 // The `tcp` section (tcp_decode.cc); `mode` as decode_dynamic_node's.
 void decode_tcp(const YAML::Node& node, Diagnostics& d, ObjectErrors mode, Tcp& out);
+// The `udp` section (udp_decode.cc); `mode` as decode_dynamic_node's.
+void decode_udp(const YAML::Node& node, Diagnostics& d, ObjectErrors mode, Udp& out);
 
 }  // namespace portier::config::detail

@@ -40,6 +40,7 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
       out.http.middlewares.emplace(qualify(name, provider), std::move(m));
     }
     merge_tcp(cfg.tcp, provider, out.tcp);
+    merge_udp(cfg.udp, provider, out.udp);
     // TLS material is not namespaced in Traefik: certificates add up, options and stores
     // keep their names (the first provider to define one wins).
     out.tls.certificates.insert(out.tls.certificates.end(), cfg.tls.certificates.begin(),

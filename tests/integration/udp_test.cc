@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -178,6 +180,58 @@ TEST_F(UdpTest, MisplacedRoutersAreReported) {
       << p.log();
   EXPECT_TRUE(p.wait_for_log("udp router nosvc@file.*missing@file. does not exist", 5s).has_value()) << p.log();
   EXPECT_EQ(p.log().find("udp router zdup@file"), std::string::npos);
+}
+
+// The real-world check: Debian's BIND (named) serves a zone on 127.0.0.1:<port>, and dig asks
+// for it through portier's UDP entrypoint (tools/deps.sh: bind9, bind9-dnsutils).
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
+  ::pclose(f);
+  return out;
+}
+
+TEST(UdpDnsTest, DigThroughPortierToBind) {
+  TempDir dir;
+  const int dns_port = free_port();
+  const std::string d = dir.path().string();
+  std::ofstream(dir.path() / "example.test.zone")
+      << "$TTL 60\n"
+         "@ IN SOA ns.example.test. admin.example.test. 1 60 60 60 60\n"
+         "@ IN NS ns.example.test.\n"
+         "ns IN A 127.0.0.1\n"
+         "www IN A 192.0.2.7\n"
+         "txt IN TXT \"served by bind through portier\"\n";
+  std::ofstream(dir.path() / "named.conf")
+      << "options {\n  directory \"" << d << "\";\n  listen-on port " << dns_port
+      << " { 127.0.0.1; };\n  listen-on-v6 { none; };\n  pid-file \"" << d
+      << "/named.pid\";\n  session-keyfile \"" << d << "/session.key\";\n"
+      << "  recursion no;\n  dnssec-validation no;\n  allow-query { any; };\n};\n"
+      << "controls { };\n"
+      << "zone \"example.test\" { type primary; file \"" << d << "/example.test.zone\"; };\n";
+  auto named = Process::start({"/usr/sbin/named", "-g", "-c", d + "/named.conf"},
+                              dir.path() / "named.log");
+  ASSERT_TRUE(named->wait_for_log("(running)", 20s)) << named->log();
+  const std::string static_yaml =
+      "entryPoints:\n  dns:\n    address: \"127.0.0.1:0/udp\"\n"
+      "providers:\n  file:\n    filename: dynamic.yml\n";
+  const std::string dynamic =
+      "udp:\n  routers:\n    dns:\n      service: bind\n  services:\n    bind:\n"
+      "      loadBalancer:\n        servers:\n          - address: \"127.0.0.1:" +
+      std::to_string(dns_port) + "\"\n";
+  Portier p = start_portier_static(dir, static_yaml, dynamic, {"dns"});
+  const std::string dig = "dig +short +tries=1 +time=2 -p " + std::to_string(p.ports.at("dns")) +
+                          " @127.0.0.1 ";
+  EXPECT_EQ(run(dig + "www.example.test A"), "192.0.2.7\n");
+  EXPECT_EQ(run(dig + "txt.example.test TXT"), "\"served by bind through portier\"\n");
+  // An answer BIND gives as NXDOMAIN comes back as such.
+  EXPECT_NE(run("dig +tries=1 +time=2 -p " + std::to_string(p.ports.at("dns")) +
+                " @127.0.0.1 nope.example.test A")
+                .find("status: NXDOMAIN"),
+            std::string::npos);
 }
 
 }  // namespace

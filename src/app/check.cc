@@ -13,6 +13,7 @@
 #include "providers/docker/docker_api.h"
 #include "providers/file/file_provider.h"
 #include "tcp/attach.h"
+#include "udp/attach.h"
 #include "proxy/routing_table.h"
 #include "tls/store.h"
 
@@ -177,6 +178,11 @@ int run_check(const config::StaticConfig& cfg, const std::string& config_file,
   std::vector<tcp::EntryPointInfo> tcp_infos;
   for (const auto& [name, ep] : cfg.entry_points) tcp_infos.push_back({name, ep.http.tls.has_value()});
   tcp::attach(tcp::Builder(std::move(tcp_infos)).build(merged), built);
+  std::vector<udp::EntryPointInfo> udp_infos;
+  for (const auto& [name, ep] : cfg.entry_points) {
+    udp_infos.push_back({name, entrypoints::is_udp_address(ep.address)});
+  }
+  udp::attach(udp::Builder(std::move(udp_infos)).build(merged), built);
   for (const auto& e : built.errors) report.error(e.object(), e.message);
 
   std::set<std::string> resolvers;

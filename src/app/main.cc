@@ -38,6 +38,7 @@
 #include "proxy/routing_table.h"
 #include "tcp/attach.h"
 #include "proxy/upstream_tls.h"
+#include "udp/attach.h"
 
 namespace {
 
@@ -364,6 +365,9 @@ int main(int argc, char** argv) {
     tcp_infos.push_back({spec.name, spec.config.http.tls.has_value()});
   }
   tcp::Builder tcp_builder(std::move(tcp_infos));
+  std::vector<udp::EntryPointInfo> udp_infos;
+  for (const auto& spec : server.entrypoints()) udp_infos.push_back({spec.name, spec.udp});
+  const udp::Builder udp_builder(std::move(udp_infos));
   proxy::TableBuilder builder(std::move(ep_infos), &health);
   builder.set_default_transport(cfg->servers_transport);
   app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating, metrics.get());
@@ -391,6 +395,7 @@ int main(int argc, char** argv) {
   auto apply = [&](const config::Configuration& merged) {
     auto built = builder.build(merged);
     tcp::attach(tcp_builder.build(merged), built);
+    udp::attach(udp_builder.build(merged), built);
     for (const auto& e : built.errors) {
       log::error("configuration object disabled", {{"object", e.object()}, {"error", e.message}});
     }

@@ -15,6 +15,7 @@ using detail::decode_middleware;
 using detail::decode_router_tls;
 using detail::decode_tcp;
 using detail::decode_servers_transport;
+using detail::decode_udp;
 using detail::lower_ascii;
 using detail::parse_yaml;
 using detail::read_file;
@@ -373,7 +374,7 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
   http.finish();
   decode_tls(top.get("tls"), d, cfg.tls);
   decode_tcp(top.get("tcp"), d, mode, cfg.tcp);
-  unsupported_keys(top, d, w, {{"udp", ""}}, "; UDP routing is not served, the section is ignored");
+  decode_udp(top.get("udp"), d, mode, cfg.udp);
   // A file read by both sides (traefik.yml named by providers.file.filename): the static
   // sections are the static reader's.
   for (const char* k :

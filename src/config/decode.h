@@ -29,9 +29,8 @@ enum class ObjectErrors {
   Disable,
 };
 
-// Dynamic configuration (http and tcp routers, services, middlewares; tls) from YAML text. The static
-// sections of a file read by both sides (entryPoints, providers, ...) are ignored, as is
-// Traefik's udp section (not served yet; listed in Configuration::warnings). `tcp` is decoded.
+// Dynamic configuration (http, tcp and udp routers, services, middlewares; tls) from YAML text.
+// The static sections of a file read by both sides (entryPoints, providers, ...) are ignored.
 // decode_dynamic_yaml and load_dynamic_file disable objects one by one (ObjectErrors::Disable).
 Result<Configuration> decode_dynamic_yaml(const std::string& text, const std::string& file);
 Result<Configuration> load_dynamic_file(const std::string& path);

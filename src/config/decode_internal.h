@@ -34,5 +34,7 @@ void decode_tcp(const YAML::Node& node, Diagnostics& d, ObjectErrors mode, Tcp& 
 // One entry of http.serversTransports (transport_decode.cc).
 void decode_servers_transport(const YAML::Node& node, const std::string& path, Diagnostics& d,
                               HttpServersTransport& t);
+// The `udp` section (udp_decode.cc); `mode` as decode_dynamic_node's.
+void decode_udp(const YAML::Node& node, Diagnostics& d, ObjectErrors mode, Udp& out);
 
 }  // namespace portier::config::detail

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/tcp_dynamic.h"
+#include "config/udp_dynamic.h"
 
 namespace portier::config {
 
@@ -591,8 +592,9 @@ struct Tls {
 struct Configuration {
   Http http;
   Tcp tcp;  // config/tcp_dynamic.h
+  Udp udp;  // config/udp_dynamic.h
   Tls tls;
-  // What a file held that is accepted and not served (udp, serversTransports), as
+  // What a file held that is accepted and not served (serversTransports), as
   // "file:line:col: message". Providers log these; merge() does not carry them.
   std::vector<std::string> warnings;
   bool operator==(const Configuration&) const = default;

@@ -46,6 +46,7 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots) {
     for (const auto& [name, t] : cfg.http.servers_transports) {
       out.http.servers_transports.emplace(qualify(name, provider), t);
     }
+    merge_udp(cfg.udp, provider, out.udp);
     // TLS material is not namespaced in Traefik: certificates add up, options and stores
     // keep their names (the first provider to define one wins).
     out.tls.certificates.insert(out.tls.certificates.end(), cfg.tls.certificates.begin(),

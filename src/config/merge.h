@@ -21,6 +21,8 @@ Configuration merge(const std::map<std::string, Configuration>& snapshots);
 // The same for one snapshot's `tcp` section (tcp_merge.cc): routers' services and middlewares,
 // weighted children and serversTransport names.
 void merge_tcp(const Tcp& in, const std::string& provider, Tcp& out);
+// The `udp` section (udp_merge.cc): routers' services and weighted children.
+void merge_udp(const Udp& in, const std::string& provider, Udp& out);
 
 // entryPoints.<ep>.http.middlewares: put in front of the middlewares of every router on that
 // entrypoint (a router without entryPoints is on every one), as Traefik does; a name without

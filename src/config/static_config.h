@@ -108,6 +108,9 @@ struct EntryPoint {
   LifeCycle life_cycle;
   ForwardedHeaders forwarded_headers;
   std::optional<ProxyProtocol> proxy_protocol;
+  // udp.timeout: a UDP session (one client address) ends after this long without a datagram
+  // either way. Only used when the address ends in /udp (docs/udp.md).
+  Duration udp_timeout = std::chrono::seconds(3);
   std::size_t max_header_bytes = 16 * 1024;  // portier: request head limit (431 above it)
   EntryPointHttp http;
   EntryPointHttp2 http2;

@@ -144,10 +144,17 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
     read_bool(h2.get("h2c"), h2.child_path("h2c"), d, ep.http2.h2c);
     h2.finish();
   }
+  if (YAML::Node udp_node = m.get("udp")) {
+    YamlMap u(udp_node, m.child_path("udp"), d);
+    read_duration(u.get("timeout"), u.child_path("timeout"), d, ep.udp_timeout);
+    u.finish();
+    if (ep.udp_timeout.count() <= 0) {
+      d.add(udp_node.Mark(), "`" + u.child_path("timeout") + "` must be greater than zero");
+    }
+  }
   accept_unsupported(
       m, d, w,
       {{"http3", "advertisedPort"},
-       {"udp", "timeout"},
        {"observability", "accessLogs,metrics,tracing,traceVerbosity"},
        {"allowACMEByPass", ""},
        {"asDefault", ""}});

@@ -197,6 +197,8 @@ const std::vector<OptionDoc>& static_options() {
        "IPs/CIDRs whose X-Forwarded-* are kept"},
       {"entryPoints.<name>.forwardedHeaders.insecure", "false",
        "trust X-Forwarded-* from everyone"},
+      {"entryPoints.<name>.udp.timeout", "3s",
+       "a UDP session ends after this long without a datagram (address `:53/udp`)"},
       {"entryPoints.<name>.proxyProtocol.trustedIPs", "",
        "IPs/CIDRs whose PROXY protocol header (v1, v2) gives the client address"},
       {"entryPoints.<name>.proxyProtocol.insecure", "false",

@@ -81,8 +81,10 @@ Result<ip::tcp::endpoint> parse_listen_address(const std::string& address) {
     host = address.substr(0, colon);
     port = address.substr(colon + 1);
   }
-  // Traefik allows a "/tcp" suffix on entrypoint addresses.
-  if (port.size() > 4 && port.substr(port.size() - 4) == "/tcp") port.resize(port.size() - 4);
+  // Traefik allows a "/tcp" or "/udp" suffix on entrypoint addresses.
+  if (port.size() > 4 && (port.ends_with("/tcp") || port.ends_with("/udp"))) {
+    port.resize(port.size() - 4);
+  }
   unsigned short p = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
   if (ec != std::errc() || ptr != port.data() + port.size() || port.empty()) {
@@ -99,6 +101,8 @@ Result<ip::tcp::endpoint> parse_listen_address(const std::string& address) {
   }
   return ip::tcp::endpoint(a, p);
 }
+
+bool is_udp_address(const std::string& address) { return address.ends_with("/udp"); }
 
 http::PathPolicy path_policy(const config::EntryPointHttp& http) {
   const auto& e = http.encoded_characters;
@@ -129,6 +133,7 @@ Result<EntryPointSpec> make_spec(const std::string& name, std::size_t index,
   auto ep = parse_listen_address(cfg.address);
   if (!ep) return Error{"entryPoints." + name + ".address: " + ep.error().message};
   spec.endpoint = *ep;
+  spec.udp = is_udp_address(cfg.address);
   for (const auto& t : cfg.forwarded_headers.trusted_ips) {
     auto c = parse_cidr(t);
     if (!c)

@@ -36,12 +36,15 @@ struct EntryPointSpec {
   // proxyProtocol: configured at all, and the peers whose header is believed (unset: none).
   bool proxy_protocol = false;
   std::optional<proxy::mw::IpMatcher> proxy_trusted;
+  bool udp = false;  // the address ends in /udp: a UDP socket, no TCP listener
 
   bool is_trusted(const boost::asio::ip::address& peer) const;
 };
 
-// Resolves "host:port", ":port", "[v6]:port" into an endpoint (an empty host is 0.0.0.0).
+// Resolves "host:port", ":port", "[v6]:port" into an endpoint (an empty host is 0.0.0.0). A
+// "/tcp" or "/udp" suffix (Traefik's) is allowed; is_udp_address tells which.
 Result<boost::asio::ip::tcp::endpoint> parse_listen_address(const std::string& address);
+bool is_udp_address(const std::string& address);
 
 // The path rules of an entrypoint's http options.
 http::PathPolicy path_policy(const config::EntryPointHttp& http);

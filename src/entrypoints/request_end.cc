@@ -61,6 +61,13 @@ Protocol request_protocol(const http::Fields& fields) {
 
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> g_request_count{0};  // Traefik's RequestCount (access log only)
+std::uint64_t next_request_count() {
+  return g_request_count.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+}  // namespace
+
 void capture_request(Worker& worker, const http::RequestHead& head, SSL* ssl, bool trusted,
                      RequestCapture& out) {
   out.log = false;
@@ -72,6 +79,9 @@ void capture_request(Worker& worker, const http::RequestHead& head, SSL* ssl, bo
   out.protocol = request_protocol(head.fields);
   observability::AccessLog* log = worker.access_log();
   if (log == nullptr) return;
+  // Numbered when the request arrives, as Traefik does (not when its line is written, which
+  // a later request on another connection may beat).
+  out.request_count = next_request_count();
   // Copies: the head's bytes do not outlive a streamed body.
   out.log = true;
   out.wall_start = std::chrono::system_clock::now();
@@ -95,8 +105,6 @@ void capture_request(Worker& worker, const http::RequestHead& head, SSL* ssl, bo
 }
 
 namespace {
-
-std::atomic<std::uint64_t> g_request_count{0};  // Traefik's RequestCount (access log only)
 
 std::string_view tls_version(SSL* ssl) {
   switch (SSL_version(ssl)) {
@@ -197,7 +205,7 @@ void log_request(Worker& worker, const EntryPointSpec& ep, const proxy::Stream& 
   a->downstream_status = r.status;
   a->downstream_content_size = r.response_body_bytes;
   a->retry_attempts = retries;
-  a->request_count = g_request_count.fetch_add(1, std::memory_order_relaxed) + 1;
+  a->request_count = capture.request_count;
   if (capture.ssl != nullptr) {
     a->tls_version.assign(tls_version(capture.ssl));
     if (const SSL_CIPHER* c = SSL_get_current_cipher(capture.ssl)) {

@@ -29,6 +29,7 @@ struct RequestCapture {
   std::uint8_t method = 0;
   int version_minor = 1;
   bool http2 = false;  // the request came on an HTTP/2 stream (its head was rebuilt as 1.1)
+  std::uint64_t request_count = 0;  // RequestCount, given when the request arrived
   observability::Protocol protocol = observability::Protocol::Http;
   // The access log's, only when `log`:
   std::chrono::system_clock::time_point wall_start;

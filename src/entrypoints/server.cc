@@ -53,7 +53,9 @@ Result<bool> Server::start() {
     boost::asio::ip::tcp::endpoint e = s.endpoint;
     std::string addr = e.address().is_v6() ? "[" + e.address().to_string() + "]:" + s.port
                                            : e.address().to_string() + ":" + s.port;
-    log::info("entrypoint listening", {{"entrypoint", s.name}, {"address", addr}});
+    log::info("entrypoint listening", {{"entrypoint", s.name},
+                                       {"address", addr},
+                                       {"protocol", s.udp ? "udp" : "tcp"}});
   }
   for (auto& w : workers_) {
     w->start([this] {

@@ -34,6 +34,10 @@ Worker::~Worker() { join(); }
 
 Result<bool> Worker::listen(std::vector<EntryPointSpec>& specs) {
   for (auto& spec : specs) {
+    if (spec.udp) {
+      if (auto r = listen_udp(spec); !r) return r;
+      continue;
+    }
     boost::system::error_code ec;
     if (id_ == 0 && spec.endpoint.port() != 0) {
       // SO_REUSEPORT would let this process share a port with another process of the same user
@@ -117,6 +121,7 @@ void Worker::start(std::function<void()> on_exit) {
         },
         asio::detached);
   }
+  for (auto& l : udp_listeners_) l->start();
   housekeeping();
   thread_ = std::thread([this, on_exit = std::move(on_exit)] {
     io_.run();
@@ -176,6 +181,7 @@ void Worker::drain() {
     draining_ = true;
     boost::system::error_code ec;
     for (auto& a : acceptors_) a->close(ec);
+    for (auto& l : udp_listeners_) l->close();  // UDP sessions have no request to finish
     housekeeping_.cancel();
     for (SessionHandle* s = sessions_; s; s = s->next) {
       if (s->idle) {
@@ -192,6 +198,7 @@ void Worker::drain() {
 void Worker::abort() {
   asio::post(io_, [this] {
     boost::system::error_code ec;
+    for (auto& l : udp_listeners_) l->close();
     for (SessionHandle* s = sessions_; s; s = s->next) {
       s->client->close(ec);
       if (s->upstream) s->upstream->close(ec);

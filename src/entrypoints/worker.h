@@ -20,6 +20,7 @@
 #include "proxy/worker_state.h"
 #include "tls/challenge_tokens.h"
 #include "tls/context.h"
+#include "udp/listener.h"
 
 namespace portier::observability {
 class Shard;
@@ -110,6 +111,7 @@ class Worker {
   friend class TableLease;
   using TableList = std::list<std::pair<std::shared_ptr<const proxy::RoutingTable>, std::uint32_t>>;
   void release(TableList::iterator it);
+  Result<bool> listen_udp(EntryPointSpec& spec);  // udp_listen.cc
   void housekeeping();
   void maybe_finish();
 
@@ -122,6 +124,7 @@ class Worker {
   boost::asio::steady_timer housekeeping_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::vector<const EntryPointSpec*> acceptor_specs_;
+  std::vector<std::unique_ptr<udp::Listener>> udp_listeners_;  // entrypoints with /udp
   TableList tables_;  // front: current
   SessionHandle* sessions_ = nullptr;
   std::size_t session_count_ = 0;

@@ -38,6 +38,9 @@ class Store;
 namespace portier::tcp {
 class Table;  // src/tcp/table.h: held here, never looked into by proxy/
 }
+namespace portier::udp {
+class Table;  // src/udp/table.h: the same
+}
 
 namespace portier::proxy {
 
@@ -176,6 +179,9 @@ class RoutingTable {
     tcp_ = std::move(t);
     tcp_enabled_ = std::move(enabled);
   }
+  // UDP routers (src/udp/table.h; set by the control plane before publishing); null: none.
+  const udp::Table* udp() const { return udp_.get(); }
+  void set_udp(std::shared_ptr<const udp::Table> t) { udp_ = std::move(t); }
   // The certificate store for TLS handshakes (set by the control plane before publishing).
   const tls::Store* tls_store() const { return tls_store_.get(); }
   void set_tls_store(std::shared_ptr<const tls::Store> s) { tls_store_ = std::move(s); }
@@ -193,6 +199,7 @@ class RoutingTable {
   std::shared_ptr<const tls::Store> tls_store_;
   std::shared_ptr<const tcp::Table> tcp_;
   std::vector<bool> tcp_enabled_;
+  std::shared_ptr<const udp::Table> udp_;
   std::vector<std::uint32_t> server_ids_;
   std::uint32_t max_server_id_ = 0;
 };

@@ -217,7 +217,9 @@ BuildResult Builder::build(const config::Configuration& cfg) {
 
   table->entrypoints_.resize(eps_.size());
   for (const auto& [name, rc] : tcp.routers) {
-    auto bad = [&](const std::string& msg) { fail("tcp router", name, msg); };
+    // A named reference: clang 14 (the fuzz build) cannot capture a structured binding.
+    const std::string& router_name = name;
+    auto bad = [&](const std::string& msg) { fail("tcp router", router_name, msg); };
     if (!rc.provider_error.empty()) {
       bad(rc.provider_error);
       continue;

@@ -145,6 +145,61 @@ void add_tcp_objects(const Container& c, DecodedLabels& d, const std::string& de
   }
 }
 
+// The udp objects of one container's labels (docs/udp.md), as add_tcp_objects: a router without
+// a service gets the container's one UDP service (made when there is none), each service the
+// container's address and its port label (or its one exposed port); replicas add servers.
+void add_udp_objects(const Container& c, DecodedLabels& d, const std::string& default_service,
+                     const std::string& host, BuildOutput& out) {
+  auto& udp = d.config.udp;
+  for (const auto& e : d.errors) {
+    if (e.warning) continue;
+    const std::string msg = "container " + c.name + ": " + e.message;
+    if (e.kind == "udp router") udp.routers[e.name].provider_error = msg;
+    if (e.kind == "udp service") udp.services[e.name].provider_error = msg;
+  }
+  if (udp.routers.empty() && udp.services.empty()) return;
+  if (udp.services.empty()) udp.services[default_service].load_balancer.emplace();
+  for (auto& [rname, r] : udp.routers) {
+    if (!r.service.empty() || !r.provider_error.empty()) continue;
+    if (udp.services.size() == 1) {
+      r.service = udp.services.begin()->first;
+    } else {
+      r.provider_error = "container " + c.name + ": no service label and the container defines " +
+                         std::to_string(udp.services.size()) + " UDP services; say which one";
+    }
+  }
+  for (auto& [sname, svc] : udp.services) {
+    if (!svc.load_balancer || !svc.provider_error.empty() || host.empty()) continue;
+    int port = d.udp_ports[sname];
+    if (port == 0 && !c.exposed_ports.empty()) port = *c.exposed_ports.begin();
+    if (port == 0) {
+      svc.provider_error = "container " + c.name +
+                           ": no port: the container exposes none; set loadbalancer.server.port";
+      continue;
+    }
+    svc.load_balancer->push_back({(host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                                  ":" + std::to_string(port)});
+  }
+  auto clash = [&](auto& obj) {
+    obj.provider_error = "defined differently by another container (" + c.name + "); disabled";
+  };
+  for (auto& [n, r] : udp.routers) {
+    auto [it, inserted] = out.config.udp.routers.try_emplace(n, r);
+    if (!inserted && !(it->second == r)) clash(it->second);
+  }
+  for (auto& [n, svc] : udp.services) {
+    auto [it, inserted] = out.config.udp.services.try_emplace(n, svc);
+    if (inserted) continue;
+    if (svc.load_balancer && it->second.load_balancer && svc.provider_error.empty() &&
+        it->second.provider_error.empty()) {
+      it->second.load_balancer->insert(it->second.load_balancer->end(),
+                                       svc.load_balancer->begin(), svc.load_balancer->end());
+    } else if (!(it->second == svc)) {
+      clash(it->second);
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::string> render_default_rule(const std::string& tmpl, const std::string& name,
@@ -211,8 +266,9 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
     const std::string base_name = compose_name(c);
     const std::string default_service = normalize(base_name);
     auto& cfg = d.config;
-    // A container labelled for TCP only gets no default HTTP router and service (Traefik's).
-    const bool tcp_only = (!cfg.tcp.routers.empty() || !cfg.tcp.services.empty()) &&
+    // A container labelled for TCP or UDP only gets no default HTTP router and service (Traefik's).
+    const bool tcp_only = (!cfg.tcp.routers.empty() || !cfg.tcp.services.empty() ||
+                           !cfg.udp.routers.empty() || !cfg.udp.services.empty()) &&
                           cfg.http.routers.empty() && cfg.http.services.empty() &&
                           cfg.http.middlewares.empty();
     if (cfg.http.services.empty() && !tcp_only) {
@@ -367,13 +423,12 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
         }
       }
     };
-    add_tcp_objects(c, d, default_service,
-                    c.running && !c.paused ? container_address(c, d.network.empty()
-                                                                      ? options.network
-                                                                      : d.network)
-                                                      .host
-                                           : std::string(),
-                    out);
+    const std::string l4_host =
+        c.running && !c.paused
+            ? container_address(c, d.network.empty() ? options.network : d.network).host
+            : std::string();
+    add_tcp_objects(c, d, default_service, l4_host, out);
+    add_udp_objects(c, d, default_service, l4_host, out);
     add_broken(out.config.http.routers, broken.http.routers, router_owner, "router");
     add_broken(out.config.http.services, broken.http.services, service_owner, "service");
     add_broken(out.config.http.middlewares, broken.http.middlewares, middleware_owner,

@@ -143,7 +143,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
   static const std::vector<std::string> kTop = {"enable",        "docker.network",
                                                 "docker.allownonrunning", "http.routers",
                                                 "http.services", "http.middlewares",
-                                                "tcp.routers", "tcp.services", "tcp.middlewares"};
+                                                "tcp.routers", "tcp.services", "tcp.middlewares",
+                                                "udp.routers", "udp.services"};
   std::vector<std::string> v1_labels;
   for (const auto& [lkey, kv] : chosen) {
     const auto& [key, value] = kv;
@@ -194,10 +195,18 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
           std::vector<std::string>(parts.begin() + 3, parts.end()), value);
       continue;
     }
+    if (parts.size() >= 4 && lower(parts[0]) == "udp" &&
+        (lower(parts[1]) == "routers" || lower(parts[1]) == "services")) {
+      if (parts[2].empty()) {
+        out.errors.push_back({"container", "", "label `" + key + "` names no object"});
+        continue;
+      }
+      objects["udp." + lower(parts[1])][parts[2]].keys.emplace_back(
+          std::vector<std::string>(parts.begin() + 3, parts.end()), value);
+      continue;
+    }
     std::string msg = "unknown label `" + key + "`";
-    if (lower(parts[0]) == "udp") {
-      msg = "label `" + key + "`: UDP routing is not supported yet";
-    } else if (std::string s =
+    if (std::string s =
                    config::closest(parts.size() > 1 ? parts[0] + "." + parts[1] : parts[0], kTop);
                !s.empty()) {
       msg += "; did you mean `" + s + "...`?";
@@ -220,8 +229,10 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
   auto decode_object = [&](const std::string& kind, const std::string& name,
                            const ObjectLabels& obj, YAML::Node root,
                            const std::string& singular) -> std::optional<config::Configuration> {
-    const bool tcp = singular.rfind("tcp ", 0) == 0;
-    YAML::Node object = root[tcp ? "tcp" : "http"][kind][name];
+    const std::string section = singular.rfind("tcp ", 0) == 0   ? "tcp"
+                                : singular.rfind("udp ", 0) == 0 ? "udp"
+                                                                 : "http";
+    YAML::Node object = root[section][kind][name];
     for (const auto& [path, value] : obj.keys) {
       bool ok = false;
       try {
@@ -339,6 +350,40 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     if (auto cfg = decode_object("services", name, rest, root, "tcp service")) {
       out.config.tcp.services[name] = cfg->tcp.services.at(name);
       out.tcp_ports[name] = port;
+    }
+  }
+  // udp.*: the same, without middlewares (Traefik has none for UDP).
+  for (const auto& [name, obj] : objects["udp.routers"]) {
+    YAML::Node root;
+    root["udp"]["routers"][name] = YAML::Node(YAML::NodeType::Map);
+    if (auto cfg = decode_object("routers", name, obj, root, "udp router")) {
+      out.config.udp.routers[name] = cfg->udp.routers.at(name);
+    }
+  }
+  for (const auto& [name, obj] : objects["udp.services"]) {
+    YAML::Node root;
+    root["udp"]["services"][name]["loadBalancer"] = YAML::Node(YAML::NodeType::Map);
+    ObjectLabels rest;
+    int port = 0;
+    bool bad = false;
+    for (const auto& [path, value] : obj.keys) {
+      if (path.size() == 3 && lower(path[0]) == "loadbalancer" && lower(path[1]) == "server") {
+        if (lower(path[2]) != "port" || !parse_int(value, 1, 65535, port)) {
+          out.errors.push_back({"udp service", name,
+                                "label `udp.services." + name + ".loadbalancer.server." + path[2] +
+                                    "`: " + (lower(path[2]) == "port"
+                                                 ? "invalid value `" + value + "`"
+                                                 : std::string("unknown option; known: port"))});
+          bad = true;
+        }
+        continue;
+      }
+      rest.keys.emplace_back(path, value);
+    }
+    if (bad) continue;
+    if (auto cfg = decode_object("services", name, rest, root, "udp service")) {
+      out.config.udp.services[name] = cfg->udp.services.at(name);
+      out.udp_ports[name] = port;
     }
   }
   for (const auto& [name, obj] : objects["tcp.middlewares"]) {

@@ -36,6 +36,7 @@ struct DecodedLabels {
   std::map<std::string, ServerLabels> servers;  // by service name
   // tcp.services.<name>.loadbalancer.server.port, by TCP service name (0: the exposed port).
   std::map<std::string, int> tcp_ports;
+  std::map<std::string, int> udp_ports;  // the same for udp.services
   std::vector<LabelError> errors;               // objects named here were left out
 };
 

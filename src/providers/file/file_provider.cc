@@ -106,6 +106,12 @@ void add_objects(config::Configuration& into, const config::Configuration& from,
   for (const auto& [k, v] : from.http.servers_transports) {
     if (!into.http.servers_transports.emplace(k, v).second) twice("serversTransport", k);
   }
+  for (const auto& [k, v] : from.udp.routers) {
+    if (!into.udp.routers.emplace(k, v).second) twice("udp router", k);
+  }
+  for (const auto& [k, v] : from.udp.services) {
+    if (!into.udp.services.emplace(k, v).second) twice("udp service", k);
+  }
   into.tls.certificates.insert(into.tls.certificates.end(), from.tls.certificates.begin(),
                                from.tls.certificates.end());
   for (const auto& [k, v] : from.tls.options) {

@@ -96,7 +96,7 @@ std::vector<config::ProviderIssue> issues_of(const FileState& s, const std::stri
       out.back().message += kept;
     }
   }
-  // Sections accepted but not served yet (udp): shown, not refused.
+  // Sections accepted but not served yet (http.models): shown, not refused.
   if (s.good) {
     for (const auto& w : s.good->warnings) out.push_back({path, line_of(w, path), w, true});
   }

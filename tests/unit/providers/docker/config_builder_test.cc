@@ -393,5 +393,33 @@ TEST(ConfigBuilder, TcpOnlyContainers) {
   EXPECT_EQ(replicas.config.tcp.routers.at("m").service, "mq");
 }
 
+// A UDP-only container (traefik.udp.*): no default HTTP router; its UDP router gets the
+// container's service with the address and the port label; replicas add servers.
+TEST(ConfigBuilder, UdpOnlyContainers) {
+  const std::map<std::string, std::string> labels = {
+      {"traefik.udp.routers.dns.entrypoints", "dns"},
+      {"traefik.udp.services.dns.loadbalancer.server.port", "5353"}};
+  auto out = build_configuration({container("ns1", labels, "172.18.0.5", {53}),
+                                  container("ns2", labels, "172.18.0.6", {53})},
+                                 BuilderOptions{});
+  EXPECT_TRUE(out.config.http.routers.empty());
+  EXPECT_TRUE(out.config.http.services.empty());
+  ASSERT_EQ(out.config.udp.routers.count("dns"), 1u);
+  EXPECT_EQ(out.config.udp.routers.at("dns").service, "dns");
+  EXPECT_EQ(out.config.udp.routers.at("dns").entry_points, std::vector<std::string>{"dns"});
+  const auto& servers = *out.config.udp.services.at("dns").load_balancer;
+  ASSERT_EQ(servers.size(), 2u);
+  EXPECT_EQ(servers[0].address, "172.18.0.5:5353");
+  EXPECT_EQ(servers[1].address, "172.18.0.6:5353");
+
+  // Without a service label: the container's default service and its one exposed port.
+  auto plain = build_configuration(
+      {container("game", {{"traefik.udp.routers.g.entrypoints", "game"}}, "172.18.0.9", {27015})},
+      BuilderOptions{});
+  const std::string svc = plain.config.udp.routers.at("g").service;
+  EXPECT_EQ(svc, "game");
+  EXPECT_EQ(plain.config.udp.services.at(svc).load_balancer->at(0).address, "172.18.0.9:27015");
+}
+
 }  // namespace
 }  // namespace portier::providers::docker

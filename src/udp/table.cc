@@ -1,0 +1,220 @@
+#include "udp/table.h"
+
+#include <boost/asio/io_context.hpp>
+#include <charconv>
+#include <map>
+#include <set>
+
+namespace portier::udp {
+
+namespace ip = boost::asio::ip;
+
+const Service* Service::pick_child() const {
+  // Smooth weighted round robin (nginx's), as the TCP services: each pick adds every weight to
+  // its child's current value and takes the largest, which then gives back the total.
+  std::lock_guard lock(mu_);
+  if (current_.size() != weighted.size()) current_.assign(weighted.size(), 0);
+  long long total = 0;
+  std::size_t best = weighted.size();
+  for (std::size_t i = 0; i < weighted.size(); ++i) {
+    if (weighted[i].second <= 0) continue;
+    current_[i] += weighted[i].second;
+    total += weighted[i].second;
+    if (best == weighted.size() || current_[i] > current_[best]) best = i;
+  }
+  if (best == weighted.size()) return nullptr;
+  current_[best] -= total;
+  return weighted[best].first;
+}
+
+const Server* Service::pick() const {
+  const Service* s = this;
+  for (int depth = 0; s != nullptr && !s->weighted.empty() && depth < 16; ++depth) {
+    s = s->pick_child();
+  }
+  if (s == nullptr || s->servers.empty()) return nullptr;
+  std::lock_guard lock(s->mu_);
+  return &s->servers[s->next_++ % s->servers.size()];
+}
+
+namespace {
+
+// "host:port" or "[v6]:port" -> endpoint; a host name is resolved now (control thread).
+bool parse_server(const std::string& address, Server& s, std::string& err) {
+  s.address = address;
+  std::string host, port;
+  if (!address.empty() && address.front() == '[') {
+    const auto close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      err = "server address `" + address + "` must look like [::1]:53";
+      return false;
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      err = "server address `" + address + "` has no :port";
+      return false;
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) {
+    err = "server address `" + address + "` has an invalid port";
+    return false;
+  }
+  boost::system::error_code aec;
+  ip::address a = ip::make_address(host, aec);
+  if (aec) {
+    boost::asio::io_context io;
+    ip::udp::resolver resolver(io);
+    auto results = resolver.resolve(host, port, aec);
+    if (aec || results.empty()) {
+      err = "server address `" + address + "`: cannot resolve `" + host + "`" +
+            (aec ? ": " + aec.message() : std::string());
+      return false;
+    }
+    s.endpoint = results.begin()->endpoint();
+    return true;
+  }
+  s.endpoint = ip::udp::endpoint(a, static_cast<unsigned short>(p));
+  return true;
+}
+
+struct Build {
+  const config::Configuration& cfg;
+  std::vector<std::unique_ptr<Service>>& services;  // moved into the table by the Builder
+  std::vector<BuildError>& errors;
+  std::map<std::string, Service*> done;
+  std::set<std::string> failed;
+  std::set<std::string> visiting;
+
+  // The service named `name`, or null with the reason in `err` (the service's own errors are
+  // reported once, under its name).
+  Service* resolve(const std::string& name, std::string& err) {
+    if (auto it = done.find(name); it != done.end()) return it->second;
+    if (failed.count(name)) {
+      err = "service `" + name + "` is disabled";
+      return nullptr;
+    }
+    auto it = cfg.udp.services.find(name);
+    if (it == cfg.udp.services.end()) {
+      err = "service `" + name + "` does not exist";
+      return nullptr;
+    }
+    if (!visiting.insert(name).second) {
+      err = "service `" + name + "` refers to itself through weighted";
+      return nullptr;
+    }
+    std::string own = it->second.provider_error;
+    auto svc = std::make_unique<Service>();
+    svc->name = name;
+    if (own.empty() && it->second.load_balancer) {
+      for (const auto& sc : *it->second.load_balancer) {
+        Server s;
+        if (!parse_server(sc.address, s, own)) break;
+        svc->servers.push_back(std::move(s));
+      }
+    }
+    if (own.empty() && it->second.weighted) {
+      for (const auto& c : *it->second.weighted) {
+        std::string child_err;
+        Service* child = resolve(c.name, child_err);
+        if (child == nullptr) {
+          own = "weighted child: " + child_err;
+          break;
+        }
+        svc->weighted.emplace_back(child, c.weight);
+      }
+    }
+    visiting.erase(name);
+    if (!own.empty()) {
+      failed.insert(name);
+      errors.push_back({"udp service", name, own});
+      err = "service `" + name + "` is disabled";
+      return nullptr;
+    }
+    Service* raw = svc.get();
+    services.push_back(std::move(svc));
+    done.emplace(name, raw);
+    return raw;
+  }
+};
+
+}  // namespace
+
+BuildResult Builder::build(const config::Configuration& cfg) const {
+  BuildResult out;
+  auto table = std::make_shared<Table>();
+  table->entrypoints_.assign(eps_.size(), nullptr);
+  std::vector<std::string> owner(eps_.size());
+  Build b{cfg, table->services_, out.errors, {}, {}, {}};
+  // Every service is built, used or not, so its errors show (as the HTTP services').
+  for (const auto& [name, s] : cfg.udp.services) {
+    std::string ignored;
+    b.resolve(name, ignored);
+  }
+  // Traefik sorts an entrypoint's routers by name, descending, and keeps the first: the same
+  // router wins here, and the others are reported instead of dropped in silence.
+  for (auto it = cfg.udp.routers.rbegin(); it != cfg.udp.routers.rend(); ++it) {
+    const auto& [name, r] = *it;
+    // A named reference: clang 14 (the fuzz build) cannot capture a structured binding.
+    const std::string& router_name = name;
+    auto fail = [&](const std::string& msg) {
+      out.errors.push_back({"udp router", router_name, msg});
+    };
+    if (!r.provider_error.empty()) {
+      fail(r.provider_error);
+      continue;
+    }
+    if (r.service.empty()) {
+      fail("the service is missing on the udp router");
+      continue;
+    }
+    std::vector<std::size_t> on;
+    std::string err;
+    if (r.entry_points.empty()) {
+      for (std::size_t i = 0; i < eps_.size(); ++i) {
+        if (eps_[i].udp) on.push_back(i);
+      }
+    }
+    for (const auto& ep : r.entry_points) {
+      std::size_t i = 0;
+      while (i < eps_.size() && eps_[i].name != ep) ++i;
+      if (i == eps_.size()) {
+        err = "entrypoint `" + ep + "` does not exist";
+      } else if (!eps_[i].udp) {
+        err = "entrypoint `" + ep + "` is not a UDP entrypoint (its address has no /udp)";
+      } else if (!owner[i].empty()) {
+        err = "entrypoint `" + ep + "` is already served by udp router `" + owner[i] +
+              "` (one UDP router per entrypoint)";
+      } else {
+        on.push_back(i);
+        continue;
+      }
+      break;
+    }
+    if (err.empty()) {
+      std::erase_if(on, [&](std::size_t i) { return !owner[i].empty(); });
+      if (on.empty()) err = "no UDP entrypoint is free for this router";
+    }
+    const Service* svc = err.empty() ? b.resolve(r.service, err) : nullptr;
+    if (svc == nullptr) {
+      fail(err);
+      continue;
+    }
+    for (std::size_t i : on) {
+      owner[i] = name;
+      table->entrypoints_[i] = svc;
+    }
+  }
+  bool any = false;
+  for (const auto* s : table->entrypoints_) any = any || s != nullptr;
+  if (any) out.table = std::move(table);
+  return out;
+}
+
+}  // namespace portier::udp

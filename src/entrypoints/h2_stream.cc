@@ -77,6 +77,7 @@ void H2Stream::add_field(std::string_view name, std::string_view value) {
   } else if (name == "host") {
     host_field_.assign(value);
   } else if (name == "cookie") {
+    if (value.empty()) return;  // an empty crumb adds nothing (and would leave a stray "; ")
     if (!cookie_.empty()) cookie_ += "; ";
     cookie_.append(value);
   } else {

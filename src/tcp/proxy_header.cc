@@ -30,9 +30,11 @@ bool parse_port(std::string_view s, unsigned short& out) {
   return true;
 }
 
+// IPv4-mapped IPv6 as IPv4; IPv6 without its scope (a header cannot carry one).
 ip::address v4_plain(const ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
-  return a;
+  if (a.is_v4()) return a;
+  if (a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  return ip::address_v6(a.to_v6().to_bytes());
 }
 
 ProxyStatus parse_v1(std::string_view bytes, ProxyHeader& out) {
@@ -143,23 +145,21 @@ ProxyStatus parse_proxy_header(std::string_view bytes, ProxyHeader& out) {
 
 std::string make_proxy_header(int version, const ip::tcp::endpoint& source,
                               const ip::tcp::endpoint& destination) {
-  const ip::address src = v4_plain(source.address());
-  const ip::address dst = v4_plain(destination.address());
-  const bool same = src.is_v4() == dst.is_v4();
+  // Both IPv4 (or IPv4-mapped): TCP4. Otherwise TCP6, with an IPv4 address mapped (::ffff:a.b.c.d),
+  // as HAProxy writes a mixed pair: the ports always go through.
+  ip::address src = v4_plain(source.address());
+  ip::address dst = v4_plain(destination.address());
+  if (src.is_v4() != dst.is_v4()) {
+    if (src.is_v4()) src = ip::make_address_v6(ip::v4_mapped, src.to_v4());
+    if (dst.is_v4()) dst = ip::make_address_v6(ip::v4_mapped, dst.to_v4());
+  }
   if (version == 1) {
-    if (!same) return "PROXY UNKNOWN\r\n";
     std::string s = src.is_v4() ? "PROXY TCP4 " : "PROXY TCP6 ";
     s += src.to_string() + " " + dst.to_string() + " " + std::to_string(source.port()) + " " +
          std::to_string(destination.port()) + "\r\n";
     return s;
   }
   std::string s(kV2);
-  if (!same) {
-    s.push_back('\x20');  // v2, LOCAL
-    s.push_back('\x00');  // UNSPEC
-    put16(s, 0);
-    return s;
-  }
   s.push_back('\x21');  // v2, PROXY
   if (src.is_v4()) {
     s.push_back('\x11');  // AF_INET, STREAM

@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     s.add_field(n, v);
     if (n == ":authority") authority = v;
     if (n == "host") host = v;
-    if (n == "cookie") cookie = true;
+    if (n == "cookie" && !v.empty()) cookie = true;
     if (n == "content-length") has_length = true;
     if (!n.empty() && n[0] != ':' && n != "cookie" && n != "host") ++regular;
   }

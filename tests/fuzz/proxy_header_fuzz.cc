@@ -13,6 +13,15 @@ using portier::fuzz::check;
 using portier::tcp::ProxyHeader;
 using portier::tcp::ProxyStatus;
 
+namespace {
+boost::asio::ip::address v4_plain(const boost::asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+  }
+  return a;
+}
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   ProxyHeader h;
@@ -31,9 +40,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ProxyHeader back;
       check(portier::tcp::parse_proxy_header(out, back) == ProxyStatus::Ok, "written header refused");
       check(back.size == out.size(), "written header size");
-      if (h.source.address().is_v4() == h.destination.address().is_v4()) {
-        check(back.source.port() == h.source.port(), "round trip lost the port");
-      }
+      check(!back.local, "written header is LOCAL or UNKNOWN");
+      check(back.source.port() == h.source.port() && back.destination.port() == h.destination.port(),
+            "round trip lost a port");
+      check(v4_plain(back.source.address()) == v4_plain(h.source.address()) &&
+                v4_plain(back.destination.address()) == v4_plain(h.destination.address()),
+            "round trip changed an address");
     }
   }
   return 0;

@@ -107,8 +107,22 @@ TEST(ProxyHeader, WrittenHeadersParseBack) {
       EXPECT_EQ(got.source.address(), plain(src.address()));
     }
   }
+  // A mixed pair goes as TCP6 with the IPv4 address mapped, as HAProxy writes it: the ports and
+  // addresses get through (it was UNKNOWN, which loses them).
   EXPECT_EQ(make_proxy_header(1, {ip::make_address("1.2.3.4"), 1}, {ip::make_address("::1"), 2}),
-            "PROXY UNKNOWN\r\n");
+            "PROXY TCP6 ::ffff:1.2.3.4 ::1 1 2\r\n");
+  // An IPv4-mapped source with a plain IPv6 destination (found by the fuzzer): TCP6 too, in v2.
+  {
+    const std::string v2 = make_proxy_header(2, {ip::make_address("::ffff:10.0.0.1"), 40000},
+                                             {ip::make_address("2001:db8::1"), 443});
+    ProxyHeader got;
+    ASSERT_EQ(parse_proxy_header(v2, got), ProxyStatus::Ok);
+    EXPECT_FALSE(got.local);
+    EXPECT_EQ(got.source.port(), 40000);
+    EXPECT_EQ(got.destination.port(), 443);
+    EXPECT_EQ(got.source.address(), ip::make_address("::ffff:10.0.0.1"));
+    EXPECT_EQ(got.destination.address(), ip::make_address("2001:db8::1"));
+  }
   EXPECT_EQ(make_proxy_header(1, {ip::make_address("1.2.3.4"), 1},
                               {ip::make_address("5.6.7.8"), 2}),
             "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n");

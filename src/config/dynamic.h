@@ -536,7 +536,7 @@ struct HttpServersTransport {
   std::string max_version;
   int max_idle_conns_per_host = 200;
   ServersTransportTimeouts forwarding_timeouts;
-  bool disable_http2 = false;  // accepted: portier speaks HTTP/1.1 to servers
+  bool disable_http2 = false;  // https:// servers: offer only http/1.1 by ALPN
   std::string peer_cert_uri;   // the server certificate must carry this URI SAN
   std::vector<PeerCertSan> peer_cert_sans;
   bool spiffe = false;         // a spiffe section was given: refused when the table is built

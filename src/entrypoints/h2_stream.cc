@@ -35,12 +35,14 @@ H2Stream::H2Stream(nghttp2_session* session, std::int32_t id, std::size_t max_fi
       id_(id),
       max_field_bytes_(max_field_bytes),
       wake_(wake),
-      wake_ctx_(wake_ctx) {}
+      wake_ctx_(wake_ctx) {
+  chunks_.keep_trailers(&trailers_);
+}
 
 void H2Stream::reuse(std::int32_t id) {
   id_ = id;
   for (std::string* str : {&method_, &authority_, &path_, &host_field_, &fields_, &cookie_, &in_,
-                           &head_acc_, &out_}) {
+                           &head_acc_, &out_, &trailers_}) {
     str->clear();
   }
   field_bytes_ = 0;
@@ -50,6 +52,7 @@ void H2Stream::reuse(std::int32_t id) {
   framing_ = {};
   remaining_ = 0;
   chunks_ = http::ChunkedDecoder();
+  chunks_.keep_trailers(&trailers_);
   body_done_ = submitted_ = handler_running_ = closed_ = gone_ = false;
   handle = {};
 }
@@ -266,6 +269,36 @@ bool H2Stream::submit_head(const http::ResponseHead& head, bool has_body) {
   return true;
 }
 
+bool H2Stream::submit_trailers() {
+  // trailers_ holds "name: value\r\n" lines the chunked decoder checked (token names, no CR,
+  // LF or NUL in values).
+  thread_local std::string names;
+  thread_local std::vector<nghttp2_nv> nva;
+  names.assign(trailers_);
+  nva.clear();
+  std::size_t at = 0;
+  while (at < names.size()) {
+    const std::size_t end = names.find("\r\n", at);
+    if (end == std::string::npos) break;
+    const std::size_t colon = names.find(':', at);
+    if (colon == std::string::npos || colon > end) break;
+    for (std::size_t i = at; i < colon; ++i) {
+      if (names[i] >= 'A' && names[i] <= 'Z') names[i] = static_cast<char>(names[i] + 32);
+    }
+    std::string_view name(names.data() + at, colon - at);
+    std::string_view value(names.data() + colon + 1, end - colon - 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (!connection_specific(name) && name != "te" && name != "host") {
+      nva.push_back(make_nv(name, value));
+    }
+    at = end + 2;
+  }
+  trailers_.clear();
+  if (nva.empty()) return false;
+  return nghttp2_submit_trailer(session_, id_, nva.data(), nva.size()) == 0;
+}
+
 void H2Stream::answer_status(int status) {
   const std::string_view reason = http::reason_phrase(status);
   out_ = std::to_string(status) + " " + std::string(reason) + "\n";
@@ -314,6 +347,8 @@ ssize_t H2Stream::read_body(std::uint8_t* buf, std::size_t length, std::uint32_t
   if (was_blocked && !write_blocked()) wake_writer();
   if (out_.empty() && body_done_) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
+    // The chunked trailer section goes as a trailing HEADERS frame, which ends the stream.
+    if (!trailers_.empty() && submit_trailers()) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
     return static_cast<ssize_t>(n);
   }
   if (n == 0) return NGHTTP2_ERR_DEFERRED;

@@ -10,7 +10,8 @@
 // Response side: the HTTP/1.1 response the request code writes is parsed with portier's own
 // response parser: interim (1xx) answers are dropped, the final head becomes HEADERS (names
 // lower-cased, connection-specific fields left out), the body (by Content-Length, chunks or
-// until the handler ends) becomes DATA, sent as the client's window allows. At most kMaxQueued
+// until the handler ends) becomes DATA, sent as the client's window allows, and a chunked
+// body's trailer fields (gRPC's grpc-status) a trailing HEADERS frame. At most kMaxQueued
 // bytes wait; a writer past that waits (back-pressure towards the server).
 //
 // Threading: the connection's worker thread.
@@ -80,6 +81,7 @@ class H2Stream final : public proxy::StreamPipe {
 
  private:
   bool submit_head(const http::ResponseHead& head, bool has_body);
+  bool submit_trailers();
   void queue_body(std::string_view data);
   void resume();
 
@@ -106,7 +108,8 @@ class H2Stream final : public proxy::StreamPipe {
   http::Framing framing_;
   std::uint64_t remaining_ = 0;
   http::ChunkedDecoder chunks_;
-  std::string out_;  // DATA to send
+  std::string trailers_;  // the chunked body's trailer fields: a trailing HEADERS frame
+  std::string out_;       // DATA to send
   std::size_t out_off_ = 0;
   bool body_done_ = false;
   bool submitted_ = false;

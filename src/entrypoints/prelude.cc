@@ -26,7 +26,7 @@ boost::asio::awaitable<bool> prelude(Worker& worker, const EntryPointSpec& ep,
                     worker.tls().context,
                     table->tls_store(),
                     &handle.idle,
-                    &handle.upstream};
+                    &handle.tcp_upstream};
   co_return co_await tcp::serve(c) == tcp::Next::Http;
 }
 

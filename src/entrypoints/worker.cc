@@ -202,6 +202,7 @@ void Worker::abort() {
     for (SessionHandle* s = sessions_; s; s = s->next) {
       s->client->close(ec);
       if (s->upstream) s->upstream->close(ec);
+      if (s->tcp_upstream) s->tcp_upstream->close(ec);
     }
   });
 }

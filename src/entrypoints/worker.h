@@ -58,7 +58,8 @@ struct TlsServices {
 // A live client connection, as the worker sees it for shutdown.
 struct SessionHandle {
   boost::asio::ip::tcp::socket* client = nullptr;
-  boost::asio::ip::tcp::socket* upstream = nullptr;  // set by the forwarder while in use
+  proxy::UpstreamStream* upstream = nullptr;  // set by the forwarder while in use
+  boost::asio::ip::tcp::socket* tcp_upstream = nullptr;  // a TCP router's backend while piping
   bool idle = false;                                 // waiting for the first byte of a request
   // Told when the worker starts draining while the session is busy (HTTP/2: GOAWAY now, so the
   // client opens no new stream while the open ones finish).

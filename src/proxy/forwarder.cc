@@ -15,6 +15,7 @@
 #include "proxy/body_copy.h"
 #include "proxy/http/chunked.h"
 #include "proxy/h1_serialize.h"
+#include "proxy/h2_upstream.h"
 #include "proxy/mirror.h"
 #include "proxy/upstream_tls.h"
 
@@ -33,13 +34,16 @@ constexpr auto kPassiveDownTime = std::chrono::seconds(10);
 constexpr milliseconds kMaxRetryWait{5000};
 // A TLS handshake with a server, once connected (Go's TLSHandshakeTimeout).
 constexpr milliseconds kTlsHandshakeTimeout{10000};
+// An HTTP/2 connection whose server reads nothing for this long is closed (its streams fail).
+constexpr milliseconds kH2WriteStall{30000};
 // Interim (1xx) responses relayed per request; the next one is a 502.
 constexpr int kMaxInterimResponses = 5;
 
 
 // Streams one message body from src to dst. The bytes already in `buf` are sent first, in the
 // same gather write as `prefix` (the serialized head). With chunk_out the body is sent chunked
-// (chunk extensions and trailers dropped); without it, chunked input is sent as raw bytes.
+// (chunk extensions dropped, trailer fields passed on: gRPC's status travels in them); without
+// it, chunked input is sent as raw bytes.
 
 template <typename Src, typename Dst>
 struct Pipe {
@@ -71,10 +75,13 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
   CopyResult r;
   std::uint64_t remaining = framing.length;
   http::ChunkedDecoder decoder;
-  std::array<asio::const_buffer, 3 * kMaxSpans + 2> bufs;
+  std::string trailers;  // allocates only when there are some
+  if (chunk_out) decoder.keep_trailers(&trailers);
+  std::array<asio::const_buffer, 3 * kMaxSpans + 4> bufs;
   std::array<std::array<char, 18>, kMaxSpans> sizes;
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  static constexpr std::string_view kLastChunkLine = "0\r\n";
   bool first = true;
   for (;;) {
     std::size_t nb = 0;
@@ -129,7 +136,13 @@ asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing framing, b
           }
           if (step.done) {
             finished = true;
-            if (chunk_out) bufs[nb++] = asio::buffer(kLastChunk);
+            if (chunk_out && trailers.empty()) {
+              bufs[nb++] = asio::buffer(kLastChunk);
+            } else if (chunk_out) {
+              bufs[nb++] = asio::buffer(kLastChunkLine);
+              bufs[nb++] = asio::buffer(trailers);
+              bufs[nb++] = asio::buffer(kCrlf);
+            }
             break;
           }
           if (step.consumed == 0) break;
@@ -216,6 +229,7 @@ class Exchange {
 
  private:
   asio::awaitable<bool> connect();
+  void use_h2(H2Session& session);  // a new stream of `session` as this exchange's connection
   void serialize_request();
   asio::awaitable<bool> send_request();
   asio::awaitable<Outcome> handle_response();
@@ -280,7 +294,18 @@ class Exchange {
 };
 
 asio::awaitable<bool> Exchange::connect() {
-  if (pooled_) up_ = w_.pool(server_).take(server_.generation);
+  // HTTP/2 when the server speaks it (h2c://, or https:// that chose h2 by ALPN); an Upgrade
+  // needs a connection of its own, so it always goes over HTTP/1.1.
+  const bool upgrade = c_.info.connection.upgrade;
+  const bool may_h2 =
+      !upgrade && (server_.h2c || (server_.tls && server_.transport && server_.transport->http2));
+  if (pooled_ && may_h2) {
+    if (auto session = w_.pool(server_).h2_take(server_.generation)) {
+      use_h2(*session);
+      co_return true;
+    }
+  }
+  if (pooled_ && !server_.h2c) up_ = w_.pool(server_).take(server_.generation);
   if (!up_) {
     up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024, server_.generation);
     Deadline dial(w_.wheel(), cancel_socket, &up_->socket());
@@ -297,6 +322,7 @@ asio::awaitable<bool> Exchange::connect() {
     }
     error_code ignored;
     up_->socket().set_option(tcp::no_delay(true), ignored);
+    bool h2 = server_.h2c && may_h2;
     if (server_.tls && server_.transport) {
       // Only new connections pay a handshake; the pool's last session makes it an abbreviated
       // one when the server still knows it.
@@ -304,7 +330,8 @@ asio::awaitable<bool> Exchange::connect() {
       dial.arm(kTlsHandshakeTimeout);
       // The pool is looked up again after the connect: a table swap may have replaced it.
       std::string why = co_await tls_handshake(up_->stream, *server_.transport, server_.tls_host,
-                                               w_.pool(server_).session(), &up_->session);
+                                               w_.pool(server_).session(), &up_->session,
+                                               may_h2);
       dial.disarm();
       if (!why.empty()) {
         log::warn("upstream TLS handshake failed",
@@ -314,13 +341,32 @@ asio::awaitable<bool> Exchange::connect() {
         up_.reset();
         co_return false;
       }
+      h2 = may_h2 && alpn_h2(up_->stream);
     }
     fresh_conn_ = true;
+    if (h2) {
+      // The connection becomes an HTTP/2 session in the pool; this request is its first stream.
+      w_.pool(server_).keep_session(*up_);
+      auto session = H2Session::start(std::move(up_), server_.tls, w_.wheel(), kH2WriteStall);
+      if (!session) co_return false;
+      w_.pool(server_).h2_add(session, server_.generation);
+      use_h2(*session);
+      co_return true;
+    }
   }
-  up_read_.emplace(w_.wheel(), cancel_socket, &up_->socket());
-  up_write_.emplace(w_.wheel(), cancel_socket, &up_->socket());
-  if (c_.upstream_slot) *c_.upstream_slot = &up_->socket();
+  up_read_.emplace(w_.wheel(), cancel_upstream, &up_->stream);
+  up_write_.emplace(w_.wheel(), cancel_upstream, &up_->stream);
+  if (c_.upstream_slot) *c_.upstream_slot = &up_->stream;
   co_return true;
+}
+
+void Exchange::use_h2(H2Session& session) {
+  up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024, server_.generation);
+  up_->h2 = session.open();
+  up_->stream.attach(*up_->h2);
+  up_read_.emplace(w_.wheel(), cancel_upstream, &up_->stream);
+  up_write_.emplace(w_.wheel(), cancel_upstream, &up_->stream);
+  if (c_.upstream_slot) *c_.upstream_slot = &up_->stream;
 }
 
 void Exchange::serialize_request() {
@@ -366,7 +412,7 @@ asio::awaitable<bool> Exchange::send_request() {
     request_failed_ = !r.dst_failed;
     request_bad_ = r.bad;
     error_code ec;
-    up_->socket().cancel(ec);
+    up_->stream.cancel(ec);
   }
   co_return false;
 }
@@ -441,7 +487,7 @@ void Exchange::stop_request_body() {
   if (request_sent_) return;
   error_code ec;
   c_.socket.cancel(ec);
-  if (up_) up_->socket().cancel(ec);
+  if (up_) up_->stream.cancel(ec);
   reusable_ = false;
 }
 
@@ -449,6 +495,11 @@ void Exchange::finish() {
   if (c_.upstream_slot) *c_.upstream_slot = nullptr;
   up_read_.reset();
   up_write_.reset();
+  if (up_ && up_->h2) {
+    up_->h2->finish();  // resets the stream unless both halves completed
+    up_.reset();
+    return;
+  }
   if (up_ && reusable_ && request_sent_) {
     w_.pool(server_).put(std::move(up_));
   } else if (up_ && up_->session != nullptr) {
@@ -713,6 +764,11 @@ asio::awaitable<Outcome> Exchange::tunnel() {
 void cancel_socket(void* ctx) {
   boost::system::error_code ec;
   static_cast<boost::asio::ip::tcp::socket*>(ctx)->cancel(ec);
+}
+
+void cancel_upstream(void* ctx) {
+  boost::system::error_code ec;
+  static_cast<UpstreamStream*>(ctx)->cancel(ec);
 }
 
 void cancel_client(void* ctx) {

@@ -33,6 +33,7 @@
 #include "proxy/pipeline/filter.h"
 #include "proxy/pipeline/stream.h"
 #include "proxy/routing_table.h"
+#include "proxy/upstream_stream.h"
 #include "proxy/worker_state.h"
 
 namespace portier::proxy {
@@ -62,8 +63,9 @@ struct ClientContext {
   bool trusted_peer = false;  // may set X-Forwarded-* (forwardedHeaders.trustedIPs)
   const bool* draining;       // the worker is shutting down: answer with Connection: close
   std::string& scratch;       // reused for serialized heads: no allocation once warm
-  // Set to the upstream socket while one is in use, so a forced shutdown can close it.
-  boost::asio::ip::tcp::socket** upstream_slot = nullptr;
+  // Set to the upstream stream while one is in use, so a forced shutdown can close it (and a
+  // reset HTTP/2 client stream cancel it).
+  UpstreamStream** upstream_slot = nullptr;
   BodyTee* tee = nullptr;  // set by forward() for mirrored requests with a body
 };
 
@@ -74,6 +76,8 @@ enum class Outcome { KeepAlive, Close, Local };
 
 // A Deadline callback that cancels the operations pending on the tcp::socket `ctx` points to.
 void cancel_socket(void* ctx);
+// The same for the UpstreamStream `ctx` points to (a socket, or an HTTP/2 stream's pipe).
+void cancel_upstream(void* ctx);
 // The same for the ClientStream `ctx` points to (a socket, or an HTTP/2 stream's pipe).
 void cancel_client(void* ctx);
 

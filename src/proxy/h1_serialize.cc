@@ -64,10 +64,18 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
   }
   append_field(out, "Host", host);
   bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
+  bool te_trailers = false;
   for (const auto& f : head.fields) {
     std::string_view n = f.name;
     if (http::iequals(n, "host") || http::is_hop_by_hop(n, head.fields) ||
         replaces(c.stream.request_edits, n)) {
+      // TE is hop-by-hop, but "trailers" in it says the client takes trailer fields: gRPC
+      // servers want to hear it, and Go's reverse proxy (Traefik's) passes it on too.
+      if (!te_trailers && http::iequals(n, "te")) {
+        http::for_each_token(f.value, [&](std::string_view t) {
+          te_trailers = te_trailers || http::iequals(t, "trailers");
+        });
+      }
       continue;
     }
     // A copy frames its body itself (or has none) and must not wait for a 100 Continue; so does
@@ -89,6 +97,7 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
     }
     append_field(out, n, f.value);
   }
+  if (te_trailers && !copy) out.append("TE: trailers\r\n");
   // X-Forwarded-For: the chain a trusted peer sent (all its fields, in order), then this peer.
   out.append("X-Forwarded-For: ");
   if (c.trusted_peer) {

@@ -19,19 +19,24 @@ struct ParsedUrl {
   std::string port;
   std::string host_header;
   bool tls = false;
+  bool h2c = false;
 };
 
 bool parse_server_url(const std::string& url, ParsedUrl& out, std::string& err) {
   constexpr std::string_view kHttp = "http://";
   constexpr std::string_view kHttps = "https://";
+  constexpr std::string_view kH2c = "h2c://";
   std::size_t scheme_len = 0;
   if (url.compare(0, kHttp.size(), kHttp) == 0) {
     scheme_len = kHttp.size();
   } else if (url.compare(0, kHttps.size(), kHttps) == 0) {
     scheme_len = kHttps.size();
     out.tls = true;
+  } else if (url.compare(0, kH2c.size(), kH2c) == 0) {
+    scheme_len = kH2c.size();
+    out.h2c = true;
   } else {
-    err = "server URL `" + url + "` must start with http:// or https:// (h2c is not supported yet)";
+    err = "server URL `" + url + "` must start with http://, https:// or h2c://";
     return false;
   }
   const char* default_port = out.tls ? "443" : "80";
@@ -246,10 +251,6 @@ void TableBuilder::compile_transports(const config::Http& http) {
     auto c = compile_transport(name, t);
     if (c) {
       slot.transport = *c;
-      if (t.disable_http2) {
-        log::debug("serversTransport disableHTTP2: portier speaks HTTP/1.1 to servers anyway",
-                   {{"serversTransport", name}});
-      }
     } else {
       slot.error = c.error().message;
       log::warn("serversTransport disabled", {{"serversTransport", name}, {"error", slot.error}});
@@ -358,6 +359,7 @@ BuildResult TableBuilder::build(const config::Configuration& cfg) {
       st.host_header = u.host_header;
       st.transport = transport;
       st.tls = u.tls;
+      st.h2c = u.h2c;
       st.tls_host = u.host;
       const std::string key = named_transport ? server.url + '\x1f' + transport->name + '#' +
                                                     std::to_string(transport->serial)

@@ -63,6 +63,7 @@ struct ServerTarget {
   // null in hand-made targets, which then use the worker's static settings).
   std::shared_ptr<const Transport> transport;
   bool tls = false;      // an https:// URL: TLS with transport->tls
+  bool h2c = false;      // an h2c:// URL: HTTP/2 with prior knowledge (proxy/h2_upstream.h)
   std::string tls_host;  // the URL's host (no brackets): SNI and the name verified
 
   bool available() const {

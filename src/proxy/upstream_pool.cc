@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "proxy/h2_upstream.h"
+
 namespace portier::proxy {
 
 bool idle_and_open(boost::asio::ip::tcp::socket& s) {
@@ -30,6 +32,39 @@ void UpstreamPool::keep_session(UpstreamConn& conn) {
 // Every reuse is checked, however short the idle time: a server that answers twice, or writes
 // late, makes the next client read a response meant for somebody else. The peek costs about
 // half a microsecond against the tens a proxied request costs.
+void UpstreamPool::close_all() {
+  idle_.clear();
+  for (auto& s : h2_) s->close();
+  h2_.clear();
+}
+
+std::shared_ptr<H2Session> UpstreamPool::h2_take(std::uint64_t generation) {
+  if (generation > generation_) {
+    close_all();
+    forget_session();
+    generation_ = generation;
+  }
+  if (generation != generation_) return nullptr;
+  std::erase_if(h2_, [](const std::shared_ptr<H2Session>& s) { return s->dead(); });
+  for (auto& s : h2_) {
+    if (s->usable()) return s;
+  }
+  return nullptr;
+}
+
+void UpstreamPool::h2_add(std::shared_ptr<H2Session> session, std::uint64_t generation) {
+  if (generation > generation_) {
+    close_all();
+    forget_session();
+    generation_ = generation;
+  }
+  if (generation != generation_) {
+    session->retire();  // the id names another server now: no new streams, closes when idle
+    return;
+  }
+  h2_.push_back(std::move(session));
+}
+
 std::unique_ptr<UpstreamConn> UpstreamPool::take(std::uint64_t generation) {
   if (generation > generation_) {
     close_all();
@@ -72,6 +107,15 @@ void UpstreamPool::sweep(Clock::time_point now) {
   // Connections the server closed while they sat here: release them (and their CLOSE_WAIT
   // sockets) instead of keeping them until the idle timeout.
   std::erase_if(idle_, [](Idle& i) { return !idle_and_open(*i.conn); });
+  // HTTP/2 connections: the dead ones go, and those without a stream for the idle timeout close.
+  std::erase_if(h2_, [&](std::shared_ptr<H2Session>& s) {
+    if (s->dead()) return true;
+    if (idle_timeout_.count() > 0 && s->idle() && now - s->idle_since() > idle_timeout_) {
+      s->close();
+      return true;
+    }
+    return false;
+  });
 }
 
 }  // namespace portier::proxy

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include "proxy/buffer.h"
 #include "proxy/deadline.h"
@@ -33,6 +34,8 @@ namespace portier::proxy {
 // TLS session a server issued on this worker, so the next dial resumes it (one abbreviated
 // handshake instead of a full one).
 struct Transport;
+class H2Session;
+class H2UpstreamStream;
 
 struct UpstreamConn {
   UpstreamConn(const boost::asio::any_io_executor& ex, std::size_t buffer_size,
@@ -55,6 +58,9 @@ struct UpstreamConn {
   // transport whose SSL_CTX made it (kept alive while the connection lives).
   SSL_SESSION* session = nullptr;
   std::shared_ptr<const Transport> transport;
+  // One stream of an HTTP/2 connection (stream reads and writes it): never pooled itself; the
+  // forwarder finishes it, and the connection stays in the pool's sessions.
+  std::shared_ptr<H2UpstreamStream> h2;
 };
 
 class UpstreamPool {
@@ -78,7 +84,7 @@ class UpstreamPool {
   // Closes connections idle longer than the idle timeout, or closed by the server, or that
   // received bytes while idle.
   void sweep(Clock::time_point now);
-  void close_all() { idle_.clear(); }
+  void close_all();
   std::size_t idle_count() const { return idle_.size(); }
   // The server incarnation the pool serves (0 before its first take or put).
   std::uint64_t generation() const { return generation_; }
@@ -87,6 +93,12 @@ class UpstreamPool {
   // The session to offer when dialling (owned by the pool; SSL_set_session takes its own
   // reference), or nullptr.
   SSL_SESSION* session() const { return session_; }
+
+  // HTTP/2 (proxy/h2_upstream.h): a connection of this server incarnation with a stream to
+  // spare, or nullptr.
+  std::shared_ptr<H2Session> h2_take(std::uint64_t generation);
+  void h2_add(std::shared_ptr<H2Session> session, std::uint64_t generation);
+  std::size_t h2_count() const { return h2_.size(); }
 
  private:
   struct Idle {
@@ -103,6 +115,7 @@ class UpstreamPool {
   }
 
   std::deque<Idle> idle_;  // back: most recent
+  std::vector<std::shared_ptr<H2Session>> h2_;
   SSL_SESSION* session_ = nullptr;
 };
 

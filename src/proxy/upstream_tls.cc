@@ -221,6 +221,7 @@ R compile_transport(const std::string& name, const config::HttpServersTransport&
   t->peer_sans = c.peer_cert_sans;
   if (!c.peer_cert_uri.empty()) t->peer_sans.push_back({"URI", c.peer_cert_uri});
   t->max_idle = static_cast<std::size_t>(std::max(0, c.max_idle_conns_per_host));
+  t->http2 = !c.disable_http2;
   t->timeouts.dial_timeout = c.forwarding_timeouts.dial_timeout;
   t->timeouts.response_header_timeout = c.forwarding_timeouts.response_header_timeout;
   t->timeouts.idle_conn_timeout = c.forwarding_timeouts.idle_conn_timeout;
@@ -247,7 +248,7 @@ void set_upstream_tls(const ServerTarget& server, SubTarget& target) {
 
 asio::awaitable<std::string> tls_handshake(UpstreamStream& stream, const Transport& t,
                                            std::string_view host, SSL_SESSION* resume,
-                                           SSL_SESSION** session_slot) {
+                                           SSL_SESSION** session_slot, bool offer_h2) {
   auto& tls = stream.start_tls(*t.tls);
   SSL* ssl = tls.native_handle();
   const std::string name(tls_name(t, host));
@@ -261,6 +262,10 @@ asio::awaitable<std::string> tls_handshake(UpstreamStream& stream, const Transpo
     } else {
       SSL_set1_host(ssl, name.c_str());
     }
+  }
+  if (offer_h2) {
+    static constexpr unsigned char kProtos[] = "\x02h2\x08http/1.1";
+    SSL_set_alpn_protos(ssl, kProtos, sizeof kProtos - 1);
   }
   if (resume != nullptr) SSL_set_session(ssl, resume);
   SSL_set_ex_data(ssl, session_slot_index(), session_slot);
@@ -277,6 +282,14 @@ asio::awaitable<std::string> tls_handshake(UpstreamStream& stream, const Transpo
   }
   ERR_clear_error();
   co_return why;
+}
+
+bool alpn_h2(UpstreamStream& stream) {
+  if (!stream.is_tls()) return false;
+  const unsigned char* proto = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(stream.tls().native_handle(), &proto, &len);
+  return len == 2 && proto[0] == 'h' && proto[1] == '2';
 }
 
 }  // namespace portier::proxy

@@ -43,6 +43,7 @@ struct Transport {
   bool insecure_skip_verify = false;
   std::vector<config::PeerCertSan> peer_sans;  // checked by the context's verify callback
   std::size_t max_idle = 200;                  // idle connections per server, per worker
+  bool http2 = true;  // offer h2 by ALPN to https:// servers (disableHTTP2 turns it off)
   config::ForwardingTimeouts timeouts;
 };
 
@@ -56,11 +57,14 @@ Result<std::shared_ptr<const Transport>> compile_transport(const std::string& na
 // The TLS handshake on a connected `stream` (client side), with SNI and the name check for
 // `host` (the URL's host, replaced by the transport's serverName), offering `resume` when not
 // null. `session_slot`, when not null, receives each new session the server issues (its owner
-// frees it). The caller bounds the wait (a deadline cancelling the socket). Returns "" or the
-// reason of the failure.
+// frees it). `offer_h2`: ALPN offers h2 then http/1.1 (else no ALPN, HTTP/1.1 only). The caller
+// bounds the wait (a deadline cancelling the socket). Returns "" or the reason of the failure.
 boost::asio::awaitable<std::string> tls_handshake(UpstreamStream& stream, const Transport& t,
                                                   std::string_view host, SSL_SESSION* resume,
-                                                  SSL_SESSION** session_slot);
+                                                  SSL_SESSION** session_slot,
+                                                  bool offer_h2 = false);
+// Did the server choose h2 by ALPN in the handshake just done on `stream`?
+bool alpn_h2(UpstreamStream& stream);
 
 struct ServerTarget;
 struct SubTarget;

@@ -137,15 +137,21 @@ TEST_F(ProxyTest, UntrustedForwardedHeadersAreReplaced) {
 TEST_F(ProxyTest, HopByHopHeadersAreRemoved) {
   auto r = http_get(portier_.port, "whoami.localhost", "/",
                     "Connection: X-Secret\r\nX-Secret: s3cr3t\r\nKeep-Alive: timeout=5\r\n"
-                    "TE: trailers\r\nProxy-Connection: keep-alive\r\nTrailer: X-T\r\n"
+                    "TE: gzip, trailers\r\nProxy-Connection: keep-alive\r\nTrailer: X-T\r\n"
                     "Upgrade: websocket\r\nX-Kept: yes\r\n");
   ASSERT_TRUE(r);
   const std::string& b = r->body;
   EXPECT_NE(b.find("X-Kept: yes"), std::string::npos) << b;
   for (const char* gone :
-       {"s3cr3t", "Keep-Alive", "TE:", "Proxy-Connection", "Trailer", "Upgrade", "X-Secret"}) {
+       {"s3cr3t", "Keep-Alive", "gzip", "Proxy-Connection", "Trailer:", "Upgrade", "X-Secret"}) {
     EXPECT_EQ(b.find(gone), std::string::npos) << gone << "\n" << b;
   }
+  // TE is hop-by-hop, but its "trailers" goes on (gRPC servers want it), as in Go's proxy.
+  EXPECT_NE(b.find("\nTE: trailers\n"), std::string::npos) << b;
+  // Without it, no TE at all.
+  auto r2 = http_get(portier_.port, "whoami.localhost", "/", "TE: gzip\r\n");
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body.find("TE:"), std::string::npos) << r2->body;
 }
 
 TEST(ProxyErrors, RefusedIs502) {

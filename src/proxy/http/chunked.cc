@@ -99,6 +99,7 @@ ChunkedDecoder::Step ChunkedDecoder::feed(std::string_view in) {
         } else if (is_token_char(static_cast<unsigned char>(c))) {
           state_ = State::TrailerLine;
           line_saw_colon_ = false;
+          if (trailers_ != nullptr) trailers_->push_back(c);
         } else {
           return fail(Error::BadChunk);
         }
@@ -120,12 +121,14 @@ ChunkedDecoder::Step ChunkedDecoder::feed(std::string_view in) {
           return fail(Error::BadChunk);
         }
         if (++trailer_bytes_ > max_trailer_bytes_) return fail(Error::TrailersTooLarge);
+        if (trailers_ != nullptr) trailers_->push_back(c);
         ++i;
         break;
       }
       case State::TrailerLf:
         if (c != '\n') return fail(Error::BadChunk);
         state_ = State::TrailerStart;
+        if (trailers_ != nullptr) trailers_->push_back(c);
         ++i;
         break;
       case State::FinalLf:

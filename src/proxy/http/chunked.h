@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "proxy/http/error.h"
@@ -33,6 +34,10 @@ class ChunkedDecoder {
 
   bool done() const { return state_ == State::Done; }
   void reset() { *this = ChunkedDecoder(max_trailer_bytes_); }
+  // Appends the trailer section's field lines ("name: value\r\n", checked as they are read,
+  // bounded by max_trailer_bytes) to `out` instead of dropping them; nullptr stops that. The
+  // caller keeps `out` alive while feeding.
+  void keep_trailers(std::string* out) { trailers_ = out; }
 
  private:
   enum class State : std::uint8_t {
@@ -56,6 +61,7 @@ class ChunkedDecoder {
   std::size_t line_len_ = 0;
   bool line_saw_colon_ = false;
   std::size_t max_trailer_bytes_;
+  std::string* trailers_ = nullptr;
 };
 
 }  // namespace portier::http

@@ -112,13 +112,16 @@ TEST(TransportBuild, BadTransportsDisableTheirServices) {
   }
 }
 
-TEST(TransportBuild, H2cAndOtherSchemesAreRefused) {
+TEST(TransportBuild, H2cIsServedAndOtherSchemesAreRefused) {
   config::Configuration cfg;
   cfg.http.services["s"] = lb("h2c://127.0.0.1:9", "");
+  cfg.http.services["t"] = lb("ws://127.0.0.1:9", "");
   TableBuilder builder({"web"});
   auto built = builder.build(cfg);
   ASSERT_EQ(built.errors.size(), 1u);
-  EXPECT_NE(built.errors[0].message.find("h2c is not supported yet"), std::string::npos);
+  EXPECT_EQ(built.errors[0].name, "t");
+  EXPECT_NE(built.errors[0].message.find("must start with http://, https:// or h2c://"),
+            std::string::npos);
 }
 
 }  // namespace

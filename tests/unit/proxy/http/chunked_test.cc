@@ -106,3 +106,51 @@ TEST(ChunkedDecoder, LargeChunkSpansManyFeeds) {
 
 }  // namespace
 }  // namespace portier::http
+
+namespace portier::http {
+namespace {
+
+// keep_trailers: the trailer section's field lines, exactly, however the input is split.
+TEST(ChunkedDecoder, KeepsTrailerFieldsWhenAsked) {
+  struct Case {
+    std::string name, input, trailers;
+  };
+  const std::vector<Case> cases = {
+      {"none", "3\r\nabc\r\n0\r\n\r\n", ""},
+      {"one", "3\r\nabc\r\n0\r\ngrpc-status: 0\r\n\r\n", "grpc-status: 0\r\n"},
+      {"two", "0\r\ngrpc-status: 2\r\ngrpc-message: no\tway\r\n\r\nNEXT",
+       "grpc-status: 2\r\ngrpc-message: no\tway\r\n"},
+  };
+  for (const auto& c : cases) {
+    for (std::size_t piece : {std::size_t{1}, std::size_t{4}, c.input.size()}) {
+      SCOPED_TRACE(c.name + " piece=" + std::to_string(piece));
+      ChunkedDecoder decoder;
+      std::string kept;
+      decoder.keep_trailers(&kept);
+      std::size_t at = 0;
+      bool done = false;
+      while (at < c.input.size() && !done) {
+        std::string_view in = std::string_view(c.input).substr(at, piece);
+        while (!in.empty()) {
+          auto step = decoder.feed(in);
+          ASSERT_EQ(step.error, Error::None);
+          at += step.consumed;
+          in.remove_prefix(step.consumed);
+          if (step.done) {
+            done = true;
+            break;
+          }
+          if (step.consumed == 0) break;
+        }
+      }
+      EXPECT_TRUE(done);
+      EXPECT_EQ(kept, c.trailers);
+    }
+  }
+  // Not asked: nothing is kept anywhere (the default drops them, as before).
+  ChunkedDecoder plain;
+  EXPECT_TRUE(plain.feed("0\r\nx: y\r\n\r\n").done);
+}
+
+}  // namespace
+}  // namespace portier::http

@@ -10,21 +10,8 @@ namespace portier::udp {
 namespace ip = boost::asio::ip;
 
 const Service* Service::pick_child() const {
-  // Smooth weighted round robin (nginx's), as the TCP services: each pick adds every weight to
-  // its child's current value and takes the largest, which then gives back the total.
   std::lock_guard lock(mu_);
-  if (current_.size() != weighted.size()) current_.assign(weighted.size(), 0);
-  long long total = 0;
-  std::size_t best = weighted.size();
-  for (std::size_t i = 0; i < weighted.size(); ++i) {
-    if (weighted[i].second <= 0) continue;
-    current_[i] += weighted[i].second;
-    total += weighted[i].second;
-    if (best == weighted.size() || current_[i] > current_[best]) best = i;
-  }
-  if (best == weighted.size()) return nullptr;
-  current_[best] -= total;
-  return weighted[best].first;
+  return wrr_pick_child(weighted, current_);
 }
 
 const Server* Service::pick() const {

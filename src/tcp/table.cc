@@ -1,9 +1,9 @@
 #include "tcp/table.h"
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
+#include "common/host_port.h"
 #include "rules/rule.h"
 
 namespace portier::tcp {
@@ -57,39 +57,23 @@ bool EntryPointRoutes::https_host(std::string_view sni) const {
 
 namespace {
 
-// "host:port" or "[v6]:port" -> Server; false when malformed.
+// "host:port" or "[v6]:port" -> Server; false when malformed. A host that is not an IP literal
+// is a name, resolved per dial.
 bool parse_server(const std::string& address, Server& s, std::string& err) {
   s.address = address;
-  std::string host, port;
-  if (!address.empty() && address.front() == '[') {
-    const auto close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      err = "server address `" + address + "` must look like [::1]:5432";
-      return false;
-    }
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-      err = "server address `" + address + "` must be host:port";
-      return false;
-    }
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-  }
-  unsigned p = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p == 0 ||
-      p > 65535) {
-    err = "server address `" + address + "` has an invalid port";
+  HostPort hp;
+  // No host (":5432") is refused here; the UDP services resolve it as the local host.
+  const bool no_host = !address.empty() && address.front() == ':' && address.rfind(':') == 0;
+  const HostPortError e = no_host ? HostPortError::NoColon : split_host_port(address, hp);
+  if (e != HostPortError::None) {
+    err = host_port_message(e, address, "[::1]:5432", "must be host:port");
     return false;
   }
-  s.host = host;
-  s.port = port;
+  s.host = hp.host;
+  s.port = hp.port;
   boost::system::error_code aec;
-  ip::address a = ip::make_address(host, aec);
-  if (!aec) s.endpoint = ip::tcp::endpoint(a, static_cast<unsigned short>(p));
+  ip::address a = ip::make_address(hp.host, aec);
+  if (!aec) s.endpoint = ip::tcp::endpoint(a, hp.number);
   return true;
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/host_port.h"
 #include "rules/rule.h"
+#include "tls/store.h"
 
 namespace portier::tcp {
 
@@ -252,6 +253,23 @@ BuildResult Builder::build(const config::Configuration& cfg) {
     if (!ep_err.empty()) {
       bad(ep_err);
       continue;
+    }
+    if (route->tls == TlsMode::Terminate && !rc.tls->options.empty()) {
+      // A provider suffix (`modern@file`) is accepted, as on HTTP routers.
+      std::string opt = rc.tls->options.substr(0, rc.tls->options.find('@'));
+      if (opt != "default") {
+        auto it = cfg.tls.options.find(opt);
+        if (it == cfg.tls.options.end()) {
+          bad("tls.options `" + rc.tls->options + "` does not exist");
+          continue;
+        }
+        // Options that cannot be applied disable the router rather than serve it weaker.
+        if (auto c = tls::compile_options(opt, it->second); !c) {
+          bad("tls.options `" + rc.tls->options + "`: " + c.error().message);
+          continue;
+        }
+      }
+      route->tls_options = std::move(opt);
     }
     route->rule = std::move(*rule);
     if (route->tls == TlsMode::Terminate && !rc.tls->cert_resolver.empty()) {

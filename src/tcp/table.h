@@ -79,6 +79,9 @@ struct Route {
   const Service* service = nullptr;
   std::vector<const Middleware*> middlewares;
   TlsMode tls = TlsMode::None;
+  // Terminate: the tls.options entry the handshake uses ("default" when the router names none),
+  // without the `@provider` suffix (options are global, as for HTTP routers).
+  std::string tls_options = "default";
 };
 
 // Everything TCP routing needs to know of one entrypoint.

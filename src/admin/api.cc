@@ -38,10 +38,12 @@ std::optional<std::string_view> segment_after(std::string_view path, std::string
   return rest;
 }
 
+// `list` ("/api/tcp/routers") answers every object of `objects(runtime)`, `list/{name}` one,
+// with a 404 naming `kind` when there is none of that name.
 template <typename Objects, typename ToJson>
 std::optional<ApiResponse> collection(const RuntimeStore& store, std::string_view path,
-                                      const std::string& kind, Objects objects, ToJson to_json) {
-  const std::string list = "/api/http/" + kind + "s";
+                                      const std::string& list, const std::string& kind,
+                                      Objects objects, ToJson to_json) {
   if (path == list) {
     auto rt = store.get();
     json out = json::array();
@@ -55,6 +57,37 @@ std::optional<ApiResponse> collection(const RuntimeStore& store, std::string_vie
     return json_response(to_json(*rt, n));
   }
   return std::nullopt;
+}
+
+// /api/tcp/* and /api/udp/*: Traefik's pkg/api/handler_tcp.go and handler_udp.go.
+ApiResponse l4_route(const RuntimeStore& store, std::string_view path) {
+  std::optional<ApiResponse> r = collection(
+      store, path, "/api/tcp/routers", "router",
+      [](const Runtime& rt) -> const auto& { return rt.config.tcp.routers; }, tcp_router_json);
+  if (!r) {
+    r = collection(
+        store, path, "/api/tcp/services", "service",
+        [](const Runtime& rt) -> const auto& { return rt.config.tcp.services; },
+        tcp_service_json);
+  }
+  if (!r) {
+    r = collection(
+        store, path, "/api/tcp/middlewares", "middleware",
+        [](const Runtime& rt) -> const auto& { return rt.config.tcp.middlewares; },
+        tcp_middleware_json);
+  }
+  if (!r) {
+    r = collection(
+        store, path, "/api/udp/routers", "router",
+        [](const Runtime& rt) -> const auto& { return rt.config.udp.routers; }, udp_router_json);
+  }
+  if (!r) {
+    r = collection(
+        store, path, "/api/udp/services", "service",
+        [](const Runtime& rt) -> const auto& { return rt.config.udp.services; },
+        udp_service_json);
+  }
+  return r ? *r : page_not_found();
 }
 
 ApiResponse route(const RuntimeStore& store, std::string_view version, std::string_view path,
@@ -106,20 +139,23 @@ ApiResponse route(const RuntimeStore& store, std::string_view version, std::stri
     return json_response(store.cache_stats());
   }
   if (auto r = collection(
-          store, path, "router",
+          store, path, "/api/http/routers", "router",
           [](const Runtime& rt) -> const auto& { return rt.config.http.routers; }, router_json)) {
     return *r;
   }
   if (auto r = collection(
-          store, path, "service",
+          store, path, "/api/http/services", "service",
           [](const Runtime& rt) -> const auto& { return rt.config.http.services; }, service_json)) {
     return *r;
   }
   if (auto r = collection(
-          store, path, "middleware",
+          store, path, "/api/http/middlewares", "middleware",
           [](const Runtime& rt) -> const auto& { return rt.config.http.middlewares; },
           middleware_json)) {
     return *r;
+  }
+  if (path.starts_with("/api/tcp/") || path.starts_with("/api/udp/")) {
+    return l4_route(store, path);
   }
   return page_not_found();
 }

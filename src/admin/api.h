@@ -6,6 +6,8 @@
 //   /ping  /api/version  /api/overview  /api/entrypoints  /api/rawdata
 //   /api/providers[/{name}]  (portier's: each provider's refused sources)
 //   /api/http/routers[/{name}]  /api/http/services[/{name}]  /api/http/middlewares[/{name}]
+//   /api/tcp/routers[/{name}]   /api/tcp/services[/{name}]   /api/tcp/middlewares[/{name}]
+//   /api/udp/routers[/{name}]   /api/udp/services[/{name}]
 //   /api/portier/certificates  /api/portier/traffic  (portier's: RuntimeStore::traffic_source)
 //   /api/portier/cache  (GET: the cache middlewares' counters; DELETE ?key= or ?prefix=
 //                        [&middleware=]: purges; the API's one write)

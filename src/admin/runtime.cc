@@ -4,38 +4,18 @@
 #include <cstdio>
 #include <ctime>
 
+#include "admin/runtime_internal.h"
+
 namespace portier::admin {
+
+using detail::errors_of;
+using detail::Problems;
+using detail::provider_of;
+using detail::with_status;
+
 namespace {
 
 using json = nlohmann::json;
-
-std::string provider_of(const std::string& name) {
-  auto at = name.find('@');
-  return at == std::string::npos ? "" : name.substr(at + 1);
-}
-
-struct Problems {
-  std::vector<std::string> messages;
-  bool disabled = false;
-  bool empty() const { return messages.empty(); }
-};
-
-Problems errors_of(const Runtime& rt, const std::string& kind, const std::string& name) {
-  Problems out;
-  for (const auto& e : rt.errors) {
-    if (e.kind == kind && e.name == name) {
-      out.messages.push_back(e.message);
-      out.disabled = out.disabled || !e.warning;
-    }
-  }
-  return out;
-}
-
-json with_status(json j, const Problems& p) {
-  j["status"] = p.empty() ? "enabled" : p.disabled ? "disabled" : "warning";
-  if (!p.empty()) j["error"] = p.messages;
-  return j;
-}
 
 std::string rfc3339(std::int64_t unix_ms) {
   std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
@@ -200,6 +180,13 @@ json overview_json(const Runtime& rt) {
            {{"routers", count("router", rt.config.http.routers)},
             {"services", count("service", rt.config.http.services)},
             {"middlewares", count("middleware", rt.config.http.middlewares)}}},
+          {"tcp",
+           {{"routers", count("tcp router", rt.config.tcp.routers)},
+            {"services", count("tcp service", rt.config.tcp.services)},
+            {"middlewares", count("tcp middleware", rt.config.tcp.middlewares)}}},
+          {"udp",
+           {{"routers", count("udp router", rt.config.udp.routers)},
+            {"services", count("udp service", rt.config.udp.services)}}},
           {"providers", providers},
           // portier addition: static options accepted but not acted on yet.
           {"static", {{"warnings", rt.static_warnings}}}};
@@ -263,7 +250,21 @@ json rawdata_json(const Runtime& rt) {
   for (const auto& [name, m] : rt.config.http.middlewares) {
     middlewares[name] = middleware_json(rt, name);
   }
-  return {{"routers", routers}, {"services", services}, {"middlewares", middlewares}};
+  json out = {{"routers", routers}, {"services", services}, {"middlewares", middlewares}};
+  // Traefik's rawdata names the other sections tcpRouters, udpServices, ...; like its, they are
+  // left out when empty.
+  auto add = [&](const char* key, const auto& objects, auto to_json) {
+    if (objects.empty()) return;
+    json section = json::object();
+    for (const auto& entry : objects) section[entry.first] = to_json(rt, entry.first);
+    out[key] = std::move(section);
+  };
+  add("tcpRouters", rt.config.tcp.routers, tcp_router_json);
+  add("tcpServices", rt.config.tcp.services, tcp_service_json);
+  add("tcpMiddlewares", rt.config.tcp.middlewares, tcp_middleware_json);
+  add("udpRouters", rt.config.udp.routers, udp_router_json);
+  add("udpServices", rt.config.udp.services, udp_service_json);
+  return out;
 }
 
 }  // namespace portier::admin

@@ -50,6 +50,7 @@ struct Runtime {
   config::Configuration config;  // merged, qualified names
   std::vector<ObjectError> errors;
   std::map<std::string, std::string> entrypoints;  // name -> bound address
+  std::vector<std::string> udp_entrypoints;  // the names of those with a /udp address
   // Live health of checked servers, by service and server URL (the engine's flags: read with
   // relaxed loads, never written here). A server of a service that is not listed is UP.
   std::map<std::string, std::map<std::string, std::shared_ptr<const ServerHealth>>> health;
@@ -67,6 +68,14 @@ struct Runtime {
 nlohmann::json router_json(const Runtime& rt, const std::string& name);
 nlohmann::json service_json(const Runtime& rt, const std::string& name);
 nlohmann::json middleware_json(const Runtime& rt, const std::string& name);
+// The tcp and udp sections (runtime_l4.cc), in Traefik's shapes (pkg/api/handler_tcp.go,
+// handler_udp.go); `name` must be in the matching map of rt.config.
+nlohmann::json tcp_router_json(const Runtime& rt, const std::string& name);
+nlohmann::json tcp_service_json(const Runtime& rt, const std::string& name);
+nlohmann::json tcp_middleware_json(const Runtime& rt, const std::string& name);
+nlohmann::json udp_router_json(const Runtime& rt, const std::string& name);
+nlohmann::json udp_service_json(const Runtime& rt, const std::string& name);
+// Counts of every section (http, tcp, udp), the providers and the static warnings.
 nlohmann::json overview_json(const Runtime& rt);
 nlohmann::json rawdata_json(const Runtime& rt);
 // One provider: name, status ("enabled", "warning" when it only has warnings, "error" when it

@@ -427,6 +427,7 @@ int main(int argc, char** argv) {
     for (const auto& w : warnings) rt->errors.push_back({w.kind, w.name, w.message, true});
     for (const auto& ep : server.entrypoints()) {
       rt->entrypoints[ep.name] = ep.endpoint.address().to_string() + ":" + ep.port;
+      if (ep.udp) rt->udp_entrypoints.push_back(ep.name);
     }
     rt->static_warnings = cfg->warnings;
     rt->certificates = certificates.info();

@@ -13,12 +13,15 @@ namespace {
 
 using detail::decode_middleware;
 using detail::decode_router_tls;
+using detail::decode_section;
 using detail::decode_tcp;
 using detail::decode_servers_transport;
 using detail::decode_udp;
 using detail::lower_ascii;
 using detail::parse_yaml;
 using detail::read_file;
+using detail::read_list;
+using detail::read_router_fields;
 using detail::read_string_map;
 
 const std::string kDisabled = "; the object is disabled";
@@ -134,24 +137,19 @@ bool decode_propagation(const YAML::Node& node, const std::string& path, Diagnos
 void decode_weighted(const YAML::Node& node, const std::string& path, Diagnostics& d,
                      Weighted& w) {
   YamlMap m(node, path, d);
-  YAML::Node services = m.get("services");
-  if (services && !services.IsNull() && !services.IsSequence()) {
-    d.add(services.Mark(), "`" + m.child_path("services") + "` must be a list");
-  } else if (services) {
-    for (const auto& sn : services) {
-      WeightedService ws;
-      YamlMap sm(sn, m.child_path("services[]"), d);
-      read_string(sm.get("name"), sm.child_path("name"), d, ws.name);
-      long long weight = 1;
-      read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, weight);
-      ws.weight = static_cast<int>(weight);
-      sm.finish();
-      if (sm.ok() && ws.name.empty()) {
-        d.add(sn.Mark(), "`" + sm.child_path("name") + "` is required");
-      }
-      w.services.push_back(std::move(ws));
+  read_list(m.get("services"), m.child_path("services"), d, [&](const YAML::Node& sn) {
+    WeightedService ws;
+    YamlMap sm(sn, m.child_path("services[]"), d);
+    read_string(sm.get("name"), sm.child_path("name"), d, ws.name);
+    long long weight = 1;
+    read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, weight);
+    ws.weight = static_cast<int>(weight);
+    sm.finish();
+    if (sm.ok() && ws.name.empty()) {
+      d.add(sn.Mark(), "`" + sm.child_path("name") + "` is required");
     }
-  }
+    w.services.push_back(std::move(ws));
+  });
   if (YAML::Node sticky = m.get("sticky")) decode_sticky(sticky, m.child_path("sticky"), d, w.sticky);
   if (YAML::Node hc = m.get("healthCheck")) {
     w.health_check = decode_propagation(hc, m.child_path("healthCheck"), d);
@@ -177,24 +175,19 @@ void decode_mirroring(const YAML::Node& node, const std::string& path, Diagnosti
   read_string(m.get("service"), m.child_path("service"), d, mr.service);
   read_bool(m.get("mirrorBody"), m.child_path("mirrorBody"), d, mr.mirror_body);
   read_int(m.get("maxBodySize"), m.child_path("maxBodySize"), d, -1, 1LL << 62, mr.max_body_size);
-  YAML::Node mirrors = m.get("mirrors");
-  if (mirrors && !mirrors.IsNull() && !mirrors.IsSequence()) {
-    d.add(mirrors.Mark(), "`" + m.child_path("mirrors") + "` must be a list");
-  } else if (mirrors) {
-    for (const auto& mn : mirrors) {
-      Mirror mi;
-      YamlMap mm(mn, m.child_path("mirrors[]"), d);
-      read_string(mm.get("name"), mm.child_path("name"), d, mi.name);
-      long long percent = 0;
-      read_int(mm.get("percent"), mm.child_path("percent"), d, 0, 100, percent);
-      mi.percent = static_cast<int>(percent);
-      mm.finish();
-      if (mm.ok() && mi.name.empty()) {
-        d.add(mn.Mark(), "`" + mm.child_path("name") + "` is required");
-      }
-      mr.mirrors.push_back(std::move(mi));
+  read_list(m.get("mirrors"), m.child_path("mirrors"), d, [&](const YAML::Node& mn) {
+    Mirror mi;
+    YamlMap mm(mn, m.child_path("mirrors[]"), d);
+    read_string(mm.get("name"), mm.child_path("name"), d, mi.name);
+    long long percent = 0;
+    read_int(mm.get("percent"), mm.child_path("percent"), d, 0, 100, percent);
+    mi.percent = static_cast<int>(percent);
+    mm.finish();
+    if (mm.ok() && mi.name.empty()) {
+      d.add(mn.Mark(), "`" + mm.child_path("name") + "` is required");
     }
-  }
+    mr.mirrors.push_back(std::move(mi));
+  });
   if (YAML::Node hc = m.get("healthCheck")) {
     mr.health_check = decode_propagation(hc, m.child_path("healthCheck"), d);
   }
@@ -315,35 +308,13 @@ namespace {
 
 void decode_router(const YAML::Node& node, const std::string& path, Diagnostics& d, Router& r) {
   YamlMap m(node, path, d);
-  read_string(m.get("rule"), m.child_path("rule"), d, r.rule);
-  long long prio = 0;
-  read_int(m.get("priority"), m.child_path("priority"), d, -(1LL << 31), (1LL << 31) - 1, prio);
-  r.priority = static_cast<int>(prio);
-  read_string_list(m.get("entryPoints"), m.child_path("entryPoints"), d, r.entry_points);
-  read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
-  read_string(m.get("service"), m.child_path("service"), d, r.service);
-  read_string(m.get("ruleSyntax"), m.child_path("ruleSyntax"), d, r.rule_syntax);
+  read_router_fields(m, d, r);
   if (YAML::Node tls = m.get("tls")) decode_router_tls(tls, m.child_path("tls"), d, r.tls);
   // Per-router access log, metrics and tracing switches: none of those exist yet.
   check_schema(m.get("observability"), "accessLogs,metrics,tracing,traceVerbosity",
                m.child_path("observability"), d);
   unsupported_keys(m, d, d, {{"parentRefs", ""}}, kDisabled);
   m.finish();
-}
-
-// Decodes one named object with its own diagnostics: in Disable mode its errors become its
-// provider_error, so only that object is disabled.
-template <typename Object, typename Decode>
-void decode_object(const YAML::Node& node, const std::string& path, Diagnostics& file_diag,
-                   ObjectErrors mode, Object& out, Decode decode) {
-  Diagnostics od(file_diag.file());
-  decode(node, path, od, out);
-  if (od.empty()) return;
-  if (mode == ObjectErrors::Fail) {
-    file_diag.append(od);
-  } else {
-    out.provider_error = od.str();
-  }
 }
 
 }  // namespace
@@ -355,21 +326,11 @@ Result<Configuration> decode_dynamic_node(const YAML::Node& root, const std::str
   Configuration cfg;
   YamlMap top(root, "", d);
   YamlMap http(top.get("http"), "http", d);
-  for (auto& [name, node] : YamlMap(http.get("routers"), "http.routers", d).entries()) {
-    decode_object(node, "http.routers." + name, d, mode, cfg.http.routers[name], decode_router);
-  }
-  for (auto& [name, node] : YamlMap(http.get("services"), "http.services", d).entries()) {
-    decode_object(node, "http.services." + name, d, mode, cfg.http.services[name], decode_service);
-  }
-  for (auto& [name, node] : YamlMap(http.get("middlewares"), "http.middlewares", d).entries()) {
-    decode_object(node, "http.middlewares." + name, d, mode, cfg.http.middlewares[name],
-                  decode_middleware);
-  }
-  for (auto& [name, node] :
-       YamlMap(http.get("serversTransports"), "http.serversTransports", d).entries()) {
-    decode_object(node, "http.serversTransports." + name, d, mode,
-                  cfg.http.servers_transports[name], decode_servers_transport);
-  }
+  decode_section(http, "routers", "http.", d, mode, cfg.http.routers, decode_router);
+  decode_section(http, "services", "http.", d, mode, cfg.http.services, decode_service);
+  decode_section(http, "middlewares", "http.", d, mode, cfg.http.middlewares, decode_middleware);
+  decode_section(http, "serversTransports", "http.", d, mode, cfg.http.servers_transports,
+                 decode_servers_transport);
   unsupported_keys(http, d, w, {{"models", ""}}, "; accepted and ignored");
   http.finish();
   decode_tls(top.get("tls"), d, cfg.tls);

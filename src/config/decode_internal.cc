@@ -31,37 +31,7 @@ Result<std::string> read_file(const std::string& path) {
 
 void decode_router_tls(const YAML::Node& node, const std::string& path, Diagnostics& d,
                        std::optional<RouterTls>& out) {
-  if (node.IsNull()) return;
-  if (node.IsScalar()) {
-    bool on = false;
-    if (read_bool(node, path, d, on)) {
-      if (on) {
-        out = RouterTls{};
-      } else {
-        out.reset();
-      }
-    }
-    return;
-  }
-  RouterTls t;
-  YamlMap tm(node, path, d);
-  read_string(tm.get("certResolver"), tm.child_path("certResolver"), d, t.cert_resolver);
-  read_string(tm.get("options"), tm.child_path("options"), d, t.options);
-  YAML::Node domains = tm.get("domains");
-  if (domains && domains.IsSequence()) {
-    for (const auto& dn : domains) {
-      Domain dom;
-      YamlMap dm(dn, tm.child_path("domains[]"), d);
-      read_string(dm.get("main"), dm.child_path("main"), d, dom.main);
-      read_string_list(dm.get("sans"), dm.child_path("sans"), d, dom.sans);
-      dm.finish();
-      t.domains.push_back(std::move(dom));
-    }
-  } else if (domains && !domains.IsNull()) {
-    d.add(domains.Mark(), "`" + tm.child_path("domains") + "` must be a list");
-  }
-  tm.finish();
-  out = std::move(t);
+  decode_tls_block(node, path, d, out, [](YamlMap&, RouterTls&) {});
 }
 
 void read_string_map(const YAML::Node& n, const std::string& path, Diagnostics& d,

@@ -25,43 +25,13 @@ void decode_proxy_protocol(const YAML::Node& node, const std::string& path, Diag
 }
 
 void decode_tcp_router(const YAML::Node& node, const std::string& path, Diagnostics& d,
-                   TcpRouter& r) {
+                       TcpRouter& r) {
   YamlMap m(node, path, d);
-  read_string(m.get("rule"), m.child_path("rule"), d, r.rule);
-  read_string(m.get("ruleSyntax"), m.child_path("ruleSyntax"), d, r.rule_syntax);
-  long long prio = 0;
-  read_int(m.get("priority"), m.child_path("priority"), d, -(1LL << 31), (1LL << 31) - 1, prio);
-  r.priority = static_cast<int>(prio);
-  read_string_list(m.get("entryPoints"), m.child_path("entryPoints"), d, r.entry_points);
-  read_string_list(m.get("middlewares"), m.child_path("middlewares"), d, r.middlewares);
-  read_string(m.get("service"), m.child_path("service"), d, r.service);
-  if (YAML::Node tls = m.get("tls"); tls && !tls.IsNull()) {
-    const std::string tp = m.child_path("tls");
-    if (tls.IsScalar()) {  // `tls: true`, Traefik's short form (and the `tls=true` label)
-      bool on = false;
-      if (read_bool(tls, tp, d, on) && on) r.tls = TcpRouterTls{};
-    } else {
-      TcpRouterTls t;
-      YamlMap tm(tls, tp, d);
+  read_router_fields(m, d, r);
+  if (YAML::Node tls = m.get("tls")) {
+    decode_tls_block(tls, m.child_path("tls"), d, r.tls, [&](YamlMap& tm, TcpRouterTls& t) {
       read_bool(tm.get("passthrough"), tm.child_path("passthrough"), d, t.passthrough);
-      read_string(tm.get("options"), tm.child_path("options"), d, t.options);
-      read_string(tm.get("certResolver"), tm.child_path("certResolver"), d, t.cert_resolver);
-      YAML::Node domains = tm.get("domains");
-      if (domains && domains.IsSequence()) {
-        for (const auto& dn : domains) {
-          TcpDomain dom;
-          YamlMap dm(dn, tm.child_path("domains[]"), d);
-          read_string(dm.get("main"), dm.child_path("main"), d, dom.main);
-          read_string_list(dm.get("sans"), dm.child_path("sans"), d, dom.sans);
-          dm.finish();
-          t.domains.push_back(std::move(dom));
-        }
-      } else if (domains && !domains.IsNull()) {
-        d.add(domains.Mark(), "`" + tm.child_path("domains") + "` must be a list");
-      }
-      tm.finish();
-      r.tls = std::move(t);
-    }
+    });
   }
   m.finish();
   if (r.rule_syntax == "v2") {
@@ -77,23 +47,18 @@ void decode_tcp_service(const YAML::Node& node, const std::string& path, Diagnos
     ++kinds;
     TcpLoadBalancer lb;
     YamlMap lm(lbn, m.child_path("loadBalancer"), d);
-    YAML::Node servers = lm.get("servers");
-    if (servers && servers.IsSequence()) {
-      for (const auto& sn : servers) {
-        TcpServer srv;
-        YamlMap sm(sn, lm.child_path("servers[]"), d);
-        read_string(sm.get("address"), sm.child_path("address"), d, srv.address);
-        read_bool(sm.get("tls"), sm.child_path("tls"), d, srv.tls);
-        sm.finish();
-        if (srv.address.empty()) d.add(sn.Mark(), "`" + sm.child_path("address") + "` is required");
-        if (srv.tls) {
-          d.add(sn.Mark(), "`" + sm.child_path("tls") + "` is not supported yet" + kDisabled);
-        }
-        lb.servers.push_back(std::move(srv));
+    read_list(lm.get("servers"), lm.child_path("servers"), d, [&](const YAML::Node& sn) {
+      TcpServer srv;
+      YamlMap sm(sn, lm.child_path("servers[]"), d);
+      read_string(sm.get("address"), sm.child_path("address"), d, srv.address);
+      read_bool(sm.get("tls"), sm.child_path("tls"), d, srv.tls);
+      sm.finish();
+      if (srv.address.empty()) d.add(sn.Mark(), "`" + sm.child_path("address") + "` is required");
+      if (srv.tls) {
+        d.add(sn.Mark(), "`" + sm.child_path("tls") + "` is not supported yet" + kDisabled);
       }
-    } else if (servers && !servers.IsNull()) {
-      d.add(servers.Mark(), "`" + lm.child_path("servers") + "` must be a list");
-    }
+      lb.servers.push_back(std::move(srv));
+    });
     read_string(lm.get("serversTransport"), lm.child_path("serversTransport"), d,
                 lb.servers_transport);
     decode_proxy_protocol(lm.get("proxyProtocol"), lm.child_path("proxyProtocol"), d,
@@ -110,22 +75,7 @@ void decode_tcp_service(const YAML::Node& node, const std::string& path, Diagnos
     ++kinds;
     std::vector<TcpWeightedService> list;
     YamlMap wm(wn, m.child_path("weighted"), d);
-    YAML::Node services = wm.get("services");
-    if (services && services.IsSequence()) {
-      for (const auto& sn : services) {
-        TcpWeightedService ws;
-        YamlMap sm(sn, wm.child_path("services[]"), d);
-        read_string(sm.get("name"), sm.child_path("name"), d, ws.name);
-        long long w = 1;
-        read_int(sm.get("weight"), sm.child_path("weight"), d, 0, 1 << 20, w);
-        ws.weight = static_cast<int>(w);
-        sm.finish();
-        if (ws.name.empty()) d.add(sn.Mark(), "`" + sm.child_path("name") + "` is required");
-        list.push_back(std::move(ws));
-      }
-    } else if (services && !services.IsNull()) {
-      d.add(services.Mark(), "`" + wm.child_path("services") + "` must be a list");
-    }
+    read_weighted_services(wm, d, list);
     check_schema(wm.get("healthCheck"), "", wm.child_path("healthCheck"), d);
     wm.finish();
     s.weighted = std::move(list);
@@ -184,31 +134,16 @@ void decode_tcp_transport(const YAML::Node& node, const std::string& path, Diagn
   m.finish();
 }
 
-template <typename Object, typename Decode>
-void decode_each(YamlMap& section, const char* key, const std::string& prefix, Diagnostics& d,
-                 ObjectErrors mode, std::map<std::string, Object>& out, Decode decode) {
-  for (auto& [name, node] : YamlMap(section.get(key), prefix + key, d).entries()) {
-    Object& o = out[name];
-    Diagnostics od(d.file());
-    decode(node, prefix + key + "." + name, od, o);
-    if (od.empty()) continue;
-    if (mode == ObjectErrors::Fail) {
-      d.append(od);
-    } else {
-      o.provider_error = od.str();
-    }
-  }
-}
-
 }  // namespace
 
 void decode_tcp(const YAML::Node& node, Diagnostics& d, ObjectErrors mode, Tcp& out) {
   if (!node || node.IsNull()) return;
   YamlMap m(node, "tcp", d);
-  decode_each(m, "routers", "tcp.", d, mode, out.routers, decode_tcp_router);
-  decode_each(m, "services", "tcp.", d, mode, out.services, decode_tcp_service);
-  decode_each(m, "middlewares", "tcp.", d, mode, out.middlewares, decode_tcp_middleware);
-  decode_each(m, "serversTransports", "tcp.", d, mode, out.servers_transports, decode_tcp_transport);
+  decode_section(m, "routers", "tcp.", d, mode, out.routers, decode_tcp_router);
+  decode_section(m, "services", "tcp.", d, mode, out.services, decode_tcp_service);
+  decode_section(m, "middlewares", "tcp.", d, mode, out.middlewares, decode_tcp_middleware);
+  decode_section(m, "serversTransports", "tcp.", d, mode, out.servers_transports,
+                 decode_tcp_transport);
   m.finish();
 }
 

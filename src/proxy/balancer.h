@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/wrr.h"
+
 namespace portier::proxy {
 
 // loadBalancer.strategy. Traefik v3's names: wrr (default), p2c, hrw.
@@ -81,25 +83,8 @@ std::size_t HashRing::pick(std::uint64_t key, Usable usable) const {
   return npos;
 }
 
-// Smooth weighted round robin (nginx's): each usable server gains its weight, the richest is
-// picked and pays back the sum. `current` has one entry per server and persists between picks.
-// npos when no server is usable or all usable ones weigh 0.
-template <typename Weight, typename Usable>
-std::size_t wrr_pick(std::size_t n, Weight weight, std::vector<std::int64_t>& current,
-                     Usable usable) {
-  if (current.size() != n) current.assign(n, 0);
-  std::int64_t total = 0;
-  std::size_t best = n;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!usable(i) || weight(i) <= 0) continue;
-    current[i] += weight(i);
-    total += weight(i);
-    if (best == n || current[i] > current[best]) best = i;
-  }
-  if (best == n) return static_cast<std::size_t>(-1);
-  current[best] -= total;
-  return best;
-}
+// Smooth weighted round robin: common/wrr.h (shared with the TCP and UDP services).
+using portier::wrr_pick;
 
 // Power of two random choices: two distinct usable servers drawn at random, the one with fewer
 // requests in flight wins (ties: the first drawn). `scratch` is reused between calls so a pick

@@ -6,6 +6,8 @@
 #include <array>
 #include <cctype>
 
+#include "rules/expr.h"
+
 namespace portier::rules {
 
 namespace ip = boost::asio::ip;
@@ -65,98 +67,9 @@ bool spelled_as(std::string_view canonical, std::string_view name) {
   return lower || upper || title;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Lexer
-
-enum class Tok { Ident, String, LParen, RParen, Comma, And, Or, Not, End };
-
-struct Token {
-  Tok kind;
-  std::string text;
-  std::size_t column;  // 1-based
-};
-
-class Lexer {
- public:
-  explicit Lexer(std::string_view s) : s_(s) {}
-
-  Result<Token> next() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-    std::size_t col = i_ + 1;
-    if (i_ >= s_.size()) return Token{Tok::End, "", col};
-    char c = s_[i_];
-    auto two = s_.substr(i_, 2);
-    if (two == "&&") return i_ += 2, Token{Tok::And, "&&", col};
-    if (two == "||") return i_ += 2, Token{Tok::Or, "||", col};
-    if (c == '!') return ++i_, Token{Tok::Not, "!", col};
-    if (c == '(') return ++i_, Token{Tok::LParen, "(", col};
-    if (c == ')') return ++i_, Token{Tok::RParen, ")", col};
-    if (c == ',') return ++i_, Token{Tok::Comma, ",", col};
-    if (c == '`') {
-      std::size_t end = s_.find('`', i_ + 1);
-      if (end == std::string_view::npos) return fail(col, "unterminated `string`");
-      Token t{Tok::String, std::string(s_.substr(i_ + 1, end - i_ - 1)), col};
-      i_ = end + 1;
-      return t;
-    }
-    if (c == '"') return quoted(col);
-    if (std::isalpha(static_cast<unsigned char>(c))) {
-      std::size_t start = i_;
-      while (i_ < s_.size() && std::isalnum(static_cast<unsigned char>(s_[i_]))) ++i_;
-      return Token{Tok::Ident, std::string(s_.substr(start, i_ - start)), col};
-    }
-    if (c == '\'') return fail(col, "single quotes are not allowed; use `backticks` or \"quotes\"");
-    return fail(col, std::string("unexpected character '") + c + "'");
-  }
-
- private:
-  static Result<Token> fail(std::size_t col, const std::string& msg) {
-    return Error{"column " + std::to_string(col) + ": " + msg};
-  }
-
-  // A Go interpreted string literal with the common escapes.
-  Result<Token> quoted(std::size_t col) {
-    std::string out;
-    for (std::size_t j = i_ + 1; j < s_.size(); ++j) {
-      char c = s_[j];
-      if (c == '"') {
-        i_ = j + 1;
-        return Token{Tok::String, out, col};
-      }
-      if (c != '\\') {
-        out.push_back(c);
-        continue;
-      }
-      if (++j >= s_.size()) break;
-      switch (s_[j]) {
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        default:
-          return fail(j, std::string("unknown escape \\") + s_[j] + " in quoted string");
-      }
-    }
-    return fail(col, "unterminated \"string\"");
-  }
-
-  std::string_view s_;
-  std::size_t i_ = 0;
-};
 
 // ---------------------------------------------------------------------------------------------
-// Parser: recursive descent into Nodes, matchers compiled as they are read.
+// The HTTP matchers over the shared grammar (expr.h), compiled as they are read.
 
 struct MatcherSpec {
   std::string_view name;
@@ -179,166 +92,64 @@ constexpr MatcherSpec kMatchers[] = {
     {"ClientIP", Kind::ClientIP, 1, 1},
 };
 
-// Bounds on a rule's shape: the parser, matches() and the destructor recurse over the tree, so
-// its depth must stay far from any thread's stack size (found by tests/fuzz/rule_fuzz.cc: 200,000
-// `!` or `(` overflowed the stack). Real rules are a few levels deep with a handful of matchers.
-constexpr int kMaxNesting = 100;    // `!` and `(` inside one another
-constexpr int kMaxMatchers = 1000;  // each && or || adds a level to the tree too
-
-class Parser {
+// The HTTP matchers for rules::parse_expression (expr.h): matchers compiled as they are read.
+class HttpLang {
  public:
-  explicit Parser(std::string_view text) : lex_(text) {}
-
-  Result<std::unique_ptr<Node>> parse_rule() {
-    if (auto r = advance(); !r) return r.error();
-    if (cur_.kind == Tok::End) return Error{"empty rule"};
-    auto node = parse_or();
-    if (!node) return node;
-    if (cur_.kind != Tok::End) return expected("&&, || or the end of the rule");
-    return node;
-  }
-
-  bool uses_path = false;
-  bool uses_query = false;
-
- private:
+  using Node = Rule::Node;
   using NodeResult = Result<std::unique_ptr<Node>>;
+  static constexpr const char* kExample = "Host(`example.com`)";
 
-  Result<bool> advance() {
-    auto t = lex_.next();
-    if (!t) return t.error();
-    cur_ = std::move(*t);
-    return true;
-  }
-
-  Error expected(const std::string& what) const {
-    std::string got = cur_.kind == Tok::End ? "the end of the rule" : "`" + cur_.text + "`";
-    return Error{"column " + std::to_string(cur_.column) + ": expected " + what + ", got " + got};
-  }
-
-  static std::unique_ptr<Node> binary(Kind k, std::unique_ptr<Node> a, std::unique_ptr<Node> b) {
+  static std::unique_ptr<Node> combine(Op op, std::unique_ptr<Node> a, std::unique_ptr<Node> b) {
     auto n = std::make_unique<Node>();
-    n->kind = k;
+    n->kind = op == Op::And ? Kind::And : op == Op::Or ? Kind::Or : Kind::Not;
     n->a = std::move(a);
     n->b = std::move(b);
     return n;
   }
 
-  NodeResult parse_or() {
-    auto left = parse_and();
-    if (!left) return left;
-    std::unique_ptr<Node> node = std::move(*left);
-    while (cur_.kind == Tok::Or) {
-      if (auto r = advance(); !r) return r.error();
-      auto right = parse_and();
-      if (!right) return right;
-      node = binary(Kind::Or, std::move(node), std::move(*right));
-    }
-    return node;
-  }
+  bool uses_path = false;
+  bool uses_query = false;
 
-  NodeResult parse_and() {
-    auto left = parse_unary();
-    if (!left) return left;
-    std::unique_ptr<Node> node = std::move(*left);
-    while (cur_.kind == Tok::And) {
-      if (auto r = advance(); !r) return r.error();
-      auto right = parse_unary();
-      if (!right) return right;
-      node = binary(Kind::And, std::move(node), std::move(*right));
-    }
-    return node;
-  }
-
-  NodeResult parse_unary() {
-    if ((cur_.kind == Tok::Not || cur_.kind == Tok::LParen) && nesting_ >= kMaxNesting) {
-      return Error{"column " + std::to_string(cur_.column) + ": nested more than " +
-                   std::to_string(kMaxNesting) + " levels deep"};
-    }
-    struct Level {
-      int& n;
-      explicit Level(int& v) : n(++v) {}
-      ~Level() { --n; }
-    } level(nesting_);
-    if (cur_.kind == Tok::Not) {
-      if (auto r = advance(); !r) return r.error();
-      auto inner = parse_unary();
-      if (!inner) return inner;
-      return binary(Kind::Not, std::move(*inner), nullptr);
-    }
-    if (cur_.kind == Tok::LParen) {
-      if (auto r = advance(); !r) return r.error();
-      auto inner = parse_or();
-      if (!inner) return inner;
-      if (cur_.kind != Tok::RParen) return expected(")");
-      if (auto r = advance(); !r) return r.error();
-      return inner;
-    }
-    if (cur_.kind != Tok::Ident) return expected("a matcher such as Host(`example.com`)");
-    return parse_matcher();
-  }
-
-  NodeResult parse_matcher() {
-    const std::size_t col = cur_.column;
-    if (++matchers_ > kMaxMatchers) {
-      return Error{"column " + std::to_string(col) + ": more than " + std::to_string(kMaxMatchers) +
-                   " matchers in one rule"};
-    }
-    const std::string name = cur_.text;
-    const MatcherSpec* spec = nullptr;
+  Error check_name(const std::string& name, std::size_t col) const {
+    if (spec_of(name) != nullptr) return Error{};
+    std::string msg = "unknown matcher " + name;
     for (const auto& m : kMatchers) {
-      if (spelled_as(m.name, name)) spec = &m;
-    }
-    if (spec == nullptr) {
-      std::string msg = "column " + std::to_string(col) + ": unknown matcher " + name;
-      for (const auto& m : kMatchers) {
-        if (iequal(m.name, name)) {
-          msg += " (write " + std::string(m.name) + ", or all lower, all upper or only its " +
-                 "first letter upper, as Traefik accepts)";
-        }
+      if (iequal(m.name, name)) {
+        msg += " (write " + std::string(m.name) + ", or all lower, all upper or only its " +
+               "first letter upper, as Traefik accepts)";
       }
-      if (name == "HostHeader" || name == "HostSNI") msg += " (not an HTTP v3 matcher)";
-      return Error{msg};
     }
-    if (auto r = advance(); !r) return r.error();
-    if (cur_.kind != Tok::LParen) return expected("( after " + name);
-    std::vector<std::string> args;
-    for (;;) {
-      if (auto r = advance(); !r) return r.error();
-      if (cur_.kind != Tok::String) return expected("a `string` argument to " + name);
-      args.push_back(cur_.text);
-      if (auto r = advance(); !r) return r.error();
-      if (cur_.kind == Tok::Comma) continue;
-      if (cur_.kind == Tok::RParen) break;
-      return expected(", or ) in " + name + "(...)");
-    }
+    if (name == "HostHeader" || name == "HostSNI") msg += " (not an HTTP v3 matcher)";
+    return error_at(col, msg);
+  }
+
+  NodeResult matcher(const std::string& name, std::size_t col, std::vector<std::string>& args) {
+    const MatcherSpec* spec = spec_of(name);
     if (static_cast<int>(args.size()) < spec->min_args ||
         static_cast<int>(args.size()) > spec->max_args) {
       std::string want =
           spec->min_args == spec->max_args
               ? std::to_string(spec->min_args)
               : std::to_string(spec->min_args) + " or " + std::to_string(spec->max_args);
-      std::string msg = "column " + std::to_string(col) + ": " + name + " takes " + want +
-                        " value" + (want == "1" ? "" : "s") + ", got " +
+      std::string msg = name + " takes " + want + " value" + (want == "1" ? "" : "s") + ", got " +
                         std::to_string(args.size());
       if (spec->kind == Kind::Host || spec->kind == Kind::PathPrefix || spec->kind == Kind::Path) {
         msg += " (v3 syntax: combine values with ||, e.g. Host(`a`) || Host(`b`))";
       }
-      return Error{msg};
+      return error_at(col, msg);
     }
     for (std::size_t i = 0; i < args.size(); ++i) {
       if (args[i].empty()) {  // Traefik refuses an empty value for every matcher
-        return Error{"column " + std::to_string(col) + ": " + name + ": value " +
-                     std::to_string(i + 1) + " is empty"};
+        return error_at(col, name + ": value " + std::to_string(i + 1) + " is empty");
       }
     }
-    if (auto r = advance(); !r) return r.error();
     auto node = std::make_unique<Node>();
     node->kind = spec->kind;
     if (auto e = compile(*node, name, col, args); !e.message.empty()) return e;
     return node;
   }
 
+ private:
   Error compile(Node& n, const std::string& name, std::size_t col,
                 const std::vector<std::string>& args) {
     auto err = [&](const std::string& m) {
@@ -443,10 +254,13 @@ class Parser {
     }
   }
 
-  Lexer lex_;
-  Token cur_{Tok::End, "", 0};
-  int nesting_ = 0;
-  int matchers_ = 0;
+  static const MatcherSpec* spec_of(const std::string& name) {
+    const MatcherSpec* spec = nullptr;
+    for (const auto& m : kMatchers) {
+      if (spelled_as(m.name, name)) spec = &m;
+    }
+    return spec;
+  }
 };
 
 // Hosts the node can only match, or false when it can match any host.
@@ -617,13 +431,13 @@ Rule& Rule::operator=(Rule&&) noexcept = default;
 bool Rule::matches(const Request& req) const { return root_ && eval(*root_, req); }
 
 Result<Rule> parse(std::string_view text) {
-  Parser p(text);
-  auto root = p.parse_rule();
+  HttpLang lang;
+  auto root = parse_expression(text, lang);
   if (!root) return root.error();
   Rule rule;
   rule.root_ = std::move(*root);
-  rule.uses_path_ = p.uses_path;
-  rule.uses_query_ = p.uses_query;
+  rule.uses_path_ = lang.uses_path;
+  rule.uses_query_ = lang.uses_query;
   collect_host_names(*rule.root_, rule.host_names_);
   std::sort(rule.host_names_.begin(), rule.host_names_.end());
   rule.host_names_.erase(std::unique(rule.host_names_.begin(), rule.host_names_.end()),

@@ -1,5 +1,6 @@
 // Traefik v3's rule language: parsed and compiled once when a routing table is built, evaluated
-// per request without parsing or allocating.
+// per request without parsing or allocating. The grammar (rules/expr.h) is shared with the TCP
+// rules; the matchers are HTTP's.
 //
 //   rule    := or
 //   or      := and ( "||" and )*

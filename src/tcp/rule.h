@@ -7,8 +7,9 @@
 // Matchers, one value each (Traefik's pkg/muxer/tcp/matcher.go): HostSNI (`*` matches every
 // connection, `*.example.com` one leading label), HostSNIRegexp (RE2 over the SNI), ClientIP
 // (an address or CIDR), ALPN (one of the protocols the client offers; `acme-tls/1` refused).
-// A separate set from src/rules (the HTTP language): the two share no matcher, and HTTP's
-// Request type has nothing of a connection's SNI or ALPN.
+// The grammar and lexer are the HTTP rules' (rules/expr.h, generic over the matcher set); the
+// matchers are a separate set: the two share none, and HTTP's Request type has nothing of a
+// connection's SNI or ALPN.
 #pragma once
 
 #include <boost/asio/ip/address.hpp>

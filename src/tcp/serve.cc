@@ -193,8 +193,16 @@ asio::awaitable<Next> take(Connection& c, const Route& route, std::string_view s
   }
   if (route.tls == TlsMode::Terminate) {
     if (c.tls_context == nullptr || c.store == nullptr) co_return Next::Done;
+    // The router's own tls.options, as Traefik's TLSHandler; a name the store does not hold
+    // (its options failed there) closes the connection rather than serve weaker defaults.
+    const tls::CompiledOptions* options = c.store->options_named(route.tls_options);
+    if (options == nullptr) {
+      log::debug("tcp router's tls.options are not in the certificate store",
+                 {{"router", route.name}, {"options", route.tls_options}});
+      co_return Next::Done;
+    }
     auto& tls_stream = c.client.start_tls(c.tls_context->native());
-    tls::ServerContext::attach(tls_stream.native_handle(), c.store);
+    tls::ServerContext::attach(tls_stream.native_handle(), c.store, options);
     proxy::Deadline dl(c.wheel, cancel_client, &c.client);
     dl.arm(c.first_bytes_timeout);
     auto [ec, used] = co_await tls_stream.async_handshake(

@@ -1,10 +1,11 @@
 #include "tcp/table.h"
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
+#include "common/host_port.h"
 #include "rules/rule.h"
+#include "tls/store.h"
 
 namespace portier::tcp {
 
@@ -26,21 +27,8 @@ void InFlight::release(const std::string& ip) {
 }
 
 const Service* Service::pick_child() const {
-  // Smooth weighted round robin (nginx's): each pick adds every weight to its child's current
-  // value and takes the largest, which then gives back the total.
   std::lock_guard lock(mu_);
-  if (current_.size() != weighted.size()) current_.assign(weighted.size(), 0);
-  long long total = 0;
-  std::size_t best = weighted.size();
-  for (std::size_t i = 0; i < weighted.size(); ++i) {
-    if (weighted[i].second <= 0) continue;
-    current_[i] += weighted[i].second;
-    total += weighted[i].second;
-    if (best == weighted.size() || current_[i] > current_[best]) best = i;
-  }
-  if (best == weighted.size()) return nullptr;
-  current_[best] -= total;
-  return weighted[best].first;
+  return wrr_pick_child(weighted, current_);
 }
 
 void Service::order(std::vector<const Server*>& out) const {
@@ -70,39 +58,23 @@ bool EntryPointRoutes::https_host(std::string_view sni) const {
 
 namespace {
 
-// "host:port" or "[v6]:port" -> Server; false when malformed.
+// "host:port" or "[v6]:port" -> Server; false when malformed. A host that is not an IP literal
+// is a name, resolved per dial.
 bool parse_server(const std::string& address, Server& s, std::string& err) {
   s.address = address;
-  std::string host, port;
-  if (!address.empty() && address.front() == '[') {
-    const auto close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      err = "server address `" + address + "` must look like [::1]:5432";
-      return false;
-    }
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-      err = "server address `" + address + "` must be host:port";
-      return false;
-    }
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-  }
-  unsigned p = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p == 0 ||
-      p > 65535) {
-    err = "server address `" + address + "` has an invalid port";
+  HostPort hp;
+  // No host (":5432") is refused here; the UDP services resolve it as the local host.
+  const bool no_host = !address.empty() && address.front() == ':' && address.rfind(':') == 0;
+  const HostPortError e = no_host ? HostPortError::NoColon : split_host_port(address, hp);
+  if (e != HostPortError::None) {
+    err = host_port_message(e, address, "[::1]:5432", "must be host:port");
     return false;
   }
-  s.host = host;
-  s.port = port;
+  s.host = hp.host;
+  s.port = hp.port;
   boost::system::error_code aec;
-  ip::address a = ip::make_address(host, aec);
-  if (!aec) s.endpoint = ip::tcp::endpoint(a, static_cast<unsigned short>(p));
+  ip::address a = ip::make_address(hp.host, aec);
+  if (!aec) s.endpoint = ip::tcp::endpoint(a, hp.number);
   return true;
 }
 
@@ -281,6 +253,23 @@ BuildResult Builder::build(const config::Configuration& cfg) {
     if (!ep_err.empty()) {
       bad(ep_err);
       continue;
+    }
+    if (route->tls == TlsMode::Terminate && !rc.tls->options.empty()) {
+      // A provider suffix (`modern@file`) is accepted, as on HTTP routers.
+      std::string opt = rc.tls->options.substr(0, rc.tls->options.find('@'));
+      if (opt != "default") {
+        auto it = cfg.tls.options.find(opt);
+        if (it == cfg.tls.options.end()) {
+          bad("tls.options `" + rc.tls->options + "` does not exist");
+          continue;
+        }
+        // Options that cannot be applied disable the router rather than serve it weaker.
+        if (auto c = tls::compile_options(opt, it->second); !c) {
+          bad("tls.options `" + rc.tls->options + "`: " + c.error().message);
+          continue;
+        }
+      }
+      route->tls_options = std::move(opt);
     }
     route->rule = std::move(*rule);
     if (route->tls == TlsMode::Terminate && !rc.tls->cert_resolver.empty()) {

@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <map>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/wrr.h"
 #include "config/dynamic.h"
 #include "proxy/middlewares/ip_strategy.h"
 #include "tcp/rule.h"
@@ -65,7 +67,7 @@ class Service {
  private:
   mutable std::atomic<std::size_t> next_{0};
   mutable std::mutex mu_;
-  mutable std::vector<long long> current_;  // smooth WRR state of `weighted`
+  mutable std::vector<std::int64_t> current_;  // smooth WRR state of `weighted`
 };
 
 enum class TlsMode { None, Passthrough, Terminate };
@@ -77,6 +79,9 @@ struct Route {
   const Service* service = nullptr;
   std::vector<const Middleware*> middlewares;
   TlsMode tls = TlsMode::None;
+  // Terminate: the tls.options entry the handshake uses ("default" when the router names none),
+  // without the `@provider` suffix (options are global, as for HTTP routers).
+  std::string tls_options = "default";
 };
 
 // Everything TCP routing needs to know of one entrypoint.

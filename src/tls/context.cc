@@ -37,6 +37,16 @@ const Store* store_of(SSL* ssl) {
   return static_cast<const Store*>(SSL_get_ex_data(ssl, store_index()));
 }
 
+// A second slot: the options a TCP router fixed for this handshake (null: by SNI name).
+int options_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+const CompiledOptions* fixed_options(SSL* ssl) {
+  return static_cast<const CompiledOptions*>(SSL_get_ex_data(ssl, options_index()));
+}
+
 // RequestClientCert and RequireAnyClientCert: the certificate is taken as sent (OpenSSL still
 // checks that the client holds its key).
 int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
@@ -88,7 +98,8 @@ int on_client_hello(SSL* ssl, int* alert, void*) {
   }
   char buf[256];
   std::string_view sni(buf, client_hello_sni(ssl, buf));
-  const CompiledOptions& o = store->options_for(sni);
+  const CompiledOptions* fixed = fixed_options(ssl);
+  const CompiledOptions& o = fixed != nullptr ? *fixed : store->options_for(sni);
   if (!o.is_default && !apply_options(ssl, o)) {
     ERR_clear_error();
     *alert = SSL_AD_INTERNAL_ERROR;
@@ -122,7 +133,10 @@ int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const un
   std::string host = name ? name : "";
   for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!host.empty() && host.back() == '.') host.pop_back();
-  const std::string& ours = store->options_for(host).alpn_wire;
+  // A TCP router's options offer every protocol they name; HTTPS only those portier speaks.
+  const CompiledOptions* fixed = fixed_options(ssl);
+  const std::string& ours =
+      fixed != nullptr ? fixed->alpn_wire_any : store->options_for(host).alpn_wire;
   unsigned char* selected = nullptr;
   if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(ours.data()),
                             static_cast<unsigned int>(ours.size()), in,
@@ -151,8 +165,9 @@ ServerContext::ServerContext() : ctx_(boost::asio::ssl::context::tls_server) {
   SSL_CTX_sess_set_cache_size(c, 20000);
 }
 
-void ServerContext::attach(SSL* ssl, const Store* store) {
+void ServerContext::attach(SSL* ssl, const Store* store, const CompiledOptions* options) {
   SSL_set_ex_data(ssl, store_index(), const_cast<Store*>(store));
+  SSL_set_ex_data(ssl, options_index(), const_cast<CompiledOptions*>(store ? options : nullptr));
 }
 
 }  // namespace portier::tls

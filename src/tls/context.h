@@ -20,8 +20,11 @@ class ServerContext {
   ServerContext();
   boost::asio::ssl::context& native() { return ctx_; }
   // Before the handshake: the store the handshake selects from. The store must outlive the
-  // handshake (the session holds its routing-table lease until then).
-  static void attach(SSL* ssl, const Store* store);
+  // handshake (the session holds its routing-table lease until then). `options`, when not null,
+  // are applied instead of the ones the store chooses by SNI name (a TCP router's tls.options,
+  // known before the handshake since the router was chosen from the ClientHello); they must
+  // belong to `store`. attach(ssl, nullptr) after the handshake clears both.
+  static void attach(SSL* ssl, const Store* store, const CompiledOptions* options = nullptr);
 
  private:
   boost::asio::ssl::context ctx_;

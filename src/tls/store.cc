@@ -177,6 +177,8 @@ Result<CompiledOptions> compile_options(const std::string& name, const config::T
   if (alpn.empty()) alpn = {"h2", "http/1.1"};  // Traefik's default (less acme-tls/1)
   for (const auto& p : alpn) {
     if (p.empty() || p.size() > 255) return Error{"ALPN protocol `" + p + "` is invalid"};
+    c.alpn_wire_any.push_back(static_cast<char>(p.size()));
+    c.alpn_wire_any += p;
     if (p != "http/1.1" && p != "h2") continue;  // only what portier speaks is offered
     c.alpn_wire.push_back(static_cast<char>(p.size()));
     c.alpn_wire += p;
@@ -226,6 +228,11 @@ const CompiledOptions& Store::options_for(std::string_view sni) const {
     if (auto it = by_host_.find(sni); it != by_host_.end()) return *it->second;
   }
   return options_.find("default")->second;
+}
+
+const CompiledOptions* Store::options_named(std::string_view name) const {
+  auto it = options_.find(name);
+  return it == options_.end() ? nullptr : &it->second;
 }
 
 std::shared_ptr<const Store> StoreBuilder::build(std::vector<StoreError>& errors) const {

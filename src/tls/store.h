@@ -32,7 +32,10 @@ struct CompiledOptions {
   std::string cipher_list;   // TLS 1.2 and below, OpenSSL names; empty: OpenSSL's default
   std::string ciphersuites;  // TLS 1.3; empty: OpenSSL's default
   std::string groups;        // curvePreferences; empty: OpenSSL's default
-  std::string alpn_wire;     // ALPN preference list in wire format
+  std::string alpn_wire;     // ALPN preference list in wire format: h2 and http/1.1 only
+  // Every alpnProtocols entry, in wire format: what a TCP router's handshake offers (its
+  // backend, not portier, speaks them: mqtt, imap, ...).
+  std::string alpn_wire_any;
   bool sni_strict = false;
   // clientAuth (Traefik's clientAuthType as OpenSSL verify flags): SSL_VERIFY_NONE asks for no
   // certificate; SSL_VERIFY_PEER asks (RequestClientCert), with SSL_VERIFY_FAIL_IF_NO_PEER_CERT
@@ -60,6 +63,9 @@ class Store {
   const Certificate* find(std::string_view sni) const;
   const Certificate& default_certificate() const { return *default_; }
   const CompiledOptions& options_for(std::string_view sni) const;
+  // The tls.options entry `name` ("default" always exists), or nullptr when there is none or it
+  // did not compile: what a TCP router that terminates TLS names (its route's own options).
+  const CompiledOptions* options_named(std::string_view name) const;
   std::size_t size() const { return certificates_.size(); }
   // Every certificate chosen by name: file certificates in configuration order, then ACME ones.
   const std::vector<std::shared_ptr<const Certificate>>& certificates() const {

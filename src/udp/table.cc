@@ -1,30 +1,18 @@
 #include "udp/table.h"
 
 #include <boost/asio/io_context.hpp>
-#include <charconv>
 #include <map>
 #include <set>
+
+#include "common/host_port.h"
 
 namespace portier::udp {
 
 namespace ip = boost::asio::ip;
 
 const Service* Service::pick_child() const {
-  // Smooth weighted round robin (nginx's), as the TCP services: each pick adds every weight to
-  // its child's current value and takes the largest, which then gives back the total.
   std::lock_guard lock(mu_);
-  if (current_.size() != weighted.size()) current_.assign(weighted.size(), 0);
-  long long total = 0;
-  std::size_t best = weighted.size();
-  for (std::size_t i = 0; i < weighted.size(); ++i) {
-    if (weighted[i].second <= 0) continue;
-    current_[i] += weighted[i].second;
-    total += weighted[i].second;
-    if (best == weighted.size() || current_[i] > current_[best]) best = i;
-  }
-  if (best == weighted.size()) return nullptr;
-  current_[best] -= total;
-  return weighted[best].first;
+  return wrr_pick_child(weighted, current_);
 }
 
 const Server* Service::pick() const {
@@ -42,45 +30,26 @@ namespace {
 // "host:port" or "[v6]:port" -> endpoint; a host name is resolved now (control thread).
 bool parse_server(const std::string& address, Server& s, std::string& err) {
   s.address = address;
-  std::string host, port;
-  if (!address.empty() && address.front() == '[') {
-    const auto close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      err = "server address `" + address + "` must look like [::1]:53";
-      return false;
-    }
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos) {
-      err = "server address `" + address + "` has no :port";
-      return false;
-    }
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-  }
-  unsigned p = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) {
-    err = "server address `" + address + "` has an invalid port";
+  HostPort hp;
+  if (const HostPortError e = split_host_port(address, hp); e != HostPortError::None) {
+    err = host_port_message(e, address, "[::1]:53", "has no :port");
     return false;
   }
   boost::system::error_code aec;
-  ip::address a = ip::make_address(host, aec);
+  ip::address a = ip::make_address(hp.host, aec);
   if (aec) {
     boost::asio::io_context io;
     ip::udp::resolver resolver(io);
-    auto results = resolver.resolve(host, port, aec);
+    auto results = resolver.resolve(hp.host, hp.port, aec);
     if (aec || results.empty()) {
-      err = "server address `" + address + "`: cannot resolve `" + host + "`" +
+      err = "server address `" + address + "`: cannot resolve `" + hp.host + "`" +
             (aec ? ": " + aec.message() : std::string());
       return false;
     }
     s.endpoint = results.begin()->endpoint();
     return true;
   }
-  s.endpoint = ip::udp::endpoint(a, static_cast<unsigned short>(p));
+  s.endpoint = ip::udp::endpoint(a, hp.number);
   return true;
 }
 

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <boost/asio/ip/udp.hpp>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/wrr.h"
 #include "config/dynamic.h"
 
 namespace portier::udp {
@@ -33,7 +35,7 @@ class Service {
   const Service* pick_child() const;
   mutable std::mutex mu_;
   mutable std::size_t next_ = 0;
-  mutable std::vector<long long> current_;  // smooth WRR state of `weighted`
+  mutable std::vector<std::int64_t> current_;  // smooth WRR state of `weighted`
 };
 
 class Table {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "providers/docker/l4_objects.h"
 #include "providers/docker/labels.h"
 
 namespace portier::providers::docker {
@@ -73,131 +74,6 @@ Address container_address(const Container& c, const std::string& network) {
     if (!ip.empty()) return {ip, std::nullopt};
   }
   return {"", "the container has no IP address (no network, or not running)"};
-}
-
-// The tcp objects of one container's labels (docs/tcp.md): a TCP service without a
-// loadbalancer label is made for a router that names none, as Traefik does; each service gets the
-// container's address and its port label (or its one exposed port). Replicas add servers; a
-// different definition under a taken name is left out with an error (the first one stays).
-void add_tcp_objects(const Container& c, DecodedLabels& d, const std::string& default_service,
-                     const std::string& host, BuildOutput& out) {
-  auto& tcp = d.config.tcp;
-  for (const auto& e : d.errors) {
-    if (e.warning) continue;
-    const std::string msg = "container " + c.name + ": " + e.message;
-    if (e.kind == "tcp router") tcp.routers[e.name].provider_error = msg;
-    if (e.kind == "tcp service") tcp.services[e.name].provider_error = msg;
-    if (e.kind == "tcp middleware") tcp.middlewares[e.name].provider_error = msg;
-  }
-  if (tcp.routers.empty() && tcp.services.empty() && tcp.middlewares.empty()) return;
-  if (tcp.services.empty() && !tcp.routers.empty()) {
-    tcp.services[default_service].load_balancer.emplace();
-  }
-  for (auto& [rname, r] : tcp.routers) {
-    if (!r.service.empty() || !r.provider_error.empty()) continue;
-    if (tcp.services.size() == 1) {
-      r.service = tcp.services.begin()->first;
-    } else {
-      r.provider_error = "container " + c.name + ": no service label and the container defines " +
-                         std::to_string(tcp.services.size()) + " TCP services; say which one";
-    }
-  }
-  for (auto& [sname, svc] : tcp.services) {
-    if (!svc.load_balancer || !svc.provider_error.empty() || host.empty()) continue;
-    int port = d.tcp_ports[sname];
-    if (port == 0 && !c.exposed_ports.empty()) port = *c.exposed_ports.begin();
-    if (port == 0) {
-      svc.provider_error = "container " + c.name +
-                           ": no port: the container exposes none; set loadbalancer.server.port";
-      continue;
-    }
-    config::TcpServer server;
-    server.address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                     std::to_string(port);
-    svc.load_balancer->servers.push_back(server);
-  }
-  auto clash = [&](auto& obj) {
-    obj.provider_error = "defined differently by another container (" + c.name + "); disabled";
-  };
-  for (auto& [n, r] : tcp.routers) {
-    auto [it, inserted] = out.config.tcp.routers.try_emplace(n, r);
-    if (!inserted && !(it->second == r)) clash(it->second);
-  }
-  for (auto& [n, svc] : tcp.services) {
-    auto [it, inserted] = out.config.tcp.services.try_emplace(n, svc);
-    if (inserted) continue;
-    config::TcpService mine = svc, theirs = it->second;
-    if (mine.load_balancer && theirs.load_balancer) {
-      mine.load_balancer->servers.clear();
-      theirs.load_balancer->servers.clear();
-    }
-    if (mine == theirs && svc.load_balancer) {
-      auto& servers = it->second.load_balancer->servers;
-      servers.insert(servers.end(), svc.load_balancer->servers.begin(),
-                     svc.load_balancer->servers.end());
-    } else {
-      clash(it->second);
-    }
-  }
-  for (auto& [n, m] : tcp.middlewares) {
-    auto [it, inserted] = out.config.tcp.middlewares.try_emplace(n, m);
-    if (!inserted && !(it->second == m)) clash(it->second);
-  }
-}
-
-// The udp objects of one container's labels (docs/udp.md), as add_tcp_objects: a router without
-// a service gets the container's one UDP service (made when there is none), each service the
-// container's address and its port label (or its one exposed port); replicas add servers.
-void add_udp_objects(const Container& c, DecodedLabels& d, const std::string& default_service,
-                     const std::string& host, BuildOutput& out) {
-  auto& udp = d.config.udp;
-  for (const auto& e : d.errors) {
-    if (e.warning) continue;
-    const std::string msg = "container " + c.name + ": " + e.message;
-    if (e.kind == "udp router") udp.routers[e.name].provider_error = msg;
-    if (e.kind == "udp service") udp.services[e.name].provider_error = msg;
-  }
-  if (udp.routers.empty() && udp.services.empty()) return;
-  if (udp.services.empty()) udp.services[default_service].load_balancer.emplace();
-  for (auto& [rname, r] : udp.routers) {
-    if (!r.service.empty() || !r.provider_error.empty()) continue;
-    if (udp.services.size() == 1) {
-      r.service = udp.services.begin()->first;
-    } else {
-      r.provider_error = "container " + c.name + ": no service label and the container defines " +
-                         std::to_string(udp.services.size()) + " UDP services; say which one";
-    }
-  }
-  for (auto& [sname, svc] : udp.services) {
-    if (!svc.load_balancer || !svc.provider_error.empty() || host.empty()) continue;
-    int port = d.udp_ports[sname];
-    if (port == 0 && !c.exposed_ports.empty()) port = *c.exposed_ports.begin();
-    if (port == 0) {
-      svc.provider_error = "container " + c.name +
-                           ": no port: the container exposes none; set loadbalancer.server.port";
-      continue;
-    }
-    svc.load_balancer->push_back({(host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-                                  ":" + std::to_string(port)});
-  }
-  auto clash = [&](auto& obj) {
-    obj.provider_error = "defined differently by another container (" + c.name + "); disabled";
-  };
-  for (auto& [n, r] : udp.routers) {
-    auto [it, inserted] = out.config.udp.routers.try_emplace(n, r);
-    if (!inserted && !(it->second == r)) clash(it->second);
-  }
-  for (auto& [n, svc] : udp.services) {
-    auto [it, inserted] = out.config.udp.services.try_emplace(n, svc);
-    if (inserted) continue;
-    if (svc.load_balancer && it->second.load_balancer && svc.provider_error.empty() &&
-        it->second.provider_error.empty()) {
-      it->second.load_balancer->insert(it->second.load_balancer->end(),
-                                       svc.load_balancer->begin(), svc.load_balancer->end());
-    } else if (!(it->second == svc)) {
-      clash(it->second);
-    }
-  }
 }
 
 }  // namespace
@@ -371,16 +247,7 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
         conflicts["service " + sname].insert(c.name);
         continue;
       }
-      config::Service mine = svc, theirs = it->second;
-      if (mine.load_balancer && theirs.load_balancer) {
-        mine.load_balancer->servers.clear();
-        theirs.load_balancer->servers.clear();
-      }
-      if (mine == theirs && svc.load_balancer) {
-        auto& servers = it->second.load_balancer->servers;
-        servers.insert(servers.end(), svc.load_balancer->servers.begin(),
-                       svc.load_balancer->servers.end());
-      } else {
+      if (!add_replica_servers(svc, it->second)) {
         conflicts["service " + sname] = {service_owner[sname], c.name};
       }
     }

@@ -311,88 +311,62 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
       out.servers[name] = server;
     }
   }
-  for (const auto& [name, obj] : objects["middlewares"]) {
-    YAML::Node root;
-    root["http"]["middlewares"][name] = YAML::Node(YAML::NodeType::Map);
-    if (auto cfg = decode_object("middlewares", name, obj, root, "middleware")) {
-      out.config.http.middlewares[name] = cfg->http.middlewares.at(name);
-    }
-  }
-  // tcp.*: the same decoders as files; Docker's singular loadbalancer.server.port.
-  for (const auto& [name, obj] : objects["tcp.routers"]) {
-    YAML::Node root;
-    root["tcp"]["routers"][name] = YAML::Node(YAML::NodeType::Map);
-    if (auto cfg = decode_object("routers", name, obj, root, "tcp router")) {
-      out.config.tcp.routers[name] = cfg->tcp.routers.at(name);
-    }
-  }
-  for (const auto& [name, obj] : objects["tcp.services"]) {
-    YAML::Node root;
-    root["tcp"]["services"][name]["loadBalancer"] = YAML::Node(YAML::NodeType::Map);
-    ObjectLabels rest;
-    int port = 0;
-    bool bad = false;
-    for (const auto& [path, value] : obj.keys) {
-      if (path.size() == 3 && lower(path[0]) == "loadbalancer" && lower(path[1]) == "server") {
-        if (lower(path[2]) != "port" || !parse_int(value, 1, 65535, port)) {
-          out.errors.push_back({"tcp service", name,
-                                "label `tcp.services." + name + ".loadbalancer.server." + path[2] +
-                                    "`: " + (lower(path[2]) == "port"
-                                                 ? "invalid value `" + value + "`"
-                                                 : std::string("unknown option; known: port"))});
-          bad = true;
-        }
-        continue;
+  // Objects whose labels go to the file decoders as they are: `sel` picks their map in a
+  // Configuration.
+  auto decode_plain = [&](const std::string& key, const std::string& section,
+                          const std::string& kind, const std::string& singular, auto sel) {
+    for (const auto& [name, obj] : objects[key]) {
+      YAML::Node root;
+      root[section][kind][name] = YAML::Node(YAML::NodeType::Map);
+      if (auto cfg = decode_object(kind, name, obj, root, singular)) {
+        sel(out.config)[name] = sel(*cfg).at(name);
       }
-      rest.keys.emplace_back(path, value);
     }
-    if (bad) continue;
-    if (auto cfg = decode_object("services", name, rest, root, "tcp service")) {
-      out.config.tcp.services[name] = cfg->tcp.services.at(name);
-      out.tcp_ports[name] = port;
+  };
+  // tcp and udp services: the same decoders as files, with Docker's singular
+  // loadbalancer.server.port taken out into `ports`.
+  auto decode_l4_services = [&](const std::string& proto, auto sel,
+                                std::map<std::string, int>& ports) {
+    for (const auto& [name, obj] : objects[proto + ".services"]) {
+      YAML::Node root;
+      root[proto]["services"][name]["loadBalancer"] = YAML::Node(YAML::NodeType::Map);
+      ObjectLabels rest;
+      int port = 0;
+      bool bad = false;
+      for (const auto& [path, value] : obj.keys) {
+        if (path.size() == 3 && lower(path[0]) == "loadbalancer" && lower(path[1]) == "server") {
+          if (lower(path[2]) != "port" || !parse_int(value, 1, 65535, port)) {
+            out.errors.push_back({proto + " service", name,
+                                  "label `" + proto + ".services." + name +
+                                      ".loadbalancer.server." + path[2] + "`: " +
+                                      (lower(path[2]) == "port"
+                                           ? "invalid value `" + value + "`"
+                                           : std::string("unknown option; known: port"))});
+            bad = true;
+          }
+          continue;
+        }
+        rest.keys.emplace_back(path, value);
+      }
+      if (bad) continue;
+      if (auto cfg = decode_object("services", name, rest, root, proto + " service")) {
+        sel(out.config)[name] = sel(*cfg).at(name);
+        ports[name] = port;
+      }
     }
-  }
+  };
+  using Cfg = config::Configuration;
+  decode_plain("middlewares", "http", "middlewares", "middleware",
+               [](Cfg& c) -> auto& { return c.http.middlewares; });
+  decode_plain("tcp.routers", "tcp", "routers", "tcp router",
+               [](Cfg& c) -> auto& { return c.tcp.routers; });
+  decode_l4_services("tcp", [](Cfg& c) -> auto& { return c.tcp.services; }, out.tcp_ports);
   // udp.*: the same, without middlewares (Traefik has none for UDP).
-  for (const auto& [name, obj] : objects["udp.routers"]) {
-    YAML::Node root;
-    root["udp"]["routers"][name] = YAML::Node(YAML::NodeType::Map);
-    if (auto cfg = decode_object("routers", name, obj, root, "udp router")) {
-      out.config.udp.routers[name] = cfg->udp.routers.at(name);
-    }
-  }
-  for (const auto& [name, obj] : objects["udp.services"]) {
-    YAML::Node root;
-    root["udp"]["services"][name]["loadBalancer"] = YAML::Node(YAML::NodeType::Map);
-    ObjectLabels rest;
-    int port = 0;
-    bool bad = false;
-    for (const auto& [path, value] : obj.keys) {
-      if (path.size() == 3 && lower(path[0]) == "loadbalancer" && lower(path[1]) == "server") {
-        if (lower(path[2]) != "port" || !parse_int(value, 1, 65535, port)) {
-          out.errors.push_back({"udp service", name,
-                                "label `udp.services." + name + ".loadbalancer.server." + path[2] +
-                                    "`: " + (lower(path[2]) == "port"
-                                                 ? "invalid value `" + value + "`"
-                                                 : std::string("unknown option; known: port"))});
-          bad = true;
-        }
-        continue;
-      }
-      rest.keys.emplace_back(path, value);
-    }
-    if (bad) continue;
-    if (auto cfg = decode_object("services", name, rest, root, "udp service")) {
-      out.config.udp.services[name] = cfg->udp.services.at(name);
-      out.udp_ports[name] = port;
-    }
-  }
-  for (const auto& [name, obj] : objects["tcp.middlewares"]) {
-    YAML::Node root;
-    root["tcp"]["middlewares"][name] = YAML::Node(YAML::NodeType::Map);
-    if (auto cfg = decode_object("middlewares", name, obj, root, "tcp middleware")) {
-      out.config.tcp.middlewares[name] = cfg->tcp.middlewares.at(name);
-    }
-  }
+  decode_plain("udp.routers", "udp", "routers", "udp router",
+               [](Cfg& c) -> auto& { return c.udp.routers; });
+  decode_l4_services("udp", [](Cfg& c) -> auto& { return c.udp.services; }, out.udp_ports);
+  decode_plain("tcp.middlewares", "tcp", "middlewares", "tcp middleware",
+               [](Cfg& c) -> auto& { return c.tcp.middlewares; });
   return out;
 }
 

@@ -78,6 +78,16 @@ TEST(TcpRule, Errors) {
       {"(HostSNI(`a.test`)", "expected )"},
       {"HostSNI(`a.test)", "unterminated"},
       {std::string(200, '!') + "HostSNI(`*`)", "nested"},
+      // The lexer and the bounds are the HTTP rules' (rules/expr.h).
+      {"HostSNI(\"a\\q.test\")", "unknown escape \\q"},
+      {"HostSNI(`a.test`) & ALPN(`h2`)", "column 19: unexpected character '&'"},
+      {"HostSNI('a.test')", "single quotes are not allowed"},
+      {[] {
+         std::string r = "ALPN(`x`)";
+         for (int i = 0; i < 1000; ++i) r += " || ALPN(`x`)";
+         return r;
+       }(),
+       "more than 1000 matchers in one rule"},
   };
   for (const auto& [rule, want] : cases) {
     SCOPED_TRACE(rule);

@@ -55,6 +55,10 @@ tcp:
       dialTimeout: 5s
       terminationDelay: 200ms
       proxyProtocol: {version: 2}
+tls:
+  options:
+    modern:
+      minVersion: VersionTLS13
 )Y";
 
 TEST(TcpDecode, Full) {
@@ -179,6 +183,49 @@ http:
   ASSERT_EQ(built.certificates.size(), 1u);
   EXPECT_EQ(built.certificates[0].domains,
             (std::vector<std::vector<std::string>>{{"b.test", "c.test"}}));
+}
+
+// tls.options of a terminating router: checked when the table is built, kept on the route for
+// the handshake (serve.cc asks the certificate store for them by name).
+TEST(TcpTable, TlsOptionsOfTerminatingRouters) {
+  struct Case {
+    std::string tls;      // the router's tls mapping
+    std::string options;  // the route's tls_options; "" when the router is disabled
+    std::string error;    // substring of its error
+  };
+  const std::vector<Case> cases = {
+      {"{}", "default", ""},
+      {"{options: modern}", "modern", ""},
+      {"{options: modern@file}", "modern", ""},
+      {"{options: default}", "default", ""},
+      {"{options: nope}", "", "tls.options `nope` does not exist"},
+      {"{options: broken}", "", "tls.options `broken`: "},
+      {"{passthrough: true, options: nope}", "default", ""},  // no handshake here: not checked
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.tls);
+    const std::string yaml =
+        "tcp:\n  routers:\n    r:\n      rule: \"HostSNI(`a.test`)\"\n      service: s\n"
+        "      tls: " + c.tls + "\n"
+        "  services:\n    s:\n      loadBalancer:\n        servers: [{address: \"127.0.0.1:1\"}]\n"
+        "tls:\n  options:\n    modern:\n      minVersion: VersionTLS13\n"
+        "    broken:\n      cipherSuites: [TLS_NOT_A_CIPHER]\n";
+    auto cfg = config::decode_dynamic_yaml(yaml, "t.yml");
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    auto built = tcp::Builder({{"websecure", false}}).build(config::merge({{"file", *cfg}}));
+    if (c.options.empty()) {
+      ASSERT_EQ(built.errors.size(), 1u);
+      EXPECT_EQ(built.errors[0].name, "r@file");
+      EXPECT_NE(built.errors[0].message.find(c.error), std::string::npos)
+          << built.errors[0].message;
+      EXPECT_FALSE(built.table);
+      continue;
+    }
+    ASSERT_TRUE(built.errors.empty()) << built.errors[0].message;
+    ASSERT_TRUE(built.table);
+    ASSERT_EQ(built.table->entrypoint(0)->tls.size(), 1u);
+    EXPECT_EQ(built.table->entrypoint(0)->tls[0]->tls_options, c.options);
+  }
 }
 
 TEST(TcpTable, WeightedRoundRobinAndFailover) {

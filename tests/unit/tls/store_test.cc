@@ -68,6 +68,20 @@ std::string write_file(const std::string& name, const std::string& content) {
   return path;
 }
 
+// alpnProtocols: HTTPS handshakes offer what portier speaks (h2, http/1.1), a TCP router's
+// handshakes every protocol named, in order (its backend speaks them).
+TEST(CompileOptions, AlpnForHttpsAndForTcpRouters) {
+  config::TlsOptions o;
+  o.alpn_protocols = {"mqtt", "h2", "x-proto"};
+  auto c = compile_options("mixed", o);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->alpn_wire, std::string("\x02h2"));
+  EXPECT_EQ(c->alpn_wire_any, std::string("\x04mqtt\x02h2\x07x-proto"));
+  auto d = compile_options("default", {});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->alpn_wire_any, d->alpn_wire);  // h2, http/1.1
+}
+
 TEST(CompileOptions, ClientAuthTypesAsGoDefinesThem) {
   const std::string ca1 = pem_of(Certificate::self_signed("client CA 1")->leaf());
   const std::string ca2 = pem_of(Certificate::self_signed("client CA 2")->leaf());

@@ -56,7 +56,10 @@ bool parse_sni(std::string_view ext, std::string& sni) {
       if (u <= 0x20 || u >= 0x7f) return false;  // RFC 6066: ASCII host names, no spaces
       sni.push_back(static_cast<char>(u >= 'A' && u <= 'Z' ? u + 32 : u));
     }
-    if (sni.back() == '.') sni.pop_back();
+    // "a.example." names a.example; "a.example.." is no valid name either way, and keeping a
+    // dot would let it miss HostSNI(`a.example`) while TLS picks that certificate (found by the
+    // fuzzer): every trailing dot goes.
+    while (!sni.empty() && sni.back() == '.') sni.pop_back();
   }
   return list.ok();
 }

@@ -9,14 +9,14 @@
 # Debian packages of the shared libraries on debian:12-slim and collects the binary, exactly
 # the libraries it links (ldd), CA certificates and the OWASP Core Rule Set; the image is that
 # collection on an empty base (distroless-style: no shell, no package manager), run as uid
-# 65532. The base images are build arguments so that a machine without a registry can pass
+# 65532 with the file capability cap_net_bind_service on portier. The base images are build arguments so that a machine without a registry can pass
 # its own (the e2e test makes them with debootstrap; tests/e2e/image_test.cc).
 ARG BUILD_BASE=debian:12
 ARG RUNTIME_BASE=debian:12-slim
 
 FROM ${BUILD_BASE} AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential cmake pkg-config ccache libcap2-bin libboost1.81-dev libssl-dev nlohmann-json3-dev \
+      build-essential cmake pkg-config ccache libboost1.81-dev libssl-dev nlohmann-json3-dev \
       libcli11-dev libcpp-httplib-dev libyaml-cpp-dev libre2-dev libtomlplusplus-dev \
       libcurl4-openssl-dev libmodsecurity-dev libcrypt-dev zlib1g-dev libbrotli-dev libzstd-dev \
       libnghttp2-dev \
@@ -40,15 +40,13 @@ RUN launcher=; if [ -n "$CCACHE_REMOTE" ]; then \
       -DPORTIER_BUILD_BENCH=OFF $launcher \
     && cmake --build /build -j"${JOBS:-$(nproc)}" --target portier whoami \
     && mkdir -p /out && strip -o /out/portier /build/src/app/portier \
-    && strip -o /out/whoami /build/tools/whoami/whoami \
-    # Ports below 1024 as a non-root user, also with --network host (in a container of its
-    # own, Docker >= 20.10 lets any user bind them anyway).
-    && setcap cap_net_bind_service=+ep /out/portier
+    && strip -o /out/whoami /build/tools/whoami/whoami
 
 FROM ${RUNTIME_BASE} AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libyaml-cpp0.7 libre2-9 libtomlplusplus3 libcpp-httplib0.11 libcurl4 libssl3 \
       ca-certificates libmodsecurity3 modsecurity-crs libbrotli1 libzstd1 zlib1g libnghttp2-14 \
+      libcap2-bin \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /out/
 # The image's root: the dynamic loader and every library portier links (resolved by ldd,
@@ -58,7 +56,8 @@ COPY --from=build /out/ /out/
 RUN set -eu; r=/rootfs; \
     mkdir -p $r/usr/local/bin $r/etc/ssl/certs $r/usr/share $r/etc/portier $r/var/lib/portier $r/tmp; \
     cp -a /out/portier /out/whoami $r/usr/local/bin/; \
-    for f in $(ldd /out/portier | awk '$2 == "=>" {print $3} $1 ~ /^\// {print $1}'); do \
+    cp /usr/sbin/setcap $r/usr/local/bin/; \
+    for f in $(ldd /out/portier /usr/sbin/setcap | awk '$2 == "=>" {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do \
       mkdir -p "$r$(dirname "$f")"; cp -L "$f" "$r$f"; \
     done; \
     cp -L /etc/ssl/certs/ca-certificates.crt $r/etc/ssl/certs/; \
@@ -72,6 +71,12 @@ RUN set -eu; r=/rootfs; \
 
 FROM scratch
 COPY --from=runtime /rootfs/ /
+# Ports below 1024 for uid 65532, also with --network host (in a network namespace of its own,
+# Docker >= 20.10 lets any user bind them anyway): a file capability, set here because the
+# classic builder (Debian 12's `docker build`) drops it from files that COPY --from copies.
+# That stores the binary a second time (2.7 MB compressed). setcap stays: without
+# CAP_SETFCAP, which the container does not have, it can do nothing.
+RUN ["/usr/local/bin/setcap", "cap_net_bind_service=+ep", "/usr/local/bin/portier"]
 # HEALTHCHECK runs `portier healthcheck`, which sees the environment but not the server's
 # arguments: ping is enabled here, so both agree. It answers on the `traefik` entrypoint,
 # 127.0.0.1:8080 by default (the container's own loopback). A file mounted at

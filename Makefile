@@ -2,13 +2,14 @@
 # tools/deps.sh), builds, and does its job.
 #   make run    build portier and whoami only, start portier on examples/quickstart with two
 #               whoami backends
-#   make test   build and run every test (ctest)
+#   make test   build and run every test (ctest) but the image's
+#   make test-image  build the Docker image and run the compose example against it
 #   make bench  run bench/run.sh (portier vs nginx vs HAProxy)
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all build configure run test bench image format clean
+.PHONY: all build configure run test test-image bench image format clean
 
 all: build
 
@@ -30,10 +31,17 @@ IMAGE ?= portier
 image:
 	docker build -t $(IMAGE) .
 
+# Every test but the image's, which compiles portier again inside `docker build`: make test-image.
 test:
 	tools/deps.sh test
 	$(MAKE) build
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -LE image
+
+# tests/e2e/image_test.cc: build the image, run examples/compose-host (root; Debian's mirror).
+test-image:
+	tools/deps.sh test
+	$(MAKE) build
+	ctest --test-dir $(BUILD) --output-on-failure -L image
 
 bench:
 	tools/deps.sh bench

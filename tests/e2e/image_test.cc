@@ -78,6 +78,8 @@ int free_low_port() {
 class ImageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // Once for both suites (ComposeHost derives from this one).
+    if (built_ || !why_.empty() || !build_error_.empty()) return;
     auto& env = DockerEnv::get();
     if (!env.available()) {
       why_ = "no Docker Engine: " + env.why_unavailable();
@@ -215,8 +217,12 @@ TEST_F(ImageTest, BindsALowPortWithOnlyNetBindService) {
       << out;
   const bool up = poll_until(
       [&] {
-        auto r = http_get(low, "nothing.localhost", "/");
-        return r && r->status == 404;
+        try {
+          auto r = http_get(low, "nothing.localhost", "/");
+          return r && r->status == 404;
+        } catch (const std::exception&) {
+          return false;  // not listening yet
+        }
       },
       20s);
   std::string logs;
@@ -248,12 +254,12 @@ TEST_F(ComposeHost, BalancesServesHttpsGuardsTheDashboardAndStopsCleanly) {
   TempDir dir;
   const std::string bundle = pebble.ca_bundle();
   ::chmod(bundle.c_str(), 0644);  // read by uid 65532 in the container
-  // The test's own additions: trust Pebble's API (a file mounted at the same path).
+  // The test's own addition: Pebble's API certificate, mounted at the same path, for
+  // ACME_CA_CERTIFICATES. (Not a PORTIER_ variable: `portier healthcheck` reads those too, and
+  // a resolver with nothing but caCertificates does not decode.)
   const auto override_file = dir.write(
       "override.yml",
-      "services:\n  portier:\n    environment:\n"
-      "      PORTIER_CERTIFICATESRESOLVERS_LE_ACME_CACERTIFICATES: " + bundle +
-          "\n    volumes:\n      - " + bundle + ":" + bundle + ":ro\n");
+      "services:\n  portier:\n    volumes:\n      - " + bundle + ":" + bundle + ":ro\n");
   const std::string socket = DockerEnv::get().endpoint().substr(7);  // unix://...
   struct stat st{};
   ASSERT_EQ(::stat(socket.c_str(), &st), 0);
@@ -264,7 +270,7 @@ TEST_F(ComposeHost, BalancesServesHttpsGuardsTheDashboardAndStopsCleanly) {
              " WEB_ADDRESS=" + addr(web) + " WEBSECURE_ADDRESS=" + addr(websecure) +
              " PING_ADDRESS=" + addr(ping) + " WHOAMI1_PORT=" + std::to_string(whoami1) +
              " WHOAMI2_PORT=" + std::to_string(whoami2) +
-             " ACME_CA_SERVER=" + pebble.directory_url() +
+             " ACME_CA_SERVER=" + pebble.directory_url() + " ACME_CA_CERTIFICATES=" + bundle +
              " COMPOSE_PROJECT_NAME=portiere2e docker-compose -f " + PORTIER_SOURCE_DIR +
              "/examples/compose-host/docker-compose.yml -f " + override_file.string();
   std::string out;
@@ -280,7 +286,12 @@ TEST_F(ComposeHost, BalancesServesHttpsGuardsTheDashboardAndStopsCleanly) {
   std::set<std::string> names;
   ASSERT_TRUE(poll_until(
       [&] {
-        auto r = http_get(web, "whoami.localhost", "/");
+        std::optional<Response> r;
+        try {
+          r = http_get(web, "whoami.localhost", "/");
+        } catch (const std::exception&) {
+          return false;  // portier is not listening yet
+        }
         if (r && r->status == 200) {
           for (const char* n : {"whoami-1", "whoami-2"}) {
             if (r->body.find(std::string("Name: ") + n) != std::string::npos) names.insert(n);
@@ -297,12 +308,16 @@ TEST_F(ComposeHost, BalancesServesHttpsGuardsTheDashboardAndStopsCleanly) {
   std::optional<Response> r;
   ASSERT_TRUE(poll_until(
       [&] {
-        Conn c(websecure);
-        TlsInfo info = c.start_tls({"whoami.example.com", root});
-        if (!info.ok || !info.verified) return false;
-        r = c.send("GET / HTTP/1.1\r\nHost: whoami.example.com\r\n\r\n") ? c.read_response()
-                                                                         : std::nullopt;
-        return r && r->status == 200;
+        try {
+          Conn c(websecure);
+          TlsInfo info = c.start_tls({"whoami.example.com", root});
+          if (!info.ok || !info.verified) return false;
+          r = c.send("GET / HTTP/1.1\r\nHost: whoami.example.com\r\n\r\n") ? c.read_response()
+                                                                           : std::nullopt;
+          return r && r->status == 200;
+        } catch (const std::exception&) {
+          return false;
+        }
       },
       90s))
       << logs();
@@ -334,10 +349,25 @@ TEST_F(ComposeHost, BalancesServesHttpsGuardsTheDashboardAndStopsCleanly) {
         return trim(health) == "healthy";
       },
       40s))
-      << logs();
+      << [&] {
+           std::string h;
+           docker("inspect -f '{{json .State.Health}}' " + id, &h);
+           return "id " + id + ": " + h;
+         }();
   std::string user;
   docker("inspect -f '{{.Config.User}}' " + id, &user);
   EXPECT_EQ(trim(user), "65532:65532");
+
+  // acme.json was written by uid 65532 on the named volume (the root filesystem is read-only).
+  std::string stat_out;
+  EXPECT_EQ(docker(std::string("run --rm --network none --entrypoint /bin/busybox -v "
+                               "portiere2e_portier-acme:/v ") +
+                       DockerEnv::kImage + " stat -c '%u %s' /v/acme.json",
+                   &stat_out),
+            0)
+      << stat_out;
+  EXPECT_EQ(stat_out.rfind("65532 ", 0), 0u) << stat_out;
+  EXPECT_EQ(stat_out.find("65532 0\n"), std::string::npos) << stat_out;
 
   // SIGTERM from `docker stop`: a graceful stop, exit code 0.
   ASSERT_EQ(docker("stop " + id, &out), 0) << out;

@@ -5,8 +5,11 @@
 # writes them to bench/results/latest.md. See bench/README.md for what is measured and why.
 #
 # Env: PROXIES="nginx haproxy portier"  ROUNDS=3  DURATION=10  WARMUP=2  CONNS=50
-#      SCENARIOS="keep-alive close tls-keep-alive tls-handshake" (and h2: HTTP/2 over TLS with
-#      h2load -m10, CONNS connections; not in the default list)
+#      SCENARIOS="keep-alive close tls-keep-alive tls-handshake" (and, not in the default list,
+#      h2: HTTP/2 over TLS with h2load -m10, CONNS connections; tcp and tcp-close: HTTP through
+#      HAProxy's and portier's TCP passthrough, keep-alive or a new connection per request;
+#      nginx is left out of them: Debian 12 has no nginx stream module. They need the default
+#      PORTIER_DYNAMIC, which defines portier's TCP router)
 #      PORTIER_BIN=<path> skips the build.
 #      PORTIER_DYNAMIC=<file in bench/conf> replaces dynamic.yml (e.g. dynamic-middlewares.yml:
 #      the same routers with five cheap middlewares, for the pipeline's cost).
@@ -126,8 +129,8 @@ print(*(s.getsockname()[1] for s in socks))
 EOF
 }
 
-render() {  # render TEMPLATE PORT TLS_PORT: bench/conf/TEMPLATE -> $tmp/TEMPLATE
-  sed -e "s|@TMP@|$tmp|g" -e "s|@PORT@|$2|g" -e "s|@TLS_PORT@|${3:-}|g" \
+render() {  # render TEMPLATE PORT TLS_PORT TCP_PORT: bench/conf/TEMPLATE -> $tmp/TEMPLATE
+  sed -e "s|@TMP@|$tmp|g" -e "s|@PORT@|$2|g" -e "s|@TLS_PORT@|${3:-}|g" -e "s|@TCP_PORT@|${4:-}|g" \
     -e "s|@BACKEND_PORT@|$backend_port|g" -e "s|@BENCH@|$BENCH|g" "$BENCH/conf/$1" >"$tmp/$1"
 }
 
@@ -175,19 +178,19 @@ start_backend() {
 }
 
 proxy_pid=""
-start_proxy() {  # start_proxy NAME PORT TLS_PORT: sets proxy_pid
-  local name=$1 port=$2 tls_port=$3
+start_proxy() {  # start_proxy NAME PORT TLS_PORT TCP_PORT: sets proxy_pid
+  local name=$1 port=$2 tls_port=$3 tcp_port=$4
   case $name in
     nginx)
       mkdir -p "$tmp/nginx-temp"
-      render "$NGINX_CONF" "$port" "$tls_port"
+      render "$NGINX_CONF" "$port" "$tls_port" "$tcp_port"
       launch nginx "$NGINX" -p "$tmp" -e "$tmp/nginx.error.log" -c "$tmp/$NGINX_CONF" ;;
     haproxy)
-      render haproxy.cfg "$port" "$tls_port"
+      render haproxy.cfg "$port" "$tls_port" "$tcp_port"
       launch haproxy "$HAPROXY" -db -f "$tmp/haproxy.cfg" ;;
     portier)
-      render portier.yml "$port" "$tls_port"
-      render "$PORTIER_DYNAMIC" "$port" "$tls_port"
+      render portier.yml "$port" "$tls_port" "$tcp_port"
+      render "$PORTIER_DYNAMIC" "$port" "$tls_port" "$tcp_port"
       [[ $PORTIER_DYNAMIC == dynamic.yml ]] || mv "$tmp/$PORTIER_DYNAMIC" "$tmp/dynamic.yml"
       # shellcheck disable=SC2086 # PORTIER_FLAGS is a list of flags
       launch portier "$PORTIER_BIN" --configFile="$tmp/portier.yml" --workers=1 --log.level=warn \
@@ -198,6 +201,10 @@ start_proxy() {  # start_proxy NAME PORT TLS_PORT: sets proxy_pid
   [[ $(curl -s --max-time 2 --cacert "$tmp/bench.crt" --resolve "bench.local:$tls_port:127.0.0.1" \
     "https://bench.local:$tls_port/" || true) == "hello from the backend" ]] ||
     die "$name does not serve HTTPS on 127.0.0.1:$tls_port (log in $tmp/$name.log)"
+  if [[ " $SCENARIOS " == *" tcp"* && $name != nginx ]]; then
+    [[ $(curl -s --max-time 2 "http://127.0.0.1:$tcp_port/" || true) == "hello from the backend" ]] ||
+      die "$name does not pass TCP through on 127.0.0.1:$tcp_port (log in $tmp/$name.log)"
+  fi
 }
 
 run_wrk() {  # run_wrk SECONDS OUT URL [wrk args...]: one bounded wrk run on the client CPU
@@ -223,16 +230,20 @@ run_h2load() {  # run_h2load SECONDS OUT URL: one bounded h2load run (HTTP/2 ove
 
 sample() { procfs sample "$server_cpu" "$client_cpu" "$proxy_pid" "$backend_pid"; }
 
-bench_proxy() {  # bench_proxy NAME PORT TLS_PORT: warm-up and rounds of every scenario, peak RSS
-  local name=$1 port=$2 tls_port=$3 scenario round out other client url
+bench_proxy() {  # bench_proxy NAME PORT TLS_PORT TCP_PORT: warm-up and rounds of every scenario, peak RSS
+  local name=$1 port=$2 tls_port=$3 tcp_port=$4 scenario round out other client url
   local s0 c0 t0 p0 b0 s1 c1 t1 p1 b1  # server CPU busy, client CPU busy/total, proxy, backend
-  start_proxy "$name" "$port" "$tls_port"
+  start_proxy "$name" "$port" "$tls_port" "$tcp_port"
   log "$name: PID(s) $(procfs pids "$proxy_pid" | tr '\n' ' ')"
   for scenario in $SCENARIOS; do
+    # Debian 12 packages no nginx stream module (libnginx-mod-stream): no L4 nginx to compare.
+    [[ $scenario == tcp* && $name == nginx ]] && continue
     local args=()
     url="http://127.0.0.1:$port/"
     [[ $scenario == tls-* ]] && url="https://127.0.0.1:$tls_port/"
-    [[ $scenario == close || $scenario == tls-handshake ]] && args=(-H "Connection: close")
+    [[ $scenario == tcp* ]] && url="http://127.0.0.1:$tcp_port/"
+    [[ $scenario == close || $scenario == tls-handshake || $scenario == tcp-close ]] &&
+      args=(-H "Connection: close")
     if [[ -n $WRK_HEADERS ]]; then
       local h hs
       IFS='|' read -r -a hs <<<"$WRK_HEADERS"
@@ -307,19 +318,19 @@ main() {
   : >"$tmp/rss.tsv"
 
   for name in $SCENARIOS; do
-    [[ $name =~ ^(keep-alive|close|tls-keep-alive|tls-handshake|h2)$ ]] ||
+    [[ $name =~ ^(keep-alive|close|tls-keep-alive|tls-handshake|h2|tcp|tcp-close)$ ]] ||
       die "unknown scenario '$name' in SCENARIOS"
   done
   make_certificate
-  read -r -a ports <<<"$(free_ports $((2 * ${#proxies[@]} + 1)))"
+  read -r -a ports <<<"$(free_ports $((3 * ${#proxies[@]} + 1)))"
   backend_port=${ports[0]}
   start_backend
   log "backend: nginx on 127.0.0.1:$backend_port; $pinning"
 
   local i=1
   for name in "${proxies[@]}"; do
-    bench_proxy "$name" "${ports[i]}" "${ports[i + 1]}"
-    i=$((i + 2))
+    bench_proxy "$name" "${ports[i]}" "${ports[i + 1]}" "${ports[i + 2]}"
+    i=$((i + 3))
   done
 
   {

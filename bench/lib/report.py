@@ -24,6 +24,11 @@ SCENARIOS = {
     "tls-handshake": "HTTPS, new connection per request: one full TLS handshake (TLS 1.3, "
                      "X25519, ECDSA P-256) per request, {conns} concurrent",
     "h2": "HTTP/2 over TLS (h2load -m10): {conns} connections, 10 streams in flight on each",
+    "tcp": "TCP passthrough (L4: HAProxy `mode tcp`, a portier TCP router `HostSNI(`*`)`; "
+           "Debian 12 has no nginx stream module): {conns} keep-alive HTTP connections piped "
+           "to the backend",
+    "tcp-close": "TCP passthrough, new connection per request: {conns} concurrent, each one "
+                 "a new connection through the proxy to the backend",
 }
 # Idle, the proxy's CPU spends 3-6% of a round on neither proxy nor backend: steal, kworkers,
 # ksoftirqd (partly the proxy's own network work). Above 10%, something else was running.

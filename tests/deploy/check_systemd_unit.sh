@@ -16,5 +16,7 @@ for want in '^LimitNOFILE=1048576$' '^AmbientCapabilities=CAP_NET_BIND_SERVICE$'
   grep -q "$want" "$unit" || { echo "missing: $want"; exit 1; }
 done
 # The binary the unit starts accepts the unit's arguments (--configFile).
-"$bin" --help | grep -q -- --configFile || { echo "portier --help does not list --configFile"; exit 1; }
+# (Read whole before grep: with pipefail, `grep -q` quitting early would fail the pipe on SIGPIPE.)
+help=$("$bin" --help)
+grep -q -- --configFile <<<"$help" || { echo "portier --help does not list --configFile"; exit 1; }
 echo "ok: $unit"

@@ -4,22 +4,15 @@
 #include <charconv>
 #include <cstring>
 
+#include "proxy/h2_fields.h"
 #include "proxy/http/parser.h"
 
 namespace portier::entrypoints {
 namespace {
 
 // Fields HTTP/2 forbids (RFC 9113 8.2.2); the HTTP/1.1 writer adds some of them.
-bool connection_specific(std::string_view lower) {
-  return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
-         lower == "transfer-encoding" || lower == "upgrade";
-}
-
-nghttp2_nv make_nv(std::string_view name, std::string_view value) {
-  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-          value.size(), NGHTTP2_NV_FLAG_NONE};
-}
+using proxy::connection_specific;
+using proxy::make_nv;
 
 ssize_t read_body_cb(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
                      std::uint32_t* flags, nghttp2_data_source* source, void*) {

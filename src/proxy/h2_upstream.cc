@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "proxy/h2_fields.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
 #include "proxy/upstream_pool.h"
@@ -31,16 +32,9 @@ constexpr int kMaxStreams = 128;  // per connection, below the server's own limi
 // plus what middlewares add).
 constexpr std::size_t kMaxHead = 1024 * 1024;
 
-nghttp2_nv make_nv(std::string_view name, std::string_view value) {
-  return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-          value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
-bool connection_specific(std::string_view lower) {
-  return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
-         lower == "transfer-encoding" || lower == "upgrade" || lower == "host" ||
-         lower == "http2-settings";
+// Not sent as fields: connection-specific ones, Host (it is :authority), HTTP2-Settings.
+bool left_out(std::string_view lower) {
+  return connection_specific(lower) || lower == "host" || lower == "http2-settings";
 }
 
 H2UpstreamStream* stream_of(nghttp2_session* ng, std::int32_t id) {
@@ -177,7 +171,7 @@ bool H2UpstreamStream::submit(std::string_view head_bytes) {
     const std::size_t at = names.size();
     for (char c : f.name) names.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
     const std::string_view lower(names.data() + at, f.name.size());
-    if (connection_specific(lower)) continue;
+    if (left_out(lower)) continue;
     // The forwarder sends TE only as "trailers", the one value HTTP/2 allows.
     if (lower == "te" && f.value != "trailers") continue;
     nva.push_back(make_nv(lower, f.value));

@@ -27,6 +27,10 @@ asio::awaitable<CopyResult> copy_transformed(UpstreamStream& src, Buffer& buf,
   std::uint64_t remaining = framing.length;
   http::ChunkedDecoder decoder;
   std::string out, tmp[2];
+  std::string trailers;  // for transforms that carry them (allocates only when there are some)
+  bool keep_trailers = false;
+  for (const auto& t : stream.transforms) keep_trailers = keep_trailers || t->takes_trailers();
+  if (keep_trailers) decoder.keep_trailers(&trailers);
   bool pending = false;  // bytes went into the transforms since their last flush
   bool first = true;
   auto feed = [&](std::string_view data) {
@@ -74,6 +78,11 @@ asio::awaitable<CopyResult> copy_transformed(UpstreamStream& src, Buffer& buf,
     }
     buf.consume(consumed);
     if (ok && finished) {
+      if (keep_trailers) {
+        for (const auto& t : stream.transforms) {
+          if (t->takes_trailers()) t->set_trailers(trailers);
+        }
+      }
       ok = run_transforms(stream.transforms, {}, Mode::Finish, out, tmp);
     } else if (ok && pending && buf.empty()) {
       boost::system::error_code ec;

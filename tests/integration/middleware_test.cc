@@ -58,7 +58,8 @@ class MiddlewareTest : public ::testing::Test {
       chain:
         middlewares: [strip, hdr]
     auth:
-      grpcWeb: {}
+      plugin:
+        example: {}
   services:
     s:
       loadBalancer:
@@ -131,7 +132,7 @@ TEST_F(MiddlewareTest, ChainAndUnsupported) {
   ASSERT_TRUE(auth);
   EXPECT_EQ(auth->status, 404);
   EXPECT_TRUE(portier_->proc->wait_for_log(
-      "object=\"router auth@file\" error=\"middleware `auth@file`: type `grpcWeb` is not "
+      "object=\"router auth@file\" error=\"middleware `auth@file`: type `plugin` is not "
       "supported yet\"",
       1s))
       << portier_->proc->log();

@@ -53,6 +53,8 @@ PORTIER_FILTER_FACTORY(pass_tls_client_cert);
 // jwt_filter.cc, api_key_filter.cc (portier types)
 PORTIER_FILTER_FACTORY(jwt);
 PORTIER_FILTER_FACTORY(api_key);
+// grpc_web_filter.cc
+PORTIER_FILTER_FACTORY(grpc_web);
 // waf.cc
 PORTIER_FILTER_FACTORY(waf);
 

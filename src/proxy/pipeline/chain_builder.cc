@@ -28,6 +28,7 @@ constexpr Entry kRegistry[] = {
     {"digestAuth", mw::digest_auth},
     {"errors", mw::errors},
     {"forwardAuth", mw::forward_auth},
+    {"grpcWeb", mw::grpc_web},
     {"headers", mw::headers},
     {"inFlightReq", mw::in_flight_req},
     {"ipAllowList", mw::ip_allow_list},

@@ -154,6 +154,11 @@ class BodyTransform {
   // The output is the input, byte for byte (a copy kept aside): the response keeps its framing
   // and Content-Length.
   virtual bool keeps_length() const { return false; }
+  // The transform carries the response's trailer fields itself (grpcWeb puts them in the body):
+  // the codec hands it the trailer section's field lines ("name: value\r\n") just before Finish
+  // and sends no trailer section of its own.
+  virtual bool takes_trailers() const { return false; }
+  virtual void set_trailers(std::string_view /*field_lines*/) {}
 };
 
 // Runs `in` through every transform in order (each one's output is the next one's input) and

@@ -52,7 +52,8 @@ const char* kAll = R"yaml(
       chain:
         middlewares: [loop1]
     gz:
-      grpcWeb: {}
+      plugin:
+        example: {}
 )yaml";
 
 Result<Chain> chain_of(const std::vector<std::string>& names,
@@ -112,7 +113,7 @@ TEST(Middlewares, CompileChainsAndErrors) {
   const std::vector<E> errors = {
       {{"missing"}, "middleware `missing` does not exist"},
       {{"loop1"}, "chain cycle"},
-      {{"gz"}, "type `grpcWeb` is not supported yet"},
+      {{"gz"}, "type `plugin` is not supported yet"},
       {{"strip", "gz"}, "middleware `gz`"},
   };
   for (const auto& e : errors) {
@@ -121,7 +122,7 @@ TEST(Middlewares, CompileChainsAndErrors) {
     ASSERT_FALSE(c);
     EXPECT_NE(c.error().message.find(e.error), std::string::npos) << c.error().message;
   }
-  EXPECT_EQ(middleware_error(all.at("gz")), "type `grpcWeb` is not supported yet");
+  EXPECT_EQ(middleware_error(all.at("gz")), "type `plugin` is not supported yet");
   EXPECT_EQ(middleware_error(all.at("strip")), "");
 }
 

@@ -138,6 +138,13 @@ TEST(Labels, MiddlewareOptions) {
          a.ip_strategy.emplace();
        },
        ""},
+      {"grpcWeb with a list of origins",
+       {{"grpcweb.alloworigins", "https://a.test,https://b.test"}},
+       [](Middleware& m) {
+         m.type = "grpcWeb";
+         m.grpc_web.emplace().allow_origins = {"https://a.test", "https://b.test"};
+       },
+       ""},
       {"compress=true",
        {{"compress", "true"}},
        [](Middleware& m) {

@@ -32,15 +32,18 @@ COPY src/ src/
 # image test's tools/ccache_http.py does; empty (the default): no ccache.
 ARG JOBS=
 ARG CCACHE_REMOTE=
+# The compile runs in /src/build with paths relative to /src: the same keys as a host build in
+# <checkout>/build (CMakeLists.txt, PORTIER_CCACHE), whose objects the image test serves here.
 RUN launcher=; if [ -n "$CCACHE_REMOTE" ]; then \
-      export CCACHE_REMOTE_STORAGE="$CCACHE_REMOTE" CCACHE_REMOTE_ONLY=true CCACHE_DIR=/tmp/ccache; \
+      export CCACHE_REMOTE_STORAGE="$CCACHE_REMOTE" CCACHE_REMOTE_ONLY=true CCACHE_DIR=/tmp/ccache \
+        CCACHE_BASEDIR=/src CCACHE_NOHASHDIR=true LANG=C.UTF-8; \
       launcher=-DCMAKE_CXX_COMPILER_LAUNCHER=ccache; \
     fi \
-    && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DPORTIER_BUILD_TESTS=OFF \
-      -DPORTIER_BUILD_BENCH=OFF $launcher \
-    && cmake --build /build -j"${JOBS:-$(nproc)}" --target portier whoami \
-    && mkdir -p /out && strip -o /out/portier /build/src/app/portier \
-    && strip -o /out/whoami /build/tools/whoami/whoami
+    && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPORTIER_BUILD_TESTS=OFF \
+      -DPORTIER_BUILD_BENCH=OFF -DPORTIER_CCACHE=OFF $launcher \
+    && cmake --build build -j"${JOBS:-$(nproc)}" --target portier whoami \
+    && mkdir -p /out && strip -o /out/portier build/src/app/portier \
+    && strip -o /out/whoami build/tools/whoami/whoami
 
 FROM ${RUNTIME_BASE} AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

@@ -8,6 +8,7 @@ set -euo pipefail
 
 build_pkgs=(
   build-essential cmake pkg-config
+  ccache                    # compiles through it (CMakeLists.txt); the image test reuses its objects
   libboost1.81-dev          # Asio (C++20 coroutines), boost::system::result, Boost.URL
   libssl-dev                # OpenSSL 3
   libcrypt-dev              # libxcrypt: crypt_rn for basicAuth's bcrypt/SHA-crypt hashes
@@ -51,12 +52,22 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The headers the compile reads are kept at Debian 12's current versions, as the image's build
+# gets them: the build packages and the C library's and kernel's headers, when the package lists
+# know a newer one. Then ccache keys match and the image test's compile inside `docker build`
+# reuses this machine's objects (CMakeLists.txt, PORTIER_CCACHE).
+headers=("${build_pkgs[@]}" linux-libc-dev libc6-dev libstdc++-12-dev)
+outdated() {
+  apt list --upgradable 2>/dev/null | cut -d/ -f1 | grep -Fx -f <(printf '%s\n' "${headers[@]}") || true
+}
+mapfile -t old < <(outdated)
+[ ${#missing[@]} -eq 0 ] && [ ${#old[@]} -eq 0 ] && exit 0
 
-echo "deps: installing ${missing[*]}" >&2
+[ ${#missing[@]} -gt 0 ] && echo "deps: installing ${missing[*]}" >&2
+[ ${#old[@]} -gt 0 ] && echo "deps: upgrading ${old[*]} (Debian 12's current headers, as the image gets them)" >&2
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]} ${old[*]}" >&2; exit 1; }
   sudo=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
@@ -68,4 +79,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
   trap '"${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+mapfile -t old < <(outdated)  # the fresh lists may know more
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" "${old[@]}" >&2

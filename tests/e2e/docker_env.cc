@@ -67,7 +67,7 @@ bool DockerEnv::make_certificates() {
 bool DockerEnv::start_dockerd() {
   dockerd_ = Process::start(
       {"/usr/sbin/dockerd", "--iptables=false", "--ip-masq=false", "--bridge=none",
-       "--storage-driver=vfs", "--live-restore", "--data-root=" + root_ + "/docker",
+       "--live-restore", "--data-root=" + root_ + "/docker",
        "--exec-root=" + root_ + "/exec", "--pidfile=" + root_ + "/docker.pid",
        "--host=unix://" + socket_, "--host=tcp://127.0.0.1:" + std::to_string(tls_port_),
        "--tlsverify", "--tlscacert=" + tls_file("ca.pem"), "--tlscert=" + tls_file("server.pem"),

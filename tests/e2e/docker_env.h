@@ -1,5 +1,7 @@
 // A real Docker Engine for the e2e tests, started by the tests themselves: containerd and
-// dockerd (--iptables=false --ip-masq=false --bridge=none --storage-driver=vfs --live-restore)
+// dockerd (--iptables=false --ip-masq=false --bridge=none --live-restore; its own choice of
+// storage driver: overlay2 where the filesystem allows it, which makes an image build's layers
+// cheap, else vfs)
 // with their own directories and sockets under /tmp, so no system daemon is touched and only
 // processes started here are stopped. The test image is made offline: the static whoami and
 // busybox (for healthchecks) imported with `docker import`.

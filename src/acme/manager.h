@@ -39,6 +39,9 @@ struct ResolverConfig {
   std::string eab_kid;
   std::string eab_hmac_encoded;              // base64url
   std::vector<std::string> ca_certificates;  // PEM files to trust for caServer (else system)
+  // onDemand is set: every stored certificate stays wanted (renewed), whether or not a router
+  // lists its names, since on-demand names are listed by none.
+  bool on_demand = false;
   bool operator==(const ResolverConfig&) const = default;
 };
 
@@ -75,6 +78,8 @@ class Manager {
   // The name sets routers using this resolver want (from Host rules or tls.domains). Each set
   // is one certificate; a set equal to one already held is not ordered again.
   void set_domains(std::vector<std::vector<std::string>> wanted);
+  // An on-demand name set (app/on_demand.h): wanted from now on, beside set_domains()'s.
+  void add_on_demand(std::vector<std::string> domains);
   std::vector<Certificate> certificates() const;
   std::vector<DomainStatus> status() const;
   // Scheduling passes that found nothing to order or renew. Tests wait for it to grow after

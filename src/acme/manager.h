@@ -34,7 +34,8 @@ struct ResolverConfig {
   std::string ca_server = "https://acme-v02.api.letsencrypt.org/directory";
   std::string key_type = "EC256";  // certificate keys: EC256, EC384, RSA2048, RSA4096, RSA8192
   std::string http_entrypoint;     // httpChallenge.entryPoint (where tokens must be answered)
-  std::int64_t certificates_duration_hours = 2160;  // a hint only; real lifetimes are read
+  // Used only for a certificate whose dates give no lifetime (schedule.h renewal_due).
+  std::int64_t certificates_duration_hours = 2160;
   std::string preferred_chain;                      // issuer CN of the chain's top certificate
   std::string eab_kid;
   std::string eab_hmac_encoded;              // base64url

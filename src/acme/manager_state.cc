@@ -137,7 +137,7 @@ std::int64_t ResolverState::renewal_time(const std::string& key,
   }
   auto info = parse_leaf(cert.cert_pem);
   if (!info) return 0;  // unreadable: replace it now
-  return renewal_due(info->not_before, info->not_after) * 1000;
+  return renewal_due(info->not_before, info->not_after, cfg_.certificates_duration_hours) * 1000;
 }
 
 std::pair<std::optional<Job>, std::int64_t> ResolverState::next_job(std::int64_t now) {

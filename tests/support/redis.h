@@ -13,7 +13,9 @@ namespace portier::test {
 
 class RedisServer {
  public:
-  RedisServer();
+  // `extra`: more redis-server arguments (ACL users, TLS files). With `tls`, the port is the
+  // TLS port and the plain one is off (cli() then cannot reach it).
+  explicit RedisServer(std::vector<std::string> extra = {}, bool tls = false);
   ~RedisServer() = default;
   int port() const { return port_; }
   std::string url(const std::string& prefix) const;  // redis://127.0.0.1:<port>/0?prefix=...
@@ -27,6 +29,8 @@ class RedisServer {
   int port_ = 0;
   std::unique_ptr<Process> proc_;
   int starts_ = 0;
+  std::vector<std::string> extra_;
+  bool tls_ = false;
 };
 
 }  // namespace portier::test

@@ -1,7 +1,10 @@
 // RedisStorage against a real redis-server (no portier, no CA): rediss:// with a verified
 // certificate and serverName, an ACL user's AUTH, SELECT of a database, the storage round trip,
-// and the order lock's semantics (only the holder's token releases or renews it).
+// the order lock's semantics (only the holder's token releases or renews it), and token sharing
+// through pub/sub, under an ACL user allowed only the commands portier sends (docs/https.md).
 #include <gtest/gtest.h>
+
+#include <atomic>
 
 #include "acme/redis_storage.h"
 #include "support/certs.h"
@@ -17,9 +20,37 @@ TEST(RedisStorageTest, TlsAuthDatabaseRoundTripAndLock) {
   TempDir dir;
   CertFiles ca = make_ca(dir, "ca", "redis test CA");
   CertFiles leaf = make_leaf(dir, ca, "redis", {"redis.test"});
-  RedisServer redis({"--tls-cert-file", leaf.cert.string(), "--tls-key-file", leaf.key.string(),
-                     "--tls-ca-cert-file", ca.cert.string(), "--tls-auth-clients", "no", "--user",
-                     "portier", "on", ">s3cret", "~*", "&*", "+@all", "--user", "default", "off"},
+  RedisServer redis({"--tls-cert-file",
+                     leaf.cert.string(),
+                     "--tls-key-file",
+                     leaf.key.string(),
+                     "--tls-ca-cert-file",
+                     ca.cert.string(),
+                     "--tls-auth-clients",
+                     "no",
+                     "--user",
+                     "portier",
+                     "on",
+                     ">s3cret",
+                     "~t:*",
+                     "&t:*",
+                     "+ping",
+                     "+select",
+                     "+get",
+                     "+set",
+                     "+del",
+                     "+hset",
+                     "+hgetall",
+                     "+hdel",
+                     "+pexpire",
+                     "+publish",
+                     "+subscribe",
+                     "+sadd",
+                     "+scard",
+                     "+eval",
+                     "--user",
+                     "default",
+                     "off"},
                     true);
   const std::string base = "rediss://portier:s3cret@127.0.0.1:" + std::to_string(redis.port());
   const std::string tls = "&ca=" + ca.cert.string() + "&serverName=redis.test";
@@ -64,6 +95,22 @@ TEST(RedisStorageTest, TlsAuthDatabaseRoundTripAndLock) {
   // It expires by itself when its holder is gone.
   EXPECT_TRUE(*one.try_lock("b.test", "tok-3", 200ms));
   EXPECT_TRUE(poll_until([&] { return *two.try_lock("b.test", "tok-4", 5s); }, 3s));
+
+  // Tokens: published by one, mirrored by two's subscriber, which acknowledges before
+  // publish_token returns; a save by one is announced to two.
+  tls::ChallengeTokens mirrored;
+  std::atomic<int> remote{0};
+  two.start(mirrored, [&] { ++remote; });
+  ASSERT_TRUE(poll_until([&] { return remote.load() >= 1; }, 3s));  // the resync on connecting
+  one.publish_token("tok", "tok.thumbprint");
+  EXPECT_EQ(mirrored.find("tok"), "tok.thumbprint");
+  one.withdraw_token("tok");
+  EXPECT_TRUE(poll_until([&] { return !mirrored.find("tok"); }, 3s));
+  const int before = remote.load();
+  data.failures.push_back({{"c.test"}, 1, 1, "x"});
+  ASSERT_TRUE(one.save(data));
+  EXPECT_TRUE(poll_until([&] { return remote.load() > before; }, 3s));
+  two.stop();
 
   // Wrong password; a certificate for another name; no TLS at all: refused, with a reason.
   struct Case {

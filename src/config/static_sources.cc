@@ -256,7 +256,7 @@ const std::vector<OptionDoc>& static_options() {
       {"certificatesResolvers.<name>.acme.onDemand.interval", "1m",
        "on-demand rate limit window"},
       {"certificatesResolvers.<name>.acme.onDemand.burst", "10",
-       "on-demand orders per window (whole resolver)"},
+       "on-demand orders per window (whole resolver, per instance)"},
       {"certificatesResolvers.<name>.acme.onDemand.wait", "5s",
        "how long a handshake waits for its on-demand certificate (then the default)"},
       {"certificatesResolvers.<name>.acme.preferredChain", "",

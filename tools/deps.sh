@@ -30,11 +30,13 @@ build_pkgs=(
 # nghttp2-client: nghttp (an HTTP/2 client for the h2 tests) and h2load (bench)
 # bind9, bind9-dnsutils: named and dig, for the DNS-through-a-UDP-router test
 # python3-grpcio: a real gRPC server and client for the gRPC tests (tests/support/grpc_echo.py)
+# redis-server: shared ACME storage across portier instances (tests start their own on loopback;
+#   portier speaks RESP itself: Debian 12's libhiredis 0.14 has no TLS, which Redis users need)
 # debootstrap, docker-compose: the image test (base images without a registry; the compose
 #   example); systemd: systemd-analyze verify for the example unit
 test_pkgs=(curl python3 docker.io busybox-static openssl pebble clang prometheus
   chromium chromium-driver python3-selenium nghttp2-client bind9 bind9-dnsutils python3-grpcio
-  debootstrap docker-compose systemd)
+  debootstrap docker-compose systemd redis-server)
 # libnginx-mod-http-modsecurity: nginx with ModSecurity, for the WAF comparison (NGINX_CONF=proxy-waf.nginx.conf)
 bench_pkgs=(nginx-light haproxy wrk util-linux libnginx-mod-http-modsecurity)
 

@@ -14,16 +14,41 @@
 #include <thread>
 
 #include "acme/manager_state.h"
+#include "acme/redis_storage.h"
 #include "common/log.h"
 
 namespace portier::acme {
+namespace {
+
+constexpr std::chrono::milliseconds kLockTtl = std::chrono::minutes(2);
+
+std::string random_token() {
+  std::random_device rd;
+  std::string out;
+  for (int i = 0; i < 4; ++i) out += std::to_string(rd());
+  return out;
+}
+
+}  // namespace
 
 struct Manager::Impl {
   Impl(ResolverConfig c, tls::ChallengeTokens& t, std::function<void()> cb)
-      : cfg(std::move(c)), tokens(t), on_change(std::move(cb)), state(cfg, retry_base_from_env()) {}
+      : cfg(std::move(c)), tokens(t), on_change(std::move(cb)), state(cfg, retry_base_from_env()) {
+    shared = dynamic_cast<RedisStorage*>(state.backend());
+    if (shared != nullptr) shared_tokens = std::make_unique<SharedTokens>(tokens, *shared);
+  }
 
   void run();
   void run_order(const Job& job);
+  // Shared storage: takes the name set's order lock (waiting while another instance holds it),
+  // then reloads. Go: order now, holding `lock_token`; Done: another instance stored it.
+  enum class Gate { Go, Done, Failed, Stopping };
+  Gate gate(const Job& job, std::string& lock_token, std::string& error);
+  // Another instance changed the shared data (subscriber thread).
+  void remote_changed();
+  // Under mu: the routers' sets, the on-demand ones and (with onDemand) every stored one.
+  void refresh_wanted();
+  std::vector<std::vector<std::string>> router_sets, on_demand_sets;  // under mu
   void check_ari(const Job& job);
   bool ensure_client();
   // Sleeps up to `d`; false when stopping.
@@ -45,6 +70,9 @@ struct Manager::Impl {
   std::thread thread;
   bool loaded = false;
   ResolverState state;  // under mu
+
+  RedisStorage* shared = nullptr;  // the state's backend when it is Redis
+  std::unique_ptr<SharedTokens> shared_tokens;
 
   // Manager thread only.
   std::unique_ptr<Transport> transport;
@@ -98,6 +126,29 @@ void Manager::Impl::run_order(const Job& job) {
     req = state.request_for(job);
     state.set_busy(job.key, true);
   }
+  std::string lock_token;
+  if (shared != nullptr) {
+    std::string error;
+    Gate g = gate(job, lock_token, error);
+    if (g != Gate::Go) {
+      std::lock_guard lk(mu);
+      state.set_busy(job.key, false);
+      if (g == Gate::Failed) {
+        order_failures.fetch_add(1, std::memory_order_relaxed);
+        state.record_failure(job, error, now_ms());
+      }
+    }
+    if (g == Gate::Failed && on_change) on_change();
+    if (g != Gate::Go) return;
+  }
+  struct Unlock {
+    RedisStorage* shared;
+    const std::string& key;
+    const std::string& token;
+    ~Unlock() {
+      if (shared != nullptr) shared->unlock(key, token);
+    }
+  } unlock{shared, job.key, lock_token};
   const bool renewing = !req.replaces.empty() || job.renewal;
   log::info(renewing ? "acme: renewing certificate" : "acme: ordering certificate",
             {{"resolver", cfg.name}, {"domains", join_domains(job.domains)}});
@@ -107,8 +158,17 @@ void Manager::Impl::run_order(const Job& job) {
     std::lock_guard lk(mu);
     issued = Error{state.last_setup_error};
   } else {
-    OrderFlow flow(*client, tokens, account, req,
-                   [this](std::chrono::milliseconds d) { return wait(d); });
+    // The lock lives 2 minutes; the order renews it between polls.
+    auto renewed = std::chrono::steady_clock::now();
+    OrderFlow flow(*client, shared_tokens ? *shared_tokens : tokens, account, req,
+                   [&](std::chrono::milliseconds d) {
+                     auto t = std::chrono::steady_clock::now();
+                     if (shared != nullptr && t - renewed > std::chrono::seconds(20)) {
+                       renewed = t;
+                       shared->renew_lock(job.key, lock_token, kLockTtl);
+                     }
+                     return wait(d);
+                   });
     try {
       issued = flow.run();
     } catch (const std::exception& e) {
@@ -136,6 +196,72 @@ void Manager::Impl::run_order(const Job& job) {
     }
   }
   if (notify && on_change) on_change();
+}
+
+Manager::Impl::Gate Manager::Impl::gate(const Job& job, std::string& lock_token,
+                                        std::string& error) {
+  lock_token = random_token();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  bool waited = false;
+  for (;;) {
+    auto got = shared->try_lock(job.key, lock_token, kLockTtl);
+    if (!got) {
+      error = "shared storage: " + got.error().message;
+      return Gate::Failed;
+    }
+    if (*got) break;
+    if (!waited) {
+      log::info("acme: another instance is ordering these names; waiting for it",
+                {{"resolver", cfg.name}, {"domains", join_domains(job.domains)}});
+    }
+    waited = true;
+    if (std::chrono::steady_clock::now() > give_up) {
+      error = "another instance held the order lock for over 10 minutes";
+      return Gate::Failed;
+    }
+    if (!wait(std::chrono::milliseconds(250))) return Gate::Stopping;
+  }
+  // Holding the lock: what did the others store meanwhile?
+  Result<bool> changed = false;
+  bool due = true;
+  {
+    std::lock_guard lk(mu);
+    changed = state.reload();
+    due = state.due(job, now_ms());
+  }
+  if (!changed) {
+    shared->unlock(job.key, lock_token);
+    error = "shared storage: " + changed.error().message;
+    return Gate::Failed;
+  }
+  if (*changed && on_change) on_change();
+  if (!due) {
+    shared->unlock(job.key, lock_token);
+    log::info(
+        "acme: not ordering: another instance stored a certificate or a failure for these "
+        "names meanwhile",
+        {{"resolver", cfg.name}, {"domains", join_domains(job.domains)}});
+    return Gate::Done;
+  }
+  return Gate::Go;
+}
+
+void Manager::Impl::remote_changed() {
+  Result<bool> changed = false;
+  {
+    std::lock_guard lk(mu);
+    if (stopping) return;
+    changed = state.reload();
+    if (cfg.on_demand) refresh_wanted();
+    woken = true;  // due times may have moved (a failure recorded, a certificate renewed)
+  }
+  cv.notify_all();
+  if (!changed) {
+    log::warn("acme: cannot reload the shared storage",
+              {{"resolver", cfg.name}, {"error", changed.error().message}});
+    return;
+  }
+  if (*changed && on_change) on_change();
 }
 
 void Manager::Impl::check_ari(const Job& job) {
@@ -191,6 +317,9 @@ void Manager::start() {
     impl_->stopping = false;
   }
   impl_->thread = std::thread([this] { impl_->run(); });
+  if (impl_->shared != nullptr) {
+    impl_->shared->start(impl_->tokens, [this] { impl_->remote_changed(); });
+  }
 }
 
 void Manager::stop() {
@@ -199,13 +328,34 @@ void Manager::stop() {
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
+  if (impl_->shared != nullptr) impl_->shared->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Manager::Impl::refresh_wanted() {
+  auto all = router_sets;
+  all.insert(all.end(), on_demand_sets.begin(), on_demand_sets.end());
+  if (cfg.on_demand) {
+    for (const auto& c : state.certificates()) all.push_back(c.domains);
+  }
+  state.set_wanted(std::move(all));
 }
 
 void Manager::set_domains(std::vector<std::vector<std::string>> wanted) {
   {
     std::lock_guard lk(impl_->mu);
-    impl_->state.set_wanted(std::move(wanted));
+    impl_->router_sets = std::move(wanted);
+    impl_->refresh_wanted();
+    impl_->woken = true;
+  }
+  impl_->cv.notify_all();
+}
+
+void Manager::add_on_demand(std::vector<std::string> domains) {
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->on_demand_sets.push_back(std::move(domains));
+    impl_->refresh_wanted();
     impl_->woken = true;
   }
   impl_->cv.notify_all();

@@ -34,11 +34,15 @@ struct ResolverConfig {
   std::string ca_server = "https://acme-v02.api.letsencrypt.org/directory";
   std::string key_type = "EC256";  // certificate keys: EC256, EC384, RSA2048, RSA4096, RSA8192
   std::string http_entrypoint;     // httpChallenge.entryPoint (where tokens must be answered)
-  std::int64_t certificates_duration_hours = 2160;  // a hint only; real lifetimes are read
+  // Used only for a certificate whose dates give no lifetime (schedule.h renewal_due).
+  std::int64_t certificates_duration_hours = 2160;
   std::string preferred_chain;                      // issuer CN of the chain's top certificate
   std::string eab_kid;
   std::string eab_hmac_encoded;              // base64url
   std::vector<std::string> ca_certificates;  // PEM files to trust for caServer (else system)
+  // onDemand is set: every stored certificate stays wanted (renewed), whether or not a router
+  // lists its names, since on-demand names are listed by none.
+  bool on_demand = false;
   bool operator==(const ResolverConfig&) const = default;
 };
 
@@ -75,6 +79,8 @@ class Manager {
   // The name sets routers using this resolver want (from Host rules or tls.domains). Each set
   // is one certificate; a set equal to one already held is not ordered again.
   void set_domains(std::vector<std::vector<std::string>> wanted);
+  // An on-demand name set (app/on_demand.h): wanted from now on, beside set_domains()'s.
+  void add_on_demand(std::vector<std::string> domains);
   std::vector<Certificate> certificates() const;
   std::vector<DomainStatus> status() const;
   // Scheduling passes that found nothing to order or renew. Tests wait for it to grow after

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "acme/redis_storage.h"
 #include "common/log.h"
 
 namespace portier::acme {
@@ -35,22 +36,70 @@ std::string set_key(const std::vector<std::string>& domains) {
 
 ResolverState::ResolverState(const ResolverConfig& cfg, std::chrono::milliseconds retry_base)
     : cfg_(cfg),
-      storage_(cfg.storage, cfg.name),
       retry_base_(retry_base),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()) {
+  if (!is_redis_url(cfg.storage)) {
+    storage_ = std::make_unique<Storage>(cfg.storage, cfg.name);
+  } else if (auto ep = parse_redis_url(cfg.storage)) {
+    storage_ = std::make_unique<RedisStorage>(*ep, cfg.name);
+  } else {
+    storage_error_ = "storage: " + ep.error().message;
+  }
+}
 
 Result<bool> ResolverState::load() {
-  auto r = storage_.load();
+  if (!storage_) return Error{storage_error_};
+  auto r = storage_->load();
+  if (!r && dynamic_cast<RedisStorage*>(storage_.get()) != nullptr) {
+    // Redis may come later: start empty and let the subscriber's resync fill the store.
+    log::error("acme: shared storage unreachable at start; starting empty",
+               {{"resolver", cfg_.name}, {"storage", storage_->where()},
+                {"error", r.error().message}});
+    return true;
+  }
   if (!r) return r.error();
   data_ = std::move(*r);
   log::info("acme: storage loaded", {{"resolver", cfg_.name},
-                                     {"storage", cfg_.storage},
+                                     {"storage", storage_->where()},
                                      {"certificates", std::to_string(data_.certificates.size())}});
   return true;
 }
 
+Result<bool> ResolverState::reload() {
+  if (!storage_) return Error{storage_error_};
+  auto r = storage_->load();
+  if (!r) return r.error();
+  ResolverData merged = merge_shared(*r, data_);
+  // A certificate replaced by another instance: forget the ARI state of the old one.
+  for (const auto& c : merged.certificates) {
+    const std::string key = set_key(c.domains);
+    const StoredCertificate* old = find_cert(key);
+    if (old == nullptr || old->cert_pem != c.cert_pem) {
+      bool busy = rt_[key].busy;
+      rt_[key] = Runtime{};
+      rt_[key].busy = busy;
+    }
+  }
+  const bool changed =
+      merged.certificates != data_.certificates || merged.failures != data_.failures;
+  data_ = std::move(merged);
+  if (data_ != *r) save();
+  return changed;
+}
+
+bool ResolverState::due(const Job& job, std::int64_t now) const {
+  if (const FailureState* f = find_failure(job.key); f != nullptr && f->next_attempt_ms > now) {
+    return false;
+  }
+  const StoredCertificate* cert = find_cert(job.key);
+  if (cert == nullptr) return true;
+  if (!job.renewal) return false;  // stored by another instance meanwhile
+  return renewal_time(job.key, *cert) <= now;
+}
+
 void ResolverState::save() {
-  if (auto r = storage_.save(data_); !r) {
+  if (!storage_) return;
+  if (auto r = storage_->save(data_); !r) {
     log::error("acme: cannot write the storage file",
                {{"resolver", cfg_.name}, {"error", r.error().message}});
   }
@@ -88,7 +137,7 @@ std::int64_t ResolverState::renewal_time(const std::string& key,
   }
   auto info = parse_leaf(cert.cert_pem);
   if (!info) return 0;  // unreadable: replace it now
-  return renewal_due(info->not_before, info->not_after) * 1000;
+  return renewal_due(info->not_before, info->not_after, cfg_.certificates_duration_hours) * 1000;
 }
 
 std::pair<std::optional<Job>, std::int64_t> ResolverState::next_job(std::int64_t now) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -36,7 +37,15 @@ class ResolverState {
   ResolverState(const ResolverConfig& cfg, std::chrono::milliseconds retry_base);
 
   Result<bool> load();
-  void save();  // logs on failure: the in-memory state stays authoritative until the next save
+  void save();
+  // Shared storage: reads what is stored now and merges it with what this instance holds
+  // (merge_shared), writing back what only this instance had. True when the certificates or
+  // failures changed.
+  Result<bool> reload();
+  // Whether `job` still needs an order, after a reload: another instance may have stored the
+  // certificate, renewed it, or recorded a failure meanwhile.
+  bool due(const Job& job, std::int64_t now) const;
+  StorageBackend* backend() const { return storage_.get(); }  // logs on failure: the in-memory state stays authoritative until the next save
 
   // Wanted sets, deduplicated by identity (the first spelling wins).
   void set_wanted(std::vector<std::vector<std::string>> wanted);
@@ -70,7 +79,8 @@ class ResolverState {
   std::int64_t renewal_time(const std::string& key, const StoredCertificate& cert) const;
 
   const ResolverConfig& cfg_;
-  Storage storage_;
+  std::unique_ptr<StorageBackend> storage_;  // null when the storage URL is invalid
+  std::string storage_error_;
   std::chrono::milliseconds retry_base_;
   ResolverData data_;
   std::vector<std::vector<std::string>> wanted_;

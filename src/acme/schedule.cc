@@ -30,9 +30,22 @@ std::chrono::milliseconds retry_base_from_env() {
   return std::chrono::minutes(1);
 }
 
-std::int64_t renewal_due(std::int64_t not_before, std::int64_t not_after) {
-  std::int64_t lifetime = std::max<std::int64_t>(0, not_after - not_before);
-  return not_after - lifetime / 3;
+std::int64_t certificate_renew_period(std::int64_t hours) {
+  constexpr std::int64_t h = 3600, d = 24 * h;
+  if (hours >= 365 * 24) return 4 * 30 * d;
+  if (hours >= 3 * 30 * 24) return 30 * d;
+  if (hours >= 30 * 24) return 10 * d;
+  if (hours >= 6 * 24) return 2 * d;
+  if (hours >= 24) return 6 * h;
+  return 20 * 60;
+}
+
+std::int64_t renewal_due(std::int64_t not_before, std::int64_t not_after,
+                         std::int64_t certificates_duration_hours) {
+  if (not_after <= not_before) {
+    return not_after - certificate_renew_period(certificates_duration_hours);
+  }
+  return not_after - (not_after - not_before) / 3;
 }
 
 std::string ari_cert_id(const CertInfo& cert) {

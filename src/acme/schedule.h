@@ -23,8 +23,17 @@ std::chrono::milliseconds retry_delay(int failures, std::chrono::milliseconds ba
 // The base of the backoff: PORTIER_ACME_RETRY_BASE_MS when set (tests), else one minute.
 std::chrono::milliseconds retry_base_from_env();
 
-// When a third of the certificate's real lifetime remains (unix seconds).
-std::int64_t renewal_due(std::int64_t not_before, std::int64_t not_after);
+// When a third of the certificate's real lifetime remains (unix seconds). A certificate whose
+// dates give no lifetime (notAfter not after notBefore) says nothing of it: then
+// `certificates_duration_hours` (certificatesDuration) decides, with Traefik's table
+// (certificate_renew_period), counted back from notAfter.
+std::int64_t renewal_due(std::int64_t not_before, std::int64_t not_after,
+                         std::int64_t certificates_duration_hours = 2160);
+
+// Traefik's getCertificateRenewDurations: how long before expiry a certificate of that duration
+// (hours) is renewed, in seconds: >= 1 year: 4 months; >= 90 days: 30 days; >= 30 days: 10
+// days; >= 6 days: 2 days; >= 1 day: 6 hours; less: 20 minutes.
+std::int64_t certificate_renew_period(std::int64_t certificates_duration_hours);
 
 // RFC 9773 §4.1: base64url(AKI keyIdentifier) "." base64url(serial bytes). "" without an AKI.
 std::string ari_cert_id(const CertInfo& cert);

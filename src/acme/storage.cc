@@ -212,7 +212,7 @@ void resolver_to_json(const ResolverData& data, nlohmann::json& r) {
   }
 }
 
-Result<ResolverData> Storage::load() const {
+Result<ResolverData> Storage::load() {
   std::lock_guard lock(path_mutex(path_));
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0) {
@@ -241,7 +241,7 @@ Result<ResolverData> Storage::load() const {
   return it == j.end() ? ResolverData{} : resolver_from_json(*it);
 }
 
-Result<bool> Storage::save(const ResolverData& data) const {
+Result<bool> Storage::save(const ResolverData& data) {
   std::lock_guard lock(path_mutex(path_));
   nlohmann::json all = nlohmann::json::object();
   std::string text, err;

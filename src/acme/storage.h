@@ -59,7 +59,18 @@ struct ResolverData {
   bool operator==(const ResolverData&) const = default;
 };
 
-class Storage {
+// Where a resolver keeps its data: acme.json (Storage, below) or Redis (redis_storage.h).
+// Called with the manager's mutex held; may block on I/O (bounded by the backend's timeouts).
+class StorageBackend {
+ public:
+  virtual ~StorageBackend() = default;
+  virtual Result<ResolverData> load() = 0;
+  virtual Result<bool> save(const ResolverData& data) = 0;
+  // For logs: the path, or the URL without its password.
+  virtual std::string where() const = 0;
+};
+
+class Storage : public StorageBackend {
  public:
   Storage(std::string path, std::string resolver)
       : path_(std::move(path)), resolver_(std::move(resolver)) {}
@@ -67,9 +78,10 @@ class Storage {
   // Missing file: empty data. A file with group/other permission bits: an error (as Traefik).
   // An unparseable file: renamed to <path>.corrupt-<unix time>, logged, empty data.
   // Entries Traefik would also drop (no certificate or key) are skipped.
-  Result<ResolverData> load() const;
+  Result<ResolverData> load() override;
   // Read-modify-write of this resolver's entry; atomic; creates the file with mode 0600.
-  Result<bool> save(const ResolverData& data) const;
+  Result<bool> save(const ResolverData& data) override;
+  std::string where() const override { return path_; }
 
   const std::string& path() const { return path_; }
 

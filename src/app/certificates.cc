@@ -76,7 +76,19 @@ std::vector<observability::CertInfo> certificate_infos(const proxy::RoutingTable
   return out;
 }
 
+std::vector<std::string> on_demand_resolvers(const config::StaticConfig& cfg) {
+  std::vector<std::string> out;
+  for (const auto& [name, r] : cfg.certificates_resolvers) {
+    if (r.on_demand) out.push_back(name);
+  }
+  return out;
+}
+
 Result<bool> Certificates::start() {
+  if (auto od = on_demand_resolvers(cfg_); od.size() > 1) {
+    return Error{"certificatesResolvers: onDemand is set on " + join(od) +
+                 "; only one resolver may have it (a handshake must know which one orders)"};
+  }
   for (const auto& [name, r] : cfg_.certificates_resolvers) {
     acme::ResolverConfig rc;
     rc.name = name;
@@ -90,22 +102,26 @@ Result<bool> Certificates::start() {
     rc.eab_kid = r.eab_kid;
     rc.eab_hmac_encoded = r.eab_hmac_encoded;
     rc.ca_certificates = r.ca_certificates;
+    rc.on_demand = r.on_demand.has_value();
     auto m = std::make_unique<acme::Manager>(rc, tokens_, on_acme_change_);
     if (auto loaded = m->load(); !loaded) {
       return Error{"certificatesResolvers." + name + ": " + loaded.error().message};
     }
+    if (r.on_demand) on_demand_ = std::make_unique<OnDemandCertificates>(name, *r.on_demand, *m);
     managers_[name] = std::move(m);
   }
   for (auto& [name, m] : managers_) m->start();
+  if (on_demand_) on_demand_->start();
   return true;
 }
 
 void Certificates::stop() {
+  if (on_demand_) on_demand_->stop();
   for (auto& [name, m] : managers_) m->stop();
 }
 
 entrypoints::TlsServices Certificates::services() {
-  return {&context_, managers_.empty() ? nullptr : &tokens_};
+  return {&context_, managers_.empty() ? nullptr : &tokens_, on_demand_.get()};
 }
 
 std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
@@ -142,6 +158,12 @@ void Certificates::attach(proxy::BuildResult& built, const config::Configuration
   std::set<std::string> resolvers;
   for (const auto& [name, m] : managers_) resolvers.insert(name);
   auto wanted = wanted_names(built.certificates, resolvers, warnings);
+  if (on_demand_) {
+    const auto od = on_demand_resolvers(cfg_);
+    on_demand_->set_enabled(std::any_of(
+        built.certificates.begin(), built.certificates.end(),
+        [&](const proxy::CertificateRequest& r) { return r.resolver == od.front(); }));
+  }
   tls::StoreBuilder sb;
   sb.tls = &cfg.tls;
   sb.options_by_host = built.tls_options_by_host;

@@ -15,6 +15,7 @@
 
 #include "acme/manager.h"
 #include "admin/runtime.h"
+#include "app/on_demand.h"
 #include "common/result.h"
 #include "config/static_config.h"
 #include "observability/metrics.h"
@@ -37,6 +38,9 @@ struct Warning {
 std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
     const std::vector<proxy::CertificateRequest>& requests,
     const std::set<std::string>& resolvers, std::vector<Warning>& warnings);
+
+// Resolvers with onDemand (TableBuilder::set_on_demand_resolvers).
+std::vector<std::string> on_demand_resolvers(const config::StaticConfig& cfg);
 
 // The certificates `table` serves by name, for traefik_tls_certs_not_after.
 std::vector<observability::CertInfo> certificate_infos(const proxy::RoutingTable& table);
@@ -71,6 +75,7 @@ class Certificates {
   tls::ChallengeTokens tokens_;
   std::shared_ptr<const tls::Certificate> generated_default_;
   std::map<std::string, std::unique_ptr<acme::Manager>> managers_;
+  std::unique_ptr<OnDemandCertificates> on_demand_;  // the resolver with onDemand, if any
   // Parsed ACME certificates, by PEM: a rebuild does not parse them again.
   std::map<std::string, std::shared_ptr<const tls::Certificate>> parsed_;
   std::vector<admin::CertificateInfo> info_;

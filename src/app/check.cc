@@ -172,6 +172,7 @@ int run_check(const config::StaticConfig& cfg, const std::string& config_file,
 
   proxy::TableBuilder builder(std::move(infos), nullptr);
   builder.set_default_transport(cfg.servers_transport);
+  builder.set_on_demand_resolvers(on_demand_resolvers(cfg));
   const admin::RuntimeStore no_api;  // nothing is served: the handler is never called
   register_internal_services(cfg, builder, no_api, "");
   proxy::BuildResult built = builder.build(merged);

@@ -372,6 +372,7 @@ int main(int argc, char** argv) {
   builder.set_default_transport(cfg->servers_transport);
   app::register_internal_services(*cfg, builder, runtime, kVersion, &terminating, metrics.get());
   builder.set_metrics(metrics.get());
+  builder.set_on_demand_resolvers(app::on_demand_resolvers(*cfg));
   // Server names resolve in the background; a new answer rebuilds the table.
   proxy::NameCache names(control.get_executor(), [&] {
     boost::asio::post(control, [&] {

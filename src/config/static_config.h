@@ -270,7 +270,18 @@ struct Api {
   bool operator==(const Api&) const = default;
 };
 
-// certificatesResolvers.<name>.acme: Traefik's fields, plus caCertificates.
+// certificatesResolvers.<name>.acme.onDemand (portier; Caddy's on_demand_tls): a certificate is
+// ordered at the first handshake for a name no router lists, when `ask` approves it.
+struct OnDemand {
+  std::string ask;                     // GET <ask>?domain=<name>: 200 allows the order
+  Duration interval{std::chrono::minutes(1)};  // the rate limit's window
+  int burst = 10;                      // orders per window, for the whole resolver
+  Duration wait{std::chrono::seconds(5)};      // how long a handshake waits, then the default
+  bool operator==(const OnDemand&) const = default;
+};
+
+// certificatesResolvers.<name>.acme: Traefik's fields, plus caCertificates, onDemand, and a
+// redis:// storage (shared by several instances).
 struct AcmeResolver {
   std::string email;
   std::string storage = "acme.json";
@@ -282,6 +293,7 @@ struct AcmeResolver {
   std::string eab_hmac_encoded;
   std::string http_challenge_entrypoint;
   std::vector<std::string> ca_certificates;  // PEM files trusted for caServer
+  std::optional<OnDemand> on_demand;
   bool operator==(const AcmeResolver&) const = default;
 };
 

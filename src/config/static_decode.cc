@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "config/acme_decode.h"
 #include "config/decode.h"
 #include "config/decode_internal.h"
 #include "config/schema.h"
@@ -212,6 +213,7 @@ bool decode_resolver(const YAML::Node& node, const std::string& path, Diagnostic
                        "requireAllRNS,delayBeforeChecks},delayBeforeCheck,"
                        "disablePropagationCheck"}},
                      other_note);
+  decode_acme_portier(m, d, r);
   accept_unsupported(m, d, w,
                      {{"profile", ""},
                       {"emailAddresses", ""},

@@ -237,7 +237,8 @@ const std::vector<OptionDoc>& static_options() {
        "priority among routers (default: above all)"},
       {"certificatesResolvers.<name>.acme.email", "", "account contact"},
       {"certificatesResolvers.<name>.acme.storage", "acme.json",
-       "certificates and account (Traefik's format, mode 0600)"},
+       "certificates and account: a file (Traefik's format, mode 0600) or "
+       "redis[s]://[user:password@]host:port/db?prefix=... shared by several instances"},
       {"certificatesResolvers.<name>.acme.caServer",
        "https://acme-v02.api.letsencrypt.org/directory", "ACME directory URL"},
       {"certificatesResolvers.<name>.acme.caCertificates", "",
@@ -247,7 +248,17 @@ const std::vector<OptionDoc>& static_options() {
       {"certificatesResolvers.<name>.acme.httpChallenge.entryPoint", "",
        "plain-HTTP entrypoint answering HTTP-01 challenges (required)"},
       {"certificatesResolvers.<name>.acme.certificatesDuration", "2160",
-       "hours; a hint (renewal uses each certificate's real lifetime)"},
+       "hours; renewal timing for a certificate whose dates give no lifetime (else a third of "
+       "its real lifetime before expiry)"},
+      {"certificatesResolvers.<name>.acme.onDemand.ask", "",
+       "order a certificate at the first handshake for a name no router lists, when GET "
+       "<ask>?domain=<name> answers 200 (enables onDemand)"},
+      {"certificatesResolvers.<name>.acme.onDemand.interval", "1m",
+       "on-demand rate limit window"},
+      {"certificatesResolvers.<name>.acme.onDemand.burst", "10",
+       "on-demand orders per window (whole resolver, per instance)"},
+      {"certificatesResolvers.<name>.acme.onDemand.wait", "5s",
+       "how long a handshake waits for its on-demand certificate (then the default)"},
       {"certificatesResolvers.<name>.acme.preferredChain", "",
        "issuer common name of the chain to prefer"},
       {"certificatesResolvers.<name>.acme.eab.kid", "", "external account binding key id"},

@@ -2,6 +2,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -18,6 +20,7 @@
 #include "proxy/http/parser.h"
 #include "proxy/routing_table.h"
 #include "rules/rule.h"
+#include "tcp/client_hello.h"
 #include "tls/context.h"
 
 namespace portier::entrypoints {
@@ -109,11 +112,47 @@ asio::awaitable<proxy::Outcome> answer_challenge(Worker& worker, proxy::ClientSt
   co_return ec || close ? proxy::Outcome::Close : proxy::Outcome::KeepAlive;
 }
 
+// On-demand certificates (tls/on_demand.h): a ClientHello naming a host that no certificate
+// covers may wait, up to the resolver's bound, while its certificate is ordered. The coroutine
+// polls the published store (and whether the name is still wanted) every 25 ms on a timer, so
+// the worker keeps serving everyone else; the ClientHello stays in `buffer` for the handshake.
+asio::awaitable<void> await_on_demand(Worker& worker, const EntryPointSpec& ep,
+                                      proxy::ClientStream& stream, proxy::Buffer& buffer,
+                                      proxy::Deadline& deadline) {
+  portier::tcp::ClientHello hello;
+  auto st = portier::tcp::parse_client_hello(buffer.readable(), hello);
+  deadline.arm(ep.config.responding_timeouts.read_header_timeout);
+  while (st == portier::tcp::HelloStatus::Partial && !buffer.full()) {
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(), kNoThrow);
+    if (ec) break;
+    buffer.commit(n);
+    st = portier::tcp::parse_client_hello(buffer.readable(), hello);
+  }
+  deadline.disarm();
+  if (st != portier::tcp::HelloStatus::Tls || hello.sni.empty()) co_return;
+  auto covered = [&] {
+    TableLease t = worker.acquire_table();
+    return t->tls_store() == nullptr || t->tls_store()->find(hello.sni) != nullptr;
+  };
+  if (covered() || !worker.tls().on_demand->want(hello.sni)) co_return;
+  const auto until = std::chrono::steady_clock::now() + worker.tls().on_demand->wait();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (std::chrono::steady_clock::now() < until && stream.socket().is_open()) {
+    timer.expires_after(std::chrono::milliseconds(25));
+    co_await timer.async_wait(kNoThrow);
+    // Stop at once when the name is refused (ask, rate limit) rather than at the bound.
+    if (covered() || !worker.tls().on_demand->want(hello.sni)) co_return;
+  }
+}
+
 // A TLS handshake over the bytes already read (the ClientHello's start) and the rest. The
 // store comes from the current table and is held only for the handshake.
 asio::awaitable<bool> handshake(Worker& worker, const EntryPointSpec& ep,
                                 proxy::ClientStream& stream, proxy::Buffer& buffer,
                                 proxy::Deadline& deadline, const std::string& peer_ip) {
+  if (worker.tls().on_demand != nullptr) {
+    co_await await_on_demand(worker, ep, stream, buffer, deadline);
+  }
   TableLease table = worker.acquire_table();
   const tls::Store* store = table->tls_store();
   if (store == nullptr) co_return false;

@@ -20,6 +20,7 @@
 #include "proxy/worker_state.h"
 #include "tls/challenge_tokens.h"
 #include "tls/context.h"
+#include "tls/on_demand.h"
 #include "udp/listener.h"
 
 namespace portier::observability {
@@ -53,6 +54,7 @@ class TableLease {
 struct TlsServices {
   tls::ServerContext* context = nullptr;         // null: TLS is never offered
   const tls::ChallengeTokens* tokens = nullptr;  // null: no ACME resolver
+  tls::OnDemand* on_demand = nullptr;            // null: no resolver with onDemand
 };
 
 // A live client connection, as the worker sees it for shutdown.

@@ -171,7 +171,9 @@ bool TableBuilder::tls_requests(
       // One certificate for every name of the rule's Host matchers, as Traefik does.
       req.domains.push_back(rule.host_names());
     }
-    if (req.domains.empty()) {
+    const bool on_demand = std::find(on_demand_resolvers_.begin(), on_demand_resolvers_.end(),
+                                     t->cert_resolver) != on_demand_resolvers_.end();
+    if (req.domains.empty() && !on_demand) {
       err = "tls.certResolver `" + t->cert_resolver +
             "` needs names: a Host rule or tls.domains (HostRegexp gives none)";
       return false;

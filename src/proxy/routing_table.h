@@ -271,6 +271,11 @@ class TableBuilder {
   // Routers and services get ids in `metrics` (they are counted), and each build tells it which
   // names are current. Unset: nothing is counted.
   void set_metrics(observability::Metrics* metrics) { metrics_ = metrics; }
+  // Certificate resolvers with onDemand: a router naming one needs no Host names (its
+  // certificates are ordered at the first handshake for each name).
+  void set_on_demand_resolvers(std::vector<std::string> names) {
+    on_demand_resolvers_ = std::move(names);
+  }
 
  private:
   struct ServerSlot {
@@ -309,6 +314,7 @@ class TableBuilder {
   std::string sticky_salt_ = random_salt();  // per process: sticky cookies survive reloads
   std::map<std::string, InternalHandler> internal_;
   observability::Metrics* metrics_ = nullptr;
+  std::vector<std::string> on_demand_resolvers_;
   struct CompiledTransport {
     config::HttpServersTransport config;
     std::shared_ptr<const Transport> transport;  // null when it failed

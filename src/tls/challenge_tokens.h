@@ -15,6 +15,10 @@ namespace portier::tls {
 
 class ChallengeTokens {
  public:
+  ChallengeTokens() = default;
+  ChallengeTokens(const ChallengeTokens&) = delete;
+  ChallengeTokens& operator=(const ChallengeTokens&) = delete;
+  virtual ~ChallengeTokens() = default;
   // The key authorization for `token` (RFC 8555 §8.1), or nothing for an unknown token.
   std::optional<std::string> find(std::string_view token) const {
     std::shared_lock lock(mu_);
@@ -22,11 +26,12 @@ class ChallengeTokens {
     if (it == tokens_.end()) return std::nullopt;
     return it->second;
   }
-  void put(std::string token, std::string key_authorization) {
+  // Virtual so that an order can publish its tokens to other instances (acme/redis_storage.h).
+  virtual void put(std::string token, std::string key_authorization) {
     std::unique_lock lock(mu_);
     tokens_[std::move(token)] = std::move(key_authorization);
   }
-  void erase(std::string_view token) {
+  virtual void erase(std::string_view token) {
     std::unique_lock lock(mu_);
     if (auto it = tokens_.find(token); it != tokens_.end()) tokens_.erase(it);
   }

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "acme/crypto.h"
+#include "acme/manager_state.h"
 #include "acme/transport.h"
 #include "unit/acme/test_certs.h"
 
@@ -40,7 +45,30 @@ TEST(Schedule, RetryBaseFromEnvironment) {
 TEST(Schedule, RenewWhenAThirdOfTheLifetimeRemains) {
   EXPECT_EQ(renewal_due(0, 90), 60);
   EXPECT_EQ(renewal_due(1000, 1000 + 90 * 86400), 1000 + 60 * 86400);
-  EXPECT_EQ(renewal_due(100, 100), 100);
+}
+
+// certificatesDuration counts only when the certificate's dates give no lifetime; then Traefik's
+// table says how long before notAfter to renew.
+TEST(Schedule, CertificatesDurationWhenTheCertificateGivesNoLifetime) {
+  constexpr std::int64_t h = 3600, d = 24 * h, na = 1'000'000'000;
+  struct Case {
+    std::int64_t not_before, not_after, hours, want;
+  };
+  std::vector<Case> cases = {
+      {na - 90 * d, na, 24, na - 30 * d},  // a real lifetime wins over certificatesDuration
+      {na - 6 * d, na, 2160, na - 2 * d},  // 6-day certificates: the last third
+      {na, na, 2160, na - 30 * d},         // no lifetime: Traefik's 90-day row
+      {na + 5, na, 2160, na - 30 * d},     // notBefore after notAfter: the same
+      {na, na, 365 * 24, na - 120 * d},
+      {na, na, 30 * 24, na - 10 * d},
+      {na, na, 6 * 24, na - 2 * d},
+      {na, na, 24, na - 6 * h},
+      {na, na, 1, na - 20 * 60},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::to_string(c.not_before - na) + " " + std::to_string(c.hours));
+    EXPECT_EQ(renewal_due(c.not_before, c.not_after, c.hours), c.want);
+  }
 }
 
 TEST(Schedule, AriCertIdRfc9773Example) {
@@ -102,6 +130,45 @@ TEST(Transport, LinksAndRetryAfter) {
   EXPECT_EQ(r.retry_after(std::chrono::seconds(1)), std::chrono::seconds(0));  // in the past
   r.headers = {};
   EXPECT_EQ(r.retry_after(std::chrono::seconds(3)), std::chrono::seconds(3));
+}
+
+}  // namespace
+}  // namespace portier::acme
+
+namespace portier::acme {
+namespace {
+
+// The resolver's certificatesDuration reaches the renewal time of a stored certificate whose
+// dates give no lifetime (the status shows when the next attempt is due).
+TEST(Schedule, ResolverUsesCertificatesDurationForACertificateWithoutLifetime) {
+  auto key = generate_key("EC256");
+  ASSERT_TRUE(key);
+  const long in_100_days = 100L * 86400;
+  std::string pem = testing::self_signed(key->get(), {"a.test"}, in_100_days, in_100_days);
+  auto info = parse_leaf(pem);
+  ASSERT_TRUE(info);
+  ASSERT_EQ(info->not_before, info->not_after);
+  auto path = std::filesystem::temp_directory_path() /
+              ("portier-duration-" + std::to_string(::getpid()) + ".json");
+  for (auto [hours, before] : {std::pair<std::int64_t, std::int64_t>{2160, 30L * 86400},
+                               std::pair<std::int64_t, std::int64_t>{24, 6L * 3600}}) {
+    SCOPED_TRACE(hours);
+    ResolverConfig cfg;
+    cfg.name = "le";
+    cfg.storage = path.string();
+    cfg.certificates_duration_hours = hours;
+    ASSERT_TRUE(Storage(cfg.storage, "le").save(
+        ResolverData{std::nullopt, {StoredCertificate{{"a.test"}, pem, "KEY", "default"}}, {}}));
+    ResolverState state(cfg, std::chrono::minutes(1));
+    ASSERT_TRUE(state.load());
+    state.set_wanted({{"a.test"}});
+    state.set_ari("a.test", false, std::nullopt, now_ms() + 3'600'000);  // no ARI
+    auto st = state.status(now_ms());
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_EQ(st[0].state, "valid");
+    EXPECT_EQ(st[0].next_attempt, info->not_after - before);
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace

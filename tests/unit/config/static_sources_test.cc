@@ -91,6 +91,12 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
     if (key.starts_with("certificatesResolvers") && !key.ends_with("httpChallenge.entryPoint")) {
       flags.push_back({"certificatesResolvers.web.acme.httpChallenge.entryPoint", "web"});
     }
+    // onDemand needs its ask URL whatever else is set.
+    if (key.ends_with("onDemand.ask")) {
+      flags[0].second = "http://127.0.0.1:9000/check";
+    } else if (key.find(".onDemand.") != std::string::npos) {
+      flags.push_back({"certificatesResolvers.web.acme.onDemand.ask", "http://127.0.0.1:9000/"});
+    }
     auto cfg = decode_static_sources("", "", {}, flags);
     EXPECT_TRUE(cfg) << cfg.error().message;
   }

@@ -13,19 +13,25 @@
 #include <random>
 #include <thread>
 
+#include "acme/dns_solver.h"
 #include "acme/manager_state.h"
 #include "common/log.h"
 
 namespace portier::acme {
 
 struct Manager::Impl {
-  Impl(ResolverConfig c, tls::ChallengeTokens& t, std::function<void()> cb)
-      : cfg(std::move(c)), tokens(t), on_change(std::move(cb)), state(cfg, retry_base_from_env()) {}
+  Impl(ResolverConfig c, tls::ChallengeTokens& t, std::function<void()> cb, tls::AlpnChallenges* a)
+      : cfg(std::move(c)),
+        tokens(t),
+        alpn(a),
+        on_change(std::move(cb)),
+        state(cfg, retry_base_from_env()) {}
 
   void run();
   void run_order(const Job& job);
   void check_ari(const Job& job);
   bool ensure_client();
+  bool ensure_solvers();
   // Sleeps up to `d`; false when stopping.
   bool wait(std::chrono::milliseconds d) {
     std::unique_lock lk(mu);
@@ -34,6 +40,7 @@ struct Manager::Impl {
 
   ResolverConfig cfg;
   tls::ChallengeTokens& tokens;
+  tls::AlpnChallenges* alpn;
   std::function<void()> on_change;
 
   std::mutex mu;
@@ -49,7 +56,36 @@ struct Manager::Impl {
   // Manager thread only.
   std::unique_ptr<Transport> transport;
   std::unique_ptr<Client> client;
+  std::vector<std::unique_ptr<Solver>> solvers;  // in lego's order of preference
 };
+
+bool Manager::Impl::ensure_solvers() {
+  if (!solvers.empty()) return true;
+  auto sleep = [this](std::chrono::milliseconds d) { return wait(d); };
+  if (cfg.tls_challenge && alpn != nullptr) {
+    solvers.push_back(make_tls_alpn_solver(*alpn, cfg.tls_delay, sleep));
+  }
+  if (!cfg.http_entrypoint.empty()) {
+    solvers.push_back(make_http_solver(tokens, cfg.http_delay, sleep));
+  }
+  if (!cfg.dns.provider.empty()) {
+    auto dns = make_dns_solver(cfg.dns, sleep);
+    if (!dns) {
+      solvers.clear();
+      std::lock_guard lk(mu);
+      state.last_setup_error = dns.error().message;
+      return false;
+    }
+    solvers.push_back(std::move(*dns));
+  }
+  if (solvers.empty()) {
+    std::lock_guard lk(mu);
+    state.last_setup_error =
+        "no challenge is configured (httpChallenge, tlsChallenge, dnsChallenge)";
+    return false;
+  }
+  return true;
+}
 
 bool Manager::Impl::ensure_client() {
   if (client) return true;
@@ -103,11 +139,13 @@ void Manager::Impl::run_order(const Job& job) {
             {{"resolver", cfg.name}, {"domains", join_domains(job.domains)}});
   Result<Issued> issued = Error{""};
   bool account_changed = false;
-  if (!ensure_client()) {
+  if (!ensure_client() || !ensure_solvers()) {
     std::lock_guard lk(mu);
     issued = Error{state.last_setup_error};
   } else {
-    OrderFlow flow(*client, tokens, account, req,
+    std::vector<Solver*> use;
+    for (auto& s : solvers) use.push_back(s.get());
+    OrderFlow flow(*client, std::move(use), account, req,
                    [this](std::chrono::milliseconds d) { return wait(d); });
     try {
       issued = flow.run();
@@ -163,8 +201,9 @@ void Manager::Impl::check_ari(const Job& job) {
   state.set_ari(job.key, supported, window, now_ms() + retry.count() * 1000);
 }
 
-Manager::Manager(ResolverConfig cfg, tls::ChallengeTokens& tokens, std::function<void()> on_change)
-    : impl_(std::make_unique<Impl>(std::move(cfg), tokens, std::move(on_change))) {}
+Manager::Manager(ResolverConfig cfg, tls::ChallengeTokens& tokens, std::function<void()> on_change,
+                 tls::AlpnChallenges* alpn)
+    : impl_(std::make_unique<Impl>(std::move(cfg), tokens, std::move(on_change), alpn)) {}
 
 Manager::~Manager() { stop(); }
 

@@ -270,6 +270,22 @@ struct Api {
   bool operator==(const Api&) const = default;
 };
 
+// certificatesResolvers.<name>.acme.dnsChallenge, with the deprecated delayBeforeCheck and
+// disablePropagationCheck folded into propagation (as Traefik's SetEffectiveConfiguration).
+struct AcmeDnsChallenge {
+  std::string provider;
+  std::vector<std::string> resolvers;
+  Duration delay_before_checks{0};
+  bool propagation = false;  // a propagation section (or a deprecated alias) was given
+  bool disable_checks = false;
+  bool disable_ans_checks = false;
+  bool require_all_rns = false;
+  bool operator==(const AcmeDnsChallenge&) const = default;
+};
+
+// The DNS providers portier implements (lego's names).
+inline constexpr const char* kDnsProviders[] = {"cloudflare", "exec", "httpreq", "rfc2136"};
+
 // certificatesResolvers.<name>.acme: Traefik's fields, plus caCertificates.
 struct AcmeResolver {
   std::string email;
@@ -281,6 +297,10 @@ struct AcmeResolver {
   std::string eab_kid;
   std::string eab_hmac_encoded;
   std::string http_challenge_entrypoint;
+  Duration http_challenge_delay{0};
+  bool tls_challenge = false;  // tlsChallenge (TLS-ALPN-01)
+  Duration tls_challenge_delay{0};
+  AcmeDnsChallenge dns_challenge;            // provider empty: none
   std::vector<std::string> ca_certificates;  // PEM files trusted for caServer
   bool operator==(const AcmeResolver&) const = default;
 };

@@ -130,6 +130,11 @@ asio::awaitable<bool> handshake(Worker& worker, const EntryPointSpec& ep,
                {{"entrypoint", ep.name}, {"client", peer_ip}, {"error", ec.message()}});
     co_return false;
   }
+  if (tls::ServerContext::is_acme_tls(tls_stream.native_handle())) {
+    // A TLS-ALPN-01 validation: the handshake was the answer; nothing follows (RFC 8737 §3).
+    log::debug("acme-tls/1 challenge answered", {{"entrypoint", ep.name}, {"client", peer_ip}});
+    co_return false;
+  }
   co_return true;
 }
 

@@ -79,6 +79,7 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
       value = "true";
     }
     if (key == "ping.entryPoint") value = "web";
+    if (key.ends_with("dnsChallenge.provider")) value = "exec";
     if (key.starts_with("accessLog.fields.")) value = "keep";
     if (key.ends_with("statusCodes")) value = "200,300-302";
     if (key.ends_with(".priority")) value = "10";

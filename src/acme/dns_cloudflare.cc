@@ -114,19 +114,17 @@ Result<std::unique_ptr<DnsProvider>> make_cloudflare(const Env& env, const dns::
     p->base_ = *base;
     while (p->base_.ends_with('/')) p->base_.pop_back();
   }
-  if (auto ttl = get("TTL", "CF_TTL")) {
-    auto v = parse_seconds(*ttl);
-    if (!v || v->count() < 120'000) return Error{"cloudflare: invalid TTL, must be at least 120"};
-    p->ttl_ = static_cast<int>(v->count() / 1000);
+  std::chrono::milliseconds ttl = std::chrono::seconds(p->ttl_);
+  Result<bool> r =
+      read_seconds(get("TTL", "CF_TTL"), "CLOUDFLARE_TTL", std::chrono::seconds(120), ttl);
+  if (r) {
+    r = read_seconds(get("HTTP_TIMEOUT", "CF_HTTP_TIMEOUT"), "CLOUDFLARE_HTTP_TIMEOUT",
+                     std::chrono::milliseconds(1), p->timeout_);
   }
-  if (auto t = get("HTTP_TIMEOUT", "CF_HTTP_TIMEOUT")) {
-    auto v = parse_seconds(*t);
-    if (!v || v->count() <= 0) return Error{"cloudflare: CLOUDFLARE_HTTP_TIMEOUT: `" + *t + "`"};
-    p->timeout_ = *v;
-  }
-  for (const char* prefix : {"CF_", "CLOUDFLARE_"}) {
-    if (auto r = read_timing(env, prefix, *p); !r) return Error{"cloudflare: " + r.error().message};
-  }
+  if (r) r = read_timing(env, "CF_", *p);
+  if (r) r = read_timing(env, "CLOUDFLARE_", *p);
+  if (!r) return Error{"cloudflare: " + r.error().message};
+  p->ttl_ = static_cast<int>(ttl.count() / 1000);
   return std::unique_ptr<DnsProvider>(std::move(p));
 }
 

@@ -51,12 +51,10 @@ Result<std::unique_ptr<DnsProvider>> make_httpreq(const Env& env) {
   p->raw_ = env("HTTPREQ_MODE").value_or("") == "RAW";
   auto user = env("HTTPREQ_USERNAME"), pass = env("HTTPREQ_PASSWORD");
   if (user && pass) p->basic_ = *user + ":" + *pass;
-  if (auto t = env("HTTPREQ_HTTP_TIMEOUT")) {
-    auto v = parse_seconds(*t);
-    if (!v || v->count() <= 0) return Error{"httpreq: HTTPREQ_HTTP_TIMEOUT: `" + *t + "`"};
-    p->timeout_ = *v;
-  }
-  if (auto r = read_timing(env, "HTTPREQ_", *p); !r) return Error{"httpreq: " + r.error().message};
+  Result<bool> r = read_seconds(env("HTTPREQ_HTTP_TIMEOUT"), "HTTPREQ_HTTP_TIMEOUT",
+                                std::chrono::milliseconds(1), p->timeout_);
+  if (r) r = read_timing(env, "HTTPREQ_", *p);
+  if (!r) return Error{"httpreq: " + r.error().message};
   return std::unique_ptr<DnsProvider>(std::move(p));
 }
 

@@ -1,8 +1,10 @@
 #include "acme/dns_provider.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace portier::acme {
 
@@ -61,19 +63,25 @@ std::optional<std::chrono::milliseconds> parse_seconds(std::string_view text) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
+Result<bool> read_seconds(const std::optional<std::string>& value, std::string_view name,
+                          std::chrono::milliseconds min, std::chrono::milliseconds& out) {
+  if (!value) return true;
+  auto d = parse_seconds(*value);
+  if (!d) return Error{std::string(name) + ": `" + *value + "` is not a duration in seconds"};
+  if (*d < min) {
+    return Error{std::string(name) + ": `" + *value + "` is below the minimum (" +
+                 std::to_string(min.count()) + " ms)"};
+  }
+  out = *d;
+  return true;
+}
+
 Result<bool> read_timing(const Env& env, std::string_view prefix, DnsProvider& p) {
-  struct Item {
-    const char* name;
-    std::chrono::milliseconds* out;
-  } items[] = {{"PROPAGATION_TIMEOUT", &p.propagation_timeout},
-               {"POLLING_INTERVAL", &p.polling_interval}};
-  for (const auto& it : items) {
-    std::string var = std::string(prefix) + it.name;
-    if (auto v = env(var)) {
-      auto d = parse_seconds(*v);
-      if (!d || d->count() <= 0) return Error{var + ": `" + *v + "` is not a duration in seconds"};
-      *it.out = *d;
-    }
+  const std::pair<const char*, std::chrono::milliseconds*> vars[] = {
+      {"PROPAGATION_TIMEOUT", &p.propagation_timeout}, {"POLLING_INTERVAL", &p.polling_interval}};
+  for (const auto& [name, out] : vars) {
+    std::string var = std::string(prefix) + name;
+    if (auto r = read_seconds(env(var), var, std::chrono::milliseconds(1), *out); !r) return r;
   }
   return true;
 }

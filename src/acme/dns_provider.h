@@ -55,6 +55,10 @@ Result<std::unique_ptr<DnsProvider>> make_dns_provider(std::string_view name, co
 // Shared by the providers (dns_provider.cc).
 // A duration in seconds (lego's env.ParseSecond) or a Go duration ("90s", "2m").
 std::optional<std::chrono::milliseconds> parse_seconds(std::string_view text);
+// An optional variable `name` holding a duration (as parse_seconds) of at least `min`, into
+// `out`; unchanged when `value` is empty.
+Result<bool> read_seconds(const std::optional<std::string>& value, std::string_view name,
+                          std::chrono::milliseconds min, std::chrono::milliseconds& out);
 // Reads <prefix>PROPAGATION_TIMEOUT and <prefix>POLLING_INTERVAL into `p`.
 Result<bool> read_timing(const Env& env, std::string_view prefix, DnsProvider& p);
 

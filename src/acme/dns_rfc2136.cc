@@ -123,19 +123,16 @@ Result<std::unique_ptr<DnsProvider>> make_rfc2136(const Env& env, const dns::Loo
     if (!bytes || bytes->empty()) return Error{"rfc2136: RFC2136_TSIG_SECRET is not base64"};
     p->key_ = dns::TsigKey{dns::fqdn(name), *canonical, *bytes};
   }
-  if (auto ttl = get("TTL")) {
-    auto v = parse_seconds(*ttl);
-    if (!v) return Error{"rfc2136: RFC2136_TTL: `" + *ttl + "` is not a number of seconds"};
-    p->ttl_ = static_cast<std::uint32_t>(v->count() / 1000);
+  std::chrono::milliseconds ttl = std::chrono::seconds(p->ttl_);
+  Result<bool> r = read_seconds(get("TTL"), "RFC2136_TTL", std::chrono::seconds(1), ttl);
+  if (r) {
+    r = read_seconds(get("DNS_TIMEOUT"), "RFC2136_DNS_TIMEOUT", std::chrono::milliseconds(1),
+                     p->timeout_);
   }
-  if (auto t = get("DNS_TIMEOUT")) {
-    auto v = parse_seconds(*t);
-    if (!v || v->count() <= 0) return Error{"rfc2136: RFC2136_DNS_TIMEOUT: `" + *t + "`"};
-    p->timeout_ = *v;
-  }
-  for (const char* prefix : {"RFC2136_", "DNSUPDATE_"}) {
-    if (auto r = read_timing(env, prefix, *p); !r) return Error{"rfc2136: " + r.error().message};
-  }
+  if (r) r = read_timing(env, "RFC2136_", *p);
+  if (r) r = read_timing(env, "DNSUPDATE_", *p);
+  if (!r) return Error{"rfc2136: " + r.error().message};
+  p->ttl_ = static_cast<std::uint32_t>(ttl.count() / 1000);
   return std::unique_ptr<DnsProvider>(std::move(p));
 }
 

@@ -19,42 +19,51 @@ std::string lower(std::string s) {
   return s;
 }
 
-class HttpSolver : public Solver {
+// Traefik's httpChallenge.delay and tlsChallenge.delay: a wait after publishing.
+class DelayedSolver : public Solver {
+ protected:
+  DelayedSolver(std::chrono::milliseconds delay, Wait wait)
+      : delay_(delay), wait_(std::move(wait)) {}
+  Result<bool> after_publishing() const {
+    if (delay_.count() > 0 && !wait_(delay_)) return Error{"stopped"};
+    return true;
+  }
+
+ private:
+  std::chrono::milliseconds delay_;
+  Wait wait_;
+};
+
+class HttpSolver : public DelayedSolver {
  public:
   HttpSolver(tls::ChallengeTokens& tokens, std::chrono::milliseconds delay, Wait wait)
-      : tokens_(tokens), delay_(delay), wait_(std::move(wait)) {}
+      : DelayedSolver(delay, std::move(wait)), tokens_(tokens) {}
   std::string_view type() const override { return "http-01"; }
   Result<bool> present(const ChallengeAnswer& a) override {
     tokens_.put(a.token, a.key_auth);
-    if (delay_.count() > 0 && !wait_(delay_)) return Error{"stopped"};
-    return true;
+    return after_publishing();
   }
   void cleanup(const ChallengeAnswer& a) override { tokens_.erase(a.token); }
 
  private:
   tls::ChallengeTokens& tokens_;
-  std::chrono::milliseconds delay_;
-  Wait wait_;
 };
 
-class TlsAlpnSolver : public Solver {
+class TlsAlpnSolver : public DelayedSolver {
  public:
   TlsAlpnSolver(tls::AlpnChallenges& certs, std::chrono::milliseconds delay, Wait wait)
-      : certs_(certs), delay_(delay), wait_(std::move(wait)) {}
+      : DelayedSolver(delay, std::move(wait)), certs_(certs) {}
   std::string_view type() const override { return "tls-alpn-01"; }
   Result<bool> present(const ChallengeAnswer& a) override {
     auto cert = make_alpn_certificate(a.domain, a.key_auth);
     if (!cert) return cert.error();
     certs_.put(lower(a.domain), std::move(*cert));
-    if (delay_.count() > 0 && !wait_(delay_)) return Error{"stopped"};
-    return true;
+    return after_publishing();
   }
   void cleanup(const ChallengeAnswer& a) override { certs_.erase(lower(a.domain)); }
 
  private:
   tls::AlpnChallenges& certs_;
-  std::chrono::milliseconds delay_;
-  Wait wait_;
 };
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "acme/crypto.h"
+#include "acme/dns_lookup.h"
 #include "acme/dns_solver.h"
 #include "acme/manager.h"
 #include "support/named.h"
@@ -291,6 +292,33 @@ TEST_F(AcmeDnsTest, CloudflareApiStandIn) {
   EXPECT_EQ(next_id, 1);
   EXPECT_TRUE(records.empty());  // deleted after validation
   EXPECT_EQ(named_.txt(fqdn("c.dns.test")), "");
+}
+
+TEST_F(AcmeDnsTest, LookupsAndPropagationChecksAskTheServers) {
+  acme::dns::Lookup lookup({named_.address()}, 2s);
+  const int port = named_.port();
+  auto zone = lookup.find_zone("_acme-challenge.a.b.dns.test.");
+  ASSERT_TRUE(zone) << zone.error().message;
+  EXPECT_EQ(*zone, "dns.test.");
+  EXPECT_FALSE(lookup.find_zone("_acme-challenge.elsewhere.example."));  // REFUSED
+  const std::string name = "_acme-challenge.p.dns.test.";
+  auto rns = lookup.check_recursive(name, "v1");
+  ASSERT_FALSE(rns);
+  EXPECT_NE(rns.error().message.find("did not return the expected TXT record"), std::string::npos)
+      << rns.error().message;
+  EXPECT_FALSE(lookup.check_authoritative(name, "v1", port));
+  ASSERT_TRUE(named_.update_txt(true, name, "v0"));
+  ASSERT_TRUE(named_.update_txt(true, name, "v1"));
+  EXPECT_TRUE(lookup.check_recursive(name, "v1"));
+  EXPECT_TRUE(lookup.check_authoritative(name, "v1", port));
+  EXPECT_FALSE(lookup.check_authoritative(name, "v2", port));
+  // The NS (localhost.) is asked on the port given: elsewhere nothing answers.
+  EXPECT_FALSE(lookup.check_authoritative(name, "v1", free_port()));
+  // lego's CNAME support: the record is looked up (and set) at the end of the chain.
+  ASSERT_TRUE(named_.update("add _acme-challenge.c.dns.test. 60 CNAME c1.dns.test."));
+  ASSERT_TRUE(named_.update("add c1.dns.test. 60 CNAME target.dns.test."));
+  EXPECT_EQ(lookup.follow_cname("_acme-challenge.c.dns.test"), "target.dns.test.");
+  EXPECT_EQ(lookup.follow_cname(name), name);
 }
 
 TEST(AcmeDnsProviders, UnknownProviderAndMissingVariablesAreClearErrors) {

@@ -313,6 +313,20 @@ TEST_F(HttpsTest, WildcardCertificateByDns01IsServedForMatchingNames) {
                (dir_.path() / "acme-web.json").string() +
                "\n      caServer: " + pebble_->directory_url() + "\n      caCertificates: [" +
                pebble_->ca_bundle() + "]\n      httpChallenge:\n        entryPoint: web\n";
+  {
+    // Without the provider's variables, start-up stops and names the missing one.
+    dir_.write("dynamic.yml", dynamic());
+    auto cfg = dir_.write("portier.yml", static_yaml());
+    auto proc =
+        Process::start({PORTIER_BIN, "--configFile=" + cfg.string()}, dir_.path() / "env.log");
+    auto code = proc->wait_exit(10s);
+    ASSERT_TRUE(code);
+    EXPECT_NE(*code, 0);
+    EXPECT_NE(proc->log().find("certificatesResolvers.le.acme.dnsChallenge: rfc2136: "
+                               "RFC2136_NAMESERVER is not set"),
+              std::string::npos)
+        << proc->log();
+  }
   const std::vector<std::pair<std::string, std::string>> env = {
       {"RFC2136_NAMESERVER", named.address()},
       {"RFC2136_TSIG_KEY", named.key_name()},

@@ -79,9 +79,12 @@ std::string Named::key_file() const {
 }
 
 bool Named::update_txt(bool add, const std::string& fqdn, const std::string& value) const {
-  std::string script = "server 127.0.0.1 " + std::to_string(port_) + "\nupdate " +
-                       (add ? "add " + fqdn + " 60" : "delete " + fqdn) + " TXT \"" + value +
-                       "\"\nsend\n";
+  return update((add ? "add " + fqdn + " 60" : "delete " + fqdn) + " TXT \"" + value + "\"");
+}
+
+bool Named::update(const std::string& line) const {
+  std::string script =
+      "server 127.0.0.1 " + std::to_string(port_) + "\nupdate " + line + "\nsend\n";
   auto [status, out] =
       run({kNsupdate, "-y", "hmac-sha256:" + key_name_ + ":" + key_secret_}, script, dir_);
   return status == 0;

@@ -33,6 +33,8 @@ class Named {
   // Runs nsupdate (bind9-dnsutils) with the key: `add` or `delete` of the TXT `value` at `fqdn`.
   // True when nsupdate succeeded.
   bool update_txt(bool add, const std::string& fqdn, const std::string& value) const;
+  // One nsupdate `update` line ("add x.dns.test. 60 CNAME y.dns.test."), sent.
+  bool update(const std::string& line) const;
   // The TXT values at `fqdn`, by dig (one line each, unquoted).
   std::string txt(const std::string& fqdn) const;
   std::string log() const { return proc_ ? proc_->log() : ""; }

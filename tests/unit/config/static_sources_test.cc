@@ -92,6 +92,9 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
     if (key.starts_with("certificatesResolvers") && !key.ends_with("httpChallenge.entryPoint")) {
       flags.push_back({"certificatesResolvers.web.acme.httpChallenge.entryPoint", "web"});
     }
+    if (key.find("dnsChallenge.") != std::string::npos && !key.ends_with(".provider")) {
+      flags.push_back({"certificatesResolvers.web.acme.dnsChallenge.provider", "exec"});
+    }
     auto cfg = decode_static_sources("", "", {}, flags);
     EXPECT_TRUE(cfg) << cfg.error().message;
   }

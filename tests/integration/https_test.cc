@@ -340,6 +340,9 @@ TEST_F(HttpsTest, WildcardCertificateByDns01IsServedForMatchingNames) {
                 "    w:\n      rule: \"Host(`*.dns.test`) || Host(`dns.test`)\"\n      service: s\n"
                 "      entryPoints: [websecure]\n      tls:\n        certResolver: le\n"
                 "        domains:\n          - main: \"*.dns.test\"\n            sans: [dns.test]\n"
+                // A wildcard from a Host rule is ordered too (as Traefik's ParseDomains).
+                "    r:\n      rule: \"Host(`*.rule.dns.test`)\"\n      service: s\n"
+                "      entryPoints: [websecure]\n      tls:\n        certResolver: le\n"
                 "    h:\n      rule: \"Host(`*.other.test`)\"\n      service: s\n"
                 "      entryPoints: [websecure]\n      tls:\n        certResolver: web\n"
                 "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
@@ -363,6 +366,9 @@ TEST_F(HttpsTest, WildcardCertificateByDns01IsServedForMatchingNames) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
   }
+  TlsInfo rule = wait_for_acme_certificate("a.rule.dns.test");
+  EXPECT_TRUE(rule.verified) << rule.error;
+  EXPECT_EQ(rule.subject_cn, "*.rule.dns.test");
   EXPECT_EQ(named.txt("_acme-challenge.dns.test."), "");  // cleaned up
   // A wildcard for a resolver without DNS-01 is not ordered; the router says why.
   auto api_port = portier_->proc->wait_for_log(
@@ -373,7 +379,7 @@ TEST_F(HttpsTest, WildcardCertificateByDns01IsServedForMatchingNames) {
   auto router = nlohmann::json::parse(r->body);
   EXPECT_EQ(router.value("status", ""), "warning") << router.dump();
   EXPECT_NE(router.dump().find("need the DNS-01 challenge"), std::string::npos) << router.dump();
-  EXPECT_EQ(count(portier_->proc->log(), "acme: ordering certificate"), 1) << portier_->proc->log();
+  EXPECT_EQ(count(portier_->proc->log(), "acme: ordering certificate"), 2) << portier_->proc->log();
 }
 
 TEST_F(HttpsTest, WorldReadableStorageIsRefusedAndCorruptStorageIsKeptAside) {

@@ -294,6 +294,42 @@ TEST_F(AcmeDnsTest, CloudflareApiStandIn) {
   EXPECT_EQ(named_.txt(fqdn("c.dns.test")), "");
 }
 
+TEST_F(AcmeDnsTest, HttpAndDnsChallengesTogetherEachAnswerWhatTheCaOffers) {
+  // As Traefik (lego): the apex is offered http-01 and dns-01, and http-01 comes first; the
+  // wildcard is offered dns-01 only.
+  std::atomic<int> http_hits{0};
+  Server web([&](httplib::Server& s) {
+    s.Get(R"(/\.well-known/acme-challenge/([A-Za-z0-9_-]+))",
+          [&](const httplib::Request& req, httplib::Response& res) {
+            ++http_hits;
+            auto ka = tokens_.find(req.matches[1].str());
+            if (ka) res.set_content(*ka, "application/octet-stream");
+            if (!ka) res.status = 404;
+          });
+  });
+  const int web_port = std::stoi(web.url().substr(web.url().rfind(':') + 1));
+  pebble_ = std::make_unique<Pebble>(
+      PebbleOptions{.http_port = web_port, .dns_server = named_.address()});
+  env_.set("RFC2136_NAMESERVER", named_.address());
+  env_.set("RFC2136_TSIG_KEY", named_.key_name());
+  env_.set("RFC2136_TSIG_SECRET", named_.key_secret());
+  env_.set("RFC2136_TSIG_ALGORITHM", "hmac-sha256");
+  env_.set("RFC2136_POLLING_INTERVAL", "0.2");
+  auto cfg = config("rfc2136");
+  cfg.http_entrypoint = "web";
+  std::string error;
+  auto names = order(cfg, {"*.mix.dns.test", "mix.dns.test"}, error);
+  ASSERT_EQ(names.size(), 2u) << error;
+  EXPECT_GE(http_hits, 1);
+  const std::string log = named_.log();
+  std::size_t adds = 0;
+  for (std::size_t p = log.find("adding an RR at '_acme-challenge.mix.dns.test' TXT");
+       p != std::string::npos; p = log.find("adding an RR at '_acme-challenge.mix", p + 1)) {
+    ++adds;
+  }
+  EXPECT_EQ(adds, 1u) << log;  // the wildcard's record only
+}
+
 TEST_F(AcmeDnsTest, LookupsAndPropagationChecksAskTheServers) {
   acme::dns::Lookup lookup({named_.address()}, 2s);
   const int port = named_.port();

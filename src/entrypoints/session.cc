@@ -510,8 +510,14 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_client, &socket);
 
   // An entrypoint with TLS routers takes both TLS and plain HTTP (as Traefik's): the first byte
-  // tells (a TLS record starts with 22, a request line with a letter).
-  if (worker.tls().context != nullptr && worker.acquire_table()->tls_enabled(ep.index)) {
+  // tells (a TLS record starts with 22, a request line with a letter). So does one with TCP
+  // routers only: a ClientHello none of them took (one offering acme-tls/1, for a TLS-ALPN-01
+  // challenge, or one no router matches) goes to the HTTPS side (docs/tcp.md).
+  const bool tls_side = [&] {
+    TableLease t = worker.acquire_table();
+    return t->tls_enabled(ep.index) || t->tcp_enabled(ep.index);
+  }();
+  if (worker.tls().context != nullptr && tls_side) {
     if (buffer.empty()) {  // the prelude may have read the start already
       handle.idle = true;
       deadline.arm(timeouts.read_header_timeout);  // a new connection: see serve_requests

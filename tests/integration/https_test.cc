@@ -299,6 +299,31 @@ TEST_F(HttpsTest, TlsAlpnChallengeAnsweredOnTheTlsEntrypoint) {
   EXPECT_EQ(d.start_tls({"a.test", ""}).alpn, "http/1.1");
 }
 
+TEST_F(HttpsTest, TlsAlpnChallengeOnAnEntrypointWithOnlyATcpRouter) {
+  // A TCP router terminating TLS with a certResolver, and no HTTPS router on that entrypoint:
+  // the CA's acme-tls/1 handshake still reaches the challenge certificate (docs/tcp.md).
+  web_port_ = free_port();
+  websecure_port_ = free_port();
+  pebble_ = std::make_unique<Pebble>(
+      PebbleOptions{.http_port = free_port(), .tls_port = websecure_port_});
+  whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
+  challenge_ = "      tlsChallenge: {}\n";
+  start_portier("", "tcp:\n  routers:\n    t:\n      rule: \"HostSNI(`t.test`)\"\n"
+                    "      service: ts\n      entryPoints: [websecure]\n"
+                    "      tls:\n        certResolver: le\n"
+                    "  services:\n    ts:\n      loadBalancer:\n        servers:\n"
+                    "          - address: \"127.0.0.1:" +
+                        std::to_string(whoami_->port) + "\"\n");
+  TlsInfo t = wait_for_acme_certificate("t.test");
+  ASSERT_TRUE(t.verified) << t.error << "\n" << portier_->proc->log() << pebble_->log();
+  Conn c(https());
+  ASSERT_TRUE(c.start_tls({"t.test", root_file()}).verified);
+  ASSERT_TRUE(c.send(get("t.test", "/through-tcp")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("GET /through-tcp"), std::string::npos);
+}
+
 TEST_F(HttpsTest, WildcardCertificateByDns01IsServedForMatchingNames) {
   Named named;
   web_port_ = free_port();

@@ -5,6 +5,15 @@
 namespace portier::acme {
 namespace {
 
+// `url` without its user:password@ part, for messages (logs never show secrets).
+std::string shown(const std::string& url) {
+  auto scheme = url.find("://");
+  auto at = url.find('@');
+  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme == std::string::npos || at == std::string::npos || at > slash) return url;
+  return url.substr(0, scheme + 3) + url.substr(at + 1);
+}
+
 size_t append(char* data, size_t size, size_t n, void* user) {
   auto* out = static_cast<std::string*>(user);
   if (out->size() < (1u << 20)) out->append(data, size * n);  // bounded: 1 MiB
@@ -42,7 +51,7 @@ Result<DnsHttpResponse> dns_http(const std::string& method, const std::string& u
   if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
   curl_slist_free_all(list);
   curl_easy_cleanup(h);
-  if (rc != CURLE_OK) return Error{method + " " + url + ": " + curl_easy_strerror(rc)};
+  if (rc != CURLE_OK) return Error{method + " " + shown(url) + ": " + curl_easy_strerror(rc)};
   return r;
 }
 

@@ -52,6 +52,16 @@ class HttpsTest : public ::testing::Test {
     pebble_ = std::make_unique<Pebble>(o);
     whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
   }
+  // TLS-ALPN-01 only: Pebble validates on its tlsPort, where portier's websecure listens;
+  // nothing listens on Pebble's httpPort, so HTTP-01 could not succeed.
+  void start_pebble_for_tls_alpn() {
+  web_port_ = free_port();
+  websecure_port_ = free_port();
+  pebble_ = std::make_unique<Pebble>(
+      PebbleOptions{.http_port = free_port(), .tls_port = websecure_port_});
+  whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
+  challenge_ = "      tlsChallenge: {}\n";
+  }
   std::string static_yaml(const std::string& extra = "") const {
     return "entryPoints:\n"
            "  web:\n    address: \"127.0.0.1:" +
@@ -276,14 +286,7 @@ TEST_F(HttpsTest, CaOutageIsRetriedWithBackoffAndShownOnTheRouter) {
 }
 
 TEST_F(HttpsTest, TlsAlpnChallengeAnsweredOnTheTlsEntrypoint) {
-  // Pebble validates TLS-ALPN-01 on its tlsPort: portier's websecure listens there. Nothing
-  // listens on Pebble's httpPort, so HTTP-01 could not succeed.
-  web_port_ = free_port();
-  websecure_port_ = free_port();
-  pebble_ = std::make_unique<Pebble>(
-      PebbleOptions{.http_port = free_port(), .tls_port = websecure_port_});
-  whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
-  challenge_ = "      tlsChallenge: {}\n";
+  start_pebble_for_tls_alpn();
   start_portier("log:\n  level: DEBUG\n");
   TlsInfo acme = wait_for_acme_certificate("a.test");
   ASSERT_TRUE(acme.verified) << acme.error << "\n" << portier_->proc->log() << pebble_->log();
@@ -302,12 +305,7 @@ TEST_F(HttpsTest, TlsAlpnChallengeAnsweredOnTheTlsEntrypoint) {
 TEST_F(HttpsTest, TlsAlpnChallengeOnAnEntrypointWithOnlyATcpRouter) {
   // A TCP router terminating TLS with a certResolver, and no HTTPS router on that entrypoint:
   // the CA's acme-tls/1 handshake still reaches the challenge certificate (docs/tcp.md).
-  web_port_ = free_port();
-  websecure_port_ = free_port();
-  pebble_ = std::make_unique<Pebble>(
-      PebbleOptions{.http_port = free_port(), .tls_port = websecure_port_});
-  whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
-  challenge_ = "      tlsChallenge: {}\n";
+  start_pebble_for_tls_alpn();
   start_portier("", "tcp:\n  routers:\n    t:\n      rule: \"HostSNI(`t.test`)\"\n"
                     "      service: ts\n      entryPoints: [websecure]\n"
                     "      tls:\n        certResolver: le\n"

@@ -28,7 +28,8 @@ build_pkgs=(
 # prometheus: scrapes portier in the metrics tests
 # chromium, chromium-driver, python3-selenium: the dashboard's browser test (tests/browser)
 # nghttp2-client: nghttp (an HTTP/2 client for the h2 tests) and h2load (bench)
-# bind9, bind9-dnsutils: named and dig, for the DNS-through-a-UDP-router test
+# bind9, bind9-dnsutils: named and dig, for the DNS-through-a-UDP-router test; named, nsupdate and
+#   dig for the ACME DNS-01 tests (tests/support/named.*)
 # python3-grpcio: a real gRPC server and client for the gRPC tests (tests/support/grpc_echo.py)
 # redis-server: shared ACME storage across portier instances (tests start their own on loopback;
 #   portier speaks RESP itself: Debian 12's libhiredis 0.14 has no TLS, which Redis users need)

@@ -4,7 +4,7 @@
 # tests/fuzz/corpus/<target>, two targets at a time (FUZZ_JOBS).
 #
 #   tools/fuzz.sh [SECONDS] [TARGET...]     targets: http response request rule labels config
-#                                           client_hello proxy_header h2_stream
+#                                           client_hello proxy_header h2_stream dns_message
 #
 # FUZZ_SEED=N fixes libFuzzer's seed: the same mutations in the same order on every run (CI
 # sets it, so a CI run fails only on what the same run finds here too); unset, each run
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http response request rule labels config client_hello proxy_header h2_stream)
+[ ${#targets[@]} -gt 0 ] || targets=(http response request rule labels config client_hello proxy_header h2_stream dns_message)
 jobs=${FUZZ_JOBS:-2}
 
 command -v clang++ >/dev/null || { echo "fuzz: needs clang (apt-get install clang); skipped" >&2; exit 77; }

@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "acme/dns_solver.h"
 #include "acme/manager_state.h"
 #include "acme/redis_storage.h"
 #include "common/log.h"
@@ -32,8 +33,12 @@ std::string random_token() {
 }  // namespace
 
 struct Manager::Impl {
-  Impl(ResolverConfig c, tls::ChallengeTokens& t, std::function<void()> cb)
-      : cfg(std::move(c)), tokens(t), on_change(std::move(cb)), state(cfg, retry_base_from_env()) {
+  Impl(ResolverConfig c, tls::ChallengeTokens& t, std::function<void()> cb, tls::AlpnChallenges* a)
+      : cfg(std::move(c)),
+        tokens(t),
+        alpn(a),
+        on_change(std::move(cb)),
+        state(cfg, retry_base_from_env()) {
     shared = dynamic_cast<RedisStorage*>(state.backend());
     if (shared != nullptr) shared_tokens = std::make_unique<SharedTokens>(tokens, *shared);
   }
@@ -51,6 +56,7 @@ struct Manager::Impl {
   std::vector<std::vector<std::string>> router_sets, on_demand_sets;  // under mu
   void check_ari(const Job& job);
   bool ensure_client();
+  bool ensure_solvers();
   // Sleeps up to `d`; false when stopping.
   bool wait(std::chrono::milliseconds d) {
     std::unique_lock lk(mu);
@@ -59,6 +65,7 @@ struct Manager::Impl {
 
   ResolverConfig cfg;
   tls::ChallengeTokens& tokens;
+  tls::AlpnChallenges* alpn;
   std::function<void()> on_change;
 
   std::mutex mu;
@@ -77,7 +84,38 @@ struct Manager::Impl {
   // Manager thread only.
   std::unique_ptr<Transport> transport;
   std::unique_ptr<Client> client;
+  std::vector<std::unique_ptr<Solver>> solvers;  // in lego's order of preference
 };
+
+bool Manager::Impl::ensure_solvers() {
+  if (!solvers.empty()) return true;
+  auto sleep = [this](std::chrono::milliseconds d) { return wait(d); };
+  if (cfg.tls_challenge && alpn != nullptr) {
+    solvers.push_back(make_tls_alpn_solver(*alpn, cfg.tls_delay, sleep));
+  }
+  if (!cfg.http_entrypoint.empty()) {
+    // With a shared storage, tokens go through Redis so that any instance answers them.
+    solvers.push_back(
+        make_http_solver(shared_tokens ? *shared_tokens : tokens, cfg.http_delay, sleep));
+  }
+  if (!cfg.dns.provider.empty()) {
+    auto dns = make_dns_solver(cfg.dns, sleep);
+    if (!dns) {
+      solvers.clear();
+      std::lock_guard lk(mu);
+      state.last_setup_error = dns.error().message;
+      return false;
+    }
+    solvers.push_back(std::move(*dns));
+  }
+  if (solvers.empty()) {
+    std::lock_guard lk(mu);
+    state.last_setup_error =
+        "no challenge is configured (httpChallenge, tlsChallenge, dnsChallenge)";
+    return false;
+  }
+  return true;
+}
 
 bool Manager::Impl::ensure_client() {
   if (client) return true;
@@ -154,21 +192,22 @@ void Manager::Impl::run_order(const Job& job) {
             {{"resolver", cfg.name}, {"domains", join_domains(job.domains)}});
   Result<Issued> issued = Error{""};
   bool account_changed = false;
-  if (!ensure_client()) {
+  if (!ensure_client() || !ensure_solvers()) {
     std::lock_guard lk(mu);
     issued = Error{state.last_setup_error};
   } else {
     // The lock lives 2 minutes; the order renews it between polls.
     auto renewed = std::chrono::steady_clock::now();
-    OrderFlow flow(*client, shared_tokens ? *shared_tokens : tokens, account, req,
-                   [&](std::chrono::milliseconds d) {
-                     auto t = std::chrono::steady_clock::now();
-                     if (shared != nullptr && t - renewed > std::chrono::seconds(20)) {
-                       renewed = t;
-                       shared->renew_lock(job.key, lock_token, kLockTtl);
-                     }
-                     return wait(d);
-                   });
+    std::vector<Solver*> use;
+    for (auto& s : solvers) use.push_back(s.get());
+    OrderFlow flow(*client, std::move(use), account, req, [&](std::chrono::milliseconds d) {
+      auto t = std::chrono::steady_clock::now();
+      if (shared != nullptr && t - renewed > std::chrono::seconds(20)) {
+        renewed = t;
+        shared->renew_lock(job.key, lock_token, kLockTtl);
+      }
+      return wait(d);
+    });
     try {
       issued = flow.run();
     } catch (const std::exception& e) {
@@ -289,8 +328,9 @@ void Manager::Impl::check_ari(const Job& job) {
   state.set_ari(job.key, supported, window, now_ms() + retry.count() * 1000);
 }
 
-Manager::Manager(ResolverConfig cfg, tls::ChallengeTokens& tokens, std::function<void()> on_change)
-    : impl_(std::make_unique<Impl>(std::move(cfg), tokens, std::move(on_change))) {}
+Manager::Manager(ResolverConfig cfg, tls::ChallengeTokens& tokens, std::function<void()> on_change,
+                 tls::AlpnChallenges* alpn)
+    : impl_(std::make_unique<Impl>(std::move(cfg), tokens, std::move(on_change), alpn)) {}
 
 Manager::~Manager() { stop(); }
 

@@ -23,9 +23,23 @@
 #include <vector>
 
 #include "common/result.h"
+#include "tls/alpn_challenges.h"
 #include "tls/challenge_tokens.h"
 
 namespace portier::acme {
+
+// dnsChallenge (Traefik v3 names; the deprecated delayBeforeCheck and disablePropagationCheck
+// are folded into these by the config decoder).
+struct DnsChallengeConfig {
+  std::string provider;                // empty: no dnsChallenge
+  std::vector<std::string> resolvers;  // "host[:port]" recursive servers (else resolv.conf)
+  std::chrono::milliseconds delay_before_checks{0};
+  bool propagation = false;  // a propagation section was given (lego's defaults otherwise)
+  bool disable_checks = false;
+  bool disable_ans_checks = false;
+  bool require_all_rns = false;
+  bool operator==(const DnsChallengeConfig&) const = default;
+};
 
 struct ResolverConfig {
   std::string name;  // the resolver's name, the key in acme.json
@@ -34,6 +48,10 @@ struct ResolverConfig {
   std::string ca_server = "https://acme-v02.api.letsencrypt.org/directory";
   std::string key_type = "EC256";  // certificate keys: EC256, EC384, RSA2048, RSA4096, RSA8192
   std::string http_entrypoint;     // httpChallenge.entryPoint (where tokens must be answered)
+  std::chrono::milliseconds http_delay{0};  // httpChallenge.delay
+  bool tls_challenge = false;               // tlsChallenge
+  std::chrono::milliseconds tls_delay{0};   // tlsChallenge.delay
+  DnsChallengeConfig dns;
   // Used only for a certificate whose dates give no lifetime (schedule.h renewal_due).
   std::int64_t certificates_duration_hours = 2160;
   std::string preferred_chain;                      // issuer CN of the chain's top certificate
@@ -64,7 +82,9 @@ struct DomainStatus {
 
 class Manager {
  public:
-  Manager(ResolverConfig cfg, tls::ChallengeTokens& tokens, std::function<void()> on_change);
+  // `alpn`: where TLS-ALPN-01 certificates go (needed when cfg.tls_challenge).
+  Manager(ResolverConfig cfg, tls::ChallengeTokens& tokens, std::function<void()> on_change,
+          tls::AlpnChallenges* alpn = nullptr);
   ~Manager();  // stops the thread
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;

@@ -20,13 +20,11 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-// Erases the tokens it was given on every exit path.
-struct TokenGuard {
-  tls::ChallengeTokens& tokens;
-  std::vector<std::string> held;
-  ~TokenGuard() {
-    for (const auto& t : held) tokens.erase(t);
-  }
+// Withdraws a published answer on every exit path.
+struct CleanupGuard {
+  Solver& solver;
+  const ChallengeAnswer& answer;
+  ~CleanupGuard() { solver.cleanup(answer); }
 };
 
 }  // namespace
@@ -187,37 +185,63 @@ Result<bool> OrderFlow::authorize_one(const std::string& authz_url) {
   auto authz = parse_json(*r, "authorization");
   if (!authz) return authz.error();
   std::string name = json_string(authz->value("identifier", nlohmann::json()), "value");
+  const bool wildcard = authz->value("wildcard", false) == true;
+  const std::string shown = wildcard ? "*." + name : name;
   std::string status = json_string(*authz, "status");
   if (status == "valid") return true;
-  if (status != "pending") return Error{"authorization for " + name + " is " + status};
+  if (status != "pending") return Error{"authorization for " + shown + " is " + status};
 
-  nlohmann::json http01;
+  // The first configured solver whose type the CA offers (solver.h).
   auto challenges = authz->value("challenges", nlohmann::json::array());
-  for (const auto& c : challenges.is_array() ? challenges : nlohmann::json::array()) {
-    if (json_string(c, "type") == "http-01") http01 = c;
+  if (!challenges.is_array()) challenges = nlohmann::json::array();
+  Solver* solver = nullptr;
+  nlohmann::json chosen;
+  std::string offered;
+  for (Solver* s : solvers_) {
+    for (const auto& c : challenges) {
+      if (solver == nullptr && json_string(c, "type") == s->type()) {
+        solver = s;
+        chosen = c;
+      }
+    }
   }
-  if (http01.is_null()) return Error{"the CA offers no http-01 challenge for " + name};
-  std::string token = json_string(http01, "token");
-  std::string chal_url = json_string(http01, "url");
-  if (token.empty() || chal_url.empty()) return Error{"the http-01 challenge has no token"};
+  if (solver == nullptr) {
+    for (const auto& c : challenges) {
+      offered += (offered.empty() ? "" : ", ") + json_string(c, "type");
+    }
+    std::string configured;
+    for (Solver* s : solvers_) {
+      configured += (configured.empty() ? "" : ", ") + std::string(s->type());
+    }
+    return Error{"the CA offers " + (offered.empty() ? std::string("no challenge") : offered) +
+                 " for " + shown + " and the resolver answers " + configured +
+                 (wildcard ? " (wildcard names need dnsChallenge)" : "")};
+  }
+  const std::string type(solver->type());
+  std::string token = json_string(chosen, "token");
+  std::string chal_url = json_string(chosen, "url");
+  if (token.empty() || chal_url.empty()) return Error{"the " + type + " challenge has no token"};
   auto jwk = jwk_of(account_.key.get());
   if (!jwk) return jwk.error();
 
-  TokenGuard guard{tokens_, {token}};
-  tokens_.put(token, token + "." + jwk_thumbprint(*jwk));
-  log::debug("acme: answering http-01", {{"domain", name}});
+  ChallengeAnswer answer{name, wildcard, token, token + "." + jwk_thumbprint(*jwk)};
+  CleanupGuard guard{*solver, answer};
+  log::debug("acme: answering " + type, {{"domain", shown}});
+  if (auto p = solver->present(answer); !p) {
+    return Error{type + " for " + shown + ": " + p.error().message};
+  }
   auto c = post(chal_url, nlohmann::json::object());
   if (!c) return c.error();
-  if (c->status != 200) return Error{"challenge for " + name + ": " + describe_error(*c)};
+  if (c->status != 200) return Error{"challenge for " + shown + ": " + describe_error(*c)};
 
-  auto done = poll(authz_url, "authorization for " + name);
+  auto done = poll(authz_url, "authorization for " + shown);
   if (!done) return done.error();
   if (json_string(*done, "status") == "valid") return true;
   // The reason is in the challenge's error (RFC 8555 §8): connection refused, wrong token...
-  std::string why = "authorization for " + name + " is " + json_string(*done, "status");
+  std::string why = "authorization for " + shown + " is " + json_string(*done, "status");
   auto done_challenges = done->value("challenges", nlohmann::json::array());
   for (const auto& ch : done_challenges.is_array() ? done_challenges : nlohmann::json::array()) {
-    if (json_string(ch, "type") == "http-01" && ch.contains("error")) {
+    if (json_string(ch, "type") == type && ch.contains("error")) {
       std::string detail = json_string(ch["error"], "detail");
       why += ": " + (detail.empty() ? ch["error"].dump() : detail);
     }

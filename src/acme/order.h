@@ -3,8 +3,9 @@
 //   Directory -> Account -> NewOrder -> Authorize -> Finalize -> PollOrder -> Download -> Done
 //
 // Every state either advances or ends in Failed with an Error; polls honour Retry-After and are
-// bounded (count and wall time). HTTP-01 tokens are put into the ChallengeTokens only while their
-// authorization is being validated, and erased on every exit path.
+// bounded (count and wall time). Each pending authorization is answered by the first solver whose
+// challenge type the CA offers for it (solver.h); the answer is published only while that
+// authorization is being validated, and withdrawn on every exit path.
 //
 // Threading: run() blocks the calling thread (the manager's) for the whole order; `wait` is how
 // it sleeps between polls, and returns false when the manager is stopping (run() then fails).
@@ -18,8 +19,8 @@
 
 #include "acme/client.h"
 #include "acme/crypto.h"
+#include "acme/solver.h"
 #include "common/result.h"
-#include "tls/challenge_tokens.h"
 
 namespace portier::acme {
 
@@ -59,14 +60,14 @@ class OrderFlow {
     Done,
     Failed
   };
-  using Wait = std::function<bool(std::chrono::milliseconds)>;
+  using Wait = acme::Wait;
 
   // `account` is read and updated (a new key, the account URL): the caller stores it when
-  // account_changed() says so, whatever run() returned.
-  OrderFlow(Client& client, tls::ChallengeTokens& tokens, Account& account, OrderRequest req,
+  // account_changed() says so, whatever run() returned. `solvers`: in order of preference.
+  OrderFlow(Client& client, std::vector<Solver*> solvers, Account& account, OrderRequest req,
             Wait wait)
       : client_(client),
-        tokens_(tokens),
+        solvers_(std::move(solvers)),
         account_(account),
         req_(std::move(req)),
         wait_(std::move(wait)) {}
@@ -90,7 +91,7 @@ class OrderFlow {
                             const std::string& accept = "");
 
   Client& client_;
-  tls::ChallengeTokens& tokens_;
+  std::vector<Solver*> solvers_;
   Account& account_;
   OrderRequest req_;
   Wait wait_;

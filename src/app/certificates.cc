@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "acme/dns_solver.h"
 #include "common/log.h"
 #include "tls/store.h"
 
@@ -97,13 +98,25 @@ Result<bool> Certificates::start() {
     rc.ca_server = r.ca_server;
     rc.key_type = r.key_type;
     rc.http_entrypoint = r.http_challenge_entrypoint;
+    rc.http_delay = r.http_challenge_delay;
+    rc.tls_challenge = r.tls_challenge;
+    rc.tls_delay = r.tls_challenge_delay;
+    const auto& dc = r.dns_challenge;
+    rc.dns = {dc.provider,       dc.resolvers,          dc.delay_before_checks, dc.propagation,
+              dc.disable_checks, dc.disable_ans_checks, dc.require_all_rns};
+    if (!rc.dns.provider.empty()) {
+      // The provider's environment is read now, so a missing variable stops start-up.
+      if (auto s = acme::make_dns_solver(rc.dns, [](auto) { return true; }); !s) {
+        return Error{"certificatesResolvers." + name + ".acme.dnsChallenge: " + s.error().message};
+      }
+    }
     rc.certificates_duration_hours = r.certificates_duration;
     rc.preferred_chain = r.preferred_chain;
     rc.eab_kid = r.eab_kid;
     rc.eab_hmac_encoded = r.eab_hmac_encoded;
     rc.ca_certificates = r.ca_certificates;
     rc.on_demand = r.on_demand.has_value();
-    auto m = std::make_unique<acme::Manager>(rc, tokens_, on_acme_change_);
+    auto m = std::make_unique<acme::Manager>(rc, tokens_, on_acme_change_, &alpn_);
     if (auto loaded = m->load(); !loaded) {
       return Error{"certificatesResolvers." + name + ": " + loaded.error().message};
     }
@@ -126,10 +139,11 @@ entrypoints::TlsServices Certificates::services() {
 
 std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
     const std::vector<proxy::CertificateRequest>& requests,
-    const std::set<std::string>& resolvers, std::vector<Warning>& warnings) {
+    const std::map<std::string, bool>& resolvers, std::vector<Warning>& warnings) {
   std::map<std::string, std::vector<std::vector<std::string>>> wanted;
   for (const auto& req : requests) {
-    if (!resolvers.count(req.resolver)) {
+    auto r = resolvers.find(req.resolver);
+    if (r == resolvers.end()) {
       warnings.push_back({"router", req.router,
                           "certificate resolver `" + req.resolver +
                               "` does not exist; the default certificate is served"});
@@ -138,16 +152,46 @@ std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
     auto& sets = wanted[req.resolver];
     for (const auto& d : req.domains) {
       auto n = normalized(d);
-      if (std::any_of(n.begin(), n.end(), [](const std::string& h) { return h.starts_with("*"); })) {
-        // Only HTTP-01 is implemented, and no CA issues a wildcard over HTTP-01.
+      auto bad = std::find_if(n.begin(), n.end(), [](const std::string& h) {
+        return h.starts_with("*.*") || (h.find('*') != std::string::npos && !h.starts_with("*."));
+      });
+      if (bad != n.end()) {
+        warnings.push_back({"router", req.router,
+                            "`" + *bad +
+                                "`: a CA issues one-label wildcards (`*.example.com`) "
+                                "only; the default or a file certificate is served"});
+        continue;
+      }
+      if (!r->second && std::any_of(n.begin(), n.end(),
+                                    [](const std::string& h) { return h.starts_with("*."); })) {
+        // No CA issues a wildcard over HTTP-01 or TLS-ALPN-01 (RFC 8555 §7.1.3).
         warnings.push_back({"router", req.router,
                             "wildcard names (" + join(n) +
-                                ") need the DNS-01 challenge, which portier does not support; "
-                                "the default or a file certificate is served"});
+                                ") need the DNS-01 challenge and "
+                                "resolver `" +
+                                req.resolver +
+                                "` has no dnsChallenge; the default or a file certificate is "
+                                "served"});
         continue;
       }
       if (std::find(sets.begin(), sets.end(), n) == sets.end()) sets.push_back(std::move(n));
     }
+  }
+  // As Traefik (deleteUnnecessaryDomains): a name another set's wildcard main covers is not
+  // ordered again; a set left empty is dropped.
+  for (auto& [resolver, sets] : wanted) {
+    std::set<std::string> wild;
+    for (const auto& s : sets) {
+      if (s.front().starts_with("*.")) wild.insert(s.front().substr(1));
+    }
+    if (wild.empty()) continue;
+    for (auto& s : sets) {
+      std::erase_if(s, [&](const std::string& h) {
+        auto dot = h.find('.');
+        return !h.starts_with("*.") && dot != std::string::npos && wild.count(h.substr(dot));
+      });
+    }
+    std::erase_if(sets, [](const auto& s) { return s.empty(); });
   }
   return wanted;
 }
@@ -155,8 +199,12 @@ std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
 void Certificates::attach(proxy::BuildResult& built, const config::Configuration& cfg,
                           std::vector<Warning>& warnings) {
   // Name sets per resolver, from the routers that use it.
-  std::set<std::string> resolvers;
-  for (const auto& [name, m] : managers_) resolvers.insert(name);
+  std::map<std::string, bool> resolvers;  // name -> has dnsChallenge
+  for (const auto& [name, m] : managers_) {
+    auto it = cfg_.certificates_resolvers.find(name);
+    resolvers[name] =
+        it != cfg_.certificates_resolvers.end() && !it->second.dns_challenge.provider.empty();
+  }
   auto wanted = wanted_names(built.certificates, resolvers, warnings);
   if (on_demand_) {
     const auto od = on_demand_resolvers(cfg_);

@@ -18,9 +18,10 @@
 #include "app/on_demand.h"
 #include "common/result.h"
 #include "config/static_config.h"
-#include "observability/metrics.h"
 #include "entrypoints/worker.h"
+#include "observability/metrics.h"
 #include "proxy/routing_table.h"
+#include "tls/alpn_challenges.h"
 #include "tls/challenge_tokens.h"
 #include "tls/context.h"
 
@@ -33,11 +34,13 @@ struct Warning {
   std::string message;
 };
 
-// The name sets each resolver is asked for, from the routers' certificate requests. A request
-// for a resolver not in `resolvers`, and wildcard names (no DNS-01), become warnings.
+// The name sets each resolver is asked for, from the routers' certificate requests
+// (`resolvers`: name -> has dnsChallenge). A request for a resolver not in `resolvers`, and
+// wildcard names for a resolver without DNS-01, become warnings; a name covered by another set's
+// wildcard main is left out (Traefik's deleteUnnecessaryDomains).
 std::map<std::string, std::vector<std::vector<std::string>>> wanted_names(
     const std::vector<proxy::CertificateRequest>& requests,
-    const std::set<std::string>& resolvers, std::vector<Warning>& warnings);
+    const std::map<std::string, bool>& resolvers, std::vector<Warning>& warnings);
 
 // Resolvers with onDemand (TableBuilder::set_on_demand_resolvers).
 std::vector<std::string> on_demand_resolvers(const config::StaticConfig& cfg);
@@ -71,7 +74,8 @@ class Certificates {
  private:
   const config::StaticConfig& cfg_;
   std::function<void()> on_acme_change_;
-  tls::ServerContext context_;
+  tls::AlpnChallenges alpn_;  // before context_, which answers acme-tls/1 from it
+  tls::ServerContext context_{&alpn_};
   tls::ChallengeTokens tokens_;
   std::shared_ptr<const tls::Certificate> generated_default_;
   std::map<std::string, std::unique_ptr<acme::Manager>> managers_;

@@ -186,8 +186,10 @@ int run_check(const config::StaticConfig& cfg, const std::string& config_file,
   udp::attach(udp::Builder(std::move(udp_infos)).build(merged), built);
   for (const auto& e : built.errors) report.error(e.object(), e.message);
 
-  std::set<std::string> resolvers;
-  for (const auto& [name, r] : cfg.certificates_resolvers) resolvers.insert(name);
+  std::map<std::string, bool> resolvers;
+  for (const auto& [name, r] : cfg.certificates_resolvers) {
+    resolvers[name] = !r.dns_challenge.provider.empty();
+  }
   std::vector<Warning> warnings;
   wanted_names(built.certificates, resolvers, warnings);
   tls::StoreBuilder sb;

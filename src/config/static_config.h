@@ -280,6 +280,22 @@ struct OnDemand {
   bool operator==(const OnDemand&) const = default;
 };
 
+// certificatesResolvers.<name>.acme.dnsChallenge, with the deprecated delayBeforeCheck and
+// disablePropagationCheck folded into propagation (as Traefik's SetEffectiveConfiguration).
+struct AcmeDnsChallenge {
+  std::string provider;
+  std::vector<std::string> resolvers;
+  Duration delay_before_checks{0};
+  bool propagation = false;  // a propagation section (or a deprecated alias) was given
+  bool disable_checks = false;
+  bool disable_ans_checks = false;
+  bool require_all_rns = false;
+  bool operator==(const AcmeDnsChallenge&) const = default;
+};
+
+// The DNS providers portier implements (lego's names).
+inline constexpr const char* kDnsProviders[] = {"cloudflare", "exec", "httpreq", "rfc2136"};
+
 // certificatesResolvers.<name>.acme: Traefik's fields, plus caCertificates, onDemand, and a
 // redis:// storage (shared by several instances).
 struct AcmeResolver {
@@ -292,6 +308,10 @@ struct AcmeResolver {
   std::string eab_kid;
   std::string eab_hmac_encoded;
   std::string http_challenge_entrypoint;
+  Duration http_challenge_delay{0};
+  bool tls_challenge = false;  // tlsChallenge (TLS-ALPN-01)
+  Duration tls_challenge_delay{0};
+  AcmeDnsChallenge dns_challenge;            // provider empty: none
   std::vector<std::string> ca_certificates;  // PEM files trusted for caServer
   std::optional<OnDemand> on_demand;
   bool operator==(const AcmeResolver&) const = default;

@@ -165,8 +165,70 @@ void decode_entrypoint(const YAML::Node& node, const std::string& path, Diagnost
   m.finish();
 }
 
-// certificatesResolvers.<name>: false when the resolver cannot run in portier (no HTTP-01
-// challenge): it is then reported and left out, and routers naming it say so.
+// certificatesResolvers.<name>.acme.dnsChallenge: Traefik v3's names; the deprecated
+// delayBeforeCheck and disablePropagationCheck still work, with a warning (as Traefik).
+void decode_dns_challenge(const YAML::Node& node, const std::string& path, Diagnostics& d,
+                          Diagnostics& w, AcmeDnsChallenge& dns) {
+  YamlMap x(node, path, d);
+  YAML::Node provider = x.get("provider");
+  read_string(provider, x.child_path("provider"), d, dns.provider);
+  read_string_list(x.get("resolvers"), x.child_path("resolvers"), d, dns.resolvers);
+  Duration old_delay{0};
+  if (YAML::Node n = x.get("delayBeforeCheck")) {
+    read_duration(n, x.child_path("delayBeforeCheck"), d, old_delay);
+    if (old_delay.count() > 0) {
+      w.add(n.Mark(), "`" + x.child_path("delayBeforeCheck") +
+                          "` is deprecated; use `propagation.delayBeforeChecks`");
+    }
+  }
+  bool old_disable = false;
+  if (YAML::Node n = x.get("disablePropagationCheck")) {
+    read_bool(n, x.child_path("disablePropagationCheck"), d, old_disable);
+    if (old_disable) {
+      w.add(n.Mark(), "`" + x.child_path("disablePropagationCheck") +
+                          "` is deprecated; use `propagation.disableChecks`");
+    }
+  }
+  if (YAML::Node pn = x.get("propagation"); pn && !section_off(pn)) {
+    dns.propagation = true;
+    YamlMap p(pn, x.child_path("propagation"), d);
+    read_bool(p.get("disableChecks"), p.child_path("disableChecks"), d, dns.disable_checks);
+    read_bool(p.get("disableANSChecks"), p.child_path("disableANSChecks"), d,
+              dns.disable_ans_checks);
+    read_bool(p.get("requireAllRNS"), p.child_path("requireAllRNS"), d, dns.require_all_rns);
+    read_duration(p.get("delayBeforeChecks"), p.child_path("delayBeforeChecks"), d,
+                  dns.delay_before_checks);
+    p.finish();
+  }
+  if (old_disable) {
+    dns.propagation = true;
+    dns.disable_checks = true;
+  }
+  if (old_delay.count() > 0) {
+    dns.propagation = true;
+    dns.delay_before_checks = old_delay;
+  }
+  x.finish();
+  std::string supported;
+  bool known = false;
+  for (const char* p : kDnsProviders) {
+    supported += (supported.empty() ? "" : ", ") + std::string(p);
+    known = known || dns.provider == p;
+  }
+  if (dns.provider == "dnsupdate") {
+    known = true;  // lego v5's name for rfc2136
+    dns.provider = "rfc2136";
+  }
+  if (dns.provider.empty()) {
+    d.add(node.Mark(), "`" + x.child_path("provider") + "` is required (one of " + supported + ")");
+  } else if (!known) {
+    d.add(provider.Mark(), "`" + x.child_path("provider") + "`: DNS provider `" + dns.provider +
+                               "` is not supported by portier (supported: " + supported + ")");
+  }
+}
+
+// certificatesResolvers.<name>: false when the resolver cannot run in portier (tailscale): it is
+// then reported and left out, and routers naming it say so.
 bool decode_resolver(const YAML::Node& node, const std::string& path, Diagnostics& d,
                      Diagnostics& w, AcmeResolver& r) {
   YamlMap top(node, path, d);
@@ -196,23 +258,24 @@ bool decode_resolver(const YAML::Node& node, const std::string& path, Diagnostic
     e.finish();
   }
   YAML::Node hc = m.get("httpChallenge");
+  const bool has_http = hc && !section_off(hc);
   {
     YamlMap h(hc, m.child_path("httpChallenge"), d);
     read_string(h.get("entryPoint"), h.child_path("entryPoint"), d, r.http_challenge_entrypoint);
-    accept_unsupported(h, d, w, {{"delay", ""}});
+    read_duration(h.get("delay"), h.child_path("delay"), d, r.http_challenge_delay);
     h.finish();
   }
-  const bool has_http = hc && !section_off(hc);
-  const std::string other_note = has_http ? " (HTTP-01 is used)"
-                                          : " (portier solves HTTP-01 challenges only); the "
-                                            "resolver is not started";
-  accept_unsupported(m, d, w,
-                     {{"tlsChallenge", "delay"},
-                      {"dnsChallenge",
-                       "provider,resolvers,propagation{disableChecks,disableANSChecks,"
-                       "requireAllRNS,delayBeforeChecks},delayBeforeCheck,"
-                       "disablePropagationCheck"}},
-                     other_note);
+  // tlsChallenge: {} in a file, tlschallenge=true on the command line.
+  YAML::Node tc = m.get("tlsChallenge");
+  r.tls_challenge = tc && !section_off(tc);
+  if (r.tls_challenge && tc.IsMap()) {
+    YamlMap t(tc, m.child_path("tlsChallenge"), d);
+    read_duration(t.get("delay"), t.child_path("delay"), d, r.tls_challenge_delay);
+    t.finish();
+  }
+  YAML::Node dc = m.get("dnsChallenge");
+  const bool has_dns = dc && !section_off(dc);
+  if (has_dns) decode_dns_challenge(dc, m.child_path("dnsChallenge"), d, w, r.dns_challenge);
   decode_acme_portier(m, d, r);
   accept_unsupported(m, d, w,
                      {{"profile", ""},
@@ -234,10 +297,11 @@ bool decode_resolver(const YAML::Node& node, const std::string& path, Diagnostic
                            "RSA4096, RSA8192");
   }
   if (!acme) return false;
-  const bool other = (m.get("tlsChallenge") && !section_off(m.get("tlsChallenge"))) ||
-                     (m.get("dnsChallenge") && !section_off(m.get("dnsChallenge")));
-  if (!has_http && other) return false;
-  if (r.http_challenge_entrypoint.empty()) {
+  if (!has_http && !r.tls_challenge && !has_dns) {
+    d.add(acme.Mark(), "`" + top.child_path("acme") +
+                           "` needs a challenge: httpChallenge.entryPoint, tlsChallenge or "
+                           "dnsChallenge.provider");
+  } else if (has_http && r.http_challenge_entrypoint.empty()) {
     d.add(acme.Mark(), "`" + m.child_path("httpChallenge.entryPoint") +
                            "` is required (the plain-HTTP entrypoint Let's Encrypt reaches)");
   }

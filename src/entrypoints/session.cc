@@ -169,6 +169,11 @@ asio::awaitable<bool> handshake(Worker& worker, const EntryPointSpec& ep,
                {{"entrypoint", ep.name}, {"client", peer_ip}, {"error", ec.message()}});
     co_return false;
   }
+  if (tls::ServerContext::is_acme_tls(tls_stream.native_handle())) {
+    // A TLS-ALPN-01 validation: the handshake was the answer; nothing follows (RFC 8737 §3).
+    log::debug("acme-tls/1 challenge answered", {{"entrypoint", ep.name}, {"client", peer_ip}});
+    co_return false;
+  }
   co_return true;
 }
 
@@ -544,8 +549,14 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_client, &socket);
 
   // An entrypoint with TLS routers takes both TLS and plain HTTP (as Traefik's): the first byte
-  // tells (a TLS record starts with 22, a request line with a letter).
-  if (worker.tls().context != nullptr && worker.acquire_table()->tls_enabled(ep.index)) {
+  // tells (a TLS record starts with 22, a request line with a letter). So does one with TCP
+  // routers only: a ClientHello none of them took (one offering acme-tls/1, for a TLS-ALPN-01
+  // challenge, or one no router matches) goes to the HTTPS side (docs/tcp.md).
+  const bool tls_side = [&] {
+    TableLease t = worker.acquire_table();
+    return t->tls_enabled(ep.index) || t->tcp_enabled(ep.index);
+  }();
+  if (worker.tls().context != nullptr && tls_side) {
     if (buffer.empty()) {  // the prelude may have read the start already
       handle.idle = true;
       deadline.arm(timeouts.read_header_timeout);  // a new connection: see serve_requests

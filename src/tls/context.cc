@@ -3,7 +3,9 @@
 #include <openssl/err.h>
 #include <openssl/tls1.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <string_view>
 
 namespace portier::tls {
@@ -45,6 +47,35 @@ int options_index() {
 
 const CompiledOptions* fixed_options(SSL* ssl) {
   return static_cast<const CompiledOptions*>(SSL_get_ex_data(ssl, options_index()));
+}
+
+// A third slot, set when the handshake answers a TLS-ALPN-01 challenge (a non-null marker).
+int acme_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+constexpr unsigned char kAcmeTls[] =
+    "\x0a"
+    "acme-tls/1";
+
+// Does the ClientHello's ALPN list offer `acme-tls/1`?
+bool offers_acme_tls(SSL* ssl) {
+  const unsigned char* p = nullptr;
+  std::size_t len = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation, &p,
+                                &len) != 1 ||
+      len < 2) {
+    return false;
+  }
+  std::size_t end = std::min(len, 2 + (static_cast<std::size_t>(p[0]) << 8 | p[1]));
+  for (std::size_t i = 2; i < end;) {
+    std::size_t n = p[i];
+    if (i + 1 + n > end) return false;
+    if (n == sizeof kAcmeTls - 2 && std::memcmp(p + i + 1, kAcmeTls + 1, n) == 0) return true;
+    i += 1 + n;
+  }
+  return false;
 }
 
 // RequestClientCert and RequireAnyClientCert: the certificate is taken as sent (OpenSSL still
@@ -90,7 +121,7 @@ bool apply_options(SSL* ssl, const CompiledOptions& o) {
   return true;
 }
 
-int on_client_hello(SSL* ssl, int* alert, void*) {
+int on_client_hello(SSL* ssl, int* alert, void* arg) {
   const Store* store = store_of(ssl);
   if (store == nullptr) {
     *alert = SSL_AD_INTERNAL_ERROR;
@@ -98,6 +129,18 @@ int on_client_hello(SSL* ssl, int* alert, void*) {
   }
   char buf[256];
   std::string_view sni(buf, client_hello_sni(ssl, buf));
+  if (arg != nullptr && offers_acme_tls(ssl)) {
+    // A CA validating TLS-ALPN-01: the challenge certificate for that name, nothing else (no
+    // per-name options: the validation must not depend on them).
+    auto cert = static_cast<const AlpnChallenges*>(arg)->find(sni);
+    if (cert == nullptr || SSL_use_cert_and_key(ssl, cert->cert, cert->key, nullptr, 1) != 1) {
+      ERR_clear_error();
+      *alert = SSL_AD_UNRECOGNIZED_NAME;
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    SSL_set_ex_data(ssl, acme_index(), const_cast<unsigned char*>(kAcmeTls));
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
   const CompiledOptions* fixed = fixed_options(ssl);
   const CompiledOptions& o = fixed != nullptr ? *fixed : store->options_for(sni);
   if (!o.is_default && !apply_options(ssl, o)) {
@@ -129,6 +172,15 @@ int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const un
             unsigned int inlen, void*) {
   const Store* store = store_of(ssl);
   if (store == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  if (SSL_get_ex_data(ssl, acme_index()) != nullptr) {
+    unsigned char* selected = nullptr;
+    if (SSL_select_next_proto(&selected, outlen, kAcmeTls, sizeof kAcmeTls - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED) {
+      return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   std::string host = name ? name : "";
   for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -149,14 +201,15 @@ int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const un
 
 }  // namespace
 
-ServerContext::ServerContext() : ctx_(boost::asio::ssl::context::tls_server) {
+ServerContext::ServerContext(const AlpnChallenges* acme_tls)
+    : ctx_(boost::asio::ssl::context::tls_server) {
   SSL_CTX* c = ctx_.native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_options(
       c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   // Idle keep-alive connections give their read and write buffers back.
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_client_hello_cb(c, on_client_hello, nullptr);
+  SSL_CTX_set_client_hello_cb(c, on_client_hello, const_cast<AlpnChallenges*>(acme_tls));
   SSL_CTX_set_alpn_select_cb(c, on_alpn, nullptr);
   SSL_CTX_set_tlsext_servername_callback(c, on_server_name);
   static const unsigned char kSid[] = "portier";
@@ -164,6 +217,8 @@ ServerContext::ServerContext() : ctx_(boost::asio::ssl::context::tls_server) {
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
   SSL_CTX_sess_set_cache_size(c, 20000);
 }
+
+bool ServerContext::is_acme_tls(SSL* ssl) { return SSL_get_ex_data(ssl, acme_index()) != nullptr; }
 
 void ServerContext::attach(SSL* ssl, const Store* store, const CompiledOptions* options) {
   SSL_set_ex_data(ssl, store_index(), const_cast<Store*>(store));

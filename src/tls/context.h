@@ -11,13 +11,20 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "tls/alpn_challenges.h"
 #include "tls/store.h"
 
 namespace portier::tls {
 
 class ServerContext {
  public:
-  ServerContext();
+  // `acme_tls`, when not null, answers TLS-ALPN-01 challenges (RFC 8737): a ClientHello offering
+  // `acme-tls/1` gets the challenge certificate for its SNI name, or a failed handshake when
+  // there is none; it must outlive the context.
+  explicit ServerContext(const AlpnChallenges* acme_tls = nullptr);
+  // After a successful handshake: was it a TLS-ALPN-01 validation (the connection must be
+  // closed, RFC 8737 §3)?
+  static bool is_acme_tls(SSL* ssl);
   boost::asio::ssl::context& native() { return ctx_; }
   // Before the handshake: the store the handshake selects from. The store must outlive the
   // handshake (the session holds its routing-table lease until then). `options`, when not null,

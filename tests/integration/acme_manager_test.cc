@@ -120,6 +120,7 @@ class AcmeManagerTest : public ::testing::Test {
     c.ca_server = pebble.directory_url();
     c.ca_certificates = {pebble.ca_bundle()};
     c.key_type = "EC256";
+    c.http_entrypoint = "web";  // HTTP-01, answered by responder_
     return c;
   }
   static std::optional<acme::DomainStatus> status_of(const acme::Manager& m) {

@@ -17,6 +17,7 @@
 
 #include "support/certs.h"
 #include "support/metrics.h"
+#include "support/named.h"
 #include "support/net.h"
 #include "support/pebble.h"
 #include "support/process.h"
@@ -51,21 +52,30 @@ class HttpsTest : public ::testing::Test {
     pebble_ = std::make_unique<Pebble>(o);
     whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
   }
+  // TLS-ALPN-01 only: Pebble validates on its tlsPort, where portier's websecure listens;
+  // nothing listens on Pebble's httpPort, so HTTP-01 could not succeed.
+  void start_pebble_for_tls_alpn() {
+  web_port_ = free_port();
+  websecure_port_ = free_port();
+  pebble_ = std::make_unique<Pebble>(
+      PebbleOptions{.http_port = free_port(), .tls_port = websecure_port_});
+  whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
+  challenge_ = "      tlsChallenge: {}\n";
+  }
   std::string static_yaml(const std::string& extra = "") const {
     return "entryPoints:\n"
            "  web:\n    address: \"127.0.0.1:" +
            std::to_string(web_port_) +
            "\"\n"
            "    http:\n      redirections:\n        entryPoint:\n          to: websecure\n"
-           "  websecure:\n    address: \"127.0.0.1:0\"\n"
+           "  websecure:\n    address: \"127.0.0.1:" +
+           std::to_string(websecure_port_) +
+           "\"\n"
            "certificatesResolvers:\n  le:\n    acme:\n      email: ops@example.com\n"
            "      storage: " +
            (dir_.path() / "acme.json").string() + "\n      caServer: " + pebble_->directory_url() +
-           "\n      caCertificates: [" + pebble_->ca_bundle() +
-           "]\n"
-           "      httpChallenge:\n        entryPoint: web\n"
-           "providers:\n  file:\n    filename: dynamic.yml\n" +
-           extra;
+           "\n      caCertificates: [" + pebble_->ca_bundle() + "]\n" + challenge_ +
+           "providers:\n  file:\n    filename: dynamic.yml\n" + extra;
   }
   std::string dynamic(const std::string& extra_routers = "") const {
     return "http:\n  routers:\n"
@@ -102,6 +112,8 @@ class HttpsTest : public ::testing::Test {
 
   TempDir dir_;
   int web_port_ = 0;
+  int websecure_port_ = 0;  // 0: any
+  std::string challenge_ = "      httpChallenge:\n        entryPoint: web\n";
   std::unique_ptr<Pebble> pebble_;
   std::unique_ptr<Whoami> whoami_;
   std::unique_ptr<Portier> portier_;
@@ -271,6 +283,126 @@ TEST_F(HttpsTest, CaOutageIsRetriedWithBackoffAndShownOnTheRouter) {
                static_cast<double>(std::time(nullptr));
       },
       5s));
+}
+
+TEST_F(HttpsTest, TlsAlpnChallengeAnsweredOnTheTlsEntrypoint) {
+  start_pebble_for_tls_alpn();
+  start_portier("log:\n  level: DEBUG\n");
+  TlsInfo acme = wait_for_acme_certificate("a.test");
+  ASSERT_TRUE(acme.verified) << acme.error << "\n" << portier_->proc->log() << pebble_->log();
+  EXPECT_GE(count(portier_->proc->log(), "acme-tls/1 challenge answered"), 1)
+      << portier_->proc->log();
+  // Once the order is done, a handshake asking for acme-tls/1 finds no challenge certificate.
+  Conn c(https());
+  TlsClientOptions o{"a.test", ""};
+  o.alpn = {"acme-tls/1"};
+  EXPECT_FALSE(c.start_tls(o).ok);
+  // Ordinary handshakes are untouched.
+  Conn d(https());
+  EXPECT_EQ(d.start_tls({"a.test", ""}).alpn, "http/1.1");
+}
+
+TEST_F(HttpsTest, TlsAlpnChallengeOnAnEntrypointWithOnlyATcpRouter) {
+  // A TCP router terminating TLS with a certResolver, and no HTTPS router on that entrypoint:
+  // the CA's acme-tls/1 handshake still reaches the challenge certificate (docs/tcp.md).
+  start_pebble_for_tls_alpn();
+  start_portier("", "tcp:\n  routers:\n    t:\n      rule: \"HostSNI(`t.test`)\"\n"
+                    "      service: ts\n      entryPoints: [websecure]\n"
+                    "      tls:\n        certResolver: le\n"
+                    "  services:\n    ts:\n      loadBalancer:\n        servers:\n"
+                    "          - address: \"127.0.0.1:" +
+                        std::to_string(whoami_->port) + "\"\n");
+  TlsInfo t = wait_for_acme_certificate("t.test");
+  ASSERT_TRUE(t.verified) << t.error << "\n" << portier_->proc->log() << pebble_->log();
+  Conn c(https());
+  ASSERT_TRUE(c.start_tls({"t.test", root_file()}).verified);
+  ASSERT_TRUE(c.send(get("t.test", "/through-tcp")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->body.find("GET /through-tcp"), std::string::npos);
+}
+
+TEST_F(HttpsTest, WildcardCertificateByDns01IsServedForMatchingNames) {
+  Named named;
+  web_port_ = free_port();
+  pebble_ = std::make_unique<Pebble>(
+      PebbleOptions{.http_port = free_port(), .dns_server = named.address()});
+  whoami_ = std::make_unique<Whoami>(start_whoami(dir_, "https"));
+  challenge_ = "      dnsChallenge:\n        provider: rfc2136\n        resolvers: [\"" +
+               named.address() +
+               "\"]\n"
+               // A second resolver without DNS-01, for the wildcard warning below.
+               "  web:\n    acme:\n      email: ops@example.com\n      storage: " +
+               (dir_.path() / "acme-web.json").string() +
+               "\n      caServer: " + pebble_->directory_url() + "\n      caCertificates: [" +
+               pebble_->ca_bundle() + "]\n      httpChallenge:\n        entryPoint: web\n";
+  {
+    // Without the provider's variables, start-up stops and names the missing one.
+    dir_.write("dynamic.yml", dynamic());
+    auto cfg = dir_.write("portier.yml", static_yaml());
+    auto proc =
+        Process::start({PORTIER_BIN, "--configFile=" + cfg.string()}, dir_.path() / "env.log");
+    auto code = proc->wait_exit(10s);
+    ASSERT_TRUE(code);
+    EXPECT_NE(*code, 0);
+    EXPECT_NE(proc->log().find("certificatesResolvers.le.acme.dnsChallenge: rfc2136: "
+                               "RFC2136_NAMESERVER is not set"),
+              std::string::npos)
+        << proc->log();
+  }
+  const std::vector<std::pair<std::string, std::string>> env = {
+      {"RFC2136_NAMESERVER", named.address()},
+      {"RFC2136_TSIG_KEY", named.key_name()},
+      {"RFC2136_TSIG_SECRET", named.key_secret()},
+      {"RFC2136_TSIG_ALGORITHM", "hmac-sha256."},
+      {"RFC2136_POLLING_INTERVAL", "0.2"},
+      {"PORTIER_ACME_AUTHORITATIVE_DNS_PORT", std::to_string(named.port())}};
+  for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+  start_portier("api:\n  insecure: true\n",
+                "http:\n  routers:\n"
+                "    w:\n      rule: \"Host(`*.dns.test`) || Host(`dns.test`)\"\n      service: s\n"
+                "      entryPoints: [websecure]\n      tls:\n        certResolver: le\n"
+                "        domains:\n          - main: \"*.dns.test\"\n            sans: [dns.test]\n"
+                // A wildcard from a Host rule is ordered too (as Traefik's ParseDomains).
+                "    r:\n      rule: \"Host(`*.rule.dns.test`)\"\n      service: s\n"
+                "      entryPoints: [websecure]\n      tls:\n        certResolver: le\n"
+                "    h:\n      rule: \"Host(`*.other.test`)\"\n      service: s\n"
+                "      entryPoints: [websecure]\n      tls:\n        certResolver: web\n"
+                "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
+                    whoami_->url() + "\"\n");
+  for (const auto& [k, v] : env) ::unsetenv(k.c_str());
+
+  TlsInfo wild = wait_for_acme_certificate("x.dns.test");
+  ASSERT_TRUE(wild.verified) << wild.error << "\n" << portier_->proc->log() << pebble_->log();
+  EXPECT_EQ(wild.subject_cn, "*.dns.test");
+  for (const char* sni : {"other.dns.test", "dns.test"}) {
+    Conn c(https());
+    TlsInfo info = c.start_tls({sni, root_file()});
+    EXPECT_TRUE(info.verified) << sni << ": " << info.error;
+    EXPECT_EQ(info.serial, wild.serial) << sni;
+  }
+  {
+    Conn c(https());
+    ASSERT_TRUE(c.start_tls({"y.dns.test", root_file()}).verified);
+    ASSERT_TRUE(c.send(get("y.dns.test", "/w")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  TlsInfo rule = wait_for_acme_certificate("a.rule.dns.test");
+  EXPECT_TRUE(rule.verified) << rule.error;
+  EXPECT_EQ(rule.subject_cn, "*.rule.dns.test");
+  EXPECT_EQ(named.txt("_acme-challenge.dns.test."), "");  // cleaned up
+  // A wildcard for a resolver without DNS-01 is not ordered; the router says why.
+  auto api_port = portier_->proc->wait_for_log(
+      "msg=\"api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(api_port);
+  auto r = http_get(std::stoi(*api_port), "api", "/api/http/routers/h@file");
+  ASSERT_TRUE(r && r->status == 200);
+  auto router = nlohmann::json::parse(r->body);
+  EXPECT_EQ(router.value("status", ""), "warning") << router.dump();
+  EXPECT_NE(router.dump().find("need the DNS-01 challenge"), std::string::npos) << router.dump();
+  EXPECT_EQ(count(portier_->proc->log(), "acme: ordering certificate"), 2) << portier_->proc->log();
 }
 
 TEST_F(HttpsTest, WorldReadableStorageIsRefusedAndCorruptStorageIsKeptAside) {

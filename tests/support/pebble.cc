@@ -39,7 +39,7 @@ Pebble::Pebble(PebbleOptions options) : options_(std::move(options)) {
   port_ = free_port();
   mgmt_port_ = free_port();
   dns_port_ = free_port();
-  tls_port_ = free_port();
+  tls_port_ = options_.tls_port > 0 ? options_.tls_port : free_port();
 
   // pebble's API certificate: self-signed, valid for 127.0.0.1 and localhost.
   auto gen = Process::start(
@@ -52,6 +52,10 @@ Pebble::Pebble(PebbleOptions options) : options_(std::move(options)) {
     throw std::runtime_error("Pebble: openssl failed: " + gen->log());
   }
   write_config();
+  if (!options_.dns_server.empty()) {
+    start();
+    return;
+  }
 
   dns_ = Process::start(
       {kChallSrv, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-http01", "", "-https01", "",
@@ -92,9 +96,11 @@ void Pebble::start() {
   env.insert(env.end(), options_.env.begin(), options_.env.end());
   for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
   auto log = dir_.path() / ("pebble-" + std::to_string(++starts_) + ".log");
-  pebble_ = Process::start({kPebble, "-config", (dir_.path() / "pebble-config.json").string(),
-                            "-dnsserver", "127.0.0.1:" + std::to_string(dns_port_)},
-                           log);
+  pebble_ = Process::start(
+      {kPebble, "-config", (dir_.path() / "pebble-config.json").string(), "-dnsserver",
+       options_.dns_server.empty() ? "127.0.0.1:" + std::to_string(dns_port_)
+                                   : options_.dns_server},
+      log);
   for (const auto& [k, v] : env) ::unsetenv(k.c_str());
   bool up = poll_until([&] { return get(directory_url()).first == 200 || !pebble_->running(); },
                        std::chrono::seconds(20)) &&

@@ -21,6 +21,10 @@ namespace portier::test {
 
 struct PebbleOptions {
   int http_port = 0;                   // where HTTP-01 tokens are served (required)
+  int tls_port = 0;                    // where TLS-ALPN-01 is validated (tlsPort); 0: a free port
+  // The DNS pebble resolves names with ("127.0.0.1:<port>", e.g. a test's named for DNS-01);
+  // empty: pebble-challtestsrv, answering 127.0.0.1 for every name.
+  std::string dns_server;
   std::uint64_t validity_seconds = 0;  // certificateValidityPeriod; 0: pebble's default (5 y)
   bool eab_required = false;           // externalAccountBindingRequired
   std::map<std::string, std::string> eab_keys;  // kid -> base64url HMAC key
@@ -46,6 +50,7 @@ class Pebble {
   int port() const { return port_; }
   int management_port() const { return mgmt_port_; }
   int http_port() const { return options_.http_port; }
+  int tls_port() const { return tls_port_; }
   // The current issuing root, PEM, from the management API (/roots/0); "" on failure.
   std::string root_pem() const;
   // An HTTPS GET to pebble's API or management port; {status, body}, status 0 on failure.

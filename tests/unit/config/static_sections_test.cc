@@ -24,8 +24,7 @@ TEST(StaticSections, AcceptedWithWarnings) {
   const std::vector<Case> cases = {
       {"global:\n  checkNewVersion: true\n  sendAnonymousUsage: true\n", {}},
       {"log:\n  level: DEBUG\n  format: json\n  filePath: /tmp/p.log\n  noColor: true\n", {}},
-      {"log:\n  level: info\n  maxSize: 10\n  maxBackups: 3\n  maxAge: 7\n  compress: true\n",
-       {}},
+      {"log:\n  level: info\n  maxSize: 10\n  maxBackups: 3\n  maxAge: 7\n  compress: true\n", {}},
       {"accessLog:\n  filePath: /var/log/access.log\n  format: json\n  filters:\n"
        "    statusCodes: [\"400-499\"]\n  fields:\n    headers:\n      defaultMode: drop\n"
        "      names: {User-Agent: keep}\n",
@@ -54,13 +53,17 @@ TEST(StaticSections, AcceptedWithWarnings) {
        {"`providers.docker.useBindPortIP` is not supported yet",
         "`providers.kubernetesCRD` is not supported yet"}},
       {"certificatesResolvers:\n  le:\n    acme:\n      email: a@b.c\n      tlsChallenge: {}\n",
-       {"`certificatesResolvers.le.acme.tlsChallenge` is not supported yet; accepted and ignored "
-        "(portier solves HTTP-01 challenges only); the resolver is not started"}},
+       {}},
       {"certificatesResolvers:\n  le:\n    acme:\n      email: a@b.c\n      dnsChallenge:\n"
        "        provider: cloudflare\n        propagation: {delayBeforeChecks: 10s}\n"
        "      httpChallenge: {entryPoint: web}\n",
-       {"`certificatesResolvers.le.acme.dnsChallenge` is not supported yet; accepted and ignored "
-        "(HTTP-01 is used)"}},
+       {}},
+      {"certificatesResolvers:\n  le:\n    acme:\n      email: a@b.c\n      dnsChallenge:\n"
+       "        provider: exec\n        delayBeforeCheck: 30\n"
+       "        disablePropagationCheck: true\n",
+       {"`certificatesResolvers.le.acme.dnsChallenge.delayBeforeCheck` is deprecated; use "
+        "`propagation.delayBeforeChecks`",
+        "`certificatesResolvers.le.acme.dnsChallenge.disablePropagationCheck` is deprecated"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -434,6 +437,56 @@ TEST(StaticSections, MetricsPrometheus) {
     auto cfg = decode_static_yaml(kWeb + b.yaml, "s.yml");
     ASSERT_FALSE(cfg);
     EXPECT_NE(cfg.error().message.find(b.error), std::string::npos) << cfg.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace portier::config
+
+namespace portier::config {
+namespace {
+
+TEST(StaticSections, AcmeChallenges) {
+  const std::string head = "certificatesResolvers:\n  le:\n    acme:\n      email: a@b.c\n";
+  auto cfg = decode_static_yaml(kWeb + head +
+                                    "      tlsChallenge: {delay: 2s}\n"
+                                    "      dnsChallenge:\n        provider: dnsupdate\n"
+                                    "        resolvers: [\"10.0.0.53:5353\"]\n"
+                                    "        delayBeforeCheck: 7\n"
+                                    "        propagation: {disableANSChecks: true, requireAllRNS: "
+                                    "true}\n",
+                                "s.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  const AcmeResolver& r = cfg->certificates_resolvers.at("le");
+  EXPECT_TRUE(r.tls_challenge);
+  EXPECT_EQ(r.tls_challenge_delay, std::chrono::seconds(2));
+  EXPECT_EQ(r.dns_challenge.provider, "rfc2136");  // lego v5's dnsupdate is the same provider
+  EXPECT_EQ(r.dns_challenge.resolvers, std::vector<std::string>{"10.0.0.53:5353"});
+  EXPECT_TRUE(r.dns_challenge.propagation);
+  EXPECT_TRUE(r.dns_challenge.disable_ans_checks);
+  EXPECT_TRUE(r.dns_challenge.require_all_rns);
+  EXPECT_FALSE(r.dns_challenge.disable_checks);
+  EXPECT_EQ(r.dns_challenge.delay_before_checks, std::chrono::seconds(7));  // the deprecated key
+
+  struct Case {
+    std::string yaml;
+    std::string error;
+  };
+  const std::vector<Case> errors = {
+      {"", "`certificatesResolvers.le.acme` needs a challenge"},
+      {"      dnsChallenge:\n        provider: route53\n",
+       "s.yml:9:19: `certificatesResolvers.le.acme.dnsChallenge.provider`: DNS provider `route53` "
+       "is not supported by portier (supported: cloudflare, exec, httpreq, rfc2136)"},
+      {"      dnsChallenge: {resolvers: [x]}\n", "dnsChallenge.provider` is required"},
+      {"      httpChallenge: {delay: 1s}\n", "httpChallenge.entryPoint` is required"},
+      {"      dnsChallenge:\n        provider: exec\n        propagation: {disableCheck: true}\n",
+       "unknown key `certificatesResolvers.le.acme.dnsChallenge.propagation.disableCheck`"},
+  };
+  for (const auto& c : errors) {
+    SCOPED_TRACE(c.yaml);
+    auto bad = decode_static_yaml(kWeb + head + c.yaml, "s.yml");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find(c.error), std::string::npos) << bad.error().message;
   }
 }
 

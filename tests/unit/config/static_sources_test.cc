@@ -79,6 +79,7 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
       value = "true";
     }
     if (key == "ping.entryPoint") value = "web";
+    if (key.ends_with("dnsChallenge.provider")) value = "exec";
     if (key.starts_with("accessLog.fields.")) value = "keep";
     if (key.ends_with("statusCodes")) value = "200,300-302";
     if (key.ends_with(".priority")) value = "10";
@@ -96,6 +97,9 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
       flags[0].second = "http://127.0.0.1:9000/check";
     } else if (key.find(".onDemand.") != std::string::npos) {
       flags.push_back({"certificatesResolvers.web.acme.onDemand.ask", "http://127.0.0.1:9000/"});
+    }
+    if (key.find("dnsChallenge.") != std::string::npos && !key.ends_with(".provider")) {
+      flags.push_back({"certificatesResolvers.web.acme.dnsChallenge.provider", "exec"});
     }
     auto cfg = decode_static_sources("", "", {}, flags);
     EXPECT_TRUE(cfg) << cfg.error().message;

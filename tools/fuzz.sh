@@ -25,8 +25,10 @@ command -v clang++ >/dev/null || { echo "fuzz: needs clang (apt-get install clan
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 start=$(date +%s)
+# OSS-Fuzz's flags: -O1 with line tables only (stack traces keep file:line), assertions on.
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DPORTIER_FUZZ=ON -DPORTIER_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
+  -DPORTIER_FUZZ=ON -DPORTIER_BUILD_BENCH=OFF -DPORTIER_CCACHE=OFF "${launcher[@]}" >/dev/null
 cmake --build build-fuzz -j2 --target $(printf '%s_fuzz ' "${targets[@]}")
 echo "fuzz: build took $(( $(date +%s) - start )) s" >&2
 

@@ -9,15 +9,11 @@
 #include <cctype>
 
 #include "acme/solver.h"
+#include "common/ascii.h"
 #include "common/log.h"
 
 namespace portier::acme {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Traefik's httpChallenge.delay and tlsChallenge.delay: a wait after publishing.
 class DelayedSolver : public Solver {
@@ -57,10 +53,10 @@ class TlsAlpnSolver : public DelayedSolver {
   Result<bool> present(const ChallengeAnswer& a) override {
     auto cert = make_alpn_certificate(a.domain, a.key_auth);
     if (!cert) return cert.error();
-    certs_.put(lower(a.domain), std::move(*cert));
+    certs_.put(ascii_lower(a.domain), std::move(*cert));
     return after_publishing();
   }
-  void cleanup(const ChallengeAnswer& a) override { certs_.erase(lower(a.domain)); }
+  void cleanup(const ChallengeAnswer& a) override { certs_.erase(ascii_lower(a.domain)); }
 
  private:
   tls::AlpnChallenges& certs_;

@@ -2,15 +2,10 @@
 
 #include <charconv>
 
+#include "common/ascii.h"
+
 namespace portier {
 namespace {
-
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // %XX decoding (userinfo and query values may hold reserved characters).
 bool unescape(std::string_view in, std::string& out) {
@@ -20,8 +15,8 @@ bool unescape(std::string_view in, std::string& out) {
       out += in[i];
       continue;
     }
-    if (i + 2 >= in.size() || hex(in[i + 1]) < 0 || hex(in[i + 2]) < 0) return false;
-    out += static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2]));
+    if (i + 2 >= in.size() || hex_value(in[i + 1]) < 0 || hex_value(in[i + 2]) < 0) return false;
+    out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
     i += 2;
   }
   return true;

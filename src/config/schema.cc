@@ -4,14 +4,10 @@
 #include <cctype>
 #include <memory>
 
+#include "common/ascii.h"
+
 namespace portier::config {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 struct Key {
   std::string name;  // "*" matches any key
@@ -49,14 +45,14 @@ std::vector<Key> parse_level(std::string_view s) {
 
 bool enable_scalar(const YAML::Node& n) {
   if (!n.IsScalar()) return false;
-  const std::string v = lower(n.Scalar());
+  const std::string v = ascii_lower(n.Scalar());
   return v == "true" || v == "false";
 }
 
 }  // namespace
 
 bool section_off(const YAML::Node& node) {
-  return !node || (node.IsScalar() && lower(node.Scalar()) == "false");
+  return !node || (node.IsScalar() && ascii_lower(node.Scalar()) == "false");
 }
 
 void unsupported_keys(YamlMap& m, Diagnostics& errors, Diagnostics& report,
@@ -88,7 +84,7 @@ void check_schema(const YAML::Node& node, std::string_view schema, const std::st
     const std::string k = kv.first.Scalar();
     const std::string child = path.empty() ? k : path + "." + k;
     auto it = std::find_if(keys.begin(), keys.end(),
-                           [&](const Key& key) { return lower(key.name) == lower(k); });
+                           [&](const Key& key) { return ascii_lower(key.name) == ascii_lower(k); });
     if (it == keys.end()) {
       it = std::find_if(keys.begin(), keys.end(), [](const Key& key) { return key.name == "*"; });
     }

@@ -5,16 +5,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "config/decode.h"
 #include "config/toml.h"
 
 namespace portier::config {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::vector<std::string> split_key(const std::string& key, char sep) {
   std::vector<std::string> parts;
@@ -28,7 +24,7 @@ std::vector<std::string> split_key(const std::string& key, char sep) {
 }
 
 bool is_bool(const std::string& v) {
-  const std::string l = lower(v);
+  const std::string l = ascii_lower(v);
   return l == "true" || l == "false";
 }
 
@@ -41,11 +37,11 @@ void set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t
   std::string key = keys[i];
   if (node.IsMap()) {
     for (const auto& kv : node) {
-      if (lower(kv.first.Scalar()) == lower(key)) key = kv.first.Scalar();
+      if (ascii_lower(kv.first.Scalar()) == ascii_lower(key)) key = kv.first.Scalar();
     }
   }
   if (i + 1 == keys.size()) {
-    if (node[key].IsMap() && lower(value) == "true") return;
+    if (node[key].IsMap() && ascii_lower(value) == "true") return;
     // Rebind rather than assign: assigning a scalar to a mapping node keeps its children.
     node[key] = YAML::Node(value);
     return;
@@ -123,7 +119,7 @@ std::vector<KeyValue> env_to_keys(const std::vector<std::string>& environ_lines)
       if (line.rfind(prefix, 0) != 0) continue;
       auto eq = line.find('=');
       if (eq == std::string::npos) continue;
-      std::string key = lower(line.substr(prefix.size(), eq - prefix.size()));
+      std::string key = ascii_lower(line.substr(prefix.size(), eq - prefix.size()));
       std::replace(key.begin(), key.end(), '_', '.');
       const std::string first = key.substr(0, key.find('.'));
       if (std::find(kSections.begin(), kSections.end(), first) == kSections.end()) continue;
@@ -157,7 +153,7 @@ Result<StaticConfig> decode_static_sources(const std::string& file, const std::s
         return Error{"invalid option name `" + key + "`"};
       }
       // configFile is the option that found the file, not a key of it.
-      if (lower(key) == "configfile") continue;
+      if (ascii_lower(key) == "configfile") continue;
       set_path(root, keys, 0, value);
     }
   }

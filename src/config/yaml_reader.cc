@@ -5,14 +5,10 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "common/ascii.h"
+
 namespace portier::config {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -52,7 +48,7 @@ YamlMap::YamlMap(const YAML::Node& node, std::string path, Diagnostics& diag)
   // `key: true` (and a bare --flag) enables a section with its defaults; `false` is handled by
   // the caller (section_off) and reads as empty here.
   if (node_ && node_.IsScalar() &&
-      (lower(node_.Scalar()) == "true" || lower(node_.Scalar()) == "false")) {
+      (ascii_lower(node_.Scalar()) == "true" || ascii_lower(node_.Scalar()) == "false")) {
     node_.reset(YAML::Node(YAML::NodeType::Null));
     return;
   }
@@ -74,7 +70,7 @@ YAML::Node YamlMap::get(std::string_view key) {
   bool seen = false;
   for (const auto& kv : node_) {
     const std::string k = kv.first.Scalar();
-    if (lower(k) == lower(key)) {
+    if (ascii_lower(k) == ascii_lower(key)) {
       if (seen) {
         diag_.add(kv.first.Mark(), "key `" + child_path(key) + "` is given twice");
       }
@@ -96,8 +92,9 @@ void YamlMap::finish() {
   if (!ok_ || !node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {
     const std::string k = kv.first.Scalar();
-    bool known = std::any_of(asked_.begin(), asked_.end(),
-                             [&](const std::string& a) { return lower(a) == lower(k); });
+    bool known = std::any_of(asked_.begin(), asked_.end(), [&](const std::string& a) {
+      return ascii_lower(a) == ascii_lower(k);
+    });
     if (known) continue;
     std::string msg = "unknown key `" + child_path(k) + "`";
     if (std::string s = closest(k, asked_); !s.empty()) {
@@ -110,9 +107,9 @@ void YamlMap::finish() {
 std::string closest(std::string_view key, const std::vector<std::string>& candidates) {
   std::string best;
   std::size_t best_d = std::max<std::size_t>(2, key.size() / 3) + 1;
-  std::string lk = lower(key);
+  std::string lk = ascii_lower(key);
   for (const auto& c : candidates) {
-    std::size_t d = edit_distance(lk, lower(c));
+    std::size_t d = edit_distance(lk, ascii_lower(c));
     if (d < best_d) {
       best_d = d;
       best = c;
@@ -133,7 +130,7 @@ bool read_string(const YAML::Node& n, std::string_view path, Diagnostics& d, std
 
 bool read_bool(const YAML::Node& n, std::string_view path, Diagnostics& d, bool& out) {
   if (!n || n.IsNull()) return true;
-  std::string v = n.IsScalar() ? lower(n.Scalar()) : "";
+  std::string v = n.IsScalar() ? ascii_lower(n.Scalar()) : "";
   if (v == "true") {
     out = true;
   } else if (v == "false") {

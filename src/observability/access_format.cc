@@ -1,5 +1,7 @@
 #include "observability/access_format.h"
 
+#include "common/ascii.h"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -50,14 +52,6 @@ static_assert(std::size(kNames) == AccessLogFormatter::kFieldCount);
 
 constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 struct Broken {
   std::tm tm{};
@@ -305,7 +299,7 @@ AccessLogFormatter::AccessLogFormatter(const config::AccessLog& cfg)
 }
 
 AccessLogMode AccessLogFormatter::field_mode(std::string_view field) const {
-  auto it = fields_.names.find(lower(field));
+  auto it = fields_.names.find(ascii_lower(field));
   return it != fields_.names.end() ? it->second : fields_.default_mode;
 }
 

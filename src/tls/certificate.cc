@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/ascii.h"
+
 namespace portier::tls {
 namespace {
 
@@ -22,11 +24,6 @@ std::string openssl_error() {
   char buf[256];
   ERR_error_string_n(e, buf, sizeof buf);
   return buf;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::int64_t to_unix(const ASN1_TIME* t) {
@@ -77,15 +74,16 @@ void Certificate::read_names() {
       const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans, i);
       if (n->type != GEN_DNS) continue;
       const ASN1_STRING* s = n->d.dNSName;
-      names_.push_back(lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                         static_cast<std::size_t>(ASN1_STRING_length(s)))));
+      names_.push_back(
+          ascii_lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                  static_cast<std::size_t>(ASN1_STRING_length(s)))));
     }
     GENERAL_NAMES_free(sans);
   }
   if (names_.empty()) {
     char cn[256];
     int n = X509_NAME_get_text_by_NID(X509_get_subject_name(leaf_), NID_commonName, cn, sizeof cn);
-    if (n > 0) names_.push_back(lower(std::string(cn, static_cast<std::size_t>(n))));
+    if (n > 0) names_.push_back(ascii_lower(std::string(cn, static_cast<std::size_t>(n))));
   }
 }
 

@@ -5,25 +5,21 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include <memory>
-
 #include <algorithm>
 #include <cctype>
+#include <memory>
+
+#include "common/ascii.h"
 
 namespace portier::tls {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool parse_version(const std::string& v, int& out) {
   static const std::pair<const char*, int> kVersions[] = {{"versiontls10", TLS1_VERSION},
                                                           {"versiontls11", TLS1_1_VERSION},
                                                           {"versiontls12", TLS1_2_VERSION},
                                                           {"versiontls13", TLS1_3_VERSION}};
-  std::string l = lower(v);
+  std::string l = ascii_lower(v);
   for (const auto& [name, value] : kVersions) {
     if (l == name) {
       out = value;
@@ -40,7 +36,7 @@ bool curve_name(const std::string& c, std::string& out) {
       {"curvep384", "P-384"}, {"secp384r1", "P-384"}, {"p-384", "P-384"},
       {"curvep521", "P-521"}, {"secp521r1", "P-521"}, {"p-521", "P-521"},
       {"x25519", "X25519"},   {"x448", "X448"}};
-  std::string l = lower(c);
+  std::string l = ascii_lower(c);
   for (const auto& [name, value] : kCurves) {
     if (l == name) {
       out = value;

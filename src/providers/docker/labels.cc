@@ -1,5 +1,7 @@
 #include "providers/docker/labels.h"
 
+#include "common/ascii.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,11 +12,6 @@
 
 namespace portier::providers::docker {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -47,7 +44,7 @@ bool set_path(YAML::Node node, const std::vector<std::string>& keys, std::size_t
   // Reuse an existing key that differs only in case.
   if (node.IsMap()) {
     for (const auto& kv : node) {
-      if (lower(kv.first.Scalar()) == lower(key)) key = kv.first.Scalar();
+      if (ascii_lower(kv.first.Scalar()) == ascii_lower(key)) key = kv.first.Scalar();
     }
   }
   YAML::Node child = node[key];
@@ -83,11 +80,11 @@ bool is_v1_label(const std::vector<std::string>& parts) {
   static const std::vector<std::string> kV1 = {"port",    "protocol", "weight",  "backend",
                                                "frontend", "tags",    "domain"};
   auto v1 = [&](const std::string& p) {
-    return std::find(kV1.begin(), kV1.end(), lower(p)) != kV1.end();
+    return std::find(kV1.begin(), kV1.end(), ascii_lower(p)) != kV1.end();
   };
   if (v1(parts[0])) return true;
-  return parts.size() >= 2 && lower(parts[0]) != "http" && lower(parts[0]) != "tcp" &&
-         lower(parts[0]) != "udp" && lower(parts[0]) != "docker" && v1(parts[1]);
+  return parts.size() >= 2 && ascii_lower(parts[0]) != "http" && ascii_lower(parts[0]) != "tcp" &&
+         ascii_lower(parts[0]) != "udp" && ascii_lower(parts[0]) != "docker" && v1(parts[1]);
 }
 
 struct ObjectLabels {
@@ -115,9 +112,9 @@ std::string normalize(const std::string& name) {
 bool allows_non_running(const std::map<std::string, std::string>& labels,
                         const std::vector<std::string>& prefixes) {
   for (const auto& prefix : prefixes) {
-    const std::string key = lower(prefix) + ".docker.allownonrunning";
+    const std::string key = ascii_lower(prefix) + ".docker.allownonrunning";
     for (const auto& [label, value] : labels) {
-      if (lower(label) == key) return lower(value) == "true";
+      if (ascii_lower(label) == key) return ascii_lower(value) == "true";
     }
   }
   return false;
@@ -130,11 +127,11 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
   // Keys below a prefix, lower-cased for conflict detection; the first prefix wins.
   std::map<std::string, std::pair<std::string, std::string>> chosen;  // lower key -> key, value
   for (const auto& prefix : prefixes) {
-    const std::string p = lower(prefix) + ".";
+    const std::string p = ascii_lower(prefix) + ".";
     for (const auto& [label, value] : labels) {
-      if (lower(label).rfind(p, 0) != 0) continue;
+      if (ascii_lower(label).rfind(p, 0) != 0) continue;
       std::string key = label.substr(p.size());
-      chosen.try_emplace(lower(key), key, value);
+      chosen.try_emplace(ascii_lower(key), key, value);
     }
   }
 
@@ -150,8 +147,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     const auto& [key, value] = kv;
     auto parts = split(key, '.');
     if (lkey == "enable") {
-      if (lower(value) == "true" || lower(value) == "false") {
-        out.enable = lower(value) == "true";
+      if (ascii_lower(value) == "true" || ascii_lower(value) == "false") {
+        out.enable = ascii_lower(value) == "true";
       } else {
         out.errors.push_back({"container", "", "label enable must be true or false"});
       }
@@ -162,8 +159,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
       continue;
     }
     if (lkey == "docker.allownonrunning") {
-      if (lower(value) == "true" || lower(value) == "false") {
-        out.allow_non_running = lower(value) == "true";
+      if (ascii_lower(value) == "true" || ascii_lower(value) == "false") {
+        out.allow_non_running = ascii_lower(value) == "true";
       } else {
         out.errors.push_back({"container", "", "label docker.allownonrunning must be true or false"});
       }
@@ -173,35 +170,35 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
       v1_labels.push_back(key);
       continue;
     }
-    if (parts.size() >= 4 && lower(parts[0]) == "http" &&
-        (lower(parts[1]) == "routers" || lower(parts[1]) == "services" ||
-         lower(parts[1]) == "middlewares")) {
+    if (parts.size() >= 4 && ascii_lower(parts[0]) == "http" &&
+        (ascii_lower(parts[1]) == "routers" || ascii_lower(parts[1]) == "services" ||
+         ascii_lower(parts[1]) == "middlewares")) {
       if (parts[2].empty()) {  // "http.routers..rule": an object without a name (fuzzer)
         out.errors.push_back({"container", "", "label `" + key + "` names no object"});
         continue;
       }
-      objects[lower(parts[1])][parts[2]].keys.emplace_back(
+      objects[ascii_lower(parts[1])][parts[2]].keys.emplace_back(
           std::vector<std::string>(parts.begin() + 3, parts.end()), value);
       continue;
     }
-    if (parts.size() >= 4 && lower(parts[0]) == "tcp" &&
-        (lower(parts[1]) == "routers" || lower(parts[1]) == "services" ||
-         lower(parts[1]) == "middlewares")) {
+    if (parts.size() >= 4 && ascii_lower(parts[0]) == "tcp" &&
+        (ascii_lower(parts[1]) == "routers" || ascii_lower(parts[1]) == "services" ||
+         ascii_lower(parts[1]) == "middlewares")) {
       if (parts[2].empty()) {
         out.errors.push_back({"container", "", "label `" + key + "` names no object"});
         continue;
       }
-      objects["tcp." + lower(parts[1])][parts[2]].keys.emplace_back(
+      objects["tcp." + ascii_lower(parts[1])][parts[2]].keys.emplace_back(
           std::vector<std::string>(parts.begin() + 3, parts.end()), value);
       continue;
     }
-    if (parts.size() >= 4 && lower(parts[0]) == "udp" &&
-        (lower(parts[1]) == "routers" || lower(parts[1]) == "services")) {
+    if (parts.size() >= 4 && ascii_lower(parts[0]) == "udp" &&
+        (ascii_lower(parts[1]) == "routers" || ascii_lower(parts[1]) == "services")) {
       if (parts[2].empty()) {
         out.errors.push_back({"container", "", "label `" + key + "` names no object"});
         continue;
       }
-      objects["udp." + lower(parts[1])][parts[2]].keys.emplace_back(
+      objects["udp." + ascii_lower(parts[1])][parts[2]].keys.emplace_back(
           std::vector<std::string>(parts.begin() + 3, parts.end()), value);
       continue;
     }
@@ -262,8 +259,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     ObjectLabels filtered;
     bool tls_on = false;
     for (const auto& [path, value] : obj.keys) {
-      if (path.size() == 1 && lower(path[0]) == "tls") {
-        tls_on = lower(value) == "true";
+      if (path.size() == 1 && ascii_lower(path[0]) == "tls") {
+        tls_on = ascii_lower(value) == "true";
         continue;
       }
       filtered.keys.emplace_back(path, value);
@@ -281,8 +278,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     bool bad = false;
     for (const auto& [path, value] : obj.keys) {
       // Docker's singular loadbalancer.server.{port,scheme,url,weight}.
-      if (path.size() == 3 && lower(path[0]) == "loadbalancer" && lower(path[1]) == "server") {
-        const std::string opt = lower(path[2]);
+      if (path.size() == 3 && ascii_lower(path[0]) == "loadbalancer" && ascii_lower(path[1]) == "server") {
+        const std::string opt = ascii_lower(path[2]);
         int n = 0;
         if (opt == "port" && parse_int(value, 1, 65535, n)) {
           server.port = n;
@@ -334,12 +331,12 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
       int port = 0;
       bool bad = false;
       for (const auto& [path, value] : obj.keys) {
-        if (path.size() == 3 && lower(path[0]) == "loadbalancer" && lower(path[1]) == "server") {
-          if (lower(path[2]) != "port" || !parse_int(value, 1, 65535, port)) {
+        if (path.size() == 3 && ascii_lower(path[0]) == "loadbalancer" && ascii_lower(path[1]) == "server") {
+          if (ascii_lower(path[2]) != "port" || !parse_int(value, 1, 65535, port)) {
             out.errors.push_back({proto + " service", name,
                                   "label `" + proto + ".services." + name +
                                       ".loadbalancer.server." + path[2] + "`: " +
-                                      (lower(path[2]) == "port"
+                                      (ascii_lower(path[2]) == "port"
                                            ? "invalid value `" + value + "`"
                                            : std::string("unknown option; known: port"))});
             bad = true;

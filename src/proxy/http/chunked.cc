@@ -2,19 +2,10 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "proxy/http/parser.h"
 
 namespace portier::http {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 ChunkedDecoder::Step ChunkedDecoder::feed(std::string_view in) {
   Step s;

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <vector>
 
+#include "common/ascii.h"
 #include "proxy/http/parser.h"
 
 namespace portier::proxy::mw {
@@ -81,7 +82,9 @@ class GzipEncoder final : public BodyTransform {
   }
   bool write(std::string_view in, Mode mode, std::string& out) override {
     if (finished_) return in.empty();
-    const int flush = mode == Mode::Write ? Z_NO_FLUSH : mode == Mode::Flush ? Z_SYNC_FLUSH : Z_FINISH;
+    const int flush = mode == Mode::Write   ? Z_NO_FLUSH
+                      : mode == Mode::Flush ? Z_SYNC_FLUSH
+                                            : Z_FINISH;
     z_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     z_->avail_in = static_cast<uInt>(in.size());
     for (;;) {
@@ -240,12 +243,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "1", "0.5", "0.000": the q-value in thousandths, or -1 when malformed.
 int parse_q(std::string_view v) {
   if (v.empty() || v.size() > 5) return -1;
@@ -292,7 +289,7 @@ std::optional<Encoding> choose_encoding(const std::vector<std::string_view>& acc
       } else if (http::iequals(name, "identity")) {
         rank = identity_rank;
       } else {
-        auto e = parse_encoding(lower(name));
+        auto e = parse_encoding(ascii_lower(name));
         if (!e) continue;
         auto it = std::find(encodings.begin(), encodings.end(), *e);
         if (it == encodings.end()) continue;
@@ -332,7 +329,7 @@ std::optional<MediaType> parse_media_type(std::string_view s) {
   for (char c : type) {
     if (c != '/' && !http::is_token_char(static_cast<unsigned char>(c))) return std::nullopt;
   }
-  m.type = lower(type);
+  m.type = ascii_lower(type);
   while (semi != std::string_view::npos) {
     rest = rest.substr(semi + 1);
     semi = rest.find(';');
@@ -342,7 +339,7 @@ std::optional<MediaType> parse_media_type(std::string_view s) {
     if (eq == std::string_view::npos || eq == 0) return std::nullopt;
     std::string_view v = trim(p.substr(eq + 1));
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-    m.params.emplace_back(lower(trim(p.substr(0, eq))), std::string(v));
+    m.params.emplace_back(ascii_lower(trim(p.substr(0, eq))), std::string(v));
   }
   return m;
 }

@@ -232,6 +232,10 @@ int main(int argc, char** argv) {
   // TLS and ACME first: stored certificates are loaded before any listener opens, and a storage
   // file that must not be used stops start-up here.
   boost::asio::io_context control;
+  // The signal sets (handlers below) are made before any listener opens: each needs descriptors
+  // (Asio's self-pipe), and once portier says it listens it must not fail for lack of them.
+  boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+  boost::asio::signal_set usr1(control, SIGUSR1);
   std::function<void()> reapply;  // set below; ACME managers ask for it from their threads
   app::Certificates certificates(*cfg, [&] {
     boost::asio::post(control, [&] {
@@ -489,7 +493,6 @@ int main(int argc, char** argv) {
   // A stop signal: ping answers terminatingStatusCode from now on; requests are still accepted
   // for the longest transport.lifeCycle.requestAcceptGraceTimeout (0 by default), then the
   // server drains (graceTimeOut). A second signal stops at once.
-  boost::asio::signal_set signals(control, SIGINT, SIGTERM);
   boost::asio::steady_timer accept_grace(control);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -513,7 +516,6 @@ int main(int argc, char** argv) {
   });
   // SIGUSR1: reopen log.filePath and accessLog.filePath after logrotate moved them (Traefik's
   // convention).
-  boost::asio::signal_set usr1(control, SIGUSR1);
   std::function<void()> wait_usr1 = [&] {
     usr1.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;

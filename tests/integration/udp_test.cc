@@ -204,9 +204,11 @@ TEST(UdpDnsTest, DigThroughPortierToBind) {
          "ns IN A 127.0.0.1\n"
          "www IN A 192.0.2.7\n"
          "txt IN TXT \"served by bind through portier\"\n";
-  // named binds with SO_REUSEPORT, so a second named that picked the same free port (another
-  // test's, started at the same moment) would share it without an error: this one is asked
-  // directly first, and started again on another port unless every answer is its own.
+  // Ready is the log's last "running" line ("running on Linux..." comes first, before the zone
+  // is loaded and the port bound). named binds with SO_REUSEPORT, so a second named that picked
+  // the same free port (another test's, started at the same moment) would share it without an
+  // error: this one is asked directly first, and started again on another port unless every
+  // answer is its own.
   int dns_port = 0;
   std::unique_ptr<Process> named;
   for (int attempt = 0; attempt < 3 && !named; ++attempt) {
@@ -220,7 +222,7 @@ TEST(UdpDnsTest, DigThroughPortierToBind) {
         << "zone \"example.test\" { type primary; file \"" << d << "/example.test.zone\"; };\n";
     named = Process::start({"/usr/sbin/named", "-g", "-c", d + "/named.conf"},
                            dir.path() / ("named-" + std::to_string(attempt) + ".log"));
-    ASSERT_TRUE(named->wait_for_log("(running)", 20s)) << named->log();
+    ASSERT_TRUE(named->wait_for_log("[0-9] (running)\n", 20s)) << named->log();
     const std::string direct =
         "dig +short +tries=1 +time=2 -p " + std::to_string(dns_port) + " @127.0.0.1 www.example.test A";
     for (int i = 0; i < 5 && named; ++i) {

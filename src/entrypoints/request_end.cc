@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "entrypoints/entrypoint.h"
+#include "proxy/http/icase.h"
 #include "observability/access_log.h"
 #include "entrypoints/worker.h"
 #include "proxy/routing_table.h"
@@ -15,17 +16,6 @@ namespace portier::entrypoints {
 namespace {
 
 using observability::Protocol;
-
-bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
-}
-
-bool contains_icase(std::string_view s, std::string_view needle) {
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i) {
-    if (http::iequals(s.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
 
 // Traefik's protocol label (pkg/middlewares/metrics getRequestProtocol), in one pass over the
 // fields: websocket (an Upgrade to websocket), sse (Accept: text/event-stream), grpc-web, grpc
@@ -36,12 +26,12 @@ Protocol request_protocol(const http::Fields& fields) {
   for (const auto& f : fields) {
     switch (f.name.size()) {
       case 6:  // accept
-        if (http::iequals(f.name, "accept") && contains_icase(f.value, "text/event-stream")) {
+        if (http::iequals(f.name, "accept") && http::contains_icase(f.value, "text/event-stream")) {
           sse = true;
         }
         break;
       case 7:  // upgrade
-        if (http::iequals(f.name, "upgrade") && contains_icase(f.value, "websocket")) {
+        if (http::iequals(f.name, "upgrade") && http::contains_icase(f.value, "websocket")) {
           upgrade_ws = true;
         }
         break;
@@ -54,8 +44,8 @@ Protocol request_protocol(const http::Fields& fields) {
   }
   if (upgrade_ws) return Protocol::Websocket;
   if (sse) return Protocol::Sse;
-  if (starts_with_icase(content_type, "application/grpc-web")) return Protocol::GrpcWeb;
-  if (starts_with_icase(content_type, "application/grpc")) return Protocol::Grpc;
+  if (http::starts_with_icase(content_type, "application/grpc-web")) return Protocol::GrpcWeb;
+  if (http::starts_with_icase(content_type, "application/grpc")) return Protocol::Grpc;
   return Protocol::Http;
 }
 

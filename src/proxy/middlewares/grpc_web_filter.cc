@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "common/base64.h"
+#include "proxy/http/icase.h"
 #include "proxy/http/message.h"
 #include "proxy/middlewares/filters.h"
 
@@ -30,17 +31,6 @@ constexpr std::string_view kGrpcWeb = "application/grpc-web";
 constexpr std::string_view kGrpcWebText = "application/grpc-web-text";
 // The largest -text request body read (base64 of gRPC's default 4 MiB message limit, and more).
 constexpr std::uint64_t kMaxTextBody = 8ull << 20;
-
-bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
-}
-
-bool contains_icase(std::string_view s, std::string_view needle) {
-  for (std::size_t i = 0; i + needle.size() <= s.size(); ++i) {
-    if (http::iequals(s.substr(i, needle.size()), needle)) return true;
-  }
-  return false;
-}
 
 // Go's canonical form of a field name (x-grpc-web -> X-Grpc-Web), as rs/cors and Go write them.
 std::string canonical(std::string_view name) {
@@ -131,15 +121,16 @@ class GrpcWebFilter final : public Filter {
     if (s.method == "OPTIONS") {
       auto acrh = s.header("Access-Control-Request-Headers");
       auto acrm = s.header("Access-Control-Request-Method");
-      if (acrh && acrm && !acrm->empty() && contains_icase(*acrh, "x-grpc-web")) {
+      if (acrh && acrm && !acrm->empty() && http::contains_icase(*acrh, "x-grpc-web")) {
         preflight(s, *acrm, *acrh);
         co_return Verdict::Respond;
       }
       co_return Verdict::Continue;
     }
     auto ct = s.header("Content-Type");
-    if (s.method != "POST" || !ct || !starts_with_icase(*ct, kGrpcWeb)) co_return Verdict::Continue;
-    const bool text = starts_with_icase(*ct, kGrpcWebText);
+    if (s.method != "POST" || !ct || !http::starts_with_icase(*ct, kGrpcWeb))
+      co_return Verdict::Continue;
+    const bool text = http::starts_with_icase(*ct, kGrpcWebText);
     // The note keeps for the response: the variant, then the origin to allow ("" for none).
     std::string note(text ? "t" : "b");
     if (auto origin = s.header("Origin"); origin && !origin->empty() && allowed(*origin)) {
@@ -199,7 +190,8 @@ class GrpcWebFilter final : public Filter {
     expose += "grpc-status, grpc-message";
     set_edit(s.response_edits, "Access-Control-Expose-Headers", expose);
     auto ct = view.header("Content-Type");
-    if (!ct || !starts_with_icase(*ct, kGrpc) || starts_with_icase(*ct, kGrpcWeb)) return false;
+    if (!ct || !http::starts_with_icase(*ct, kGrpc) || http::starts_with_icase(*ct, kGrpcWeb))
+      return false;
     std::string web_type(text ? kGrpcWebText : kGrpcWeb);
     web_type.append(ct->substr(kGrpc.size()));
     set_edit(s.response_edits, "Content-Type", web_type);

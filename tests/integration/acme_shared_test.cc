@@ -13,20 +13,13 @@
 #include "support/net.h"
 #include "support/pebble.h"
 #include "support/process.h"
+#include "support/text.h"
 #include "support/redis.h"
 
 namespace portier::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) {
-    ++n;
-  }
-  return n;
-}
 
 class SharedStorageTest : public ::testing::Test {
  protected:
@@ -137,7 +130,7 @@ TEST_F(SharedStorageTest, TwoInstancesShareOrdersRenewalsAndSurviveARedisRestart
   EXPECT_EQ(orders("a.test"), 1) << logs();
   // A ordered, and B (the only one the front reaches) answered the validation: the token went
   // through Redis.
-  EXPECT_EQ(count(b_.proc->log(), "acme: ordering certificate"), 0) << logs();
+  EXPECT_EQ(count_in(b_.proc->log(), "acme: ordering certificate"), 0) << logs();
   EXPECT_EQ(redis_.cli({"HLEN", prefix_ + ":acme:le:certificates"}), "1");
   EXPECT_NE(redis_.cli({"GET", prefix_ + ":acme:le:account"}).find("PrivateKey"),
             std::string::npos);
@@ -159,8 +152,8 @@ TEST_F(SharedStorageTest, TwoInstancesShareOrdersRenewalsAndSurviveARedisRestart
       },
       20s))
       << logs();
-  EXPECT_EQ(count(a_.proc->log(), "acme: renewing certificate") +
-                count(b_.proc->log(), "acme: renewing certificate"),
+  EXPECT_EQ(count_in(a_.proc->log(), "acme: renewing certificate") +
+                count_in(b_.proc->log(), "acme: renewing certificate"),
             1)
       << logs();
 
@@ -172,8 +165,8 @@ TEST_F(SharedStorageTest, TwoInstancesShareOrdersRenewalsAndSurviveARedisRestart
   redis_.start();
   ASSERT_TRUE(poll_until(
       [&] {
-        return count(a_.proc->log(), "shared storage reachable again") >= 1 &&
-               count(b_.proc->log(), "shared storage reachable again") >= 1 &&
+        return count_in(a_.proc->log(), "shared storage reachable again") >= 1 &&
+               count_in(b_.proc->log(), "shared storage reachable again") >= 1 &&
                redis_.cli({"HLEN", prefix_ + ":acme:le:certificates"}) == "1";
       },
       10s))

@@ -21,20 +21,13 @@
 #include "support/net.h"
 #include "support/pebble.h"
 #include "support/process.h"
+#include "support/text.h"
 
 namespace portier::test {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) {
-    ++n;
-  }
-  return n;
-}
 
 std::string get(const std::string& host, const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
@@ -171,7 +164,7 @@ TEST_F(HttpsTest, CertificateIssuedServedBesideFileCertificatesAndReusedAfterRes
   EXPECT_TRUE(stored["le"]["Account"].contains("PrivateKey"));
 
   // A second router for the same name shares the certificate: no second order.
-  const int idle_before = count(portier_->proc->log(), "acme: no order due");
+  const int idle_before = count_in(portier_->proc->log(), "acme: no order due");
   dir_.write("dynamic.yml",
              dynamic("    a2:\n      rule: \"Host(`a.test`) && PathPrefix(`/two`)\"\n"
                      "      service: s\n      entryPoints: [websecure]\n"
@@ -187,9 +180,9 @@ TEST_F(HttpsTest, CertificateIssuedServedBesideFileCertificatesAndReusedAfterRes
   // The resolver looked at the new routers and found nothing to order (a wrong second order
   // would have been logged before this).
   ASSERT_TRUE(poll_until(
-      [&] { return count(portier_->proc->log(), "acme: no order due") > idle_before; }, 5s))
+      [&] { return count_in(portier_->proc->log(), "acme: no order due") > idle_before; }, 5s))
       << portier_->proc->log();
-  EXPECT_EQ(count(portier_->proc->log(), "acme: ordering certificate"), 1) << portier_->proc->log();
+  EXPECT_EQ(count_in(portier_->proc->log(), "acme: ordering certificate"), 1) << portier_->proc->log();
 
   // Restart: the stored certificate is served at once, nothing is asked of the CA.
   portier_.reset();
@@ -199,7 +192,7 @@ TEST_F(HttpsTest, CertificateIssuedServedBesideFileCertificatesAndReusedAfterRes
   ASSERT_TRUE(again.ok) << again.error;
   EXPECT_TRUE(again.verified);
   EXPECT_EQ(again.serial, acme.serial);
-  EXPECT_EQ(count(portier_->proc->log(), "acme: ordering certificate"), 0) << portier_->proc->log();
+  EXPECT_EQ(count_in(portier_->proc->log(), "acme: ordering certificate"), 0) << portier_->proc->log();
 }
 
 TEST_F(HttpsTest, RenewalSwapsTheCertificateWithoutDroppingOpenConnections) {
@@ -269,7 +262,7 @@ TEST_F(HttpsTest, CaOutageIsRetriedWithBackoffAndShownOnTheRouter) {
       10s))
       << "the router still shows the old failure";
   // Backoff, not hammering: 500 ms, then 5 s, ... so only a few attempts in this time.
-  EXPECT_LE(count(portier_->proc->log(), "certificate order failed"), 4);
+  EXPECT_LE(count_in(portier_->proc->log(), "certificate order failed"), 4);
   // The metrics (on api.insecure's listener) count the orders and show the new certificate.
 
   const int api = std::stoi(*api_port);
@@ -290,7 +283,7 @@ TEST_F(HttpsTest, TlsAlpnChallengeAnsweredOnTheTlsEntrypoint) {
   start_portier("log:\n  level: DEBUG\n");
   TlsInfo acme = wait_for_acme_certificate("a.test");
   ASSERT_TRUE(acme.verified) << acme.error << "\n" << portier_->proc->log() << pebble_->log();
-  EXPECT_GE(count(portier_->proc->log(), "acme-tls/1 challenge answered"), 1)
+  EXPECT_GE(count_in(portier_->proc->log(), "acme-tls/1 challenge answered"), 1)
       << portier_->proc->log();
   // Once the order is done, a handshake asking for acme-tls/1 finds no challenge certificate.
   Conn c(https());
@@ -402,7 +395,7 @@ TEST_F(HttpsTest, WildcardCertificateByDns01IsServedForMatchingNames) {
   auto router = nlohmann::json::parse(r->body);
   EXPECT_EQ(router.value("status", ""), "warning") << router.dump();
   EXPECT_NE(router.dump().find("need the DNS-01 challenge"), std::string::npos) << router.dump();
-  EXPECT_EQ(count(portier_->proc->log(), "acme: ordering certificate"), 2) << portier_->proc->log();
+  EXPECT_EQ(count_in(portier_->proc->log(), "acme: ordering certificate"), 2) << portier_->proc->log();
 }
 
 TEST_F(HttpsTest, WorldReadableStorageIsRefusedAndCorruptStorageIsKeptAside) {

@@ -201,7 +201,7 @@ Account ResolverState::account_for_order() const {
 OrderRequest ResolverState::request_for(const Job& job) const {
   OrderRequest r;
   r.domains = job.domains;
-  r.key_type = cfg_.key_type.empty() ? "RSA4096" : cfg_.key_type;  // Traefik's default
+  r.key_type = cfg_.key_type.empty() ? "EC256" : cfg_.key_type;  // manager.h: EC256
   r.replaces = job.renewal ? job.ari_cert_id : std::string();
   r.preferred_chain = cfg_.preferred_chain;
   r.email = cfg_.email;

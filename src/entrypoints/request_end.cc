@@ -13,6 +13,8 @@
 #include "proxy/routing_table.h"
 
 namespace portier::entrypoints {
+
+using namespace std::string_view_literals;
 namespace {
 
 using observability::Protocol;
@@ -152,9 +154,9 @@ void log_request(Worker& worker, const EntryPointSpec& ep, const proxy::Stream& 
     ip = std::string_view(ip_buf, n);
   }
   if (peer.address().is_v6()) {
-    a->client_addr.assign("[").append(ip).append("]:").append(port_text);
+    a->client_addr.assign("[").append(ip).append("]:"sv).append(port_text);
   } else {
-    a->client_addr.assign(ip).append(":").append(port_text);
+    a->client_addr.assign(ip).append(":"sv).append(port_text);
   }
   // Traefik: a (trusted) X-Forwarded-For names the client.
   a->client_host.assign(capture.forwarded_for.empty() ? ip

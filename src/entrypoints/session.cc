@@ -24,6 +24,8 @@
 #include "tls/context.h"
 
 namespace portier::entrypoints {
+
+using namespace std::string_view_literals;
 namespace {
 
 namespace asio = boost::asio;
@@ -463,7 +465,7 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
       std::string_view send_target = target;
       if (stream.new_path) {
         send_target_buf.assign(*stream.new_path);
-        if (!query.empty()) send_target_buf.append("?").append(query);
+        if (!query.empty()) send_target_buf.append("?"sv).append(query);
         send_target = send_target_buf;
       }
       proxy::ClientContext ctx{socket,    buffer,  head,    info,    send_target,
@@ -512,8 +514,8 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
 
 asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket sock,
                                   tcp::endpoint peer_endpoint) {
+  // TCP_NODELAY came from the listening socket (entrypoints/accept.h).
   boost::system::error_code ec;
-  sock.set_option(tcp::no_delay(true), ec);
   proxy::ClientStream socket(std::move(sock));
   const auto& timeouts = ep.config.responding_timeouts;
 

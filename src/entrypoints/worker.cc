@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.h"
+#include "entrypoints/accept.h"
 #include "entrypoints/session.h"
 
 namespace portier::entrypoints {
@@ -63,6 +64,7 @@ Result<bool> Worker::listen(std::vector<EntryPointSpec>& specs) {
     }
     if (!ec) acc->bind(spec.endpoint, ec);
     if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) ec = prepare_listener(*acc);
     if (ec) {
       return Error{"entrypoint " + spec.name + ": cannot listen on " + spec.config.address + ": " +
                    ec.message()};
@@ -88,9 +90,25 @@ void Worker::start(std::function<void()> on_exit) {
           long failures = 0;   // accept errors in a row
           auto backoff = std::chrono::milliseconds(5);
           std::chrono::steady_clock::time_point last_warning{};
+          int in_a_row = 0;    // accepts without a wait: after 16, let the sessions run
           for (;;) {
-            auto [ec, sock] = co_await acc->async_accept(peer, asio::as_tuple(asio::use_awaitable));
-            if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
+            if (++in_a_row > 16) {
+              in_a_row = 0;
+              co_await asio::post(io_, asio::use_awaitable);
+            }
+            tcp::socket sock(io_);
+            boost::system::error_code ec = accept_now(*acc, sock, peer);
+            if (ec == asio::error::would_block) {
+              in_a_row = 0;
+              // The queue is empty: wait for the next client (edge-triggered, so only after
+              // accept4 said EAGAIN, which it just did).
+              auto [wec] = co_await acc->async_wait(tcp::acceptor::wait_read,
+                                                    asio::as_tuple(asio::use_awaitable));
+              if (wec == asio::error::operation_aborted || !acc->is_open()) co_return;
+              continue;
+            }
+            if (ec == asio::error::connection_aborted) continue;  // that client is gone already
+            if (!acc->is_open()) co_return;
             if (ec) {
               // Out of descriptors (EMFILE, ENFILE) or buffers: back off, 5 ms doubling to 1 s
               // as Go's net/http does, instead of spinning on a queue that cannot drain. One

@@ -20,6 +20,8 @@
 #include "proxy/upstream_tls.h"
 
 namespace portier::proxy {
+
+using namespace std::string_view_literals;
 namespace {
 
 namespace asio = boost::asio;
@@ -379,14 +381,14 @@ void Exchange::serialize_request() {
       append_field(out, "Content-Length", std::to_string(c_.stream.body->size()));
     }
   } else if (info.framing.kind == http::BodyKind::Chunked) {
-    out.append("Transfer-Encoding: chunked\r\n");
+    out.append("Transfer-Encoding: chunked\r\n"sv);
   }
   if (info.connection.upgrade) {
     const http::Field* up = c_.head.fields.find("upgrade");
-    out.append("Connection: Upgrade\r\n");
+    out.append("Connection: Upgrade\r\n"sv);
     append_field(out, "Upgrade", up ? up->value : "");
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 asio::awaitable<bool> Exchange::send_request() {
@@ -514,9 +516,10 @@ void Exchange::serialize_response(const http::ResponseHead& head, const http::Re
   if (ResponseCopies* rc = c_.stream.response_copies) {
     rc->origin.count = rc->downstream.count = 0;
     const auto& edits = c_.stream.response_edits;
+    const http::HopByHop hop(head.fields);
     for (const auto& f : head.fields) {
       rc->origin.add(f.name, f.value);
-      if (!http::is_hop_by_hop(f.name, head.fields) && !replaces(edits, f.name)) {
+      if (!hop(f.name) && !replaces(edits, f.name)) {
         rc->downstream.add(f.name, f.value);
       }
     }
@@ -535,7 +538,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
   http::Limits limits;  // response heads: the same 16 KiB bound as requests
   int interim = 0;      // 1xx responses relayed so far
   for (;;) {
-    http::ResponseHead head;
+    http::ResponseHead& head = up_->head;
     http::ParseResult pr;
     for (;;) {
       if (!up_->buffer.empty()) {
@@ -684,7 +687,25 @@ asio::awaitable<Outcome> Exchange::handle_response() {
                                             client_write_,
                                             timeouts_.write_timeout};
     CopyResult r;
-    if (transformed) {
+    const std::string_view avail = up_->buffer.readable();
+    if (!transformed && (info.framing.kind == http::BodyKind::None ||
+                         (info.framing.kind == http::BodyKind::Length &&
+                          avail.size() >= info.framing.length))) {
+      // The whole body is buffered already (a small response: the common case): head and body
+      // go in one write, without the copy loop's coroutine.
+      const std::size_t n = info.framing.kind == http::BodyKind::None
+                                ? 0
+                                : static_cast<std::size_t>(info.framing.length);
+      std::array<asio::const_buffer, 2> bufs = {asio::buffer(c_.scratch),
+                                                asio::buffer(avail.data(), n)};
+      client_write_.arm(timeouts_.write_timeout);
+      auto [ec, written] = co_await asio::async_write(c_.socket, bufs, kNoThrow);
+      client_write_.disarm();
+      r.bytes = r.out_bytes = n;
+      r.done = !ec;
+      r.dst_failed = static_cast<bool>(ec);
+      if (!ec) up_->buffer.consume(n);
+    } else if (transformed) {
       r = co_await copy_transformed(up_->stream, up_->buffer, *up_read_,
                                     fwd_.response_header_timeout, c_.socket, client_write_,
                                     timeouts_.write_timeout, info.framing, chunk_out, c_.scratch,

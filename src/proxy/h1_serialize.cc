@@ -13,6 +13,8 @@
 
 namespace portier::proxy {
 
+using namespace std::string_view_literals;
+
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
@@ -37,7 +39,7 @@ std::string_view port_of(std::string_view host) {
 }  // namespace
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
+  out.append(name).append(": "sv).append(value).append("\r\n"sv);
 }
 
 // The edits' fields: sets (the last of each name) and appends; removals write nothing.
@@ -54,7 +56,7 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
                          std::string& out) {
   const auto& head = c.head;
   const auto& info = c.info;
-  out.append(head.method).append(" ").append(c.target).append(" HTTP/1.1\r\n");
+  out.append(head.method).append(" "sv).append(c.target).append(" HTTP/1.1\r\n"sv);
   std::string_view host = info.host.empty() || !svc.pass_host_header
                               ? std::string_view(server.host_header)
                               : info.host;
@@ -65,9 +67,10 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
   append_field(out, "Host", host);
   bool has_proto = false, has_fhost = false, has_fport = false, has_real_ip = false;
   bool te_trailers = false;
+  const http::HopByHop hop(head.fields);
   for (const auto& f : head.fields) {
     std::string_view n = f.name;
-    if (http::iequals(n, "host") || http::is_hop_by_hop(n, head.fields) ||
+    if (http::iequals(n, "host") || hop(n) ||
         replaces(c.stream.request_edits, n)) {
       // TE is hop-by-hop, but "trailers" in it says the client takes trailer fields: gRPC
       // servers want to hear it, and Go's reverse proxy (Traefik's) passes it on too.
@@ -97,17 +100,17 @@ void append_request_head(const ClientContext& c, const ServiceTarget& svc,
     }
     append_field(out, n, f.value);
   }
-  if (te_trailers && !copy) out.append("TE: trailers\r\n");
+  if (te_trailers && !copy) out.append("TE: trailers\r\n"sv);
   // X-Forwarded-For: the chain a trusted peer sent (all its fields, in order), then this peer.
-  out.append("X-Forwarded-For: ");
+  out.append("X-Forwarded-For: "sv);
   if (c.trusted_peer) {
     for (const auto& f : head.fields) {
       if (http::iequals(f.name, "x-forwarded-for") && !f.value.empty()) {
-        out.append(f.value).append(", ");
+        out.append(f.value).append(", "sv);
       }
     }
   }
-  out.append(c.peer_ip).append("\r\n");
+  out.append(c.peer_ip).append("\r\n"sv);
   const bool upgrade = info.connection.upgrade && !copy;
   if (!has_proto)
     append_field(out, "X-Forwarded-Proto",
@@ -130,27 +133,27 @@ void append_response_head(const http::ResponseHead& head,
   char status[4] = {static_cast<char>('0' + head.status / 100),
                     static_cast<char>('0' + head.status / 10 % 10),
                     static_cast<char>('0' + head.status % 10), 0};
-  out.append("HTTP/1.1 ").append(status, 3).append(" ");
-  out.append(head.reason.empty() ? http::reason_phrase(head.status) : head.reason).append("\r\n");
+  out.append("HTTP/1.1 "sv).append(status, 3).append(" "sv);
+  out.append(head.reason.empty() ? http::reason_phrase(head.status) : head.reason).append("\r\n"sv);
+  const http::HopByHop hop(head.fields);
   for (const auto& f : head.fields) {
-    const bool hop = http::is_hop_by_hop(f.name, head.fields);
-    if (!hop && !replaces(response_headers, f.name)) append_field(out, f.name, f.value);
+    if (!hop(f.name) && !replaces(response_headers, f.name)) append_field(out, f.name, f.value);
   }
   append_edits(out, response_headers);
   if (head.status >= 200 || head.status == 101) out.append(set_cookie);
   if (head.status == 101) {
     const http::Field* up = head.fields.find("upgrade");
-    out.append("Connection: Upgrade\r\n");
+    out.append("Connection: Upgrade\r\n"sv);
     append_field(out, "Upgrade", up ? up->value : "");
   } else if (head.status >= 200) {
-    if (chunk_out) out.append("Transfer-Encoding: chunked\r\n");
+    if (chunk_out) out.append("Transfer-Encoding: chunked\r\n"sv);
     if (close_client) {
-      out.append("Connection: close\r\n");
+      out.append("Connection: close\r\n"sv);
     } else if (client_version_minor == 0) {
-      out.append("Connection: keep-alive\r\n");
+      out.append("Connection: keep-alive\r\n"sv);
     }
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
@@ -163,7 +166,7 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
   scratch.clear();
   char code[3] = {static_cast<char>('0' + l.status / 100 % 10),
                   static_cast<char>('0' + l.status / 10 % 10), static_cast<char>('0' + l.status % 10)};
-  scratch.append("HTTP/1.1 ").append(code, 3).append(" ").append(reason).append("\r\n");
+  scratch.append("HTTP/1.1 "sv).append(code, 3).append(" "sv).append(reason).append("\r\n"sv);
   const auto& edits = stream.response_edits;
   const std::string_view content_type =
       l.content_type ? std::string_view(*l.content_type) : "text/plain; charset=utf-8";
@@ -181,7 +184,7 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
   thread_local std::string reason_line;  // kept per worker: no allocation once warm
   std::string_view body = l.body_view();
   if (!l.body_set && !l.body_owner) {
-    reason_line.assign(reason).append("\n");
+    reason_line.assign(reason).append("\n"sv);
     body = reason_line;
   }
   // A body filters rewrite (compress) is rewritten whole here.
@@ -195,9 +198,9 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
   }
   char len[24];
   auto [end, ec0] = std::to_chars(len, len + sizeof len, body.size());
-  scratch.append("Content-Length: ").append(len, end).append("\r\n");
-  if (close) scratch.append("Connection: close\r\n");
-  scratch.append("\r\n");
+  scratch.append("Content-Length: "sv).append(len, end).append("\r\n"sv);
+  if (close) scratch.append("Connection: close\r\n"sv);
+  scratch.append("\r\n"sv);
   if (head_request) body = {};
   stream.record.response_body_bytes = body.size();
   std::array<asio::const_buffer, 2> bufs = {asio::buffer(scratch), asio::buffer(body)};
@@ -219,13 +222,13 @@ asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socke
   if (body.empty()) body = reason;
   char len[24];
   auto [end, ec0] = std::to_chars(len, len + sizeof len, body.size() + 1);
-  scratch.append("HTTP/1.1 ").append(code, 3).append(" ").append(reason).append("\r\n");
-  scratch.append("Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-  scratch.append(len, end).append("\r\n");
-  if (close) scratch.append("Connection: close\r\n");
+  scratch.append("HTTP/1.1 "sv).append(code, 3).append(" "sv).append(reason).append("\r\n"sv);
+  scratch.append("Content-Type: text/plain; charset=utf-8\r\nContent-Length: "sv);
+  scratch.append(len, end).append("\r\n"sv);
+  if (close) scratch.append("Connection: close\r\n"sv);
   scratch.append(extra_fields);
-  scratch.append("\r\n");
-  if (!head_request) scratch.append(body).append("\n");
+  scratch.append("\r\n"sv);
+  if (!head_request) scratch.append(body).append("\n"sv);
   Deadline dl(worker.wheel(), cancel_client, &socket);
   dl.arm(write_timeout);
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);

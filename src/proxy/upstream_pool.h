@@ -24,6 +24,7 @@
 
 #include "proxy/buffer.h"
 #include "proxy/deadline.h"
+#include "proxy/http/parser.h"
 #include "proxy/upstream_stream.h"
 
 namespace portier::proxy {
@@ -53,6 +54,9 @@ struct UpstreamConn {
 
   UpstreamStream stream;
   Buffer buffer;  // response bytes; empty whenever the connection is idle
+  // The response head being read, its views into `buffer`: here rather than on the forwarder's
+  // coroutine frame, which it would make too large for Asio's frame recycling (3 KiB of fields).
+  http::ResponseHead head;
   std::uint64_t generation;  // the ServerTarget::generation it was dialled for
   // TLS only: the newest session the server issued on this connection (owned), and the
   // transport whose SSL_CTX made it (kept alive while the connection lives).

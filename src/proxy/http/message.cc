@@ -275,22 +275,61 @@ bool has_underscore_field(const Fields& fields) {
   return false;
 }
 
-bool is_hop_by_hop(std::string_view name, const Fields& fields) {
-  static constexpr std::string_view kFixed[] = {"connection", "keep-alive", "proxy-connection",
-                                                "te",         "trailer",    "transfer-encoding",
-                                                "upgrade"};
-  for (std::string_view h : kFixed) {
-    if (iequals(name, h)) return true;
+namespace {
+
+// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade: told apart
+// by length first, since this runs for every field of every message.
+bool fixed_hop_by_hop(std::string_view n) {
+  switch (n.size()) {
+    case 2:
+      return iequals(n, "te");
+    case 7:
+      return iequals(n, "trailer") || iequals(n, "upgrade");
+    case 10:
+      return iequals(n, "connection") || iequals(n, "keep-alive");
+    case 16:
+      return iequals(n, "proxy-connection");
+    case 17:
+      return iequals(n, "transfer-encoding");
+    default:
+      return false;
   }
+}
+
+bool lists(std::string_view value, std::string_view name) {
   bool named = false;
-  for (const Field& f : fields) {
-    if (named) break;
-    if (!iequals(f.name, "connection")) continue;
-    for_each_token(f.value, [&](std::string_view t) {
-      if (iequals(t, name)) named = true;
-    });
-  }
+  for_each_token(value, [&](std::string_view t) { named = named || iequals(t, name); });
   return named;
+}
+
+}  // namespace
+
+bool is_hop_by_hop(std::string_view name, const Fields& fields) {
+  if (fixed_hop_by_hop(name)) return true;
+  for (const Field& f : fields) {
+    if (f.name.size() == 10 && iequals(f.name, "connection") && lists(f.value, name)) return true;
+  }
+  return false;
+}
+
+HopByHop::HopByHop(const Fields& fields) {
+  for (const Field& f : fields) {
+    if (f.name.size() != 10 || !iequals(f.name, "connection")) continue;
+    if (count_ == kInline) {
+      more_ = &fields;
+      return;
+    }
+    connection_[count_++] = f.value;
+  }
+}
+
+bool HopByHop::operator()(std::string_view name) const {
+  if (fixed_hop_by_hop(name)) return true;
+  if (more_ != nullptr) return is_hop_by_hop(name, *more_);
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (lists(connection_[i], name)) return true;
+  }
+  return false;
 }
 
 std::string_view reason_phrase(int status) {

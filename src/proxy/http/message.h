@@ -3,6 +3,7 @@
 // ambiguous framings that make request smuggling possible.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -81,6 +82,20 @@ Error analyze_response(const ResponseHead& head, std::string_view request_method
 // Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, plus every name that a Connection
 // field of the same message (`fields`) lists. Does not allocate.
 bool is_hop_by_hop(std::string_view name, const Fields& fields);
+
+// The same test for many names of one message: its Connection fields are found once, not once
+// per name. Holds views into `fields`, which must outlive it.
+class HopByHop {
+ public:
+  explicit HopByHop(const Fields& fields);
+  bool operator()(std::string_view name) const;
+
+ private:
+  static constexpr std::size_t kInline = 4;
+  std::array<std::string_view, kInline> connection_{};  // the Connection fields' values
+  std::size_t count_ = 0;
+  const Fields* more_ = nullptr;  // set when there are more than kInline: scan them all
+};
 
 // Calls f(token) for each comma-separated element of a list field value, trimmed, skipping empty
 // elements.

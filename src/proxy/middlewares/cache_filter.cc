@@ -364,8 +364,9 @@ class CacheFilter final : public Filter {
     // middlewares replaced, then their edits.
     FieldList fields;
     const auto& edits = s.response_edits;
+    const http::HopByHop hop(*view.fields);
     for (const auto& f : *view.fields) {
-      if (http::is_hop_by_hop(f.name, *view.fields) || replaces(edits, f.name)) continue;
+      if (hop(f.name) || replaces(edits, f.name)) continue;
       fields.emplace_back(f.name, f.value);
     }
     for (const auto& e : edits) {

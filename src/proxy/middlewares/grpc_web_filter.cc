@@ -181,8 +181,9 @@ class GrpcWebFilter final : public Filter {
     }
     if (view.fields == nullptr) return false;  // a local answer is left as it is
     std::string expose;
+    const http::HopByHop hop(*view.fields);
     for (const auto& f : *view.fields) {
-      if (http::is_hop_by_hop(f.name, *view.fields) || listed(expose, f.name)) continue;
+      if (hop(f.name) || listed(expose, f.name)) continue;
       if (!expose.empty()) expose += ", ";
       expose += canonical(f.name);
     }

@@ -112,8 +112,9 @@ bool is_managed_x_header(std::string_view name) {
 FieldList effective_fields(const Stream& s, std::string_view server_name) {
   FieldList out;
   if (s.fields != nullptr) {
+    const http::HopByHop hop(*s.fields);
     for (const auto& f : *s.fields) {
-      if (framing_field(f.name) || http::is_hop_by_hop(f.name, *s.fields) ||
+      if (framing_field(f.name) || hop(f.name) ||
           replaces(s.request_edits, f.name) || (!s.trusted_peer && is_managed_x_header(f.name))) {
         continue;
       }

@@ -243,6 +243,12 @@ TEST(AnalyzeResponse, Framing) {
   }
 }
 
+// is_hop_by_hop and the HopByHop object (Connection fields found once) must agree on every name.
+void expect_hop(const Fields& fields, std::string_view name, bool want) {
+  EXPECT_EQ(is_hop_by_hop(name, fields), want) << name;
+  EXPECT_EQ(HopByHop(fields)(name), want) << name << " (HopByHop)";
+}
+
 TEST(HopByHop, FixedAndNamed) {
   RequestHead head;
   ASSERT_EQ(parse_request_head("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Secret, close\r\n\r\n",
@@ -251,16 +257,35 @@ TEST(HopByHop, FixedAndNamed) {
             ParseStatus::Complete);
   for (const char* h : {"Connection", "keep-alive", "Proxy-Connection", "TE", "Trailer",
                         "Transfer-Encoding", "Upgrade", "x-secret"}) {
-    EXPECT_TRUE(is_hop_by_hop(h, head.fields)) << h;
+    expect_hop(head.fields, h, true);
   }
-  EXPECT_FALSE(is_hop_by_hop("Content-Length", head.fields));
-  EXPECT_FALSE(is_hop_by_hop("X-Secret2", head.fields));
-  // Every Connection field counts, however many there are.
-  std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
-  for (int i = 0; i < 12; ++i) many += "Connection: X-Opt-" + std::to_string(i) + "\r\n";
-  RequestHead h2;
-  ASSERT_EQ(parse_request_head(many + "\r\n", Limits{}, h2).status, ParseStatus::Complete);
-  EXPECT_TRUE(is_hop_by_hop("x-opt-11", h2.fields));
+  // Names of the fixed ones' lengths that are not them, and prefixes of them.
+  for (const char* h : {"Content-Length", "X-Secret2", "TX", "Trailed", "Upgrades", "Connectio",
+                        "keep-alivf", "Transfer-Encodinh", "Host"}) {
+    expect_hop(head.fields, h, false);
+  }
+  // No Connection field: only the fixed names.
+  RequestHead plain;
+  ASSERT_EQ(parse_request_head("GET / HTTP/1.1\r\nHost: a\r\nX-Secret: 1\r\n\r\n", Limits{}, plain)
+                .status,
+            ParseStatus::Complete);
+  expect_hop(plain.fields, "x-secret", false);
+  expect_hop(plain.fields, "te", true);
+  // Every Connection field counts, however many there are (HopByHop keeps four inline, then
+  // scans): each of 1, 4, 5 and 12 fields, every name they list.
+  for (int count : {1, 4, 5, 12}) {
+    std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
+    for (int i = 0; i < count; ++i) {
+      many += "Connection: X-Opt-" + std::to_string(i) + " , x-other-" + std::to_string(i) + "\r\n";
+    }
+    RequestHead h2;
+    ASSERT_EQ(parse_request_head(many + "\r\n", Limits{}, h2).status, ParseStatus::Complete);
+    for (int i = 0; i < count; ++i) {
+      expect_hop(h2.fields, "x-opt-" + std::to_string(i), true);
+      expect_hop(h2.fields, "X-OTHER-" + std::to_string(i), true);
+    }
+    expect_hop(h2.fields, "x-opt-" + std::to_string(count), false);
+  }
 }
 
 }  // namespace

@@ -235,6 +235,15 @@ class Exchange {
   void serialize_request();
   asio::awaitable<bool> send_request();
   asio::awaitable<Outcome> handle_response();
+  // Reads until up_->head holds a whole response head (or a malformed one). On a read failure
+  // it says how the exchange ends instead: a retry, or fail() with `fail_status`, `fail_why`.
+  struct HeadRead {
+    http::ParseResult pr;
+    bool retry = false;
+    int fail_status = 502;
+    const char* fail_why = nullptr;
+  };
+  asio::awaitable<HeadRead> read_response_head();
   void serialize_response(const http::ResponseHead& head, const http::ResponseInfo& info,
                           bool chunk_out, bool close_client);
   asio::awaitable<Outcome> tunnel();
@@ -533,50 +542,75 @@ void Exchange::serialize_response(const http::ResponseHead& head, const http::Re
                        chunk_out, close_client, c_.scratch);
 }
 
+asio::awaitable<Exchange::HeadRead> Exchange::read_response_head() {
+  static const http::Limits limits;  // response heads: the same 16 KiB bound as requests
+  HeadRead r;
+  for (;;) {
+    if (!up_->buffer.empty()) {
+      r.pr = http::parse_response_head(up_->buffer.readable(), limits, up_->head);
+      if (r.pr.status != http::ParseStatus::Partial) co_return r;
+      if (up_->buffer.full()) {
+        r.pr = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
+        co_return r;
+      }
+    }
+    // send_request may have failed before this read began (its cancel() found nothing to
+    // cancel then), so look before waiting.
+    if (request_failed_) {
+      r.fail_why = "client";
+      co_return r;
+    }
+    auto [ec, n] = co_await up_->stream.async_read_some(up_->buffer.prepare(), kNoThrow);
+    if (ec) {
+      up_read_->disarm();
+      response_done_ = true;
+      if (request_failed_) {
+        r.fail_why = "client";
+        co_return r;
+      }
+      if (!up_read_->expired() && fresh_conn_ && up_->buffer.empty() && !response_started_) {
+        server_failed_ = true;  // a fresh connection refused or reset without an answer
+      }
+      if (!up_read_->expired() && retryable_after_send()) {
+        // Refused or reset before any response byte. On a pooled connection that is most
+        // likely the server closing an idle connection as we reused it: the server is fine.
+        retry_ = true;
+        r.retry = true;
+        co_return r;
+      }
+      r.fail_status = up_read_->expired() ? 504 : 502;
+      r.fail_why = up_read_->expired() ? "response timeout" : "read response head";
+      co_return r;
+    }
+    up_->buffer.commit(n);
+  }
+}
+
 asio::awaitable<Outcome> Exchange::handle_response() {
   if (request_sent_) up_read_->arm(fwd_.response_header_timeout);
-  http::Limits limits;  // response heads: the same 16 KiB bound as requests
-  int interim = 0;      // 1xx responses relayed so far
+  int interim = 0;  // 1xx responses relayed so far
+  // Every failure below leaves the loop for the one fail() at the end: each co_await site
+  // takes its own room in the coroutine frame, which must stay small enough for Asio to
+  // recycle (1020 bytes).
+  int fail_status = 502;
+  const char* failed = nullptr;
   for (;;) {
-    http::ResponseHead& head = up_->head;
-    http::ParseResult pr;
-    for (;;) {
-      if (!up_->buffer.empty()) {
-        pr = http::parse_response_head(up_->buffer.readable(), limits, head);
-        if (pr.status != http::ParseStatus::Partial) break;
-        if (up_->buffer.full()) {
-          pr = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
-          break;
-        }
-      }
-      // send_request may have failed before this read began (its cancel() found nothing to
-      // cancel then), so look before waiting.
-      if (request_failed_) co_return co_await fail(502, "client");
-      auto [ec, n] = co_await up_->stream.async_read_some(up_->buffer.prepare(), kNoThrow);
-      if (ec) {
-        up_read_->disarm();
-        response_done_ = true;
-        if (request_failed_) co_return co_await fail(502, "client");
-        if (!up_read_->expired() && fresh_conn_ && up_->buffer.empty() && !response_started_) {
-          server_failed_ = true;  // a fresh connection refused or reset without an answer
-        }
-        if (!up_read_->expired() && retryable_after_send()) {
-          // Refused or reset before any response byte. On a pooled connection that is most
-          // likely the server closing an idle connection as we reused it: the server is fine.
-          retry_ = true;
-          co_return Outcome::Close;
-        }
-        co_return co_await fail(up_read_->expired() ? 504 : 502,
-                                up_read_->expired() ? "response timeout" : "read response head");
-      }
-      up_->buffer.commit(n);
+    const http::ResponseHead& head = up_->head;
+    const HeadRead read = co_await read_response_head();
+    if (read.retry) co_return Outcome::Close;
+    if (read.fail_why != nullptr) {
+      fail_status = read.fail_status;
+      failed = read.fail_why;
+      break;
     }
+    const http::ParseResult& pr = read.pr;
     if (pr.status == http::ParseStatus::Failed) {
       response_done_ = true;
       log::warn(
           "malformed response from upstream",
           {{"service", svc_.name}, {"server", server_.url}, {"error", http::describe(pr.error)}});
-      co_return co_await fail(502, "parse response head");
+      failed = "parse response head";
+      break;
     }
     http::ResponseInfo info;
     if (http::Error e = http::analyze_response(head, head_request_ ? "HEAD" : "GET", info);
@@ -584,11 +618,13 @@ asio::awaitable<Outcome> Exchange::handle_response() {
       response_done_ = true;
       log::warn("malformed response from upstream",
                 {{"service", svc_.name}, {"server", server_.url}, {"error", http::describe(e)}});
-      co_return co_await fail(502, "analyze response");
+      failed = "analyze response";
+      break;
     }
     if (head.status == 101 && !c_.info.connection.upgrade) {
       response_done_ = true;
-      co_return co_await fail(502, "unrequested 101");
+      failed = "unrequested 101";
+      break;
     }
     if (head.status >= 100 && head.status < 200 && head.status != 101) {
       // 100 Continue, 103 Early Hints: relay to HTTP/1.1 clients, then wait for the final one.
@@ -598,7 +634,8 @@ asio::awaitable<Outcome> Exchange::handle_response() {
         response_done_ = true;
         log::warn("too many 1xx responses from upstream",
                   {{"service", svc_.name}, {"server", server_.url}});
-        co_return co_await fail(502, "too many 1xx");
+        failed = "too many 1xx";
+        break;
       }
       if (c_.head.version_minor == 1) {
         serialize_response(head, info, false, false);
@@ -609,7 +646,8 @@ asio::awaitable<Outcome> Exchange::handle_response() {
         response_started_ = true;
         if (ec) {
           response_done_ = true;
-          co_return co_await fail(502, "write 1xx");
+          failed = "write 1xx";
+          break;
         }
       } else {
         up_->buffer.consume(pr.head_size);
@@ -739,6 +777,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
     release_upstream(info.persistent && up_->buffer.empty());
     co_return close_client ? Outcome::Close : Outcome::KeepAlive;
   }
+  co_return co_await fail(fail_status, failed);
 }
 
 asio::awaitable<Outcome> Exchange::tunnel() {

@@ -15,10 +15,10 @@
 #include "providers/docker/swarm_api.h"
 #include "providers/docker/swarm_builder.h"
 #include "providers/file/file_provider.h"
-#include "tcp/attach.h"
-#include "udp/attach.h"
 #include "proxy/routing_table.h"
+#include "tcp/attach.h"
 #include "tls/store.h"
+#include "udp/attach.h"
 
 namespace portier::app {
 namespace {
@@ -129,8 +129,8 @@ std::optional<config::Configuration> read_services(const config::DockerProvider&
     return std::nullopt;
   }
   if (auto v = (*api)->connect(); !v) {
-    report.error("providers.swarm", "cannot reach the Engine at " + sc.endpoint + ": " +
-                                        v.error().message);
+    report.error("providers.swarm",
+                 "cannot reach the Engine at " + sc.endpoint + ": " + v.error().message);
     return std::nullopt;
   }
   auto options = providers::docker::builder_options(sc);

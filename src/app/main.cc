@@ -23,7 +23,6 @@
 #include "app/check.h"
 #include "app/engine_providers.h"
 #include "app/healthcheck.h"
-#include "observability/metrics.h"
 #include "app/internal.h"
 #include "common/log.h"
 #include "config/decode.h"
@@ -32,12 +31,13 @@
 #include "entrypoints/entrypoint.h"
 #include "entrypoints/server.h"
 #include "observability/access_log.h"
+#include "observability/metrics.h"
 #include "providers/file/file_provider.h"
 #include "proxy/middlewares/cache_disk.h"
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
-#include "tcp/attach.h"
 #include "proxy/upstream_tls.h"
+#include "tcp/attach.h"
 #include "udp/attach.h"
 
 namespace {

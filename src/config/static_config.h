@@ -160,8 +160,8 @@ struct DockerProvider {
   bool allow_empty_services = false;
   std::string constraints;  // Label(`k`, `v`) expressions selecting containers
   std::vector<std::string> label_prefixes = {"portier", "traefik"};  // portier: first wins
-  bool watch = true;                       // false: read once, follow nothing
-  Duration http_client_timeout{0};         // each Engine call's bound (0: 10 s); not the events
+  bool watch = true;                // false: read once, follow nothing
+  Duration http_client_timeout{0};  // each Engine call's bound (0: 10 s); not the events
   Duration refresh_seconds = std::chrono::seconds(15);  // swarm only: full re-read period
   bool operator==(const DockerProvider&) const = default;
 };

@@ -265,8 +265,7 @@ const std::vector<OptionDoc>& static_options() {
       {"certificatesResolvers.<name>.acme.onDemand.ask", "",
        "order a certificate at the first handshake for a name no router lists, when GET "
        "<ask>?domain=<name> answers 200 (enables onDemand)"},
-      {"certificatesResolvers.<name>.acme.onDemand.interval", "1m",
-       "on-demand rate limit window"},
+      {"certificatesResolvers.<name>.acme.onDemand.interval", "1m", "on-demand rate limit window"},
       {"certificatesResolvers.<name>.acme.onDemand.burst", "10",
        "on-demand orders per window (whole resolver, per instance)"},
       {"certificatesResolvers.<name>.acme.onDemand.wait", "5s",

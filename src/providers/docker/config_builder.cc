@@ -224,9 +224,8 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
                     "several exposed ports; using the lowest, " + std::to_string(port) +
                         " (set loadbalancer.server.port to choose)");
           } else {
-            const std::string why = c.service_name.empty()
-                                        ? "no port: the container exposes none"
-                                        : "no port: the service publishes none";
+            const std::string why = c.service_name.empty() ? "no port: the container exposes none"
+                                                           : "no port: the service publishes none";
             problem(Problem::Level::Error, c, "service " + sname,
                     why + "; set loadbalancer.server.port");
             server_errors.try_emplace(sname,

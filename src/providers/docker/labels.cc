@@ -189,9 +189,9 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
 
   // Group by object: kind ("routers"...), name -> keys below it.
   std::map<std::string, std::map<std::string, ObjectLabels>> objects;
-  std::vector<std::string> top = {"enable",       "http.routers", "http.services",
-                                  "http.middlewares", "tcp.routers", "tcp.services",
-                                  "tcp.middlewares", "udp.routers",  "udp.services"};
+  std::vector<std::string> top = {"enable",           "http.routers", "http.services",
+                                  "http.middlewares", "tcp.routers",  "tcp.services",
+                                  "tcp.middlewares",  "udp.routers",  "udp.services"};
   if (dialect == LabelDialect::Swarm) {
     top.insert(top.end(), {"swarm.network", "swarm.lbswarm"});
   } else {
@@ -248,8 +248,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     }
     std::string msg = "unknown label `" + key + "`";
     if (std::string s =
-                   config::closest(parts.size() > 1 ? parts[0] + "." + parts[1] : parts[0], top);
-               !s.empty()) {
+            config::closest(parts.size() > 1 ? parts[0] + "." + parts[1] : parts[0], top);
+        !s.empty()) {
       msg += "; did you mean `" + s + "...`?";
     }
     out.errors.push_back({"container", "", msg});

@@ -65,9 +65,16 @@ bool DockerEnv::make_certificates() {
 }
 
 bool DockerEnv::start_dockerd() {
+  // Swarm mode refuses --live-restore ("incompatible with swarm mode"): the swarm tests' binary
+  // is built with DOCKER_ENV_SWARM and does without it (and without restart_dockerd()).
+#ifdef DOCKER_ENV_SWARM
+  const std::string live_restore = "--live-restore=false";
+#else
+  const std::string live_restore = "--live-restore";
+#endif
   dockerd_ = Process::start(
       {"/usr/sbin/dockerd", "--iptables=false", "--ip-masq=false", "--bridge=none",
-       "--live-restore", "--data-root=" + root_ + "/docker",
+       live_restore, "--data-root=" + root_ + "/docker",
        "--exec-root=" + root_ + "/exec", "--pidfile=" + root_ + "/docker.pid",
        "--host=unix://" + socket_, "--host=tcp://127.0.0.1:" + std::to_string(tls_port_),
        "--tlsverify", "--tlscacert=" + tls_file("ca.pem"), "--tlscert=" + tls_file("server.pem"),

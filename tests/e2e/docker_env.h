@@ -1,5 +1,6 @@
 // A real Docker Engine for the e2e tests, started by the tests themselves: containerd and
-// dockerd (--iptables=false --ip-masq=false --bridge=none --live-restore; its own choice of
+// dockerd (--iptables=false --ip-masq=false --bridge=none --live-restore, which a binary built
+// with DOCKER_ENV_SWARM leaves out since swarm mode refuses it; its own choice of
 // storage driver: overlay2 where the filesystem allows it, which makes an image build's layers
 // cheap, else vfs)
 // with their own directories and sockets under /tmp, so no system daemon is touched and only

@@ -146,7 +146,10 @@ void SwarmProvider::refresh(const std::string& id) {
   const bool new_network =
       std::any_of(service.virtual_ips.begin(), service.virtual_ips.end(),
                   [&](const auto& vip) { return !state_.networks.count(vip.first); });
-  if (converging(service)) {
+  // The first read after an event is read again 250 ms later even when the service looks
+  // settled: the event can come before Swarm's orchestrator acted on the change (a scale down
+  // read at once still shows its tasks desired running).
+  if (converging(service) || f.count == 0) {
     f.due = Clock::now() + follow_up_interval(service, f.count++);
   } else {
     follow_ups_.erase(id);

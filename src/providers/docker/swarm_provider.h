@@ -6,7 +6,8 @@
 // - a full read on (re)connect, then every `refresh` as a fallback;
 // - Engine events: a service's create/update/remove, and the start, stop, death or health
 //   change of a task's container on this Engine's node, re-read that service and its tasks; a
-//   node's event re-reads everything;
+//   node's event re-reads everything; the service is read again 250 ms after an event's read
+//   (the event can come before the orchestrator acted on it);
 // - task changes emit no event, so a service that is converging (an update or rollback in
 //   progress, a task on its way in or out) is re-read every 250 ms until it settles (backing
 //   off to 5 s when no update is running, as for a task that keeps failing). A task whose

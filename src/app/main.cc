@@ -254,6 +254,11 @@ int main(int argc, char** argv) {
   // Before the server: workers call api@internal's handler, which reads it, until they stop.
   admin::RuntimeStore runtime;
   runtime.dashboard = cfg->api && cfg->api->dashboard;
+  if (cfg->api) runtime.dashboard_name = cfg->api->dashboard_name;
+  {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) runtime.hostname = host;
+  }
   std::atomic<bool> terminating{false};  // a stop signal came (ping answers 503); workers read it
   // Request counters: for metrics.prometheus, and for the dashboard's traffic view (api).
   // Before the server: its sessions count in it until their frames are gone.

@@ -272,6 +272,10 @@ struct Api {
   bool dashboard = true;  // the dashboard at /dashboard/, wherever the API is served
   bool debug = false;     // accepted; no debug endpoints yet
   std::string base_path = "/";  // accepted; only "/" is served for now
+  // The name the dashboard shows in its header and /api/version gives (Traefik's); portier's
+  // /api/overview gives it as instance.name, the host name when unset: which of several
+  // instances is answering.
+  std::string dashboard_name;
   bool operator==(const Api&) const = default;
 };
 

@@ -584,13 +584,14 @@ Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::strin
     read_bool(a.get("dashboard"), "api.dashboard", d, api.dashboard);
     read_bool(a.get("debug"), "api.debug", d, api.debug);
     read_string(a.get("basePath"), "api.basePath", d, api.base_path);
+    read_string(a.get("dashboardName"), "api.dashboardName", d, api.dashboard_name);
     if (api.base_path.empty() || api.base_path.front() != '/') {
       d.add(api_node.Mark(), "`api.basePath` must start with /");
     } else if (api.base_path != "/") {
       w.add(a.get("basePath").Mark(),
             "`api.basePath` is not supported yet; the API is served at /");
     }
-    accept_unsupported(a, d, w, {{"debug", ""}, {"disableDashboardAd", ""}, {"dashboardName", ""}});
+    accept_unsupported(a, d, w, {{"debug", ""}, {"disableDashboardAd", ""}});
     a.finish();
     cfg.api = api;
   }

@@ -341,6 +341,8 @@ const std::vector<OptionDoc>& static_options() {
       {"ping.terminatingStatusCode", "503", "ping's status once a stop signal came"},
       {"api.dashboard", "true", "the dashboard at /dashboard/, wherever the API is served"},
       {"api.basePath", "/", "accepted; only / is served for now"},
+      {"api.dashboardName", "",
+       "this instance's name in the dashboard header and the API (default: the host name)"},
       {"log.level", "info", "trace (= debug), debug, info, warn, error, fatal/panic (= error)"},
       {"log.format", "common", "common (key=value) or json"},
       {"log.filePath", "", "append the log to this file instead of stderr; reopened on SIGUSR1"},

@@ -59,14 +59,7 @@ class SwarmTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    auto& env = DockerEnv::get();
-    if (!env.available()) {
-      const char* ci = std::getenv("CI");
-      if (ci != nullptr && std::string(ci) == "true") {
-        FAIL() << "no Docker Engine, and CI=true forbids skipping: " << env.why_unavailable();
-      }
-      GTEST_SKIP() << "no Docker Engine: " << env.why_unavailable();
-    }
+    if (!require_docker()) return;
     ASSERT_EQ(init_rc_, 0) << "docker swarm init failed: " << init_out_;
   }
   void TearDown() override { remove_services(created_); }
@@ -143,6 +136,17 @@ class SwarmTest : public ::testing::Test {
           return r && r->status == status;
         },
         timeout);
+  }
+
+  // Until the service's (first) task runs, at most 30 s.
+  static bool wait_running(const std::string& service) {
+    return poll_until(
+        [&] {
+          std::string out;
+          DockerEnv::get().docker("service ps --format '{{.CurrentState}}' " + service, &out);
+          return out.rfind("Running", 0) == 0;
+        },
+        30s);
   }
 
   static std::string update_state(const std::string& service) {
@@ -386,13 +390,7 @@ TEST_F(SwarmTest, StopFirstUpdateNeverRoutesToAStoppedTask) {
 TEST_F(SwarmTest, WatchFalseReadsOnce) {
   create("sw-before", {{"traefik.http.routers.before.rule", "Host(`before.localhost`)"}}, "",
          "--name sw-before");
-  ASSERT_TRUE(poll_until(
-      [&] {
-        std::string out;
-        DockerEnv::get().docker("service ps --format '{{.CurrentState}}' sw-before", &out);
-        return out.rfind("Running", 0) == 0;
-      },
-      30s));
+  ASSERT_TRUE(wait_running("sw-before"));
   Portier p = start_portier_swarm("    watch: false\n");
   EXPECT_TRUE(status_is(p.port, "before.localhost", 200, 10s)) << p.proc->log();
   create("sw-after", {{"traefik.http.routers.after.rule", "Host(`after.localhost`)"}}, "",
@@ -404,28 +402,15 @@ TEST_F(SwarmTest, WatchFalseReadsOnce) {
 TEST_F(SwarmTest, CheckReportsServiceLabelProblems) {
   create("sw-chk", {{"traefik.http.routers.chk.rulle", "Host(`chk.localhost`)"}}, "",
          "--name sw-chk");
-  ASSERT_TRUE(poll_until(
-      [&] {
-        std::string out;
-        DockerEnv::get().docker("service ps --format '{{.CurrentState}}' sw-chk", &out);
-        return out.rfind("Running", 0) == 0;
-      },
-      30s));
-  dir_.write("check.yml",
-             "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
-             "providers:\n  swarm:\n    endpoint: \"" +
-                 DockerEnv::get().endpoint() + "\"\n");
-  auto proc = Process::start({PORTIER_BIN, "check", "--containers",
-                              "--configFile=" + (dir_.path() / "check.yml").string()},
-                             dir_.path() / "check.log");
-  auto code = proc->wait_exit(30s);
-  ASSERT_TRUE(code);
-  EXPECT_EQ(*code, 1) << proc->log();
-  EXPECT_NE(proc->log().find("error: service sw-chk (router chk): "), std::string::npos)
-      << proc->log();
-  EXPECT_NE(proc->log().find("did you mean `http.routers.chk.rule`?"), std::string::npos)
-      << proc->log();
-  EXPECT_NE(proc->log().find("checked 1 Swarm service(s)"), std::string::npos) << proc->log();
+  ASSERT_TRUE(wait_running("sw-chk"));
+  auto check = run_check(dir_, "  swarm:\n    endpoint: \"" + DockerEnv::get().endpoint() + "\"\n");
+  ASSERT_TRUE(check);
+  EXPECT_EQ(check->code, 1) << check->log;
+  EXPECT_NE(check->log.find("error: service sw-chk (router chk): "), std::string::npos)
+      << check->log;
+  EXPECT_NE(check->log.find("did you mean `http.routers.chk.rule`?"), std::string::npos)
+      << check->log;
+  EXPECT_NE(check->log.find("checked 1 Swarm service(s)"), std::string::npos) << check->log;
 }
 
 }  // namespace

@@ -56,4 +56,10 @@ Result<std::vector<std::string>> parse_container_ids(const std::string& json,
                                                      const std::vector<std::string>& label_prefixes);
 std::optional<Event> parse_event(const std::string& json_line);
 
+// EngineHttp::events of these `types`, each line parsed (lines that are not events are
+// skipped): what DockerApi::events and SwarmApi::events do.
+Result<bool> stream_events(EngineHttp& http, long long since,
+                           const std::vector<std::string>& types,
+                           const std::function<bool(const Event&)>& on_event);
+
 }  // namespace portier::providers::docker

@@ -30,10 +30,7 @@ class CurlApi final : public DockerApi {
   }
 
   Result<bool> events(long long since, const std::function<bool(const Event&)>& on_event) override {
-    return http_->events(since, {"container", "network"}, [&](const std::string& line) {
-      auto e = parse_event(line);
-      return !e || on_event(*e);
-    });
+    return stream_events(*http_, since, {"container", "network"}, on_event);
   }
 
   void stop() override { http_->stop(); }
@@ -43,6 +40,14 @@ class CurlApi final : public DockerApi {
 };
 
 }  // namespace
+
+Result<bool> stream_events(EngineHttp& http, long long since, const std::vector<std::string>& types,
+                           const std::function<bool(const Event&)>& on_event) {
+  return http.events(since, types, [&](const std::string& line) {
+    auto e = parse_event(line);
+    return !e || on_event(*e);
+  });
+}
 
 Result<std::unique_ptr<DockerApi>> make_curl_api(const std::string& endpoint,
                                                  const std::optional<TlsFiles>& tls,

@@ -30,12 +30,7 @@ void DockerProvider::stop() {
 }
 
 void DockerProvider::backoff(int attempt, const std::string& why) {
-  auto delay = backoff_delay(attempt);
-  log::warn("docker: " + why, {{"provider", "docker"},
-                               {"retry_in", std::to_string(delay.count()) + "ms"},
-                               {"attempt", std::to_string(attempt + 1)}});
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, delay, [this] { return stopping_.load(); });
+  wait_backoff("docker", attempt, why, mu_, cv_, stopping_);
 }
 
 bool DockerProvider::sync() {

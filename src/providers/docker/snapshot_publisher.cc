@@ -32,4 +32,14 @@ bool SnapshotPublisher::operator()(BuildOutput out) {
   return true;
 }
 
+void wait_backoff(const std::string& provider, int attempt, const std::string& why, std::mutex& mu,
+                  std::condition_variable& cv, const std::atomic<bool>& stopping) {
+  auto delay = backoff_delay(attempt);
+  log::warn(provider + ": " + why, {{"provider", provider},
+                                    {"retry_in", std::to_string(delay.count()) + "ms"},
+                                    {"attempt", std::to_string(attempt + 1)}});
+  std::unique_lock lock(mu);
+  cv.wait_for(lock, delay, [&stopping] { return stopping.load(); });
+}
+
 }  // namespace portier::providers::docker

@@ -6,9 +6,12 @@
 // Threading: the provider's thread only; `publish` runs on the control io_context.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -44,5 +47,10 @@ class SnapshotPublisher {
 inline std::chrono::milliseconds backoff_delay(int attempt) {
   return std::chrono::milliseconds(std::min<long long>(30000, 500LL << std::min(attempt, 6)));
 }
+
+// Logs "<provider>: <why>" with the delay, then waits backoff_delay(attempt) on `cv`, or less
+// when `stopping` becomes true (the caller notifies `cv` then).
+void wait_backoff(const std::string& provider, int attempt, const std::string& why, std::mutex& mu,
+                  std::condition_variable& cv, const std::atomic<bool>& stopping);
 
 }  // namespace portier::providers::docker

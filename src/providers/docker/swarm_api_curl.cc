@@ -50,10 +50,7 @@ class SwarmCurlApi final : public SwarmApi {
   }
 
   Result<bool> events(long long since, const std::function<bool(const Event&)>& on_event) override {
-    return http_->events(since, {"service", "node", "container"}, [&](const std::string& line) {
-      auto e = parse_event(line);
-      return !e || on_event(*e);
-    });
+    return stream_events(*http_, since, {"service", "node", "container"}, on_event);
   }
 
   void stop() override { http_->stop(); }

@@ -58,27 +58,20 @@ void SwarmProvider::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
-void SwarmProvider::wait_backoff(int attempt, const std::string& why) {
-  auto delay = backoff_delay(attempt);
-  log::warn("swarm: " + why, {{"provider", "swarm"},
-                              {"retry_in", std::to_string(delay.count()) + "ms"},
-                              {"attempt", std::to_string(attempt + 1)}});
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, delay, [this] { return stopping_.load(); });
-}
-
 void SwarmProvider::run() {
   int attempt = 0;
   while (!stopping_) {
     auto version = api_->connect();
     if (!version) {
-      wait_backoff(attempt++, "cannot reach the Engine (" + version.error().message + ")");
+      wait_backoff("swarm", attempt++, "cannot reach the Engine (" + version.error().message + ")",
+                   mu_, cv_, stopping_);
       continue;
     }
     // Events from one second before the read: nothing between the two is missed.
     const long long since = static_cast<long long>(std::time(nullptr)) - 1;
     if (!resync()) {
-      wait_backoff(attempt++, "cannot read the swarm (is this Engine a swarm manager?)");
+      wait_backoff("swarm", attempt++, "cannot read the swarm (is this Engine a swarm manager?)",
+                   mu_, cv_, stopping_);
       continue;
     }
     log::info("swarm: connected", {{"provider", "swarm"},
@@ -99,7 +92,7 @@ void SwarmProvider::run() {
       why = stream_error_;
     }
     // The last snapshot stays live while the Engine is away.
-    wait_backoff(attempt++, why);
+    wait_backoff("swarm", attempt++, why, mu_, cv_, stopping_);
   }
 }
 

@@ -66,7 +66,6 @@ class SwarmProvider {
   void refresh(const std::string& service_id);
   void schedule(const std::string& service_id, bool event);
   void rebuild();
-  void wait_backoff(int attempt, const std::string& why);
 
   Options options_;
   std::unique_ptr<SwarmApi> api_;

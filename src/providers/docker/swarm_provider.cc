@@ -103,7 +103,10 @@ bool SwarmProvider::resync() {
               {{"provider", "swarm"}, {"error", s.error().message}});
     return false;
   }
-  state_ = std::move(*s);
+  if (!(state_ == *s)) {
+    state_ = std::move(*s);
+    dirty_ = true;
+  }
   for (auto it = follow_ups_.begin(); it != follow_ups_.end();) {
     it = state_.services.count(it->first) ? std::next(it) : follow_ups_.erase(it);
   }
@@ -130,7 +133,7 @@ void SwarmProvider::refresh(const std::string& id) {
     return;
   }
   if (!*s) {
-    state_.services.erase(id);
+    dirty_ = state_.services.erase(id) > 0 || dirty_;
     follow_ups_.erase(id);
     return;
   }
@@ -147,7 +150,10 @@ void SwarmProvider::refresh(const std::string& id) {
   } else {
     follow_ups_.erase(id);
   }
-  state_.services[id] = std::move(service);
+  if (auto it = state_.services.find(id); it == state_.services.end() || !(it->second == service)) {
+    state_.services[id] = std::move(service);
+    dirty_ = true;
+  }
   if (new_network) resync();
 }
 
@@ -222,6 +228,12 @@ bool SwarmProvider::follow(long long since) {
   return stopped;
 }
 
-void SwarmProvider::rebuild() { publisher_(build_swarm_configuration(state_, options_.builder)); }
+void SwarmProvider::rebuild() {
+  // Most wake-ups (healthcheck exec events, re-reads of a service that did not move) change
+  // nothing: the build, a label decode per task, is skipped then.
+  if (!dirty_) return;
+  dirty_ = false;
+  publisher_(build_swarm_configuration(state_, options_.builder));
+}
 
 }  // namespace portier::providers::docker

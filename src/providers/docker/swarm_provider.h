@@ -71,6 +71,7 @@ class SwarmProvider {
   std::unique_ptr<SwarmApi> api_;
   SnapshotPublisher publisher_;
   SwarmState state_;                            // worker thread only
+  bool dirty_ = true;                           // state_ changed since the last build
   std::map<std::string, FollowUp> follow_ups_;  // by service ID; worker thread only
   std::thread worker_, events_thread_;
   std::atomic<bool> stopping_{false};

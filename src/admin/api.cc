@@ -98,10 +98,16 @@ ApiResponse route(const RuntimeStore& store, std::string_view version, std::stri
     return dashboard_response(path.substr(10), query);
   }
   if (path == "/api/version") {
-    return json_response({{"Version", std::string(version)}, {"Codename", "portier"}});
+    json j = {{"Version", std::string(version)}, {"Codename", "portier"}};
+    if (!store.dashboard_name.empty()) j["dashboardName"] = store.dashboard_name;
+    return json_response(j);
   }
   if (path == "/api/overview") {
     json j = overview_json(*store.get());
+    // portier addition: which instance answers (several can serve the same sites).
+    j["instance"] = {
+        {"name", store.dashboard_name.empty() ? store.hostname : store.dashboard_name},
+        {"hostname", store.hostname}};
     // portier addition: whether /api/portier/traffic answers (the dashboard asks it only then).
     j["traffic"] = {{"available", static_cast<bool>(store.traffic_source)}};
     return json_response(j);

@@ -92,6 +92,11 @@ class RuntimeStore {
  public:
   // api.dashboard: handle_api serves the dashboard under /dashboard/.
   bool dashboard = false;
+  // Which instance this is, when several serve the same sites: api.dashboardName (Traefik's
+  // /api/version dashboardName) and the host name; /api/overview's `instance` gives both, the
+  // dashboard shows the name (the host name when no name is set).
+  std::string dashboard_name;
+  std::string hostname;
   // Serves GET /api/portier/traffic (404 while unset): cumulative request counts since start,
   // {"uptimeSeconds", "entryPoints", "routers", "services"} (docs/dashboard.md). Called on the
   // API's thread or a worker, concurrently: it must be thread-safe and must not block.

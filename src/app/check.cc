@@ -6,16 +6,19 @@
 #include <set>
 
 #include "app/certificates.h"
+#include "app/engine_providers.h"
 #include "app/internal.h"
 #include "config/merge.h"
 #include "entrypoints/entrypoint.h"
 #include "providers/docker/config_builder.h"
 #include "providers/docker/docker_api.h"
+#include "providers/docker/swarm_api.h"
+#include "providers/docker/swarm_builder.h"
 #include "providers/file/file_provider.h"
-#include "tcp/attach.h"
-#include "udp/attach.h"
 #include "proxy/routing_table.h"
+#include "tcp/attach.h"
 #include "tls/store.h"
+#include "udp/attach.h"
 
 namespace portier::app {
 namespace {
@@ -66,14 +69,23 @@ std::optional<config::Configuration> read_files(const config::FileProvider& fp,
   return snapshot;
 }
 
+// A builder's problems, each as an error or a warning on `what` ("container x", "service y").
+void report_problems(const std::vector<providers::docker::Problem>& problems,
+                     const std::string& what, Report& report) {
+  for (const auto& p : problems) {
+    const std::string where =
+        what + " " + p.container + (p.object.empty() ? "" : " (" + p.object + ")");
+    if (p.level == providers::docker::Problem::Level::Error) {
+      report.error(where, p.message);
+    } else {
+      report.warning(where, p.message);
+    }
+  }
+}
+
 std::optional<config::Configuration> read_containers(const config::DockerProvider& dc,
                                                      Report& report) {
-  std::optional<providers::docker::TlsFiles> tls;
-  if (dc.tls) {
-    tls = providers::docker::TlsFiles{dc.tls->ca, dc.tls->cert, dc.tls->key,
-                                      dc.tls->insecure_skip_verify};
-  }
-  auto api = providers::docker::make_curl_api(dc.endpoint, tls);
+  auto api = providers::docker::make_curl_api(dc.endpoint, tls_files(dc), dc.http_client_timeout);
   if (!api) {
     report.error("providers.docker", api.error().message);
     return std::nullopt;
@@ -103,16 +115,38 @@ std::optional<config::Configuration> read_containers(const config::DockerProvide
     if (*c) containers.push_back(std::move(**c));
   }
   auto built = providers::docker::build_configuration(containers, *options);
-  for (const auto& p : built.problems) {
-    const std::string where =
-        "container " + p.container + (p.object.empty() ? "" : " (" + p.object + ")");
-    if (p.level == providers::docker::Problem::Level::Error) {
-      report.error(where, p.message);
-    } else {
-      report.warning(where, p.message);
-    }
-  }
+  report_problems(built.problems, "container", report);
   report.out << "checked " << containers.size() << " container(s)\n";
+  return built.config;
+}
+
+std::optional<config::Configuration> read_services(const config::DockerProvider& sc,
+                                                   Report& report) {
+  auto api =
+      providers::docker::make_swarm_curl_api(sc.endpoint, tls_files(sc), sc.http_client_timeout);
+  if (!api) {
+    report.error("providers.swarm", api.error().message);
+    return std::nullopt;
+  }
+  if (auto v = (*api)->connect(); !v) {
+    report.error("providers.swarm",
+                 "cannot reach the Engine at " + sc.endpoint + ": " + v.error().message);
+    return std::nullopt;
+  }
+  auto options = providers::docker::builder_options(sc);
+  if (!options) {
+    report.error("providers.swarm", options.error().message);
+    return std::nullopt;
+  }
+  options->dialect = providers::docker::LabelDialect::Swarm;
+  auto state = (*api)->snapshot();
+  if (!state) {
+    report.error("providers.swarm", state.error().message);
+    return std::nullopt;
+  }
+  auto built = providers::docker::build_swarm_configuration(*state, *options);
+  report_problems(built.problems, "service", report);
+  report.out << "checked " << state->services.size() << " Swarm service(s)\n";
   return built.config;
 }
 
@@ -166,6 +200,15 @@ int run_check(const config::StaticConfig& cfg, const std::string& config_file,
       }
     } else {
       out << "containers: not checked (add --containers to read the Engine's)\n";
+    }
+  }
+  if (cfg.providers.swarm) {
+    if (with_containers) {
+      if (auto c = read_services(*cfg.providers.swarm, report)) {
+        snapshots["swarm"] = std::move(*c);
+      }
+    } else {
+      out << "Swarm services: not checked (add --containers to read the Engine's)\n";
     }
   }
   const config::Configuration merged = config::merge(snapshots);

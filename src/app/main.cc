@@ -21,8 +21,8 @@
 #include "app/aggregator.h"
 #include "app/certificates.h"
 #include "app/check.h"
+#include "app/engine_providers.h"
 #include "app/healthcheck.h"
-#include "observability/metrics.h"
 #include "app/internal.h"
 #include "common/log.h"
 #include "config/decode.h"
@@ -31,13 +31,13 @@
 #include "entrypoints/entrypoint.h"
 #include "entrypoints/server.h"
 #include "observability/access_log.h"
-#include "providers/docker/docker_provider.h"
+#include "observability/metrics.h"
 #include "providers/file/file_provider.h"
 #include "proxy/middlewares/cache_disk.h"
 #include "proxy/middlewares/http_cache.h"
 #include "proxy/routing_table.h"
-#include "tcp/attach.h"
 #include "proxy/upstream_tls.h"
+#include "tcp/attach.h"
 #include "udp/attach.h"
 
 namespace {
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     argc = static_cast<int>(args.size());
     argv = args.data();
   }
-  CLI::App app{"portier: a reverse proxy for services run with Docker on one host"};
+  CLI::App app{"portier: a reverse proxy for services run with Docker (one host, or a Swarm)"};
   std::string config_file;
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   app.add_option("--configFile", config_file,
@@ -124,9 +124,9 @@ int main(int argc, char** argv) {
   app.allow_extras();
   app.footer(
       "Subcommand: portier check [--containers] [options]: reads the static configuration, every\n"
-      "dynamic file and, with --containers, the Docker Engine's containers; prints every error\n"
-      "and warning with file:line or container; exits 1 on an error, 0 otherwise; serves\n"
-      "nothing.\n"
+      "dynamic file and, with --containers, the Docker Engine's containers (and a swarm's\n"
+      "services, with providers.swarm); prints every error and warning with file:line,\n"
+      "container or service; exits 1 on an error, 0 otherwise; serves nothing.\n"
       "Subcommand: portier healthcheck [options]: GET /ping on ping.entryPoint (for Docker's\n"
       "HEALTHCHECK); exits 0 when it answers 200, 1 otherwise.\n\n" +
       options_help());
@@ -254,6 +254,11 @@ int main(int argc, char** argv) {
   // Before the server: workers call api@internal's handler, which reads it, until they stop.
   admin::RuntimeStore runtime;
   runtime.dashboard = cfg->api && cfg->api->dashboard;
+  if (cfg->api) runtime.dashboard_name = cfg->api->dashboard_name;
+  {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) runtime.hostname = host;
+  }
   std::atomic<bool> terminating{false};  // a stop signal came (ping answers 503); workers read it
   // Request counters: for metrics.prometheus, and for the dashboard's traffic view (api).
   // Before the server: its sessions count in it until their frames are gone.
@@ -390,6 +395,7 @@ int main(int argc, char** argv) {
   std::map<std::string, config::ProviderStatus> provider_status;
   if (cfg->providers.file) provider_status["file"];
   if (cfg->providers.docker) provider_status["docker"];
+  if (cfg->providers.swarm) provider_status["swarm"];
   if (cfg->api) provider_status["internal"];
   auto report_status = [&](const std::string& provider, config::ProviderStatus status) {
     provider_status[provider] = std::move(status);
@@ -459,35 +465,21 @@ int main(int argc, char** argv) {
         [&](config::Configuration snapshot) { aggregator.update("file", std::move(snapshot)); },
         [&](config::ProviderStatus status) { report_status("file", std::move(status)); });
     file_provider->start();
-  } else if (!cfg->providers.docker) {
+  } else if (!cfg->providers.docker && !cfg->providers.swarm) {
     aggregator.update("internal", internal);
   }
-  std::unique_ptr<providers::docker::DockerProvider> docker_provider;
-  if (cfg->providers.docker) {
-    const auto& dc = *cfg->providers.docker;
-    std::optional<providers::docker::TlsFiles> tls;
-    if (dc.tls)
-      tls = providers::docker::TlsFiles{dc.tls->ca, dc.tls->cert, dc.tls->key,
-                                        dc.tls->insecure_skip_verify};
-    auto api = providers::docker::make_curl_api(dc.endpoint, tls);
-    if (!api) {
-      std::cerr << "portier: " << api.error().message << "\n";
-      return 2;
-    }
-    auto options = providers::docker::builder_options(dc);
-    if (!options) {
-      std::cerr << "portier: providers.docker." << options.error().message << "\n";
-      return 2;
-    }
+  if (cfg->providers.docker || cfg->providers.swarm) {
     if (!cfg->providers.file) aggregator.preset("internal", internal);
-    docker_provider = std::make_unique<providers::docker::DockerProvider>(
-        control, *options, std::move(*api),
-        [&](config::Configuration snapshot) { aggregator.update("docker", std::move(snapshot)); });
-    docker_provider->start();
-    if (metrics) {
-      metrics->add_counter("docker_events_total", "Docker Engine events received.",
-                           [d = docker_provider.get()] { return d->events_received(); });
-    }
+  }
+  auto engine_providers = app::start_engine_providers(
+      cfg->providers, control,
+      [&](const std::string& provider, config::Configuration snapshot) {
+        aggregator.update(provider, std::move(snapshot));
+      },
+      metrics.get());
+  if (!engine_providers) {
+    std::cerr << "portier: " << engine_providers.error().message << "\n";
+    return 2;
   }
 
   // A stop signal: ping answers terminatingStatusCode from now on; requests are still accepted
@@ -530,7 +522,7 @@ int main(int argc, char** argv) {
   wait_usr1();
   control.run();
   if (file_provider) file_provider->stop();
-  if (docker_provider) docker_provider->stop();
+  engine_providers->stop();
   aggregator.stop();
   certificates.stop();
   if (api) api->stop();

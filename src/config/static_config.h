@@ -150,6 +150,7 @@ struct ClientTls {
   bool operator==(const ClientTls&) const = default;
 };
 
+// providers.docker and providers.swarm (Traefik's keys are the same but for refreshSeconds).
 struct DockerProvider {
   std::string endpoint = "unix:///var/run/docker.sock";
   std::optional<ClientTls> tls;  // for tcp:// endpoints: HTTPS with client certificates
@@ -159,6 +160,9 @@ struct DockerProvider {
   bool allow_empty_services = false;
   std::string constraints;  // Label(`k`, `v`) expressions selecting containers
   std::vector<std::string> label_prefixes = {"portier", "traefik"};  // portier: first wins
+  bool watch = true;                // false: read once, follow nothing
+  Duration http_client_timeout{0};  // each Engine call's bound (0: 10 s); not the events
+  Duration refresh_seconds = std::chrono::seconds(15);  // swarm only: full re-read period
   bool operator==(const DockerProvider&) const = default;
 };
 
@@ -168,6 +172,7 @@ struct Providers {
   Duration providers_throttle_duration = std::chrono::milliseconds(100);
   std::optional<FileProvider> file;
   std::optional<DockerProvider> docker;
+  std::optional<DockerProvider> swarm;
   bool operator==(const Providers&) const = default;
 };
 
@@ -267,6 +272,10 @@ struct Api {
   bool dashboard = true;  // the dashboard at /dashboard/, wherever the API is served
   bool debug = false;     // accepted; no debug endpoints yet
   std::string base_path = "/";  // accepted; only "/" is served for now
+  // The name the dashboard shows in its header and /api/version gives (Traefik's); portier's
+  // /api/overview gives it as instance.name, the host name when unset: which of several
+  // instances is answering.
+  std::string dashboard_name;
   bool operator==(const Api&) const = default;
 };
 

@@ -343,37 +343,35 @@ void decode_file_provider(const YAML::Node& node, Diagnostics& d, Diagnostics& w
   }
 }
 
+// providers.docker and providers.swarm: the same keys, but for swarm's refreshSeconds.
 void decode_docker_provider(const YAML::Node& node, Diagnostics& d, Diagnostics& w,
-                            DockerProvider& dp) {
-  YamlMap dm(node, "providers.docker", d);
-  read_string(dm.get("endpoint"), "providers.docker.endpoint", d, dp.endpoint);
-  read_bool(dm.get("exposedByDefault"), "providers.docker.exposedByDefault", d,
-            dp.exposed_by_default);
-  read_string(dm.get("defaultRule"), "providers.docker.defaultRule", d, dp.default_rule);
-  read_string(dm.get("network"), "providers.docker.network", d, dp.network);
-  read_bool(dm.get("allowEmptyServices"), "providers.docker.allowEmptyServices", d,
-            dp.allow_empty_services);
-  read_string(dm.get("constraints"), "providers.docker.constraints", d, dp.constraints);
+                            DockerProvider& dp, const std::string& path) {
+  YamlMap dm(node, path, d);
+  auto key = [&](const char* k) { return path + "." + k; };
+  read_string(dm.get("endpoint"), key("endpoint"), d, dp.endpoint);
+  read_bool(dm.get("exposedByDefault"), key("exposedByDefault"), d, dp.exposed_by_default);
+  read_string(dm.get("defaultRule"), key("defaultRule"), d, dp.default_rule);
+  read_string(dm.get("network"), key("network"), d, dp.network);
+  read_bool(dm.get("allowEmptyServices"), key("allowEmptyServices"), d, dp.allow_empty_services);
+  read_string(dm.get("constraints"), key("constraints"), d, dp.constraints);
   if (YAML::Node tls_node = dm.get("tls"); !section_off(tls_node)) {
     ClientTls t;
-    YamlMap tm(tls_node, "providers.docker.tls", d);
-    read_string(tm.get("ca"), "providers.docker.tls.ca", d, t.ca);
-    read_string(tm.get("cert"), "providers.docker.tls.cert", d, t.cert);
-    read_string(tm.get("key"), "providers.docker.tls.key", d, t.key);
-    read_bool(tm.get("insecureSkipVerify"), "providers.docker.tls.insecureSkipVerify", d,
+    YamlMap tm(tls_node, key("tls"), d);
+    read_string(tm.get("ca"), key("tls.ca"), d, t.ca);
+    read_string(tm.get("cert"), key("tls.cert"), d, t.cert);
+    read_string(tm.get("key"), key("tls.key"), d, t.key);
+    read_bool(tm.get("insecureSkipVerify"), key("tls.insecureSkipVerify"), d,
               t.insecure_skip_verify);
     tm.finish();
     dp.tls = t;
   }
-  read_string_list(dm.get("labelPrefixes"), "providers.docker.labelPrefixes", d, dp.label_prefixes);
-  // The provider always watches Engine events; `watch: false` is not supported.
-  bool watch = true;
-  if (YAML::Node n = dm.get("watch"); read_bool(n, "providers.docker.watch", d, watch) && !watch) {
-    w.add(n.Mark(), "`providers.docker.watch: false` is not supported yet; events are watched");
+  read_string_list(dm.get("labelPrefixes"), key("labelPrefixes"), d, dp.label_prefixes);
+  read_bool(dm.get("watch"), key("watch"), d, dp.watch);
+  read_duration(dm.get("httpClientTimeout"), key("httpClientTimeout"), d, dp.http_client_timeout);
+  if (path == "providers.swarm") {
+    read_duration(dm.get("refreshSeconds"), key("refreshSeconds"), d, dp.refresh_seconds);
   }
-  accept_unsupported(
-      dm, d, w,
-      {{"useBindPortIP", ""}, {"username", ""}, {"password", ""}, {"httpClientTimeout", ""}});
+  accept_unsupported(dm, d, w, {{"useBindPortIP", ""}, {"username", ""}, {"password", ""}});
   dm.finish();
 }
 
@@ -384,12 +382,14 @@ void decode_providers(const YAML::Node& node, Diagnostics& d, Diagnostics& w, Pr
   if (YAML::Node n = p.get("file"); !section_off(n))
     decode_file_provider(n, d, w, out.file.emplace());
   if (YAML::Node n = p.get("docker"); !section_off(n)) {
-    decode_docker_provider(n, d, w, out.docker.emplace());
+    decode_docker_provider(n, d, w, out.docker.emplace(), "providers.docker");
+  }
+  if (YAML::Node n = p.get("swarm"); !section_off(n)) {
+    decode_docker_provider(n, d, w, out.swarm.emplace(), "providers.swarm");
   }
   // Traefik's other providers: known, not there yet. Their own keys are not checked.
   accept_unsupported(p, d, w,
                      {{"precedence", ""},
-                      {"swarm", ""},
                       {"kubernetesIngress", ""},
                       {"kubernetesIngressNGINX", ""},
                       {"kubernetesCRD", ""},
@@ -584,13 +584,14 @@ Result<StaticConfig> decode_static_node(const YAML::Node& root, const std::strin
     read_bool(a.get("dashboard"), "api.dashboard", d, api.dashboard);
     read_bool(a.get("debug"), "api.debug", d, api.debug);
     read_string(a.get("basePath"), "api.basePath", d, api.base_path);
+    read_string(a.get("dashboardName"), "api.dashboardName", d, api.dashboard_name);
     if (api.base_path.empty() || api.base_path.front() != '/') {
       d.add(api_node.Mark(), "`api.basePath` must start with /");
     } else if (api.base_path != "/") {
       w.add(a.get("basePath").Mark(),
             "`api.basePath` is not supported yet; the API is served at /");
     }
-    accept_unsupported(a, d, w, {{"debug", ""}, {"disableDashboardAd", ""}, {"dashboardName", ""}});
+    accept_unsupported(a, d, w, {{"debug", ""}, {"disableDashboardAd", ""}});
     a.finish();
     cfg.api = api;
   }

@@ -2,11 +2,12 @@
 """The dashboard in a real browser: headless Chromium driven by Selenium (Debian's chromium,
 chromium-driver and python3-selenium; `tools/deps.sh test` installs them).
 
-Starts whoami and portier (file provider, api.insecure on 127.0.0.1:0, and a router to
-api@internal under a stripped /admin prefix), opens /dashboard/ on both, checks that the routers
-render with their status and errors, changes the dynamic file and waits for the page to show the
-new router without a reload, saves a screenshot, sends real requests and checks that the traffic
-view shows their rates and totals, and checks that the browser logged no error.
+Starts whoami and portier (file provider, api.insecure on 127.0.0.1:0, api.dashboardName, and a
+router to api@internal under a stripped /admin prefix), opens /dashboard/ on both, checks the
+instance name in the header and that the routers render with their status and errors, changes the
+dynamic file and waits for the page to show the new router without a reload, saves a
+screenshot, sends real requests and checks that the traffic view shows their rates and totals,
+and checks that the browser logged no error.
 
     dashboard_test.py --portier build/src/app/portier --whoami build/tools/whoami/whoami \
         [--screenshot out.png]
@@ -78,7 +79,11 @@ def router_state(driver, name):
 
 def check_page(driver, url):
     driver.get(url)
-    assert driver.title == "portier dashboard", driver.title
+    assert driver.title.startswith("portier dashboard"), driver.title
+    # Which instance this is: api.dashboardName, in the header and the title.
+    poll_until("the instance name in the header",
+               lambda: driver.find_element(By.ID, "instance").text == "edge-a")
+    assert driver.title == "portier dashboard: edge-a", driver.title
     whoami = poll_until("whoami@file enabled",
                         lambda: (s := router_state(driver, "whoami@file")) and s[0] == "enabled" and s)
     assert whoami[1] == [], whoami
@@ -189,7 +194,7 @@ def main():
         with open(cfg, "w") as f:
             f.write("entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
                     "  traefik:\n    address: \"127.0.0.1:0\"\n"
-                    "api:\n  insecure: true\n"
+                    "api:\n  insecure: true\n  dashboardName: edge-a\n"
                     "providers:\n  file:\n    filename: dynamic.yml\n    watch: true\n")
         plog = os.path.join(tmp, "portier.log")
         portier = start([args.portier, f"--configFile={cfg}", "--workers=1"], plog)

@@ -1,5 +1,6 @@
 #include "e2e/docker_env.h"
 
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -65,12 +66,19 @@ bool DockerEnv::make_certificates() {
 }
 
 bool DockerEnv::start_dockerd() {
+  // Swarm mode refuses --live-restore ("incompatible with swarm mode"): the swarm tests' binary
+  // is built with DOCKER_ENV_SWARM and does without it (and without restart_dockerd()).
+#ifdef DOCKER_ENV_SWARM
+  const std::string live_restore = "--live-restore=false";
+#else
+  const std::string live_restore = "--live-restore";
+#endif
   dockerd_ = Process::start(
-      {"/usr/sbin/dockerd", "--iptables=false", "--ip-masq=false", "--bridge=none",
-       "--live-restore", "--data-root=" + root_ + "/docker",
-       "--exec-root=" + root_ + "/exec", "--pidfile=" + root_ + "/docker.pid",
-       "--host=unix://" + socket_, "--host=tcp://127.0.0.1:" + std::to_string(tls_port_),
-       "--tlsverify", "--tlscacert=" + tls_file("ca.pem"), "--tlscert=" + tls_file("server.pem"),
+      {"/usr/sbin/dockerd", "--iptables=false", "--ip-masq=false", "--bridge=none", live_restore,
+       "--data-root=" + root_ + "/docker", "--exec-root=" + root_ + "/exec",
+       "--pidfile=" + root_ + "/docker.pid", "--host=unix://" + socket_,
+       "--host=tcp://127.0.0.1:" + std::to_string(tls_port_), "--tlsverify",
+       "--tlscacert=" + tls_file("ca.pem"), "--tlscert=" + tls_file("server.pem"),
        "--tlskey=" + tls_file("server-key.pem"), "--containerd=" + root_ + "/containerd.sock"},
       root_ + "/dockerd.log");
   return wait_ready(30s);
@@ -166,6 +174,29 @@ DockerEnv::~DockerEnv() {
   for (const auto& m : mounts) ::umount2(m.c_str(), MNT_DETACH);
   std::error_code ec;
   fs::remove_all(root_, ec);
+}
+
+bool require_docker() {
+  auto& env = DockerEnv::get();
+  if (env.available()) return true;
+  const char* ci = std::getenv("CI");
+  if (ci != nullptr && std::string(ci) == "true") {
+    ADD_FAILURE() << "no Docker Engine, and CI=true forbids skipping: " << env.why_unavailable();
+    return false;
+  }
+  [&] { GTEST_SKIP() << "no Docker Engine: " << env.why_unavailable(); }();  // records the skip
+  return false;
+}
+
+std::optional<CheckRun> run_check(const TempDir& dir, const std::string& providers_yaml) {
+  dir.write("check.yml",
+            "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\nproviders:\n" + providers_yaml);
+  auto proc = Process::start(
+      {PORTIER_BIN, "check", "--containers", "--configFile=" + (dir.path() / "check.yml").string()},
+      dir.path() / "check.log");
+  auto code = proc->wait_exit(30s);
+  if (!code) return std::nullopt;
+  return CheckRun{*code, proc->log()};
 }
 
 }  // namespace portier::test

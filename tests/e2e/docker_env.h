@@ -1,5 +1,6 @@
 // A real Docker Engine for the e2e tests, started by the tests themselves: containerd and
-// dockerd (--iptables=false --ip-masq=false --bridge=none --live-restore; its own choice of
+// dockerd (--iptables=false --ip-masq=false --bridge=none --live-restore, which a binary built
+// with DOCKER_ENV_SWARM leaves out since swarm mode refuses it; its own choice of
 // storage driver: overlay2 where the filesystem allows it, which makes an image build's layers
 // cheap, else vfs)
 // with their own directories and sockets under /tmp, so no system daemon is touched and only
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "support/process.h"
@@ -47,5 +49,18 @@ class DockerEnv {
   bool available_ = false;
   std::string why_;
 };
+
+// For a test's SetUp: true when the Engine is available; else the test is skipped (with the
+// reason), or failed under CI=true, which forbids skipping, and false.
+bool require_docker();
+
+// `portier check --containers` of a configuration with entrypoint `web` and `providers_yaml`
+// (the lines below `providers:`), written to `dir`: its exit code and output, or nullopt when
+// it did not finish within 30 s.
+struct CheckRun {
+  int code = 0;
+  std::string log;
+};
+std::optional<CheckRun> run_check(const TempDir& dir, const std::string& providers_yaml);
 
 }  // namespace portier::test

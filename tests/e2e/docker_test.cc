@@ -30,16 +30,7 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class DockerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto& env = DockerEnv::get();
-    if (!env.available()) {
-      const char* ci = std::getenv("CI");
-      if (ci != nullptr && std::string(ci) == "true") {
-        FAIL() << "no Docker Engine, and CI=true forbids skipping: " << env.why_unavailable();
-      }
-      GTEST_SKIP() << "no Docker Engine: " << env.why_unavailable();
-    }
-  }
+  void SetUp() override { require_docker(); }
   void TearDown() override {
     for (const auto& name : started_) DockerEnv::get().docker("rm -f " + name);
   }
@@ -130,19 +121,13 @@ TEST_F(DockerTest, AllowNonRunningAnswers503WhileStopped) {
 // `portier check --containers` reads the Engine's containers and reports their label problems.
 TEST_F(DockerTest, CheckReportsContainerLabelProblems) {
   run("e2e-chk", {{"traefik.http.routers.chk.rulle", "Host(`chk.localhost`)"}});
-  dir_.write("check.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
-                          "providers:\n  docker:\n    endpoint: \"" +
-                              DockerEnv::get().endpoint() + "\"\n");
-  auto proc = Process::start({PORTIER_BIN, "check", "--containers",
-                              "--configFile=" + (dir_.path() / "check.yml").string()},
-                             dir_.path() / "check.log");
-  auto code = proc->wait_exit(30s);
-  ASSERT_TRUE(code);
-  EXPECT_EQ(*code, 1) << proc->log();
-  EXPECT_NE(proc->log().find("error: container e2e-chk (router chk): "), std::string::npos)
-      << proc->log();
-  EXPECT_NE(proc->log().find("did you mean `http.routers.chk.rule`?"), std::string::npos)
-      << proc->log();
+  auto check = run_check(dir_, "  docker:\n    endpoint: \"" + DockerEnv::get().endpoint() + "\"\n");
+  ASSERT_TRUE(check);
+  EXPECT_EQ(check->code, 1) << check->log;
+  EXPECT_NE(check->log.find("error: container e2e-chk (router chk): "), std::string::npos)
+      << check->log;
+  EXPECT_NE(check->log.find("did you mean `http.routers.chk.rule`?"), std::string::npos)
+      << check->log;
 }
 
 // The label corpus (tests/corpus-labels/*): compose-style label sets as Traefik's docs write

@@ -6,15 +6,20 @@
 // One order per name set, both serve the certificate, a renewal by one reaches the other, and a
 // Redis restart (empty) is survived: certificates keep being served, the instances reconnect and
 // write their data back, and new orders are coordinated again.
+// The multi-instance deployment of docs/swarm.md: a TCP load balancer in front of both instances
+// (a third portier: TCP routers, PROXY protocol v2 to each instance's web and websecure) for
+// HTTP-01 and HTTPS alike, the clients' addresses kept, and each instance named in its API.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "support/net.h"
 #include "support/pebble.h"
 #include "support/process.h"
-#include "support/text.h"
 #include "support/redis.h"
+#include "support/text.h"
 
 namespace portier::test {
 namespace {
@@ -45,12 +50,19 @@ class SharedStorageTest : public ::testing::Test {
             std::to_string(web_b_) + "\"\n",
         {"web"});
   }
-  std::string static_yaml(int web) const {
+  // `name`: behind the TCP balancer: PROXY protocol from 127.0.0.1 on web and websecure, and
+  // the API on its own port with this api.dashboardName.
+  std::string static_yaml(int web, const std::string& name = "") const {
+    const std::string pp =
+        name.empty() ? "" : "    proxyProtocol:\n      trustedIPs: [\"127.0.0.1\"]\n";
+    const std::string api = name.empty() ? ""
+                                         : "  traefik:\n    address: \"127.0.0.1:0\"\n"
+                                           "api:\n  insecure: true\n  dashboardName: " +
+                                               name + "\n";
     return "entryPoints:\n"
            "  web:\n    address: \"127.0.0.1:" +
-           std::to_string(web) +
-           "\"\n"
-           "  websecure:\n    address: \"127.0.0.1:0\"\n"
+           std::to_string(web) + "\"\n" + pp + "  websecure:\n    address: \"127.0.0.1:0\"\n" + pp +
+           api +
            "certificatesResolvers:\n  le:\n    acme:\n      email: ops@example.com\n"
            "      storage: \"" +
            redis_.url(prefix_) + "\"\n      caServer: " + pebble_->directory_url() +
@@ -59,12 +71,21 @@ class SharedStorageTest : public ::testing::Test {
            "      httpChallenge:\n        entryPoint: web\n"
            "providers:\n  file:\n    filename: dynamic.yml\n";
   }
-  std::string dynamic(const std::vector<std::string>& hosts) const {
+  // `instance`: answers carry X-Instance: <instance>.
+  std::string dynamic(const std::vector<std::string>& hosts,
+                      const std::string& instance = "") const {
     std::string out = "http:\n  routers:\n";
     for (const auto& h : hosts) {
       out += "    r-" + h + ":\n      rule: \"Host(`" + h +
              "`)\"\n      service: s\n      entryPoints: [websecure]\n"
              "      tls:\n        certResolver: le\n";
+      if (!instance.empty()) out += "      middlewares: [who]\n";
+    }
+    if (!instance.empty()) {
+      out +=
+          "  middlewares:\n    who:\n      headers:\n        customResponseHeaders:\n"
+          "          X-Instance: " +
+          instance + "\n";
     }
     return out + "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
            whoami_->url() + "\"\n";
@@ -186,6 +207,82 @@ TEST_F(SharedStorageTest, TwoInstancesShareOrdersRenewalsAndSurviveARedisRestart
       10s))
       << logs();
   EXPECT_EQ(orders("b.test"), 1) << logs();
+}
+
+// Two instances behind one TCP load balancer with PROXY protocol, as docs/swarm.md deploys them:
+// the balancer (a third portier) takes Pebble's HTTP-01 connections and the clients' HTTPS
+// alike and sends each, with a PROXY v2 header, to either instance in turn. One order; either
+// instance answers the validation from the token the other shared; both serve the certificate,
+// see the client's own address, and say which one they are.
+TEST_F(SharedStorageTest, TwoInstancesBehindATcpBalancerWithProxyProtocol) {
+  a_ = start_portier_static(dir_a_, static_yaml(web_a_, "edge-a"), dynamic({}, "a"),
+                            {"web", "websecure"});
+  b_ = start_portier_static(dir_b_, static_yaml(web_b_, "edge-b"), dynamic({}, "b"),
+                            {"web", "websecure"});
+  const int pa = a_.ports.at("websecure"), pb = b_.ports.at("websecure");
+  auto pair = [](int x, int y) {
+    return "        servers:\n          - address: \"127.0.0.1:" + std::to_string(x) +
+           "\"\n          - address: \"127.0.0.1:" + std::to_string(y) + "\"\n";
+  };
+  front_ = start_portier_static(
+      dir_front_,
+      "entryPoints:\n  web:\n    address: \"127.0.0.1:" + std::to_string(web_port_) +
+          "\"\n  websecure:\n    address: \"127.0.0.1:0\"\n"
+          "providers:\n  file:\n    filename: dynamic.yml\n",
+      "tcp:\n  routers:\n"
+      "    http:\n      rule: \"HostSNI(`*`)\"\n      entryPoints: [web]\n      service: http\n"
+      "    https:\n      rule: \"HostSNI(`*`)\"\n      entryPoints: [websecure]\n"
+      "      service: https\n"
+      "  services:\n    http:\n      loadBalancer:\n" +
+          pair(web_a_, web_b_) + "        serversTransport: pp\n" +
+          "    https:\n      loadBalancer:\n" + pair(pa, pb) +
+          "        serversTransport: pp\n"
+          "  serversTransports:\n    pp:\n      proxyProtocol:\n        version: 2\n",
+      {"web", "websecure"});
+  const int front = front_.ports.at("websecure");
+  dir_a_.write("dynamic.yml", dynamic({"a.test"}, "a"));
+  dir_b_.write("dynamic.yml", dynamic({"a.test"}, "b"));
+  const std::string root = root_file();
+  for (const auto* p : {&a_, &b_}) {
+    ASSERT_TRUE(p->proc->wait_for_log("(configuration applied)\" routers=1", 10s)) << logs();
+  }
+
+  // Through the balancer, from a client address of its own (127.0.0.7): a verified certificate,
+  // one serial whichever instance answers, both instances in turn, the client's address kept.
+  std::set<std::string> serials, instances;
+  std::optional<Response> last;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        Conn c(front, 5s, "127.0.0.7");
+        TlsInfo info = c.start_tls({"a.test", root});
+        if (!info.ok || !info.verified) return false;
+        if (!c.send("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")) return false;
+        last = c.read_response();
+        if (!last || last->status != 200) return false;
+        serials.insert(info.serial);
+        instances.insert(last->header("x-instance"));
+        return instances.size() == 2;
+      },
+      20s))
+      << logs();
+  EXPECT_EQ(serials.size(), 1u) << "one certificate, served by both";
+  EXPECT_EQ(orders("a.test"), 1) << logs();
+  EXPECT_NE(last->body.find("X-Forwarded-For: 127.0.0.7\n"), std::string::npos) << last->body;
+  EXPECT_EQ(serial(pa, "a.test", root), *serials.begin());
+  EXPECT_EQ(serial(pb, "a.test", root), *serials.begin());
+
+  // Which instance is which: the API of each says its name.
+  for (const auto& [proc, name] : {std::pair{&a_, "edge-a"}, std::pair{&b_, "edge-b"}}) {
+    auto api = proc->proc->wait_for_log(
+        "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 1s);
+    ASSERT_TRUE(api) << logs();
+    auto r = http_get(std::stoi(*api), "x", "/api/overview");
+    ASSERT_TRUE(r);
+    auto overview = nlohmann::json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(overview.contains("instance")) << r->body;
+    EXPECT_EQ(overview["instance"]["name"], name) << r->body;
+    EXPECT_FALSE(overview["instance"]["hostname"].get<std::string>().empty()) << r->body;
+  }
 }
 
 }  // namespace

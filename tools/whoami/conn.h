@@ -44,6 +44,8 @@ struct Shared {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<int> health{200};
   std::uint64_t delay_ms = 0;  // --delay: added before every answer of / (a slow backend)
+  // --drain after SIGTERM: every answer says Connection: close.
+  std::atomic<bool> draining{false};
   // The last request /auth received (head and body), served by /last-auth.
   std::mutex auth_mu;
   std::string last_auth;

@@ -9,11 +9,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -30,7 +33,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 constexpr std::string_view kUsage =
-    "usage: whoami [--addr HOST:PORT] [--name NAME] [--threads N] [--delay MS]\n"
+    "usage: whoami [--addr HOST:PORT] [--name NAME] [--threads N] [--delay MS] [--drain MS]\n"
     "              [--tls-cert PEM --tls-key PEM [--client-ca PEM]]\n"
     "\n"
     "  --addr HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks a free\n"
@@ -38,6 +41,8 @@ constexpr std::string_view kUsage =
     "  --name NAME       name shown in responses (default $WHOAMI_NAME, else the hostname)\n"
     "  --threads N       worker threads, each with its own acceptor (default 1)\n"
     "  --delay MS        wait MS milliseconds before answering / (default 0: a slow backend)\n"
+    "  --drain MS        on SIGTERM, stop accepting, then answer for MS milliseconds more, each\n"
+    "                    answer with Connection: close, and exit (default 0: exit at once)\n"
     "  --tls-cert PEM    serve HTTPS with this certificate (chain) file ...\n"
     "  --tls-key PEM     ... and this key file; answers then carry X-Whoami-Tls-Sni,\n"
     "                    X-Whoami-Tls-Resumed and X-Whoami-Client-Cert (subject or none)\n"
@@ -53,6 +58,7 @@ struct Options {
   std::string name;
   int threads = 1;
   std::uint64_t delay_ms = 0;
+  std::uint64_t drain_ms = 0;
   std::string tls_cert, tls_key, client_ca;
 };
 
@@ -98,7 +104,8 @@ std::optional<int> parse_args(int argc, char** argv, Options& options) {
       value = arg.substr(eq + 1);
       arg = arg.substr(0, eq);
     } else if (arg == "--addr" || arg == "--name" || arg == "--threads" || arg == "--delay" ||
-               arg == "--tls-cert" || arg == "--tls-key" || arg == "--client-ca") {
+               arg == "--drain" || arg == "--tls-cert" || arg == "--tls-key" ||
+               arg == "--client-ca") {
       if (i + 1 >= argc) {
         std::cerr << "whoami: " << arg << " needs a value\n" << kUsage;
         return 2;
@@ -123,13 +130,13 @@ std::optional<int> parse_args(int argc, char** argv, Options& options) {
         return 2;
       }
       options.threads = std::stoi(std::string(value));
-    } else if (arg == "--delay") {
+    } else if (arg == "--delay" || arg == "--drain") {
       if (value.empty() || value.size() > 6 ||
           value.find_first_not_of("0123456789") != std::string_view::npos) {
-        std::cerr << "whoami: --delay must be a number of milliseconds up to 999999\n";
+        std::cerr << "whoami: " << arg << " must be a number of milliseconds up to 999999\n";
         return 2;
       }
-      options.delay_ms = std::stoull(std::string(value));
+      (arg == "--delay" ? options.delay_ms : options.drain_ms) = std::stoull(std::string(value));
     } else {
       std::cerr << "whoami: unknown argument '" << arg << "'\n" << kUsage;
       return 2;
@@ -215,16 +222,18 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // acceptors[i] runs on contexts[i]
   try {
     bool reuse_port = options.threads > 1;
     for (int i = 0; i < options.threads; ++i) {
       contexts.push_back(std::make_unique<asio::io_context>(1));
-      tcp::acceptor acceptor = make_acceptor(*contexts.back(), *endpoint, reuse_port);
+      acceptors.push_back(
+          std::make_unique<tcp::acceptor>(make_acceptor(*contexts.back(), *endpoint, reuse_port)));
       if (i == 0) {
         // With port 0 the kernel picked one; the other acceptors join that port.
-        endpoint = acceptor.local_endpoint();
+        endpoint = acceptors.back()->local_endpoint();
       }
-      asio::co_spawn(*contexts.back(), whoami::accept_loop(std::move(acceptor), shared),
+      asio::co_spawn(*contexts.back(), whoami::accept_loop(*acceptors.back(), shared),
                      asio::detached);
     }
   } catch (const boost::system::system_error& e) {
@@ -232,14 +241,35 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  asio::signal_set signals(*contexts.front(), SIGINT, SIGTERM);
-  signals.async_wait([&contexts](const boost::system::error_code& ec, int) {
-    if (!ec) {
-      for (auto& context : contexts) {
-        context->stop();
-      }
+  auto stop_all = [&contexts] {
+    for (auto& context : contexts) {
+      context->stop();
     }
-  });
+  };
+  asio::signal_set signals(*contexts.front(), SIGINT, SIGTERM);
+  asio::steady_timer drain(*contexts.front());
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) {
+          return;
+        }
+        if (options.drain_ms == 0 || shared.draining.exchange(true)) {
+          stop_all();  // no drain asked, or a second signal
+          return;
+        }
+        // --drain: no new connection (with SO_REUSEPORT the kernel sends them to the other
+        // processes on the port), Connection: close on every answer, then exit.
+        for (std::size_t i = 0; i < contexts.size(); ++i) {
+          asio::post(*contexts[i], [&acceptor = *acceptors[i]] {
+            boost::system::error_code ignored;
+            acceptor.close(ignored);
+          });
+        }
+        drain.expires_after(std::chrono::milliseconds(options.drain_ms));
+        drain.async_wait([&](const boost::system::error_code&) { stop_all(); });
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
 
   std::cout << "whoami listening on " << whoami::endpoint_string(*endpoint) << std::endl;
 

@@ -118,7 +118,7 @@ awaitable<Session::Next> Session::serve_one() {
   if (http::Error error = http::analyze_request(head_, info_); error != http::Error::None) {
     co_return co_await fail(error);
   }
-  keep_alive_ = info_.persistent;
+  keep_alive_ = info_.persistent && !shared_.draining.load(std::memory_order_relaxed);
 
   auto [path, query] = split_target(head_.target);
   Route route = route_for(path);
@@ -477,7 +477,7 @@ awaitable<void> serve_connection(tcp::socket socket, Shared& shared, std::uint64
 
 }  // namespace
 
-awaitable<void> accept_loop(tcp::acceptor acceptor, Shared& shared) {
+awaitable<void> accept_loop(tcp::acceptor& acceptor, Shared& shared) {
   auto executor = co_await asio::this_coro::executor;
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));

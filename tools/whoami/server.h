@@ -10,7 +10,8 @@
 namespace whoami {
 
 // Accepts connections until the acceptor is closed or the io_context stops, and serves each one
-// in its own coroutine on the same io_context.
-asio::awaitable<void> accept_loop(tcp::acceptor acceptor, Shared& shared);
+// in its own coroutine on the same io_context. `acceptor` must outlive the loop (main closes it
+// to drain, --drain).
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Shared& shared);
 
 }  // namespace whoami

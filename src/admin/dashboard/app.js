@@ -281,6 +281,10 @@
       renderTraffic(traffic);
       applyFilter();
       $("version").textContent = version && version.Version ? version.Version : "";
+      // Which of several instances this is (api.dashboardName, else the host name).
+      const instance = overview && overview.instance ? overview.instance.name : "";
+      $("instance").textContent = instance || "";
+      document.title = instance ? "portier dashboard: " + instance : "portier dashboard";
       $("banner").hidden = true;
       const live = $("live");
       live.className = "live ok";

@@ -53,7 +53,13 @@ std::string compose_name(const Container& c) {
   auto p = c.labels.find(kComposeProject);
   auto s = c.labels.find(kComposeService);
   if (p != c.labels.end() && s != c.labels.end()) return s->second + "_" + p->second;
-  return c.name;
+  return c.service_name.empty() ? c.name : c.service_name;
+}
+
+// How messages name `c`: a container, or (Swarm) a task or a service's virtual IP.
+std::string noun(const Container& c) {
+  if (c.service_name.empty()) return "container " + c.name;
+  return (c.name == c.service_name ? "service " : "task ") + c.name;
 }
 
 struct Address {
@@ -62,7 +68,9 @@ struct Address {
 };
 
 Address container_address(const Container& c, const std::string& network) {
-  if (c.network_mode == "host") return {"127.0.0.1", std::nullopt};
+  if (c.network_mode == "host") {
+    return {c.host_address.empty() ? "127.0.0.1" : c.host_address, std::nullopt};
+  }
   if (!network.empty()) {
     auto it = c.networks.find(network);
     if (it == c.networks.end() || it->second.empty()) {
@@ -120,11 +128,12 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
   for (const Container* cp : sorted) {
     const Container& c = *cp;
     if (!options.constraints.matches(c.labels)) continue;
-    DecodedLabels d = decode_labels(c.labels, options.label_prefixes, c.name);
+    DecodedLabels d = decode_labels(c.labels, options.label_prefixes, c.name, options.dialect);
     if (!d.enable.value_or(options.exposed_by_default)) continue;
     // A container that is not running is left out, unless it asks to stay (Traefik's
-    // allownonrunning): its routers stay, its services have no server (503).
-    if (!c.running && !d.allow_non_running) continue;
+    // allownonrunning) or stands for an empty Swarm service: its routers stay, its services
+    // have no server (503).
+    if (!c.running && !d.allow_non_running && !c.placeholder) continue;
     for (const auto& e : d.errors) {
       problem(e.warning ? Problem::Level::Warning : Problem::Level::Error, c,
               e.name.empty() ? "" : e.kind + " " + e.name, e.message);
@@ -134,7 +143,7 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
     config::Configuration broken;
     for (const auto& e : d.errors) {
       if (e.warning) continue;
-      const std::string msg = "container " + c.name + ": " + e.message;
+      const std::string msg = noun(c) + ": " + e.message;
       if (e.kind == "router") broken.http.routers[e.name].provider_error = msg;
       if (e.kind == "service") broken.http.services[e.name].provider_error = msg;
       if (e.kind == "middleware") broken.http.middlewares[e.name].provider_error = msg;
@@ -201,7 +210,7 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
           Address a = container_address(c, d.network.empty() ? options.network : d.network);
           if (a.error) {
             problem(Problem::Level::Error, c, "service " + sname, *a.error);
-            server_errors.try_emplace(sname, "container " + c.name + ": " + *a.error);
+            server_errors.try_emplace(sname, noun(c) + ": " + *a.error);
             continue;
           }
           int port = 0;
@@ -215,11 +224,12 @@ BuildOutput build_configuration(const std::vector<Container>& containers,
                     "several exposed ports; using the lowest, " + std::to_string(port) +
                         " (set loadbalancer.server.port to choose)");
           } else {
+            const std::string why = c.service_name.empty() ? "no port: the container exposes none"
+                                                           : "no port: the service publishes none";
             problem(Problem::Level::Error, c, "service " + sname,
-                    "no port: the container exposes none; set loadbalancer.server.port");
-            server_errors.try_emplace(sname, "container " + c.name +
-                                                 ": no port: the container exposes none; set "
-                                                 "loadbalancer.server.port");
+                    why + "; set loadbalancer.server.port");
+            server_errors.try_emplace(sname,
+                                      noun(c) + ": " + why + "; set loadbalancer.server.port");
             continue;
           }
           url = (sl.scheme.empty() ? std::string("http") : sl.scheme) + "://" + a.host + ":" +

@@ -19,6 +19,7 @@
 #include "config/static_config.h"
 #include "providers/docker/constraints.h"
 #include "providers/docker/container.h"
+#include "providers/docker/labels.h"
 
 namespace portier::providers::docker {
 
@@ -29,6 +30,7 @@ struct BuilderOptions {
   std::string network;  // providers.docker.network
   bool allow_empty_services = false;
   Constraints constraints;  // containers that do not match are ignored
+  LabelDialect dialect = LabelDialect::Docker;  // Swarm: the Swarm provider's label keys
 };
 
 struct Problem {
@@ -47,8 +49,8 @@ struct BuildOutput {
 BuildOutput build_configuration(const std::vector<Container>& containers,
                                 const BuilderOptions& options);
 
-// The builder's options from `providers.docker`; an error names a constraint that does not
-// parse (prefixed with "constraints: ").
+// The builder's options from `providers.docker` (or `providers.swarm`: the same keys); an error
+// names a constraint that does not parse (prefixed with "constraints: ").
 Result<BuilderOptions> builder_options(const config::DockerProvider& cfg);
 
 // Renders Traefik's defaultRule template subset: literal text and {{ }} blocks holding `.Name`,

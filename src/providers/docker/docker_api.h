@@ -11,13 +11,16 @@
 
 #include "common/result.h"
 #include "providers/docker/container.h"
+#include "providers/docker/engine_http.h"
 
 namespace portier::providers::docker {
 
 struct Event {
-  std::string type;    // "container", "network"
-  std::string action;  // "start", "die", "health_status: healthy", "connect", ...
+  std::string type;    // "container", "network", "service", "node"
+  std::string action;  // "start", "die", "health_status: healthy", "connect", "update", ...
   std::string id;      // the container's id (for network events, the container concerned)
+  // Container events of Swarm tasks: the task's service (its com.docker.swarm.service.id label).
+  std::string swarm_service;
 };
 
 class DockerApi {
@@ -40,20 +43,23 @@ class DockerApi {
   virtual void stop() = 0;
 };
 
-struct TlsFiles {
-  std::string ca, cert, key;  // paths; empty: not used
-  bool insecure_skip_verify = false;
-};
-
 // endpoint: "unix:///var/run/docker.sock" or "tcp://host:port"; with `tls`, tcp:// speaks
-// HTTPS with those client certificates (the Engine's --tlsverify).
-Result<std::unique_ptr<DockerApi>> make_curl_api(const std::string& endpoint,
-                                                 const std::optional<TlsFiles>& tls = {});
+// HTTPS with those client certificates (the Engine's --tlsverify). timeout: each call's bound
+// (providers.docker.httpClientTimeout; 0: 10 s), the event stream excepted.
+Result<std::unique_ptr<DockerApi>> make_curl_api(
+    const std::string& endpoint, const std::optional<TlsFiles>& tls = {},
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
 // Pure parsing of Engine API JSON, for the client and its tests.
 Result<Container> parse_inspect(const std::string& json);
 Result<std::vector<std::string>> parse_container_ids(const std::string& json,
                                                      const std::vector<std::string>& label_prefixes);
 std::optional<Event> parse_event(const std::string& json_line);
+
+// EngineHttp::events of these `types`, each line parsed (lines that are not events are
+// skipped): what DockerApi::events and SwarmApi::events do.
+Result<bool> stream_events(EngineHttp& http, long long since,
+                           const std::vector<std::string>& types,
+                           const std::function<bool(const Event&)>& on_event);
 
 }  // namespace portier::providers::docker

@@ -97,6 +97,9 @@ std::optional<Event> parse_event(const std::string& line) {
     e.id = str(actor, "ID");
     if (e.id.empty()) e.id = str(j, "id");
   }
+  if (e.type == "container") {
+    e.swarm_service = str(actor.value("Attributes", json::object()), "com.docker.swarm.service.id");
+  }
   if (e.type.empty() || e.id.empty()) return std::nullopt;
   return e;
 }

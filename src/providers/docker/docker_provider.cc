@@ -10,11 +10,11 @@
 namespace portier::providers::docker {
 
 DockerProvider::DockerProvider(boost::asio::io_context& control, BuilderOptions options,
-                               std::unique_ptr<DockerApi> api, Publish publish)
-    : control_(control),
-      options_(std::move(options)),
+                               std::unique_ptr<DockerApi> api, Publish publish, bool watch)
+    : options_(std::move(options)),
       api_(std::move(api)),
-      publish_(std::move(publish)) {}
+      publisher_(control, "docker", "container", std::move(publish)),
+      watch_(watch) {}
 
 DockerProvider::~DockerProvider() { stop(); }
 
@@ -30,14 +30,7 @@ void DockerProvider::stop() {
 }
 
 void DockerProvider::backoff(int attempt, const std::string& why) {
-  // 0.5 s, 1 s, 2 s ... capped at 30 s: a daemon restart is picked up quickly, a dead one
-  // is not hammered.
-  auto delay = std::chrono::milliseconds(std::min<long long>(30000, 500LL << std::min(attempt, 6)));
-  log::warn("docker: " + why, {{"provider", "docker"},
-                               {"retry_in", std::to_string(delay.count()) + "ms"},
-                               {"attempt", std::to_string(attempt + 1)}});
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, delay, [this] { return stopping_.load(); });
+  wait_backoff("docker", attempt, why, mu_, cv_, stopping_);
 }
 
 bool DockerProvider::sync() {
@@ -71,6 +64,11 @@ void DockerProvider::run() {
                                     {"containers", std::to_string(containers_.size())}});
     attempt = 0;
     rebuild();
+    if (!watch_) {  // providers.docker.watch: false
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_.load(); });
+      break;
+    }
     auto r = api_->events(since, [this](const Event& e) {
       if (stopping_) return false;
       on_event(e);
@@ -126,27 +124,7 @@ void DockerProvider::refresh(const std::string& id) {
 void DockerProvider::rebuild() {
   std::vector<Container> list;
   for (const auto& [id, c] : containers_) list.push_back(c);
-  BuildOutput out = build_configuration(list, options_);
-  std::string problems;
-  for (const auto& p : out.problems) problems += p.container + p.object + p.message + "\n";
-  if (problems != last_problems_) {  // say each problem once, not on every event
-    for (const auto& p : out.problems) {
-      log::Fields f = {{"provider", "docker"},
-                       {"container", p.container},
-                       {"object", p.object},
-                       {"error", p.message}};
-      if (p.level == Problem::Level::Error) {
-        log::error("docker: container configuration problem", f);
-      } else {
-        log::warn("docker: container configuration warning", f);
-      }
-    }
-    last_problems_ = std::move(problems);
-  }
-  if (last_ && *last_ == out.config) return;
-  last_ = out.config;
-  boost::asio::post(control_,
-                    [this, cfg = std::move(out.config)]() mutable { publish_(std::move(cfg)); });
+  publisher_(build_configuration(list, options_));
 }
 
 }  // namespace portier::providers::docker

@@ -5,7 +5,8 @@
 // Threading: the Engine calls block, so the provider runs on its own thread; snapshots are
 // posted to the control io_context, where `publish` runs. When the Engine goes away the last
 // snapshot stays live and the provider reconnects with capped exponential backoff
-// (0.5 s ... 30 s), resynchronising in full.
+// (0.5 s ... 30 s), resynchronising in full. With `watch` false it lists once (retrying until
+// that works) and follows nothing.
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@
 
 #include "providers/docker/config_builder.h"
 #include "providers/docker/docker_api.h"
+#include "providers/docker/snapshot_publisher.h"
 
 namespace portier::providers::docker {
 
@@ -27,7 +29,7 @@ class DockerProvider {
  public:
   using Publish = std::function<void(config::Configuration)>;
   DockerProvider(boost::asio::io_context& control, BuilderOptions options,
-                 std::unique_ptr<DockerApi> api, Publish publish);
+                 std::unique_ptr<DockerApi> api, Publish publish, bool watch = true);
   ~DockerProvider();
 
   void start();
@@ -43,13 +45,11 @@ class DockerProvider {
   void rebuild();
   void backoff(int attempt, const std::string& why);
 
-  boost::asio::io_context& control_;
   BuilderOptions options_;
   std::unique_ptr<DockerApi> api_;
-  Publish publish_;
+  SnapshotPublisher publisher_;
+  bool watch_;
   std::map<std::string, Container> containers_;  // provider thread only
-  std::optional<config::Configuration> last_;
-  std::string last_problems_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> events_{0};

@@ -84,7 +84,52 @@ bool is_v1_label(const std::vector<std::string>& parts) {
   };
   if (v1(parts[0])) return true;
   return parts.size() >= 2 && ascii_lower(parts[0]) != "http" && ascii_lower(parts[0]) != "tcp" &&
-         ascii_lower(parts[0]) != "udp" && ascii_lower(parts[0]) != "docker" && v1(parts[1]);
+         ascii_lower(parts[0]) != "udp" && ascii_lower(parts[0]) != "docker" &&
+         ascii_lower(parts[0]) != "swarm" && v1(parts[1]);
+}
+
+// `<prefix>.docker.*` and `<prefix>.swarm.*`: the provider's own keys, not configuration. True
+// when `lkey` is one (then applied to `out`, or reported). Keys are visited in order, so
+// swarm.* (after docker.*) wins where both are set.
+bool provider_key(const std::string& lkey, const std::string& value, LabelDialect dialect,
+                  DecodedLabels& out) {
+  const bool swarm = dialect == LabelDialect::Swarm;
+  auto flag = [&](bool& into) {
+    if (ascii_lower(value) == "true" || ascii_lower(value) == "false") {
+      into = ascii_lower(value) == "true";
+    } else {
+      out.errors.push_back({"container", "", "label " + lkey + " must be true or false"});
+    }
+  };
+  auto ignored = [&](const std::string& why) {
+    out.errors.push_back({"container", "", "label " + lkey + " " + why + "; ignored", true});
+  };
+  if (lkey == "docker.network" || (swarm && lkey == "swarm.network")) {
+    out.network = value;
+  } else if (lkey == "docker.allownonrunning") {
+    if (swarm) {
+      ignored("applies to containers (providers.docker), not to Swarm services");
+    } else {
+      flag(out.allow_non_running);
+    }
+  } else if (lkey == "docker.lbswarm" || (swarm && lkey == "swarm.lbswarm")) {
+    if (swarm) {
+      flag(out.lb_swarm);
+    } else {
+      ignored("applies to Swarm services (providers.swarm), not to containers");
+    }
+  } else if (lkey == "swarm.network" || lkey == "swarm.lbswarm") {
+    ignored("applies to Swarm services (providers.swarm), not to containers");
+  } else {
+    return false;
+  }
+  if (swarm && lkey.rfind("docker.", 0) == 0 && lkey != "docker.allownonrunning") {
+    out.errors.push_back({"container", "",
+                          "label " + lkey + " is Traefik's older name for Swarm services; use " +
+                              "swarm." + lkey.substr(7),
+                          true});
+  }
+  return true;
 }
 
 struct ObjectLabels {
@@ -109,20 +154,27 @@ std::string normalize(const std::string& name) {
   return out;
 }
 
-bool allows_non_running(const std::map<std::string, std::string>& labels,
-                        const std::vector<std::string>& prefixes) {
+std::optional<std::string> prefixed_label(const std::map<std::string, std::string>& labels,
+                                          const std::vector<std::string>& prefixes,
+                                          const std::string& key) {
   for (const auto& prefix : prefixes) {
-    const std::string key = ascii_lower(prefix) + ".docker.allownonrunning";
+    const std::string full = ascii_lower(prefix) + "." + ascii_lower(key);
     for (const auto& [label, value] : labels) {
-      if (ascii_lower(label) == key) return ascii_lower(value) == "true";
+      if (ascii_lower(label) == full) return value;
     }
   }
-  return false;
+  return std::nullopt;
+}
+
+bool allows_non_running(const std::map<std::string, std::string>& labels,
+                        const std::vector<std::string>& prefixes) {
+  auto v = prefixed_label(labels, prefixes, "docker.allownonrunning");
+  return v && ascii_lower(*v) == "true";
 }
 
 DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
                             const std::vector<std::string>& prefixes,
-                            const std::string& container_name) {
+                            const std::string& container_name, LabelDialect dialect) {
   DecodedLabels out;
   // Keys below a prefix, lower-cased for conflict detection; the first prefix wins.
   std::map<std::string, std::pair<std::string, std::string>> chosen;  // lower key -> key, value
@@ -137,11 +189,14 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
 
   // Group by object: kind ("routers"...), name -> keys below it.
   std::map<std::string, std::map<std::string, ObjectLabels>> objects;
-  static const std::vector<std::string> kTop = {"enable",        "docker.network",
-                                                "docker.allownonrunning", "http.routers",
-                                                "http.services", "http.middlewares",
-                                                "tcp.routers", "tcp.services", "tcp.middlewares",
-                                                "udp.routers", "udp.services"};
+  std::vector<std::string> top = {"enable",           "http.routers", "http.services",
+                                  "http.middlewares", "tcp.routers",  "tcp.services",
+                                  "tcp.middlewares",  "udp.routers",  "udp.services"};
+  if (dialect == LabelDialect::Swarm) {
+    top.insert(top.end(), {"swarm.network", "swarm.lbswarm"});
+  } else {
+    top.insert(top.end(), {"docker.network", "docker.allownonrunning"});
+  }
   std::vector<std::string> v1_labels;
   for (const auto& [lkey, kv] : chosen) {
     const auto& [key, value] = kv;
@@ -154,18 +209,7 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
       }
       continue;
     }
-    if (lkey == "docker.network") {
-      out.network = value;
-      continue;
-    }
-    if (lkey == "docker.allownonrunning") {
-      if (ascii_lower(value) == "true" || ascii_lower(value) == "false") {
-        out.allow_non_running = ascii_lower(value) == "true";
-      } else {
-        out.errors.push_back({"container", "", "label docker.allownonrunning must be true or false"});
-      }
-      continue;
-    }
+    if (provider_key(lkey, value, dialect, out)) continue;
     if (is_v1_label(parts)) {
       v1_labels.push_back(key);
       continue;
@@ -204,8 +248,8 @@ DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
     }
     std::string msg = "unknown label `" + key + "`";
     if (std::string s =
-                   config::closest(parts.size() > 1 ? parts[0] + "." + parts[1] : parts[0], kTop);
-               !s.empty()) {
+            config::closest(parts.size() > 1 ? parts[0] + "." + parts[1] : parts[0], top);
+        !s.empty()) {
       msg += "; did you mean `" + s + "...`?";
     }
     out.errors.push_back({"container", "", msg});

@@ -28,10 +28,16 @@ struct LabelError {
   bool warning = false;  // reported, but nothing is left out
 };
 
+// Who reads the labels: the Docker provider (a container's) or the Swarm provider (a service's:
+// `swarm.network` and `swarm.lbswarm` too, and Traefik's older `docker.network` and
+// `docker.lbswarm`; `docker.allownonrunning` is a container's only).
+enum class LabelDialect { Docker, Swarm };
+
 struct DecodedLabels {
   std::optional<bool> enable;                   // <prefix>.enable
-  std::string network;                          // <prefix>.docker.network
+  std::string network;                          // <prefix>.docker.network (Swarm: swarm.network)
   bool allow_non_running = false;               // <prefix>.docker.allownonrunning
+  bool lb_swarm = false;                        // Swarm: <prefix>.swarm.lbswarm, docker.lbswarm
   config::Configuration config;                 // routers, services (without servers), middlewares
   std::map<std::string, ServerLabels> servers;  // by service name
   // tcp.services.<name>.loadbalancer.server.port, by TCP service name (0: the exposed port).
@@ -45,11 +51,17 @@ struct DecodedLabels {
 // `traefik.frontend.rule`, ...) are ignored with one warning naming them all.
 DecodedLabels decode_labels(const std::map<std::string, std::string>& labels,
                             const std::vector<std::string>& prefixes,
-                            const std::string& container_name);
+                            const std::string& container_name,
+                            LabelDialect dialect = LabelDialect::Docker);
 
 // Traefik's normalize: the alphanumeric runs of `name` joined with '-' ("web_my.proj" ->
 // "web-my-proj").
 std::string normalize(const std::string& name);
+
+// The value of `<prefix>.<key>` (both case-insensitive) under the first prefix that has it.
+std::optional<std::string> prefixed_label(const std::map<std::string, std::string>& labels,
+                                          const std::vector<std::string>& prefixes,
+                                          const std::string& key);
 
 // Does the container ask to be routed while not running (`<prefix>.docker.allownonrunning`)?
 bool allows_non_running(const std::map<std::string, std::string>& labels,

@@ -223,6 +223,21 @@ TEST(HandleApi, TrafficHook) {
   EXPECT_EQ(handle_api(store, "", "POST", "/api/portier/traffic", "").status, 405);
 }
 
+// Which instance answers: api.dashboardName (Traefik's /api/version field), else the host name.
+TEST(HandleApi, InstanceName) {
+  RuntimeStore store;
+  store.hostname = "node-1";
+  json overview = json::parse(handle_api(store, "3.0", "GET", "/api/overview", "").body);
+  EXPECT_EQ(overview["instance"], json::parse(R"({"name":"node-1","hostname":"node-1"})"));
+  EXPECT_FALSE(json::parse(handle_api(store, "3.0", "GET", "/api/version", "").body)
+                   .contains("dashboardName"));
+  store.dashboard_name = "edge-a";
+  overview = json::parse(handle_api(store, "3.0", "GET", "/api/overview", "").body);
+  EXPECT_EQ(overview["instance"], json::parse(R"({"name":"edge-a","hostname":"node-1"})"));
+  EXPECT_EQ(json::parse(handle_api(store, "3.0", "GET", "/api/version", "").body)["dashboardName"],
+            "edge-a");
+}
+
 TEST(HandleApi, PercentDecode) {
   EXPECT_EQ(percent_decode("a%40b%2Fc"), "a@b/c");
   EXPECT_EQ(percent_decode("a+b"), "a+b");

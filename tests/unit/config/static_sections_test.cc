@@ -154,6 +154,13 @@ TEST(StaticSections, KeysTraefikDoesNotKnowAreErrors) {
        "unknown key `entryPoints.web.http2.maxStreams`"},
       {"pingg: {}\n", "unknown key `pingg`; did you mean `ping`?"},
       {"api:\n  basePath: api\n", "`api.basePath` must start with /"},
+      {"providers:\n  swarm:\n    exposedByDefualt: false\n",
+       "unknown key `providers.swarm.exposedByDefualt`; did you mean "
+       "`providers.swarm.exposedByDefault`?"},
+      {"providers:\n  swarm:\n    refreshSeconds: soon\n",
+       "`providers.swarm.refreshSeconds` must be a duration"},
+      {"providers:\n  docker:\n    refreshSeconds: 15\n",
+       "unknown key `providers.docker.refreshSeconds`"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -161,6 +168,48 @@ TEST(StaticSections, KeysTraefikDoesNotKnowAreErrors) {
     ASSERT_FALSE(cfg);
     EXPECT_NE(cfg.error().message.find(c.expect), std::string::npos) << cfg.error().message;
   }
+}
+
+// providers.swarm: Traefik's keys, decoded and checked like providers.docker's.
+TEST(StaticSections, SwarmProvider) {
+  auto cfg = decode_static_yaml(kWeb +
+                                    "providers:\n  swarm:\n    endpoint: tcp://127.0.0.1:2376\n"
+                                    "    exposedByDefault: false\n    network: front\n"
+                                    "    defaultRule: \"Host(`{{ .Name }}.example`)\"\n"
+                                    "    constraints: \"Label(`a`, `b`)\"\n"
+                                    "    refreshSeconds: 30\n    httpClientTimeout: 5s\n"
+                                    "    allowEmptyServices: true\n    watch: false\n"
+                                    "    tls:\n      ca: ca.pem\n      insecureSkipVerify: true\n"
+                                    "    useBindPortIP: true\n",
+                                "s.yml");
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  ASSERT_TRUE(cfg->providers.swarm);
+  EXPECT_FALSE(cfg->providers.docker);
+  const DockerProvider& s = *cfg->providers.swarm;
+  EXPECT_EQ(s.endpoint, "tcp://127.0.0.1:2376");
+  EXPECT_FALSE(s.exposed_by_default);
+  EXPECT_EQ(s.network, "front");
+  EXPECT_EQ(s.default_rule, "Host(`{{ .Name }}.example`)");
+  EXPECT_EQ(s.constraints, "Label(`a`, `b`)");
+  EXPECT_EQ(s.refresh_seconds, std::chrono::seconds(30));
+  EXPECT_EQ(s.http_client_timeout, std::chrono::seconds(5));
+  EXPECT_TRUE(s.allow_empty_services);
+  EXPECT_FALSE(s.watch);
+  ASSERT_TRUE(s.tls);
+  EXPECT_EQ(s.tls->ca, "ca.pem");
+  EXPECT_TRUE(s.tls->insecure_skip_verify);
+  EXPECT_NE(joined(cfg->warnings).find("`providers.swarm.useBindPortIP` is not supported yet"),
+            std::string::npos);
+  // The flags, Traefik's names.
+  auto flags = decode_static_sources("", "", {},
+                                     {{"providers.swarm", "true"},
+                                      {"providers.swarm.refreshSeconds", "1m"},
+                                      {"providers.swarm.exposedByDefault", "false"}});
+  ASSERT_TRUE(flags) << flags.error().message;
+  ASSERT_TRUE(flags->providers.swarm);
+  EXPECT_EQ(flags->providers.swarm->refresh_seconds, std::chrono::minutes(1));
+  EXPECT_FALSE(flags->providers.swarm->exposed_by_default);
+  EXPECT_EQ(flags->providers.swarm->endpoint, "unix:///var/run/docker.sock");
 }
 
 TEST(StaticSections, AccessLog) {

@@ -75,7 +75,7 @@ TEST(StaticSources, EveryDocumentedOptionDecodes) {
     if (key.find("providers.file") != std::string::npos) continue;  // filename xor directory
     if (key.ends_with(".to") || key.ends_with("httpChallenge.entryPoint")) value = "web";
     if (key.ends_with("http.tls") || key == "api" || key == "ping" || key == "providers.docker" ||
-        key == "metrics.prometheus") {
+        key == "providers.swarm" || key == "metrics.prometheus") {
       value = "true";
     }
     if (key == "ping.entryPoint") value = "web";

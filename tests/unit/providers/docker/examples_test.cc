@@ -1,7 +1,8 @@
-// The deployment examples cannot rot: every compose file under examples/ has its labels decoded
-// by portier's own decoder and its portier service's command and environment decoded as static
-// configuration, after compose's variable substitution (`${VAR}`, `${VAR:-default}`, `$$`);
-// and the Dockerfile's default arguments and environment decode too. A renamed option or a
+// The deployment examples cannot rot: every compose file under examples/ (and the swarm stack)
+// has its labels decoded by portier's own decoder and its portier service's command and
+// environment decoded as static configuration, after compose's variable substitution
+// (`${VAR}`, `${VAR:-default}`, `$$`); and the Dockerfile's default arguments and environment
+// decode too. A renamed option or a
 // typo in any of them fails here. (examples/compose-host also runs for real in the e2e test
 // tests/e2e/image_test.cc.)
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include "proxy/middlewares/htpasswd.h"
 #include "providers/docker/config_builder.h"
 #include "providers/docker/labels.h"
+#include "providers/docker/swarm_builder.h"
 
 namespace portier::providers::docker {
 namespace {
@@ -187,6 +189,50 @@ TEST(Examples, HostVariantFollowsItsVariables) {
   EXPECT_EQ(d.portier->entry_points.at("web").address, "127.0.0.1:18080");
   EXPECT_EQ(d.portier->entry_points.at("traefik").address, "127.0.0.1:18082");
   EXPECT_EQ(d.portier->certificates_resolvers.at("le").ca_server, "https://127.0.0.1:14000/dir");
+}
+
+// examples/swarm/stack.yml: portier's command decodes as static configuration (the Swarm
+// provider, Redis storage, PROXY protocol), and the whoami service's deploy labels, read by the
+// Swarm provider's builder as one of its tasks on the stack's network, give its router.
+TEST(Examples, SwarmStackDecodes) {
+  YAML::Node stack = YAML::LoadFile(std::string(EXAMPLES_DIR) + "/swarm/stack.yml");
+  std::vector<std::string> args;
+  for (const auto& a : stack["services"]["portier"]["command"]) {
+    args.push_back(substitute(a.Scalar(), kUserVars));
+  }
+  auto flags = config::flags_to_keys(args);
+  ASSERT_TRUE(flags) << flags.error().message;
+  auto cfg = config::decode_static_sources("", "", {}, *flags);
+  ASSERT_TRUE(cfg) << cfg.error().message;
+  ASSERT_TRUE(cfg->providers.swarm.has_value());
+  EXPECT_FALSE(cfg->providers.docker.has_value());
+  EXPECT_EQ(cfg->certificates_resolvers.at("le").storage.rfind("redis://redis:6379/0", 0), 0u);
+  ASSERT_TRUE(cfg->entry_points.at("websecure").proxy_protocol.has_value());
+  EXPECT_EQ(stack["services"]["portier"]["deploy"]["mode"].Scalar(), "global");
+
+  SwarmService whoami;
+  whoami.id = "w";
+  whoami.name = "demo_whoami";
+  for (const auto& kv : stack["services"]["whoami"]["deploy"]["labels"]) {
+    whoami.labels[kv.first.Scalar()] = kv.second.Scalar();
+  }
+  SwarmTask task;
+  task.id = "t1";
+  task.slot = 1;
+  task.state = task.desired_state = "running";
+  task.addresses = {{"demo_front", "10.0.1.5"}, {"ingress", "10.0.0.5"}};
+  whoami.tasks.push_back(task);
+  SwarmState state;
+  state.services[whoami.id] = whoami;
+  auto options = builder_options(*cfg->providers.swarm);
+  ASSERT_TRUE(options);
+  options->dialect = LabelDialect::Swarm;
+  auto built = build_swarm_configuration(state, *options);
+  for (const auto& p : built.problems) ADD_FAILURE() << p.container << ": " << p.message;
+  ASSERT_TRUE(built.config.http.routers.count("whoami"));
+  EXPECT_EQ(built.config.http.routers.at("whoami").rule, "Host(`whoami.example.com`)");
+  EXPECT_EQ(built.config.http.services.at("whoami").load_balancer->servers.at(0).url,
+            "http://10.0.1.5:80");
 }
 
 // The image's own defaults: its CMD and ENV decode, and ping is on for HEALTHCHECK.

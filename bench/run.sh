@@ -230,53 +230,81 @@ run_h2load() {  # run_h2load SECONDS OUT URL: one bounded h2load run (HTTP/2 ove
 
 sample() { procfs sample "$server_cpu" "$client_cpu" "$proxy_pid" "$backend_pid"; }
 
-bench_proxy() {  # bench_proxy NAME PORT TLS_PORT TCP_PORT: warm-up and rounds of every scenario, peak RSS
-  local name=$1 port=$2 tls_port=$3 tcp_port=$4 scenario round out other client url
+declare -A pid_of ports_of  # per proxy: its PID, and "PORT TLS_PORT TCP_PORT"
+
+scenario_load() {  # scenario_load NAME SCENARIO: sets url, args and load for NAME in SCENARIO
+  local name=$1 scenario=$2 port tls_port tcp_port
+  read -r port tls_port tcp_port <<<"${ports_of[$name]}"
+  args=()
+  url="http://127.0.0.1:$port/"
+  [[ $scenario == tls-* ]] && url="https://127.0.0.1:$tls_port/"
+  [[ $scenario == tcp* ]] && url="http://127.0.0.1:$tcp_port/"
+  [[ $scenario == close || $scenario == tls-handshake || $scenario == tcp-close ]] &&
+    args=(-H "Connection: close")
+  if [[ -n $WRK_HEADERS ]]; then
+    local h hs
+    IFS='|' read -r -a hs <<<"$WRK_HEADERS"
+    for h in "${hs[@]}"; do args+=(-H "$h"); done
+  fi
+  load=run_wrk
+  if [[ $scenario == h2 ]]; then
+    load=run_h2load
+    url="https://127.0.0.1:$tls_port/"
+  fi
+}
+
+# Debian 12 packages no nginx stream module (libnginx-mod-stream): no L4 nginx to compare.
+skips() { [[ $2 == tcp* && $1 == nginx ]]; }  # skips NAME SCENARIO
+
+one_round() {  # one_round NAME SCENARIO ROUND: one measured run, appended to results.tsv
+  local name=$1 scenario=$2 round=$3 out other client url load
   local s0 c0 t0 p0 b0 s1 c1 t1 p1 b1  # server CPU busy, client CPU busy/total, proxy, backend
-  start_proxy "$name" "$port" "$tls_port" "$tcp_port"
-  log "$name: PID(s) $(procfs pids "$proxy_pid" | tr '\n' ' ')"
+  local -a args
+  scenario_load "$name" "$scenario"
+  proxy_pid=${pid_of[$name]}
+  out=$tmp/wrk-$name-$scenario-$round.txt
+  read -r s0 c0 t0 p0 b0 <<<"$(sample)"
+  $load "$DURATION" "$out" "$url" "${args[@]}"
+  read -r s1 c1 t1 p1 b1 <<<"$(sample)"
+  check_alive backend "$backend_pid"
+  check_alive "$name" "$proxy_pid"
+  # Other load on the server CPU skews the result; a saturated client caps req/s.
+  other=0 client=0
+  if [[ $server_cpu != - ]]; then
+    other=$(((s1 - s0) - (p1 - p0) - (b1 - b0)))
+    client=$((100 * (c1 - c0) / (t1 - t0)))
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$round" $((p1 - p0)) \
+    "$other" "$client" "$out" >>"$tmp/results.tsv"
+  log "$name $scenario round $round/$ROUNDS: $(python3 -B "$BENCH/lib/wrk_parse.py" "$out");" \
+    "other load on the proxy's CPU $((other * 100 / (DURATION * CLK_TCK)))%," \
+    "wrk's CPU ${client}% busy (wrk and others)"
+}
+
+# Every proxy runs from the start (an idle one costs nothing), and each round of a scenario
+# measures them one after the other: the machine's drift (this VM's hypervisor takes CPU
+# time at random, and its speed changes for minutes at a time) then falls on all of them
+# alike, where measuring one proxy's rounds after another's compared different machines.
+bench_all() {  # bench_all NAME...: warm-up, then interleaved rounds of every scenario; peak RSS
+  local name scenario round url load
+  local -a args
   for scenario in $SCENARIOS; do
-    # Debian 12 packages no nginx stream module (libnginx-mod-stream): no L4 nginx to compare.
-    [[ $scenario == tcp* && $name == nginx ]] && continue
-    local args=()
-    url="http://127.0.0.1:$port/"
-    [[ $scenario == tls-* ]] && url="https://127.0.0.1:$tls_port/"
-    [[ $scenario == tcp* ]] && url="http://127.0.0.1:$tcp_port/"
-    [[ $scenario == close || $scenario == tls-handshake || $scenario == tcp-close ]] &&
-      args=(-H "Connection: close")
-    if [[ -n $WRK_HEADERS ]]; then
-      local h hs
-      IFS='|' read -r -a hs <<<"$WRK_HEADERS"
-      for h in "${hs[@]}"; do args+=(-H "$h"); done
-    fi
-    local load=run_wrk
-    if [[ $scenario == h2 ]]; then
-      load=run_h2load
-      url="https://127.0.0.1:$tls_port/"
-    fi
-    $load "$WARMUP" "$tmp/warmup.txt" "$url" "${args[@]}"
+    for name in "$@"; do
+      skips "$name" "$scenario" && continue
+      scenario_load "$name" "$scenario"
+      $load "$WARMUP" "$tmp/warmup.txt" "$url" "${args[@]}"
+    done
     for ((round = 1; round <= ROUNDS; round++)); do
-      out=$tmp/wrk-$name-$scenario-$round.txt
-      read -r s0 c0 t0 p0 b0 <<<"$(sample)"
-      $load "$DURATION" "$out" "$url" "${args[@]}"
-      read -r s1 c1 t1 p1 b1 <<<"$(sample)"
-      check_alive backend "$backend_pid"
-      check_alive "$name" "$proxy_pid"
-      # Other load on the server CPU skews the result; a saturated client caps req/s.
-      other=0 client=0
-      if [[ $server_cpu != - ]]; then
-        other=$(((s1 - s0) - (p1 - p0) - (b1 - b0)))
-        client=$((100 * (c1 - c0) / (t1 - t0)))
-      fi
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$round" $((p1 - p0)) \
-        "$other" "$client" "$out" >>"$tmp/results.tsv"
-      log "$name $scenario round $round/$ROUNDS: $(python3 -B "$BENCH/lib/wrk_parse.py" "$out");" \
-        "other load on the proxy's CPU $((other * 100 / (DURATION * CLK_TCK)))%," \
-        "wrk's CPU ${client}% busy (wrk and others)"
+      for name in "$@"; do
+        skips "$name" "$scenario" && continue
+        one_round "$name" "$scenario" "$round"
+      done
     done
   done
-  printf '%s\t%s\n' "$name" "$(procfs hwm "$proxy_pid")" >>"$tmp/rss.tsv"
-  stop "$proxy_pid"
+  for name in "$@"; do
+    printf '%s\t%s\n' "$name" "$(procfs hwm "${pid_of[$name]}")" >>"$tmp/rss.tsv"
+    stop "${pid_of[$name]}"
+  done
 }
 
 footer() {
@@ -329,9 +357,13 @@ main() {
 
   local i=1
   for name in "${proxies[@]}"; do
-    bench_proxy "$name" "${ports[i]}" "${ports[i + 1]}" "${ports[i + 2]}"
+    start_proxy "$name" "${ports[i]}" "${ports[i + 1]}" "${ports[i + 2]}"
+    pid_of[$name]=$proxy_pid
+    ports_of[$name]="${ports[i]} ${ports[i + 1]} ${ports[i + 2]}"
+    log "$name: PID(s) $(procfs pids "$proxy_pid" | tr '\n' ' ')"
     i=$((i + 3))
   done
+  bench_all "${proxies[@]}"
 
   {
     python3 -B "$BENCH/lib/report.py" "$CLK_TCK" "$CONNS" "$tmp/results.tsv" "$tmp/rss.tsv"

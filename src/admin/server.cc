@@ -1,5 +1,7 @@
 #include "admin/server.h"
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 
 #include "admin/api.h"
@@ -10,6 +12,13 @@ ApiServer::ApiServer(const RuntimeStore& store, std::string version)
     : store_(store), version_(std::move(version)), http_(std::make_unique<httplib::Server>()) {
   // The API reads no body: a small limit keeps a client from making the thread buffer one.
   http_->set_payload_max_length(64 * 1024);
+  // cpp-httplib sets SO_REUSEPORT by default, which lets this listener share its port with
+  // another process of the same user (another portier's entrypoint) and take half its
+  // connections without a word. SO_REUSEADDR only: such a port makes start() fail instead.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     // req.path is already decoded; handle_api wants the target as sent.
     std::string_view target = req.target, query;

@@ -29,6 +29,12 @@ void Server::set_observers(observability::Metrics* metrics, observability::Acces
 }
 
 Server::~Server() {
+  if (running_) {
+    // Started but never shut down: main() gave up on a later step (the API's port, say).
+    // Without this the workers would run on and the join below would never return.
+    for (auto& w : workers_) w->drain();
+    for (auto& w : workers_) w->abort();
+  }
   for (auto& w : workers_) w->join();
 }
 
@@ -64,6 +70,7 @@ Result<bool> Server::start() {
       cv_.notify_all();
     });
   }
+  running_ = true;
   log::info("portier started", {{"workers", std::to_string(workers_.size())}});
   return true;
 }
@@ -88,6 +95,7 @@ bool Server::shutdown() {
   }
   lock.unlock();
   for (auto& w : workers_) w->join();
+  running_ = false;
   log::info("stopped");
   return clean;
 }

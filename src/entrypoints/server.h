@@ -47,6 +47,7 @@ class Server {
   const config::StaticConfig& cfg_;
   std::vector<EntryPointSpec> specs_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  bool running_ = false;  // started and not shut down
   std::mutex mu_;
   std::condition_variable cv_;
   std::size_t exited_ = 0;

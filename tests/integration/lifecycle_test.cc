@@ -179,5 +179,30 @@ TEST(Lifecycle, ASecondProcessCannotListenOnTheSamePort) {
   EXPECT_EQ(r->status, 200);
 }
 
+// The same for the API's own listener (api.insecure on the traefik entrypoint): it used to
+// bind with SO_REUSEPORT (cpp-httplib's default) and silently share another portier's port.
+TEST(Lifecycle, TheApiListenerCannotShareAnotherProcesssPort) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "first");
+  Portier first = start_portier(dir, route_to(w.url()));
+  TempDir other;
+  auto cfg = other.write(
+      "portier.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:" +
+                         std::to_string(free_port()) + "\"\n  traefik:\n    address: \"127.0.0.1:" +
+                         std::to_string(first.port) + "\"\napi:\n  insecure: true\n");
+  auto second =
+      Process::start({PORTIER_BIN, "--configFile=" + cfg.string()}, other.path() / "second.log");
+  auto code = second->wait_exit(std::chrono::seconds(10));
+  ASSERT_TRUE(code) << "the second portier's API is listening on the first one's port\n"
+                    << second->log();
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(second->log().find("cannot listen"), std::string::npos) << second->log();
+  for (int i = 0; i < 20; ++i) {  // every connection still reaches the first
+    auto r = http_get(first.port, "x", "/");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+}
+
 }  // namespace
 }  // namespace portier::test

@@ -37,8 +37,10 @@ class DockerTest : public ::testing::Test {
 
   Portier start_portier_docker(const std::string& docker_options = "",
                                const std::string& dynamic = "") {
+    // The API (when docker_options ask for it) on a port of its own: the default
+    // 127.0.0.1:8080 is shared by every test binary that runs at the same time.
     return start_portier(
-        dir_, dynamic, "",
+        dir_, dynamic, "  traefik:\n    address: \"127.0.0.1:0\"\n",
         "  docker:\n    endpoint: \"" + DockerEnv::get().endpoint() + "\"\n" + docker_options, 1);
   }
 

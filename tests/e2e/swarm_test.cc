@@ -94,7 +94,8 @@ class SwarmTest : public ::testing::Test {
                                            env.tls_file("client.pem") + "\"\n      key: \"" +
                                            env.tls_file("client-key.pem")
                                      : env.endpoint();
-    return start_portier(dir_, "", "",
+    // The API on a port of its own: the default 127.0.0.1:8080 is shared by every test binary.
+    return start_portier(dir_, "", "  traefik:\n    address: \"127.0.0.1:0\"\n",
                          "  swarm:\n    endpoint: \"" + endpoint +
                              "\"\n    refreshSeconds: 300s\n" + options +
                              "api:\n  insecure: true\n",

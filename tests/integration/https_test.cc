@@ -64,6 +64,8 @@ class HttpsTest : public ::testing::Test {
            "  websecure:\n    address: \"127.0.0.1:" +
            std::to_string(websecure_port_) +
            "\"\n"
+           // The API (api.insecure) on a port of its own, not the default 127.0.0.1:8080.
+           "  traefik:\n    address: \"127.0.0.1:0\"\n"
            "certificatesResolvers:\n  le:\n    acme:\n      email: ops@example.com\n"
            "      storage: " +
            (dir_.path() / "acme.json").string() + "\n      caServer: " + pebble_->directory_url() +

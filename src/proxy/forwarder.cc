@@ -236,10 +236,10 @@ class Exchange {
   asio::awaitable<bool> send_request();
   asio::awaitable<Outcome> handle_response();
   // Reads until up_->head holds a whole response head (or a malformed one). On a read failure
-  // it says how the exchange ends instead: a retry, or fail() with `fail_status`, `fail_why`.
+  // it says how the exchange ends instead: a retry (retry_ set), or fail() with `fail_status`,
+  // `fail_why`.
   struct HeadRead {
     http::ParseResult pr;
-    bool retry = false;
     int fail_status = 502;
     const char* fail_why = nullptr;
   };
@@ -575,7 +575,6 @@ asio::awaitable<Exchange::HeadRead> Exchange::read_response_head() {
         // Refused or reset before any response byte. On a pooled connection that is most
         // likely the server closing an idle connection as we reused it: the server is fine.
         retry_ = true;
-        r.retry = true;
         co_return r;
       }
       r.fail_status = up_read_->expired() ? 504 : 502;
@@ -597,7 +596,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
   for (;;) {
     const http::ResponseHead& head = up_->head;
     const HeadRead read = co_await read_response_head();
-    if (read.retry) co_return Outcome::Close;
+    if (retry_) co_return Outcome::Close;
     if (read.fail_why != nullptr) {
       fail_status = read.fail_status;
       failed = read.fail_why;

@@ -41,8 +41,9 @@ RUN launcher=; if [ -n "$CCACHE_REMOTE" ]; then \
     fi \
     && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DPORTIER_BUILD_TESTS=OFF \
       -DPORTIER_BUILD_BENCH=OFF -DPORTIER_CCACHE=OFF $launcher \
-    && cmake --build build -j"${JOBS:-$(nproc)}" --target portier whoami \
-    && mkdir -p /out && strip -o /out/portier build/src/app/portier \
+    && cmake --build build -j"${JOBS:-$(nproc)}" --target portier portier_modsecurity whoami \
+    && mkdir -p /out/lib && strip -o /out/portier build/src/app/portier \
+    && strip -o /out/lib/portier-modsecurity.so build/lib/portier/portier-modsecurity.so \
     && strip -o /out/whoami build/tools/whoami/whoami
 
 FROM ${RUNTIME_BASE} AS runtime
@@ -53,14 +54,19 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /out/
 # The image's root: the dynamic loader and every library portier links (resolved by ldd,
-# symlinks followed), CA certificates (libcurl's and OpenSSL's default paths), the Core Rule
+# symlinks followed) or loads when a feature needs it (libcurl; libmodsecurity through
+# portier's module in /usr/local/lib/portier), CA certificates (libcurl's and OpenSSL's default paths), the Core Rule
 # Set the waf middleware loads, passwd/group with the user `portier` (65532, distroless's
 # nonroot id) and directories it may write: /var/lib/portier (acme.json) and /tmp.
 RUN set -eu; r=/rootfs; \
-    mkdir -p $r/usr/local/bin $r/etc/ssl/certs $r/usr/share $r/etc/portier $r/var/lib/portier $r/tmp; \
+    mkdir -p $r/usr/local/bin $r/usr/local/lib/portier $r/etc/ssl/certs $r/usr/share $r/etc/portier \
+      $r/var/lib/portier $r/tmp; \
     cp -a /out/portier /out/whoami $r/usr/local/bin/; \
+    cp -a /out/lib/portier-modsecurity.so $r/usr/local/lib/portier/; \
     cp /usr/sbin/setcap $r/usr/local/bin/; \
-    for f in $(ldd /out/portier /usr/sbin/setcap | awk '$2 == "=>" {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}' | sort -u); do \
+    curl=$(ldconfig -p | awk '$1 == "libcurl.so.4" {print $NF; exit}'); test -n "$curl"; \
+    for f in $( { ldd /out/portier /out/lib/portier-modsecurity.so "$curl" /usr/sbin/setcap \
+        | awk '$2 == "=>" {print $3} $1 ~ /^\// && $1 !~ /:$/ {print $1}'; echo "$curl"; } | sort -u); do \
       mkdir -p "$r$(dirname "$f")"; cp -L "$f" "$r$f"; \
     done; \
     cp -L /etc/ssl/certs/ca-certificates.crt $r/etc/ssl/certs/; \
@@ -70,7 +76,10 @@ RUN set -eu; r=/rootfs; \
     printf 'root:x:0:\nportier:x:65532:\n' > $r/etc/group; \
     printf 'hosts: files dns\n' > $r/etc/nsswitch.conf; \
     chown 65532:65532 $r/var/lib/portier; chmod 1777 $r/tmp; \
-    chroot $r /usr/local/bin/portier --version >/dev/null
+    chroot $r /usr/local/bin/portier --version >/dev/null; \
+    printf 'http:\n  middlewares:\n    w:\n      waf: {}\n' > $r/tmp/waf.yml; \
+    chroot $r /usr/local/bin/portier check --providers.file.filename=/tmp/waf.yml >/dev/null; \
+    rm $r/tmp/waf.yml
 
 FROM scratch
 COPY --from=runtime /rootfs/ /

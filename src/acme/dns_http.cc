@@ -1,6 +1,6 @@
 #include "acme/dns_http.h"
 
-#include <curl/curl.h>
+#include "common/curl_lib.h"
 
 namespace portier::acme {
 namespace {
@@ -25,33 +25,33 @@ size_t append(char* data, size_t size, size_t n, void* user) {
 Result<DnsHttpResponse> dns_http(const std::string& method, const std::string& url,
                                  const std::vector<std::string>& headers, const std::string& body,
                                  const std::string& basic, std::chrono::milliseconds timeout) {
-  CURL* h = curl_easy_init();
+  CURL* h = curl::easy_init();
   if (h == nullptr) return Error{"cannot create an HTTP client"};
   DnsHttpResponse r;
   curl_slist* list = nullptr;
-  for (const auto& line : headers) list = curl_slist_append(list, line.c_str());
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  for (const auto& line : headers) list = curl::slist_append(list, line.c_str());
+  curl::easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl::easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (method == "POST" || !body.empty()) {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl::easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+    curl::easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   }
-  if (method == "GET") curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  if (method == "GET") curl::easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  curl::easy_setopt(h, CURLOPT_HTTPHEADER, list);
   if (!basic.empty()) {
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(h, CURLOPT_USERPWD, basic.c_str());
+    curl::easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl::easy_setopt(h, CURLOPT_USERPWD, basic.c_str());
   }
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-  CURLcode rc = curl_easy_perform(h);
-  if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(h);
-  if (rc != CURLE_OK) return Error{method + " " + shown(url) + ": " + curl_easy_strerror(rc)};
+  curl::easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl::easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl::easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl::easy_setopt(h, CURLOPT_WRITEFUNCTION, append);
+  curl::easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
+  CURLcode rc = curl::easy_perform(h);
+  if (rc == CURLE_OK) curl::easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+  curl::slist_free_all(list);
+  curl::easy_cleanup(h);
+  if (rc != CURLE_OK) return Error{method + " " + shown(url) + ": " + curl::easy_strerror(rc)};
   return r;
 }
 

@@ -1,5 +1,5 @@
 // Transport over libcurl easy handles (one per request: ACME traffic is a few requests a day).
-#include <curl/curl.h>
+#include "common/curl_lib.h"
 
 #include <algorithm>
 #include <cctype>
@@ -56,7 +56,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
 
 void global_init() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { curl::global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 class CurlTransport final : public Transport {
@@ -80,51 +80,51 @@ class CurlTransport final : public Transport {
   Result<HttpResponse> perform(const std::string& url, const char* method, const std::string* body,
                                const std::string& accept) {
     HttpResponse resp;
-    CURL* h = curl_easy_init();
+    CURL* h = curl::easy_init();
     if (h == nullptr) return Error{"acme: cannot create a curl handle"};
     curl_slist* hdrs = nullptr;
-    hdrs = curl_slist_append(hdrs, "User-Agent: portier-acme/0.1");
-    if (!accept.empty()) hdrs = curl_slist_append(hdrs, ("Accept: " + accept).c_str());
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+    hdrs = curl::slist_append(hdrs, "User-Agent: portier-acme/0.1");
+    if (!accept.empty()) hdrs = curl::slist_append(hdrs, ("Accept: " + accept).c_str());
+    curl::easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl::easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl::easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_.count()));
+    curl::easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+    curl::easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
     if (!ca_pem_.empty()) {
       // Only the configured CAs: the process environment (SSL_CERT_FILE, CURL_CA_BUNDLE) and
       // the compiled-in CA path are not consulted.
       curl_blob blob{ca_pem_.data(), ca_pem_.size(), CURL_BLOB_NOCOPY};
-      curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-      curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+      curl::easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+      curl::easy_setopt(h, CURLOPT_CAPATH, nullptr);
     }
     if (std::string_view(method) == "POST") {
-      hdrs = curl_slist_append(hdrs, "Content-Type: application/jose+json");
-      curl_easy_setopt(h, CURLOPT_POST, 1L);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->c_str());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+      hdrs = curl::slist_append(hdrs, "Content-Type: application/jose+json");
+      curl::easy_setopt(h, CURLOPT_POST, 1L);
+      curl::easy_setopt(h, CURLOPT_POSTFIELDS, body->c_str());
+      curl::easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
     } else if (std::string_view(method) == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+      curl::easy_setopt(h, CURLOPT_NOBODY, 1L);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp.headers);
+    curl::easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl::easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl::easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
+    curl::easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl::easy_setopt(h, CURLOPT_HEADERDATA, &resp.headers);
     if (cancel_ != nullptr) {
-      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-      curl_easy_setopt(h, CURLOPT_XFERINFODATA, cancel_);
-      curl_easy_setopt(
+      curl::easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+      curl::easy_setopt(h, CURLOPT_XFERINFODATA, cancel_);
+      curl::easy_setopt(
           h, CURLOPT_XFERINFOFUNCTION,
           +[](void* c, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
             return static_cast<const std::atomic<bool>*>(c)->load() ? 1 : 0;
           });
     }
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(hdrs);
+    CURLcode rc = curl::easy_perform(h);
+    curl::easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
+    curl::easy_cleanup(h);
+    curl::slist_free_all(hdrs);
     if (rc != CURLE_OK) {
-      return Error{std::string(method) + " " + url + ": " + curl_easy_strerror(rc)};
+      return Error{std::string(method) + " " + url + ": " + curl::easy_strerror(rc)};
     }
     return resp;
   }

@@ -1,6 +1,6 @@
 #include "app/on_demand.h"
 
-#include <curl/curl.h>
+#include "common/curl_lib.h"
 
 #include <cctype>
 
@@ -89,21 +89,21 @@ bool OnDemandCertificates::want(std::string_view name) {
 }
 
 long OnDemandCertificates::ask(const std::string& name) const {
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return 0;
-  char* escaped = curl_easy_escape(curl, name.c_str(), static_cast<int>(name.size()));
+  CURL* h = curl::easy_init();
+  if (h == nullptr) return 0;
+  char* escaped = curl::easy_escape(h, name.c_str(), static_cast<int>(name.size()));
   std::string url = cfg_.ask + (cfg_.ask.find('?') == std::string::npos ? "?" : "&") +
                     "domain=" + (escaped != nullptr ? escaped : "");
-  curl_free(escaped);
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  curl::free(escaped);
+  curl::easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl::easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+  curl::easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl::easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl::easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl::easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
   long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
+  if (curl::easy_perform(h) == CURLE_OK) curl::easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl::easy_cleanup(h);
   return status;
 }
 

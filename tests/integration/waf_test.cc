@@ -412,6 +412,48 @@ std::size_t count_of(const std::string& text, const std::string& part) {
   return n;
 }
 
+// The mappings of process `pid` whose file name contains `name`.
+std::size_t mapped(pid_t pid, const std::string& name) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::size_t n = 0;
+  for (std::string line; std::getline(maps, line);) n += line.find(name) != std::string::npos;
+  return n;
+}
+
+// ModSecurity and the libraries it needs (libcurl-gnutls, GnuTLS, ICU, libxml2...) are loaded
+// with portier's module when the first waf middleware is compiled, not at start; libcurl
+// (OpenSSL's) only for an HTTP client (Docker, ACME, JWKS): this configuration has neither.
+TEST(Waf, ModSecurityIsLoadedOnlyWhenAWafMiddlewareIsConfigured) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "app");
+  std::string d = "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n"
+                  "      service: app\n";
+  const std::string services = "  services:\n    app:\n      loadBalancer:\n        servers:\n"
+                               "          - url: \"" + w.url() + "\"\n";
+  Portier p = start_portier(dir, d + services);
+  const pid_t pid = p.proc->pid();
+  ASSERT_GT(mapped(pid, "libc.so"), 0u) << "cannot read /proc/" << pid << "/maps";
+  auto get = [&](const std::string& target) {
+    auto r = http_get(p.port, "app.localhost", target);
+    return r ? r->status : 0;
+  };
+  EXPECT_EQ(get("/?q=blockme"), 200);
+  EXPECT_EQ(mapped(pid, "portier-modsecurity.so"), 0u);
+  EXPECT_EQ(mapped(pid, "libmodsecurity"), 0u);
+  EXPECT_EQ(mapped(pid, "libcurl"), 0u);
+
+  d += "      middlewares: [firewall]\n  middlewares:\n    firewall:\n      waf:\n"
+       "        crs: false\n        rules: |\n"
+       "          SecRule ARGS:q \"@streq blockme\" \"id:10001,phase:1,deny,status:403\"\n";
+  dir.write("dynamic.yml", d + services);
+  ASSERT_TRUE(poll_until([&] { return get("/?q=blockme") == 403; }, 10s)) << p.proc->log();
+  EXPECT_EQ(get("/?q=fine"), 200);
+  EXPECT_GT(mapped(pid, "portier-modsecurity.so"), 0u);
+  EXPECT_GT(mapped(pid, "libmodsecurity"), 0u);
+  EXPECT_TRUE(contains(p.proc->log(), "waf: ModSecurity module loaded")) << p.proc->log();
+  EXPECT_EQ(mapped(pid, "libcurl.so"), 0u);  // ModSecurity's is libcurl-gnutls.so
+}
+
 // Loading the CRS takes a while: routers sharing a middleware and reloads that leave it alone
 // use the set already compiled; a changed configuration compiles a new one.
 TEST(Waf, RuleSetCompiledOncePerConfiguration) {

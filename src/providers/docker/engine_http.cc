@@ -1,6 +1,6 @@
 #include "providers/docker/engine_http.h"
 
-#include <curl/curl.h>
+#include "common/curl_lib.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -33,7 +33,7 @@ Result<std::unique_ptr<EngineHttp>> EngineHttp::make(const std::string& endpoint
                                                      const std::optional<TlsFiles>& tls,
                                                      std::chrono::milliseconds timeout,
                                                      const std::string& what) {
-  static const bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  static const bool initialized = curl::global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   if (!initialized) return Error{"docker: libcurl failed to initialize"};
   if (endpoint.rfind("unix://", 0) == 0) {
     if (tls) return Error{what + ".tls applies to tcp:// endpoints only"};
@@ -47,18 +47,18 @@ Result<std::unique_ptr<EngineHttp>> EngineHttp::make(const std::string& endpoint
 }
 
 void* EngineHttp::handle(const std::string& url) const {
-  CURL* h = curl_easy_init();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  if (!socket_.empty()) curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_.c_str());
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  CURL* h = curl::easy_init();
+  curl::easy_setopt(h, CURLOPT_URL, url.c_str());
+  if (!socket_.empty()) curl::easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_.c_str());
+  curl::easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl::easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   if (tls_) {
-    if (!tls_->ca.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, tls_->ca.c_str());
-    if (!tls_->cert.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, tls_->cert.c_str());
-    if (!tls_->key.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, tls_->key.c_str());
+    if (!tls_->ca.empty()) curl::easy_setopt(h, CURLOPT_CAINFO, tls_->ca.c_str());
+    if (!tls_->cert.empty()) curl::easy_setopt(h, CURLOPT_SSLCERT, tls_->cert.c_str());
+    if (!tls_->key.empty()) curl::easy_setopt(h, CURLOPT_SSLKEY, tls_->key.c_str());
     if (tls_->insecure_skip_verify) {
-      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+      curl::easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl::easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
   }
   return h;
@@ -89,14 +89,14 @@ Result<std::string> EngineHttp::negotiate() {
 Result<EngineHttp::Reply> EngineHttp::get(const std::string& path) {
   Reply reply;
   CURL* h = static_cast<CURL*>(handle(base_ + prefix() + path));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
+  curl::easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
+  curl::easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
   const long ms = timeout_.count() > 0 ? static_cast<long>(timeout_.count()) : 10000L;
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
-  CURLcode rc = curl_easy_perform(h);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
-  curl_easy_cleanup(h);
-  if (rc != CURLE_OK) return Error{std::string("docker: ") + curl_easy_strerror(rc)};
+  curl::easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+  CURLcode rc = curl::easy_perform(h);
+  curl::easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
+  curl::easy_cleanup(h);
+  if (rc != CURLE_OK) return Error{std::string("docker: ") + curl::easy_strerror(rc)};
   return reply;
 }
 
@@ -109,13 +109,13 @@ Result<bool> EngineHttp::events(long long since, const std::vector<std::string>&
   } stream{&on_line, {}, false};
   nlohmann::json filters = {{"type", types}};
   CURL* h = static_cast<CURL*>(handle(""));
-  char* escaped = curl_easy_escape(h, filters.dump().c_str(), 0);
+  char* escaped = curl::easy_escape(h, filters.dump().c_str(), 0);
   const std::string url = base_ + prefix() + "/events?since=" + std::to_string(since) +
                           "&filters=" + (escaped != nullptr ? escaped : "");
-  curl_free(escaped);
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &stream);
-  curl_easy_setopt(
+  curl::free(escaped);
+  curl::easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl::easy_setopt(h, CURLOPT_WRITEDATA, &stream);
+  curl::easy_setopt(
       h, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* user) -> size_t {
         auto* s = static_cast<Stream*>(user);
         s->pending.append(data, size * n);
@@ -132,18 +132,18 @@ Result<bool> EngineHttp::events(long long since, const std::vector<std::string>&
       });
   // The progress callback runs about once a second even when no event comes: it is how
   // stop() ends a quiet stream.
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &stop_);
-  curl_easy_setopt(
+  curl::easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl::easy_setopt(h, CURLOPT_XFERINFODATA, &stop_);
+  curl::easy_setopt(
       h, CURLOPT_XFERINFOFUNCTION,
       +[](void* stop, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
         return static_cast<std::atomic<bool>*>(stop)->load() ? 1 : 0;
       });
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 0L);
-  CURLcode rc = curl_easy_perform(h);
-  curl_easy_cleanup(h);
+  curl::easy_setopt(h, CURLOPT_TIMEOUT, 0L);
+  CURLcode rc = curl::easy_perform(h);
+  curl::easy_cleanup(h);
   if (stream.stopped || stop_) return true;
-  return Error{std::string("docker: event stream ended: ") + curl_easy_strerror(rc)};
+  return Error{std::string("docker: event stream ended: ") + curl::easy_strerror(rc)};
 }
 
 }  // namespace portier::providers::docker

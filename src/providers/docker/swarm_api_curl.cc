@@ -1,5 +1,5 @@
 // SwarmApi over the Engine's HTTP API (engine_http).
-#include <curl/curl.h>
+#include "common/curl_lib.h"
 
 #include "providers/docker/swarm_api.h"
 
@@ -69,9 +69,9 @@ class SwarmCurlApi final : public SwarmApi {
   }
 
   static std::string escape(const std::string& s) {
-    char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
+    char* e = curl::easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
     std::string out = e != nullptr ? e : "";
-    curl_free(e);
+    curl::free(e);
     return out;
   }
 

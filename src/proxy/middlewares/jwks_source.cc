@@ -3,7 +3,7 @@
 // last reference may be dropped on a worker, which must not wait for a transfer.
 #include "proxy/middlewares/jwks_source.h"
 
-#include <curl/curl.h>
+#include "common/curl_lib.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -78,23 +78,23 @@ void run(std::shared_ptr<JwksSource::Shared> s) {
 
 Result<std::string> fetch_url(const std::string& url, std::chrono::milliseconds timeout) {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* h = curl_easy_init();
+  std::call_once(once, [] { curl::global_init(CURL_GLOBAL_DEFAULT); });
+  CURL* h = curl::easy_init();
   if (h == nullptr) return Error{"cannot create a curl handle"};
   std::string body;
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "portier-jwt");
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-  CURLcode rc = curl_easy_perform(h);
+  curl::easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl::easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl::easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl::easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl::easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+  curl::easy_setopt(h, CURLOPT_USERAGENT, "portier-jwt");
+  curl::easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl::easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl::easy_perform(h);
   long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(h);
-  if (rc != CURLE_OK) return Error{curl_easy_strerror(rc)};
+  curl::easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl::easy_cleanup(h);
+  if (rc != CURLE_OK) return Error{curl::easy_strerror(rc)};
   if (status != 200) return Error{"status " + std::to_string(status)};
   return Result<std::string>(boost::system::in_place_value, std::move(body));
 }

@@ -5,36 +5,31 @@
 // (phase 2), and with inspectResponse the response head (phase 3). ModSecurity's phase 4
 // (response body) needs a response body hook the pipeline lacks, and phase 5 (logging) is not
 // run: portier logs the matched rules itself.
-#include <cstddef>
-#include <cstdlib>
-// (intervention.h uses NULL and free without including their headers)
-#include <modsecurity/intervention.h>
-#include <modsecurity/modsecurity.h>
-#include <modsecurity/rule_message.h>
-#include <modsecurity/transaction.h>
-
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/log.h"
 #include "proxy/middlewares/filters.h"
+#include "proxy/middlewares/waf_module.h"
 #include "proxy/middlewares/waf_rules.h"
 
 namespace portier::proxy::mw {
 
 // One request's transaction and what its rules reported through the log callback.
 struct WafTx {
-  explicit WafTx(const WafRules& rules) {
+  explicit WafTx(const WafRules& rules) : ms(rules.module()) {
     // Our own id: ModSecurity's default one costs a clock read and a random number per request.
     thread_local std::uint64_t counter = 0;
     char id[40];
     std::snprintf(id, sizeof id, "%p-%llu", static_cast<void*>(&counter),
                   static_cast<unsigned long long>(++counter));
-    t = modsecurity::msc_new_transaction_with_id(waf_engine(), rules.rules(), id, this);
+    t = ms.new_transaction(rules.engine(), rules.rules(), id, this);
   }
-  ~WafTx() { modsecurity::msc_transaction_cleanup(t); }
+  ~WafTx() { ms.transaction_cleanup(t); }
   WafTx(const WafTx&) = delete;
   WafTx& operator=(const WafTx&) = delete;
 
+  const WafModule& ms;  // ModSecurity's functions
   modsecurity::Transaction* t = nullptr;
   std::string ids;           // "942100,949110", in the order the rules matched
   std::string messages;      // "942100 SQL Injection Attack Detected via libinjection; ..."
@@ -72,10 +67,9 @@ std::string_view log_item(std::string_view log, std::string_view key) {
 
 // Non-disruptive matches come here; the disruptive one (the rule that blocks) only in the
 // intervention's log line (intervention() below).
-void waf_on_rule_message(void* data, const void* rule_message) {
-  if (data == nullptr || rule_message == nullptr) return;
-  const auto* rm = static_cast<const modsecurity::RuleMessage*>(rule_message);
-  note_rule(*static_cast<WafTx*>(data), std::to_string(rm->m_ruleId), rm->m_message);
+void waf_on_rule(void* data, long id, std::string_view message) {
+  if (data == nullptr) return;
+  note_rule(*static_cast<WafTx*>(data), std::to_string(id), message);
 }
 
 namespace {
@@ -93,7 +87,7 @@ Decision intervention(WafTx& tx) {
   modsecurity::ModSecurityIntervention it{};
   it.status = 200;
   Decision d;
-  if (modsecurity::msc_intervention(tx.t, &it) != 0 && it.disruptive != 0) {
+  if (tx.ms.intervention(tx.t, &it) != 0 && it.disruptive != 0) {
     d.disrupt = true;
     if (it.url != nullptr) d.url = it.url;
     d.status = it.status;
@@ -109,9 +103,9 @@ void add_header(WafTx& tx, std::string_view name, std::string_view value, bool r
   const auto* n = reinterpret_cast<const unsigned char*>(name.data());
   const auto* v = reinterpret_cast<const unsigned char*>(value.data());
   if (response) {
-    modsecurity::msc_add_n_response_header(tx.t, n, name.size(), v, value.size());
+    tx.ms.add_n_response_header(tx.t, n, name.size(), v, value.size());
   } else {
-    modsecurity::msc_add_n_request_header(tx.t, n, name.size(), v, value.size());
+    tx.ms.add_n_request_header(tx.t, n, name.size(), v, value.size());
   }
 }
 
@@ -141,13 +135,13 @@ class WafFilter final : public Filter {
   boost::asio::awaitable<Verdict> on_request_async(Stream& s) const override {
     auto tx = std::make_unique<WafTx>(*rules_);
     const std::string peer(s.peer_ip);
-    modsecurity::msc_process_connection(tx->t, peer.c_str(), 0, "0.0.0.0", 0);
+    tx->ms.process_connection(tx->t, peer.c_str(), 0, "0.0.0.0", 0);
     const std::string uri = forward_target(s);
     const std::string method(s.method);
-    modsecurity::msc_process_uri(tx->t, uri.c_str(), method.c_str(),
+    tx->ms.process_uri(tx->t, uri.c_str(), method.c_str(),
                                  s.version_minor == 0 ? "1.0" : "1.1");
     add_request_fields(*tx, s);
-    modsecurity::msc_process_request_headers(tx->t);
+    tx->ms.process_request_headers(tx->t);
     if (auto d = intervention(*tx); d.disrupt && block_) co_return answer(s, *tx, d);
 
     // The body is read before it is inspected, so only after the fields are (the fields' views
@@ -159,11 +153,11 @@ class WafFilter final : public Filter {
       if (s.body) {
         if (block_ && s.body->size() > limit_) co_return too_large(s);
         const std::size_t n = std::min<std::size_t>(s.body->size(), limit_);
-        modsecurity::msc_append_request_body(
+        tx->ms.append_request_body(
             tx->t, reinterpret_cast<const unsigned char*>(s.body->data()), n);
       }
     }
-    modsecurity::msc_process_request_body(tx->t);
+    tx->ms.process_request_body(tx->t);
     if (auto d = intervention(*tx); d.disrupt && block_) co_return answer(s, *tx, d);
     report(s, *tx, nullptr);
     if (cfg_.inspect_response) park(s, std::move(tx));
@@ -178,7 +172,7 @@ class WafFilter final : public Filter {
     } else if (r.local != nullptr) {
       for (const auto& e : *r.local) add_header(*tx, e.name, e.value, true);
     }
-    modsecurity::msc_process_response_headers(tx->t, r.status, "HTTP 1.1");
+    tx->ms.process_response_headers(tx->t, r.status, "HTTP 1.1");
     Decision d = intervention(*tx);
     report(s, *tx, d.disrupt && block_ ? &d : nullptr);
     if (!d.disrupt || !block_) return false;

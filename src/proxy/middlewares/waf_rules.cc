@@ -1,8 +1,8 @@
 #include "proxy/middlewares/waf_rules.h"
 
+#include <dlfcn.h>
 #include <glob.h>
-#include <modsecurity/modsecurity.h>
-#include <modsecurity/rules_set.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <deque>
@@ -10,9 +10,13 @@
 #include <vector>
 
 #include "common/log.h"
+#include "proxy/middlewares/waf_module.h"
 
 #ifndef PORTIER_CRS_DIR
 #define PORTIER_CRS_DIR "/usr/share/modsecurity-crs/rules"
+#endif
+#ifndef PORTIER_WAF_MODULE_BUILD_DIR
+#define PORTIER_WAF_MODULE_BUILD_DIR ""
 #endif
 
 namespace portier::proxy::mw {
@@ -52,28 +56,32 @@ std::vector<std::string> expand(const std::string& pattern) {
 }
 
 // `option` names the text in ModSecurity's messages ("File: waf.rules. Line: 1. ...").
-Result<bool> add_text(modsecurity::RulesSet* rs, const std::string& text, const char* option) {
+Result<bool> add_text(const WafRules& rules, const std::string& text, const char* option) {
   const std::string ref = std::string("waf.") + option;
-  if (rs->load(text.c_str(), ref) < 0) return Error{ref + ": " + trimmed(rs->getParserError())};
+  std::string error;
+  if (!rules.module().rules_load_text(rules.rules(), text, ref, error)) {
+    return Error{ref + ": " + trimmed(error)};
+  }
   return true;
 }
 
-Result<bool> add_files(modsecurity::RulesSet* rs, const std::string& pattern, const char* option) {
+Result<bool> add_files(const WafRules& rules, const std::string& pattern, const char* option) {
   auto files = expand(pattern);
   if (files.empty()) {
     return Error{std::string("waf.") + option + ": `" + pattern + "` matches no file"};
   }
   for (const auto& f : files) {
-    if (rs->loadFromUri(f.c_str()) < 0) {
-      return Error{std::string("waf.") + option + ": " + trimmed(rs->getParserError())};
+    std::string error;
+    if (!rules.module().rules_load_file(rules.rules(), f, error)) {
+      return Error{std::string("waf.") + option + ": " + trimmed(error)};
     }
   }
   return true;
 }
 
-Result<std::shared_ptr<const WafRules>> compile(const config::Waf& cfg) {
-  auto rules = std::make_shared<const WafRules>(modsecurity::msc_create_rules_set());
-  modsecurity::RulesSet* rs = rules->rules();
+Result<std::shared_ptr<const WafRules>> compile(const WafModule& module, const config::Waf& cfg) {
+  auto rules = std::make_shared<const WafRules>(module, module.rules_new());
+  const WafRules& rs = *rules;
   if (auto r = add_text(rs, waf_setup_directives(cfg), "setup"); !r) return r.error();
   if (!cfg.crs_setup.empty()) {
     if (auto r = add_text(rs, cfg.crs_setup, "crsSetup"); !r) return r.error();
@@ -97,18 +105,64 @@ Result<std::shared_ptr<const WafRules>> compile(const config::Waf& cfg) {
 
 }  // namespace
 
-WafRules::~WafRules() { modsecurity::msc_rules_cleanup(rules_); }
+WafRules::WafRules(const WafModule& module, modsecurity::RulesSet* rules)
+    : module_(module), engine_(module.engine(&waf_on_rule)), rules_(rules) {}
+
+WafRules::~WafRules() { module_.rules_free(rules_); }
 
 const char* waf_crs_dir() { return PORTIER_CRS_DIR; }
 
-modsecurity::ModSecurity* waf_engine() {
-  static modsecurity::ModSecurity* const engine = [] {
-    auto* ms = modsecurity::msc_init();
-    modsecurity::msc_set_connector_info(ms, "portier");
-    ms->setServerLogCb(&waf_on_rule_message, modsecurity::RuleMessageLogProperty);
-    return ms;
-  }();
-  return engine;
+namespace {
+
+// The directory of the running executable, "" when /proc/self/exe cannot be read.
+std::string executable_dir() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  std::string path(buf, static_cast<std::size_t>(n));
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+Result<const WafModule*> load_module() {
+  std::vector<std::string> dirs;
+  if (auto exe = executable_dir(); !exe.empty()) dirs.push_back(exe + "/../lib/portier");
+  if (*PORTIER_WAF_MODULE_BUILD_DIR != '\0') dirs.emplace_back(PORTIER_WAF_MODULE_BUILD_DIR);
+  std::string why;
+  for (const auto& dir : dirs) {
+    const std::string path = dir + "/" + kWafModuleFile;
+    if (!why.empty()) why += "; ";
+    if (access(path.c_str(), F_OK) != 0) {
+      why += path + ": no such file";
+      continue;
+    }
+    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* e = dlerror();  // a library it needs is missing, say
+      why += e != nullptr ? e : path;
+      continue;
+    }
+    using Entry = const WafModule* (*)();
+    auto entry = reinterpret_cast<Entry>(dlsym(lib, kWafModuleEntry));
+    const WafModule* m = entry != nullptr ? entry() : nullptr;
+    if (m == nullptr || m->version != kWafModuleVersion) {
+      why += path + ": not this portier's module";
+      dlclose(lib);
+      continue;
+    }
+    log::info("waf: ModSecurity module loaded", {{"path", path}});
+    return m;
+  }
+  return Error{std::string("waf: ModSecurity's module ") + kWafModuleFile +
+               " cannot be loaded (" + why + "); it is installed as <prefix>/lib/portier/" +
+               kWafModuleFile + " for <prefix>/bin/portier"};
+}
+
+}  // namespace
+
+Result<const WafModule*> waf_module() {
+  static const Result<const WafModule*> module = load_module();
+  return module;
 }
 
 std::string waf_setup_directives(const config::Waf& c) {
@@ -147,7 +201,8 @@ std::string waf_setup_directives(const config::Waf& c) {
 }
 
 Result<std::shared_ptr<const WafRules>> waf_rules(const config::Waf& cfg) {
-  waf_engine();  // the callback is in place before any transaction
+  auto module = waf_module();
+  if (!module) return module.error();
   std::lock_guard lock(g_mu);
   const auto now = std::chrono::steady_clock::now();
   std::erase_if(g_cache, [&](const Entry& e) {
@@ -159,7 +214,7 @@ Result<std::shared_ptr<const WafRules>> waf_rules(const config::Waf& cfg) {
     if (auto held = e.rules.lock()) return held;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto made = compile(cfg);
+  auto made = compile(**module, cfg);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   log::info("waf: rule set compiled", {{"crs", cfg.crs ? "true" : "false"},

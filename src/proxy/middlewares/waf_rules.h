@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "config/dynamic.h"
@@ -21,24 +22,30 @@ class RulesSet;
 
 namespace portier::proxy::mw {
 
-// The process' ModSecurity engine, made on first use with portier's log callback, never freed
-// (transactions may still run on workers while the process exits).
-modsecurity::ModSecurity* waf_engine();
+struct WafModule;  // waf_module.h
+
+// ModSecurity's module (portier-modsecurity.so), loaded on the first call; the error names
+// the files tried and why each failed. Every waf_rules() call goes through it.
+Result<const WafModule*> waf_module();
 
 // Where every transaction's rule messages go (defined in waf.cc): `data` is the transaction's
-// log data (its WafTx), `rule_message` a modsecurity::RuleMessage. Called on the worker running
-// the transaction, inside msc_process_* calls.
-void waf_on_rule_message(void* data, const void* rule_message);
+// log data (its WafTx). Called on the worker running the transaction, inside process_* calls.
+void waf_on_rule(void* data, long id, std::string_view message);
 
+// A compiled rule set, with the module and the process' engine its transactions use.
 class WafRules {
  public:
-  explicit WafRules(modsecurity::RulesSet* rules) : rules_(rules) {}
+  WafRules(const WafModule& module, modsecurity::RulesSet* rules);
   ~WafRules();
   WafRules(const WafRules&) = delete;
   WafRules& operator=(const WafRules&) = delete;
+  const WafModule& module() const { return module_; }
+  modsecurity::ModSecurity* engine() const { return engine_; }
   modsecurity::RulesSet* rules() const { return rules_; }
 
  private:
+  const WafModule& module_;
+  modsecurity::ModSecurity* engine_;
   modsecurity::RulesSet* rules_;
 };
 

@@ -78,7 +78,7 @@ RUN set -eu; r=/rootfs; \
     chown 65532:65532 $r/var/lib/portier; chmod 1777 $r/tmp; \
     chroot $r /usr/local/bin/portier --version >/dev/null; \
     printf 'http:\n  middlewares:\n    w:\n      waf: {}\n' > $r/tmp/waf.yml; \
-    chroot $r /usr/local/bin/portier check --providers.file.filename=/tmp/waf.yml >/dev/null; \
+    chroot $r /usr/local/bin/portier check --providers.file.filename=/tmp/waf.yml; \
     rm $r/tmp/waf.yml
 
 FROM scratch

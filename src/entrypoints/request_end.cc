@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/ip_text.h"
 #include "entrypoints/entrypoint.h"
 #include "proxy/http/icase.h"
 #include "observability/access_log.h"
@@ -133,26 +134,8 @@ void log_request(Worker& worker, const EntryPointSpec& ep, const proxy::Stream& 
   char port[8];
   auto [pend, pec] = std::to_chars(port, port + sizeof port, peer.port());
   const std::string_view port_text(port, static_cast<std::size_t>(pend - port));
-  // The peer's address as text: IPv4 by hand (inet_ntop goes through sprintf).
   char ip_buf[64];
-  std::string_view ip;
-  if (peer.address().is_v4()) {
-    const auto b = peer.address().to_v4().to_bytes();
-    std::size_t n = 0;
-    for (std::size_t k = 0; k < 4; ++k) {
-      if (k != 0) ip_buf[n++] = '.';
-      const unsigned v = b[k];
-      if (v >= 100) ip_buf[n++] = static_cast<char>('0' + v / 100);
-      if (v >= 10) ip_buf[n++] = static_cast<char>('0' + v / 10 % 10);
-      ip_buf[n++] = static_cast<char>('0' + v % 10);
-    }
-    ip = std::string_view(ip_buf, n);
-  } else {
-    const std::string text = peer.address().to_string();
-    const std::size_t n = std::min(text.size(), sizeof ip_buf);
-    std::memcpy(ip_buf, text.data(), n);
-    ip = std::string_view(ip_buf, n);
-  }
+  const std::string_view ip = ip_text(peer.address(), ip_buf);
   if (peer.address().is_v6()) {
     a->client_addr.assign("[").append(ip).append("]:"sv).append(port_text);
   } else {

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "common/ip_text.h"
 #include "common/log.h"
 #include "entrypoints/body_reader.h"
 #include "entrypoints/h2_connection.h"
@@ -512,6 +513,53 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
   co_return peer_gone ? Ended::PeerGone : Ended::Closed;
 }
 
+namespace {
+
+// A ConnectionMemory for one connection: a spare one of the worker's when its buffer has the
+// capacity asked for, else a new one; back to the spares (up to kSpareConnections) at the end.
+class ConnectionLease {
+ public:
+  ConnectionLease(Worker& worker, std::size_t capacity) : worker_(worker) {
+    auto& spare = worker.spare_connections();
+    if (!spare.empty() && spare.back()->buffer.capacity() == capacity) {
+      memory_ = std::move(spare.back());
+      spare.pop_back();
+    } else {
+      memory_ = std::make_unique<ConnectionMemory>(capacity);
+    }
+  }
+  ~ConnectionLease() {
+    auto& spare = worker_.spare_connections();
+    if (spare.size() >= Worker::kSpareConnections) return;
+    ConnectionMemory& m = *memory_;
+    if (m.scratch) {
+      constexpr std::size_t kKeptHeads = 16 * 1024;  // a larger head's string is not kept
+      if (m.scratch->scratch.capacity() <= kKeptHeads) m.spare_heads.swap(m.scratch->scratch);
+      m.scratch.reset();
+    }
+    m.spare_heads.clear();
+    m.buffer.clear();
+    spare.push_back(std::move(memory_));
+  }
+  ConnectionLease(const ConnectionLease&) = delete;
+  ConnectionLease& operator=(const ConnectionLease&) = delete;
+
+  proxy::Buffer& buffer() { return memory_->buffer; }
+  // A fresh RequestScratch, with the last connection's head string memory.
+  RequestScratch& scratch() {
+    ConnectionMemory& m = *memory_;
+    m.scratch.emplace();
+    m.scratch->scratch.swap(m.spare_heads);
+    return *m.scratch;
+  }
+
+ private:
+  Worker& worker_;
+  std::unique_ptr<ConnectionMemory> memory_;
+};
+
+}  // namespace
+
 asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket sock,
                                   tcp::endpoint peer_endpoint) {
   // TCP_NODELAY came from the listening socket (entrypoints/accept.h).
@@ -535,7 +583,8 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   SessionHandle handle;
   handle.client = &socket.socket();
   Registration registration(worker, handle);
-  proxy::Buffer buffer(std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
+  ConnectionLease memory(worker, std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
+  proxy::Buffer& buffer = memory.buffer();
   // The PROXY protocol and TCP routers (entrypoints/prelude.h): one test for the others. The
   // PROXY header may replace the peer.
   if (ep.proxy_protocol || worker.acquire_table()->tcp_enabled(ep.index)) {
@@ -545,7 +594,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       co_return;
     }
   }
-  const Peer peer{peer_endpoint, peer_endpoint.address().to_string(),
+  const Peer peer{peer_endpoint, ip_text(peer_endpoint.address()),
                   ep.is_trusted(peer_endpoint.address())};
   const std::string& peer_ip = peer.ip;
   proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_client, &socket);
@@ -580,8 +629,7 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   const bool tls = socket.is_tls();
   Ended end = Ended::H2Preface;
   if (!alpn_h2(socket)) {
-    RequestScratch rs;
-    end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, rs, false);
+    end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, memory.scratch(), false);
   }
   if (end == Ended::H2Preface) end = co_await serve_h2(worker, ep, socket, buffer, handle, peer);
   const bool peer_gone = end == Ended::PeerGone;

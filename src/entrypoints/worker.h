@@ -31,6 +31,7 @@ class AccessLog;
 namespace portier::entrypoints {
 
 class Worker;
+struct ConnectionMemory;  // session.h
 
 // A routing table a request holds until its response is written. Counting is per worker and
 // non-atomic: a table is freed on the worker once no request of that worker uses it.
@@ -109,6 +110,9 @@ class Worker {
   TableLease acquire_table();
   void add(SessionHandle& s);
   void remove(SessionHandle& s);
+  // Memory of ended connections, for the next ones (session.cc); at most kSpareConnections.
+  std::vector<std::unique_ptr<ConnectionMemory>>& spare_connections() { return spare_connections_; }
+  static constexpr std::size_t kSpareConnections = 32;
 
  private:
   friend class TableLease;
@@ -119,6 +123,8 @@ class Worker {
   void maybe_finish();
 
   std::size_t id_;
+  // Before io_: a session ending while io_ is destroyed returns its memory here.
+  std::vector<std::unique_ptr<ConnectionMemory>> spare_connections_;
   // All I/O is started on this worker's thread, so the reactor needs no locking; posts from the
   // control thread go through the scheduler, which keeps its lock.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};

@@ -88,6 +88,32 @@ TEST(Lifecycle, SlowHeadersAndIdleConnectionsTimeOut) {
   EXPECT_GT(std::chrono::steady_clock::now() - start, 700ms);
 }
 
+// A worker keeps an ended connection's buffer for its next connection: nothing the first
+// client sent may reach the next one. Here the first leaves half a request behind in it.
+TEST(Lifecycle, ANewConnectionStartsWithNothingOfThePreviousOne) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "app");
+  Portier p = start_portier(dir, route_to(w.url()), "", "", /*workers=*/1);
+  {
+    Conn first(p.port);
+    ASSERT_TRUE(first.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /secret HTTP/1.1\r\nHo"));
+    auto r = first.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    first.shutdown_write();
+    ASSERT_TRUE(first.wait_closed(5s)) << "the half request kept the connection open";
+  }
+  for (int i = 0; i < 3; ++i) {
+    Conn next(p.port);
+    ASSERT_TRUE(next.send("GET /b" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = next.read_response();
+    ASSERT_TRUE(r) << p.proc->log();
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_NE(r->body.find("GET /b" + std::to_string(i) + " "), std::string::npos) << r->body;
+    EXPECT_EQ(r->body.find("secret"), std::string::npos) << r->body;
+  }
+}
+
 TEST(Lifecycle, BrokenStaticConfigIsRefusedWithLocation) {
   TempDir dir;
   auto cfg = dir.write("portier.yml", "entryPoints:\n  web:\n    adress: \":8000\"\n");

@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -14,6 +15,9 @@
 
 #ifndef PORTIER_CRS_DIR
 #define PORTIER_CRS_DIR "/usr/share/modsecurity-crs/rules"
+#endif
+#ifndef PORTIER_WAF_MODULE_INSTALL_DIR
+#define PORTIER_WAF_MODULE_INSTALL_DIR ""
 #endif
 #ifndef PORTIER_WAF_MODULE_BUILD_DIR
 #define PORTIER_WAF_MODULE_BUILD_DIR ""
@@ -126,8 +130,14 @@ std::string executable_dir() {
 
 Result<const WafModule*> load_module() {
   std::vector<std::string> dirs;
+  // Beside the executable; the build tree it was built in; where `cmake --install` puts it
+  // (found also without /proc, in a chroot say).
   if (auto exe = executable_dir(); !exe.empty()) dirs.push_back(exe + "/../lib/portier");
-  if (*PORTIER_WAF_MODULE_BUILD_DIR != '\0') dirs.emplace_back(PORTIER_WAF_MODULE_BUILD_DIR);
+  for (const char* dir : {PORTIER_WAF_MODULE_BUILD_DIR, PORTIER_WAF_MODULE_INSTALL_DIR}) {
+    if (*dir != '\0' && std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) {
+      dirs.emplace_back(dir);
+    }
+  }
   std::string why;
   for (const auto& dir : dirs) {
     const std::string path = dir + "/" + kWafModuleFile;

@@ -11,6 +11,8 @@
 #      nginx is left out of them: Debian 12 has no nginx stream module. They need the default
 #      PORTIER_DYNAMIC, which defines portier's TCP router)
 #      PORTIER_BIN=<path> skips the build.
+#      PORTIER_BASE_BIN=<path> with "portier-base" in PROXIES: a second portier binary (the
+#      build before a change, say), measured in the same rounds as the first.
 #      PORTIER_DYNAMIC=<file in bench/conf> replaces dynamic.yml (e.g. dynamic-middlewares.yml:
 #      the same routers with five cheap middlewares, for the pipeline's cost).
 #      NGINX_CONF=<file in bench/conf> replaces proxy.nginx.conf (proxy-cache.nginx.conf: with
@@ -188,12 +190,15 @@ start_proxy() {  # start_proxy NAME PORT TLS_PORT TCP_PORT: sets proxy_pid
     haproxy)
       render haproxy.cfg "$port" "$tls_port" "$tcp_port"
       launch haproxy "$HAPROXY" -db -f "$tmp/haproxy.cfg" ;;
-    portier)
+    portier|portier-base)
+      local bin=$PORTIER_BIN
+      [[ $name == portier ]] || bin=$PORTIER_BASE_BIN
       render portier.yml "$port" "$tls_port" "$tcp_port"
+      [[ $name == portier ]] || mv "$tmp/portier.yml" "$tmp/$name.yml"
       render "$PORTIER_DYNAMIC" "$port" "$tls_port" "$tcp_port"
       [[ $PORTIER_DYNAMIC == dynamic.yml ]] || mv "$tmp/$PORTIER_DYNAMIC" "$tmp/dynamic.yml"
       # shellcheck disable=SC2086 # PORTIER_FLAGS is a list of flags
-      launch portier "$PORTIER_BIN" --configFile="$tmp/portier.yml" --workers=1 --log.level=warn \
+      launch "$name" "$bin" --configFile="$tmp/$name.yml" --workers=1 --log.level=warn \
         ${PORTIER_FLAGS//@TMP@/$tmp} ;;
   esac
   proxy_pid=$launched
@@ -336,7 +341,9 @@ main() {
     [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "$name must be a positive integer, not '${!name}'"
   done
   for name in "${proxies[@]}"; do
-    [[ $name =~ ^(nginx|haproxy|portier)$ ]] || die "unknown proxy '$name' in PROXIES"
+    [[ $name =~ ^(nginx|haproxy|portier|portier-base)$ ]] || die "unknown proxy '$name' in PROXIES"
+    [[ $name != portier-base || -x ${PORTIER_BASE_BIN:-} ]] ||
+      die "portier-base needs PORTIER_BASE_BIN=<an executable portier>"
   done
   if [[ " $PROXIES " == *" portier "* ]]; then build_portier; fi
   setup_pinning

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "proxy/h2_upstream.h"
+#include "proxy/reactor_hint.h"
 
 namespace portier::proxy {
 
@@ -14,7 +15,11 @@ bool idle_and_open(boost::asio::ip::tcp::socket& s) {
   ssize_t n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   // n > 0: bytes nobody asked for (the connection is in an unknown state); n == 0: the server
   // closed it; an error other than EAGAIN: reset.
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    mark_drained(s);  // the response's read waits for epoll instead of failing a recv first
+    return true;
+  }
+  return false;
 }
 
 bool idle_and_open(UpstreamConn& c) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -21,6 +22,9 @@
 #endif
 #ifndef PORTIER_WAF_MODULE_BUILD_DIR
 #define PORTIER_WAF_MODULE_BUILD_DIR ""
+#endif
+#ifndef PORTIER_BUILD_ROOT
+#define PORTIER_BUILD_ROOT ""
 #endif
 
 namespace portier::proxy::mw {
@@ -130,13 +134,22 @@ std::string executable_dir() {
 
 Result<const WafModule*> load_module() {
   std::vector<std::string> dirs;
-  // Beside the executable; the build tree it was built in; where `cmake --install` puts it
-  // (found also without /proc, in a chroot say).
-  if (auto exe = executable_dir(); !exe.empty()) dirs.push_back(exe + "/../lib/portier");
-  for (const char* dir : {PORTIER_WAF_MODULE_BUILD_DIR, PORTIER_WAF_MODULE_INSTALL_DIR}) {
-    if (*dir != '\0' && std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) {
-      dirs.emplace_back(dir);
-    }
+  // Beside the executable; the build tree, for an executable inside it (an installed portier
+  // never loads code from a path that only existed where it was built); where `cmake
+  // --install` puts it (found also without /proc, in a chroot say).
+  const std::string exe = executable_dir();
+  if (!exe.empty()) dirs.push_back(exe + "/../lib/portier");
+  std::string build_root;  // resolved like /proc/self/exe (the build may sit behind a symlink)
+  if (char* real = realpath(PORTIER_BUILD_ROOT, nullptr); real != nullptr) {
+    build_root = real;
+    std::free(real);
+  }
+  if (!exe.empty() && !build_root.empty() && exe.starts_with(build_root + "/")) {
+    dirs.emplace_back(PORTIER_WAF_MODULE_BUILD_DIR);
+  }
+  if (const std::string installed = PORTIER_WAF_MODULE_INSTALL_DIR;
+      !installed.empty() && std::find(dirs.begin(), dirs.end(), installed) == dirs.end()) {
+    dirs.push_back(installed);
   }
   std::string why;
   for (const auto& dir : dirs) {

@@ -17,8 +17,9 @@ struct Checked {
   std::string output;
 };
 
-Checked check(const TempDir& dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {PORTIER_BIN, "check",
+Checked check(const TempDir& dir, std::vector<std::string> extra = {},
+              const std::string& binary = PORTIER_BIN) {
+  std::vector<std::string> argv = {binary, "check",
                                    "--configFile=" + (dir.path() / "portier.yml").string()};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto proc = Process::start(argv, dir.path() / "check.log");
@@ -27,6 +28,44 @@ Checked check(const TempDir& dir, std::vector<std::string> extra = {}) {
   c.exit = code ? *code : -1;
   c.output = proc->log();
   return c;
+}
+
+// The waf middleware's ModSecurity module: found beside an installed portier
+// (<prefix>/bin/portier, <prefix>/lib/portier/portier-modsecurity.so); when it is missing, the
+// check names the files tried. The binary is copied out of the build tree, so it does not look
+// there.
+TEST(Check, TheWafModuleIsFoundBesideAnInstalledPortierOrReported) {
+  if (std::filesystem::exists("/usr/local/lib/portier/portier-modsecurity.so")) {
+    GTEST_SKIP() << "a module installed in /usr/local would be found";
+  }
+  TempDir dir;
+  const auto prefix = dir.path() / "prefix";
+  std::filesystem::create_directories(prefix / "bin");
+  std::filesystem::copy_file(PORTIER_BIN, prefix / "bin" / "portier");
+  const std::string binary = (prefix / "bin" / "portier").string();
+  dir.write("portier.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:" +
+                               std::to_string(free_port()) +
+                               "\"\nproviders:\n  file:\n    filename: waf.yml\n");
+  dir.write("waf.yml", "http:\n  middlewares:\n    firewall:\n      waf:\n        crs: false\n");
+
+  Checked missing = check(dir, {}, binary);
+  EXPECT_EQ(missing.exit, 1) << missing.output;
+  const std::string beside = (prefix / "bin" / ".." / "lib" / "portier").string();
+  for (const std::string& want :
+       {std::string("error: middleware firewall@file: waf: ModSecurity's module "
+                    "portier-modsecurity.so cannot be loaded"),
+        beside + "/portier-modsecurity.so: no such file"}) {
+    EXPECT_NE(missing.output.find(want), std::string::npos) << want << "\n" << missing.output;
+  }
+  const std::string build_module = WAF_MODULE;
+  EXPECT_EQ(missing.output.find(build_module), std::string::npos)
+      << "a portier outside the build tree tried the build tree's module\n" << missing.output;
+
+  std::filesystem::create_directories(prefix / "lib" / "portier");
+  std::filesystem::copy_file(WAF_MODULE, prefix / "lib" / "portier" / "portier-modsecurity.so");
+  Checked found = check(dir, {}, binary);
+  EXPECT_EQ(found.exit, 0) << found.output;
+  EXPECT_NE(found.output.find("0 error(s)"), std::string::npos) << found.output;
 }
 
 TEST(Check, ReportsEveryProblemWithWhereItIsAndServesNothing) {

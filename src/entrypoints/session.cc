@@ -629,7 +629,8 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   const bool tls = socket.is_tls();
   Ended end = Ended::H2Preface;
   if (!alpn_h2(socket)) {
-    end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, memory.scratch(), false);
+    end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, memory.scratch(),
+                                  false);
   }
   if (end == Ended::H2Preface) end = co_await serve_h2(worker, ep, socket, buffer, handle, peer);
   const bool peer_gone = end == Ended::PeerGone;

@@ -43,9 +43,9 @@ TEST(Check, TheWafModuleIsFoundBesideAnInstalledPortierOrReported) {
   std::filesystem::create_directories(prefix / "bin");
   std::filesystem::copy_file(PORTIER_BIN, prefix / "bin" / "portier");
   const std::string binary = (prefix / "bin" / "portier").string();
-  dir.write("portier.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:" +
-                               std::to_string(free_port()) +
-                               "\"\nproviders:\n  file:\n    filename: waf.yml\n");
+  dir.write("portier.yml",
+            "entryPoints:\n  web:\n    address: \"127.0.0.1:" + std::to_string(free_port()) +
+                "\"\nproviders:\n  file:\n    filename: waf.yml\n");
   dir.write("waf.yml", "http:\n  middlewares:\n    firewall:\n      waf:\n        crs: false\n");
 
   Checked missing = check(dir, {}, binary);
@@ -59,7 +59,8 @@ TEST(Check, TheWafModuleIsFoundBesideAnInstalledPortierOrReported) {
   }
   const std::string build_module = WAF_MODULE;
   EXPECT_EQ(missing.output.find(build_module), std::string::npos)
-      << "a portier outside the build tree tried the build tree's module\n" << missing.output;
+      << "a portier outside the build tree tried the build tree's module\n"
+      << missing.output;
 
   std::filesystem::create_directories(prefix / "lib" / "portier");
   std::filesystem::copy_file(WAF_MODULE, prefix / "lib" / "portier" / "portier-modsecurity.so");
@@ -71,9 +72,9 @@ TEST(Check, TheWafModuleIsFoundBesideAnInstalledPortierOrReported) {
 TEST(Check, ReportsEveryProblemWithWhereItIsAndServesNothing) {
   TempDir dir;
   const int port = free_port();
-  dir.write("portier.yml", "entryPoints:\n  web:\n    address: \"127.0.0.1:" +
-                               std::to_string(port) +
-                               "\"\nproviders:\n  file:\n    directory: conf\n");
+  dir.write("portier.yml",
+            "entryPoints:\n  web:\n    address: \"127.0.0.1:" + std::to_string(port) +
+                "\"\nproviders:\n  file:\n    directory: conf\n");
   std::filesystem::create_directory(dir.path() / "conf");
   dir.write("conf/good.yml",
             "http:\n  routers:\n    ok:\n      rule: \"Host(`ok.test`)\"\n      service: s\n"
@@ -86,12 +87,13 @@ TEST(Check, ReportsEveryProblemWithWhereItIsAndServesNothing) {
   dir.write("conf/typo.yml", "http:\n  routers:\n    x:\n      rulle: \"Host(`x`)\"\n");
   Checked c = check(dir);
   EXPECT_EQ(c.exit, 1) << c.output;
-  for (const std::string want : {
-           "error: router x@file: ", "typo.yml:4:7: unknown key `http.routers.x.rulle`; did you "
-                                     "mean `http.routers.x.rule`?",
-           "error: router broken@file: rule", "error: router orphan@file: service `nothere@file`",
-           "warning: router secure@file: certificate resolver `missing` does not exist",
-           "3 error(s), 1 warning(s)"}) {
+  for (const std::string want :
+       {"error: router x@file: ",
+        "typo.yml:4:7: unknown key `http.routers.x.rulle`; did you "
+        "mean `http.routers.x.rule`?",
+        "error: router broken@file: rule", "error: router orphan@file: service `nothere@file`",
+        "warning: router secure@file: certificate resolver `missing` does not exist",
+        "3 error(s), 1 warning(s)"}) {
     EXPECT_NE(c.output.find(want), std::string::npos) << want << "\n" << c.output;
   }
   EXPECT_EQ(c.output.find("level="), std::string::npos) << "no log lines, only the report";
@@ -120,8 +122,7 @@ TEST(Check, AnInvalidStaticConfigurationExits2) {
   dir.write("portier.yml", "entryPoints:\n  web:\n    adress: \":80\"\n");
   Checked c = check(dir);
   EXPECT_EQ(c.exit, 2) << c.output;
-  EXPECT_NE(c.output.find("did you mean `entryPoints.web.address`"), std::string::npos)
-      << c.output;
+  EXPECT_NE(c.output.find("did you mean `entryPoints.web.address`"), std::string::npos) << c.output;
 }
 
 }  // namespace

@@ -138,8 +138,7 @@ class WafFilter final : public Filter {
     tx->ms.process_connection(tx->t, peer.c_str(), 0, "0.0.0.0", 0);
     const std::string uri = forward_target(s);
     const std::string method(s.method);
-    tx->ms.process_uri(tx->t, uri.c_str(), method.c_str(),
-                                 s.version_minor == 0 ? "1.0" : "1.1");
+    tx->ms.process_uri(tx->t, uri.c_str(), method.c_str(), s.version_minor == 0 ? "1.0" : "1.1");
     add_request_fields(*tx, s);
     tx->ms.process_request_headers(tx->t);
     if (auto d = intervention(*tx); d.disrupt && block_) co_return answer(s, *tx, d);
@@ -153,8 +152,8 @@ class WafFilter final : public Filter {
       if (s.body) {
         if (block_ && s.body->size() > limit_) co_return too_large(s);
         const std::size_t n = std::min<std::size_t>(s.body->size(), limit_);
-        tx->ms.append_request_body(
-            tx->t, reinterpret_cast<const unsigned char*>(s.body->data()), n);
+        tx->ms.append_request_body(tx->t, reinterpret_cast<const unsigned char*>(s.body->data()),
+                                   n);
       }
     }
     tx->ms.process_request_body(tx->t);

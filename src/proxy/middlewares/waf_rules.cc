@@ -176,9 +176,9 @@ Result<const WafModule*> load_module() {
     log::info("waf: ModSecurity module loaded", {{"path", path}});
     return m;
   }
-  return Error{std::string("waf: ModSecurity's module ") + kWafModuleFile +
-               " cannot be loaded (" + why + "); it is installed as <prefix>/lib/portier/" +
-               kWafModuleFile + " for <prefix>/bin/portier"};
+  return Error{std::string("waf: ModSecurity's module ") + kWafModuleFile + " cannot be loaded (" +
+               why + "); it is installed as <prefix>/lib/portier/" + kWafModuleFile +
+               " for <prefix>/bin/portier"};
 }
 
 }  // namespace

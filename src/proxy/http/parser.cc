@@ -17,7 +17,13 @@ constexpr std::array<bool, 256> make_token_table() {
 constexpr auto kToken = make_token_table();
 
 // field-vchar / SP / HTAB / obs-text (RFC 9110 §5.5): everything but CTLs, with HTAB allowed.
-inline bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+constexpr bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+constexpr std::array<bool, 256> make_value_table() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = is_value_char(static_cast<unsigned char>(c));
+  return t;
+}
+constexpr auto kValue = make_value_table();
 
 // Request-target characters: visible ASCII only (no SP, no CTL, no obs-text).
 inline bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
@@ -53,6 +59,22 @@ std::string_view trim_ows(const char* b, const char* e) {
   return {b, static_cast<std::size_t>(e - b)};
 }
 
+// The common case of a field line, in one pass: a token, ':', field-value characters, CRLF, all
+// within the buffer. Returns the CR, with `colon` set; nullptr for anything else (an incomplete
+// line, a bare CR or LF, a bad character, the empty line), which the general code below then
+// parses from the same place with its own checks and errors. What this accepts is exactly what
+// that code accepts as one complete field line, so the two agree; it only skips the two memchr
+// scans per line that the general code needs to find and check the line's end first.
+const char* plain_field_line(const Cursor& c, const char*& colon) {
+  const char* p = c.p;
+  while (p < c.end && kToken[static_cast<unsigned char>(*p)]) ++p;
+  if (p == c.p || p == c.end || *p != ':') return nullptr;
+  colon = p++;
+  while (p < c.end && kValue[static_cast<unsigned char>(*p)]) ++p;
+  if (c.end - p < 2 || p[0] != '\r' || p[1] != '\n') return nullptr;
+  return p;
+}
+
 // Parses field lines until the empty line. On Complete, c.p is after the final CRLF.
 ParseStatus parse_fields(Cursor& c, const Limits& limits, const char* head_start, Fields& out,
                          Error& err) {
@@ -61,6 +83,17 @@ ParseStatus parse_fields(Cursor& c, const Limits& limits, const char* head_start
     if (static_cast<std::size_t>(c.p - head_start) > limits.max_head_bytes) {
       err = Error::HeadTooLarge;
       return ParseStatus::Failed;
+    }
+    const char* colon = nullptr;
+    if (const char* cr = plain_field_line(c, colon); cr != nullptr) {
+      if (out.count == kMaxFields) {
+        err = Error::TooManyFields;
+        return ParseStatus::Failed;
+      }
+      out.items[out.count++] = Field{std::string_view(c.p, static_cast<std::size_t>(colon - c.p)),
+                                     trim_ows(colon + 1, cr)};
+      c.p = cr + 2;
+      continue;
     }
     const char* eol = find_line_end(c, err);
     if (err != Error::None) return ParseStatus::Failed;
@@ -100,7 +133,7 @@ ParseStatus parse_fields(Cursor& c, const Limits& limits, const char* head_start
     }
     std::string_view name(c.p, p - c.p);
     for (const char* v = p + 1; v < eol; ++v) {
-      if (!is_value_char(static_cast<unsigned char>(*v))) {
+      if (!kValue[static_cast<unsigned char>(*v)]) {
         err = Error::BadFieldValue;
         return ParseStatus::Failed;
       }

@@ -79,6 +79,19 @@ TEST(RequestParser, Table) {
       {"lf only request line", "GET / HTTP/1.1\n\n", ParseStatus::Failed, Error::BareLineEnd},
       {"leading space", " GET / HTTP/1.1\r\n\r\n", ParseStatus::Failed, Error::BadRequestLine},
       {"leading lf", "\nGET / HTTP/1.1\r\n\r\n", ParseStatus::Failed, Error::BareLineEnd},
+      // Field lines at the edges of the parser's one-pass path (a whole line in the buffer) and
+      // the general one it falls back to.
+      {"field cut after its cr", "GET / HTTP/1.1\r\nHost: a\r", ParseStatus::Partial},
+      {"field cut in its value", "GET / HTTP/1.1\r\nHost: a\r\nX: b", ParseStatus::Partial},
+      {"field cut after its colon", "GET / HTTP/1.1\r\nHost:", ParseStatus::Partial},
+      {"field cut in its name", "GET / HTTP/1.1\r\nHos", ParseStatus::Partial},
+      {"bare cr before the line's crlf", "GET / HTTP/1.1\r\nHost: a\r\r\n\r\n", ParseStatus::Failed,
+       Error::BareLineEnd},
+      {"cr then a letter at the buffer's end", "GET / HTTP/1.1\r\nHost: a\rb", ParseStatus::Failed,
+       Error::BareLineEnd},
+      {"del in a cut value", "GET / HTTP/1.1\r\nX: a\x7f", ParseStatus::Partial},
+      {"value of every obs-text byte", "GET / HTTP/1.1\r\nHost: a\r\nX: \x80\xff\xa0\r\n\r\n",
+       ParseStatus::Complete},
   };
   Limits limits;
   for (const auto& c : cases) {

@@ -7,32 +7,16 @@
 
 #include <algorithm>
 #include <boost/asio/error.hpp>
-#include <boost/version.hpp>
 #include <cerrno>
 #include <cstring>
+
+#include "proxy/asio_access.h"
 
 namespace portier::entrypoints {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-
-namespace {
-
-// Asio keeps a socket's state bits (detail/socket_ops.hpp) in its protected implementation; a
-// pointer to the protected member, taken in a derived class, is the lawful way to them. Checked
-// against Boost 1.81's layout (Debian 12's libboost1.81-dev): the static_assert below stops a
-// build against another version until this is checked again.
-static_assert(BOOST_VERSION / 100 == 1081, "check Asio's socket state bits for this Boost");
-
-struct SocketState : tcp::socket {
-  static asio::detail::socket_ops::state_type& of(tcp::socket& s) {
-    constexpr auto impl = &SocketState::impl_;
-    return (s.*impl).get_implementation().state_;
-  }
-};
-
-}  // namespace
 
 error_code prepare_listener(tcp::acceptor& listener) {
   error_code ec;
@@ -64,7 +48,7 @@ error_code accept_now(tcp::acceptor& listener, tcp::socket& sock, tcp::endpoint&
     return ec;
   }
   namespace ops = asio::detail::socket_ops;
-  auto& state = SocketState::of(sock);
+  auto& state = proxy::socket_impl(sock).state_;  // Asio's state bits (asio_access.h)
   state |= ops::internal_non_blocking;  // accept4 made it so
   state &= ~ops::possible_dup;          // nobody else holds this descriptor
   std::memcpy(peer.data(), &addr, std::min<std::size_t>(len, sizeof(sockaddr_in6)));

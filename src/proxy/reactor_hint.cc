@@ -1,8 +1,9 @@
 #include "proxy/reactor_hint.h"
 
 #include <boost/asio/detail/reactor.hpp>
-#include <boost/version.hpp>
 #include <type_traits>
+
+#include "proxy/asio_access.h"
 
 namespace portier::proxy {
 namespace {
@@ -11,18 +12,8 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using Reactor = asio::detail::epoll_reactor;
 
-static_assert(BOOST_VERSION / 100 == 1081, "check Asio's epoll reactor for this Boost");
 static_assert(std::is_same_v<asio::detail::reactor, Reactor>,
               "mark_drained is written for Asio's epoll reactor");
-
-// The socket's implementation is protected in basic_socket: a pointer to the member, taken in
-// a derived class, reaches it.
-struct SocketImpl : tcp::socket {
-  static auto& of(tcp::socket& s) {
-    constexpr auto impl = &SocketImpl::impl_;
-    return (s.*impl).get_implementation();
-  }
-};
 
 // The reactor's per-descriptor flags are private: their address is taken in an explicit
 // instantiation, where the language does not check access ([temp.spec.general]).
@@ -39,7 +30,7 @@ template struct Expose<SpeculativeFlags, &Reactor::descriptor_state::try_specula
 }  // namespace
 
 void mark_drained(tcp::socket& socket) {
-  Reactor::per_descriptor_data state = SocketImpl::of(socket).reactor_data_;
+  Reactor::per_descriptor_data state = socket_impl(socket).reactor_data_;
   if (state == nullptr) return;  // not registered (closed)
   (state->*member(SpeculativeFlags{}))[Reactor::read_op] = false;
 }

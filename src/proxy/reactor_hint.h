@@ -10,9 +10,10 @@
 // for epoll's next event without the failed recv. Bytes that arrive after the peek raise a new
 // event, which sets the flag again: no readiness is lost.
 //
-// Reaches into Asio's reactor (its details): reactor_hint.cc is pinned to Boost 1.81's epoll
-// reactor by static_asserts. Call it on the thread that runs the socket's io_context, which
-// only that thread runs (portier's workers), with no read pending on the socket.
+// Reaches into Asio's reactor (its details): pinned to Boost 1.81's epoll reactor by
+// static_asserts (reactor_hint.cc, asio_access.h). Call it on the thread that runs the
+// socket's io_context, which only that thread runs (portier's workers), with no read pending
+// on the socket.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>

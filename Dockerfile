@@ -55,9 +55,10 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY --from=build /out/ /out/
 # The image's root: the dynamic loader and every library portier links (resolved by ldd,
 # symlinks followed) or loads when a feature needs it (libcurl; libmodsecurity through
-# portier's module in /usr/local/lib/portier), CA certificates (libcurl's and OpenSSL's default paths), the Core Rule
-# Set the waf middleware loads, passwd/group with the user `portier` (65532, distroless's
-# nonroot id) and directories it may write: /var/lib/portier (acme.json) and /tmp.
+# portier's module in /usr/local/lib/portier), CA certificates (libcurl's and OpenSSL's
+# default paths), the Core Rule Set the waf middleware loads, passwd/group with the user
+# `portier` (65532, distroless's nonroot id) and directories it may write: /var/lib/portier
+# (acme.json) and /tmp.
 RUN set -eu; r=/rootfs; \
     mkdir -p $r/usr/local/bin $r/usr/local/lib/portier $r/etc/ssl/certs $r/usr/share $r/etc/portier \
       $r/var/lib/portier $r/tmp; \

@@ -321,6 +321,7 @@ footer() {
   if [[ " $PROXIES " == *" portier "* ]]; then
     portier=", portier $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo none)"
   fi
+  if [[ " $PROXIES " == *" portier-base "* ]]; then portier+=", portier-base $PORTIER_BASE_BIN"; fi
   echo "Machine: $(nproc) CPUs ($cpu), Linux $(uname -r); $pinning."
   echo "Versions: nginx $nginx, HAProxy $haproxy, wrk $wrk$portier."
   echo "Each cell is the median of $ROUNDS rounds of ${DURATION}s after a ${WARMUP}s warm-up" \

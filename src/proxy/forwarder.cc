@@ -17,6 +17,7 @@
 #include "proxy/h1_serialize.h"
 #include "proxy/h2_upstream.h"
 #include "proxy/mirror.h"
+#include "proxy/send_now.h"
 #include "proxy/upstream_tls.h"
 
 namespace portier::proxy {
@@ -306,9 +307,13 @@ asio::awaitable<Outcome> Exchange::run() {
     std::array<asio::const_buffer, 2> bufs = {
         asio::buffer(c_.scratch),
         buffered_ ? asio::buffer(*c_.stream.body) : asio::const_buffer()};
-    up_write_->arm(fwd_.response_header_timeout);
-    auto [ec, n] = co_await asio::async_write(up_->stream, bufs, kNoThrow);
-    up_write_->disarm();
+    boost::system::error_code ec;
+    if (!send_now(up_->stream.plain(), bufs, ec)) {
+      up_write_->arm(fwd_.response_header_timeout);
+      auto [wec, n] = co_await asio::async_write(up_->stream, bufs, kNoThrow);
+      up_write_->disarm();
+      ec = wec;
+    }
     Outcome o;
     if (ec && !up_write_->expired() && retryable_after_send()) {
       retry_ = true;
@@ -592,9 +597,13 @@ asio::awaitable<Outcome> Exchange::handle_response() {
                                 : static_cast<std::size_t>(info.framing.length);
       std::array<asio::const_buffer, 2> bufs = {asio::buffer(c_.scratch),
                                                 asio::buffer(avail.data(), n)};
-      client_write_.arm(timeouts_.write_timeout);
-      auto [ec, written] = co_await asio::async_write(c_.socket, bufs, kNoThrow);
-      client_write_.disarm();
+      boost::system::error_code ec;
+      if (!send_now(c_.socket.plain(), bufs, ec)) {
+        client_write_.arm(timeouts_.write_timeout);
+        auto [wec, written] = co_await asio::async_write(c_.socket, bufs, kNoThrow);
+        client_write_.disarm();
+        ec = wec;
+      }
       r.bytes = r.out_bytes = n;
       r.done = !ec;
       r.dst_failed = static_cast<bool>(ec);

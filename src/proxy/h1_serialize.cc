@@ -10,6 +10,7 @@
 #include <charconv>
 
 #include "proxy/forwarder.h"
+#include "proxy/send_now.h"
 
 namespace portier::proxy {
 
@@ -204,9 +205,13 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
   if (head_request) body = {};
   stream.record.response_body_bytes = body.size();
   std::array<asio::const_buffer, 2> bufs = {asio::buffer(scratch), asio::buffer(body)};
-  Deadline dl(worker.wheel(), cancel_client, &socket);
-  dl.arm(write_timeout);
-  auto [ec, n] = co_await asio::async_write(socket, bufs, kNoThrow);
+  boost::system::error_code ec;
+  if (!send_now(socket.plain(), bufs, ec)) {
+    Deadline dl(worker.wheel(), cancel_client, &socket);
+    dl.arm(write_timeout);
+    auto [wec, n] = co_await asio::async_write(socket, bufs, kNoThrow);
+    ec = wec;
+  }
   if (ec || close) co_return Outcome::Close;
   co_return Outcome::KeepAlive;
 }
@@ -229,9 +234,14 @@ asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socke
   scratch.append(extra_fields);
   scratch.append("\r\n"sv);
   if (!head_request) scratch.append(body).append("\n"sv);
-  Deadline dl(worker.wheel(), cancel_client, &socket);
-  dl.arm(write_timeout);
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(scratch), kNoThrow);
+  asio::const_buffer buf = asio::buffer(scratch);
+  boost::system::error_code ec;
+  if (!send_now(socket.plain(), buf, ec)) {
+    Deadline dl(worker.wheel(), cancel_client, &socket);
+    dl.arm(write_timeout);
+    auto [wec, n] = co_await asio::async_write(socket, buf, kNoThrow);
+    ec = wec;
+  }
   if (ec || close) co_return Outcome::Close;
   co_return Outcome::KeepAlive;
 }

@@ -10,6 +10,13 @@
 // for epoll's next event without the failed recv. Bytes that arrive after the peek raise a new
 // event, which sets the flag again: no readiness is lost.
 //
+// read_now applies the same rule to reads portier makes itself, as nginx reads: a recv only
+// when the reactor has seen the socket readable since the last read that emptied it, and a
+// read that returns less than the room it had (the socket had no more) marks it drained. Asio
+// clears its flag only at end of file, so after each request read its next read was tried at
+// once and failed whenever the client had not sent again yet; and a read Asio completes at
+// once still resumes its coroutine only after everything queued on the worker before it.
+//
 // Reaches into Asio's reactor (its details): pinned to Boost 1.81's epoll reactor by
 // static_asserts (reactor_hint.cc, asio_access.h). Call it on the thread that runs the
 // socket's io_context, which only that thread runs (portier's workers), with no read pending
@@ -21,5 +28,19 @@
 namespace portier::proxy {
 
 void mark_drained(boost::asio::ip::tcp::socket& socket);
+
+// Reads into `buf` what `socket` holds now. Returns true when the read is over: `n` bytes (more
+// than 0), or `ec` (eof when the peer ended, or a failure). Returns false, with `ec` clear,
+// when nothing is there: the flag is then clear, and the caller starts async_read_some at once
+// (before anything else runs on the worker). Asio then queues the read without a system call
+// and performs it on the next epoll event; its completion goes to read_done.
+bool read_now(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer buf,
+              std::size_t& n, boost::system::error_code& ec);
+
+// After that async_read_some read `n` bytes into `room`: a short read marks the socket drained.
+// Sound because the read was queued, so the reactor performed it on an event and completed it
+// at once, in the same turn, with no epoll_wait since its recv; it takes that nothing else
+// (a write) is pending on the socket, or the reactor would post the read's completion instead.
+void read_done(boost::asio::ip::tcp::socket& socket, std::size_t n, std::size_t room);
 
 }  // namespace portier::proxy

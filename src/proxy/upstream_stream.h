@@ -34,6 +34,8 @@ class UpstreamStream {
   // connection's socket is not the stream's to cancel or close).
   void attach(StreamPipe& pipe) { pipe_ = &pipe; }
   bool is_pipe() const { return pipe_ != nullptr; }
+  // The socket when bytes go to it as they are (no TLS, not an HTTP/2 stream): for send_now.
+  boost::asio::ip::tcp::socket* plain() { return pipe_ || tls_ ? nullptr : &socket_; }
   TlsStream& tls() { return *tls_; }
   // Wraps the connected socket; the handshake is the caller's.
   TlsStream& start_tls(boost::asio::ssl::context& ctx) {

@@ -18,7 +18,6 @@
 #include "entrypoints/worker.h"
 #include "proxy/buffer.h"
 #include "proxy/forwarder.h"
-#include "proxy/reactor_hint.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
 #include "proxy/routing_table.h"
@@ -262,16 +261,12 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
       }
       boost::system::error_code rec;
       std::size_t n = 0;
-      if (tcp::socket* plain = socket.plain()) {
-        // Read as nginx does (proxy/reactor_hint.h): no failed recv before the client sent
-        // again, and no trip through the worker's queue for bytes that are there.
-        const asio::mutable_buffer room = buffer.prepare();
-        if (!proxy::read_now(*plain, room, n, rec)) {
-          std::tie(rec, n) = co_await plain->async_read_some(room, kNoThrow);
-          if (!rec) proxy::read_done(*plain, n, room.size());
-        }
-      } else {
-        std::tie(rec, n) = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
+      // Read as nginx does (proxy/reactor_hint.h): no failed recv before the client sent
+      // again, and no trip through the worker's queue for bytes that are there.
+      const asio::mutable_buffer room = buffer.prepare();
+      if (!socket.read_now(room, n, rec)) {
+        std::tie(rec, n) = co_await socket.async_read_some(room, kNoThrow);
+        if (!rec) socket.read_done(n, room.size());
       }
       if (rec) {
         if (deadline.expired() && !handle.idle) {

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "proxy/buffer.h"
 #include "proxy/client_stream.h"
@@ -152,10 +153,14 @@ boost::asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing fra
       }
     }
     if (nb > 0) {
-      p.dst_deadline.arm(p.write_timeout);
-      auto [ec, n] = co_await asio::async_write(
-          p.dst, std::span<const asio::const_buffer>(bufs.data(), nb), kNoThrow);
-      p.dst_deadline.disarm();
+      boost::system::error_code ec;
+      if (!p.dst.write_now(std::span<asio::const_buffer>(bufs.data(), nb), ec)) {
+        p.dst_deadline.arm(p.write_timeout);
+        auto [wec, n] = co_await asio::async_write(
+            p.dst, std::span<const asio::const_buffer>(bufs.data(), nb), kNoThrow);
+        p.dst_deadline.disarm();
+        ec = wec;
+      }
       if (ec) {
         r.dst_failed = true;
         co_return r;
@@ -168,9 +173,15 @@ boost::asio::awaitable<CopyResult> copy_body(Pipe<Src, Dst> p, http::Framing fra
       co_return r;
     }
     if (!p.buf.empty()) continue;  // more chunks already buffered than one write takes
-    p.src_deadline.arm(p.read_timeout);
-    auto [ec, n] = co_await p.src.async_read_some(p.buf.prepare(), kNoThrow);
-    p.src_deadline.disarm();
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (!p.src.read_now(p.buf.prepare(), n, ec)) {
+      // Not read_done after it: a write may be pending on the same socket (a request body
+      // going up while the response comes down), so the read may complete on a later turn.
+      p.src_deadline.arm(p.read_timeout);
+      std::tie(ec, n) = co_await p.src.async_read_some(p.buf.prepare(), kNoThrow);
+      p.src_deadline.disarm();
+    }
     if (ec == asio::error::eof && framing.kind == http::BodyKind::UntilClose) {
       r.done = true;
       co_return r;

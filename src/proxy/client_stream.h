@@ -9,17 +9,21 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <memory>
+#include <span>
 
+#include "proxy/reactor_hint.h"
+#include "proxy/send_now.h"
 #include "proxy/stream_pipe.h"
+#include "proxy/tls_socket.h"
 
 namespace portier::proxy {
 
 class ClientStream {
  public:
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
-  using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;
+  using TlsStream = TlsSocket;
 
   explicit ClientStream(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
   // The TLS stream refers to socket_: a copy or a move would leave it pointing at the old one.
@@ -41,8 +45,35 @@ class ClientStream {
   // The socket when bytes go to it as they are (no TLS, not an HTTP/2 stream): for send_now.
   boost::asio::ip::tcp::socket* plain() { return pipe_ || tls_ ? nullptr : &socket_; }
   TlsStream& start_tls(boost::asio::ssl::context& ctx) {
-    tls_ = std::make_unique<TlsStream>(socket_, ctx);
+    tls_ = std::make_unique<TlsStream>(socket_, ctx.native_handle());
     return *tls_;
+  }
+
+  // Reads at once what is there (plain: reactor_hint.h's read_now; TLS: TlsSocket's). Returns
+  // false when the caller must wait: it then starts async_read_some at once, and after it
+  // completes without error calls read_done(n, room) (a plain socket's short read marks it
+  // drained). Only with no other read or write of this stream pending, and never for an
+  // HTTP/2 stream (always false).
+  bool read_now(boost::asio::mutable_buffer buf, std::size_t& n, boost::system::error_code& ec) {
+    if (pipe_) {
+      ec.clear();
+      return false;
+    }
+    if (tls_) return tls_->read_now(buf, n, ec);
+    return proxy::read_now(socket_, buf, n, ec);
+  }
+  void read_done(std::size_t n, std::size_t room) {
+    if (!pipe_ && !tls_) proxy::read_done(socket_, n, room);
+  }
+  // Sends at once what the socket takes (send_now.h; TLS: TlsSocket::write_now). Returns false
+  // when the rest of `bufs` (for TLS: of its ciphertext, `bufs` being empty) is for async_write.
+  bool write_now(std::span<boost::asio::const_buffer> bufs, boost::system::error_code& ec) {
+    if (pipe_) {
+      ec.clear();
+      return false;
+    }
+    if (tls_) return tls_->write_now(bufs, ec);
+    return send_now(&socket_, bufs, ec);
   }
 
   template <typename Buffers, typename Token>

@@ -17,7 +17,6 @@
 #include "proxy/h1_serialize.h"
 #include "proxy/h2_upstream.h"
 #include "proxy/mirror.h"
-#include "proxy/send_now.h"
 #include "proxy/upstream_tls.h"
 
 namespace portier::proxy {
@@ -308,7 +307,7 @@ asio::awaitable<Outcome> Exchange::run() {
         asio::buffer(c_.scratch),
         buffered_ ? asio::buffer(*c_.stream.body) : asio::const_buffer()};
     boost::system::error_code ec;
-    if (!send_now(up_->stream.plain(), bufs, ec)) {
+    if (!up_->stream.write_now(bufs, ec)) {
       up_write_->arm(fwd_.response_header_timeout);
       auto [wec, n] = co_await asio::async_write(up_->stream, bufs, kNoThrow);
       up_write_->disarm();
@@ -598,7 +597,7 @@ asio::awaitable<Outcome> Exchange::handle_response() {
       std::array<asio::const_buffer, 2> bufs = {asio::buffer(c_.scratch),
                                                 asio::buffer(avail.data(), n)};
       boost::system::error_code ec;
-      if (!send_now(c_.socket.plain(), bufs, ec)) {
+      if (!c_.socket.write_now(bufs, ec)) {
         client_write_.arm(timeouts_.write_timeout);
         auto [wec, written] = co_await asio::async_write(c_.socket, bufs, kNoThrow);
         client_write_.disarm();

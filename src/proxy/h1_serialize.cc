@@ -10,7 +10,6 @@
 #include <charconv>
 
 #include "proxy/forwarder.h"
-#include "proxy/send_now.h"
 
 namespace portier::proxy {
 
@@ -206,7 +205,7 @@ asio::awaitable<Outcome> write_local(WorkerState& worker, ClientStream& socket,
   stream.record.response_body_bytes = body.size();
   std::array<asio::const_buffer, 2> bufs = {asio::buffer(scratch), asio::buffer(body)};
   boost::system::error_code ec;
-  if (!send_now(socket.plain(), bufs, ec)) {
+  if (!socket.write_now(bufs, ec)) {
     Deadline dl(worker.wheel(), cancel_client, &socket);
     dl.arm(write_timeout);
     auto [wec, n] = co_await asio::async_write(socket, bufs, kNoThrow);
@@ -236,7 +235,7 @@ asio::awaitable<Outcome> respond_status(WorkerState& worker, ClientStream& socke
   if (!head_request) scratch.append(body).append("\n"sv);
   asio::const_buffer buf = asio::buffer(scratch);
   boost::system::error_code ec;
-  if (!send_now(socket.plain(), buf, ec)) {
+  if (!socket.write_now({&buf, 1}, ec)) {
     Deadline dl(worker.wheel(), cancel_client, &socket);
     dl.arm(write_timeout);
     auto [wec, n] = co_await asio::async_write(socket, buf, kNoThrow);

@@ -8,11 +8,12 @@
 
 namespace portier::proxy {
 
-bool send_now(boost::asio::ip::tcp::socket* socket, boost::asio::const_buffer* bufs,
-              std::size_t count, boost::system::error_code& ec) {
+bool send_now(boost::asio::ip::tcp::socket* socket, std::span<boost::asio::const_buffer> bufs,
+              boost::system::error_code& ec) {
+  const std::size_t count = bufs.size();
   ec.clear();
   if (socket == nullptr || !socket->is_open()) return false;
-  constexpr std::size_t kMaxIov = 4;  // the callers write a head and at most one body part
+  constexpr std::size_t kMaxIov = 64;  // body_copy.h's gather writes take up to 52
   iovec iov[kMaxIov];
   std::size_t n = 0;
   for (std::size_t i = 0; i < count && n < kMaxIov; ++i) {

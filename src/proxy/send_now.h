@@ -21,25 +21,21 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 #include <cstddef>
+#include <span>
 
 namespace portier::proxy {
 
 // Sends from `bufs` what `socket` takes now and drops what was sent from the front of `bufs`.
 // Returns true when nothing is left to do: everything went, or the socket failed (`ec`, as
 // async_write would have reported it). Returns false, with `ec` clear, when the rest of `bufs`
-// (all of it if `socket` is null, closed, or full) is for async_write.
-bool send_now(boost::asio::ip::tcp::socket* socket, boost::asio::const_buffer* bufs,
-              std::size_t count, boost::system::error_code& ec);
-
-template <std::size_t N>
-bool send_now(boost::asio::ip::tcp::socket* socket, std::array<boost::asio::const_buffer, N>& bufs,
-              boost::system::error_code& ec) {
-  return send_now(socket, bufs.data(), N, ec);
-}
+// (all of it if `socket` is null, closed, or full) is for async_write. At most 64 buffers go
+// in one call; any after them are left for async_write too.
+bool send_now(boost::asio::ip::tcp::socket* socket, std::span<boost::asio::const_buffer> bufs,
+              boost::system::error_code& ec);
 
 inline bool send_now(boost::asio::ip::tcp::socket* socket, boost::asio::const_buffer& buf,
                      boost::system::error_code& ec) {
-  return send_now(socket, &buf, 1, ec);
+  return send_now(socket, std::span<boost::asio::const_buffer>(&buf, 1), ec);
 }
 
 }  // namespace portier::proxy

@@ -7,8 +7,11 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <tuple>
 
 #include "common/log.h"
+#include "proxy/reactor_hint.h"
+#include "proxy/send_now.h"
 #include "tcp/client_hello.h"
 #include "tcp/proxy_header.h"
 
@@ -136,6 +139,20 @@ asio::awaitable<bool> dial(Connection& c, const Service& service, tcp::socket& u
 
 // Both directions until each has ended; an end half-closes the other side, which then has the
 // service's terminationDelay to finish (Traefik's). One idle deadline covers both directions.
+// At-once reads and writes for pipe's two directions: the client (plain or TLS) and the server.
+bool write_now(proxy::ClientStream& s, asio::const_buffer& b, error_code& ec) {
+  return s.write_now({&b, 1}, ec);
+}
+bool write_now(tcp::socket& s, asio::const_buffer& b, error_code& ec) {
+  return proxy::send_now(&s, b, ec);
+}
+bool read_now(proxy::ClientStream& s, asio::mutable_buffer b, std::size_t& n, error_code& ec) {
+  return s.read_now(b, n, ec);
+}
+bool read_now(tcp::socket& s, asio::mutable_buffer b, std::size_t& n, error_code& ec) {
+  return proxy::read_now(s, b, n, ec);
+}
+
 asio::awaitable<void> pipe(Connection& c, tcp::socket& up, const Service& service) {
   struct Ctx {
     proxy::ClientStream* a;
@@ -161,14 +178,26 @@ asio::awaitable<void> pipe(Connection& c, tcp::socket& up, const Service& servic
     }
   };
   proxy::Buffer back(16 * 1024);
+  // Written and read at once when they can be (proxy/send_now.h, proxy/reactor_hint.h,
+  // proxy/tls_socket.h: no trip through the worker's queue, no recv that fails because the
+  // last one emptied the socket); what cannot be done at once waits in Asio as before.
   auto pump = [&](auto& src, proxy::Buffer& buf, auto& dst) -> asio::awaitable<void> {
     for (;;) {
       if (!buf.empty()) {
-        auto [ec, n] = co_await asio::async_write(dst, asio::buffer(buf.readable()), kNoThrow);
+        asio::const_buffer out = asio::buffer(buf.readable());
+        error_code ec;
+        if (!write_now(dst, out, ec)) {
+          std::tie(ec, std::ignore) = co_await asio::async_write(dst, out, kNoThrow);
+        }
         if (ec) break;
-        buf.consume(n);
+        buf.clear();
       }
-      auto [ec, n] = co_await src.async_read_some(buf.prepare(), kNoThrow);
+      error_code ec;
+      std::size_t n = 0;
+      if (!read_now(src, buf.prepare(), n, ec)) {
+        // Not read_done: the other pump may be writing to this socket.
+        std::tie(ec, n) = co_await src.async_read_some(buf.prepare(), kNoThrow);
+      }
       if (ec) break;
       buf.commit(n);
       if (!one_done) rearm();

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <tuple>
 #include <memory>
 #include <unordered_map>
 
@@ -196,7 +197,13 @@ asio::awaitable<void> Connection::read_loop(proxy::Buffer& buffer) {
     const bool idle = live_handlers_ == 0 && streams_.empty();
     handle_.idle = idle && !first;
     if (idle) deadline_.arm(first ? timeouts.read_header_timeout : timeouts.idle_timeout);
-    auto [ec, n] = co_await socket_.async_read_some(buffer.prepare(), kNoThrow);
+    // At once when the bytes are there (ClientStream::read_now). No read_done after a wait:
+    // the writer may be sending on the same socket meanwhile.
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (!socket_.read_now(buffer.prepare(), n, ec)) {
+      std::tie(ec, n) = co_await socket_.async_read_some(buffer.prepare(), kNoThrow);
+    }
     deadline_.disarm();
     handle_.idle = false;
     if (ec) {
@@ -235,9 +242,13 @@ asio::awaitable<void> Connection::write_loop() {
       out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
     }
     if (!out_.empty()) {
-      write_deadline.arm(timeouts.write_timeout);
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), kNoThrow);
-      write_deadline.disarm();
+      asio::const_buffer b = asio::buffer(out_);
+      boost::system::error_code ec;
+      if (!socket_.write_now({&b, 1}, ec)) {  // what the socket did not take now, waited for
+        write_deadline.arm(timeouts.write_timeout);
+        std::tie(ec, std::ignore) = co_await asio::async_write(socket_, b, kNoThrow);
+        write_deadline.disarm();
+      }
       if (ec) writer_failed_ = true;
     }
     if (writer_failed_) {

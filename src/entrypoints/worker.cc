@@ -90,16 +90,10 @@ void Worker::start(std::function<void()> on_exit) {
           long failures = 0;   // accept errors in a row
           auto backoff = std::chrono::milliseconds(5);
           std::chrono::steady_clock::time_point last_warning{};
-          int in_a_row = 0;    // accepts without a wait: after 16, let the sessions run
           for (;;) {
-            if (++in_a_row > 16) {
-              in_a_row = 0;
-              co_await asio::post(io_, asio::use_awaitable);
-            }
             tcp::socket sock(io_);
             boost::system::error_code ec = accept_now(*acc, sock, peer);
             if (ec == asio::error::would_block) {
-              in_a_row = 0;
               // The queue is empty: wait for the next client (edge-triggered, so only after
               // accept4 said EAGAIN, which it just did).
               auto [wec] = co_await acc->async_wait(tcp::acceptor::wait_read,
@@ -135,6 +129,11 @@ void Worker::start(std::function<void()> on_exit) {
               backoff = std::chrono::milliseconds(5);
             }
             asio::co_spawn(io_, run_session(*this, *spec, std::move(sock), peer), asio::detached);
+            // One connection per turn of the worker's queue, as nginx accepts one per event
+            // loop pass (multi_accept off): taking every waiting client at once put all their
+            // TLS handshakes ahead of the requests of connections already open, whose median
+            // latency grew to 9-16 ms against nginx's 1.3 (docs/performance.md).
+            co_await asio::post(io_, asio::use_awaitable);
           }
         },
         asio::detached);

@@ -138,25 +138,35 @@ TlsSocket::Want TlsSocket::attempt(Kind kind, void* data, std::size_t len, std::
 }
 
 asio::mutable_buffer TlsSocket::in_space() {
-  if (!in_) in_.reset(new char[kInSize]);  // not zero-filled
+  if (!in_) {
+    in_.reset(new char[kInSize]);  // not zero-filled
+    in_cap_ = kInSize;
+  }
   if (in_pos_ == in_end_) in_pos_ = in_end_ = 0;
-  if (in_end_ == kInSize && in_pos_ > 0) {
+  if (in_end_ == in_cap_ && in_pos_ > 0) {
     std::memmove(in_.get(), in_.get() + in_pos_, in_end_ - in_pos_);
     in_end_ -= in_pos_;
     in_pos_ = 0;
   }
-  return asio::buffer(in_.get() + in_end_, kInSize - in_end_);
+  return asio::buffer(in_.get() + in_end_, in_cap_ - in_end_);
 }
 
 void TlsSocket::put_input(asio::const_buffer b) {
-  while (b.size() > 0) {
-    asio::mutable_buffer room = in_space();
-    const std::size_t k = std::min(room.size(), b.size());
-    if (k == 0) break;  // more than a record's room: cannot happen for a ClientHello's start
-    std::memcpy(room.data(), b.data(), k);
-    in_end_ += k;
-    b += k;
+  // Bytes read before the handshake: a ClientHello, and whatever the client sent after it
+  // (0-RTT data, which is refused, can make it more than a record's room).
+  if (b.size() == 0) return;
+  const std::size_t want = std::max(kInSize, in_end_ - in_pos_ + b.size());
+  if (!in_ || in_cap_ < want) {
+    std::unique_ptr<char[]> bigger(new char[want]);
+    if (in_) std::memcpy(bigger.get(), in_.get() + in_pos_, in_end_ - in_pos_);
+    in_end_ -= in_pos_;
+    in_pos_ = 0;
+    in_ = std::move(bigger);
+    in_cap_ = want;
   }
+  asio::mutable_buffer room = in_space();
+  std::memcpy(room.data(), b.data(), b.size());
+  in_end_ += b.size();
 }
 
 TlsSocket::Fill TlsSocket::fill_now(error_code& ec) {
@@ -184,7 +194,7 @@ void TlsSocket::filled(error_code& ec, std::size_t n, bool mark) {
     return;
   }
   if (ec) return;
-  const std::size_t room = kInSize - in_end_;
+  const std::size_t room = in_cap_ - in_end_;
   in_end_ += n;
   if (mark) proxy::read_done(socket_, n, room);
 }

@@ -254,7 +254,7 @@ class TlsSocket {
   boost::asio::ip::tcp::socket& socket_;
   SSL* ssl_ = nullptr;
   std::unique_ptr<char[]> in_;  // ciphertext from the peer, made when first needed
-  std::size_t in_pos_ = 0, in_end_ = 0;
+  std::size_t in_cap_ = 0, in_pos_ = 0, in_end_ = 0;
   bool peer_ended_ = false;  // the socket reported end of file
   std::string out_;          // ciphertext for the peer
   std::size_t out_pos_ = 0;

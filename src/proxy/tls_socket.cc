@@ -245,6 +245,13 @@ bool TlsSocket::read_now(asio::mutable_buffer buf, std::size_t& n, error_code& e
 }
 
 bool TlsSocket::write_now(std::span<asio::const_buffer> bufs, error_code& ec) {
+  // A failed write: its alert, if OpenSSL wrote one, goes if the socket takes it now.
+  auto failed = [this](error_code& e) {
+    if (!e) e = asio::error::operation_not_supported;  // a write that wants input
+    error_code ignored;
+    flush_now(ignored);
+    return true;
+  };
   ec.clear();
   std::size_t total = 0;
   std::size_t parts = 0;
@@ -261,16 +268,12 @@ bool TlsSocket::write_now(std::span<asio::const_buffer> bufs, error_code& ec) {
       std::memcpy(one + at, b.data(), b.size());
       at += b.size();
     }
-    if (attempt(Kind::Write, one, total, n, ec) != Want::Done) {
-      if (!ec) ec = asio::error::operation_not_supported;  // a write that wants input
-      return true;
-    }
+    if (attempt(Kind::Write, one, total, n, ec) != Want::Done) return failed(ec);
   } else {
     for (const auto& b : bufs) {
       if (b.size() == 0) continue;
       if (attempt(Kind::Write, const_cast<void*>(b.data()), b.size(), n, ec) != Want::Done) {
-        if (!ec) ec = asio::error::operation_not_supported;
-        return true;
+        return failed(ec);
       }
     }
   }

@@ -154,7 +154,7 @@ class TlsSocket {
           break;
         case At::Sending:
           s->sent(bytes);
-          if (ec) return finish(self, ec, 0);
+          if (ec) return finish(self, called && result ? result : ec, 0);
           break;
         case At::Reading:
           s->reading_ = false;
@@ -171,11 +171,18 @@ class TlsSocket {
         if (s->out_pending() && !s->sending_) {
           boost::system::error_code fec;
           if (!s->flush_now(fec)) return send(self);
-          if (fec) return finish(self, fec, 0);
+          if (fec) return finish(self, called && result ? result : fec, 0);
         }
         if (called) return finish(self, result, n);
         const Want w = call(ec);
-        if (w == Want::Failed) return finish(self, ec, 0);
+        if (w == Want::Failed) {
+          // An alert OpenSSL wrote (a refused client certificate, say) goes out before the
+          // operation fails, as ssl::stream sends it: the peer learns why.
+          result = ec;
+          n = 0;
+          called = true;
+          continue;
+        }
         if (w == Want::Done) {
           called = true;
           continue;

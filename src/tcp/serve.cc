@@ -152,6 +152,8 @@ bool read_now(proxy::ClientStream& s, asio::mutable_buffer b, std::size_t& n, er
 bool read_now(tcp::socket& s, asio::mutable_buffer b, std::size_t& n, error_code& ec) {
   return proxy::read_now(s, b, n, ec);
 }
+void read_done(proxy::ClientStream& s, std::size_t n, std::size_t room) { s.read_done(n, room); }
+void read_done(tcp::socket& s, std::size_t n, std::size_t room) { proxy::read_done(s, n, room); }
 
 asio::awaitable<void> pipe(Connection& c, tcp::socket& up, const Service& service) {
   struct Ctx {
@@ -181,22 +183,37 @@ asio::awaitable<void> pipe(Connection& c, tcp::socket& up, const Service& servic
   // Written and read at once when they can be (proxy/send_now.h, proxy/reactor_hint.h,
   // proxy/tls_socket.h: no trip through the worker's queue, no recv that fails because the
   // last one emptied the socket); what cannot be done at once waits in Asio as before.
-  auto pump = [&](auto& src, proxy::Buffer& buf, auto& dst) -> asio::awaitable<void> {
+  // Writes to one socket that had to wait (the other pump's), for read_done's condition: a
+  // read that completed while none was queued on its socket completed in the turn of its
+  // event, so a short one may mark the socket drained (proxy/reactor_hint.h).
+  struct Writes {
+    unsigned waited = 0;
+    bool waiting = false;
+  };
+  Writes to_client, to_server;
+  auto pump = [&](auto& src, Writes& src_writes, proxy::Buffer& buf, auto& dst,
+                  Writes& dst_writes) -> asio::awaitable<void> {
     for (;;) {
       if (!buf.empty()) {
         asio::const_buffer out = asio::buffer(buf.readable());
         error_code ec;
         if (!write_now(dst, out, ec)) {
+          dst_writes.waiting = true;
+          ++dst_writes.waited;
           std::tie(ec, std::ignore) = co_await asio::async_write(dst, out, kNoThrow);
+          dst_writes.waiting = false;
         }
         if (ec) break;
         buf.clear();
       }
       error_code ec;
       std::size_t n = 0;
-      if (!read_now(src, buf.prepare(), n, ec)) {
-        // Not read_done: the other pump may be writing to this socket.
-        std::tie(ec, n) = co_await src.async_read_some(buf.prepare(), kNoThrow);
+      const asio::mutable_buffer room = buf.prepare();
+      if (!read_now(src, room, n, ec)) {
+        const bool quiet = !src_writes.waiting;
+        const unsigned waited = src_writes.waited;
+        std::tie(ec, n) = co_await src.async_read_some(room, kNoThrow);
+        if (!ec && quiet && waited == src_writes.waited) read_done(src, n, room.size());
       }
       if (ec) break;
       buf.commit(n);
@@ -209,7 +226,8 @@ asio::awaitable<void> pipe(Connection& c, tcp::socket& up, const Service& servic
       rearm();
     }
   };
-  co_await (pump(c.client, c.buffer, up) && pump(up, back, c.client));
+  co_await (pump(c.client, to_client, c.buffer, up, to_server) &&
+            pump(up, to_server, back, c.client, to_client));
 }
 
 asio::awaitable<Next> take(Connection& c, const Route& route, std::string_view sni) {

@@ -23,6 +23,9 @@ namespace {
 constexpr std::size_t kInSize = 17 * 1024;
 // Buffers of one write_now up to this size are encrypted as one record.
 constexpr std::size_t kCoalesce = 16 * 1024;
+// Output room kept between writes: one full record. A larger write's (HTTP/2 batches frames
+// up to 64 KiB) is given back when it has been sent.
+constexpr std::size_t kKeepOut = 17 * 1024;
 
 }  // namespace
 
@@ -206,20 +209,23 @@ bool TlsSocket::flush_now(error_code& ec) {
   asio::const_buffer rest = asio::buffer(out_.data() + out_pos_, out_.size() - out_pos_);
   const bool done = send_now(&socket_, rest, ec);
   out_pos_ = out_.size() - rest.size();
-  if (out_pos_ == out_.size() || ec) {
-    out_.clear();
-    out_pos_ = 0;
-  }
+  if (out_pos_ == out_.size() || ec) out_sent();
   return done;
+}
+
+void TlsSocket::out_sent() {
+  out_pos_ = 0;
+  if (out_.capacity() > kKeepOut) {
+    std::string().swap(out_);  // a large write's room is not kept by an idle connection
+  } else {
+    out_.clear();
+  }
 }
 
 void TlsSocket::sent(std::size_t n) {
   sending_ = false;
   out_pos_ += n;
-  if (out_pos_ >= out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-  }
+  if (out_pos_ >= out_.size()) out_sent();
 }
 
 bool TlsSocket::read_now(asio::mutable_buffer buf, std::size_t& n, error_code& ec) {

@@ -52,6 +52,9 @@ class TlsSocket {
   TlsSocket& operator=(const TlsSocket&) = delete;
 
   SSL* native_handle() { return ssl_; }
+  // Memory held for ciphertext between operations (input room and output room): at most
+  // about two records' worth once a write is sent, whatever its size.
+  std::size_t held_bytes() const { return in_cap_ + out_.capacity(); }
   executor_type get_executor() { return socket_.get_executor(); }
 
   // Reads decrypted bytes into `buf` without waiting. Returns true when the read is over (`n`
@@ -114,6 +117,8 @@ class TlsSocket {
   bool flush_now(boost::system::error_code& ec);
   // An asynchronous send of out_ took `n` bytes.
   void sent(std::size_t n);
+  // out_ is all sent: empties it, and gives its memory back if a large write grew it.
+  void out_sent();
   bool out_pending() const { return out_pos_ < out_.size(); }
 
   template <typename Buffers>

@@ -42,8 +42,6 @@ class ClientStream {
   TlsStream& tls() { return parent_ ? parent_->tls() : *tls_; }
   // An HTTP/2 stream (no Upgrade, no connection of its own to close).
   bool is_stream() const { return pipe_ != nullptr; }
-  // The socket when bytes go to it as they are (no TLS, not an HTTP/2 stream): for send_now.
-  boost::asio::ip::tcp::socket* plain() { return pipe_ || tls_ ? nullptr : &socket_; }
   TlsStream& start_tls(boost::asio::ssl::context& ctx) {
     tls_ = std::make_unique<TlsStream>(socket_, ctx.native_handle());
     return *tls_;

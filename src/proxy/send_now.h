@@ -9,9 +9,10 @@
 // socket did not take is left to async_write, which waits for room as before (under the
 // caller's deadline).
 //
-// Only for a plain TCP socket (ClientStream::plain(), UpstreamStream::plain(): not TLS, whose
-// records must go through the ssl::stream, and not an HTTP/2 stream's pipe) with no write
-// pending on it. Never blocks (MSG_DONTWAIT) and never raises SIGPIPE (MSG_NOSIGNAL).
+// Only for a plain TCP socket (ClientStream::write_now and UpstreamStream::write_now call it
+// for theirs: TLS records go through TlsSocket or ssl::stream, an HTTP/2 stream's bytes through
+// its pipe) with no write pending on it. Never blocks (MSG_DONTWAIT) and never raises SIGPIPE
+// (MSG_NOSIGNAL).
 //
 // Threading: the socket's worker.
 #pragma once

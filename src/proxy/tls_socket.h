@@ -67,7 +67,7 @@ class TlsSocket {
   bool write_now(std::span<boost::asio::const_buffer> bufs, boost::system::error_code& ec);
 
   // The handshake, over `initial` (bytes of the ClientHello already read) and what follows.
-  // Completes with the number of `initial`'s bytes used (all of them).
+  // Completes with the number of `initial`'s bytes used (all of them; 0 when it fails).
   template <typename Token>
   auto async_handshake(boost::asio::ssl::stream_base::handshake_type,
                        boost::asio::const_buffer initial, Token&& token) {

@@ -37,18 +37,16 @@ class UpstreamStream {
   // connection's socket is not the stream's to cancel or close).
   void attach(StreamPipe& pipe) { pipe_ = &pipe; }
   bool is_pipe() const { return pipe_ != nullptr; }
-  // The socket when bytes go to it as they are (no TLS, not an HTTP/2 stream): for send_now.
-  boost::asio::ip::tcp::socket* plain() { return pipe_ || tls_ ? nullptr : &socket_; }
   TlsStream& tls() { return *tls_; }
   // ClientStream's read_now and write_now, for a plain connection (always false over TLS or
   // an HTTP/2 stream: those wait in Asio). No read_done: a request body may be being written
   // while the response is read, so a read's completion may come on a later turn.
   bool read_now(boost::asio::mutable_buffer buf, std::size_t& n, boost::system::error_code& ec) {
     ec.clear();
-    return plain() != nullptr && proxy::read_now(socket_, buf, n, ec);
+    return pipe_ == nullptr && tls_ == nullptr && proxy::read_now(socket_, buf, n, ec);
   }
   bool write_now(std::span<boost::asio::const_buffer> bufs, boost::system::error_code& ec) {
-    return send_now(plain(), bufs, ec);
+    return send_now(pipe_ || tls_ ? nullptr : &socket_, bufs, ec);
   }
   // Wraps the connected socket; the handshake is the caller's.
   TlsStream& start_tls(boost::asio::ssl::context& ctx) {

@@ -412,7 +412,6 @@ int main(int argc, char** argv) {
     }
     std::vector<app::Warning> warnings;
     certificates.attach(built, merged, warnings);
-    server.publish(built.table);
     if (metrics) {
       metrics->config_reloaded(true);
       std::vector<observability::ServerUp> ups;
@@ -443,9 +442,15 @@ int main(int argc, char** argv) {
     rt->static_warnings = cfg->warnings;
     rt->certificates = certificates.info();
     runtime.set(std::move(rt));
-    log::info("configuration applied", {{"routers", std::to_string(merged.http.routers.size())},
-                                        {"services", std::to_string(merged.http.services.size())},
-                                        {"disabled", std::to_string(built.errors.size())}});
+    // Last, so that the API shows it already. Logged once every worker routes by the new
+    // table: a request sent after this line is read under it (tests and scripts wait for it).
+    server.publish(built.table, [routers = merged.http.routers.size(),
+                                 services = merged.http.services.size(),
+                                 disabled = built.errors.size()] {
+      log::info("configuration applied", {{"routers", std::to_string(routers)},
+                                          {"services", std::to_string(services)},
+                                          {"disabled", std::to_string(disabled)}});
+    });
   };
   reapply = [&] { apply(last_merged); };
   std::map<std::string, std::vector<std::string>> ep_middlewares;

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+
 #include "common/log.h"
 
 namespace portier::entrypoints {
@@ -75,8 +77,24 @@ Result<bool> Server::start() {
   return true;
 }
 
-void Server::publish(std::shared_ptr<const proxy::RoutingTable> table) {
-  for (auto& w : workers_) w->publish(table);
+void Server::publish(std::shared_ptr<const proxy::RoutingTable> table,
+                     std::function<void()> live) {
+  if (!live) {
+    for (auto& w : workers_) w->publish(table);
+    return;
+  }
+  // A worker busy with a handler queued before this one (the accept loop's first turn, say)
+  // still serves it from the table before; the last worker to take this one calls `live`.
+  struct Countdown {
+    std::atomic<std::size_t> left;
+    std::function<void()> live;
+  };
+  auto c = std::make_shared<Countdown>(workers_.size(), std::move(live));
+  for (auto& w : workers_) {
+    w->publish(table, [c] {
+      if (c->left.fetch_sub(1, std::memory_order_acq_rel) == 1) c->live();
+    });
+  }
 }
 
 bool Server::shutdown() {

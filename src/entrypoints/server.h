@@ -36,7 +36,10 @@ class Server {
   void set_observers(observability::Metrics* metrics, observability::AccessLog* access_log);
   std::size_t worker_count() const { return workers_.size(); }
   // Makes `table` current on every worker; requests in flight keep the one they started with.
-  void publish(std::shared_ptr<const proxy::RoutingTable> table);
+  // Returns at once; `live`, if set, runs (on a worker thread) when every worker has taken the
+  // table, so that any request read from then on is routed by it.
+  void publish(std::shared_ptr<const proxy::RoutingTable> table,
+               std::function<void()> live = nullptr);
 
   // Graceful stop: stop accepting, close idle connections, wait up to the longest
   // lifeCycle.graceTimeOut for in-flight requests, then close what is left. Blocks until every

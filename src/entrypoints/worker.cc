@@ -159,14 +159,16 @@ void Worker::housekeeping() {
   });
 }
 
-void Worker::publish(std::shared_ptr<const proxy::RoutingTable> table) {
-  asio::post(io_, [this, table = std::move(table)]() mutable {
+void Worker::publish(std::shared_ptr<const proxy::RoutingTable> table,
+                     std::function<void()> taken) {
+  asio::post(io_, [this, table = std::move(table), taken = std::move(taken)]() mutable {
     state_.on_table(*table);
     tables_.emplace_front(std::move(table), 0);
     // Tables no request holds any more go now; the others when their last lease ends.
     for (auto it = std::next(tables_.begin()); it != tables_.end();) {
       it = it->second == 0 ? tables_.erase(it) : std::next(it);
     }
+    if (taken) taken();
   });
 }
 

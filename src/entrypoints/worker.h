@@ -99,8 +99,10 @@ class Worker {
   void start(std::function<void()> on_exit);
   void join();
 
-  // Thread-safe (post to the worker).
-  void publish(std::shared_ptr<const proxy::RoutingTable> table);
+  // Thread-safe (post to the worker). `taken`, if set, runs on this worker's thread once the
+  // table is current there.
+  void publish(std::shared_ptr<const proxy::RoutingTable> table,
+               std::function<void()> taken = nullptr);
   void drain();  // stop accepting, close idle connections, let active ones finish
   void abort();  // close every connection now
 

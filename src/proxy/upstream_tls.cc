@@ -108,8 +108,10 @@ struct Settings {
   std::vector<config::PeerCertSan> sans;
 };
 
+// `system_roots` is set when the context is to trust the system's bundle (no rootCAs), which
+// context() loads on first use.
 Result<std::shared_ptr<asio::ssl::context>> make_context(
-    const Settings& s, const std::vector<config::PeerCertSan>* sans) {
+    const Settings& s, const std::vector<config::PeerCertSan>* sans, bool& system_roots) {
   using CR = Result<std::shared_ptr<asio::ssl::context>>;
   auto err = [](std::string m) { return CR(boost::system::in_place_error, Error{std::move(m)}); };
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
@@ -135,10 +137,9 @@ Result<std::shared_ptr<asio::ssl::context>> make_context(
       return err("cipherSuites: " + openssl_error());
     }
   }
-  // Trust anchors: rootCAs, else the system's bundle (Go's default).
-  if (s.root_cas.empty()) {
-    SSL_CTX_set_default_verify_paths(native);
-  } else {
+  // Trust anchors: rootCAs, else the system's bundle (Go's default), read when first needed.
+  system_roots = s.root_cas.empty();
+  if (!system_roots) {
     X509_STORE* store = SSL_CTX_get_cert_store(native);
     for (const auto& ca : s.root_cas) {
       auto pem = tls::read_pem_source(ca);
@@ -202,7 +203,7 @@ R compile_default_transport(const config::ServersTransport& st) {
   Settings s;
   s.insecure = st.insecure_skip_verify;
   s.root_cas = st.root_cas;
-  auto ctx = make_context(s, nullptr);
+  auto ctx = make_context(s, nullptr, t->system_roots);
   if (!ctx) return fail("serversTransport: " + ctx.error().message);
   t->tls = std::move(*ctx);
   return std::shared_ptr<const Transport>(std::move(t));
@@ -233,14 +234,28 @@ R compile_transport(const std::string& name, const config::HttpServersTransport&
   s.min_version = c.min_version;
   s.max_version = c.max_version;
   s.sans = t->peer_sans;
-  auto ctx = make_context(s, &t->peer_sans);
+  auto ctx = make_context(s, &t->peer_sans, t->system_roots);
   if (!ctx) return fail(ctx.error().message);
   t->tls = std::move(*ctx);
   return std::shared_ptr<const Transport>(std::move(t));
 }
 
+asio::ssl::context& context(const Transport& t) {
+  if (t.system_roots) {
+    // Parses /etc/ssl/certs/ca-certificates.crt (or SSL_CERT_FILE), and looks in the hashed
+    // directory (SSL_CERT_DIR) for the rest. A failure leaves the store empty: handshakes then
+    // fail with "unable to get local issuer certificate", as with no bundle before.
+    std::call_once(t.roots_loaded, [&] {
+      SSL_CTX_set_default_verify_paths(t.tls->native_handle());
+      ERR_clear_error();
+    });
+  }
+  return *t.tls;
+}
+
 void set_upstream_tls(const ServerTarget& server, SubTarget& target) {
   if (!server.tls || !server.transport) return;
+  context(*server.transport);  // complete before the sub-request uses it
   target.tls = server.transport->tls;
   target.host = std::string(tls_name(*server.transport, server.tls_host));
   target.verify = !server.transport->insecure_skip_verify;
@@ -249,7 +264,7 @@ void set_upstream_tls(const ServerTarget& server, SubTarget& target) {
 asio::awaitable<std::string> tls_handshake(UpstreamStream& stream, const Transport& t,
                                            std::string_view host, SSL_SESSION* resume,
                                            SSL_SESSION** session_slot, bool offer_h2) {
-  auto& tls = stream.start_tls(*t.tls);
+  auto& tls = stream.start_tls(context(t));
   SSL* ssl = tls.native_handle();
   const std::string name(tls_name(t, host));
   boost::system::error_code ip_ec;

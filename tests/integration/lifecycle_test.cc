@@ -230,5 +230,48 @@ TEST(Lifecycle, TheApiListenerCannotShareAnotherProcesssPort) {
   }
 }
 
+// Two seconds after loading, the pages only loading used go back (common/resident.h): the
+// process's resident memory drops by megabytes, and requests and a reload work after it.
+TEST(Lifecycle, LoadingMemoryIsReleasedAndRequestsStillWork) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "app");
+  Portier p = start_portier(dir, route_to(w.url()));
+  auto released = p.proc->wait_for_log(
+      "msg=\"loading memory released\" mappings=[0-9]+ resident_before_kb=([0-9]+)", 10s);
+  ASSERT_TRUE(released) << p.proc->log();
+  auto after = p.proc->wait_for_log("resident_after_kb=([0-9]+)", 1s);
+  ASSERT_TRUE(after);
+  const long before_kb = std::stol(*released), after_kb = std::stol(*after);
+  // Program and library code and constants: about 12 of 15 MB (docs/performance.md).
+  EXPECT_LT(after_kb, before_kb - 4096) << p.proc->log();
+  for (int i = 0; i < 20; ++i) {
+    auto r = http_get(p.port, "x", "/");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  // A reload runs loading code again, and gives it back again.
+  dir.write("dynamic.yml", route_to(w.url(), "y"));
+  ASSERT_TRUE(poll_until(
+      [&] {
+        auto r = http_get(p.port, "y", "/");
+        return r && r->status == 200;
+      },
+      5s));
+  EXPECT_TRUE(poll_until(
+      [&] {
+        const std::string log = p.proc->log();
+        std::size_t n = 0;
+        for (std::size_t at = log.find("loading memory released"); at != std::string::npos;
+             at = log.find("loading memory released", at + 1)) {
+          ++n;
+        }
+        return n >= 2;
+      },
+      6s));
+  auto r = http_get(p.port, "y", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
 }  // namespace
 }  // namespace portier::test

@@ -7,6 +7,9 @@
 // and client certificate of the connection it answers on.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -382,6 +385,28 @@ TEST(UpstreamTlsStatic, RootCAsFlagAndTransportReload) {
   EXPECT_EQ(*code, 2);
   EXPECT_NE(bad->log().find("serversTransport: rootCAs: cannot read"), std::string::npos)
       << bad->log();
+}
+
+// The system's CA bundle (no rootCAs) is read by the first handshake that needs it, not at
+// start-up: a portier with no https:// server never holds it (docs/performance.md). The bundle
+// here is SSL_CERT_FILE, written only after portier has loaded its configuration.
+TEST(UpstreamTlsStatic, SystemBundleIsReadWhenFirstNeeded) {
+  TempDir dir;
+  CertFiles ca = make_ca(dir, "ca", "late CA");
+  CertFiles leaf = make_leaf(dir, ca, "leaf", {"127.0.0.1"});
+  Whoami w = start_whoami(dir, "late-tls",
+                          {"--tls-cert", leaf.cert.string(), "--tls-key", leaf.key.string()});
+  const std::string url = "https://127.0.0.1:" + std::to_string(w.port);
+  const auto bundle = dir.path() / "bundle.pem";
+  ::setenv("SSL_CERT_FILE", bundle.c_str(), 1);
+  ::setenv("SSL_CERT_DIR", (dir.path() / "no-such-dir").c_str(), 1);
+  Portier p = start_portier(dir, route_to(url), "", "", 1);
+  ::unsetenv("SSL_CERT_FILE");
+  ::unsetenv("SSL_CERT_DIR");
+  std::filesystem::copy_file(ca.cert, bundle);
+  auto r = http_get(p.port, "x", "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << p.proc->log();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "entrypoints/worker.h"
 
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -155,6 +156,18 @@ void Worker::housekeeping() {
   housekeeping_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || draining_) return;
     state_.sweep();
+    // A burst of requests leaves the heap's free memory resident: chunks of ended connections
+    // and streams between ones still in use, which free() cannot give back (an HTTP/2 burst of
+    // 500 streams: 22 MB anonymous left, 7.6 after a trim). The first second with no request
+    // started or ended and no connection closed, after one with some, returns those pages
+    // (malloc_trim: every arena, a few milliseconds); under steady load nothing is trimmed.
+    if (activity_ != activity_at_tick_) {
+      activity_at_tick_ = activity_;
+      busy_since_trim_ = true;
+    } else if (busy_since_trim_) {
+      busy_since_trim_ = false;
+      ::malloc_trim(0);
+    }
     housekeeping();
   });
 }
@@ -172,9 +185,13 @@ void Worker::publish(std::shared_ptr<const proxy::RoutingTable> table,
   });
 }
 
-TableLease Worker::acquire_table() { return TableLease(*this, tables_.begin()); }
+TableLease Worker::acquire_table() {
+  ++activity_;
+  return TableLease(*this, tables_.begin());
+}
 
 void Worker::release(TableList::iterator it) {
+  ++activity_;
   if (--it->second == 0 && it != tables_.begin()) tables_.erase(it);
 }
 
@@ -191,6 +208,7 @@ void Worker::remove(SessionHandle& s) {
   if (sessions_ == &s) sessions_ = s.next;
   s.prev = s.next = nullptr;
   --session_count_;
+  ++activity_;
   maybe_finish();
 }
 

@@ -137,6 +137,12 @@ class Worker {
   std::vector<const EntryPointSpec*> acceptor_specs_;
   std::vector<std::unique_ptr<udp::Listener>> udp_listeners_;  // entrypoints with /udp
   TableList tables_;  // front: current
+  // Requests started and ended (table leases taken and given back) and connections closed: the
+  // housekeeping tick tells a quiet second after a busy one by it, and gives the heap's free
+  // pages back then (worker.cc).
+  std::uint64_t activity_ = 0;
+  std::uint64_t activity_at_tick_ = 0;
+  bool busy_since_trim_ = false;
   SessionHandle* sessions_ = nullptr;
   std::size_t session_count_ = 0;
   bool draining_ = false;

@@ -2,8 +2,10 @@
 // client checks what it gets (bodies, Age, Cache-Status) and what the backend never saw.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -388,6 +390,16 @@ TEST(CacheDiskProxy, EvictedAndRestartedEntriesComeFromTheDisk) {
     }
     EXPECT_TRUE(contains(st, "hit") && contains(st, "detail=disk")) << st;
     EXPECT_EQ(backend.count("/big"), 2);
+    // A graceful stop (docker stop, systemctl restart) finishes the writes still queued: ?2's
+    // may be. (The harness's SIGKILL would lose it, as a crash would.)
+    ASSERT_TRUE(p.proc->signal(SIGTERM));
+    ASSERT_TRUE(p.proc->wait_exit(10s));
+    std::size_t files = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir.path() / "cache")) {
+      const std::string name = f.path().filename().string();
+      files += f.is_regular_file() && name[0] != '.' && !name.ends_with(".tmp");
+    }
+    EXPECT_EQ(files, 2u);
   }
   // A new process finds the entries on disk.
   Portier again = start_portier(dir, dyn);

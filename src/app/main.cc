@@ -414,9 +414,9 @@ int main(int argc, char** argv) {
       if (ec) return;
       const std::size_t before = resident::resident_bytes();
       ::malloc_trim(0);
-      const resident::Released r = resident::release_clean_file_pages();
+      const resident::Released r = resident::release_loaded_code_pages();
       log::debug("loading memory released",
-                 {{"mappings", std::to_string(r.mappings)},
+                 {{"segments", std::to_string(r.segments)},
                   {"resident_before_kb", std::to_string(before / 1024)},
                   {"resident_after_kb", std::to_string(resident::resident_bytes() / 1024)}});
     });

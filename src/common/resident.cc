@@ -1,86 +1,77 @@
 #include "common/resident.h"
 
+#include <elf.h>
+#include <link.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
-#include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <string_view>
+#include <string>
 
 namespace portier::resident {
 
 namespace {
 
-struct Mapping {
-  unsigned long start = 0, end = 0;
-  bool eligible = false;  // private, not writable, a file
-  std::size_t rss_kb = 0;
-  std::size_t anonymous_kb = 0;
-  bool locked = false;
-};
-
-// "Rss:   1234 kB" -> 1234.
-std::size_t kb_field(std::string_view line) {
-  std::size_t v = 0;
-  for (char c : line) {
-    if (c >= '0' && c <= '9') v = v * 10 + static_cast<std::size_t>(c - '0');
+// DT_TEXTREL, or DF_TEXTREL in DT_FLAGS: loading wrote relocations into this object's
+// "read-only" segments, whose pages are then the process's own copies, not the file's.
+bool has_text_relocations(const dl_phdr_info& info) {
+  for (int i = 0; i < info.dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info.dlpi_phdr[i];
+    if (ph.p_type != PT_DYNAMIC) continue;
+    for (auto* d = reinterpret_cast<const ElfW(Dyn)*>(info.dlpi_addr + ph.p_vaddr);
+         d->d_tag != DT_NULL; ++d) {
+      if (d->d_tag == DT_TEXTREL) return true;
+      if (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL) != 0) return true;
+    }
   }
-  return v;
+  return false;
 }
 
-void release(const Mapping& m, Released& out) {
-  // Anonymous pages are the mapping's own copies of written pages: unmapping them would turn
-  // them back into the file's bytes. Locked pages cannot be unmapped.
-  if (!m.eligible || m.anonymous_kb != 0 || m.rss_kb == 0 || m.locked) return;
-  if (::madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) {
-    ++out.mappings;
-    out.bytes += m.rss_kb * 1024;
+int release_object(dl_phdr_info* info, std::size_t, void* data) {
+  auto& out = *static_cast<Released*>(data);
+  // The vDSO is the kernel's, not a file's.
+  if (info->dlpi_name != nullptr && std::strstr(info->dlpi_name, "linux-vdso") != nullptr) {
+    return 0;
   }
+  if (has_text_relocations(*info)) return 0;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) != 0) continue;
+    // Whole pages inside the segment only: a page it shares with a writable neighbour belongs
+    // to that neighbour's mapping.
+    const std::uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    const std::uintptr_t first = (begin + page - 1) & ~(page - 1);
+    const std::uintptr_t last = (begin + ph.p_memsz) & ~(page - 1);
+    if (last <= first) continue;
+    if (::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) == 0) {
+      ++out.segments;
+      out.bytes += last - first;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
 
-Released release_clean_file_pages(const std::string& smaps) {
+Released release_loaded_code_pages() {
   Released out;
-  std::ifstream in(smaps);
-  if (!in) return out;
-  Mapping cur;
-  bool have = false;
-  for (std::string line; std::getline(in, line);) {
-    unsigned long start = 0, end = 0;
-    char perms[5] = {};
-    int path_at = 0;
-    // A mapping's first line: "start-end perms offset dev inode   path".
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s %*x %*s %*u %n", &start, &end, perms, &path_at) ==
-            3 &&
-        path_at > 0) {
-      if (have) release(cur, out);
-      cur = Mapping{};
-      have = true;
-      cur.start = start;
-      cur.end = end;
-      const std::string_view path = std::string_view(line).substr(static_cast<std::size_t>(path_at));
-      // "/..." is a file; "[heap]", "[stack]", "[vdso]" and anonymous mappings are not.
-      cur.eligible = perms[1] != 'w' && perms[3] == 'p' && !path.empty() && path[0] == '/';
-      continue;
-    }
-    if (!have) continue;
-    if (line.rfind("Rss:", 0) == 0) {
-      cur.rss_kb = kb_field(line);
-    } else if (line.rfind("Anonymous:", 0) == 0) {
-      cur.anonymous_kb = kb_field(line);
-    } else if (line.rfind("VmFlags:", 0) == 0) {
-      cur.locked = line.find(" lo") != std::string::npos;
-    }
-  }
-  if (have) release(cur, out);
+  ::dl_iterate_phdr(release_object, &out);
   return out;
 }
 
 std::size_t resident_bytes() {
   std::ifstream in("/proc/self/smaps_rollup");
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("Rss:", 0) == 0) return kb_field(line) * 1024;
+    if (line.rfind("Rss:", 0) == 0) {
+      std::size_t kb = 0;
+      for (char c : line) {
+        if (c >= '0' && c <= '9') kb = kb * 10 + static_cast<std::size_t>(c - '0');
+      }
+      return kb * 1024;
+    }
   }
   return 0;
 }

@@ -287,7 +287,7 @@ TEST(Lifecycle, LoadingMemoryIsReleasedAndRequestsStillWork) {
   Whoami w = start_whoami(dir, "app");
   Portier p = start_portier(dir, route_to(w.url()));
   auto released = p.proc->wait_for_log(
-      "msg=\"loading memory released\" mappings=[0-9]+ resident_before_kb=([0-9]+)", 10s);
+      "msg=\"loading memory released\" segments=[0-9]+ resident_before_kb=([0-9]+)", 10s);
   ASSERT_TRUE(released) << p.proc->log();
   auto after = p.proc->wait_for_log("resident_after_kb=([0-9]+)", 1s);
   ASSERT_TRUE(after);

@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -16,93 +16,78 @@ namespace {
 
 using portier::test::TempDir;
 
-constexpr std::size_t kSize = 4 << 20;
-constexpr std::size_t kPage = 4096;
-
-char pattern(std::size_t i) { return static_cast<char>('a' + i % 23); }
-
-// A file of kSize bytes, opened read-only.
-int make_file(const TempDir& dir, const std::string& name) {
-  std::string data(kSize, '\0');
-  for (std::size_t i = 0; i < kSize; ++i) data[i] = pattern(i);
-  auto path = dir.write(name, data);
-  return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-}
-
-// The Rss of the mapping that starts at `p`, in kB (-1 if not found).
-long rss_kb(const void* p) {
-  char want[32];
-  std::snprintf(want, sizeof want, "%lx-", reinterpret_cast<unsigned long>(p));
+// Rss in kB of this process's mappings with these permissions: of `path` when given, else of
+// the one starting at `start`.
+long rss_kb(const std::string& perms, const std::string& path, const void* start = nullptr) {
+  char want[32] = {};
+  if (start != nullptr) {
+    std::snprintf(want, sizeof want, "%lx-", reinterpret_cast<unsigned long>(start));
+  }
   std::ifstream in("/proc/self/smaps");
+  long total = -1;
   bool in_it = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind(want, 0) == 0) {
-      in_it = true;
+    const bool header = line.find('-') < line.find(' ') && line.find(':') > line.find(' ');
+    if (header) {
+      in_it = line.find(" " + perms + " ") != std::string::npos &&
+              (start != nullptr ? line.rfind(want, 0) == 0
+                                : line.size() >= path.size() &&
+                                      line.compare(line.size() - path.size(), path.size(),
+                                                   path) == 0);
     } else if (in_it && line.rfind("Rss:", 0) == 0) {
-      return std::stol(line.substr(4));
+      total = std::max(total, 0L) + std::stol(line.substr(4));
     }
   }
-  return -1;
+  return total;
 }
 
-// Reads a byte of every page (volatile: the reads must happen).
-void touch(const char* p) {
-  const volatile char* v = p;
-  for (std::size_t i = 0; i < kSize; i += kPage) (void)v[i];
+const std::string& self_path() {
+  static const std::string p = std::filesystem::canonical("/proc/self/exe").string();
+  return p;
 }
 
-TEST(Resident, ReadOnlyFilePagesAreUnmappedAndComeBackFromTheFile) {
+// Initialised in the file, then written: a writable segment (volatile: really read back).
+volatile int g_written = 7;
+// A pointer the loader relocates (volatile puts it in .data; a plain const one would be in
+// RELRO, read-only once loaded): its bytes are the process's own, in a writable segment.
+const char* const volatile g_relocated = "relocated";
+
+TEST(Resident, LoadedCodeIsUnmappedAndRunsOn) {
+  const long before = rss_kb("r-xp", self_path());
+  ASSERT_GT(before, 256) << "this test binary's code should be resident after start";
+  const Released r = release_loaded_code_pages();
+  EXPECT_GE(r.segments, 2u);  // at least this program's and libc's code
+  EXPECT_GT(r.bytes, 0u);
+  const long after = rss_kb("r-xp", self_path());
+  EXPECT_LT(after, before / 2) << "before " << before << " kB";
+  // Code keeps running: it is mapped back from the file as it is used.
+  EXPECT_EQ(std::string(g_relocated), "relocated");
+  EXPECT_GT(rss_kb("r-xp", self_path()), 0);
+}
+
+TEST(Resident, WritableAndRelocatedDataKeepTheirBytes) {
+  g_written = 42;
+  release_loaded_code_pages();
+  EXPECT_EQ(g_written, 42);               // not the file's 7
+  EXPECT_STREQ(g_relocated, "relocated");  // the relocated pointer still points right
+}
+
+TEST(Resident, OtherFileMappingsAreLeftAlone) {
   TempDir dir;
-  int fd = make_file(dir, "ro.bin");
+  constexpr std::size_t kSize = 1 << 20;
+  auto path = dir.write("data.bin", std::string(kSize, 'd'));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   auto* p = static_cast<const char*>(::mmap(nullptr, kSize, PROT_READ, MAP_PRIVATE, fd, 0));
   ASSERT_NE(p, MAP_FAILED);
-  touch(p);
-  ASSERT_EQ(rss_kb(p), static_cast<long>(kSize / 1024));
-
-  const Released r = release_clean_file_pages();
-  EXPECT_GE(r.bytes, kSize);
-  EXPECT_GE(r.mappings, 1u);
-  EXPECT_EQ(rss_kb(p), 0);
-  for (std::size_t i = 0; i < kSize; i += 997) ASSERT_EQ(p[i], pattern(i)) << i;
-  EXPECT_GT(rss_kb(p), 0);  // read back in
+  const volatile char* v = p;
+  for (std::size_t i = 0; i < kSize; i += 4096) (void)v[i];
+  const long before = rss_kb("r--p", "", p);
+  ASSERT_EQ(before, static_cast<long>(kSize / 1024));
+  release_loaded_code_pages();
+  EXPECT_EQ(rss_kb("r--p", "", p), before);  // not a loaded object's segment
   ::munmap(const_cast<char*>(p), kSize);
   ::close(fd);
-}
-
-TEST(Resident, WrittenPagesStayAsWritten) {
-  TempDir dir;
-  int fd = make_file(dir, "rw.bin");
-  ASSERT_GE(fd, 0);
-  // Written, then made read-only, as the dynamic loader does with relocated data (RELRO).
-  auto* relro = static_cast<char*>(
-      ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
-  // Still writable.
-  auto* data = static_cast<char*>(
-      ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
-  ASSERT_NE(relro, MAP_FAILED);
-  ASSERT_NE(data, MAP_FAILED);
-  relro[0] = 'X';  // one page copied, the others the file's
-  touch(relro);
-  ASSERT_EQ(::mprotect(relro, kSize, PROT_READ), 0);
-  for (std::size_t i = 0; i < kSize; i += kPage) data[i] = 'Y';
-  const long relro_before = rss_kb(relro), data_before = rss_kb(data);
-
-  release_clean_file_pages();
-  EXPECT_EQ(relro[0], 'X');
-  EXPECT_EQ(relro[kPage], pattern(kPage));
-  for (std::size_t i = 0; i < kSize; i += kPage) ASSERT_EQ(data[i], 'Y') << i;
-  EXPECT_EQ(rss_kb(relro), relro_before);
-  EXPECT_EQ(rss_kb(data), data_before);
-  ::munmap(relro, kSize);
-  ::munmap(data, kSize);
-  ::close(fd);
-}
-
-TEST(Resident, UnreadableSmapsReleasesNothing) {
-  const Released r = release_clean_file_pages("/nonexistent/smaps");
-  EXPECT_EQ(r.mappings, 0u);
-  EXPECT_EQ(r.bytes, 0u);
 }
 
 TEST(Resident, ResidentBytesIsThisProcesssRss) {

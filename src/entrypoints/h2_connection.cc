@@ -97,7 +97,9 @@ class Connection {
   std::unordered_map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
   // What a stream's request code uses, kept for the next stream.
   struct Slot {
-    explicit Slot(std::size_t buffer_size) : buffer(buffer_size) {}
+    // 2 KiB at first: a stream's request head is rebuilt from HPACK, most in well under that;
+    // the buffer grows for a larger head or a request body (proxy/buffer.h).
+    explicit Slot(std::size_t buffer_size) : buffer(buffer_size, 2 * 1024) {}
     proxy::Buffer buffer;
     RequestScratch rs;
   };
@@ -134,6 +136,11 @@ bool Connection::start() {
       opt, static_cast<std::size_t>(ep_.config.http2.max_encoder_header_table_size));
   // Rapid reset: nghttp2 answers a burst of more than 200 resets (then 50 a second) with GOAWAY.
   nghttp2_option_set_stream_reset_rate_limit(opt, 200, 50);
+  // Closed streams are forgotten at once. nghttp2 keeps up to maxConcurrentStreams of them per
+  // connection (3 MB at 50 connections x 10 streams) only so that a new stream may name a
+  // closed one as its parent in RFC 7540's priority tree; such a stream gets the default
+  // priority instead. Priorities among open and idle streams are kept.
+  nghttp2_option_set_no_closed_streams(opt, 1);
   const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
@@ -281,7 +288,11 @@ asio::awaitable<void> Connection::handle_stream(H2Stream* s) {
     }
     proxy::ClientStream stream(socket_, *s);
     co_await serve_requests(worker_, ep_, stream, slot->buffer, s->handle, peer_, slot->rs, true);
-    if (spare_.size() < kMaxSpareSlots) spare_.push_back(std::move(slot));
+    if (spare_.size() < kMaxSpareSlots) {
+      slot->buffer.clear();
+      slot->buffer.shrink();
+      spare_.push_back(std::move(slot));
+    }
   }
   s->handler_done();
   --live_handlers_;

@@ -254,7 +254,7 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
       if (!buffer.empty() && !h2c_possible) {
         pr = http::parse_request_head(buffer.readable(), ep.limits, head);
         if (pr.status != http::ParseStatus::Partial) break;
-        if (buffer.full()) {
+        if (buffer.full() && !buffer.grow()) {  // a growing buffer (HTTP/2 streams) grows
           pr = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
           break;
         }
@@ -512,6 +512,7 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
     if (!body_reader.surplus.empty() && o != proxy::Outcome::Close) {
       // Bytes of the next request read with a buffered chunked body.
       buffer.clear();
+      buffer.reserve_capacity();
       auto room = buffer.prepare();
       const std::size_t n = std::min(room.size(), body_reader.surplus.size());
       std::memcpy(room.data(), body_reader.surplus.data(), n);

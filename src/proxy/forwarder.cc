@@ -410,7 +410,7 @@ asio::awaitable<Exchange::HeadRead> Exchange::read_response_head() {
     if (!up_->buffer.empty()) {
       r.pr = http::parse_response_head(up_->buffer.readable(), limits, up_->head);
       if (r.pr.status != http::ParseStatus::Partial) co_return r;
-      if (up_->buffer.full()) {
+      if (up_->buffer.full() && !up_->buffer.grow()) {
         r.pr = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
         co_return r;
       }

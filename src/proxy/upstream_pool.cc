@@ -102,6 +102,7 @@ void UpstreamPool::put(std::unique_ptr<UpstreamConn> conn) {
     return;
   }
   if (idle_.size() >= max_idle_) idle_.pop_front();
+  conn->buffer.shrink();  // an idle connection keeps one page, not a large body's block
   idle_.push_back(Idle{std::move(conn), Clock::now()});
 }
 

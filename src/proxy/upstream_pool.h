@@ -39,9 +39,12 @@ class H2Session;
 class H2UpstreamStream;
 
 struct UpstreamConn {
+  // The buffer starts with one page and grows to `buffer_size` for a larger head or body
+  // (proxy/buffer.h), and gives the larger block back when the connection goes to the pool.
+  static constexpr std::size_t kInitialBuffer = 4 * 1024;
   UpstreamConn(const boost::asio::any_io_executor& ex, std::size_t buffer_size,
                std::uint64_t server_generation)
-      : stream(ex), buffer(buffer_size), generation(server_generation) {}
+      : stream(ex), buffer(buffer_size, kInitialBuffer), generation(server_generation) {}
   ~UpstreamConn() {
     if (session != nullptr) SSL_SESSION_free(session);
     // Closed by us (idle, or after an exchange): not a broken session. Without this, OpenSSL

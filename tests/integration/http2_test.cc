@@ -234,6 +234,30 @@ TEST_F(Http2Test, HeaderListOverTheLimitGets431) {
   EXPECT_EQ(h2.responses[fine].status, 200);
 }
 
+// A stream's request buffer starts with one page and grows for a larger head (proxy/buffer.h);
+// a head of more than 32 fields moves to a larger field array: both reach the server whole.
+TEST_F(Http2Test, LargeHeadsAndManyFieldsReachTheServerWhole) {
+  Conn conn(tls_port(), 10s);
+  ASSERT_EQ(conn.start_tls(h2_tls()).alpn, "h2");
+  H2Client h2(conn);
+  std::string mid(12000, 'm');
+  for (std::size_t i = 0; i < mid.size(); ++i) mid[i] = static_cast<char>('a' + i % 26);
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 45; ++i) many.emplace_back("x-f" + std::to_string(i), "v" + std::to_string(i));
+  auto large = h2.request("GET", "a.test", "/", {{"x-mid", mid}});
+  auto fields = h2.request("GET", "a.test", "/", many);
+  auto small = h2.request("GET", "a.test", "/");
+  ASSERT_TRUE(h2.wait_all());
+  ASSERT_EQ(h2.responses[large].status, 200);
+  EXPECT_NE(h2.responses[large].body.find(mid), std::string::npos);
+  ASSERT_EQ(h2.responses[fields].status, 200);
+  for (int i = 0; i < 45; ++i) {  // the server sees the names in Go's canonical form
+    const std::string line = "X-F" + std::to_string(i) + ": v" + std::to_string(i) + "\n";
+    EXPECT_NE(h2.responses[fields].body.find(line), std::string::npos) << line;
+  }
+  EXPECT_EQ(h2.responses[small].status, 200);
+}
+
 TEST_F(Http2Test, RapidResetIsCutOff) {
   // CVE-2023-44487: open streams and reset them at once, as fast as possible.
   Conn conn(tls_port(), 10s);

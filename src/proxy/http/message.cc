@@ -259,8 +259,8 @@ bool valid_host(std::string_view h) {
 std::size_t remove_underscore_fields(Fields& fields) {
   std::size_t kept = 0;
   for (std::size_t i = 0; i < fields.count; ++i) {
-    if (fields.items[i].name.find('_') != std::string_view::npos) continue;
-    if (kept != i) fields.items[kept] = fields.items[i];
+    if (fields[i].name.find('_') != std::string_view::npos) continue;
+    if (kept != i) fields[kept] = fields[i];
     ++kept;
   }
   const std::size_t removed = fields.count - kept;

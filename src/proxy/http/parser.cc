@@ -1,5 +1,6 @@
 #include "proxy/http/parser.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace portier::http {
@@ -86,12 +87,11 @@ ParseStatus parse_fields(Cursor& c, const Limits& limits, const char* head_start
     }
     const char* colon = nullptr;
     if (const char* cr = plain_field_line(c, colon); cr != nullptr) {
-      if (out.count == kMaxFields) {
+      if (!out.push(Field{std::string_view(c.p, static_cast<std::size_t>(colon - c.p)),
+                          trim_ows(colon + 1, cr)})) {
         err = Error::TooManyFields;
         return ParseStatus::Failed;
       }
-      out.items[out.count++] = Field{std::string_view(c.p, static_cast<std::size_t>(colon - c.p)),
-                                     trim_ows(colon + 1, cr)};
       c.p = cr + 2;
       continue;
     }
@@ -138,11 +138,10 @@ ParseStatus parse_fields(Cursor& c, const Limits& limits, const char* head_start
         return ParseStatus::Failed;
       }
     }
-    if (out.count == kMaxFields) {
+    if (!out.push(Field{name, trim_ows(p + 1, eol)})) {
       err = Error::TooManyFields;
       return ParseStatus::Failed;
     }
-    out.items[out.count++] = Field{name, trim_ows(p + 1, eol)};
     c.p = eol + 2;
   }
 }
@@ -175,6 +174,12 @@ bool iequals(std::string_view a, std::string_view b) {
     }
   }
   return true;
+}
+
+void Fields::spill() {
+  more_ = std::make_unique<Field[]>(kMaxFields);
+  std::copy(inline_.begin(), inline_.begin() + count, more_.get());
+  items_ = more_.get();
 }
 
 const Field* Fields::find(std::string_view name) const {

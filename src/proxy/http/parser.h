@@ -6,14 +6,16 @@
 // given to the parser and is valid only while that buffer is unchanged.
 //
 // The parser is not resumable; callers re-run it on the whole buffer when more bytes arrive
-// (heads are bounded by Limits::max_head_bytes, so the cost is bounded). It never allocates and is
-// safe to call from any thread. Semantic checks (Host, Content-Length, Transfer-Encoding) live in
+// (heads are bounded by Limits::max_head_bytes, so the cost is bounded). It allocates only for a
+// head of more than Fields::kInline fields, once per head object, and is safe to call from any
+// thread. Semantic checks (Host, Content-Length, Transfer-Encoding) live in
 // message.h, apart from the grammar.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "common/header_view.h"
@@ -30,14 +32,47 @@ inline constexpr std::size_t kMaxFields = 100;  // more fields than this: 431
 
 using Field = HeaderView;  // name as sent (compare with iequals()), value trimmed
 
+// A head's fields in order. The first kInline live in the object itself; the 33rd moves them
+// to an array of kMaxFields, made then and kept for the heads parsed into the same object
+// later. Most heads have 5-25 fields, and a request's or a pooled server connection's state
+// then holds 1 KiB of views instead of 3.2 (the array was all inline before).
 struct Fields {
-  std::array<Field, kMaxFields> items;
+  static constexpr std::size_t kInline = 32;
   std::size_t count = 0;
 
-  const Field* begin() const { return items.data(); }
-  const Field* end() const { return items.data() + count; }
+  Fields() = default;
+  Fields(const Fields& other) { *this = other; }
+  Fields& operator=(const Fields& other) {
+    if (this == &other) return *this;
+    count = 0;
+    for (const Field& f : other) push(f);
+    return *this;
+  }
+
+  const Field* data() const { return items_; }
+  Field* data() { return items_; }
+  const Field* begin() const { return items_; }
+  const Field* end() const { return items_ + count; }
+  const Field& operator[](std::size_t i) const { return items_[i]; }
+  Field& operator[](std::size_t i) { return items_[i]; }
+  // Appends a field; false when kMaxFields are there already.
+  bool push(const Field& f) {
+    if (count >= kInline) [[unlikely]] {
+      if (count == kMaxFields) return false;
+      if (!more_) spill();
+    }
+    items_[count++] = f;
+    return true;
+  }
   // The first field with this name (case-insensitive), or nullptr.
   const Field* find(std::string_view name) const;
+
+ private:
+  void spill();
+  // No move operations (a copy is made instead): items_ points into the object itself.
+  std::array<Field, kInline> inline_;
+  std::unique_ptr<Field[]> more_;  // kMaxFields, once a head had more than kInline
+  Field* items_ = inline_.data();  // inline_ or more_
 };
 
 struct RequestHead {

@@ -69,7 +69,7 @@ TEST(Sticky, FindCookie) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     http::Fields fields;
-    for (const auto& [n, v] : c.fields) fields.items[fields.count++] = {n, v};
+    for (const auto& [n, v] : c.fields) fields.push({n, v});
     EXPECT_EQ(find_cookie(fields, "lb"), c.want);
   }
 }

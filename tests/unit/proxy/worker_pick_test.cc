@@ -94,7 +94,7 @@ TEST(WorkerPick, StickyCookie) {
   auto pick_with = [&](const std::string& value) {
     cookie = "a=b; lb=" + value;
     fields.count = 0;
-    fields.items[fields.count++] = {"Cookie", cookie};
+    fields.push({"Cookie", cookie});
     return f.worker.pick(*f.service, {"192.0.2.1", &fields, nullptr});
   };
   struct Case {

@@ -198,9 +198,9 @@ TEST(UnderscoreFields, RemovedInOrder) {
   EXPECT_TRUE(has_underscore_field(head.fields));
   EXPECT_EQ(remove_underscore_fields(head.fields), 3u);
   ASSERT_EQ(head.fields.count, 3u);
-  EXPECT_EQ(head.fields.items[0].name, "Host");
-  EXPECT_EQ(head.fields.items[1].name, "X-A");
-  EXPECT_EQ(head.fields.items[2].name, "X-B");
+  EXPECT_EQ(head.fields[0].name, "Host");
+  EXPECT_EQ(head.fields[1].name, "X-A");
+  EXPECT_EQ(head.fields[2].name, "X-B");
   EXPECT_FALSE(has_underscore_field(head.fields));
   EXPECT_EQ(remove_underscore_fields(head.fields), 0u);
 }

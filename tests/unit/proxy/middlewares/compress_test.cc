@@ -219,13 +219,12 @@ TEST(Compress, DecidesFromTheResponseHead) {
     SCOPED_TRACE(c.name);
     Stream s;
     http::Fields req;
-    req.items[0] = {"Accept-Encoding", c.accept};
-    req.count = 1;
+    req.push({"Accept-Encoding", c.accept});
     s.fields = &req;
     s.method = c.method;
     ASSERT_EQ((*f)->on_request(s), Verdict::Continue);
     http::Fields resp;
-    for (const auto& [n, v] : c.fields) resp.items[resp.count++] = {n, v};
+    for (const auto& [n, v] : c.fields) resp.push({n, v});
     ResponseView view{c.status, &resp, nullptr};
     EXPECT_FALSE((*f)->on_response(s, view));
     EXPECT_EQ(!s.transforms.empty(), c.compressed);
@@ -242,14 +241,12 @@ TEST(Compress, DecidesFromTheResponseHead) {
   for (auto [etag, want] : {std::pair{"\"abc\"", "W/\"abc\""}, std::pair{"W/\"x\"", ""}}) {
     Stream s;
     http::Fields req;
-    req.items[0] = {"Accept-Encoding", "gzip"};
-    req.count = 1;
+    req.push({"Accept-Encoding", "gzip"});
     s.fields = &req;
     s.method = "GET";
     (*f)->on_request(s);
     http::Fields resp;
-    resp.items[0] = {"ETag", etag};
-    resp.count = 1;
+    resp.push({"ETag", etag});
     (*f)->on_response(s, ResponseView{200, &resp, nullptr});
     const HeaderEdit* e = find_edit(s.response_edits, "ETag");
     EXPECT_EQ(e ? e->value : "", want);

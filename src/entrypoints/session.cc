@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 #include <tuple>
+#include <utility>
 
 #include "common/ip_text.h"
 #include "common/log.h"
@@ -265,8 +266,24 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
       // again, and no trip through the worker's queue for bytes that are there.
       const asio::mutable_buffer room = buffer.prepare();
       if (!socket.read_now(room, n, rec)) {
+        // Between requests, a keep-alive connection that waits through a whole tick of the
+        // worker has its read cancelled (SessionHandle::waiting); it then gives its buffers back
+        // and waits for the client without a read holding them. read_now reads what woke it.
+        handle.waiting =
+            handle.idle && handle.on_idle != nullptr && buffer.empty() && socket.can_wait_idle();
         std::tie(rec, n) = co_await socket.async_read_some(room, kNoThrow);
-        if (!rec) socket.read_done(n, room.size());
+        handle.waiting = false;
+        handle.waiting_ticks = 0;
+        const bool release = std::exchange(handle.release, false);
+        if (release && rec == asio::error::operation_aborted && !deadline.expired() &&
+            !worker.draining()) {
+          handle.on_idle(handle.on_idle_ctx);
+          auto [wec] = co_await socket.async_wait_readable(kNoThrow);
+          if (!wec) continue;
+          rec = wec;
+        } else if (!rec) {
+          socket.read_done(n, room.size());
+        }
       }
       if (rec) {
         if (deadline.expired() && !handle.idle) {
@@ -639,8 +656,27 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   const bool tls = socket.is_tls();
   Ended end = Ended::H2Preface;
   if (!alpn_h2(socket)) {
-    end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, memory.scratch(),
-                                  false);
+    // What the worker's tick gives back while the connection waits idle (worker.h): what the
+    // next request makes again. Nothing of it is in use then: no read is pending, no views
+    // into the buffer live, the scratch strings are rewritten by every request.
+    struct Idle {
+      proxy::Buffer* buffer;
+      proxy::TlsSocket* tls;
+      RequestScratch* scratch;
+    } idle{&buffer, tls ? &socket.tls() : nullptr, &memory.scratch()};
+    handle.on_idle_ctx = &idle;
+    handle.on_idle = [](void* ctx) {
+      auto* i = static_cast<Idle*>(ctx);
+      i->buffer->release();
+      if (i->tls) i->tls->release_buffers();
+      for (std::string* s : {&i->scratch->scratch, &i->scratch->decoded_path, &i->scratch->path_buf,
+                             &i->scratch->target_buf, &i->scratch->send_target_buf}) {
+        std::string().swap(*s);
+      }
+    };
+    end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, *idle.scratch, false);
+    handle.on_idle = nullptr;
+    handle.on_idle_ctx = nullptr;
   }
   if (end == Ended::H2Preface) end = co_await serve_h2(worker, ep, socket, buffer, handle, peer);
   const bool peer_gone = end == Ended::PeerGone;

@@ -74,6 +74,17 @@ class ClientStream {
     return send_now(&socket_, bufs, ec);
   }
 
+  // An idle connection may wait for its client without a read operation holding a buffer
+  // (async_wait_readable): a socket of its own with nothing buffered in TLS either way.
+  bool can_wait_idle() const { return !pipe_ && (!tls_ || tls_->quiet()); }
+  // Completes when the socket has bytes to read (or an error); then read_now reads them, as
+  // the reactor's event set the "may be readable" flag (reactor_hint.h).
+  template <typename Token>
+  auto async_wait_readable(Token&& token) {
+    return socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
+                              std::forward<Token>(token));
+  }
+
   template <typename Buffers, typename Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(

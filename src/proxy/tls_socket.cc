@@ -48,7 +48,7 @@ struct BioMethods {
       return -1;
     }
     const std::size_t k = std::min(avail, static_cast<std::size_t>(len));
-    std::memcpy(data, s->in_.get() + s->in_pos_, k);
+    std::memcpy(data, s->in_.get() + s->in_pos_, k);  // avail > 0: in_ is allocated
     s->in_pos_ += k;
     if (s->in_pos_ == s->in_end_) s->in_pos_ = s->in_end_ = 0;
     return static_cast<int>(k);

@@ -52,6 +52,18 @@ class TlsSocket {
   TlsSocket& operator=(const TlsSocket&) = delete;
 
   SSL* native_handle() { return ssl_; }
+  // Nothing is pending either way and no ciphertext is buffered: waiting for the socket to be
+  // readable (no read operation, no buffer) is then the same as a read's wait.
+  bool quiet() const { return !reading_ && !sending_ && !out_pending() && in_pos_ == in_end_; }
+  // Gives the input and output room back while quiet() (an idle connection); the next read
+  // and write make them again.
+  void release_buffers() {
+    if (!quiet()) return;
+    in_.reset();
+    in_cap_ = in_pos_ = in_end_ = 0;
+    std::string().swap(out_);
+    out_pos_ = 0;
+  }
   // Memory held for ciphertext between operations (input room and output room): at most
   // about two records' worth once a write is sent, whatever its size.
   std::size_t held_bytes() const { return in_cap_ + out_.capacity(); }

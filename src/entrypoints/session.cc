@@ -1,12 +1,15 @@
 #include "entrypoints/session.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <memory>
 #include <tuple>
 #include <utility>
 
@@ -196,7 +199,7 @@ bool alpn_h2(proxy::ClientStream& socket) {
 asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
                                      proxy::ClientStream& socket, proxy::Buffer& buffer,
                                      SessionHandle& handle, const Peer& peer_info,
-                                     RequestScratch& rs, bool one_request) {
+                                     RequestScratch& rs, bool one_request, bool resumed) {
   const tcp::endpoint& peer = peer_info.endpoint;
   const std::string& peer_ip = peer_info.ip;
   const bool trusted = peer_info.trusted;
@@ -225,9 +228,9 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
     }
   }
 
-  bool first_request = true;
+  bool first_request = !resumed;
   // Only a connection's first bytes may be the HTTP/2 preface.
-  bool h2c_possible = !tls && !one_request && ep.config.http2.h2c;
+  bool h2c_possible = !tls && !one_request && !resumed && ep.config.http2.h2c;
   for (;;) {
     // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before,
     // between keep-alive requests. A new connection gets no idle time: readHeaderTimeout runs
@@ -236,7 +239,12 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
     handle.idle = buffer.empty();
     if (handle.idle && worker.draining() && !one_request) break;
     bool idle_wait = handle.idle && !first_request;  // the clock restarts at the first byte
-    deadline.arm(idle_wait ? timeouts.idle_timeout : timeouts.read_header_timeout);
+    if (resumed && idle_wait) {
+      deadline.arm_until(handle.idle_until);  // the idle time spent parked counts
+    } else {
+      deadline.arm(idle_wait ? timeouts.idle_timeout : timeouts.read_header_timeout);
+    }
+    resumed = false;
     first_request = false;
     http::ParseResult pr;
     bool read_failed = false;
@@ -267,23 +275,21 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
       const asio::mutable_buffer room = buffer.prepare();
       if (!socket.read_now(room, n, rec)) {
         // Between requests, a keep-alive connection that waits through a whole tick of the
-        // worker has its read cancelled (SessionHandle::waiting); it then gives its buffers back
-        // and waits for the client without a read holding them. read_now reads what woke it.
+        // worker has its read cancelled (SessionHandle::waiting); the connection is then parked:
+        // its coroutines end and its buffers go back (run_session's park()).
         handle.waiting =
-            handle.idle && handle.on_idle != nullptr && buffer.empty() && socket.can_wait_idle();
+            handle.idle && handle.may_park && buffer.empty() && socket.can_wait_idle();
         std::tie(rec, n) = co_await socket.async_read_some(room, kNoThrow);
         handle.waiting = false;
         handle.waiting_ticks = 0;
         const bool release = std::exchange(handle.release, false);
         if (release && rec == asio::error::operation_aborted && !deadline.expired() &&
             !worker.draining()) {
-          handle.on_idle(handle.on_idle_ctx);
-          auto [wec] = co_await socket.async_wait_readable(kNoThrow);
-          if (!wec) continue;
-          rec = wec;
-        } else if (!rec) {
-          socket.read_done(n, room.size());
+          handle.idle_until = deadline.expiry();
+          deadline.disarm();
+          co_return Ended::Parked;
         }
+        if (!rec) socket.read_done(n, room.size());
       }
       if (rec) {
         if (deadline.expired() && !handle.idle) {
@@ -542,22 +548,33 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
 
 namespace {
 
-// A ConnectionMemory for one connection: a spare one of the worker's when its buffer has the
-// capacity asked for, else a new one; back to the spares (up to kSpareConnections) at the end.
+// A ConnectionMemory while a connection is served: a spare one of the worker's when its buffer
+// has the capacity asked for, else a new one; back to the spares (up to kSpareConnections) when
+// the connection ends or is parked.
 class ConnectionLease {
  public:
-  ConnectionLease(Worker& worker, std::size_t capacity) : worker_(worker) {
-    auto& spare = worker.spare_connections();
+  explicit ConnectionLease(Worker& worker) : worker_(worker) {}
+  ~ConnectionLease() { give_back(); }
+  ConnectionLease(const ConnectionLease&) = delete;
+  ConnectionLease& operator=(const ConnectionLease&) = delete;
+
+  proxy::Buffer& take(std::size_t capacity) {
+    auto& spare = worker_.spare_connections();
     if (!spare.empty() && spare.back()->buffer.capacity() == capacity) {
       memory_ = std::move(spare.back());
       spare.pop_back();
     } else {
       memory_ = std::make_unique<ConnectionMemory>(capacity);
     }
+    return memory_->buffer;
   }
-  ~ConnectionLease() {
+  void give_back() {
+    if (!memory_) return;
     auto& spare = worker_.spare_connections();
-    if (spare.size() >= Worker::kSpareConnections) return;
+    if (spare.size() >= Worker::kSpareConnections) {
+      memory_.reset();
+      return;
+    }
     ConnectionMemory& m = *memory_;
     if (m.scratch) {
       constexpr std::size_t kKeptHeads = 16 * 1024;  // a larger head's string is not kept
@@ -568,8 +585,6 @@ class ConnectionLease {
     m.buffer.clear();
     spare.push_back(std::move(memory_));
   }
-  ConnectionLease(const ConnectionLease&) = delete;
-  ConnectionLease& operator=(const ConnectionLease&) = delete;
 
   proxy::Buffer& buffer() { return memory_->buffer; }
   // A fresh RequestScratch, with the last connection's head string memory.
@@ -585,46 +600,136 @@ class ConnectionLease {
   std::unique_ptr<ConnectionMemory> memory_;
 };
 
+// traefik_open_connections: counted from the accept to the close, whatever ends the session.
+struct OpenCount {
+  observability::Shard* m;
+  std::uint32_t ep;
+  OpenCount(observability::Shard* shard, std::uint32_t e) : m(shard), ep(e) {
+    if (m) m->connection_opened(ep);
+  }
+  ~OpenCount() {
+    if (m) m->connection_closed(ep);
+  }
+  OpenCount(const OpenCount&) = delete;
+  OpenCount& operator=(const OpenCount&) = delete;
+};
+
+// A client connection from the accept to the close. It lives on the heap, not in a coroutine
+// frame, so that an idle keep-alive connection can be parked: its coroutines end and its buffers
+// and request state go back to the worker, and what waits for the client's next request is this
+// record and one readiness wait (park()). nginx keeps an idle connection about as small.
+struct Connection {
+  Connection(Worker& w, const EntryPointSpec& e, tcp::socket s)
+      : worker(w),
+        ep(e),
+        socket(std::move(s)),
+        open_count(w.metrics(), static_cast<std::uint32_t>(e.index)),
+        registration(w, handle),
+        deadline(w.state().wheel(), proxy::cancel_client, &socket),
+        memory(w) {
+    handle.client = &socket.socket();
+  }
+
+  Worker& worker;
+  const EntryPointSpec& ep;
+  proxy::ClientStream socket;
+  OpenCount open_count;
+  SessionHandle handle;
+  Registration registration;
+  // The handshake's and the close's, and the idle timeout's while parked (serve_requests has
+  // its own while it runs).
+  proxy::Deadline deadline;
+  Peer peer;
+  ConnectionLease memory;
+
+  std::size_t buffer_capacity() const {
+    return std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024);
+  }
+};
+
+// The end of a connection: TLS close_notify unless the client is gone, then close.
+asio::awaitable<void> finish(Connection& c, Ended end) {
+  boost::system::error_code ec;
+  if (c.socket.is_tls() && end != Ended::PeerGone && c.socket.socket().is_open()) {
+    // close_notify, so the client can tell a complete response from a cut one. Bounded: the
+    // shutdown waits for the client's close_notify or its FIN.
+    c.deadline.arm(std::chrono::seconds(1));
+    co_await c.socket.tls().async_shutdown(kNoThrow);
+    c.deadline.disarm();
+  }
+  // No shutdown() first: close() sends the FIN, and the one syscall less per connection shows
+  // in the new-connection-per-request benchmark. (Error responses linger-close above.)
+  c.socket.socket().close(ec);
+}
+
+void park(std::unique_ptr<Connection> c);
+
+// HTTP/1.1 on a connection: from run_session, or again when a parked connection's client sends
+// (`woke` is then the wait's result: an error means the idle timeout, a drain or an abort).
+asio::awaitable<void> serve_http1(std::unique_ptr<Connection> c, bool resumed,
+                                  boost::system::error_code woke) {
+  Connection& conn = *c;
+  Ended end = Ended::Closed;
+  if (woke) {
+    end = conn.deadline.expired() ? Ended::Closed : Ended::PeerGone;  // idle timeout: close_notify
+  } else {
+    proxy::Buffer& buffer =
+        resumed ? conn.memory.take(conn.buffer_capacity()) : conn.memory.buffer();
+    conn.handle.may_park = true;
+    end = co_await serve_requests(conn.worker, conn.ep, conn.socket, buffer, conn.handle,
+                                  conn.peer, conn.memory.scratch(), false, resumed);
+    conn.handle.may_park = false;
+    if (end == Ended::Parked) {
+      park(std::move(c));
+      co_return;
+    }
+    if (end == Ended::H2Preface) {
+      end = co_await serve_h2(conn.worker, conn.ep, conn.socket, buffer, conn.handle, conn.peer);
+    }
+  }
+  co_await finish(conn, end);
+}
+
+// An idle keep-alive connection waits for its client with no coroutine and no buffer: the
+// memory lease goes back to the worker, TLS gives its record buffers back, and one readiness
+// wait owns the connection. The idle timeout keeps running (on the connection's deadline); a
+// drain or an abort cancels the wait as they cancel a read.
+void park(std::unique_ptr<Connection> c) {
+  Connection& conn = *c;
+  conn.memory.give_back();
+  if (conn.socket.is_tls()) conn.socket.tls().release_buffers();
+  conn.handle.idle = true;
+  conn.deadline.arm_until(conn.handle.idle_until);
+  conn.socket.async_wait_readable([c = std::move(c)](const boost::system::error_code& ec) mutable {
+    c->deadline.disarm();
+    auto ex = c->socket.get_executor();
+    asio::co_spawn(ex, serve_http1(std::move(c), true, ec), asio::detached);
+  });
+}
+
 }  // namespace
 
 asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket sock,
                                   tcp::endpoint peer_endpoint) {
   // TCP_NODELAY came from the listening socket (entrypoints/accept.h).
-  boost::system::error_code ec;
-  proxy::ClientStream socket(std::move(sock));
+  auto c = std::make_unique<Connection>(worker, ep, std::move(sock));
+  Connection& conn = *c;
+  proxy::ClientStream& socket = conn.socket;
   const auto& timeouts = ep.config.responding_timeouts;
-
-  // traefik_open_connections: counted from the accept to the close, whatever ends the session.
-  struct OpenCount {
-    observability::Shard* m;
-    std::uint32_t ep;
-    OpenCount(observability::Shard* shard, std::uint32_t e) : m(shard), ep(e) {
-      if (m) m->connection_opened(ep);
-    }
-    ~OpenCount() {
-      if (m) m->connection_closed(ep);
-    }
-    OpenCount(const OpenCount&) = delete;
-    OpenCount& operator=(const OpenCount&) = delete;
-  } open_count(worker.metrics(), static_cast<std::uint32_t>(ep.index));
-  SessionHandle handle;
-  handle.client = &socket.socket();
-  Registration registration(worker, handle);
-  ConnectionLease memory(worker, std::max<std::size_t>(ep.limits.max_head_bytes, 16 * 1024));
-  proxy::Buffer& buffer = memory.buffer();
+  proxy::Buffer& buffer = conn.memory.take(conn.buffer_capacity());
+  boost::system::error_code ec;
   // The PROXY protocol and TCP routers (entrypoints/prelude.h): one test for the others. The
   // PROXY header may replace the peer.
   if (ep.proxy_protocol || worker.acquire_table()->tcp_enabled(ep.index)) {
-    const bool http = co_await prelude(worker, ep, socket, buffer, peer_endpoint, handle);
+    const bool http = co_await prelude(worker, ep, socket, buffer, peer_endpoint, conn.handle);
     if (!http) {
       socket.socket().close(ec);
       co_return;
     }
   }
-  const Peer peer{peer_endpoint, ip_text(peer_endpoint.address()),
-                  ep.is_trusted(peer_endpoint.address())};
-  const std::string& peer_ip = peer.ip;
-  proxy::Deadline deadline(worker.state().wheel(), proxy::cancel_client, &socket);
+  conn.peer = Peer{peer_endpoint, ip_text(peer_endpoint.address()),
+                   ep.is_trusted(peer_endpoint.address())};
+  proxy::Deadline& deadline = conn.deadline;
 
   // An entrypoint with TLS routers takes both TLS and plain HTTP (as Traefik's): the first byte
   // tells (a TLS record starts with 22, a request line with a letter). So does one with TCP
@@ -636,11 +741,11 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
   }();
   if (worker.tls().context != nullptr && tls_side) {
     if (buffer.empty()) {  // the prelude may have read the start already
-      handle.idle = true;
+      conn.handle.idle = true;
       deadline.arm(timeouts.read_header_timeout);  // a new connection: see serve_requests
       auto [rec, n] = co_await socket.async_read_some(buffer.prepare(), kNoThrow);
       deadline.disarm();
-      handle.idle = false;
+      conn.handle.idle = false;
       if (rec) {
         socket.socket().close(ec);
         co_return;
@@ -648,48 +753,17 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       buffer.commit(n);
     }
     if (buffer.readable()[0] == 0x16 &&
-        !co_await handshake(worker, ep, socket, buffer, deadline, peer_ip)) {
+        !co_await handshake(worker, ep, socket, buffer, deadline, conn.peer.ip)) {
       socket.socket().close(ec);
       co_return;
     }
   }
-  const bool tls = socket.is_tls();
-  Ended end = Ended::H2Preface;
-  if (!alpn_h2(socket)) {
-    // What the worker's tick gives back while the connection waits idle (worker.h): what the
-    // next request makes again. Nothing of it is in use then: no read is pending, no views
-    // into the buffer live, the scratch strings are rewritten by every request.
-    struct Idle {
-      proxy::Buffer* buffer;
-      proxy::TlsSocket* tls;
-      RequestScratch* scratch;
-    } idle{&buffer, tls ? &socket.tls() : nullptr, &memory.scratch()};
-    handle.on_idle_ctx = &idle;
-    handle.on_idle = [](void* ctx) {
-      auto* i = static_cast<Idle*>(ctx);
-      i->buffer->release();
-      if (i->tls) i->tls->release_buffers();
-      for (std::string* s : {&i->scratch->scratch, &i->scratch->decoded_path, &i->scratch->path_buf,
-                             &i->scratch->target_buf, &i->scratch->send_target_buf}) {
-        std::string().swap(*s);
-      }
-    };
-    end = co_await serve_requests(worker, ep, socket, buffer, handle, peer, *idle.scratch, false);
-    handle.on_idle = nullptr;
-    handle.on_idle_ctx = nullptr;
+  if (alpn_h2(socket)) {
+    const Ended end = co_await serve_h2(worker, ep, socket, buffer, conn.handle, conn.peer);
+    co_await finish(conn, end);
+    co_return;
   }
-  if (end == Ended::H2Preface) end = co_await serve_h2(worker, ep, socket, buffer, handle, peer);
-  const bool peer_gone = end == Ended::PeerGone;
-  if (tls && !peer_gone && socket.socket().is_open()) {
-    // close_notify, so the client can tell a complete response from a cut one. Bounded: the
-    // shutdown waits for the client's close_notify or its FIN.
-    deadline.arm(std::chrono::seconds(1));
-    co_await socket.tls().async_shutdown(kNoThrow);
-    deadline.disarm();
-  }
-  // No shutdown() first: close() sends the FIN, and the one syscall less per connection shows
-  // in the new-connection-per-request benchmark. (Error responses linger-close above.)
-  socket.socket().close(ec);
+  co_await serve_http1(std::move(c), false, {});
 }
 
 }  // namespace portier::entrypoints

@@ -36,6 +36,7 @@ enum class Ended {
   Closed,     // normally, or on an error answered
   PeerGone,   // the client closed or failed first: no TLS close_notify to send
   H2Preface,  // the client opened with the HTTP/2 preface: the connection is HTTP/2
+  Parked,     // idle through a worker tick (SessionHandle::may_park): nothing read, nothing held
 };
 
 // The client connection preface of RFC 9113 3.4.
@@ -56,13 +57,13 @@ struct RequestScratch {
   RequestCapture capture;  // what the access log needs of the head
 };
 
-// A connection's read buffer and request scratch, which the worker keeps for its next
-// connection when this one ends (run_session): a new connection then costs no 16 KiB buffer
-// allocation, and run_session's coroutine frame stays under the 1020 bytes Asio recycles
-// (RequestScratch alone is several KiB, so the frame was allocated and freed per connection,
-// evicting a smaller cached frame each time). The scratch itself is made anew for every
-// connection, so nothing of one connection's requests reaches the next; only the capacity of
-// its serialized-head string is kept.
+// A connection's read buffer and request scratch while it is served, which the worker keeps for
+// its next connection when this one ends or is parked idle (session.cc): a new connection then
+// costs no 16 KiB buffer allocation, and none of it lives in a coroutine frame (RequestScratch
+// alone is several KiB, more than the 1020 bytes Asio recycles, so a frame holding it was
+// allocated and freed per connection, evicting a smaller cached frame each time). The scratch
+// itself is made anew each time, so nothing of one connection's requests reaches the next;
+// only the capacity of its serialized-head string is kept.
 struct ConnectionMemory {
   explicit ConnectionMemory(std::size_t capacity) : buffer(capacity) {}
   proxy::Buffer buffer;
@@ -72,11 +73,13 @@ struct ConnectionMemory {
 
 // Serves HTTP/1.1 requests from `socket` (bytes already read are in `buffer`) until the
 // connection ends; with `one_request` (an HTTP/2 stream, whose pipe carries exactly one request),
-// after the first response.
+// after the first response. `resumed`: a parked connection's client sent again (not its first
+// bytes; the idle timeout runs on until handle.idle_until).
 boost::asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
                                              proxy::ClientStream& socket, proxy::Buffer& buffer,
                                              SessionHandle& handle, const Peer& peer,
-                                             RequestScratch& rs, bool one_request);
+                                             RequestScratch& rs, bool one_request,
+                                             bool resumed = false);
 
 boost::asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& entrypoint,
                                          boost::asio::ip::tcp::socket socket,

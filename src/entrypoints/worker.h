@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -66,15 +67,16 @@ struct SessionHandle {
   boost::asio::ip::tcp::socket* tcp_upstream = nullptr;  // a TCP router's backend while piping
   bool idle = false;                                 // waiting for the first byte of a request
   // HTTP/1.1 keep-alive: idle, its read of the next request pending. Waiting through a whole
-  // tick of the worker (1-2 s), the tick sets `release` and cancels the read; the session then
-  // calls on_idle, which gives the connection's buffers back (set by run_session while it
-  // serves HTTP/1.1), and waits for the socket to be readable with no buffer. A busy
-  // connection's wait costs nothing more than before (a read; no epoll_ctl as a wait makes).
+  // tick of the worker (1-2 s), the tick sets `release` and cancels the read; serve_requests
+  // then returns Ended::Parked with the idle timeout's expiry in idle_until, and the connection
+  // waits for its client without coroutines or buffers (session.cc, park()). Only sessions that
+  // set may_park (HTTP/1.1 on a connection of its own) are marked. A busy connection's wait
+  // costs nothing more than before (a read; no epoll_ctl as a wait makes).
+  bool may_park = false;
   bool waiting = false;
   bool release = false;
   std::uint8_t waiting_ticks = 0;
-  void (*on_idle)(void* ctx) = nullptr;
-  void* on_idle_ctx = nullptr;
+  std::chrono::steady_clock::time_point idle_until{};
   // Told when the worker starts draining while the session is busy (HTTP/2: GOAWAY now, so the
   // client opens no new stream while the open ones finish).
   void (*on_drain)(void* ctx) = nullptr;

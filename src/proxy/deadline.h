@@ -29,7 +29,13 @@ class Deadline {
 
   // Arms for `d` from now; a zero or negative duration disarms (no timeout).
   void arm(std::chrono::milliseconds d);
+  // Arms for a time point (time_point::max(): no timeout), as another deadline's expiry().
+  void arm_until(Clock::time_point t) {
+    fired_ = false;
+    expires_ = t;
+  }
   void disarm() { expires_ = Clock::time_point::max(); }
+  Clock::time_point expiry() const { return expires_; }  // max() when disarmed
   bool expired() const { return fired_; }
   void reset_expired() { fired_ = false; }
 

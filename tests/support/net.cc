@@ -197,6 +197,17 @@ bool Conn::tls_close() {
   }
 }
 
+bool Conn::wait_close_notify() {
+  auto* s = static_cast<SSL*>(ssl_);
+  if (s == nullptr) return false;
+  char tmp[4096];
+  for (;;) {  // bounded by the socket's receive timeout
+    int n = SSL_read(s, tmp, sizeof tmp);
+    if (n > 0) continue;
+    return SSL_get_error(s, n) == SSL_ERROR_ZERO_RETURN;
+  }
+}
+
 bool Conn::fill() {
   char tmp[65536];
   if (ssl_) {

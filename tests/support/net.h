@@ -82,6 +82,9 @@ class Conn {
   void* tls_session() const;
   // Sends close_notify and waits for the peer's: true when it arrives (a clean TLS close).
   bool tls_close();
+  // Reads (and drops) until the peer ends the TLS session: true when it sent close_notify,
+  // false when the connection just closed, failed or the timeout passed first.
+  bool wait_close_notify();
 
  private:
   bool fill();  // reads more into buf_; false on EOF, error or timeout

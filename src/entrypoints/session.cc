@@ -628,6 +628,7 @@ struct Connection {
         deadline(w.state().wheel(), proxy::cancel_client, &socket),
         memory(w) {
     handle.client = &socket.socket();
+    handle.may_park = true;  // serve_requests parks only an HTTP/1.1 connection's own handle
   }
 
   Worker& worker;
@@ -647,47 +648,37 @@ struct Connection {
   }
 };
 
-// The end of a connection: TLS close_notify unless the client is gone, then close.
-asio::awaitable<void> finish(Connection& c, Ended end) {
-  boost::system::error_code ec;
-  if (c.socket.is_tls() && end != Ended::PeerGone && c.socket.socket().is_open()) {
-    // close_notify, so the client can tell a complete response from a cut one. Bounded: the
-    // shutdown waits for the client's close_notify or its FIN.
-    c.deadline.arm(std::chrono::seconds(1));
-    co_await c.socket.tls().async_shutdown(kNoThrow);
-    c.deadline.disarm();
-  }
-  // No shutdown() first: close() sends the FIN, and the one syscall less per connection shows
-  // in the new-connection-per-request benchmark. (Error responses linger-close above.)
-  c.socket.socket().close(ec);
+// The end of a TLS connection whose client is still there: close_notify, so the client can tell
+// a complete response from a cut one. Bounded: the shutdown waits for the client's close_notify
+// or its FIN.
+bool wants_close_notify(Connection& c, Ended end) {
+  return c.socket.is_tls() && end != Ended::PeerGone && c.socket.socket().is_open();
+}
+asio::awaitable<void> close_notify(Connection& c) {
+  c.deadline.arm(std::chrono::seconds(1));
+  co_await c.socket.tls().async_shutdown(kNoThrow);
+  c.deadline.disarm();
 }
 
 void park(std::unique_ptr<Connection> c);
 
-// HTTP/1.1 on a connection: from run_session, or again when a parked connection's client sends
-// (`woke` is then the wait's result: an error means the idle timeout, a drain or an abort).
-asio::awaitable<void> serve_http1(std::unique_ptr<Connection> c, bool resumed,
-                                  boost::system::error_code woke) {
+// A parked connection's wait ended (park()): the client sent again, or `woke` says the idle
+// timeout (close_notify then), a drain or an abort ended it.
+asio::awaitable<void> resume(std::unique_ptr<Connection> c, boost::system::error_code woke) {
   Connection& conn = *c;
-  Ended end = Ended::Closed;
-  if (woke) {
-    end = conn.deadline.expired() ? Ended::Closed : Ended::PeerGone;  // idle timeout: close_notify
-  } else {
-    proxy::Buffer& buffer =
-        resumed ? conn.memory.take(conn.buffer_capacity()) : conn.memory.buffer();
-    conn.handle.may_park = true;
+  Ended end = conn.deadline.expired() ? Ended::Closed : Ended::PeerGone;
+  if (!woke) {
+    proxy::Buffer& buffer = conn.memory.take(conn.buffer_capacity());
     end = co_await serve_requests(conn.worker, conn.ep, conn.socket, buffer, conn.handle,
-                                  conn.peer, conn.memory.scratch(), false, resumed);
-    conn.handle.may_park = false;
+                                  conn.peer, conn.memory.scratch(), false, true);
     if (end == Ended::Parked) {
       park(std::move(c));
       co_return;
     }
-    if (end == Ended::H2Preface) {
-      end = co_await serve_h2(conn.worker, conn.ep, conn.socket, buffer, conn.handle, conn.peer);
-    }
   }
-  co_await finish(conn, end);
+  if (wants_close_notify(conn, end)) co_await close_notify(conn);
+  boost::system::error_code ec;
+  conn.socket.socket().close(ec);
 }
 
 // An idle keep-alive connection waits for its client with no coroutine and no buffer: the
@@ -703,7 +694,7 @@ void park(std::unique_ptr<Connection> c) {
   conn.socket.async_wait_readable([c = std::move(c)](const boost::system::error_code& ec) mutable {
     c->deadline.disarm();
     auto ex = c->socket.get_executor();
-    asio::co_spawn(ex, serve_http1(std::move(c), true, ec), asio::detached);
+    asio::co_spawn(ex, resume(std::move(c), ec), asio::detached);
   });
 }
 
@@ -758,12 +749,20 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
       co_return;
     }
   }
-  if (alpn_h2(socket)) {
-    const Ended end = co_await serve_h2(worker, ep, socket, buffer, conn.handle, conn.peer);
-    co_await finish(conn, end);
-    co_return;
+  Ended end = Ended::H2Preface;
+  if (!alpn_h2(socket)) {
+    end = co_await serve_requests(worker, ep, socket, buffer, conn.handle, conn.peer,
+                                  conn.memory.scratch(), false);
+    if (end == Ended::Parked) {
+      park(std::move(c));
+      co_return;
+    }
   }
-  co_await serve_http1(std::move(c), false, {});
+  if (end == Ended::H2Preface) end = co_await serve_h2(worker, ep, socket, buffer, conn.handle, conn.peer);
+  if (wants_close_notify(conn, end)) co_await close_notify(conn);
+  // No shutdown() first: close() sends the FIN, and the one syscall less per connection shows
+  // in the new-connection-per-request benchmark. (Error responses linger-close above.)
+  socket.socket().close(ec);
 }
 
 }  // namespace portier::entrypoints

@@ -69,9 +69,9 @@ struct SessionHandle {
   // HTTP/1.1 keep-alive: idle, its read of the next request pending. Waiting through a whole
   // tick of the worker (1-2 s), the tick sets `release` and cancels the read; serve_requests
   // then returns Ended::Parked with the idle timeout's expiry in idle_until, and the connection
-  // waits for its client without coroutines or buffers (session.cc, park()). Only sessions that
-  // set may_park (HTTP/1.1 on a connection of its own) are marked. A busy connection's wait
-  // costs nothing more than before (a read; no epoll_ctl as a wait makes).
+  // waits for its client without coroutines or buffers (session.cc, park()). A connection's
+  // handle sets may_park; an HTTP/2 stream's does not (it has no socket to wait on). A busy
+  // connection's wait costs nothing more than before (a read; no epoll_ctl as a wait makes).
   bool may_park = false;
   bool waiting = false;
   bool release = false;

@@ -259,6 +259,43 @@ TEST_F(TlsTest, AlpnAndSessionResumption) {
   }
 }
 
+// The suite a client gets by default is the one Go's crypto/tls (and so Traefik) would choose
+// on a server with AES instructions: AES-128-GCM over AES-256-GCM, whatever order the client
+// sends them in; ChaCha20-Poly1305 for a client that lists it first (one without AES hardware).
+TEST_F(TlsTest, SuitesAreChosenAsGoChoosesThem) {
+  auto plain = tls_get(web(), verify("a.test"), "a.test", "/s");
+  ASSERT_TRUE(plain.info.ok) << plain.info.error;
+  EXPECT_EQ(plain.info.version, "TLSv1.3");
+  EXPECT_EQ(plain.info.cipher, "TLS_AES_128_GCM_SHA256");  // OpenSSL's client lists AES-256 first
+  ASSERT_TRUE(plain.response);
+  EXPECT_EQ(plain.response->status, 200);
+
+  TlsClientOptions chacha = verify("a.test");
+  chacha.ciphersuites =
+      "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
+  auto c = tls_get(web(), chacha, "a.test", "/s");
+  ASSERT_TRUE(c.info.ok) << c.info.error;
+  EXPECT_EQ(c.info.cipher, "TLS_CHACHA20_POLY1305_SHA256");
+
+  TlsClientOptions aes256 = verify("a.test");
+  aes256.ciphersuites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+  auto a = tls_get(web(), aes256, "a.test", "/s");
+  ASSERT_TRUE(a.info.ok) << a.info.error;
+  EXPECT_EQ(a.info.cipher, "TLS_AES_256_GCM_SHA384");
+
+  TlsClientOptions chacha12 = verify("a.test");
+  chacha12.max_version = TLS1_2_VERSION;
+  chacha12.cipher_list =
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
+      "ECDHE-RSA-AES256-GCM-SHA384";  // OpenSSL's server order puts AES-256-GCM first
+  auto c12 = tls_get(web(), chacha12, "a.test", "/s");
+  ASSERT_TRUE(c12.info.ok) << c12.info.error;
+  EXPECT_EQ(c12.info.version, "TLSv1.2");
+  EXPECT_NE(c12.info.cipher.find("CHACHA20"), std::string::npos) << c12.info.cipher;
+  ASSERT_TRUE(c12.response);
+  EXPECT_EQ(c12.response->status, 200);
+}
+
 TEST_F(TlsTest, ClientCloseNotifyIsAnswered) {
   Conn c(web());
   ASSERT_TRUE(c.start_tls(verify("a.test")).ok);

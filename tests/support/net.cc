@@ -95,6 +95,8 @@ TlsInfo Conn::start_tls(const TlsClientOptions& o) {
   if (o.max_version) SSL_CTX_set_max_proto_version(ctx, o.max_version);
   if (o.min_version) SSL_CTX_set_min_proto_version(ctx, o.min_version);
   if (o.security_level >= 0) SSL_CTX_set_security_level(ctx, o.security_level);
+  if (!o.ciphersuites.empty()) SSL_CTX_set_ciphersuites(ctx, o.ciphersuites.c_str());
+  if (!o.cipher_list.empty()) SSL_CTX_set_cipher_list(ctx, o.cipher_list.c_str());
   if (!o.ca_file.empty()) {
     SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
@@ -141,6 +143,7 @@ TlsInfo Conn::start_tls(const TlsClientOptions& o) {
   }
   info.ok = true;
   info.version = SSL_get_version(ssl);
+  info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
   info.resumed = SSL_session_reused(ssl) == 1;
   info.verified = !o.ca_file.empty() && SSL_get_verify_result(ssl) == X509_V_OK;
   const unsigned char* sel = nullptr;

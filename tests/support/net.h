@@ -33,6 +33,8 @@ struct TlsClientOptions {
   int max_version = 0;  // e.g. TLS1_2_VERSION; 0: any
   int min_version = 0;  // 0: OpenSSL's default
   int security_level = -1;  // -1: OpenSSL's default (TLS 1.0 and 1.1 need 0)
+  std::string ciphersuites;  // TLS 1.3 suites offered, in order; empty: OpenSSL's default
+  std::string cipher_list;   // TLS 1.2 ciphers offered, in order; empty: OpenSSL's default
   std::vector<std::string> alpn = {"http/1.1"};
   void* session = nullptr;  // SSL_SESSION* to resume (from Conn::tls_session())
   // A client certificate for mutual TLS: a PEM chain (leaf first) and its key; empty: none.
@@ -49,6 +51,7 @@ struct TlsInfo {
   std::string serial;  // hex
   std::string alpn;
   std::string version;  // "TLSv1.3"
+  std::string cipher;   // OpenSSL's name: "TLS_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"
   bool resumed = false;
   bool verified = false;  // chain and name verified against ca_file
 };

@@ -55,14 +55,16 @@ class TlsSocket {
   // Nothing is pending either way and no ciphertext is buffered: waiting for the socket to be
   // readable (no read operation, no buffer) is then the same as a read's wait.
   bool quiet() const { return !reading_ && !sending_ && !out_pending() && in_pos_ == in_end_; }
-  // Gives the input and output room back while quiet() (an idle connection); the next read
-  // and write make them again.
+  // Gives the input and output room back while quiet() (an idle connection), and OpenSSL's own
+  // record buffers (kept between reads of a connection that cleared SSL_MODE_RELEASE_BUFFERS);
+  // the next read and write make them again.
   void release_buffers() {
     if (!quiet()) return;
     in_.reset();
     in_cap_ = in_pos_ = in_end_ = 0;
     std::string().swap(out_);
     out_pos_ = 0;
+    SSL_free_buffers(ssl_);  // refuses (0) while OpenSSL holds unread bytes: kept then
   }
   // Memory held for ciphertext between operations (input room and output room): at most
   // about two records' worth once a write is sent, whatever its size.

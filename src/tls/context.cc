@@ -216,7 +216,9 @@ ServerContext::ServerContext(const AlpnChallenges* acme_tls)
   // OpenSSL's own order starts with AES-256-GCM, whose SHA-384 transcript and longer key
   // schedule cost more per handshake and per record for no practical gain.
   SSL_CTX_set_ciphersuites(c, kTls13Suites);
-  // Idle keep-alive connections give their read and write buffers back.
+  // OpenSSL frees a connection's record buffers whenever they are empty (during the handshake,
+  // and on HTTP/2 connections, which are never parked). HTTP/1.1 connections clear the mode
+  // and give them back when parked instead (entrypoints/session.cc).
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_client_hello_cb(c, on_client_hello, const_cast<AlpnChallenges*>(acme_tls));
   SSL_CTX_set_alpn_select_cb(c, on_alpn, nullptr);

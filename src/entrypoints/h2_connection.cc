@@ -12,6 +12,7 @@
 #include <tuple>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 
 #include "common/log.h"
 #include "entrypoints/h2_stream.h"
@@ -57,6 +58,15 @@ class Connection {
   asio::awaitable<void> write_loop();
   asio::awaitable<void> handle_stream(H2Stream* s);
   void wake() { wake_.cancel(); }
+  // An idle connection's memory that the next stream makes again: the read buffer, the write
+  // batch, the spare stream states, TLS's input and output room (read_loop).
+  void release_idle(proxy::Buffer& buffer) {
+    buffer.release();
+    std::string().swap(out_);
+    spare_.clear();
+    spare_streams_.clear();
+    if (socket_.is_tls()) socket_.tls().release_buffers();
+  }
   static void wake_cb(void* p) { static_cast<Connection*>(p)->wake(); }
   void goaway() {
     if (goaway_sent_) return;
@@ -72,6 +82,20 @@ class Connection {
     if (it == streams_.end()) return;
     if (spare_streams_.size() < kMaxSpareSlots) spare_streams_.push_back(std::move(it->second));
     streams_.erase(it);
+    // The last stream is gone while the reader waits in a read it started with streams open:
+    // the idle timeout runs from now, and the worker's tick may have the connection give its
+    // memory back (read_loop), as when the connection is idle before a read.
+    if (reading_ && live_handlers_ == 0 && streams_.empty()) {
+      deadline_.arm(ep_.config.responding_timeouts.idle_timeout);
+      handle_.waiting = true;
+      handle_.waiting_ticks = 0;
+    }
+  }
+  // Nothing open and nothing to send: the read is the only operation on the socket, so the
+  // worker's tick may cancel it (SessionHandle::may_release).
+  bool quiet() {
+    return live_handlers_ == 0 && streams_.empty() && out_.empty() &&
+           nghttp2_session_want_write(session_) == 0 && socket_.can_wait_idle_after_read();
   }
   H2Stream* stream(std::int32_t id) {
     return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(session_, id));
@@ -111,6 +135,7 @@ class Connection {
   std::string out_;
   int live_handlers_ = 0;
   int empty_data_frames_ = 0;
+  bool reading_ = false;  // read_loop waits in async_read_some
   bool reading_done_ = false;
   bool writer_failed_ = false;
   bool goaway_sent_ = false;
@@ -164,8 +189,11 @@ asio::awaitable<Ended> Connection::run(proxy::Buffer& buffer) {
   if (!start()) co_return Ended::Closed;
   handle_.on_drain = [](void* p) { static_cast<Connection*>(p)->goaway(); };
   handle_.on_drain_ctx = this;
+  handle_.may_release = [](void* p) { return static_cast<Connection*>(p)->quiet(); };
+  handle_.may_release_ctx = this;
   co_await (read_loop(buffer) && write_loop());
   handle_.on_drain = nullptr;
+  handle_.may_release = nullptr;
   // Every stream ends with the connection; their handlers stop at their next read or write (or
   // now, for one waiting on a server).
   for (auto& [id, s] : streams_) s->close(true);
@@ -209,7 +237,26 @@ asio::awaitable<void> Connection::read_loop(proxy::Buffer& buffer) {
     boost::system::error_code ec;
     std::size_t n = 0;
     if (!socket_.read_now(buffer.prepare(), n, ec)) {
+      // Idle: a wait through a whole tick of the worker is cancelled once quiet() (worker.h,
+      // SessionHandle::waiting, as for HTTP/1.1), and the connection gives back what the next
+      // stream makes again, then waits for the client without a read buffer. forget() starts
+      // the same when the last stream ends during a read.
+      handle_.waiting = idle && !first;
+      reading_ = true;
       std::tie(ec, n) = co_await socket_.async_read_some(buffer.prepare(), kNoThrow);
+      reading_ = false;
+      handle_.waiting = false;
+      handle_.waiting_ticks = 0;
+      if (std::exchange(handle_.release, false) && ec == asio::error::operation_aborted &&
+          !deadline_.expired() && !worker_.draining()) {
+        release_idle(buffer);
+        std::tie(ec) = co_await socket_.async_wait_readable(kNoThrow);
+        if (!ec) {
+          deadline_.disarm();
+          handle_.idle = false;
+          continue;  // read_now at the top reads what woke it
+        }
+      }
     }
     deadline_.disarm();
     handle_.idle = false;

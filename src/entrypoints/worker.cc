@@ -167,6 +167,10 @@ void Worker::housekeeping() {
     for (SessionHandle* s = sessions_; s; s = s->next) {
       if (!s->waiting || s->waiting_ticks == 2) continue;
       if (++s->waiting_ticks == 2) {
+        if (s->may_release != nullptr && !s->may_release(s->may_release_ctx)) {
+          s->waiting_ticks = 1;  // not now: asked again at the next tick
+          continue;
+        }
         s->release = true;
         boost::system::error_code ignored;
         s->client->cancel(ignored);  // the session gives its buffers back (worker.h)

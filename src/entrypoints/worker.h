@@ -77,6 +77,10 @@ struct SessionHandle {
   bool release = false;
   std::uint8_t waiting_ticks = 0;
   std::chrono::steady_clock::time_point idle_until{};
+  // When set, the tick cancels a waiting read only while it returns true (HTTP/2: no write of
+  // the connection's may be pending on the socket, which the cancel would abort too).
+  bool (*may_release)(void* ctx) = nullptr;
+  void* may_release_ctx = nullptr;
   // Told when the worker starts draining while the session is busy (HTTP/2: GOAWAY now, so the
   // client opens no new stream while the open ones finish).
   void (*on_drain)(void* ctx) = nullptr;

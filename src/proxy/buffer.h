@@ -67,6 +67,14 @@ class Buffer {
     grow_to(cap_ * 2);
     return true;
   }
+  // Frees the block of an empty buffer, fixed or growing; the next prepare() allocates the
+  // initial room again. For an idle connection's buffer, while no read into it is pending.
+  void release() {
+    if (!empty() || data_ == nullptr) return;
+    clear();
+    data_.reset();
+    cap_ = 0;
+  }
   // A growing buffer takes its whole capacity now (bytes to put back at once).
   void reserve_capacity() {
     if (cap_ < max_) grow_to(max_);

@@ -77,6 +77,8 @@ class ClientStream {
   // An idle connection may wait for its client without a read operation holding a buffer
   // (async_wait_readable): a socket of its own with nothing buffered in TLS either way.
   bool can_wait_idle() const { return !pipe_ && (!tls_ || tls_->quiet()); }
+  // The same while one read is pending (to cancel it and wait as above instead).
+  bool can_wait_idle_after_read() const { return !pipe_ && (!tls_ || tls_->quiet_but_reading()); }
   // Completes when the socket has bytes to read (or an error); then read_now reads them, as
   // the reactor's event set the "may be readable" flag (reactor_hint.h).
   template <typename Token>

@@ -55,6 +55,8 @@ class TlsSocket {
   // Nothing is pending either way and no ciphertext is buffered: waiting for the socket to be
   // readable (no read operation, no buffer) is then the same as a read's wait.
   bool quiet() const { return !reading_ && !sending_ && !out_pending() && in_pos_ == in_end_; }
+  // quiet() but for one pending read: cancelling that read leaves nothing half done.
+  bool quiet_but_reading() const { return !sending_ && !out_pending() && in_pos_ == in_end_; }
   // Gives the input and output room back while quiet() (an idle connection), and OpenSSL's own
   // record buffers (kept between reads of a connection that cleared SSL_MODE_RELEASE_BUFFERS);
   // the next read and write make them again.

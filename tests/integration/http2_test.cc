@@ -389,6 +389,69 @@ TEST_F(Http2Test, GarbageInsteadOfThePrefaceCloses) {
   EXPECT_TRUE(conn.wait_closed(5s));
 }
 
+long anon_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::stol(line.substr(8));
+  }
+  return -1;
+}
+
+// idleTimeout runs from the end of a connection's last stream, not only from a read started
+// with no stream open: the read pending when the stream ended used to wait for ever. GOAWAY,
+// then the close.
+TEST(Http2Idle, TheIdleTimeoutRunsFromTheLastStream) {
+  ::signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  Whoami w = start_whoami(dir, "idle");
+  Portier p = start_portier(
+      dir, route_to(w.url()),
+      "    transport:\n      respondingTimeouts:\n        idleTimeout: 3s\n", "", 1);
+  Conn conn(p.port, 10s);
+  H2Client h2(conn);  // h2c
+  auto id = h2.request("GET", "x", "/", {}, "", false, "http");
+  ASSERT_TRUE(h2.wait_all());
+  EXPECT_EQ(h2.responses[id].status, 200);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(h2.pump([&] { return h2.goaway; }, 8s)) << "no GOAWAY after idleTimeout";
+  const auto after = std::chrono::steady_clock::now() - start;
+  EXPECT_GT(after, 2500ms);
+  EXPECT_LT(after, 4500ms);
+  EXPECT_EQ(h2.goaway_code, 0u);
+  EXPECT_TRUE(h2.pump([&] { return h2.closed; }, 3s));
+}
+
+// HTTP/2 connections idle through a tick or two of the worker give back their read buffer,
+// write batch, spare stream states and TLS room (h2_connection.cc, release_idle), and serve
+// their next stream as before. 200 TLS connections, one request each.
+TEST_F(Http2Test, IdleConnectionsGiveTheirBuffersBack) {
+  struct Client {
+    std::unique_ptr<Conn> conn;
+    std::unique_ptr<H2Client> h2;
+  };
+  std::vector<Client> clients;
+  for (int i = 0; i < 200; ++i) {
+    Client c;
+    c.conn = std::make_unique<Conn>(tls_port(), 10s);
+    ASSERT_EQ(c.conn->start_tls(h2_tls()).alpn, "h2");
+    c.h2 = std::make_unique<H2Client>(*c.conn);
+    auto id = c.h2->request("GET", "a.test", "/");
+    ASSERT_TRUE(c.h2->wait_all()) << i;
+    ASSERT_EQ(c.h2->responses[id].status, 200);
+    clients.push_back(std::move(c));
+  }
+  const long busy = anon_kib(portier_->proc->pid());
+  // 12.6 KB a connection measured; nothing was given back before.
+  const long threshold = busy - 200 * 8;
+  EXPECT_TRUE(poll_until([&] { return anon_kib(portier_->proc->pid()) < threshold; }, 6s))
+      << "busy " << busy << " kB, now " << anon_kib(portier_->proc->pid()) << " kB";
+  for (std::size_t i = 0; i < clients.size(); i += 20) {
+    auto id = clients[i].h2->request("GET", "a.test", "/again");
+    ASSERT_TRUE(clients[i].h2->wait_all()) << i;
+    EXPECT_EQ(clients[i].h2->responses[id].status, 200);
+  }
+}
+
 // Draining: GOAWAY, the request in progress finishes, then the connection closes.
 TEST(Http2Drain, GoawayLetsTheOpenStreamFinish) {
   ::signal(SIGPIPE, SIG_IGN);

@@ -97,6 +97,26 @@ TEST(Buffer, ShrinkGivesALargeBlockBackWhenEmpty) {
   EXPECT_EQ(fixed.allocated(), 32u);
 }
 
+TEST(Buffer, ReleaseFreesAnEmptyBufferFixedOrGrowing) {
+  Buffer fixed(64);
+  read_into(fixed, "abc");
+  fixed.release();  // not empty: kept
+  EXPECT_EQ(fixed.allocated(), 64u);
+  EXPECT_EQ(fixed.readable(), "abc");
+  fixed.consume(3);
+  fixed.release();
+  EXPECT_EQ(fixed.allocated(), 0u);
+  EXPECT_EQ(read_into(fixed, "de"), 2u);  // made again, whole
+  EXPECT_EQ(fixed.allocated(), 64u);
+  EXPECT_EQ(fixed.readable(), "de");
+  Buffer growing(256, 16);
+  read_into(growing, "x");
+  growing.consume(1);
+  growing.release();
+  EXPECT_EQ(growing.allocated(), 0u);
+  EXPECT_EQ(growing.prepare().size(), 16u);
+}
+
 TEST(Buffer, ReserveCapacityMakesTheWholeRoomAtOnce) {
   Buffer b(256, 16);
   b.reserve_capacity();

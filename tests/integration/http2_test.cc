@@ -389,14 +389,6 @@ TEST_F(Http2Test, GarbageInsteadOfThePrefaceCloses) {
   EXPECT_TRUE(conn.wait_closed(5s));
 }
 
-long anon_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("RssAnon:", 0) == 0) return std::stol(line.substr(8));
-  }
-  return -1;
-}
-
 // idleTimeout runs from the end of a connection's last stream, not only from a read started
 // with no stream open: the read pending when the stream ended used to wait for ever. GOAWAY,
 // then the close.

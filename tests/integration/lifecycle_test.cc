@@ -236,14 +236,6 @@ TEST(Lifecycle, TheApiListenerCannotShareAnotherProcesssPort) {
   }
 }
 
-long anon_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("RssAnon:", 0) == 0) return std::stol(line.substr(8));
-  }
-  return -1;
-}
-
 // A burst of requests leaves its memory free but resident in the heap; the first quiet second
 // after it gives it back (worker.cc's housekeeping): 400 requests in flight at once, then none.
 TEST(Lifecycle, MemoryOfABurstIsGivenBackOnceQuiet) {

@@ -54,6 +54,9 @@ class TempDir {
 // listens there, so connecting to it is refused, until something else takes it.
 int free_port();
 
+// A process's anonymous resident memory in kB (RssAnon of /proc/<pid>/status), -1 if unknown.
+long anon_kib(pid_t pid);
+
 // Polls `pred` every 10 ms until it is true or `timeout` passes.
 template <typename Pred>
 bool poll_until(Pred pred, std::chrono::milliseconds timeout) {

@@ -1,6 +1,7 @@
 #include "entrypoints/h2_connection.h"
 
 #include <nghttp2/nghttp2.h>
+#include <sys/mman.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,6 +10,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <tuple>
 #include <memory>
 #include <unordered_map>
@@ -31,6 +36,66 @@ constexpr std::int32_t kConnectionWindow = 1024 * 1024;
 constexpr std::size_t kWriteBatch = 64 * 1024;  // frames gathered into one socket write
 constexpr int kMaxEmptyDataFrames = 100;         // per connection, without END_STREAM
 constexpr std::size_t kMaxSpareSlots = 16;       // request states kept between streams
+
+// nghttp2's memory. Blocks of 16 KiB or more (the send buffer a session makes when it starts
+// and keeps to its end, and a chunk more for a large header block) are mapped on their own, so
+// the pages a connection never writes are never resident: from malloc the block would take
+// pages that earlier buffers touched, 16 KiB per connection for as long as it is open, idle or
+// not. Smaller blocks come from malloc. Each block keeps its size in a 16-byte header.
+constexpr std::size_t kMapAtLeast = 16 * 1024;
+constexpr std::size_t kBlockHeader = 16;  // keeps malloc's alignment
+
+void* h2_alloc(std::size_t size, bool zero) {
+  const std::size_t total = size + kBlockHeader;
+  char* p = nullptr;
+  if (size >= kMapAtLeast) {
+    void* m = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return nullptr;
+    p = static_cast<char*>(m);  // zero-filled
+  } else {
+    p = static_cast<char*>(zero ? std::calloc(1, total) : std::malloc(total));
+    if (p == nullptr) return nullptr;
+  }
+  std::memcpy(p, &size, sizeof size);
+  return p + kBlockHeader;
+}
+std::size_t h2_block_size(void* ptr) {
+  std::size_t size = 0;
+  std::memcpy(&size, static_cast<char*>(ptr) - kBlockHeader, sizeof size);
+  return size;
+}
+void h2_free(void* ptr, void*) {
+  if (ptr == nullptr) return;
+  char* p = static_cast<char*>(ptr) - kBlockHeader;
+  const std::size_t size = h2_block_size(ptr);
+  if (size >= kMapAtLeast) {
+    ::munmap(p, size + kBlockHeader);
+  } else {
+    std::free(p);
+  }
+}
+void* h2_malloc(std::size_t size, void*) { return h2_alloc(size, false); }
+void* h2_calloc(std::size_t n, std::size_t size, void*) {
+  if (size != 0 && n > SIZE_MAX / size) return nullptr;
+  return h2_alloc(n * size, true);
+}
+void* h2_realloc(void* ptr, std::size_t size, void* user) {
+  if (ptr == nullptr) return h2_alloc(size, false);
+  const std::size_t old = h2_block_size(ptr);
+  if (old < kMapAtLeast && size < kMapAtLeast) {
+    auto* q = static_cast<char*>(std::realloc(static_cast<char*>(ptr) - kBlockHeader,
+                                              size + kBlockHeader));
+    if (q == nullptr) return nullptr;
+    std::memcpy(q, &size, sizeof size);
+    return q + kBlockHeader;
+  }
+  void* fresh = h2_alloc(size, false);
+  if (fresh == nullptr) return nullptr;
+  std::memcpy(fresh, ptr, std::min(old, size));
+  h2_free(ptr, user);
+  return fresh;
+}
+nghttp2_mem h2_mem{nullptr, h2_malloc, h2_free, h2_calloc, h2_realloc};
 
 class Connection {
  public:
@@ -166,7 +231,7 @@ bool Connection::start() {
   // closed one as its parent in RFC 7540's priority tree; such a stream gets the default
   // priority instead. Priorities among open and idle streams are kept.
   nghttp2_option_set_no_closed_streams(opt, 1);
-  const int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
+  const int rv = nghttp2_session_server_new3(&session_, cbs, this, opt, &h2_mem);
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   if (rv != 0) return false;

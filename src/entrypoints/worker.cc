@@ -161,9 +161,11 @@ void Worker::housekeeping() {
     // 500 streams: 22 MB anonymous left, 7.6 after a trim). The first second with no request
     // started or ended and no connection closed, after one with some, returns those pages
     // (malloc_trim: every arena, a few milliseconds); under steady load nothing is trimmed.
-    // Keep-alive connections idle through a whole tick (1-2 s) give their read buffer and TLS
-    // input and output room back (16 + 17 + 17 KiB), as nginx frees an idle connection's
-    // buffers; the next request makes them again. A busy connection's wait is far shorter.
+    // A read of the next request that waited through a whole tick (1-2 s) is cancelled, as
+    // nginx frees an idle connection's buffers: an HTTP/1.1 connection is then parked (its
+    // coroutines end, its buffers go back: session.cc), an HTTP/2 one gives its buffers back
+    // once may_release says nothing else is pending on the socket (h2_connection.cc). The next
+    // request makes them again. A busy connection's wait is far shorter.
     for (SessionHandle* s = sessions_; s; s = s->next) {
       if (!s->waiting || s->waiting_ticks == 2) continue;
       if (++s->waiting_ticks == 2) {

@@ -16,7 +16,7 @@ ARG RUNTIME_BASE=debian:12-slim
 
 FROM ${BUILD_BASE} AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential cmake pkg-config ccache libboost1.81-dev libssl-dev nlohmann-json3-dev \
+      build-essential cmake pkg-config ccache lld libboost1.81-dev libssl-dev nlohmann-json3-dev \
       libcli11-dev libcpp-httplib-dev libyaml-cpp-dev libre2-dev libtomlplusplus-dev \
       libcurl4-openssl-dev libmodsecurity-dev libcrypt-dev zlib1g-dev libbrotli-dev libzstd-dev \
       libnghttp2-dev \

@@ -8,6 +8,7 @@ set -euo pipefail
 
 build_pkgs=(
   build-essential cmake pkg-config
+  lld                       # LLVM's linker: places serving's functions together (--symbol-ordering-file)
   ccache                    # compiles through it (CMakeLists.txt); the image test reuses its objects
   libboost1.81-dev          # Asio (C++20 coroutines), boost::system::result, Boost.URL
   libssl-dev                # OpenSSL 3

@@ -1,10 +1,12 @@
 // Process lifecycle: graceful shutdown with a request in flight, grace expiry, slow and idle
 // clients timed out, a broken static file refused with its location.
+#include <elf.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <memory>
@@ -183,6 +185,90 @@ TEST(Lifecycle, DisabledRouterIsReportedOthersServe) {
   auto r = http_get(p.port, "good.localhost", "/");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+// Whether the ELF file's dynamic section asks for every symbol to be bound at start-up
+// (DF_BIND_NOW in DT_FLAGS or DF_1_NOW in DT_FLAGS_1: `-z now`).
+bool binds_now(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh) ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
+    return false;
+  }
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * sizeof ph));
+    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) return false;
+    if (ph.p_type != PT_DYNAMIC) continue;
+    in.seekg(static_cast<std::streamoff>(ph.p_offset));
+    for (Elf64_Dyn d{}; in.read(reinterpret_cast<char*>(&d), sizeof d) && d.d_tag != DT_NULL;) {
+      if (d.d_tag == DT_FLAGS && (d.d_un.d_val & DF_BIND_NOW) != 0) return true;
+      if (d.d_tag == DT_FLAGS_1 && (d.d_un.d_val & DF_1_NOW) != 0) return true;
+    }
+  }
+  return false;
+}
+
+// After loading's pages are released, serving maps back only the code it runs. The linker
+// placed the functions serving runs together (src/app/hot_functions.txt, CMakeLists.txt's
+// PORTIER_ORDER_FUNCTIONS), so plain and HTTPS requests, handshakes included, map a few hundred
+// KiB of portier's 6 MB of code, not 2.1 MB of pages spread over all of it (the kernel maps
+// 64 KiB around each page it faults in). And every symbol is bound at start-up (-z now): a
+// first call while serving would read the libraries' symbol tables back in.
+TEST(Lifecycle, ServingMapsLittleOfTheProgramsCode) {
+  EXPECT_TRUE(binds_now(PORTIER_BIN)) << PORTIER_BIN << " binds symbols lazily";
+#ifndef PORTIER_CODE_ORDERED
+  GTEST_SKIP() << "built without lld (CMakeLists.txt, PORTIER_ORDER_FUNCTIONS): default order";
+#endif
+  TempDir dir;
+  const CertFiles ca = make_ca(dir, "ca", "code test CA");
+  const CertFiles leaf = make_leaf(dir, ca, "leaf", {"code.test"});
+  Whoami w = start_whoami(dir, "app");
+  const std::string dyn =
+      "http:\n  routers:\n    r:\n      rule: \"Host(`code.test`)\"\n      service: s\n"
+      "    r2:\n      rule: \"Host(`code.test`)\"\n      service: s\n      tls: {}\n"
+      "  services:\n    s:\n      loadBalancer:\n        servers:\n"
+      "          - url: \"" + w.url() + "\"\n"
+      "tls:\n  certificates:\n    - certFile: " + leaf.cert.string() +
+      "\n      keyFile: " + leaf.key.string() + "\n";
+  const std::string static_yaml =
+      "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
+      "  websecure:\n    address: \"127.0.0.1:0\"\n"
+      "providers:\n  file:\n    filename: dynamic.yml\n";
+  // At the default log level: debug lines come from code serving does not run otherwise.
+  Portier p = start_portier_static(dir, static_yaml, dyn, {"web", "websecure"}, 1, "info");
+  // The release comes two seconds after the load and logs at debug level: wait for the drop.
+  long loaded = -1;
+  ASSERT_TRUE(poll_until(
+      [&] {
+        loaded = mapped_kib(p.proc->pid(), PORTIER_BIN, "r-xp");
+        return loaded >= 0 && loaded < 1024;
+      },
+      6s))
+      << "portier's code mapped: " << loaded << " kB";
+
+  const std::string request = "GET / HTTP/1.1\r\nHost: code.test\r\n\r\n";
+  TlsClientOptions tls;
+  tls.sni = "code.test";
+  tls.ca_file = ca.cert.string();
+  for (int i = 0; i < 10; ++i) {
+    Conn plain(p.ports.at("web"), 10s), secure(p.ports.at("websecure"), 10s);
+    secure.start_tls(tls);
+    for (Conn* c : {&plain, &secure}) {
+      for (int j = 0; j < 5; ++j) {
+        ASSERT_TRUE(c->send(request));
+        auto r = c->read_response();
+        ASSERT_TRUE(r) << p.proc->log();
+        ASSERT_EQ(r->status, 200);
+      }
+    }
+  }
+  std::this_thread::sleep_for(2500ms);  // the worker's ticks: parking, the trim after a burst
+  const long serving = mapped_kib(p.proc->pid(), PORTIER_BIN, "r-xp");
+  // 2.1 MB in the default order; about 0.5 MB ordered (docs/performance.md, "Code layout").
+  EXPECT_LT(serving, 1024) << "after loading's release " << loaded
+                            << " kB; if the request path changed, rerun tools/hot_functions.sh";
 }
 
 }  // namespace

@@ -397,12 +397,13 @@ Portier start_portier(const TempDir& dir, const std::string& dynamic_yaml,
 
 Portier start_portier_static(const TempDir& dir, const std::string& static_yaml,
                              const std::string& dynamic_yaml,
-                             const std::vector<std::string>& entrypoints, int workers) {
+                             const std::vector<std::string>& entrypoints, int workers,
+                             const std::string& log_level) {
   dir.write("dynamic.yml", dynamic_yaml);
   auto cfg = dir.write("portier.yml", static_yaml);
   Portier p;
   p.proc = Process::start({PORTIER_BIN, "--configFile=" + cfg.string(),
-                           "--workers=" + std::to_string(workers), "--log.level=debug"},
+                           "--workers=" + std::to_string(workers), "--log.level=" + log_level},
                           dir.path() / "portier.log");
   for (const auto& ep : entrypoints) {
     auto port = p.proc->wait_for_log(

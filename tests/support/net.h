@@ -132,9 +132,11 @@ Portier start_portier(const TempDir& dir, const std::string& dynamic_yaml,
 
 // A portier process from a whole static file (which should read dynamic.yml with the file
 // provider); waits for each of `entrypoints` to listen (give them address 127.0.0.1:0).
+// Logs at `log_level` (debug unless a test measures what production runs).
 Portier start_portier_static(const TempDir& dir, const std::string& static_yaml,
                              const std::string& dynamic_yaml,
-                             const std::vector<std::string>& entrypoints, int workers = 2);
+                             const std::vector<std::string>& entrypoints, int workers = 2,
+                             const std::string& log_level = "debug");
 
 // A whoami and a portier in front of it, for suites that share one set of processes
 // (SetUpTestSuite creates it, TearDownTestSuite destroys it).

@@ -128,6 +128,28 @@ long anon_kib(pid_t pid) {
   return -1;
 }
 
+long mapped_kib(pid_t pid, const std::filesystem::path& file, std::string_view perms) {
+  std::error_code ec;
+  const std::string want = std::filesystem::canonical(file, ec).string();
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  if (ec || !in) return -1;
+  long total = 0;
+  bool match = false;
+  for (std::string line; std::getline(in, line);) {
+    // A mapping's first line: "start-end perms offset dev inode   path".
+    std::istringstream fields(line);
+    std::string range, p, offset, dev, inode, path;
+    if (fields >> range >> p >> offset >> dev >> inode && range.find('-') != std::string::npos &&
+        range.find(':') == std::string::npos) {
+      std::getline(fields >> std::ws, path);
+      match = p == perms && path == want;
+    } else if (match && line.rfind("Rss:", 0) == 0) {
+      total += std::stol(line.substr(4));
+    }
+  }
+  return total;
+}
+
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};

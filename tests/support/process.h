@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace portier::test {
@@ -56,6 +57,10 @@ int free_port();
 
 // A process's anonymous resident memory in kB (RssAnon of /proc/<pid>/status), -1 if unknown.
 long anon_kib(pid_t pid);
+
+// Resident kB of a process's mappings of `file` with permissions `perms` ("r-xp": code), summed
+// over /proc/<pid>/smaps; -1 if unknown.
+long mapped_kib(pid_t pid, const std::filesystem::path& file, std::string_view perms);
 
 // Polls `pred` every 10 ms until it is true or `timeout` passes.
 template <typename Pred>

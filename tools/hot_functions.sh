@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Lists the functions of portier's binary that serving requests runs, hottest first, as the
+# linker's symbol ordering file: src/app/hot_functions.txt (CMakeLists.txt, PORTIER_ORDER_FUNCTIONS).
+# The linker then places them together at the start of the program's code, so that serving maps
+# a few hundred KiB of it rather than pages spread over all of its megabytes
+# (docs/performance.md, "Code layout").
+#
+#   tools/hot_functions.sh [PORTIER_BIN] > src/app/hot_functions.txt
+#
+# Runs PORTIER_BIN (default build/src/app/portier) under callgrind in front of whoami
+# (build/tools/whoami/whoami) through the traffic below (wrk, h2load, curl) and quiet seconds;
+# start-up and loading do not count (callgrind's counters start at the first response). Needs
+# valgrind, wrk, h2load (nghttp2-client), curl and openssl. Loopback only; each load is bounded
+# in requests or seconds. A name that is no longer in the program is ignored by the linker, so
+# a stale list costs locality, never correctness; rerun this after changes to the request path.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(realpath "${1:-build/src/app/portier}")
+whoami=$(realpath build/tools/whoami/whoami)
+for tool in valgrind callgrind_control callgrind_annotate wrk h2load curl openssl; do
+  command -v "$tool" >/dev/null || { echo "hot_functions: needs $tool" >&2; exit 1; }
+done
+
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# Ports on 127.0.0.1 that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+backend=$(free_port) web=$(free_port) secure=$(free_port) l4=$(free_port)
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
+  -addext subjectAltName=DNS:bench.local -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+cat > "$dir/static.yml" <<EOF
+entryPoints:
+  web: {address: "127.0.0.1:$web"}
+  websecure: {address: "127.0.0.1:$secure"}
+  l4: {address: "127.0.0.1:$l4"}
+providers:
+  file: {filename: "$dir/dynamic.yml"}
+EOF
+cat > "$dir/dynamic.yml" <<EOF
+http:
+  routers:
+    plain: {rule: "PathPrefix(\`/\`)", service: backend, entryPoints: [web]}
+    secure: {rule: "PathPrefix(\`/\`)", service: backend, entryPoints: [websecure], tls: {}}
+    redirect: {rule: "Host(\`redirect.local\`)", service: backend, entryPoints: [web], middlewares: [to-https]}
+    headers: {rule: "Host(\`mw.local\`)", service: backend, entryPoints: [websecure], tls: {}, middlewares: [security, gzip]}
+  middlewares:
+    to-https: {redirectScheme: {scheme: https, permanent: true}}
+    security: {headers: {stsSeconds: 31536000, frameDeny: true, contentTypeNosniff: true}}
+    gzip: {compress: {}}
+  services:
+    backend: {loadBalancer: {servers: [{url: "http://127.0.0.1:$backend"}]}}
+tcp:
+  routers:
+    passthrough: {rule: "HostSNI(\`*\`)", service: backend, entryPoints: [l4]}
+  services:
+    backend: {loadBalancer: {servers: [{address: "127.0.0.1:$backend"}]}}
+tls:
+  stores:
+    default: {defaultCertificate: {certFile: "$dir/cert.pem", keyFile: "$dir/key.pem"}}
+EOF
+
+"$whoami" --addr "127.0.0.1:$backend" > "$dir/whoami.log" 2>&1 &
+pids+=($!)
+valgrind --tool=callgrind --demangle=no --callgrind-out-file="$dir/cg.out" \
+  "$bin" --configFile="$dir/static.yml" --workers=1 --log.level=warn > "$dir/portier.log" 2>&1 &
+vg=$!
+pids+=($vg)
+for _ in $(seq 200); do
+  curl -s -m1 -o /dev/null "http://127.0.0.1:$web/" && break
+  sleep 0.3
+done
+# Two profiles, each a callgrind dump (a dump also zeroes the counters). The first: what every
+# setup runs, from here on: the release of loading's pages two seconds after the load and the
+# log line after it, plain HTTP, HTTPS over HTTP/1.1 and HTTP/2, handshakes, a redirect to
+# HTTPS, keep-alive and Connection: close, the housekeeping ticks of quiet seconds (parking,
+# the trim after a burst). The second: middlewares (security headers, compress) and TCP
+# passthrough. Functions of the first come first, hottest first, then those only the second
+# ran: whatever runs on every request shares as few 64 KiB windows as it can.
+callgrind_control -z "$vg" >/dev/null
+load() { timeout 60 "$@" >/dev/null 2>&1 || echo "hot_functions: load failed: $*" >&2; }
+for _ in 1 2 3; do
+  load curl -s -m5 "http://127.0.0.1:$web/"
+  load curl -s -m5 -H "Connection: keep-alive" -H "X-Forwarded-For: 192.0.2.1" \
+    "http://127.0.0.1:$web/"
+  load curl -s -m5 -k --http1.1 "https://127.0.0.1:$secure/"
+  load curl -s -m5 -k "https://127.0.0.1:$secure/"  # HTTP/2 (ALPN)
+  load curl -s -m5 -H "Host: redirect.local" "http://127.0.0.1:$web/"
+done
+sleep 3
+load wrk -t1 -c10 -d3s -H "Connection: keep-alive" "http://127.0.0.1:$web/"
+load wrk -t1 -c5 -d3s -H "Connection: close" "http://127.0.0.1:$web/"
+load wrk -t1 -c10 -d3s "https://127.0.0.1:$secure/"
+load wrk -t1 -c5 -d3s -H "Connection: close" "https://127.0.0.1:$secure/"
+load h2load -n 3000 -c10 -m10 "https://127.0.0.1:$secure/"
+sleep 3
+callgrind_control -d "$vg" >/dev/null
+for _ in 1 2 3; do
+  load curl -s -m5 -k --compressed -H "Host: mw.local" "https://127.0.0.1:$secure/"
+  load curl -s -m5 -k --http1.1 --compressed -H "Host: mw.local" "https://127.0.0.1:$secure/"
+done
+load wrk -t1 -c10 -d3s "http://127.0.0.1:$l4/"
+sleep 2
+callgrind_control -d "$vg" >/dev/null
+sleep 0.5
+kill "$vg"
+wait "$vg" 2>/dev/null || true
+
+# Every function of the program itself with a cost, most instructions first, per dump.
+# callgrind_annotate prints "cost (pct)  file:function [object]".
+for out in "$dir"/cg.out.1 "$dir"/cg.out.2; do
+  test -s "$out" || { echo "hot_functions: no profile $out" >&2; exit 1; }
+  callgrind_annotate --threshold=100 --inclusive=no "$out" 2>/dev/null
+done |
+  awk -v obj="[$bin]" '
+    $NF == obj {
+      fn = $(NF - 1)
+      sub(/^.*:/, "", fn)
+      if (fn != "" && !(fn in seen)) { seen[fn] = 1; print fn }
+    }'

@@ -3,7 +3,7 @@
 # linker's symbol ordering file: src/app/hot_functions.txt (CMakeLists.txt, PORTIER_ORDER_FUNCTIONS).
 # The linker then places them together at the start of the program's code, so that serving maps
 # a few hundred KiB of it rather than pages spread over all of its megabytes
-# (docs/performance.md, "Code layout").
+# (docs/performance.md, "code layout").
 #
 #   tools/hot_functions.sh [PORTIER_BIN] > src/app/hot_functions.txt
 #

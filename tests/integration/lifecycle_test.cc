@@ -22,6 +22,18 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The dynamic configuration of whoami `w` behind `host`: router r2 over TLS with `leaf`'s
+// certificate and, with `plain`, router r without TLS.
+std::string host_routes(const Whoami& w, const std::string& host, const CertFiles& leaf,
+                        bool plain) {
+  const std::string rule = "      rule: \"Host(`" + host + "`)\"\n      service: s\n";
+  return "http:\n  routers:\n" + (plain ? "    r:\n" + rule : std::string()) + "    r2:\n" + rule +
+         "      tls: {}\n  services:\n    s:\n      loadBalancer:\n        servers:\n"
+         "          - url: \"" + w.url() + "\"\n"
+         "tls:\n  certificates:\n    - certFile: " + leaf.cert.string() +
+         "\n      keyFile: " + leaf.key.string() + "\n";
+}
+
 bool can_connect(int port) {
   try {
     Conn c(port, 1s);
@@ -225,13 +237,7 @@ TEST(Lifecycle, ServingMapsLittleOfTheProgramsCode) {
   const CertFiles ca = make_ca(dir, "ca", "code test CA");
   const CertFiles leaf = make_leaf(dir, ca, "leaf", {"code.test"});
   Whoami w = start_whoami(dir, "app");
-  const std::string dyn =
-      "http:\n  routers:\n    r:\n      rule: \"Host(`code.test`)\"\n      service: s\n"
-      "    r2:\n      rule: \"Host(`code.test`)\"\n      service: s\n      tls: {}\n"
-      "  services:\n    s:\n      loadBalancer:\n        servers:\n"
-      "          - url: \"" + w.url() + "\"\n"
-      "tls:\n  certificates:\n    - certFile: " + leaf.cert.string() +
-      "\n      keyFile: " + leaf.key.string() + "\n";
+  const std::string dyn = host_routes(w, "code.test", leaf, /*plain=*/true);
   const std::string static_yaml =
       "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
       "  websecure:\n    address: \"127.0.0.1:0\"\n"
@@ -372,12 +378,7 @@ TEST(Lifecycle, IdleKeepAliveConnectionsGiveTheirBuffersBack) {
   const CertFiles ca = make_ca(dir, "ca", "idle test CA");
   const CertFiles leaf = make_leaf(dir, ca, "leaf", {"idle.test"});
   Whoami w = start_whoami(dir, "app");
-  const std::string dyn =
-      "http:\n  routers:\n    r:\n      rule: \"Host(`idle.test`)\"\n      service: s\n"
-      "      tls: {}\n  services:\n    s:\n      loadBalancer:\n        servers:\n"
-      "          - url: \"" + w.url() + "\"\n"
-      "tls:\n  certificates:\n    - certFile: " + leaf.cert.string() +
-      "\n      keyFile: " + leaf.key.string() + "\n";
+  const std::string dyn = host_routes(w, "idle.test", leaf, /*plain=*/false);
   const std::string static_yaml =
       "entryPoints:\n  websecure:\n    address: \"127.0.0.1:0\"\n"
       "providers:\n  file:\n    filename: dynamic.yml\n";
@@ -427,13 +428,7 @@ TEST(Lifecycle, ParkedIdleConnectionsKeepTheirTimeoutAndCloseOnDrain) {
   const CertFiles ca = make_ca(dir, "ca", "park test CA");
   const CertFiles leaf = make_leaf(dir, ca, "leaf", {"park.test"});
   Whoami w = start_whoami(dir, "app");
-  const std::string dyn =
-      "http:\n  routers:\n    r:\n      rule: \"Host(`park.test`)\"\n      service: s\n"
-      "    r2:\n      rule: \"Host(`park.test`)\"\n      service: s\n      tls: {}\n"
-      "  services:\n    s:\n      loadBalancer:\n        servers:\n"
-      "          - url: \"" + w.url() + "\"\n"
-      "tls:\n  certificates:\n    - certFile: " + leaf.cert.string() +
-      "\n      keyFile: " + leaf.key.string() + "\n";
+  const std::string dyn = host_routes(w, "park.test", leaf, /*plain=*/true);
   const std::string timeouts =
       "    transport:\n      respondingTimeouts:\n        idleTimeout: 4s\n";
   const std::string static_yaml =

@@ -17,6 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build/src/app/portier}")
 whoami=$(realpath build/tools/whoami/whoami)
+for f in "$bin" "$whoami"; do
+  [ -x "$f" ] || { echo "hot_functions: $f is not built (make build)" >&2; exit 1; }
+done
 for tool in valgrind callgrind_control callgrind_annotate wrk h2load curl openssl; do
   command -v "$tool" >/dev/null || { echo "hot_functions: needs $tool" >&2; exit 1; }
 done

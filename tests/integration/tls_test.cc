@@ -294,6 +294,23 @@ TEST_F(TlsTest, SuitesAreChosenAsGoChoosesThem) {
   EXPECT_NE(c12.info.cipher.find("CHACHA20"), std::string::npos) << c12.info.cipher;
   ASSERT_TRUE(c12.response);
   EXPECT_EQ(c12.response->status, 200);
+
+  // TLS 1.2 with OpenSSL's client defaults: AES-128-GCM, as Go chooses (OpenSSL's server list
+  // starts with AES-256-GCM).
+  TlsClientOptions tls12 = verify("a.test");
+  tls12.max_version = TLS1_2_VERSION;
+  auto d12 = tls_get(web(), tls12, "a.test", "/s");
+  ASSERT_TRUE(d12.info.ok) << d12.info.error;
+  EXPECT_EQ(d12.info.cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+  // Go's TLS 1.2 defaults keep the CBC suites with SHA-1 MACs and leave out those with
+  // SHA-256/384, which OpenSSL's DEFAULT offers: a client with only those is refused.
+  TlsClientOptions cbc = tls12;
+  cbc.cipher_list = "ECDHE-ECDSA-AES128-SHA";
+  auto sha1 = tls_get(web(), cbc, "a.test", "/s");
+  ASSERT_TRUE(sha1.info.ok) << sha1.info.error;
+  EXPECT_EQ(sha1.info.cipher, "ECDHE-ECDSA-AES128-SHA");
+  cbc.cipher_list = "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384";
+  EXPECT_FALSE(tls_get(web(), cbc, "a.test", "/s").info.ok);
 }
 
 TEST_F(TlsTest, ClientCloseNotifyIsAnswered) {

@@ -117,6 +117,7 @@ Result<std::shared_ptr<asio::ssl::context>> make_context(
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(native, tls::kDefaultTls12Suites);  // cipherSuites replace them
   if (!s.min_version.empty() || !s.max_version.empty() || !s.cipher_suites.empty()) {
     config::TlsOptions o;
     o.min_version = s.min_version;

@@ -14,16 +14,6 @@ namespace {
 constexpr const char* kTls13Suites =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
-// TLS 1.2 suites: Go's defaults (crypto/tls since Go 1.22, and so Traefik v3's), in Go's order
-// on a server with AES instructions: ECDHE only (no RSA key exchange: no forward secrecy), AEADs
-// first, AES-128 before AES-256, then the CBC suites with SHA-1 MACs; not the CBC-SHA256/384
-// ones, DHE or CCM, which OpenSSL's DEFAULT adds.
-constexpr const char* kTls12Suites =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA";
-
 // The SNI host name of a ClientHello, lower-cased and without a trailing dot, into `out`
 // (256 bytes). Returns its length, 0 when absent or malformed.
 std::size_t client_hello_sni(SSL* ssl, char* out) {
@@ -226,7 +216,7 @@ ServerContext::ServerContext(const AlpnChallenges* acme_tls)
   // OpenSSL's own order starts with AES-256-GCM, whose SHA-384 transcript and longer key
   // schedule cost more per handshake and per record for no practical gain.
   SSL_CTX_set_ciphersuites(c, kTls13Suites);
-  SSL_CTX_set_cipher_list(c, kTls12Suites);
+  SSL_CTX_set_cipher_list(c, kDefaultTls12Suites);
   // OpenSSL frees a connection's record buffers whenever they are empty (during the handshake,
   // and on HTTP/2 connections, which are never parked). HTTP/1.1 connections clear the mode
   // and give them back when parked instead (entrypoints/session.cc).

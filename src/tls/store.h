@@ -54,6 +54,17 @@ struct CompiledOptions {
   bool is_default = true;  // equal to the built-in defaults: nothing to apply per handshake
 };
 
+// The TLS 1.2 suites offered when no cipherSuites are given, as a server and to servers: Go's
+// crypto/tls defaults (since Go 1.22, and so Traefik v3's) in Go's order on a CPU with AES
+// instructions: ECDHE only (no RSA key exchange: no forward secrecy), AEADs first, AES-128
+// before AES-256, then the CBC suites with SHA-1 MACs; not the CBC-SHA256/384 ones, DHE or
+// CCM, which OpenSSL's DEFAULT adds.
+inline constexpr const char* kDefaultTls12Suites =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA";
+
 // Compiles one tls.options entry; an error names the bad value.
 Result<CompiledOptions> compile_options(const std::string& name, const config::TlsOptions& o);
 

@@ -387,6 +387,70 @@ TEST(UpstreamTlsStatic, RootCAsFlagAndTransportReload) {
       << bad->log();
 }
 
+// A serversTransport offers Go's TLS 1.2 suites unless its cipherSuites say otherwise, as
+// Traefik's does: a server with only CBC suites with SHA-256 MACs (in OpenSSL's DEFAULT, left
+// out by Go) is refused, one with CBC-SHA (which Go keeps) is reached. The servers are
+// `openssl s_server -www`, each limited to one suite.
+TEST(UpstreamTlsStatic, DefaultTls12SuitesAreGos) {
+  TempDir dir;
+  CertFiles ca = make_ca(dir, "ca", "suites CA");
+  CertFiles leaf = make_leaf(dir, ca, "leaf", {"127.0.0.1"});
+  auto server = [&](const std::string& name, const std::string& cipher, int port) {
+    return Process::start({"/usr/bin/openssl", "s_server", "-accept",
+                           "127.0.0.1:" + std::to_string(port), "-cert", leaf.cert.string(),
+                           "-key", leaf.key.string(), "-tls1_2", "-cipher", cipher, "-www",
+                           "-quiet"},
+                          dir.path() / (name + ".log"));
+  };
+  const int sha256_port = free_port(), sha1_port = free_port();
+  auto sha256 = server("sha256", "ECDHE-ECDSA-AES128-SHA256", sha256_port);
+  auto sha1 = server("sha1", "ECDHE-ECDSA-AES128-SHA", sha1_port);
+  for (int port : {sha256_port, sha1_port}) {
+    ASSERT_TRUE(poll_until(
+        [&] {
+          try {
+            Conn c(port, 1s);
+            return true;
+          } catch (const std::exception&) {
+            return false;
+          }
+        },
+        10s));
+  }
+  auto service = [&](const std::string& name, int port, const std::string& transport) {
+    return "    " + name + ":\n      loadBalancer:\n        serversTransport: " + transport +
+           "\n        servers:\n          - url: \"https://127.0.0.1:" + std::to_string(port) +
+           "\"\n";
+  };
+  const std::string dyn =
+      "http:\n  routers:\n"
+      "    a:\n      rule: \"Host(`sha256.test`)\"\n      service: a\n"
+      "    b:\n      rule: \"Host(`sha1.test`)\"\n      service: b\n"
+      "    c:\n      rule: \"Host(`named.test`)\"\n      service: c\n"
+      "  services:\n" +
+      service("a", sha256_port, "t") + service("b", sha1_port, "t") +
+      service("c", sha256_port, "named") +
+      "  serversTransports:\n"
+      "    t:\n      rootCAs: [\"" + ca.cert.string() + "\"]\n"
+      "    named:\n      rootCAs: [\"" + ca.cert.string() + "\"]\n"
+      "      cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256]\n";
+  Portier p = start_portier_static(
+      dir,
+      "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n"
+      "providers:\n  file:\n    filename: dynamic.yml\n",
+      dyn, {"web"}, 1);
+  auto refused = http_get(p.port, "sha256.test", "/");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 502) << p.proc->log();
+  auto reached = http_get(p.port, "sha1.test", "/");
+  ASSERT_TRUE(reached);
+  EXPECT_EQ(reached->status, 200) << p.proc->log();
+  EXPECT_NE(reached->body.find("ECDHE-ECDSA-AES128-SHA"), std::string::npos) << reached->body;
+  auto named = http_get(p.port, "named.test", "/");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->status, 200) << p.proc->log();
+}
+
 // The system's CA bundle (no rootCAs) is read by the first handshake that needs it, not at
 // start-up: a portier with no https:// server never holds it (docs/performance.md). The bundle
 // here is SSL_CERT_FILE, written only after portier has loaded its configuration.

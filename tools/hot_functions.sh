@@ -14,8 +14,9 @@
 # in requests or seconds. A name that is no longer in the program is ignored by the linker, so
 # a stale list costs locality, never correctness; rerun this after changes to the request path.
 set -euo pipefail
+bin=${1:+$(realpath "$1")}  # relative to where it was called from
 cd "$(dirname "$0")/.."
-bin=$(realpath "${1:-build/src/app/portier}")
+bin=${bin:-$(realpath build/src/app/portier)}
 whoami=$(realpath build/tools/whoami/whoami)
 for f in "$bin" "$whoami"; do
   [ -x "$f" ] || { echo "hot_functions: $f is not built (make build)" >&2; exit 1; }

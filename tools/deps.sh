@@ -11,7 +11,7 @@ build_pkgs=(
   lld                       # LLVM's linker: places serving's functions together (--symbol-ordering-file)
   ccache                    # compiles through it (CMakeLists.txt); the image test reuses its objects
   libboost1.81-dev          # Asio (C++20 coroutines), boost::system::result, Boost.URL
-  libssl-dev                # OpenSSL 3
+  libssl-dev                # OpenSSL 3 (libssl.a and libcrypto.a are linked into portier)
   libcrypt-dev              # libxcrypt: crypt_rn for basicAuth's bcrypt/SHA-crypt hashes
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libyaml-cpp-dev
   libtomlplusplus-dev       # TOML files (static and dynamic), as Traefik accepts

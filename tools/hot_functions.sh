@@ -83,26 +83,32 @@ for _ in $(seq 200); do
   curl -s -m1 -o /dev/null "http://127.0.0.1:$web/" && break
   sleep 0.3
 done
-# Two profiles, each a callgrind dump (a dump also zeroes the counters). The first: what every
-# setup runs, from here on: the release of loading's pages two seconds after the load and the
-# log line after it, plain HTTP, HTTPS over HTTP/1.1 and HTTP/2, handshakes, a redirect to
-# HTTPS, keep-alive and Connection: close, the housekeeping ticks of quiet seconds (parking,
-# the trim after a burst). The second: middlewares (security headers, compress) and TCP
+# Three profiles, each a callgrind dump (a dump also zeroes the counters). The first: what
+# every setup runs, plain HTTP: keep-alive and Connection: close, a redirect to HTTPS, the
+# housekeeping ticks of quiet seconds (parking, the trim after a burst). The second: HTTPS
+# over HTTP/1.1 and HTTP/2, handshakes (OpenSSL's code, linked in: CMakeLists.txt,
+# PORTIER_STATIC_OPENSSL). The third: middlewares (security headers, compress) and TCP
 # passthrough. Functions of the first come first, hottest first, then those only the second
-# ran: whatever runs on every request shares as few 64 KiB windows as it can.
+# ran, then the third's: a plain HTTP server maps none of the TLS code, and whatever runs on
+# every request shares as few 64 KiB windows as it can.
+sleep 4  # loading done and its pages released (2 s after the load): neither is serving
 callgrind_control -z "$vg" >/dev/null
 load() { timeout 60 "$@" >/dev/null 2>&1 || echo "hot_functions: load failed: $*" >&2; }
 for _ in 1 2 3; do
   load curl -s -m5 "http://127.0.0.1:$web/"
   load curl -s -m5 -H "Connection: keep-alive" -H "X-Forwarded-For: 192.0.2.1" \
     "http://127.0.0.1:$web/"
-  load curl -s -m5 -k --http1.1 "https://127.0.0.1:$secure/"
-  load curl -s -m5 -k "https://127.0.0.1:$secure/"  # HTTP/2 (ALPN)
   load curl -s -m5 -H "Host: redirect.local" "http://127.0.0.1:$web/"
 done
 sleep 3
 load wrk -t1 -c10 -d3s -H "Connection: keep-alive" "http://127.0.0.1:$web/"
 load wrk -t1 -c5 -d3s -H "Connection: close" "http://127.0.0.1:$web/"
+sleep 3
+callgrind_control -d "$vg" >/dev/null
+for _ in 1 2 3; do
+  load curl -s -m5 -k --http1.1 "https://127.0.0.1:$secure/"
+  load curl -s -m5 -k "https://127.0.0.1:$secure/"  # HTTP/2 (ALPN)
+done
 load wrk -t1 -c10 -d3s "https://127.0.0.1:$secure/"
 load wrk -t1 -c5 -d3s -H "Connection: close" "https://127.0.0.1:$secure/"
 load h2load -n 3000 -c10 -m10 "https://127.0.0.1:$secure/"
@@ -121,7 +127,7 @@ wait "$vg" 2>/dev/null || true
 
 # Every function of the program itself with a cost, most instructions first, per dump.
 # callgrind_annotate prints "cost (pct)  file:function [object]".
-for out in "$dir"/cg.out.1 "$dir"/cg.out.2; do
+for out in "$dir"/cg.out.1 "$dir"/cg.out.2 "$dir"/cg.out.3; do
   test -s "$out" || { echo "hot_functions: no profile $out" >&2; exit 1; }
   callgrind_annotate --threshold=100 --inclusive=no "$out" 2>/dev/null
 done |

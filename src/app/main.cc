@@ -3,6 +3,7 @@
 // gracefully. The only place that knows every module.
 #include <malloc.h>
 #include <sys/resource.h>
+#include <openssl/crypto.h>
 #include <unistd.h>  // environ
 
 #include <CLI/CLI.hpp>
@@ -122,7 +123,16 @@ int main(int argc, char** argv) {
                  "needed (without entryPoints, `http` listens on :80)");
   app.add_option("--workers", workers, "Worker threads, one event loop each (default: cores)")
       ->check(CLI::Range(1u, 1024u));
-  app.set_version_flag("--version", kVersion);
+  // With the OpenSSL it runs: linked in by default (CMakeLists.txt, PORTIER_STATIC_OPENSSL), so
+  // a security update of the system's libssl3 reaches portier only when it is rebuilt.
+  app.set_version_flag("--version", std::string("portier ") + kVersion + "\n" +
+                                        OpenSSL_version(OPENSSL_VERSION) +
+#ifdef PORTIER_OPENSSL_LINKED_IN
+                                        " (linked in)"
+#else
+                                        " (shared library)"
+#endif
+  );
   app.allow_extras();
   app.footer(
       "Subcommand: portier check [--containers] [options]: reads the static configuration, every\n"

@@ -131,8 +131,14 @@ long anon_kib(pid_t pid) {
 long mapped_kib(pid_t pid, const std::filesystem::path& file, std::string_view perms) {
   std::error_code ec;
   const std::string want = std::filesystem::canonical(file, ec).string();
+  if (ec) return -1;
+  return mapped_kib(pid, [&](const std::string& path) { return path == want; }, perms);
+}
+
+long mapped_kib(pid_t pid, const std::function<bool(const std::string& path)>& which,
+                std::string_view perms) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
-  if (ec || !in) return -1;
+  if (!in) return -1;
   long total = 0;
   bool match = false;
   for (std::string line; std::getline(in, line);) {
@@ -142,7 +148,7 @@ long mapped_kib(pid_t pid, const std::filesystem::path& file, std::string_view p
     if (fields >> range >> p >> offset >> dev >> inode && range.find('-') != std::string::npos &&
         range.find(':') == std::string::npos) {
       std::getline(fields >> std::ws, path);
-      match = p == perms && path == want;
+      match = p == perms && which(path);
     } else if (match && line.rfind("Rss:", 0) == 0) {
       total += std::stol(line.substr(4));
     }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,9 @@ long anon_kib(pid_t pid);
 // Resident kB of a process's mappings of `file` with permissions `perms` ("r-xp": code), summed
 // over /proc/<pid>/smaps; -1 if unknown.
 long mapped_kib(pid_t pid, const std::filesystem::path& file, std::string_view perms);
+// The same summed over every mapping with `perms` whose path `which` accepts.
+long mapped_kib(pid_t pid, const std::function<bool(const std::string& path)>& which,
+                std::string_view perms);
 
 // Polls `pred` every 10 ms until it is true or `timeout` passes.
 template <typename Pred>

@@ -135,5 +135,6 @@ done |
     $NF == obj {
       fn = $(NF - 1)
       sub(/^.*:/, "", fn)
+      sub(/'[0-9]+$/, "", fn)  # callgrind's mark for a recursive call's cost: the same function
       if (fn != "" && !(fn in seen)) { seen[fn] = 1; print fn }
     }'

@@ -17,7 +17,7 @@ ARG RUNTIME_BASE=debian:12-slim
 FROM ${BUILD_BASE} AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ccache lld libboost1.81-dev libssl-dev nlohmann-json3-dev \
-      libcli11-dev libcpp-httplib-dev libyaml-cpp-dev libre2-dev libtomlplusplus-dev \
+      libcli11-dev libyaml-cpp-dev libre2-dev libtomlplusplus-dev \
       libcurl4-openssl-dev libmodsecurity-dev libcrypt-dev zlib1g-dev libbrotli-dev libzstd-dev \
       libnghttp2-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -48,7 +48,7 @@ RUN launcher=; if [ -n "$CCACHE_REMOTE" ]; then \
 
 FROM ${RUNTIME_BASE} AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libyaml-cpp0.7 libre2-9 libtomlplusplus3 libcpp-httplib0.11 libcurl4 libssl3 \
+      libyaml-cpp0.7 libre2-9 libtomlplusplus3 libcurl4 libssl3 \
       ca-certificates libmodsecurity3 modsecurity-crs libbrotli1 libzstd1 zlib1g libnghttp2-14 \
       libcap2-bin \
     && rm -rf /var/lib/apt/lists/*

@@ -1,6 +1,6 @@
 // The admin API's answers, apart from any HTTP server: one pure function from a request's
 // method and target to a response, over the latest RuntimeStore snapshot. Two adapters serve
-// it: ApiServer (cpp-httplib, api.insecure's own address) and the internal service
+// it: ApiServer (admin/server.h, api.insecure's own address) and the internal service
 // api@internal, which the proxy calls in process behind a router's middlewares (app wires it).
 //
 //   /ping  /api/version  /api/overview  /api/entrypoints  /api/rawdata

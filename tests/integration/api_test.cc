@@ -249,6 +249,75 @@ TEST(Api, InsecureServesItOnTheTraefikEntrypointOnly) {
   EXPECT_EQ(refused->header("allow"), "GET, HEAD");
 }
 
+// api.insecure's listener reads requests with portier's own parser, as strictly as an
+// entrypoint does: keep-alive, HEAD and small bodies (dropped) as HTTP/1.1 has them; a malformed
+// head, a chunked or a large body refused, the connection closed; 5 s of quiet closes it too.
+TEST(Api, InsecureListenerReadsRequestsStrictly) {
+  TempDir dir;
+  Portier p = start_portier(dir, "", "  traefik:\n    address: \"127.0.0.1:0\"\n",
+                            "api:\n  insecure: true\n", 1);
+  auto api_port = p.proc->wait_for_log(
+      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(api_port) << p.proc->log();
+  const int port = std::stoi(*api_port);
+
+  Conn c(port);
+  ASSERT_TRUE(c.send("GET /api/version HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto version = c.read_response();
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->status, 200);
+  EXPECT_NE(version->body.find("\"Version\""), std::string::npos) << version->body;
+  ASSERT_TRUE(c.send("HEAD /api/version HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto head = c.read_response(/*no_body=*/true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->header("content-length"), std::to_string(version->body.size()));
+  // A small body is read and dropped; the next request on the connection is answered.
+  ASSERT_TRUE(c.send("DELETE /api/version HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                     "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto refused = c.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 405);
+  auto ping = c.read_response();
+  ASSERT_TRUE(ping);
+  EXPECT_EQ(ping->status, 200);
+  EXPECT_EQ(ping->body, "OK");
+  // Quiet for 5 s: closed.
+  EXPECT_TRUE(c.wait_closed(8s));
+
+  const auto refused_and_closed = [&](const std::string& request, int status) {
+    Conn bad(port);
+    ASSERT_TRUE(bad.send(request));
+    auto r = bad.read_response();
+    ASSERT_TRUE(r) << request;
+    EXPECT_EQ(r->status, status) << request;
+    EXPECT_EQ(r->header("connection"), "close") << request;
+    EXPECT_TRUE(bad.wait_closed(2s)) << request;
+  };
+  refused_and_closed("GET /ping HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400);
+  refused_and_closed("GET /ping HTTP/1.1\nHost: x\n\n", 400);
+  refused_and_closed("GET /ping HTTP/1.1\r\nHost : x\r\n\r\n", 400);
+  refused_and_closed("GET /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                     400);
+  refused_and_closed("GET /ping HTTP/2.0\r\nHost: x\r\n\r\n", 505);
+  refused_and_closed("POST /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3\r\nabc\r\n0\r\n\r\n",
+                     411);
+  refused_and_closed("POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 413);
+  refused_and_closed("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
+  refused_and_closed("GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
+                         "\r\n\r\n",
+                     431);
+  // HTTP/1.0 without keep-alive: answered, then closed.
+  Conn old(port);
+  ASSERT_TRUE(old.send("GET /ping HTTP/1.0\r\n\r\n"));
+  auto r10 = old.read_response();
+  ASSERT_TRUE(r10);
+  EXPECT_EQ(r10->status, 200);
+  EXPECT_TRUE(old.wait_closed(2s));
+}
+
 // The dashboard wherever the API is: behind a router's middlewares (basicAuth, stripPrefix), with
 // its security fields; api.dashboard: false takes it away and leaves the API.
 TEST(Api, DashboardBehindARoutersMiddlewares) {

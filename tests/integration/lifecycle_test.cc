@@ -259,6 +259,16 @@ TEST(Lifecycle, ServingMapsLittleOfTheProgramsCode) {
         },
         "r-xp");
   };
+#ifdef PORTIER_OPENSSL_LINKED_IN
+  // And nothing loads the shared OpenSSL (libcurl would, for ACME or Docker; none here).
+  {
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    for (std::string line; std::getline(maps, line);) {
+      EXPECT_EQ(line.find("/libssl.so"), std::string::npos) << line;
+      EXPECT_EQ(line.find("/libcrypto.so"), std::string::npos) << line;
+    }
+  }
+#endif
   // The release comes two seconds after the load and logs at debug level: wait for the drop.
   long loaded = -1;
   ASSERT_TRUE(poll_until(

@@ -50,7 +50,7 @@ std::string response_bytes(const ApiResponse& r, bool head_only, bool persistent
   return out;
 }
 
-ApiResponse refusal(int status, std::string text) {
+ApiResponse plain_text(int status, std::string text) {
   ApiResponse r;
   r.status = status;
   r.content_type = "text/plain; charset=utf-8";
@@ -100,13 +100,19 @@ ApiResponse ApiServer::Impl::answer(const http::RequestHead& head,
     query = target.substr(q + 1);
     target = target.substr(0, q);
   }
-  if (metrics && target == "/metrics" && (head.method == "GET" || head.method == "HEAD")) {
-    ApiResponse r;
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = metrics();
-    return r;
+  // An exception (a name that is not UTF-8 in a JSON answer, memory) answers this request with
+  // 500 and leaves the listener serving, as cpp-httplib did.
+  try {
+    if (metrics && target == "/metrics" && (head.method == "GET" || head.method == "HEAD")) {
+      ApiResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metrics();
+      return r;
+    }
+    return handle_api(store, version, head.method, target, query);
+  } catch (const std::exception& e) {
+    return plain_text(500, e.what());
   }
-  return handle_api(store, version, head.method, target, query);
 }
 
 asio::awaitable<void> ApiServer::Impl::serve(tcp::socket s) {
@@ -115,12 +121,15 @@ asio::awaitable<void> ApiServer::Impl::serve(tcp::socket s) {
     std::size_t& n;
     ~Count() { --n; }
   } count{connections};
-  // Each read and write has kTimeout: the timer closes the socket, which ends the operation.
-  // It holds the socket by shared_ptr, so its handler never outlives what it closes.
+  // Deadlines: kTimeout for a whole head (from the end of the last response: the keep-alive
+  // wait counts), for a whole body and for each response; the timer closes the socket, which
+  // ends the operation. It holds the socket by shared_ptr, so its handler never outlives what
+  // it closes.
   auto sock = std::make_shared<tcp::socket>(std::move(s));
   asio::steady_timer timer(io);
-  const auto arm = [&](std::chrono::steady_clock::duration timeout = kTimeout) {
-    timer.expires_after(timeout);
+  using Clock = std::chrono::steady_clock;
+  const auto arm = [&](Clock::time_point until) {
+    timer.expires_at(until);
     timer.async_wait([sock](const boost::system::error_code& ec) {
       if (ec) return;
       boost::system::error_code ignored;
@@ -128,16 +137,16 @@ asio::awaitable<void> ApiServer::Impl::serve(tcp::socket s) {
     });
   };
   const auto write = [&](const std::string& bytes) -> asio::awaitable<bool> {
-    arm();
+    arm(Clock::now() + kTimeout);
     auto [ec, n] = co_await asio::async_write(*sock, asio::buffer(bytes), kAwait);
     timer.cancel();
     co_return !ec;
   };
   // Reads more into `buf`; false at the end of the connection, an error or the timeout.
   std::string buf;
-  const auto read_more = [&]() -> asio::awaitable<bool> {
+  const auto read_more = [&](Clock::time_point until) -> asio::awaitable<bool> {
     char chunk[4096];
-    arm();
+    arm(until);
     auto [ec, n] = co_await sock->async_read_some(asio::buffer(chunk), kAwait);
     timer.cancel();
     if (ec || n == 0) co_return false;
@@ -149,12 +158,12 @@ asio::awaitable<void> ApiServer::Impl::serve(tcp::socket s) {
   // read and dropped for a second, so that the close does not reset the connection (and lose
   // the answer) while the client's bytes are unread.
   const auto refuse = [&](int status, std::string text) -> asio::awaitable<void> {
-    if (!co_await write(response_bytes(refusal(status, std::move(text)), false, false, 1))) {
+    if (!co_await write(response_bytes(plain_text(status, std::move(text)), false, false, 1))) {
       co_return;
     }
     boost::system::error_code ignored;
     sock->shutdown(tcp::socket::shutdown_send, ignored);
-    arm(std::chrono::seconds(1));
+    arm(Clock::now() + std::chrono::seconds(1));
     char chunk[4096];
     for (int i = 0; i < 64; ++i) {
       auto [ec, n] = co_await sock->async_read_some(asio::buffer(chunk), kAwait);
@@ -167,6 +176,7 @@ asio::awaitable<void> ApiServer::Impl::serve(tcp::socket s) {
   for (;;) {
     http::RequestHead head;
     http::ParseResult parsed;
+    const auto head_until = Clock::now() + kTimeout;
     for (;;) {
       parsed = http::parse_request_head(buf, limits, head);
       if (parsed.status != http::ParseStatus::Partial) break;
@@ -174,7 +184,7 @@ asio::awaitable<void> ApiServer::Impl::serve(tcp::socket s) {
         parsed = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
         break;
       }
-      if (!co_await read_more()) co_return;
+      if (!co_await read_more(head_until)) co_return;
     }
     http::RequestInfo info;
     http::Error error = parsed.error;
@@ -204,8 +214,9 @@ asio::awaitable<void> ApiServer::Impl::serve(tcp::socket s) {
       co_return;
     }
     const std::string out = response_bytes(answer(head, info), head_only, persistent, version_minor);
+    const auto body_until = Clock::now() + kTimeout;
     while (buf.size() < head_size + body) {
-      if (!co_await read_more()) co_return;
+      if (!co_await read_more(body_until)) co_return;
     }
     buf.erase(0, head_size + body);
     if (!co_await write(out) || !persistent) co_return;

@@ -309,6 +309,16 @@ TEST(Api, InsecureListenerReadsRequestsStrictly) {
   refused_and_closed("GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
                          "\r\n\r\n",
                      431);
+  // A head sent a line at a time has 5 s in all, not 5 s per read.
+  Conn slow(port);
+  ASSERT_TRUE(slow.send("GET /ping HTTP/1.1\r\nHost: x\r\n"));
+  const auto began = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 15 && !closed; ++i) {
+    closed = slow.wait_closed(700ms) || !slow.send("X-Slow: 1\r\n");
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 7s);
   // HTTP/1.0 without keep-alive: answered, then closed.
   Conn old(port);
   ASSERT_TRUE(old.send("GET /ping HTTP/1.0\r\n\r\n"));

@@ -9,8 +9,11 @@ namespace {
 
 using json = nlohmann::json;
 
+// Names and errors come from files and labels and need not be UTF-8: invalid bytes become
+// U+FFFD, as Go's encoding/json writes them for Traefik (dump's default would throw, and the
+// request would get no answer through a router).
 ApiResponse json_response(const json& j, int status = 200) {
-  return {status, "application/json", j.dump(), ""};
+  return {status, "application/json", j.dump(-1, ' ', false, json::error_handler_t::replace), ""};
 }
 
 ApiResponse not_found(const std::string& what) {

@@ -25,7 +25,7 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto kTimeout = std::chrono::seconds(5);  // to send a head, a body, or read a response
-constexpr std::size_t kMaxBody = 64 * 1024;          // the API reads none: dropped up to this
+constexpr std::size_t kMaxBody = 64 * 1024;         // the API reads none: dropped up to this
 constexpr std::size_t kMaxConnections = 256;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
@@ -213,7 +213,8 @@ asio::awaitable<void> ApiServer::Impl::serve(tcp::socket s) {
         !co_await write("HTTP/1.1 100 Continue\r\n\r\n")) {
       co_return;
     }
-    const std::string out = response_bytes(answer(head, info), head_only, persistent, version_minor);
+    const std::string out =
+        response_bytes(answer(head, info), head_only, persistent, version_minor);
     const auto body_until = Clock::now() + kTimeout;
     while (buf.size() < head_size + body) {
       if (!co_await read_more(body_until)) co_return;

@@ -249,6 +249,29 @@ TEST(Api, InsecureServesItOnTheTraefikEntrypointOnly) {
   EXPECT_EQ(refused->header("allow"), "GET, HEAD");
 }
 
+// A name that is not UTF-8 (a file's bytes, a label's) is written with U+FFFD, as Traefik's Go
+// writes it; both adapters answer. It used to make the JSON writer throw: api.insecure answered
+// 500 and a router to api@internal closed the connection without an answer.
+TEST(Api, NamesThatAreNotUtf8AreWrittenWithReplacementCharacters) {
+  TempDir dir;
+  const std::string dyn =
+      "http:\n  routers:\n    \"bad\xff\xfename\":\n"
+      "      rule: \"Host(`api.localhost`)\"\n      service: api@internal\n";
+  Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
+                            "api:\n  insecure: true\n", 1);
+  auto api_port = p.proc->wait_for_log(
+      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  ASSERT_TRUE(api_port) << p.proc->log();
+  ASSERT_TRUE(poll_until(
+      [&] { return http_get(p.port, "api.localhost", "/api/version").has_value(); }, 5s));
+  for (int port : {std::stoi(*api_port), p.port}) {
+    auto r = http_get(port, "api.localhost", "/api/http/routers");
+    ASSERT_TRUE(r) << port;
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_NE(r->body.find("bad\xef\xbf\xbd\xef\xbf\xbdname@file"), std::string::npos) << r->body;
+  }
+}
+
 // api.insecure's listener reads requests with portier's own parser, as strictly as an
 // entrypoint does: keep-alive, HEAD and small bodies (dropped) as HTTP/1.1 has them; a malformed
 // head, a chunked or a large body refused, the connection closed; 5 s of quiet closes it too.
@@ -273,8 +296,9 @@ TEST(Api, InsecureListenerReadsRequestsStrictly) {
   EXPECT_EQ(head->status, 200);
   EXPECT_EQ(head->header("content-length"), std::to_string(version->body.size()));
   // A small body is read and dropped; the next request on the connection is answered.
-  ASSERT_TRUE(c.send("DELETE /api/version HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
-                     "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("DELETE /api/version HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+             "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto refused = c.read_response();
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 405);
@@ -297,18 +321,19 @@ TEST(Api, InsecureListenerReadsRequestsStrictly) {
   refused_and_closed("GET /ping HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400);
   refused_and_closed("GET /ping HTTP/1.1\nHost: x\n\n", 400);
   refused_and_closed("GET /ping HTTP/1.1\r\nHost : x\r\n\r\n", 400);
-  refused_and_closed("GET /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-                     400);
+  refused_and_closed(
+      "GET /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      400);
   refused_and_closed("GET /ping HTTP/2.0\r\nHost: x\r\n\r\n", 505);
-  refused_and_closed("POST /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "3\r\nabc\r\n0\r\n\r\n",
-                     411);
+  refused_and_closed(
+      "POST /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n",
+      411);
   refused_and_closed("POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 413);
   refused_and_closed("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414);
-  refused_and_closed("GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
-                         "\r\n\r\n",
-                     431);
+  refused_and_closed(
+      "GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", 431);
   // A head sent a line at a time has 5 s in all, not 5 s per read.
   Conn slow(port);
   ASSERT_TRUE(slow.send("GET /ping HTTP/1.1\r\nHost: x\r\n"));

@@ -135,6 +135,6 @@ done |
     $NF == obj {
       fn = $(NF - 1)
       sub(/^.*:/, "", fn)
-      sub(/'[0-9]+$/, "", fn)  # callgrind's mark for a recursive call's cost: the same function
+      sub(/\047[0-9]+$/, "", fn)  # a quote and a number: callgrind marks a recursive call so
       if (fn != "" && !(fn in seen)) { seen[fn] = 1; print fn }
     }'

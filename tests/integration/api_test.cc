@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -27,6 +28,15 @@ json get_json(int port, const std::string& path, int want_status = 200) {
   return json::parse(r->body, nullptr, false);
 }
 
+// The port api.insecure's listener bound (the `traefik` entrypoint at 127.0.0.1:0), or
+// nullopt when it did not log one.
+std::optional<int> insecure_api_port(Portier& p) {
+  auto port = p.proc->wait_for_log(
+      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  if (!port) return std::nullopt;
+  return std::stoi(*port);
+}
+
 TEST(Api, ShowsObjectsWithStatusAndErrors) {
   TempDir dir;
   Whoami w = start_whoami(dir, "api");
@@ -38,10 +48,9 @@ TEST(Api, ShowsObjectsWithStatusAndErrors) {
       w.url() + "\"\n";
   Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
                             "api:\n  insecure: true\n");
-  auto api_port = p.proc->wait_for_log(
-      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
-  int port = std::stoi(*api_port);
+  int port = *api_port;
 
   auto ping = http_get(port, "x", "/ping");
   ASSERT_TRUE(ping);
@@ -225,10 +234,9 @@ TEST(Api, InsecureServesItOnTheTraefikEntrypointOnly) {
       "      service: api@internal\n";
   Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
                             "api:\n  insecure: true\n", 2);
-  auto api_port = p.proc->wait_for_log(
-      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
-  const int port = std::stoi(*api_port);
+  const int port = *api_port;
   auto listening = listening_ports(p.proc->pid());
   std::set<int> ports;
   for (const auto& [lp, local] : listening) ports.insert(lp);
@@ -259,12 +267,11 @@ TEST(Api, NamesThatAreNotUtf8AreWrittenWithReplacementCharacters) {
       "      rule: \"Host(`api.localhost`)\"\n      service: api@internal\n";
   Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
                             "api:\n  insecure: true\n", 1);
-  auto api_port = p.proc->wait_for_log(
-      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
   ASSERT_TRUE(poll_until(
       [&] { return http_get(p.port, "api.localhost", "/api/version").has_value(); }, 5s));
-  for (int port : {std::stoi(*api_port), p.port}) {
+  for (int port : {*api_port, p.port}) {
     auto r = http_get(port, "api.localhost", "/api/http/routers");
     ASSERT_TRUE(r) << port;
     EXPECT_EQ(r->status, 200) << r->body;
@@ -279,10 +286,9 @@ TEST(Api, InsecureListenerReadsRequestsStrictly) {
   TempDir dir;
   Portier p = start_portier(dir, "", "  traefik:\n    address: \"127.0.0.1:0\"\n",
                             "api:\n  insecure: true\n", 1);
-  auto api_port = p.proc->wait_for_log(
-      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
-  const int port = std::stoi(*api_port);
+  const int port = *api_port;
 
   Conn c(port);
   ASSERT_TRUE(c.send("GET /api/version HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -431,10 +437,9 @@ TEST(Api, CertificatesAsServed) {
                     "\n      keyFile: " + leaf.key.string() + "\n";
   Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
                             "api:\n  insecure: true\n");
-  auto api_port = p.proc->wait_for_log(
-      "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
+  auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
-  auto r = http_get(std::stoi(*api_port), "x", "/api/portier/certificates");
+  auto r = http_get(*api_port, "x", "/api/portier/certificates");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
   json j = json::parse(r->body, nullptr, false);

@@ -408,5 +408,43 @@ TEST(CacheDiskProxy, EvictedAndRestartedEntriesComeFromTheDisk) {
   EXPECT_EQ(backend.count("/big"), 2);
 }
 
+// A field value that is not UTF-8 (obs-text: a Latin-1 file name, say) cannot go into the disk
+// tier's JSON head: the entry stays in memory only, with a warning. It used to throw on the
+// disk writer's thread and end the process.
+TEST(CacheDiskProxy, AFieldThatIsNotUtf8StaysInMemory) {
+  const std::string latin1 = "attachment; filename=caf\xe9.txt";
+  Scripted backend({{"/latin1", fixed_answer("Cache-Control: max-age=60\r\nContent-Disposition: " +
+                                                 latin1 + "\r\n",
+                                             "bytes")}});
+  TempDir dir;
+  const std::string dyn = R"yaml(http:
+  routers:
+    d:
+      rule: Host(`d.localhost`)
+      service: s
+      middlewares: [d]
+  middlewares:
+    d:
+      cache:
+        diskPath: )yaml" + (dir.path() / "cache").string() + R"yaml(
+  services:
+    s:
+      loadBalancer:
+        servers:
+          - url: )yaml" + backend.url() + "\n";
+  Portier p = start_portier(dir, dyn);
+  auto first = http_get(p.port, "d.localhost", "/latin1");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->header("cache-status"), "portier; fwd=miss; stored");
+  ASSERT_TRUE(p.proc->wait_for_log("cache: entry not written to disk", 5s)) << p.proc->log();
+  auto again = http_get(p.port, "d.localhost", "/latin1");
+  ASSERT_TRUE(again) << p.proc->log();
+  EXPECT_TRUE(contains(again->header("cache-status"), "hit")) << again->header("cache-status");
+  EXPECT_EQ(again->header("content-disposition"), latin1);
+  EXPECT_EQ(again->body, "bytes");
+  EXPECT_EQ(backend.count("/latin1"), 1);
+  EXPECT_FALSE(p.proc->wait_exit(0ms)) << "portier ended:\n" << p.proc->log();
+}
+
 }  // namespace
 }  // namespace portier::test

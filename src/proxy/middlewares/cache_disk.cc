@@ -236,8 +236,21 @@ void DiskTier::write(const std::string& key, std::shared_ptr<const Entry> e) {
     ++queued_;
   }
   asio::post(pool_, [this, key, e = std::move(e)] {
+    std::string data;
+    try {
+      data = serialize(key, *e);
+    } catch (const json::exception&) {
+      // The head is JSON, whose strings are UTF-8; a field value with obs-text (a Latin-1 file
+      // name, say) is not. The entry stays in memory only. (Thrown on this thread, it ended
+      // the process.)
+      log::warn("cache: entry not written to disk",
+                {{"dir", dir_}, {"key", key}, {"reason", "a field value is not UTF-8"}});
+      std::lock_guard l(mu_);
+      --queued_;
+      ++stats_.dropped;
+      return;
+    }
     const std::string name = file_name(key, e->vary);
-    const std::string data = serialize(key, *e);
     const std::string tmp = dir_ + "/" + name + std::string(kTmpSuffix);
     bool ok = false;
     {

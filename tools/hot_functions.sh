@@ -9,7 +9,7 @@
 #
 # Runs PORTIER_BIN (default build/src/app/portier) under callgrind in front of whoami
 # (build/tools/whoami/whoami) through the traffic below (wrk, h2load, curl) and quiet seconds;
-# start-up and loading do not count (callgrind's counters start at the first response). Needs
+# start-up and loading do not count (callgrind's counters start 4 s after the first response). Needs
 # valgrind, wrk, h2load (nghttp2-client), curl and openssl. Loopback only; each load is bounded
 # in requests or seconds. A name that is no longer in the program is ignored by the linker, so
 # a stale list costs locality, never correctness; rerun this after changes to the request path.

@@ -349,12 +349,11 @@ TEST_F(CacheTest, HitsAreCompressedByAnOuterCompress) {
 namespace portier::test {
 namespace {
 
-// diskPath: entries evicted from memory and entries stored before a restart are served from
-// the disk; the backend never sees those requests again.
-TEST(CacheDiskProxy, EvictedAndRestartedEntriesComeFromTheDisk) {
-  Scripted backend({{"/big", fixed_answer("Cache-Control: max-age=60\r\n", text(10000, 'd'))}});
-  TempDir dir;
-  const std::string dyn = R"yaml(http:
+// d.localhost through a cache middleware with a disk tier in <dir>/cache to `backend`; `more`:
+// further lines of the cache's options.
+std::string disk_cache_routes(const Scripted& backend, const TempDir& dir,
+                              const std::string& more = "") {
+  return R"yaml(http:
   routers:
     d:
       rule: Host(`d.localhost`)
@@ -363,13 +362,22 @@ TEST(CacheDiskProxy, EvictedAndRestartedEntriesComeFromTheDisk) {
   middlewares:
     d:
       cache:
-        maxMemoryBytes: 12000
-        diskPath: )yaml" + (dir.path() / "cache").string() + R"yaml(
+)yaml" + more +
+         "        diskPath: " + (dir.path() / "cache").string() + R"yaml(
   services:
     s:
       loadBalancer:
         servers:
-          - url: )yaml" + backend.url() + "\n";
+          - url: )yaml" +
+         backend.url() + "\n";
+}
+
+// diskPath: entries evicted from memory and entries stored before a restart are served from
+// the disk; the backend never sees those requests again.
+TEST(CacheDiskProxy, EvictedAndRestartedEntriesComeFromTheDisk) {
+  Scripted backend({{"/big", fixed_answer("Cache-Control: max-age=60\r\n", text(10000, 'd'))}});
+  TempDir dir;
+  const std::string dyn = disk_cache_routes(backend, dir, "        maxMemoryBytes: 12000\n");
   auto status_of = [](const Portier& p, const std::string& path) {
     auto r = http_get(p.port, "d.localhost", path);
     EXPECT_TRUE(r);
@@ -417,21 +425,7 @@ TEST(CacheDiskProxy, AFieldThatIsNotUtf8StaysInMemory) {
                                                  latin1 + "\r\n",
                                              "bytes")}});
   TempDir dir;
-  const std::string dyn = R"yaml(http:
-  routers:
-    d:
-      rule: Host(`d.localhost`)
-      service: s
-      middlewares: [d]
-  middlewares:
-    d:
-      cache:
-        diskPath: )yaml" + (dir.path() / "cache").string() + R"yaml(
-  services:
-    s:
-      loadBalancer:
-        servers:
-          - url: )yaml" + backend.url() + "\n";
+  const std::string dyn = disk_cache_routes(backend, dir);
   Portier p = start_portier(dir, dyn);
   auto first = http_get(p.port, "d.localhost", "/latin1");
   ASSERT_TRUE(first);

@@ -28,8 +28,13 @@ json get_json(int port, const std::string& path, int want_status = 200) {
   return json::parse(r->body, nullptr, false);
 }
 
-// The port api.insecure's listener bound (the `traefik` entrypoint at 127.0.0.1:0), or
-// nullopt when it did not log one.
+// portier with api.insecure, its listener on the `traefik` entrypoint at 127.0.0.1:0.
+Portier start_with_insecure_api(const TempDir& dir, const std::string& dyn, int workers = 2) {
+  return start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
+                       "api:\n  insecure: true\n", workers);
+}
+
+// The port that listener bound, or nullopt when it did not log one.
 std::optional<int> insecure_api_port(Portier& p) {
   auto port = p.proc->wait_for_log(
       "api listening\" entrypoint=traefik address=127\\.0\\.0\\.1:([0-9]+)", 5s);
@@ -46,8 +51,7 @@ TEST(Api, ShowsObjectsWithStatusAndErrors) {
       "    orphan:\n      rule: \"Host(`o`)\"\n      service: nowhere\n"
       "  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: \"" +
       w.url() + "\"\n";
-  Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
-                            "api:\n  insecure: true\n");
+  Portier p = start_with_insecure_api(dir, dyn);
   auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
   int port = *api_port;
@@ -232,8 +236,7 @@ TEST(Api, InsecureServesItOnTheTraefikEntrypointOnly) {
   std::string dyn =
       "http:\n  routers:\n    dashboard:\n      rule: \"Host(`api.localhost`)\"\n"
       "      service: api@internal\n";
-  Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
-                            "api:\n  insecure: true\n", 2);
+  Portier p = start_with_insecure_api(dir, dyn);
   auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
   const int port = *api_port;
@@ -265,8 +268,7 @@ TEST(Api, NamesThatAreNotUtf8AreWrittenWithReplacementCharacters) {
   const std::string dyn =
       "http:\n  routers:\n    \"bad\xff\xfename\":\n"
       "      rule: \"Host(`api.localhost`)\"\n      service: api@internal\n";
-  Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
-                            "api:\n  insecure: true\n", 1);
+  Portier p = start_with_insecure_api(dir, dyn, 1);
   auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
   ASSERT_TRUE(poll_until(
@@ -284,8 +286,7 @@ TEST(Api, NamesThatAreNotUtf8AreWrittenWithReplacementCharacters) {
 // head, a chunked or a large body refused, the connection closed; 5 s of quiet closes it too.
 TEST(Api, InsecureListenerReadsRequestsStrictly) {
   TempDir dir;
-  Portier p = start_portier(dir, "", "  traefik:\n    address: \"127.0.0.1:0\"\n",
-                            "api:\n  insecure: true\n", 1);
+  Portier p = start_with_insecure_api(dir, "", 1);
   auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
   const int port = *api_port;
@@ -435,8 +436,7 @@ TEST(Api, CertificatesAsServed) {
   CertFiles leaf = make_leaf(dir, ca, "leaf", {"a.example.test", "b.example.test"}, 30);
   std::string dyn = "tls:\n  certificates:\n    - certFile: " + leaf.cert.string() +
                     "\n      keyFile: " + leaf.key.string() + "\n";
-  Portier p = start_portier(dir, dyn, "  traefik:\n    address: \"127.0.0.1:0\"\n",
-                            "api:\n  insecure: true\n");
+  Portier p = start_with_insecure_api(dir, dyn);
   auto api_port = insecure_api_port(p);
   ASSERT_TRUE(api_port) << p.proc->log();
   auto r = http_get(*api_port, "x", "/api/portier/certificates");

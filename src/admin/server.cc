@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "admin/api.h"
+#include "common/log.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
 
@@ -87,7 +87,7 @@ asio::awaitable<void> ApiServer::Impl::accept_loop() {
       continue;
     }
     if (connections >= kMaxConnections) continue;  // `s` closes here
-    asio::co_spawn(io, serve(std::move(s)), asio::detached);
+    asio::co_spawn(io, serve(std::move(s)), log::Escaped{"api: connection failed: internal error"});
   }
 }
 
@@ -253,7 +253,8 @@ Result<int> ApiServer::start(const std::string& host, int port) {
   }
   const int bound = a.local_endpoint(ec).port();
   if (ec) return fail(ec);
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->io, impl_->accept_loop(),
+                 log::Escaped{"api: listener stopped: internal error"});
   impl_->thread = std::thread([impl = impl_.get()] { impl->io.run(); });
   return bound;
 }

@@ -388,4 +388,14 @@ void write(Level level, std::string_view msg, Fields fields) {
   }
 }
 
+std::string describe(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 }  // namespace portier::log

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -66,5 +67,19 @@ inline void warn(std::string_view msg, Fields f = {}) {
 inline void error(std::string_view msg, Fields f = {}) {
   if (enabled(Level::Error)) write(Level::Error, msg, f);
 }
+
+// What an exception says: its what() ("std::bad_alloc" for that one), or "unknown exception"
+// for one not derived from std::exception.
+std::string describe(std::exception_ptr e);
+
+// A completion handler for a coroutine spawned with nothing waiting for it (instead of
+// asio::detached, which drops an exception silently): an exception that escapes it is logged at
+// error level, `msg` with the exception's text as `error`.
+struct Escaped {
+  std::string_view msg;
+  void operator()(std::exception_ptr e) const {
+    if (e) error(msg, {{"error", describe(e)}});
+  }
+};
 
 }  // namespace portier::log

@@ -5,7 +5,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -469,7 +468,8 @@ int Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
         // read must meet the limit too.
         s->handler_started();
         ++c->live_handlers_;
-        asio::co_spawn(c->socket_.get_executor(), c->handle_stream(s), asio::detached);
+        asio::co_spawn(c->socket_.get_executor(), c->handle_stream(s),
+                       log::Escaped{"HTTP/2 stream failed: internal error"});
       } else if (end_stream) {
         s->request_end();  // after trailers
       }

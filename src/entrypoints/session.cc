@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -55,6 +54,26 @@ asio::awaitable<void> linger_close(proxy::ClientStream& socket, proxy::Deadline&
     dropped += n;
   }
   deadline.disarm();
+}
+
+// A request that ended with an exception: logged at error level (it is a bug, or memory ran
+// out); the client gets a 500 when no answer to the request has begun (`may_answer`), and the
+// connection closes, since what was left half-read or half-written is unknown.
+asio::awaitable<void> answer_failure(Worker& worker, const EntryPointSpec& ep,
+                                     proxy::ClientStream& socket, std::string& scratch,
+                                     proxy::Deadline& deadline, proxy::Buffer& buffer,
+                                     std::exception_ptr failure, const std::string& peer_ip,
+                                     bool may_answer, bool one_request) {
+  log::error("request failed: internal error", {{"entrypoint", ep.name},
+                                                {"client", peer_ip},
+                                                {"error", log::describe(failure)},
+                                                {"answered", may_answer ? "500" : "no"}});
+  deadline.disarm();
+  if (!may_answer) co_return;
+  std::string().swap(scratch);  // memory may be short: the answer needs little
+  co_await proxy::respond_status(worker.state(), socket, scratch, 500, true,
+                                 ep.config.responding_timeouts.write_timeout);
+  if (!one_request) co_await linger_close(socket, deadline, buffer);
 }
 
 // Registers the session with its worker for the session's lifetime.
@@ -231,317 +250,330 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
   bool first_request = !resumed;
   // Only a connection's first bytes may be the HTTP/2 preface.
   bool h2c_possible = !tls && !one_request && !resumed && ep.config.http2.h2c;
-  for (;;) {
-    // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before,
-    // between keep-alive requests. A new connection gets no idle time: readHeaderTimeout runs
-    // from the accept (as Go's server, and so Traefik, start the read deadline there), so
-    // connections that never send a byte cannot sit for the whole idleTimeout.
-    handle.idle = buffer.empty();
-    if (handle.idle && worker.draining() && !one_request) break;
-    bool idle_wait = handle.idle && !first_request;  // the clock restarts at the first byte
-    if (resumed && idle_wait) {
-      deadline.arm_until(handle.idle_until);  // the idle time spent parked counts
-    } else {
-      deadline.arm(idle_wait ? timeouts.idle_timeout : timeouts.read_header_timeout);
-    }
-    resumed = false;
-    first_request = false;
-    http::ParseResult pr;
-    bool read_failed = false;
+  // An exception from any part of a request (none is expected: each one found became an
+  // error code) is logged and ends the connection, with a 500 when no answer has begun.
+  std::exception_ptr failure;
+  try {
     for (;;) {
-      if (h2c_possible && !buffer.empty()) {
-        // HTTP/2 with prior knowledge (h2c): the connection preface instead of a request.
-        const std::string_view got = buffer.readable();
-        const std::size_t k = std::min(got.size(), kH2Preface.size());
-        if (got.substr(0, k) != kH2Preface.substr(0, k)) {
-          h2c_possible = false;
-        } else if (k == kH2Preface.size()) {
-          deadline.disarm();
-          co_return Ended::H2Preface;
-        }
+      // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before,
+      // between keep-alive requests. A new connection gets no idle time: readHeaderTimeout runs
+      // from the accept (as Go's server, and so Traefik, start the read deadline there), so
+      // connections that never send a byte cannot sit for the whole idleTimeout.
+      handle.idle = buffer.empty();
+      if (handle.idle && worker.draining() && !one_request) break;
+      bool idle_wait = handle.idle && !first_request;  // the clock restarts at the first byte
+      if (resumed && idle_wait) {
+        deadline.arm_until(handle.idle_until);  // the idle time spent parked counts
+      } else {
+        deadline.arm(idle_wait ? timeouts.idle_timeout : timeouts.read_header_timeout);
       }
-      if (!buffer.empty() && !h2c_possible) {
-        pr = http::parse_request_head(buffer.readable(), ep.limits, head);
-        if (pr.status != http::ParseStatus::Partial) break;
-        if (buffer.full() && !buffer.grow()) {  // a growing buffer (HTTP/2 streams) grows
-          pr = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
+      resumed = false;
+      first_request = false;
+      http::ParseResult pr;
+      bool read_failed = false;
+      for (;;) {
+        if (h2c_possible && !buffer.empty()) {
+          // HTTP/2 with prior knowledge (h2c): the connection preface instead of a request.
+          const std::string_view got = buffer.readable();
+          const std::size_t k = std::min(got.size(), kH2Preface.size());
+          if (got.substr(0, k) != kH2Preface.substr(0, k)) {
+            h2c_possible = false;
+          } else if (k == kH2Preface.size()) {
+            deadline.disarm();
+            co_return Ended::H2Preface;
+          }
+        }
+        if (!buffer.empty() && !h2c_possible) {
+          pr = http::parse_request_head(buffer.readable(), ep.limits, head);
+          if (pr.status != http::ParseStatus::Partial) break;
+          if (buffer.full() && !buffer.grow()) {  // a growing buffer (HTTP/2 streams) grows
+            pr = {http::ParseStatus::Failed, http::Error::HeadTooLarge, 0};
+            break;
+          }
+        }
+        boost::system::error_code rec;
+        std::size_t n = 0;
+        // Read as nginx does (proxy/reactor_hint.h): no failed recv before the client sent
+        // again, and no trip through the worker's queue for bytes that are there.
+        const asio::mutable_buffer room = buffer.prepare();
+        if (!socket.read_now(room, n, rec)) {
+          // Between requests, a keep-alive connection that waits through a whole tick of the
+          // worker has its read cancelled (SessionHandle::waiting); the connection is then parked:
+          // its coroutines end and its buffers go back (run_session's park()).
+          handle.waiting =
+              handle.idle && handle.may_park && buffer.empty() && socket.can_wait_idle();
+          std::tie(rec, n) = co_await socket.async_read_some(room, kNoThrow);
+          handle.waiting = false;
+          handle.waiting_ticks = 0;
+          const bool release = std::exchange(handle.release, false);
+          if (release && rec == asio::error::operation_aborted && !deadline.expired() &&
+              !worker.draining()) {
+            handle.idle_until = deadline.expiry();
+            deadline.disarm();
+            co_return Ended::Parked;
+          }
+          if (!rec) socket.read_done(n, room.size());
+        }
+        if (rec) {
+          if (deadline.expired() && !handle.idle) {
+            log::debug("request head timeout", {{"entrypoint", ep.name}, {"client", peer_ip}});
+          }
+          // A TLS client that ended with close_notify (eof) still reads ours; one that just
+          // dropped the connection (or a plain one) gets none.
+          peer_gone = !deadline.expired() && !(tls && rec == asio::error::eof);
+          read_failed = true;
           break;
         }
-      }
-      boost::system::error_code rec;
-      std::size_t n = 0;
-      // Read as nginx does (proxy/reactor_hint.h): no failed recv before the client sent
-      // again, and no trip through the worker's queue for bytes that are there.
-      const asio::mutable_buffer room = buffer.prepare();
-      if (!socket.read_now(room, n, rec)) {
-        // Between requests, a keep-alive connection that waits through a whole tick of the
-        // worker has its read cancelled (SessionHandle::waiting); the connection is then parked:
-        // its coroutines end and its buffers go back (run_session's park()).
-        handle.waiting =
-            handle.idle && handle.may_park && buffer.empty() && socket.can_wait_idle();
-        std::tie(rec, n) = co_await socket.async_read_some(room, kNoThrow);
-        handle.waiting = false;
-        handle.waiting_ticks = 0;
-        const bool release = std::exchange(handle.release, false);
-        if (release && rec == asio::error::operation_aborted && !deadline.expired() &&
-            !worker.draining()) {
-          handle.idle_until = deadline.expiry();
-          deadline.disarm();
-          co_return Ended::Parked;
+        if (handle.idle) {
+          handle.idle = false;
+          if (idle_wait) deadline.arm(timeouts.read_header_timeout);  // from the first byte
         }
-        if (!rec) socket.read_done(n, room.size());
+        buffer.commit(n);
       }
-      if (rec) {
-        if (deadline.expired() && !handle.idle) {
-          log::debug("request head timeout", {{"entrypoint", ep.name}, {"client", peer_ip}});
+      deadline.disarm();
+      handle.idle = false;
+      if (read_failed) break;
+
+      http::Error err =
+          pr.status == http::ParseStatus::Failed ? pr.error : screen_fields(ep, head, peer_ip);
+      if (err == http::Error::None) err = http::analyze_request(head, info);
+      // What rules look at and what is forwarded: the path normalized (http/path.h: escapes of
+      // unreserved characters decoded, refused escapes a 400, dot segments removed), the query as
+      // sent. The common path needs none of it and is only scanned.
+      std::string_view target = info.target;
+      std::string_view raw_path = target.substr(0, target.find('?'));
+      std::string_view path = raw_path;
+      bool normalized = false;
+      if (err == http::Error::None && !info.asterisk) {
+        http::PathResult np = http::normalize_path(raw_path, ep.path_policy, path_buf);
+        err = np.error;
+        normalized = np.path.data() != raw_path.data();
+        if (normalized && err == http::Error::None) {
+          target_buf.assign(np.path).append(target.substr(raw_path.size()));
+          target = target_buf;
+          raw_path = target.substr(0, np.path.size());
+          path = raw_path;
         }
-        // A TLS client that ended with close_notify (eof) still reads ours; one that just
-        // dropped the connection (or a plain one) gets none.
-        peer_gone = !deadline.expired() && !(tls && rec == asio::error::eof);
-        read_failed = true;
+      }
+      if (err != http::Error::None) {
+        log::debug("bad request",
+                   {{"entrypoint", ep.name}, {"client", peer_ip}, {"error", http::describe(err)}});
+        co_await proxy::respond_status(worker.state(), socket, scratch, http::status_for(err), true,
+                                       timeouts.write_timeout, http::describe(err));
+        if (!one_request) co_await linger_close(socket, deadline, buffer);
         break;
       }
-      if (handle.idle) {
-        handle.idle = false;
-        if (idle_wait) deadline.arm(timeouts.read_header_timeout);  // from the first byte
-      }
-      buffer.commit(n);
-    }
-    deadline.disarm();
-    handle.idle = false;
-    if (read_failed) break;
-
-    http::Error err =
-        pr.status == http::ParseStatus::Failed ? pr.error : screen_fields(ep, head, peer_ip);
-    if (err == http::Error::None) err = http::analyze_request(head, info);
-    // What rules look at and what is forwarded: the path normalized (http/path.h: escapes of
-    // unreserved characters decoded, refused escapes a 400, dot segments removed), the query as
-    // sent. The common path needs none of it and is only scanned.
-    std::string_view target = info.target;
-    std::string_view raw_path = target.substr(0, target.find('?'));
-    std::string_view path = raw_path;
-    bool normalized = false;
-    if (err == http::Error::None && !info.asterisk) {
-      http::PathResult np = http::normalize_path(raw_path, ep.path_policy, path_buf);
-      err = np.error;
-      normalized = np.path.data() != raw_path.data();
-      if (normalized && err == http::Error::None) {
-        target_buf.assign(np.path).append(target.substr(raw_path.size()));
-        target = target_buf;
-        raw_path = target.substr(0, np.path.size());
-        path = raw_path;
-      }
-    }
-    if (err != http::Error::None) {
-      log::debug("bad request",
-                 {{"entrypoint", ep.name}, {"client", peer_ip}, {"error", http::describe(err)}});
-      co_await proxy::respond_status(worker.state(), socket, scratch, http::status_for(err), true,
-                                     timeouts.write_timeout, http::describe(err));
-      if (!one_request) co_await linger_close(socket, deadline, buffer);
-      break;
-    }
-    buffer.consume(pr.head_size);  // the head's views stay valid: consume moves no bytes
-    if (info.asterisk) {
-      bool close =
-          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
-      auto o = co_await answer_options(worker, socket, scratch, close, timeouts.write_timeout);
-      if (o == proxy::Outcome::Close) break;
-      continue;
-    }
-    std::string_view query =
-        raw_path.size() < target.size() ? target.substr(raw_path.size() + 1) : std::string_view();
-    if (normalized && raw_path.find('%') != std::string_view::npos) {
-      // Only escapes of reserved and non-ASCII bytes are left, all well-formed.
-      decoded_path.resize(raw_path.size());
-      std::size_t n = rules::percent_decode(raw_path, decoded_path.data());
-      if (n != std::string_view::npos) path = std::string_view(decoded_path.data(), n);
-    }
-    // The protocol-neutral view of the request, for the route's filters, the forwarder, and the
-    // metrics and access log when it ends (report()).
-    stream.reset();
-    stream.record.start = std::chrono::steady_clock::now();
-    capture_request(worker, head, tls ? socket.tls().native_handle() : nullptr, trusted, capture);
-    capture.http2 = socket.is_stream();
-    stream.response_copies = capture.response_copies();
-    stream.time_upstream = capture.log;
-    auto report = [&] { report_request(worker, ep, stream, capture, peer); };
-    // A status answered here, before any middleware: what report() will say of it.
-    auto answered = [&](int status, std::size_t body_bytes) {
-      stream.record.status = status;
-      stream.record.response_body_bytes = head.method == "HEAD" ? 0 : body_bytes;
-    };
-    // ACME HTTP-01 challenges come first, on every plain-HTTP entrypoint: before any router and
-    // any redirect (Let's Encrypt follows redirects, but only to ports 80 and 443).
-    if (!tls && worker.tls().tokens != nullptr && raw_path.starts_with(kChallengePrefix)) {
-      bool close =
-          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
-      auto o = co_await answer_challenge(worker, socket, scratch,
-                                         raw_path.substr(kChallengePrefix.size()), close,
-                                         timeouts.write_timeout, head.method == "HEAD");
-      if (o == proxy::Outcome::Close) break;
-      continue;
-    }
-    const std::size_t host_len = proxy::normalize_host(info.host, host_buf);
-    const rules::Request match_req{
-        std::string_view(host_buf, host_len),
-        head.method,
-        path,
-        query,
-        std::span<const HeaderView>(head.fields.begin(), head.fields.count),
-        peer.address()};
-    // The scheme the client used: ours, or a trusted proxy's X-Forwarded-Proto.
-    std::string_view scheme = tls ? "https" : "http";
-    if (const auto* xfp = head.fields.find("x-forwarded-proto");
-        !tls && trusted && xfp != nullptr && http::iequals(xfp->value, "https")) {
-      scheme = "https";
-    }
-    TableLease table = worker.acquire_table();
-    // No SNI means the default options; a Host that needs others (clientAuth, say) gets 421 too.
-    if (tls && match_req.host != sni && table->tls_store() != nullptr &&
-        &table->tls_store()->options_for(match_req.host) != &table->tls_store()->options_for(sni)) {
-      // The handshake was made under other TLS options than this Host's (say, a sniStrict or
-      // TLS 1.3-only name reached through a laxer one): Traefik's answer, 421.
-      bool close =
-          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
-      answered(421, sizeof "Misdirected Request");
-      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 421, close,
-                                              timeouts.write_timeout, "Misdirected Request", {},
-                                              head.method == "HEAD");
-      report();
-      if (o == proxy::Outcome::Close) break;
-      continue;
-    }
-    const proxy::EntryPointRoutes* routes = table->entrypoint(ep.index, tls);
-    const proxy::Route* route = routes ? routes->match(match_req) : nullptr;
-    std::string location;
-    if (route != nullptr && route->entrypoint_redirect && !info.host.empty()) {
-      location = proxy::redirect_location(*route->entrypoint_redirect, scheme, info.host, target);
-      // Already on the target scheme (behind a TLS-terminating proxy): route normally.
-      if (location.empty()) route = routes->match(match_req, true);
-    }
-    const bool body_unread_close =
-        info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
-    if (route == nullptr || (route->service == nullptr && location.empty())) {
-      // Traefik's answer. A body we will not read means the connection cannot be reused.
-      answered(404, sizeof "404 page not found");
-      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404,
-                                              body_unread_close, timeouts.write_timeout,
-                                              "404 page not found", {}, head.method == "HEAD");
-      report();
-      if (o == proxy::Outcome::Close) break;
-      continue;
-    }
-    if (tls && !route->tls_options.empty() && table->tls_store() != nullptr &&
-        route->tls_options != table->tls_store()->options_for(sni).name) {
-      // The router asks for TLS options this handshake was not made under (Traefik's snicheck).
-      answered(421, sizeof "Misdirected Request");
-      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 421,
-                                              body_unread_close, timeouts.write_timeout,
-                                              "Misdirected Request", {}, head.method == "HEAD");
-      report();
-      if (o == proxy::Outcome::Close) break;
-      continue;
-    }
-    if (!location.empty()) {
-      // Entrypoint redirects are answered here, before any middleware and any server.
-      location = "Location: " + location + "\r\n";
-      int status = proxy::redirect_status(*route->entrypoint_redirect, head.method);
-      stream.record.route = route;
-      answered(status, http::reason_phrase(status).size() + 1);
-      auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status,
-                                              body_unread_close, timeouts.write_timeout, {},
-                                              location, head.method == "HEAD");
-      report();
-      if (o == proxy::Outcome::Close) break;
-      continue;
-    }
-    // The protocol-neutral view of the request, for the route's filters and the forwarder.
-    stream.worker = &worker.state();
-    stream.entrypoint = &ep.config;
-    stream.entrypoint_name = ep.name;
-    stream.method = head.method;
-    stream.scheme = scheme;
-    stream.host = info.host;
-    stream.path = raw_path;
-    stream.query = query;
-    stream.fields = &head.fields;
-    stream.peer_ip = peer_ip;
-    stream.peer = peer.address();
-    stream.trusted_peer = trusted;
-    stream.tls = tls;
-    stream.ssl = tls ? socket.tls().native_handle() : nullptr;
-    stream.has_body = info.framing.kind != http::BodyKind::None;
-    if (info.framing.kind == http::BodyKind::Length) stream.body_length = info.framing.length;
-    stream.version_minor = head.version_minor;
-    stream.record.route = route;
-    H1BodyReader body_reader(socket, buffer, worker.state().wheel(), info, timeouts.read_timeout);
-    stream.body_reader = &body_reader;
-    const proxy::Chain& chain = route->chain;
-    proxy::RequestResult rr;
-    if (!chain.empty()) rr = co_await proxy::run_request(chain, stream);
-    const bool head_request = head.method == "HEAD";  // the head's views may not outlive the body
-    proxy::Outcome o;
-    std::size_t upto = rr.ran;  // the filters whose response hooks see the answer
-    if (rr.verdict == proxy::Verdict::Respond) {
-      o = proxy::Outcome::Local;
-      upto = rr.ran - 1;
-      // A body nobody read (or read only in part) leaves the connection unusable.
-      if (stream.has_body && !stream.body) stream.local.close = true;
-    } else if (route->service->kind == proxy::ServiceKind::Internal) {
-      // api@internal: answered in process, as a local answer all the chain's response hooks see.
-      stream.record.service = route->service;
-      stream.respond(200);
-      route->service->internal(stream, stream.local);
-      o = proxy::Outcome::Local;
-      if (stream.has_body && !stream.body) stream.local.close = true;  // a body nobody reads
-    } else {
-      std::string_view send_target = target;
-      if (stream.new_path) {
-        send_target_buf.assign(*stream.new_path);
-        if (!query.empty()) send_target_buf.append("?"sv).append(query);
-        send_target = send_target_buf;
-      }
-      proxy::ClientContext ctx{socket,    buffer,  head,    info,    send_target,
-                               stream,    chain,   rr.ran,  ep.config, ep.port,
-                               peer_ip,   trusted, &worker.draining(), scratch,
-                               &handle.upstream};
-      o = co_await proxy::forward(worker.state(), ctx, *route->service);
-    }
-    while (o == proxy::Outcome::Local) {
-      // A local answer (a middleware's, an error, or a replacement): the response hooks of the
-      // filters before the one that answered see it, and one of them may replace it in turn.
-      if (stream.replace_by >= 0) {
-        const auto k = static_cast<std::size_t>(stream.replace_by);
-        const bool close = stream.local.close;
-        stream.replace_by = -1;
-        stream.response_edits.clear();  // the replaced response's edits go with it
-        stream.transforms.clear();
-        co_await chain.filters[k]->replace(stream, stream.record.status);
-        stream.local.close = stream.local.close || close;
-        upto = k;
-      }
-      stream.record.status = stream.local.status;
-      proxy::ResponseView view{stream.local.status, nullptr, &stream.local.fields};
-      if (int r = proxy::run_response(chain, upto, stream, view); r >= 0) {
-        stream.replace_by = r;
+      buffer.consume(pr.head_size);  // the head's views stay valid: consume moves no bytes
+      if (info.asterisk) {
+        bool close =
+            info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+        auto o = co_await answer_options(worker, socket, scratch, close, timeouts.write_timeout);
+        if (o == proxy::Outcome::Close) break;
         continue;
       }
-      o = co_await proxy::write_local(worker.state(), socket, scratch, stream,
-                                      worker.draining() || !info.persistent,
-                                      timeouts.write_timeout, head_request);
+      std::string_view query =
+          raw_path.size() < target.size() ? target.substr(raw_path.size() + 1) : std::string_view();
+      if (normalized && raw_path.find('%') != std::string_view::npos) {
+        // Only escapes of reserved and non-ASCII bytes are left, all well-formed.
+        decoded_path.resize(raw_path.size());
+        std::size_t n = rules::percent_decode(raw_path, decoded_path.data());
+        if (n != std::string_view::npos) path = std::string_view(decoded_path.data(), n);
+      }
+      // The protocol-neutral view of the request, for the route's filters, the forwarder, and the
+      // metrics and access log when it ends (report()).
+      stream.reset();
+      stream.record.start = std::chrono::steady_clock::now();
+      capture_request(worker, head, tls ? socket.tls().native_handle() : nullptr, trusted, capture);
+      capture.http2 = socket.is_stream();
+      stream.response_copies = capture.response_copies();
+      stream.time_upstream = capture.log;
+      auto report = [&] { report_request(worker, ep, stream, capture, peer); };
+      // A status answered here, before any middleware: what report() will say of it.
+      auto answered = [&](int status, std::size_t body_bytes) {
+        stream.record.status = status;
+        stream.record.response_body_bytes = head.method == "HEAD" ? 0 : body_bytes;
+      };
+      // ACME HTTP-01 challenges come first, on every plain-HTTP entrypoint: before any router and
+      // any redirect (Let's Encrypt follows redirects, but only to ports 80 and 443).
+      if (!tls && worker.tls().tokens != nullptr && raw_path.starts_with(kChallengePrefix)) {
+        bool close =
+            info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+        auto o = co_await answer_challenge(worker, socket, scratch,
+                                           raw_path.substr(kChallengePrefix.size()), close,
+                                           timeouts.write_timeout, head.method == "HEAD");
+        if (o == proxy::Outcome::Close) break;
+        continue;
+      }
+      const std::size_t host_len = proxy::normalize_host(info.host, host_buf);
+      const rules::Request match_req{
+          std::string_view(host_buf, host_len),
+          head.method,
+          path,
+          query,
+          std::span<const HeaderView>(head.fields.begin(), head.fields.count),
+          peer.address()};
+      // The scheme the client used: ours, or a trusted proxy's X-Forwarded-Proto.
+      std::string_view scheme = tls ? "https" : "http";
+      if (const auto* xfp = head.fields.find("x-forwarded-proto");
+          !tls && trusted && xfp != nullptr && http::iequals(xfp->value, "https")) {
+        scheme = "https";
+      }
+      TableLease table = worker.acquire_table();
+      // No SNI means the default options; a Host that needs others (clientAuth, say) gets 421 too.
+      if (tls && match_req.host != sni && table->tls_store() != nullptr &&
+          &table->tls_store()->options_for(match_req.host) !=
+              &table->tls_store()->options_for(sni)) {
+        // The handshake was made under other TLS options than this Host's (say, a sniStrict or
+        // TLS 1.3-only name reached through a laxer one): Traefik's answer, 421.
+        bool close =
+            info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+        answered(421, sizeof "Misdirected Request");
+        auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 421, close,
+                                                timeouts.write_timeout, "Misdirected Request", {},
+                                                head.method == "HEAD");
+        report();
+        if (o == proxy::Outcome::Close) break;
+        continue;
+      }
+      const proxy::EntryPointRoutes* routes = table->entrypoint(ep.index, tls);
+      const proxy::Route* route = routes ? routes->match(match_req) : nullptr;
+      std::string location;
+      if (route != nullptr && route->entrypoint_redirect && !info.host.empty()) {
+        location = proxy::redirect_location(*route->entrypoint_redirect, scheme, info.host, target);
+        // Already on the target scheme (behind a TLS-terminating proxy): route normally.
+        if (location.empty()) route = routes->match(match_req, true);
+      }
+      const bool body_unread_close =
+          info.framing.kind != http::BodyKind::None || !info.persistent || worker.draining();
+      if (route == nullptr || (route->service == nullptr && location.empty())) {
+        // Traefik's answer. A body we will not read means the connection cannot be reused.
+        answered(404, sizeof "404 page not found");
+        auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 404,
+                                                body_unread_close, timeouts.write_timeout,
+                                                "404 page not found", {}, head.method == "HEAD");
+        report();
+        if (o == proxy::Outcome::Close) break;
+        continue;
+      }
+      if (tls && !route->tls_options.empty() && table->tls_store() != nullptr &&
+          route->tls_options != table->tls_store()->options_for(sni).name) {
+        // The router asks for TLS options this handshake was not made under (Traefik's snicheck).
+        answered(421, sizeof "Misdirected Request");
+        auto o = co_await proxy::respond_status(worker.state(), socket, scratch, 421,
+                                                body_unread_close, timeouts.write_timeout,
+                                                "Misdirected Request", {}, head.method == "HEAD");
+        report();
+        if (o == proxy::Outcome::Close) break;
+        continue;
+      }
+      if (!location.empty()) {
+        // Entrypoint redirects are answered here, before any middleware and any server.
+        location = "Location: " + location + "\r\n";
+        int status = proxy::redirect_status(*route->entrypoint_redirect, head.method);
+        stream.record.route = route;
+        answered(status, http::reason_phrase(status).size() + 1);
+        auto o = co_await proxy::respond_status(worker.state(), socket, scratch, status,
+                                                body_unread_close, timeouts.write_timeout, {},
+                                                location, head.method == "HEAD");
+        report();
+        if (o == proxy::Outcome::Close) break;
+        continue;
+      }
+      // The protocol-neutral view of the request, for the route's filters and the forwarder.
+      stream.worker = &worker.state();
+      stream.entrypoint = &ep.config;
+      stream.entrypoint_name = ep.name;
+      stream.method = head.method;
+      stream.scheme = scheme;
+      stream.host = info.host;
+      stream.path = raw_path;
+      stream.query = query;
+      stream.fields = &head.fields;
+      stream.peer_ip = peer_ip;
+      stream.peer = peer.address();
+      stream.trusted_peer = trusted;
+      stream.tls = tls;
+      stream.ssl = tls ? socket.tls().native_handle() : nullptr;
+      stream.has_body = info.framing.kind != http::BodyKind::None;
+      if (info.framing.kind == http::BodyKind::Length) stream.body_length = info.framing.length;
+      stream.version_minor = head.version_minor;
+      stream.record.route = route;
+      H1BodyReader body_reader(socket, buffer, worker.state().wheel(), info, timeouts.read_timeout);
+      stream.body_reader = &body_reader;
+      const proxy::Chain& chain = route->chain;
+      proxy::RequestResult rr;
+      if (!chain.empty()) rr = co_await proxy::run_request(chain, stream);
+      const bool head_request = head.method == "HEAD";  // the head's views may not outlive the body
+      proxy::Outcome o;
+      std::size_t upto = rr.ran;  // the filters whose response hooks see the answer
+      if (rr.verdict == proxy::Verdict::Respond) {
+        o = proxy::Outcome::Local;
+        upto = rr.ran - 1;
+        // A body nobody read (or read only in part) leaves the connection unusable.
+        if (stream.has_body && !stream.body) stream.local.close = true;
+      } else if (route->service->kind == proxy::ServiceKind::Internal) {
+        // api@internal: answered in process, as a local answer all the chain's response hooks see.
+        stream.record.service = route->service;
+        stream.respond(200);
+        route->service->internal(stream, stream.local);
+        o = proxy::Outcome::Local;
+        if (stream.has_body && !stream.body) stream.local.close = true;  // a body nobody reads
+      } else {
+        std::string_view send_target = target;
+        if (stream.new_path) {
+          send_target_buf.assign(*stream.new_path);
+          if (!query.empty()) send_target_buf.append("?"sv).append(query);
+          send_target = send_target_buf;
+        }
+        proxy::ClientContext ctx{socket,    buffer,  head,    info,    send_target,
+                                 stream,    chain,   rr.ran,  ep.config, ep.port,
+                                 peer_ip,   trusted, &worker.draining(), scratch,
+                                 &handle.upstream};
+        o = co_await proxy::forward(worker.state(), ctx, *route->service);
+      }
+      while (o == proxy::Outcome::Local) {
+        // A local answer (a middleware's, an error, or a replacement): the response hooks of the
+        // filters before the one that answered see it, and one of them may replace it in turn.
+        if (stream.replace_by >= 0) {
+          const auto k = static_cast<std::size_t>(stream.replace_by);
+          const bool close = stream.local.close;
+          stream.replace_by = -1;
+          stream.response_edits.clear();  // the replaced response's edits go with it
+          stream.transforms.clear();
+          co_await chain.filters[k]->replace(stream, stream.record.status);
+          stream.local.close = stream.local.close || close;
+          upto = k;
+        }
+        stream.record.status = stream.local.status;
+        proxy::ResponseView view{stream.local.status, nullptr, &stream.local.fields};
+        if (int r = proxy::run_response(chain, upto, stream, view); r >= 0) {
+          stream.replace_by = r;
+          continue;
+        }
+        o = co_await proxy::write_local(worker.state(), socket, scratch, stream,
+                                        worker.draining() || !info.persistent,
+                                        timeouts.write_timeout, head_request);
+      }
+      proxy::run_complete(chain, rr.ran, stream);
+      report();
+      if (!body_reader.surplus.empty() && o != proxy::Outcome::Close) {
+        // Bytes of the next request read with a buffered chunked body.
+        buffer.clear();
+        buffer.reserve_capacity();
+        auto room = buffer.prepare();
+        const std::size_t n = std::min(room.size(), body_reader.surplus.size());
+        std::memcpy(room.data(), body_reader.surplus.data(), n);
+        buffer.commit(n);
+      }
+      if (o == proxy::Outcome::Close || worker.draining() || one_request) break;
     }
-    proxy::run_complete(chain, rr.ran, stream);
-    report();
-    if (!body_reader.surplus.empty() && o != proxy::Outcome::Close) {
-      // Bytes of the next request read with a buffered chunked body.
-      buffer.clear();
-      buffer.reserve_capacity();
-      auto room = buffer.prepare();
-      const std::size_t n = std::min(room.size(), body_reader.surplus.size());
-      std::memcpy(room.data(), body_reader.surplus.data(), n);
-      buffer.commit(n);
-    }
-    if (o == proxy::Outcome::Close || worker.draining() || one_request) break;
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    co_await answer_failure(worker, ep, socket, scratch, deadline, buffer, failure, peer_ip,
+                            !handle.idle && stream.record.status == 0, one_request);
+    co_return Ended::Closed;
   }
   co_return peer_gone ? Ended::PeerGone : Ended::Closed;
 }
@@ -694,7 +726,8 @@ void park(std::unique_ptr<Connection> c) {
   conn.socket.async_wait_readable([c = std::move(c)](const boost::system::error_code& ec) mutable {
     c->deadline.disarm();
     auto ex = c->socket.get_executor();
-    asio::co_spawn(ex, resume(std::move(c), ec), asio::detached);
+    asio::co_spawn(ex, resume(std::move(c), ec),
+                   log::Escaped{"connection failed: internal error"});
   });
 }
 

@@ -5,7 +5,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -129,7 +128,8 @@ void Worker::start(std::function<void()> on_exit) {
               failures = 0;
               backoff = std::chrono::milliseconds(5);
             }
-            asio::co_spawn(io_, run_session(*this, *spec, std::move(sock), peer), asio::detached);
+            asio::co_spawn(io_, run_session(*this, *spec, std::move(sock), peer),
+                           log::Escaped{"connection failed: internal error"});
             // One connection per turn of the worker's queue, as nginx accepts one per event
             // loop pass (multi_accept off): taking every waiting client at once put all their
             // TLS handshakes ahead of the requests of connections already open, whose median
@@ -137,7 +137,7 @@ void Worker::start(std::function<void()> on_exit) {
             co_await asio::post(io_, asio::use_awaitable);
           }
         },
-        asio::detached);
+        log::Escaped{"entrypoint stopped accepting: internal error"});
   }
   for (auto& l : udp_listeners_) l->start();
   housekeeping();

@@ -4,7 +4,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -12,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/log.h"
 #include "proxy/h2_fields.h"
 #include "proxy/http/message.h"
 #include "proxy/http/parser.h"
@@ -458,7 +458,7 @@ void H2Session::run() {
         boost::system::error_code ec;
         self->conn_->stream.socket().close(ec);
       },
-      asio::detached);
+      log::Escaped{"HTTP/2 upstream connection failed: internal error"});
 }
 
 bool H2Session::usable() const {

@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -160,7 +159,7 @@ std::shared_ptr<const ServerHealth> HealthChecker::track(
   for (const auto& [n, v] : check.headers) c->request += n + ": " + v + "\r\n";
   c->request += "\r\n";
   checks_[key] = c;
-  asio::co_spawn(ex_, run(c), asio::detached);
+  asio::co_spawn(ex_, run(c), log::Escaped{"health check stopped: internal error"});
   return c->health;
 }
 

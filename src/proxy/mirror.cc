@@ -3,7 +3,6 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
@@ -140,7 +139,7 @@ void send_mirrors(WorkerState& w, MirrorBatch& batch) {
         w.executor(),
         run_copy(w, copy.endpoint, std::move(copy.tls), std::move(copy.tls_host), std::move(bytes),
                  copy.with_body ? body : nullptr, std::move(copy.service)),
-        asio::detached);
+        log::Escaped{"mirroring: copy failed: internal error"});
   }
 }
 

@@ -14,6 +14,7 @@
 #include <regex>
 #include <thread>
 
+#include "support/h2_client.h"
 #include "support/net.h"
 #include "support/process.h"
 
@@ -401,6 +402,110 @@ TEST(MirrorCap, AtMostSixtyFourCopiesPerWorkerAndNoneBeyond) {
       5s))
       << p.proc->log();
   ::close(hole);
+}
+
+
+long vm_size_kib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmSize:", 0) == 0) return std::stol(line.substr(7));
+  }
+  return -1;
+}
+
+// A proxy whose one route buffers request bodies of up to 1 GiB, and a way to cap its address
+// space at 96 MiB above what it maps now: a body of 192 MiB then cannot fit.
+struct Buffering {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "w");
+  Portier p;
+  struct rlimit given {};
+  Buffering() {
+    std::string cfg = route_to(w.url()) +
+                      "  middlewares:\n    buffer:\n      buffering:\n"
+                      "        maxRequestBodyBytes: 1073741824\n";
+    cfg.replace(cfg.find("      service: s\n"), 0, "      middlewares: [buffer]\n");
+    p = start_portier(dir, cfg, "", "", 1);
+  }
+  void cap() {
+    const pid_t pid = p.proc->pid();
+    const long vm = vm_size_kib(pid);
+    ASSERT_GT(vm, 0);
+    ASSERT_EQ(prlimit(pid, RLIMIT_AS, nullptr, &given), 0);
+    struct rlimit tight = given;
+    tight.rlim_cur = static_cast<rlim_t>(vm + 96 * 1024) * 1024;
+    ASSERT_EQ(prlimit(pid, RLIMIT_AS, &tight, nullptr), 0);
+  }
+  void uncap() { ASSERT_EQ(prlimit(p.proc->pid(), RLIMIT_AS, &given, nullptr), 0); }
+  bool logged(const std::string& answered) {
+    return p.proc
+        ->wait_for_log("level=error msg=\"request failed: internal error\" entrypoint=web "
+                       "client=127\\.0\\.0\\.1 error=std::bad_alloc answered=" +
+                           answered,
+                       2s)
+        .has_value();
+  }
+  static constexpr std::size_t kBody = std::size_t{192} << 20;
+};
+
+// An exception in a request (here std::bad_alloc: the buffering middleware's body outgrows the
+// address-space cap set on the running proxy) is an answer and a log line, not a connection
+// closed in silence: the client gets a 500, the error log names the exception, and the next
+// request is served.
+TEST(InternalErrors, ARequestThatRunsOutOfMemoryGetsA500AndTheProxyGoesOn) {
+  Buffering b;
+  ASSERT_EQ(http_get(b.p.port, "x", "/")->status, 200);
+  b.cap();
+  Conn c(b.p.port, 10s);
+  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(Buffering::kBody) + "\r\n\r\n"));
+  // The body goes until the answer comes (the body's string cannot grow past 64 MiB).
+  const std::string chunk(256 * 1024, 'a');
+  std::size_t sent = 0;
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (sent < Buffering::kBody && std::chrono::steady_clock::now() < until) {
+    pollfd pf{c.fd(), POLLIN | POLLOUT, 0};
+    ASSERT_GT(::poll(&pf, 1, 1000), -1);
+    if (pf.revents & (POLLIN | POLLHUP | POLLERR)) break;  // the answer (or the end) is here
+    if (!(pf.revents & POLLOUT)) continue;
+    const ssize_t n = ::send(c.fd(), chunk.data(), std::min(chunk.size(), Buffering::kBody - sent),
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN) break;
+    if (n > 0) sent += static_cast<std::size_t>(n);
+  }
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << "no answer after " << sent << " body bytes\n" << b.p.proc->log();
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_LT(sent, Buffering::kBody);
+  EXPECT_TRUE(b.logged("500")) << b.p.proc->log();
+
+  b.uncap();
+  auto again = http_get(b.p.port, "x", "/");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_TRUE(b.p.proc->running());
+}
+
+// The same over HTTP/2 (h2c): the stream gets the 500, and the connection serves the next one.
+TEST(InternalErrors, AnHttp2StreamThatRunsOutOfMemoryGetsA500) {
+  Buffering b;
+  Conn c(b.p.port, 10s);
+  H2Client h2(c);
+  const auto first = h2.request("GET", "x", "/", {}, "", false, "http");
+  ASSERT_TRUE(h2.wait_all());
+  ASSERT_EQ(h2.responses[first].status, 200);
+  b.cap();
+  const auto big = h2.request("POST", "x", "/", {}, std::string(Buffering::kBody, 'a'), true, "http");
+  ASSERT_TRUE(h2.pump([&] { return h2.responses[big].done || h2.responses[big].reset; }, 20s))
+      << b.p.proc->log();
+  EXPECT_EQ(h2.responses[big].status, 500);
+  EXPECT_TRUE(b.logged("500")) << b.p.proc->log();
+  b.uncap();
+  const auto next = h2.request("GET", "x", "/", {}, "", false, "http");
+  ASSERT_TRUE(h2.pump([&] { return h2.responses[next].done; }, 5s)) << b.p.proc->log();
+  EXPECT_EQ(h2.responses[next].status, 200);
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 // one). Other methods pass through, and a successful unsafe one (POST, PUT, DELETE, PATCH)
 // drops the entries of its URL (RFC 9111 4.4).
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
 
@@ -470,7 +469,7 @@ class CacheFilter final : public Filter {
           }
           store->release(key);
         },
-        asio::detached);
+        log::Escaped{"cache: background revalidation failed: internal error"});
   }
 
   std::shared_ptr<cache::Store> store_;

@@ -160,7 +160,8 @@ void Worker::housekeeping() {
     // and streams between ones still in use, which free() cannot give back (an HTTP/2 burst of
     // 500 streams: 22 MB anonymous left, 7.6 after a trim). The first second with no request
     // started or ended and no connection closed, after one with some, returns those pages
-    // (malloc_trim: every arena, a few milliseconds); under steady load nothing is trimmed.
+    // (malloc_trim: every arena, a few milliseconds; first the coroutine frames this worker kept for
+    // reuse go back); under steady load nothing is trimmed.
     // A read of the next request that waited through a whole tick (1-2 s) is cancelled, as
     // nginx frees an idle connection's buffers: an HTTP/1.1 connection is then parked (its
     // coroutines end, its buffers go back: session.cc), an HTTP/2 one gives its buffers back
@@ -184,6 +185,7 @@ void Worker::housekeeping() {
       busy_since_trim_ = true;
     } else if (busy_since_trim_) {
       busy_since_trim_ = false;
+      recycling::release_kept();  // the coroutine frames this worker kept (asio_recycling.h)
       ::malloc_trim(0);
     }
     housekeeping();

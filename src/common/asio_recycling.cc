@@ -35,14 +35,16 @@ struct Release {
 
 }  // namespace
 
+// A block of a class is made with the class's whole size, so that once freed it can serve any
+// size of its class (an over-aligned one too: deallocate knows sizes, not alignments).
 void* allocate_new(std::size_t size, std::size_t align) {
   const std::size_t k = (size + kGrain - 1) / kGrain;
+  if (k - 1 < kClasses) size = k * kGrain;
   void* p = nullptr;
-  if (k - 1 < kClasses && align <= alignof(std::max_align_t)) {
-    p = std::malloc(k * kGrain);  // the class's size, so it can serve any size of the class
+  if (align <= alignof(std::max_align_t)) {
+    p = std::malloc(size == 0 ? 1 : size);
   } else {
-    const std::size_t a = align < alignof(std::max_align_t) ? alignof(std::max_align_t) : align;
-    p = std::aligned_alloc(a, (size + a - 1) / a * a);
+    p = std::aligned_alloc(align, (size + align - 1) / align * align);
   }
   if (p == nullptr) throw std::bad_alloc();
   return p;

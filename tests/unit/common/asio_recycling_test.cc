@@ -1,6 +1,7 @@
 // src/common/asio_recycling.h: Asio's coroutine frames and posted functions come from per-thread
 // lists by size class. Each test runs in a thread of its own, whose lists start empty.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -42,6 +44,20 @@ TEST(AsioRecycling, AFreedBlockServesTheNextRequestOfItsClass) {
     deallocate(r, 1025);
     EXPECT_EQ(kept_blocks(), 2u);
     EXPECT_EQ(cache.bytes, 1024u + 1152u);
+  });
+}
+
+// An over-aligned block is made with its class's whole size too, since once freed it serves
+// any request of its class.
+TEST(AsioRecycling, AnOverAlignedBlockServesItsWholeClass) {
+  in_new_thread([] {
+    void* p = allocate(130, 64);  // the 256-byte class
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 64, 0u);
+    deallocate(p, 130);
+    void* q = allocate(250, 16);
+    EXPECT_EQ(p, q);
+    EXPECT_GE(malloc_usable_size(q), 256u);
+    deallocate(q, 250);
   });
 }
 

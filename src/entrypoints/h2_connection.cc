@@ -3,21 +3,23 @@
 #include <nghttp2/nghttp2.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <tuple>
 #include <memory>
+#include <new>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
+#include "common/asio_recycling.h"
 #include "common/log.h"
 #include "entrypoints/h2_stream.h"
 #include "entrypoints/worker.h"
@@ -33,14 +35,18 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::int32_t kStreamWindow = 256 * 1024;
 constexpr std::int32_t kConnectionWindow = 1024 * 1024;
 constexpr std::size_t kWriteBatch = 64 * 1024;  // frames gathered into one socket write
-constexpr int kMaxEmptyDataFrames = 100;         // per connection, without END_STREAM
-constexpr std::size_t kMaxSpareSlots = 16;       // request states kept between streams
+constexpr int kMaxEmptyDataFrames = 100;        // per connection, without END_STREAM
+constexpr std::size_t kMaxSpareSlots = 16;      // request states kept between streams
 
 // nghttp2's memory. Blocks of 16 KiB or more (the send buffer a session makes when it starts
 // and keeps to its end, and a chunk more for a large header block) are mapped on their own, so
 // the pages a connection never writes are never resident: from malloc the block would take
 // pages that earlier buffers touched, 16 KiB per connection for as long as it is open, idle or
-// not. Smaller blocks come from malloc. Each block keeps its size in a 16-byte header.
+// not. Smaller blocks come from the worker's size-class lists (common/asio_recycling.h, the
+// lists of Asio's coroutine frames): nghttp2 makes and frees four a request (callgrind), and
+// ten streams in flight free them in bursts that glibc's per-thread cache (7 blocks a size)
+// does not hold, so most went through malloc's slower paths. Each block keeps its size in a
+// 16-byte header, as nghttp2 frees without saying the size.
 constexpr std::size_t kMapAtLeast = 16 * 1024;
 constexpr std::size_t kBlockHeader = 16;  // keeps malloc's alignment
 
@@ -52,8 +58,12 @@ void* h2_alloc(std::size_t size, bool zero) {
     if (m == MAP_FAILED) return nullptr;
     p = static_cast<char*>(m);  // zero-filled
   } else {
-    p = static_cast<char*>(zero ? std::calloc(1, total) : std::malloc(total));
-    if (p == nullptr) return nullptr;
+    try {
+      p = static_cast<char*>(recycling::allocate(total, alignof(std::max_align_t)));
+    } catch (const std::bad_alloc&) {
+      return nullptr;  // nghttp2 answers NGHTTP2_ERR_NOMEM
+    }
+    if (zero) std::memset(p, 0, total);
   }
   std::memcpy(p, &size, sizeof size);
   return p + kBlockHeader;
@@ -70,7 +80,7 @@ void h2_free(void* ptr, void*) {
   if (size >= kMapAtLeast) {
     ::munmap(p, size + kBlockHeader);
   } else {
-    std::free(p);
+    recycling::deallocate(p, size + kBlockHeader);
   }
 }
 void* h2_malloc(std::size_t size, void*) { return h2_alloc(size, false); }
@@ -78,16 +88,11 @@ void* h2_calloc(std::size_t n, std::size_t size, void*) {
   if (size != 0 && n > SIZE_MAX / size) return nullptr;
   return h2_alloc(n * size, true);
 }
+// Always a new block (rare: nghttp2 grows a few buffers this way): a list's block must keep
+// its class's whole size, which realloc would not.
 void* h2_realloc(void* ptr, std::size_t size, void* user) {
   if (ptr == nullptr) return h2_alloc(size, false);
   const std::size_t old = h2_block_size(ptr);
-  if (old < kMapAtLeast && size < kMapAtLeast) {
-    auto* q = static_cast<char*>(std::realloc(static_cast<char*>(ptr) - kBlockHeader,
-                                              size + kBlockHeader));
-    if (q == nullptr) return nullptr;
-    std::memcpy(q, &size, sizeof size);
-    return q + kBlockHeader;
-  }
   void* fresh = h2_alloc(size, false);
   if (fresh == nullptr) return nullptr;
   std::memcpy(fresh, ptr, std::min(old, size));
@@ -238,7 +243,8 @@ bool Connection::start() {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
        static_cast<std::uint32_t>(ep_.config.http2.max_concurrent_streams)},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<std::uint32_t>(kStreamWindow)},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<std::uint32_t>(ep_.limits.max_head_bytes)},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+       static_cast<std::uint32_t>(ep_.limits.max_head_bytes)},
       {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE,
        static_cast<std::uint32_t>(ep_.config.http2.max_decoder_header_table_size)},
   };
@@ -275,8 +281,8 @@ asio::awaitable<void> Connection::read_loop(proxy::Buffer& buffer) {
           session_, reinterpret_cast<const std::uint8_t*>(got.data()), got.size());
       if (rv < 0) {
         log::debug("http2 connection error", {{"entrypoint", ep_.name},
-                                               {"client", peer_.ip},
-                                               {"error", nghttp2_strerror(static_cast<int>(rv))}});
+                                              {"client", peer_.ip},
+                                              {"error", nghttp2_strerror(static_cast<int>(rv))}});
         // A protocol error has its GOAWAY queued; a flood is cut at once.
         if (rv != NGHTTP2_ERR_FLOODED && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
           nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
@@ -387,7 +393,10 @@ asio::awaitable<void> Connection::write_loop() {
 }
 
 asio::awaitable<void> Connection::handle_stream(H2Stream* s) {
-  {
+  // serve_requests answers what throws within a request; this catches the rest (the slot's
+  // allocation, the spare list's growth), so that the stream still ends below (reset when it has
+  // no complete answer) and the connection does not wait for a handler that is gone.
+  try {
     // A finished stream's buffer and request state serve the next one.
     std::unique_ptr<Slot> slot;
     if (spare_.empty()) {
@@ -404,6 +413,11 @@ asio::awaitable<void> Connection::handle_stream(H2Stream* s) {
       slot->buffer.shrink();
       spare_.push_back(std::move(slot));
     }
+  } catch (...) {
+    log::error("HTTP/2 stream failed: internal error",
+               {{"entrypoint", ep_.name},
+                {"client", peer_.ip},
+                {"error", log::describe(std::current_exception())}});
   }
   s->handler_done();
   --live_handlers_;
@@ -413,8 +427,7 @@ asio::awaitable<void> Connection::handle_stream(H2Stream* s) {
   if (live_handlers_ == 0) all_done_.cancel();
 }
 
-int Connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame,
-                                 void* user) {
+int Connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
   auto* c = static_cast<Connection*>(user);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   const std::int32_t id = frame->hd.stream_id;

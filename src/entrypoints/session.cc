@@ -63,7 +63,7 @@ asio::awaitable<void> answer_failure(Worker& worker, const EntryPointSpec& ep,
                                      proxy::ClientStream& socket, std::string& scratch,
                                      proxy::Deadline& deadline, proxy::Buffer& buffer,
                                      std::exception_ptr failure, const std::string& peer_ip,
-                                     bool may_answer, bool one_request) {
+                                     bool may_answer, bool head_request, bool one_request) {
   log::error("request failed: internal error", {{"entrypoint", ep.name},
                                                 {"client", peer_ip},
                                                 {"error", log::describe(failure)},
@@ -72,7 +72,7 @@ asio::awaitable<void> answer_failure(Worker& worker, const EntryPointSpec& ep,
   if (!may_answer) co_return;
   std::string().swap(scratch);  // memory may be short: the answer needs little
   co_await proxy::respond_status(worker.state(), socket, scratch, 500, true,
-                                 ep.config.responding_timeouts.write_timeout);
+                                 ep.config.responding_timeouts.write_timeout, {}, {}, head_request);
   if (!one_request) co_await linger_close(socket, deadline, buffer);
 }
 
@@ -240,7 +240,8 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
   // The name the client asked for in its handshake (lower case), for the Host check below.
   std::string sni;
   if (tls) {
-    if (const char* n = SSL_get_servername(socket.tls().native_handle(), TLSEXT_NAMETYPE_host_name)) {
+    if (const char* n =
+            SSL_get_servername(socket.tls().native_handle(), TLSEXT_NAMETYPE_host_name)) {
       sni = n;
       for (char& c : sni) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (!sni.empty() && sni.back() == '.') sni.pop_back();
@@ -253,8 +254,10 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
   // An exception from any part of a request (none is expected: each one found became an
   // error code) is logged and ends the connection, with a 500 when no answer has begun.
   std::exception_ptr failure;
+  bool head_request_now = false;  // the request in the works is a HEAD: a 500 gets no body
   try {
     for (;;) {
+      head_request_now = false;
       // A request head, within readHeaderTimeout once its first byte is in; idleTimeout before,
       // between keep-alive requests. A new connection gets no idle time: readHeaderTimeout runs
       // from the accept (as Go's server, and so Traefik, start the read deadline there), so
@@ -382,6 +385,7 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
       // The protocol-neutral view of the request, for the route's filters, the forwarder, and the
       // metrics and access log when it ends (report()).
       stream.reset();
+      head_request_now = head.method == "HEAD";
       stream.record.start = std::chrono::steady_clock::now();
       capture_request(worker, head, tls ? socket.tls().native_handle() : nullptr, trusted, capture);
       capture.http2 = socket.is_stream();
@@ -572,7 +576,8 @@ asio::awaitable<Ended> serve_requests(Worker& worker, const EntryPointSpec& ep,
   }
   if (failure) {
     co_await answer_failure(worker, ep, socket, scratch, deadline, buffer, failure, peer_ip,
-                            !handle.idle && stream.record.status == 0, one_request);
+                            !handle.idle && stream.record.status == 0, head_request_now,
+                            one_request);
     co_return Ended::Closed;
   }
   co_return peer_gone ? Ended::PeerGone : Ended::Closed;

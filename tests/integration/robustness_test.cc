@@ -85,7 +85,8 @@ class Rogue {
       in.erase(0, end + 4);
       std::string out;
       if (mode_ == Mode::Interim) {
-        for (int i = 0; i < interim_; ++i) out += "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n";
+        for (int i = 0; i < interim_; ++i)
+          out += "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n";
       }
       out += response(path);
       if (mode_ == Mode::Glued && answered % 2 == 1) out += response("stale:" + path);
@@ -261,11 +262,11 @@ TEST(Descriptors, SoftLimitIsRaisedToTheHardLimit) {
   ASSERT_TRUE(limits);
   EXPECT_EQ(limits->first, limits->second);
   EXPECT_GT(limits->first, 256);
-  EXPECT_TRUE(p->proc->wait_for_log("file descriptor limit.*soft=" +
-                                        (mine.rlim_max == RLIM_INFINITY
-                                             ? std::string("unlimited")
-                                             : std::to_string(mine.rlim_max)),
-                                    1s));
+  EXPECT_TRUE(
+      p->proc->wait_for_log("file descriptor limit.*soft=" + (mine.rlim_max == RLIM_INFINITY
+                                                                  ? std::string("unlimited")
+                                                                  : std::to_string(mine.rlim_max)),
+                            1s));
 }
 
 long count_lines(const std::string& log, const std::string& what) {
@@ -404,7 +405,6 @@ TEST(MirrorCap, AtMostSixtyFourCopiesPerWorkerAndNoneBeyond) {
   ::close(hole);
 }
 
-
 long vm_size_kib(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -440,10 +440,11 @@ struct Buffering {
   void uncap() { ASSERT_EQ(prlimit(p.proc->pid(), RLIMIT_AS, &given, nullptr), 0); }
   bool logged(const std::string& answered) {
     return p.proc
-        ->wait_for_log("level=error msg=\"request failed: internal error\" entrypoint=web "
-                       "client=127\\.0\\.0\\.1 error=std::bad_alloc answered=" +
-                           answered,
-                       2s)
+        ->wait_for_log(
+            "level=error msg=\"request failed: internal error\" entrypoint=web "
+            "client=127\\.0\\.0\\.1 error=std::bad_alloc answered=" +
+                answered,
+            2s)
         .has_value();
   }
   static constexpr std::size_t kBody = std::size_t{192} << 20;
@@ -453,20 +454,19 @@ struct Buffering {
 // address-space cap set on the running proxy) is an answer and a log line, not a connection
 // closed in silence: the client gets a 500, the error log names the exception, and the next
 // request is served.
-TEST(InternalErrors, ARequestThatRunsOutOfMemoryGetsA500AndTheProxyGoesOn) {
-  Buffering b;
-  ASSERT_EQ(http_get(b.p.port, "x", "/")->status, 200);
-  b.cap();
-  Conn c(b.p.port, 10s);
-  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                     std::to_string(Buffering::kBody) + "\r\n\r\n"));
-  // The body goes until the answer comes (the body's string cannot grow past 64 MiB).
+// Sends `method` with a body the buffering middleware cannot hold, until the answer comes (the
+// body's string cannot grow past 64 MiB). Returns the body bytes sent.
+std::size_t send_too_large(Conn& c, std::string_view method) {
+  if (!c.send(std::string(method) + " / HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+              std::to_string(Buffering::kBody) + "\r\n\r\n")) {
+    return 0;
+  }
   const std::string chunk(256 * 1024, 'a');
   std::size_t sent = 0;
   const auto until = std::chrono::steady_clock::now() + 20s;
   while (sent < Buffering::kBody && std::chrono::steady_clock::now() < until) {
     pollfd pf{c.fd(), POLLIN | POLLOUT, 0};
-    ASSERT_GT(::poll(&pf, 1, 1000), -1);
+    if (::poll(&pf, 1, 1000) < 0) break;
     if (pf.revents & (POLLIN | POLLHUP | POLLERR)) break;  // the answer (or the end) is here
     if (!(pf.revents & POLLOUT)) continue;
     const ssize_t n = ::send(c.fd(), chunk.data(), std::min(chunk.size(), Buffering::kBody - sent),
@@ -474,6 +474,15 @@ TEST(InternalErrors, ARequestThatRunsOutOfMemoryGetsA500AndTheProxyGoesOn) {
     if (n < 0 && errno != EAGAIN) break;
     if (n > 0) sent += static_cast<std::size_t>(n);
   }
+  return sent;
+}
+
+TEST(InternalErrors, ARequestThatRunsOutOfMemoryGetsA500AndTheProxyGoesOn) {
+  Buffering b;
+  ASSERT_EQ(http_get(b.p.port, "x", "/")->status, 200);
+  b.cap();
+  Conn c(b.p.port, 10s);
+  const std::size_t sent = send_too_large(c, "POST");
   auto r = c.read_response();
   ASSERT_TRUE(r) << "no answer after " << sent << " body bytes\n" << b.p.proc->log();
   EXPECT_EQ(r->status, 500);
@@ -488,6 +497,22 @@ TEST(InternalErrors, ARequestThatRunsOutOfMemoryGetsA500AndTheProxyGoesOn) {
   EXPECT_TRUE(b.p.proc->running());
 }
 
+// The 500 to a HEAD request is a head alone: what follows it on the connection is nothing.
+TEST(InternalErrors, TheAnswerToAHeadRequestHasNoBody) {
+  Buffering b;
+  b.cap();
+  Conn c(b.p.port, 10s);
+  const std::size_t sent = send_too_large(c, "HEAD");
+  const std::string all = c.read_all();  // the proxy closes after the answer
+  const auto end = all.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << "after " << sent << " body bytes: " << all << "\n"
+                                    << b.p.proc->log();
+  EXPECT_EQ(all.substr(0, 13), "HTTP/1.1 500 ");
+  EXPECT_NE(all.find("\r\nContent-Length: "), std::string::npos) << all;
+  EXPECT_EQ(all.substr(end + 4), "") << all;
+  EXPECT_TRUE(b.logged("500")) << b.p.proc->log();
+}
+
 // The same over HTTP/2 (h2c): the stream gets the 500, and the connection serves the next one.
 TEST(InternalErrors, AnHttp2StreamThatRunsOutOfMemoryGetsA500) {
   Buffering b;
@@ -497,7 +522,8 @@ TEST(InternalErrors, AnHttp2StreamThatRunsOutOfMemoryGetsA500) {
   ASSERT_TRUE(h2.wait_all());
   ASSERT_EQ(h2.responses[first].status, 200);
   b.cap();
-  const auto big = h2.request("POST", "x", "/", {}, std::string(Buffering::kBody, 'a'), true, "http");
+  const auto big =
+      h2.request("POST", "x", "/", {}, std::string(Buffering::kBody, 'a'), true, "http");
   ASSERT_TRUE(h2.pump([&] { return h2.responses[big].done || h2.responses[big].reset; }, 20s))
       << b.p.proc->log();
   EXPECT_EQ(h2.responses[big].status, 500);

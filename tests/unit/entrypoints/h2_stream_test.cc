@@ -21,7 +21,8 @@ struct Made {
 
 Made make(const Fields& fields, bool end_stream = true, std::size_t limit = 16384) {
   boost::asio::io_context io;
-  H2Stream s(nullptr, 1, limit, io.get_executor(), [](void*) {}, nullptr);
+  H2Stream s(
+      nullptr, 1, limit, io.get_executor(), [](void*) {}, nullptr);
   for (const auto& [n, v] : fields) s.add_field(n, v);
   Made m;
   m.status = s.headers_done(end_stream);
@@ -29,8 +30,8 @@ Made make(const Fields& fields, bool end_stream = true, std::size_t limit = 1638
   return m;
 }
 
-const Fields kGet = {{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"},
-                     {":path", "/p?q=1"}};
+const Fields kGet = {
+    {":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/p?q=1"}};
 
 TEST(H2Stream, FieldsBecomeAnHttp11HeadOurParserReadsBack) {
   Fields f = kGet;
@@ -90,6 +91,29 @@ TEST(H2Stream, WhatCouldSmuggleIsRefused) {
     EXPECT_TRUE(m.head.empty());
   }
   EXPECT_EQ(make({{":scheme", "https"}, {":path", "/"}}).status, 400);  // no :method
+}
+
+// Every byte, at the start, in the middle and at the end of a name and of a value: refused
+// exactly when it would end or split the HTTP/1.1 field line.
+TEST(H2Stream, EveryByteThatBreaksAFieldLineIsRefusedWhereverItIs) {
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool breaks_line = c == '\r' || c == '\n' || c == '\0';
+    const bool breaks_name = breaks_line || c == ':' || c == ' ';
+    for (const std::string& value :
+         {std::string(1, c) + "abcdefghij", "abcde" + std::string(1, c) + "fghij",
+          "abcdefghij" + std::string(1, c)}) {
+      Fields f = kGet;
+      f.emplace_back("x-v", value);
+      EXPECT_EQ(make(f).status == 400, breaks_line) << "value byte " << b;
+    }
+    for (const std::string& name :
+         {"x-" + std::string(1, c) + "-name-long", "x-name-long" + std::string(1, c)}) {
+      Fields f = kGet;
+      f.emplace_back(name, "v");
+      EXPECT_EQ(make(f).status == 400, breaks_name) << "name byte " << b;
+    }
+  }
 }
 
 }  // namespace

@@ -160,7 +160,8 @@ TEST(RequestParser, HeadsWithManyFieldsKeepEveryFieldInOrder) {
                         std::size_t{5}, Fields::kInline + 7}) {
     SCOPED_TRACE(n);
     std::string in = "GET / HTTP/1.1\r\nHost: h\r\n";
-    for (std::size_t i = 1; i < n; ++i) in += "X-" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
+    for (std::size_t i = 1; i < n; ++i)
+      in += "X-" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
     in += "\r\n";
     ASSERT_EQ(parse_request_head(in, roomy, head).status, ParseStatus::Complete);
     ASSERT_EQ(head.fields.count, n);
@@ -187,6 +188,39 @@ TEST(RequestParser, EveryPrefixOfAValidRequestIsPartial) {
     SCOPED_TRACE(n);
     RequestHead head;
     EXPECT_EQ(parse_request_head(in.substr(0, n), Limits{}, head).status, ParseStatus::Partial);
+  }
+}
+
+// Each byte at each place of a 20-byte value (the word-at-a-time scan's groups and the tail):
+// a field-value character is kept, anything else fails the head, in requests and responses.
+TEST(RequestParser, EveryByteAtEveryPlaceOfAValue) {
+  for (int b = 0; b < 256; ++b) {
+    const char ch = static_cast<char>(b);
+    const bool allowed = ch == '\t' || (b >= 0x20 && b != 0x7f);
+    for (std::size_t at = 0; at < 20; ++at) {
+      std::string value(20, 'v');
+      value[at] = ch;
+      std::string expect = value;
+      if (ch == ' ' || ch == '\t') {  // optional whitespace around the value is not part of it
+        if (at == 0) expect.erase(0, 1);
+        if (at == 19) expect.pop_back();
+      }
+      RequestHead req;
+      const std::string in = "GET / HTTP/1.1\r\nHost: h\r\nX-V: " + value + "\r\nX-W: w\r\n\r\n";
+      const ParseResult r = parse_request_head(in, Limits{}, req);
+      ASSERT_EQ(r.status, allowed ? ParseStatus::Complete : ParseStatus::Failed)
+          << "byte " << b << " at " << at;
+      if (allowed) {
+        ASSERT_EQ(req.fields.count, 3u);
+        EXPECT_EQ(req.fields[1].value, expect) << "byte " << b << " at " << at;
+        EXPECT_EQ(req.fields[2].value, "w");
+      }
+      ResponseHead resp;
+      const std::string out = "HTTP/1.1 200 OK\r\nX-V: " + value + "\r\n\r\n";
+      ASSERT_EQ(parse_response_head(out, Limits{}, resp).status,
+                allowed ? ParseStatus::Complete : ParseStatus::Failed)
+          << "byte " << b << " at " << at;
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "proxy/h1_serialize.h"
 #include "proxy/h2_fields.h"
 #include "proxy/http/parser.h"
 
@@ -97,7 +98,7 @@ void H2Stream::add_field(std::string_view name, std::string_view value) {
     if (name == "content-length") has_length_ = true;
     // Go's canonical form (X-Foo), as Traefik forwards HTTP/2 fields to HTTP/1.1 servers.
     const std::size_t at = fields_.size();
-    fields_.append(name).append(": ").append(value).append("\r\n");
+    proxy::append_field(fields_, name, value);
     bool up = true;
     for (std::size_t i = at; i < at + name.size(); ++i) {
       char& c = fields_[i];
@@ -250,21 +251,20 @@ bool H2Stream::give(std::string_view bytes) {
 
 bool H2Stream::submit_head(const http::ResponseHead& head, bool has_body) {
   if (gone_ || closed_) return false;
-  // Names lower-cased into one arena (reserved first: the views must not move).
+  // Names lower-cased into one arena (sized first: the views must not move).
   std::size_t bytes = 0;
   for (const auto& f : head.fields) bytes += f.name.size();
   thread_local std::string names;  // reused: nghttp2 copies what it keeps
   thread_local std::vector<nghttp2_nv> nva;
-  names.clear();
-  names.reserve(bytes);
+  names.resize(bytes);
   nva.clear();
   char status[4];
   std::to_chars(status, status + 3, head.status);
   nva.push_back(make_nv(":status", std::string_view(status, 3)));
+  char* out = names.data();
   for (const auto& f : head.fields) {
-    const std::size_t at = names.size();
-    for (char c : f.name) names.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
-    std::string_view lower(names.data() + at, f.name.size());
+    std::string_view lower(out, f.name.size());
+    for (char c : f.name) *out++ = c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
     if (connection_specific(lower)) continue;
     nva.push_back(make_nv(lower, f.value));
   }

@@ -182,9 +182,8 @@ bool parse_version(std::string_view v, int& minor, Error& err) {
 
 bool is_token_char(unsigned char c) { return kToken[c]; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
+bool iequals_same_length(const char* a, const char* b, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
     unsigned char x = a[i], y = b[i];
     if (x != y) {
       if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;

@@ -83,7 +83,8 @@ std::size_t normalize_host(std::string_view host, char* out) {
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   if (host.size() > 255) return 0;
   for (std::size_t i = 0; i < host.size(); ++i) {
-    out[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(host[i])));
+    const char c = host[i];  // ASCII only, whatever the locale (std::tolower was a libc call)
+    out[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
   }
   return host.size();
 }

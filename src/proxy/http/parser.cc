@@ -182,7 +182,38 @@ bool parse_version(std::string_view v, int& minor, Error& err) {
 
 bool is_token_char(unsigned char c) { return kToken[c]; }
 
+namespace {
+
+// Eight bytes of two names: equal, or differing only in the case of letters.
+inline bool iequals8(const char* a, const char* b) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = kOnes * 0x80;
+  std::uint64_t x, y;
+  std::memcpy(&x, a, sizeof x);
+  std::memcpy(&y, b, sizeof y);
+  const std::uint64_t d = x ^ y;
+  if (d == 0) return true;
+  if ((d & ~(kOnes * 0x20)) != 0) return false;  // a difference other than the case bit
+  // Where the case bit differs, the byte (lower-cased) must be a letter: below 0x80, at least
+  // 'a' and at most 'z'. Each test leaves its answer in the byte's top bit, with no borrow
+  // between bytes (each byte's top bit is set before the subtraction).
+  const std::uint64_t lower = x | (kOnes * 0x20);
+  const std::uint64_t low7 = lower & ~kHighs;
+  const std::uint64_t at_least_a = ((low7 | kHighs) - kOnes * 'a') & kHighs;
+  const std::uint64_t at_most_z = ((kOnes * 'z' | kHighs) - low7) & kHighs;
+  const std::uint64_t letter = at_least_a & at_most_z & ~(lower & kHighs);
+  return ((d << 2) & ~letter) == 0;  // the case bit (0x20) moved to the top bit (0x80)
+}
+
+}  // namespace
+
 bool iequals_same_length(const char* a, const char* b, std::size_t n) {
+  if (n >= 8) {
+    // Words of eight, the last one overlapping the one before it when n is not a multiple.
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      if (!iequals8(a + i, b + i)) return false;
+    }
+    return iequals8(a + n - 8, b + n - 8);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     unsigned char x = a[i], y = b[i];
     if (x != y) {

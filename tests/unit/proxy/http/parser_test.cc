@@ -262,5 +262,33 @@ TEST(Iequals, Basics) {
   EXPECT_FALSE(iequals("[", "{"));
 }
 
+// Every pair of bytes, at the start, middle and end of names of lengths either side of the
+// eight-byte words, against the byte-by-byte definition.
+TEST(Iequals, EveryPairOfBytesAgreesWithTheDefinition) {
+  auto reference = [](unsigned char x, unsigned char y) {
+    auto fold = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+    return fold(x) == fold(y);
+  };
+  std::size_t wrong = 0;
+  for (std::size_t len : {1u, 7u, 8u, 9u, 13u, 16u, 20u}) {
+    for (std::size_t at : {std::size_t{0}, len / 2, len - 1}) {
+      std::string a(len, 'k'), b(len, 'K');
+      for (int x = 0; x < 256; ++x) {
+        for (int y = 0; y < 256; ++y) {
+          a[at] = static_cast<char>(x);
+          b[at] = static_cast<char>(y);
+          const bool want = reference(static_cast<unsigned char>(x), static_cast<unsigned char>(y));
+          if (iequals(a, b) != want && ++wrong <= 5) {
+            ADD_FAILURE() << "len " << len << " at " << at << ": " << x << " vs " << y;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_FALSE(iequals("X-Forwarded-For", "X-Forwarded-Fos"));
+  EXPECT_TRUE(iequals("x-forwarded-for", "X-FORWARDED-FOR"));
+}
+
 }  // namespace
 }  // namespace portier::http

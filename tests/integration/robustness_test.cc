@@ -450,10 +450,6 @@ struct Buffering {
   static constexpr std::size_t kBody = std::size_t{192} << 20;
 };
 
-// An exception in a request (here std::bad_alloc: the buffering middleware's body outgrows the
-// address-space cap set on the running proxy) is an answer and a log line, not a connection
-// closed in silence: the client gets a 500, the error log names the exception, and the next
-// request is served.
 // Sends `method` with a body the buffering middleware cannot hold, until the answer comes (the
 // body's string cannot grow past 64 MiB). Returns the body bytes sent.
 std::size_t send_too_large(Conn& c, std::string_view method) {
@@ -477,6 +473,10 @@ std::size_t send_too_large(Conn& c, std::string_view method) {
   return sent;
 }
 
+// An exception in a request (here std::bad_alloc: the buffering middleware's body outgrows the
+// address-space cap set on the running proxy) is an answer and a log line, not a connection
+// closed in silence: the client gets a 500, the error log names the exception, and the next
+// request is served.
 TEST(InternalErrors, ARequestThatRunsOutOfMemoryGetsA500AndTheProxyGoesOn) {
   Buffering b;
   ASSERT_EQ(http_get(b.p.port, "x", "/")->status, 200);

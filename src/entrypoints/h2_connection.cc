@@ -170,8 +170,22 @@ class Connection {
     return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(session_, id));
   }
 
+  // An exception in a callback (memory running out) must not unwind through nghttp2's C code,
+  // which would leave its session half-updated: it is logged, and the callback fails, which
+  // makes nghttp2_session_mem_recv fail and the connection end (GOAWAY INTERNAL_ERROR).
+  int failed_in_callback() {
+    log::error("HTTP/2 connection failed: internal error",
+               {{"entrypoint", ep_.name},
+                {"client", peer_.ip},
+                {"error", log::describe(std::current_exception())}});
+    internal_failure_ = true;
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+
   // nghttp2 callbacks (user_data is the Connection).
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  int begin_headers(nghttp2_session* session, const nghttp2_frame* frame);
+  int frame_recv(const nghttp2_frame* frame);
   static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
                        std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
                        std::uint8_t flags, void* user);
@@ -209,6 +223,7 @@ class Connection {
   bool writer_failed_ = false;
   bool goaway_sent_ = false;
   bool peer_gone_ = false;
+  bool internal_failure_ = false;  // a callback threw: the session ends with INTERNAL_ERROR
 };
 
 bool Connection::start() {
@@ -285,7 +300,8 @@ asio::awaitable<void> Connection::read_loop(proxy::Buffer& buffer) {
                                               {"error", nghttp2_strerror(static_cast<int>(rv))}});
         // A protocol error has its GOAWAY queued; a flood is cut at once.
         if (rv != NGHTTP2_ERR_FLOODED && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
-          nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+          nghttp2_session_terminate_session(
+              session_, internal_failure_ ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_PROTOCOL_ERROR);
         }
         break;
       }
@@ -429,6 +445,15 @@ asio::awaitable<void> Connection::handle_stream(H2Stream* s) {
 
 int Connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
   auto* c = static_cast<Connection*>(user);
+  try {
+    return c->begin_headers(session, frame);
+  } catch (...) {
+    return c->failed_in_callback();
+  }
+}
+
+int Connection::begin_headers(nghttp2_session* session, const nghttp2_frame* frame) {
+  Connection* c = this;
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   const std::int32_t id = frame->hd.stream_id;
   // Handlers of reset streams still count: a client cannot have more requests in the works
@@ -460,13 +485,26 @@ int Connection::on_header(nghttp2_session*, const nghttp2_frame* frame, const st
   }
   H2Stream* s = c->stream(frame->hd.stream_id);
   if (s == nullptr) return 0;
-  s->add_field(std::string_view(reinterpret_cast<const char*>(name), namelen),
-               std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  try {
+    s->add_field(std::string_view(reinterpret_cast<const char*>(name), namelen),
+                 std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  } catch (...) {
+    return c->failed_in_callback();
+  }
   return 0;
 }
 
 int Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto* c = static_cast<Connection*>(user);
+  try {
+    return c->frame_recv(frame);
+  } catch (...) {
+    return c->failed_in_callback();
+  }
+}
+
+int Connection::frame_recv(const nghttp2_frame* frame) {
+  Connection* c = this;
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
@@ -478,11 +516,18 @@ int Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
           return 0;
         }
         // Counted from now, not from when the coroutine first runs: a burst of streams in one
-        // read must meet the limit too.
+        // read must meet the limit too (and co_spawn may run it here, up to its first wait).
         s->handler_started();
         ++c->live_handlers_;
-        asio::co_spawn(c->socket_.get_executor(), c->handle_stream(s),
-                       log::Escaped{"HTTP/2 stream failed: internal error"});
+        try {
+          asio::co_spawn(c->socket_.get_executor(), c->handle_stream(s),
+                         log::Escaped{"HTTP/2 stream failed: internal error"});
+        } catch (...) {
+          // Its frames could not be made: it never ran, and nothing else counts it down.
+          --c->live_handlers_;
+          s->handler_done();
+          throw;
+        }
       } else if (end_stream) {
         s->request_end();  // after trailers
       }
@@ -510,7 +555,11 @@ int Connection::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32
     nghttp2_session_consume(session, id, len);
     return 0;
   }
-  s->add_data(data, len);
+  try {
+    s->add_data(data, len);
+  } catch (...) {
+    return c->failed_in_callback();
+  }
   return 0;
 }
 
@@ -522,7 +571,11 @@ int Connection::on_stream_close(nghttp2_session* session, std::int32_t id, std::
   const std::size_t left = s->close(error != NGHTTP2_NO_ERROR);
   if (left > 0) nghttp2_session_consume_connection(session, left);
   nghttp2_session_set_stream_user_data(session, id, nullptr);
-  c->forget(s);
+  try {
+    c->forget(s);  // the spare list's growth may throw
+  } catch (...) {
+    return c->failed_in_callback();
+  }
   return 0;
 }
 

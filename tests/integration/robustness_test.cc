@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -532,6 +533,60 @@ TEST(InternalErrors, AnHttp2StreamThatRunsOutOfMemoryGetsA500) {
   const auto next = h2.request("GET", "x", "/", {}, "", false, "http");
   ASSERT_TRUE(h2.pump([&] { return h2.responses[next].done; }, 5s)) << b.p.proc->log();
   EXPECT_EQ(h2.responses[next].status, 200);
+}
+
+// Memory running out inside nghttp2's callbacks, where an exception must not unwind through
+// its C code: here an HTTP/2 request's header fields (120 KB) outgrow what malloc gives, by
+// fault injection (tests/support/failalloc.cc: no real limit fails at this one place). The
+// connection ends with GOAWAY INTERNAL_ERROR, the error log says why, the proxy goes on.
+TEST(InternalErrors, MemoryRunningOutInsideNghttp2EndsTheConnectionNotTheProxy) {
+  TempDir dir;
+  Whoami w = start_whoami(dir, "w");
+  const std::string armed = (dir.path() / "armed").string();
+  ::setenv("LD_PRELOAD", FAILALLOC_LIB, 1);
+  ::setenv("FAILALLOC_MIN", "100000", 1);  // the fields' string growing past 64 KiB
+  ::setenv("FAILALLOC_MAX", "400000", 1);
+  ::setenv("FAILALLOC_ARMED", armed.c_str(), 1);
+  Portier p = start_portier(dir, route_to(w.url()), "    maxHeaderBytes: 1048576\n", "", 1);
+  for (const char* v : {"LD_PRELOAD", "FAILALLOC_MIN", "FAILALLOC_MAX", "FAILALLOC_ARMED"}) {
+    ::unsetenv(v);
+  }
+  std::vector<std::pair<std::string, std::string>> fields;
+  // One field 120 times: HPACK sends it once and then as an index (the server takes at most
+  // nine frames of 16 KiB for a header block), the proxy stores it 120 times.
+  for (int i = 0; i < 120; ++i) fields.emplace_back("x-f", std::string(1000, 'a'));
+
+  {  // Not armed: the same request is answered.
+    Conn c(p.port, 10s);
+    H2Client h2(c);
+    const auto id = h2.request("GET", "x", "/", fields, "", false, "http");
+    ASSERT_TRUE(h2.wait_all()) << p.proc->log();
+    EXPECT_GT(h2.responses[id].status, 0)
+        << "reset " << h2.responses[id].reset << " code " << h2.responses[id].reset_code
+        << " closed " << h2.closed << "\n"
+        << p.proc->log();
+    EXPECT_FALSE(h2.goaway);
+  }
+  dir.write("armed", "");
+  {
+    Conn c(p.port, 10s);
+    H2Client h2(c);
+    h2.request("GET", "x", "/", fields, "", false, "http");
+    ASSERT_TRUE(h2.pump([&] { return h2.goaway || h2.closed; }, 10s)) << p.proc->log();
+    EXPECT_TRUE(h2.goaway);
+    EXPECT_EQ(h2.goaway_code, 2u);  // INTERNAL_ERROR
+  }
+  EXPECT_TRUE(p.proc
+                  ->wait_for_log("level=error msg=\"HTTP/2 connection failed: internal error\" "
+                                 "entrypoint=web client=127\\.0\\.0\\.1 error=std::bad_alloc",
+                                 2s)
+                  .has_value())
+      << p.proc->log();
+  std::filesystem::remove(armed);
+  auto again = http_get(p.port, "x", "/");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_TRUE(p.proc->running());
 }
 
 }  // namespace

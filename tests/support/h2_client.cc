@@ -68,9 +68,8 @@ struct H2Callbacks {
     }
     return 0;
   }
-  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf,
-                           std::size_t length, std::uint32_t* flags, nghttp2_data_source*,
-                           void* user) {
+  static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
+                           std::uint32_t* flags, nghttp2_data_source*, void* user) {
     auto& [body, off] = of(user)->bodies_[id];
     const std::size_t n = std::min(length, body.size() - off);
     std::memcpy(buf, body.data() + off, n);
@@ -87,7 +86,13 @@ H2Client::H2Client(Conn& conn) : conn_(conn) {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, H2Callbacks::on_data);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, H2Callbacks::on_frame_recv);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, H2Callbacks::on_stream_close);
-  nghttp2_session_client_new(&session_, cbs, this);
+  // Header blocks up to 1 MiB may be sent (nghttp2's default stops at 64 KiB before HPACK):
+  // tests of the server's limits send more.
+  nghttp2_option* opt;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_max_send_header_block_length(opt, 1 << 20);
+  nghttp2_session_client_new2(&session_, cbs, this, opt);
+  nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   // A large window, so tests measure the server's flow control, not ours.
   nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 16 * 1024 * 1024},
@@ -113,8 +118,7 @@ bool H2Client::flush() {
 std::int32_t H2Client::request(const std::string& method, const std::string& authority,
                                const std::string& path,
                                const std::vector<std::pair<std::string, std::string>>& headers,
-                               const std::string& body, bool with_body,
-                               const std::string& scheme) {
+                               const std::string& body, bool with_body, const std::string& scheme) {
   std::vector<std::pair<std::string, std::string>> all = {
       {":method", method}, {":scheme", scheme}, {":authority", authority}, {":path", path}};
   all.insert(all.end(), headers.begin(), headers.end());
@@ -198,8 +202,8 @@ std::string HpackEncoder::encode(const std::vector<std::pair<std::string, std::s
   std::vector<nghttp2_nv> nva;
   for (const auto& [n, v] : fields) {
     nva.push_back({reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
-                   reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(),
-                   v.size(), NGHTTP2_NV_FLAG_NO_INDEX});
+                   reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                   NGHTTP2_NV_FLAG_NO_INDEX});
   }
   std::string out(nghttp2_hd_deflate_bound(deflater_, nva.data(), nva.size()), '\0');
   ssize_t n = nghttp2_hd_deflate_hd(deflater_, reinterpret_cast<std::uint8_t*>(out.data()),

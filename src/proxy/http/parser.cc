@@ -64,8 +64,8 @@ std::string_view trim_ows(const char* b, const char* e) {
 // True when the 8 bytes at p are all field-value characters and none is a tab: no byte below
 // 0x20, none 0x7f (bytes from 0x80 are obs-text, allowed). The two tests are the exact
 // "some byte is less than n" word test (n <= 128), so a group is skipped only when the byte
-// loop would have passed all of it; a tab (allowed) only sends its group to that loop. Three
-// times fewer instructions than the byte loop for the values of a typical head.
+// loop would have passed all of it; from a group with a tab (allowed) on, the byte loop goes
+// on. parse_fields: 2.6k -> 2.4k instructions a proxied HTTP/2 request (callgrind).
 inline bool value_chars8(const char* p) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
   std::uint64_t x;

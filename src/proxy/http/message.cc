@@ -73,7 +73,7 @@ void read_connection(const Fields& fields, ConnectionInfo& out) {
   out.upgrade = has_upgrade_field && upgrade_option;
 }
 
-bool is_reg_name_char(unsigned char c) {
+constexpr bool is_reg_name_char(unsigned char c) {
   // unreserved / sub-delims (RFC 3986 §3.2.2), without ',' (a Host is one value, not a list)
   // and without pct-encoded (no name needs it, and `a%2Ecom` would route apart from `a.com`).
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -97,6 +97,13 @@ bool is_reg_name_char(unsigned char c) {
       return false;
   }
 }
+// The same as a table: a Host's name is checked for every request, a byte at a time.
+constexpr std::array<bool, 256> make_reg_name_table() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = is_reg_name_char(static_cast<unsigned char>(c));
+  return t;
+}
+constexpr auto kRegName = make_reg_name_table();
 
 bool is_ipv6_char(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
@@ -246,7 +253,7 @@ bool valid_host(std::string_view h) {
     const std::string_view name = h.substr(0, colon);
     if (name.empty()) return false;
     for (char c : name) {
-      if (!is_reg_name_char(static_cast<unsigned char>(c))) return false;
+      if (!kRegName[static_cast<unsigned char>(c)]) return false;
     }
     if (colon != std::string_view::npos) {
       has_port = true;
@@ -315,19 +322,24 @@ bool is_hop_by_hop(std::string_view name, const Fields& fields) {
 HopByHop::HopByHop(const Fields& fields) {
   for (const Field& f : fields) {
     if (f.name.size() != 10 || !iequals(f.name, "connection")) continue;
-    if (count_ == kInline) {
-      more_ = &fields;
-      return;
-    }
-    connection_[count_++] = f.value;
+    for_each_token(f.value, [&](std::string_view t) {
+      if (count_ < kInline) {
+        listed_[count_++] = t;
+      } else {
+        more_ = &fields;
+      }
+    });
+    if (more_ != nullptr) return;
   }
 }
 
+// Each name was split out of its Connection field once (the constructor); before, each call
+// split every Connection field again (a memchr and a lambda per field written).
 bool HopByHop::operator()(std::string_view name) const {
   if (fixed_hop_by_hop(name)) return true;
   if (more_ != nullptr) return is_hop_by_hop(name, *more_);
   for (std::size_t i = 0; i < count_; ++i) {
-    if (lists(connection_[i], name)) return true;
+    if (iequals(listed_[i], name)) return true;
   }
   return false;
 }

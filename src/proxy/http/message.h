@@ -83,18 +83,19 @@ Error analyze_response(const ResponseHead& head, std::string_view request_method
 // field of the same message (`fields`) lists. Does not allocate.
 bool is_hop_by_hop(std::string_view name, const Fields& fields);
 
-// The same test for many names of one message: its Connection fields are found once, not once
-// per name. Holds views into `fields`, which must outlive it.
+// The same test for many names of one message: its Connection fields are found and split into
+// the names they list once, not once per name. Holds views into `fields`, which must outlive
+// it.
 class HopByHop {
  public:
   explicit HopByHop(const Fields& fields);
   bool operator()(std::string_view name) const;
 
  private:
-  static constexpr std::size_t kInline = 4;
-  std::array<std::string_view, kInline> connection_{};  // the Connection fields' values
+  static constexpr std::size_t kInline = 8;
+  std::array<std::string_view, kInline> listed_{};  // the names the Connection fields list
   std::size_t count_ = 0;
-  const Fields* more_ = nullptr;  // set when there are more than kInline: scan them all
+  const Fields* more_ = nullptr;  // set when they list more than kInline: scan them all
 };
 
 // Calls f(token) for each comma-separated element of a list field value, trimmed, skipping empty

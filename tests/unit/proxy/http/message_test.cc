@@ -188,6 +188,25 @@ TEST(AnalyzeRequest, TargetForms) {
   }
 }
 
+// Every byte, first, in the middle and last in a Host's name (before a port, and without one):
+// allowed exactly when RFC 3986's reg-name allows it, less ',' and '%'.
+TEST(ValidHost, EveryByteOfTheName) {
+  const std::string_view allowed = "-._~!$&'()*+;=";
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      (b != 0 && allowed.find(c) != std::string_view::npos);
+    if (c == ':' || c == '[') continue;  // the port's separator; an IPv6 literal's start
+    for (const std::string& name :
+         {std::string(1, c) + "ab", "a" + std::string(1, c) + "b", "ab" + std::string(1, c)}) {
+      EXPECT_EQ(valid_host(name), want) << "byte " << b << " in " << name;
+      EXPECT_EQ(valid_host(name + ":8080"), want) << "byte " << b << " before a port";
+    }
+  }
+  EXPECT_TRUE(valid_host("app.example.com:443"));
+  EXPECT_FALSE(valid_host("app.example.com:65536"));
+}
+
 TEST(UnderscoreFields, RemovedInOrder) {
   RequestHead head;
   ASSERT_EQ(parse_request_head("GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_For: 6.6.6.6\r\n"
@@ -271,8 +290,8 @@ TEST(HopByHop, FixedAndNamed) {
             ParseStatus::Complete);
   expect_hop(plain.fields, "x-secret", false);
   expect_hop(plain.fields, "te", true);
-  // Every Connection field counts, however many there are (HopByHop keeps four inline, then
-  // scans): each of 1, 4, 5 and 12 fields, every name they list.
+  // Every Connection field counts, however many there are (HopByHop keeps eight listed names
+  // inline, then scans): each of 1, 4, 5 and 12 fields of two names, every name they list.
   for (int count : {1, 4, 5, 12}) {
     std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
     for (int i = 0; i < count; ++i) {
@@ -286,6 +305,15 @@ TEST(HopByHop, FixedAndNamed) {
     }
     expect_hop(h2.fields, "x-opt-" + std::to_string(count), false);
   }
+  // Nine names in one field, and empty elements between them.
+  RequestHead nine;
+  ASSERT_EQ(parse_request_head(
+                "GET / HTTP/1.1\r\nHost: a\r\nConnection: a1,a2,,a3, a4 ,a5,a6,a7,a8,a9\r\n\r\n",
+                Limits{}, nine)
+                .status,
+            ParseStatus::Complete);
+  for (const char* h : {"a1", "A4", "a8", "a9"}) expect_hop(nine.fields, h, true);
+  for (const char* h : {"a10", "", "a"}) expect_hop(nine.fields, h, false);
 }
 
 }  // namespace

@@ -184,8 +184,8 @@ class Connection {
 
   // nghttp2 callbacks (user_data is the Connection).
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user);
-  int begin_headers(nghttp2_session* session, const nghttp2_frame* frame);
-  int frame_recv(const nghttp2_frame* frame);
+  int begin_headers(nghttp2_session* session, const nghttp2_frame* frame);  // within its try
+  int frame_recv(const nghttp2_frame* frame);                               // within its try
   static int on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
                        std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
                        std::uint8_t flags, void* user);
@@ -453,26 +453,25 @@ int Connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame* 
 }
 
 int Connection::begin_headers(nghttp2_session* session, const nghttp2_frame* frame) {
-  Connection* c = this;
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   const std::int32_t id = frame->hd.stream_id;
   // Handlers of reset streams still count: a client cannot have more requests in the works
   // than it may have streams open.
-  if (c->live_handlers_ >= c->ep_.config.http2.max_concurrent_streams || c->goaway_sent_) {
+  if (live_handlers_ >= ep_.config.http2.max_concurrent_streams || goaway_sent_) {
     nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
     return 0;
   }
   std::unique_ptr<H2Stream> s;
-  if (c->spare_streams_.empty()) {
-    s = std::make_unique<H2Stream>(session, id, c->ep_.limits.max_head_bytes,
-                                   c->socket_.get_executor(), wake_cb, c);
+  if (spare_streams_.empty()) {
+    s = std::make_unique<H2Stream>(session, id, ep_.limits.max_head_bytes, socket_.get_executor(),
+                                   wake_cb, this);
   } else {
-    s = std::move(c->spare_streams_.back());
-    c->spare_streams_.pop_back();
+    s = std::move(spare_streams_.back());
+    spare_streams_.pop_back();
     s->reuse(id);
   }
   nghttp2_session_set_stream_user_data(session, id, s.get());
-  c->streams_[id] = std::move(s);
+  streams_[id] = std::move(s);
   return 0;
 }
 
@@ -504,11 +503,10 @@ int Connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void
 }
 
 int Connection::frame_recv(const nghttp2_frame* frame) {
-  Connection* c = this;
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
-      H2Stream* s = c->stream(frame->hd.stream_id);
+      H2Stream* s = stream(frame->hd.stream_id);
       if (s == nullptr) return 0;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         if (const int status = s->headers_done(end_stream); status != 0) {
@@ -518,13 +516,13 @@ int Connection::frame_recv(const nghttp2_frame* frame) {
         // Counted from now, not from when the coroutine first runs: a burst of streams in one
         // read must meet the limit too (and co_spawn may run it here, up to its first wait).
         s->handler_started();
-        ++c->live_handlers_;
+        ++live_handlers_;
         try {
-          asio::co_spawn(c->socket_.get_executor(), c->handle_stream(s),
+          asio::co_spawn(socket_.get_executor(), handle_stream(s),
                          log::Escaped{"HTTP/2 stream failed: internal error"});
         } catch (...) {
           // Its frames could not be made: it never ran, and nothing else counts it down.
-          --c->live_handlers_;
+          --live_handlers_;
           s->handler_done();
           throw;
         }
@@ -534,10 +532,10 @@ int Connection::frame_recv(const nghttp2_frame* frame) {
       return 0;
     }
     case NGHTTP2_DATA: {
-      if (frame->hd.length == 0 && !end_stream && ++c->empty_data_frames_ > kMaxEmptyDataFrames) {
+      if (frame->hd.length == 0 && !end_stream && ++empty_data_frames_ > kMaxEmptyDataFrames) {
         return NGHTTP2_ERR_CALLBACK_FAILURE;  // a flood of empty frames (CVE-2019-9518)
       }
-      H2Stream* s = c->stream(frame->hd.stream_id);
+      H2Stream* s = stream(frame->hd.stream_id);
       if (s != nullptr && end_stream) s->request_end();
       return 0;
     }

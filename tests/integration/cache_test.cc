@@ -60,9 +60,14 @@ class CacheTest : public ::testing::Test {
          }},
         {"/swr",
          [](int fd, const std::string&) {
-           std::string body = "swr-" + std::to_string(++*counter_);
-           send_all(fd, "HTTP/1.1 200 OK\r\nCache-Control: max-age=1, stale-while-revalidate=30\r\n"
-                        "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+           const int n = ++*counter_;
+           std::string body = "swr-" + std::to_string(n);
+           // The refresh stays fresh (max-age=60): with max-age=1, counted in whole seconds, it
+           // could be stale again at the next poll and start a second refresh (a flaky count).
+           const std::string max_age = n == 1 ? "1" : "60";
+           send_all(fd, "HTTP/1.1 200 OK\r\nCache-Control: max-age=" + max_age +
+                            ", stale-while-revalidate=30\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body);
          }},
         {"/sie",
          [](int fd, const std::string&) {

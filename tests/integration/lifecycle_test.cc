@@ -443,8 +443,10 @@ TEST(Lifecycle, IdleKeepAliveConnectionsGiveTheirBuffersBack) {
   EXPECT_TRUE(poll_until([&] { return anon_kib(p.proc->pid()) < threshold; }, 6s))
       << "busy " << busy << " kB, now " << anon_kib(p.proc->pid()) << " kB";
   // Parked, each keeps OpenSSL's state and its record but not OpenSSL's record buffers (kept
-  // between requests while busy): 17 KB measured, 39 KB when parking kept those.
-  EXPECT_TRUE(poll_until([&] { return anon_kib(p.proc->pid()) < before + 300 * 30; }, 3s))
+  // between requests while busy): 26-27 KB measured alone and 30 once in a parallel ctest run
+  // (18 KB in use, 7.6 of them OpenSSL's SSL; the rest heap pages the parked state pins among
+  // freed blocks: docs/performance.md), 63 KB when parking keeps OpenSSL's buffers.
+  EXPECT_TRUE(poll_until([&] { return anon_kib(p.proc->pid()) < before + 300 * 40; }, 3s))
       << "before " << before << " kB, now " << anon_kib(p.proc->pid()) << " kB";
   for (auto& c : conns) {  // the next request on each makes its buffers again
     ASSERT_TRUE(c->send(request));
@@ -545,8 +547,8 @@ TEST(Lifecycle, ParkedPlainConnectionsKeepLittleMemory) {
   }
   const long busy = anon_kib(p.proc->pid());
   // Waiting in a read, each held 25 KB or more (16 KiB buffer, request state, coroutine
-  // frames); parked, under 7.5 KiB (5.3 KB measured; 8.7 when the coroutines stayed parked
-  // in a wait, the build before).
+  // frames); parked, under 7.5 KiB (5.3 KB measured then, 5.9 since coroutine frames are
+  // made at their size class's size; 8.7 when the coroutines stayed parked in a wait).
   const long threshold = before + kConns * 15 / 2;
   EXPECT_TRUE(poll_until([&] { return anon_kib(p.proc->pid()) < threshold; }, 6s))
       << "before " << before << " kB, busy " << busy << " kB, now " << anon_kib(p.proc->pid())

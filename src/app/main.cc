@@ -26,6 +26,7 @@
 #include "app/engine_providers.h"
 #include "app/healthcheck.h"
 #include "app/internal.h"
+#include "common/big_blocks.h"
 #include "common/log.h"
 #include "common/resident.h"
 #include "config/decode.h"
@@ -93,6 +94,9 @@ rlim_t raise_descriptor_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before OpenSSL allocates: its buffers of 16-32 KiB from slots of their own
+  // (common/big_blocks.h).
+  const bool openssl_routed = big_blocks::route_openssl();
   // `portier check [--containers] [options]`: validate everything, serve nothing.
   bool check = false, check_containers = false, healthcheck = false;
   std::vector<char*> args(argv, argv + argc);
@@ -213,6 +217,7 @@ int main(int argc, char** argv) {
                        cfg->log.compress});
   }
   for (const auto& w : cfg->warnings) log::warn("static option not supported yet", {{"at", w}});
+  if (!openssl_routed) log::warn("OpenSSL's allocations could not be routed: it allocated first");
   // accessLog: its writer thread starts here, before the workers that produce its lines (one
   // ring per worker: producer index = worker id, 0 .. workers-1) and stops after them.
   // `access_log` (null when the section is off) is what the workers are given.
@@ -423,6 +428,7 @@ int main(int argc, char** argv) {
     release_timer.async_wait([](const boost::system::error_code& ec) {
       if (ec) return;
       const std::size_t before = resident::resident_bytes();
+      big_blocks::release_spare();
       ::malloc_trim(0);
       const resident::Released r = resident::release_loaded_code_pages();
       log::debug("loading memory released",

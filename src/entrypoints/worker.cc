@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/big_blocks.h"
 #include "common/log.h"
 #include "entrypoints/accept.h"
 #include "entrypoints/session.h"
@@ -161,7 +162,7 @@ void Worker::housekeeping() {
     // 500 streams: 22 MB anonymous left, 7.6 after a trim). The first second with no request
     // started or ended and no connection closed, after one with some, returns those pages
     // (malloc_trim: every arena, a few milliseconds; first the coroutine frames this worker kept for
-    // reuse go back); under steady load nothing is trimmed.
+    // reuse go back, and the pages of its free buffer slots); under steady load nothing is trimmed.
     // A read of the next request that waited through a whole tick (1-2 s) is cancelled, as
     // nginx frees an idle connection's buffers: an HTTP/1.1 connection is then parked (its
     // coroutines end, its buffers go back: session.cc), an HTTP/2 one gives its buffers back
@@ -186,6 +187,7 @@ void Worker::housekeeping() {
     } else if (busy_since_trim_) {
       busy_since_trim_ = false;
       recycling::release_kept();  // the coroutine frames this worker kept (asio_recycling.h)
+      big_blocks::release_spare();  // the pages of the buffers' free slots (big_blocks.h)
       ::malloc_trim(0);
     }
     housekeeping();

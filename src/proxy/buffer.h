@@ -12,7 +12,8 @@
 // before stays allocated, bytes unchanged, until the next growth, clear(), shrink() or the
 // destructor. Heads are parsed only once whole and grow() is only called before that, so
 // after a head's views are made at most one growth follows (to `capacity`): views into it,
-// consumed or not, never point at freed memory.
+// consumed or not, never point at freed memory. Blocks of 16-32 KiB (a connection's read buffer)
+// come from slots of their own (common/big_blocks.h), not from among the heap's small objects.
 #pragma once
 
 #include <algorithm>
@@ -22,12 +23,14 @@
 #include <memory>
 #include <string_view>
 
+#include "common/big_blocks.h"
+
 namespace portier::proxy {
 
 class Buffer {
  public:
   explicit Buffer(std::size_t capacity) : Buffer(capacity, capacity) {
-    data_ = std::make_unique_for_overwrite<char[]>(capacity);
+    data_ = big_blocks::make_bytes(capacity);
     cap_ = capacity;
   }
   Buffer(std::size_t capacity, std::size_t initial)
@@ -104,7 +107,7 @@ class Buffer {
  private:
   [[gnu::cold, gnu::noinline]] void grow_to(std::size_t want) {
     const std::size_t cap = std::clamp(want, std::size_t{1}, max_);
-    auto block = std::make_unique_for_overwrite<char[]>(cap);
+    big_blocks::Bytes block = big_blocks::make_bytes(cap);
     if (begin_ != end_) std::memcpy(block.get(), data_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
@@ -114,8 +117,8 @@ class Buffer {
     filled_ = false;
   }
 
-  std::unique_ptr<char[]> data_;
-  std::unique_ptr<char[]> old_;
+  big_blocks::Bytes data_;
+  big_blocks::Bytes old_;
   std::size_t cap_ = 0;
   std::size_t max_;
   std::size_t initial_;

@@ -142,7 +142,7 @@ TlsSocket::Want TlsSocket::attempt(Kind kind, void* data, std::size_t len, std::
 
 asio::mutable_buffer TlsSocket::in_space() {
   if (!in_) {
-    in_.reset(new char[kInSize]);  // not zero-filled
+    in_ = big_blocks::make_bytes(kInSize);  // not zero-filled
     in_cap_ = kInSize;
   }
   if (in_pos_ == in_end_) in_pos_ = in_end_ = 0;
@@ -160,7 +160,7 @@ void TlsSocket::put_input(asio::const_buffer b) {
   if (b.size() == 0) return;
   const std::size_t want = std::max(kInSize, in_end_ - in_pos_ + b.size());
   if (!in_ || in_cap_ < want) {
-    std::unique_ptr<char[]> bigger(new char[want]);
+    big_blocks::Bytes bigger = big_blocks::make_bytes(want);
     if (in_) std::memcpy(bigger.get(), in_.get() + in_pos_, in_end_ - in_pos_);
     in_end_ -= in_pos_;
     in_pos_ = 0;

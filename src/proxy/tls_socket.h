@@ -39,6 +39,8 @@
 #include <span>
 #include <string>
 
+#include "common/big_blocks.h"
+
 namespace portier::proxy {
 
 class TlsSocket {
@@ -281,7 +283,7 @@ class TlsSocket {
 
   boost::asio::ip::tcp::socket& socket_;
   SSL* ssl_ = nullptr;
-  std::unique_ptr<char[]> in_;  // ciphertext from the peer, made when first needed
+  big_blocks::Bytes in_;  // ciphertext from the peer, made when first needed
   std::size_t in_cap_ = 0, in_pos_ = 0, in_end_ = 0;
   bool peer_ended_ = false;  // the socket reported end of file
   std::string out_;          // ciphertext for the peer

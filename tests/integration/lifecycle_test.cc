@@ -443,9 +443,10 @@ TEST(Lifecycle, IdleKeepAliveConnectionsGiveTheirBuffersBack) {
   EXPECT_TRUE(poll_until([&] { return anon_kib(p.proc->pid()) < threshold; }, 6s))
       << "busy " << busy << " kB, now " << anon_kib(p.proc->pid()) << " kB";
   // Parked, each keeps OpenSSL's state and its record but not OpenSSL's record buffers (kept
-  // between requests while busy): 26-27 KB measured alone and 30 once in a parallel ctest run
-  // (18 KB in use, 7.6 of them OpenSSL's SSL; the rest heap pages the parked state pins among
-  // freed blocks: docs/performance.md), 63 KB when parking keeps OpenSSL's buffers.
+  // between requests while busy): 24 KB measured alone (18 in use, 7.6 of them OpenSSL's SSL;
+  // the rest heap pages the parked state pins among freed blocks: docs/performance.md); 26-27,
+  // and 30 once in a parallel ctest run, before 16-32 KiB blocks had slots of their own
+  // (common/big_blocks.h); 63 KB when parking kept OpenSSL's buffers.
   EXPECT_TRUE(poll_until([&] { return anon_kib(p.proc->pid()) < before + 300 * 40; }, 3s))
       << "before " << before << " kB, now " << anon_kib(p.proc->pid()) << " kB";
   for (auto& c : conns) {  // the next request on each makes its buffers again

@@ -16,6 +16,7 @@
 // The range is reserved without access when the first block is asked for (kSlots slots) and
 // made accessible a megabyte at a time as slots are first used; past it, and for any other
 // size, blocks come from malloc. deallocate() and reallocate() tell the two apart by address.
+// Built with AddressSanitizer (tools/fuzz.sh), every block comes from malloc.
 //
 // Threading: any thread. A slot freed by one thread goes on that thread's list; a thread that
 // exits hands its free slots to a shared list the others draw on. A slot is taken without a

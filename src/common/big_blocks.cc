@@ -74,8 +74,7 @@ Region* region() {
 struct List {
   std::uint32_t dirty = kNone;     // freed since the last release_spare: pages may be resident
   std::uint32_t released = kNone;  // pages given back
-  std::size_t dirty_count = 0, released_count = 0;
-  std::uint8_t state = 0;  // 0: nothing on it yet; 1: in use; 2: the thread is exiting
+  std::uint8_t state = 0;          // 0: nothing on it yet; 1: in use; 2: the thread is exiting
 };
 thread_local List tlist{};
 
@@ -117,14 +116,8 @@ char* slot_address(const Region& r, std::uint32_t s) { return r.base + std::size
 
 std::uint32_t take_slot(Region& r) {
   List& t = tlist;
-  if (t.dirty != kNone) {
-    --t.dirty_count;
-    return pop(t.dirty, r);
-  }
-  if (t.released != kNone) {
-    --t.released_count;
-    return pop(t.released, r);
-  }
+  if (t.dirty != kNone) return pop(t.dirty, r);
+  if (t.released != kNone) return pop(t.released, r);
   if (r.shared_any.load(std::memory_order_relaxed)) {
     std::lock_guard lock(r.mutex);
     if (r.shared != kNone) {
@@ -187,7 +180,6 @@ namespace {
   if (t.state == 0) start_list(t);
   r.next[s] = t.dirty;
   t.dirty = s;
-  ++t.dirty_count;
 }
 
 }  // namespace
@@ -232,14 +224,18 @@ void release_spare() {
     ::madvise(slot_address(*r, s), kSlot, MADV_DONTNEED);
     r->next[s] = t.released;
     t.released = s;
-    ++t.released_count;
   }
-  t.dirty_count = 0;
 }
 
 Spare spare() {
   const List& t = tlist;
-  return {t.dirty_count, t.released_count};
+  const Region* r = region();
+  const auto count = [r](std::uint32_t s) {
+    std::size_t n = 0;
+    for (; s != kNone; s = r->next[s]) ++n;
+    return n;
+  };
+  return {count(t.dirty), count(t.released)};
 }
 
 bool route_openssl() {

@@ -4,10 +4,12 @@
 #include "common/big_blocks.h"
 
 #include <gtest/gtest.h>
+#include <openssl/crypto.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -158,6 +160,27 @@ TEST(BigBlocks, ThreadsAtOnceNeverShareASlot) {
   EXPECT_TRUE(a);
   EXPECT_TRUE(b);
   EXPECT_TRUE(c);
+}
+
+// OpenSSL's allocations of a slot's size go to slots once route_openssl() is called, which has
+// to come before OpenSSL's first allocation: so in a process of its own (a death test's child
+// in the "threadsafe" style runs this test alone in a new process), where nothing else used
+// OpenSSL yet.
+TEST(BigBlocksDeathTest, OpenSslsBlocksOfASlotsSizeComeFromSlots) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        bool ok = route_openssl();
+        void* big = OPENSSL_malloc(20000);
+        void* small = OPENSSL_zalloc(100);
+        ok = ok && in_slot(big) && !in_slot(small);
+        void* grown = OPENSSL_realloc(big, 40000);  // past a slot: to malloc, bytes kept
+        ok = ok && grown != nullptr && !in_slot(grown);
+        OPENSSL_free(grown);
+        OPENSSL_free(small);
+        std::_Exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(BigBlocks, MakeBytesGivesAnArrayTheSlotsTakeBack) {

@@ -1,7 +1,21 @@
 #include "common/asio_recycling.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
+#include <mutex>
 #include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PORTIER_SOCKET_STATES_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PORTIER_SOCKET_STATES_MALLOC 1
+#endif
+#endif
+#ifndef PORTIER_SOCKET_STATES_MALLOC
+#define PORTIER_SOCKET_STATES_MALLOC 0
+#endif
 
 namespace portier::recycling {
 namespace {
@@ -33,7 +47,66 @@ struct Release {
   }
 };
 
+// Socket states: chunks of pages mapped as needed (a page becomes resident when a state on it is
+// first made), never unmapped; freed states on a list.
+constexpr std::size_t kStatesChunk = 256 * 1024;
+struct SocketStates {
+  std::mutex mutex;
+  Free* free = nullptr;
+  std::size_t in_use = 0;
+  char* next = nullptr;
+  char* end = nullptr;
+};
+SocketStates& socket_states() {
+  static auto* const s = new SocketStates;  // never destroyed: a reactor may outlive statics
+  return *s;
+}
+
 }  // namespace
+
+void* allocate_socket_state() {
+  if (PORTIER_SOCKET_STATES_MALLOC) {
+    if (void* p = std::aligned_alloc(64, kSocketState)) return p;
+    throw std::bad_alloc();
+  }
+  SocketStates& s = socket_states();
+  std::lock_guard lock(s.mutex);
+  ++s.in_use;
+  if (Free* f = s.free) {
+    s.free = f->next;
+    return f;
+  }
+  if (static_cast<std::size_t>(s.end - s.next) < kSocketState) {
+    void* chunk = ::mmap(nullptr, kStatesChunk, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (chunk == MAP_FAILED) {
+      --s.in_use;
+      throw std::bad_alloc();
+    }
+    s.next = static_cast<char*>(chunk);
+    s.end = s.next + kStatesChunk;
+  }
+  void* p = s.next;
+  s.next += kSocketState;
+  return p;
+}
+
+void free_socket_state(void* p) noexcept {
+  if (PORTIER_SOCKET_STATES_MALLOC) return std::free(p);
+  SocketStates& s = socket_states();
+  std::lock_guard lock(s.mutex);
+  --s.in_use;
+  Free* f = static_cast<Free*>(p);
+  f->next = s.free;
+  s.free = f;
+}
+
+std::size_t socket_states_in_use() noexcept {
+  if (PORTIER_SOCKET_STATES_MALLOC) return 0;
+  SocketStates& s = socket_states();
+  std::lock_guard lock(s.mutex);
+  return s.in_use;
+}
 
 // A block of a class is made with the class's whole size, so that once freed it can serve any
 // size of its class (an over-aligned one too: deallocate knows sizes, not alignments).

@@ -13,11 +13,17 @@
 // it specializes: a unit that used Asio's own version would hand its blocks to this one's lists
 // or the reverse. Only these two purposes are replaced; Asio's header uses default_tag itself,
 // so that one cannot be specialized here.
+//
+// Asio's per-socket states (epoll_reactor::descriptor_state) come from pages of their own, one
+// after the other (allocate_socket_state below): from glibc's heap, each lands where the accept
+// finds room, among the blocks of busy connections, and keeps that page resident once they are
+// freed (a reactor never frees a state: it keeps it for its next socket).
 #pragma once
 
 #include <boost/asio/detail/thread_info_base.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 namespace portier::recycling {
 
@@ -77,6 +83,17 @@ inline void deallocate(void* p, std::size_t size) {
   keep_or_free(p, size);
 }
 
+// Memory for one socket state of Asio's reactor (at most kSocketState bytes, aligned to 64, so
+// that two workers' states share no cache line). From a range of pages that only grows: a
+// reactor keeps the states of closed sockets for its next ones and frees them when it is
+// destroyed; a freed state is reused. Any thread (a mutex: taken when a reactor has more
+// sockets than ever before, not for each socket). Under AddressSanitizer, from malloc.
+inline constexpr std::size_t kSocketState = 192;
+void* allocate_socket_state();
+void free_socket_state(void* p) noexcept;
+// Socket states made and not freed, all reactors together (for tests).
+std::size_t socket_states_in_use() noexcept;
+
 }  // namespace portier::recycling
 
 namespace boost::asio::detail {
@@ -103,3 +120,38 @@ inline void thread_info_base::deallocate(thread_info_base::executor_function_tag
 }
 
 }  // namespace boost::asio::detail
+
+// After the specializations above: epoll_reactor.hpp brings the definitions of Asio's
+// functions (header-only), which use them.
+#include <boost/asio/detail/epoll_reactor.hpp>
+
+#if defined(BOOST_ASIO_HAS_EPOLL)
+namespace boost::asio::detail {
+
+// The reactor makes and destroys its socket states through object_pool_access. These
+// specializations come after epoll_reactor's definition, and the use that instantiates them is
+// in a function defined by the same header (epoll_reactor.ipp, allocate_descriptor_state): a
+// function template's body is instantiated at the end of the translation unit by GCC and Clang,
+// where these are declared. AsioRecycling.SocketStatesComeFromTheirOwnPages checks that they
+// are the ones used.
+template <>
+inline epoll_reactor::descriptor_state*
+object_pool_access::create<epoll_reactor::descriptor_state, bool>(bool locking) {
+  static_assert(sizeof(epoll_reactor::descriptor_state) <= portier::recycling::kSocketState &&
+                alignof(epoll_reactor::descriptor_state) <= 64);
+  void* p = portier::recycling::allocate_socket_state();
+  try {
+    return new (p) epoll_reactor::descriptor_state(locking);
+  } catch (...) {
+    portier::recycling::free_socket_state(p);
+    throw;
+  }
+}
+template <>
+inline void object_pool_access::destroy<epoll_reactor::descriptor_state>(
+    epoll_reactor::descriptor_state* o) {
+  o->~descriptor_state();
+  portier::recycling::free_socket_state(o);
+}
+}  // namespace boost::asio::detail
+#endif

@@ -46,10 +46,20 @@ struct Region {
   std::uint32_t shared = kNone;             // free slots of threads that exited
 };
 
+// The range starts at a multiple of kSlot (allocate_aligned_slot): one slot more is reserved and
+// the ends beyond the aligned range are given back.
 Region* make_region() {
-  void* base = ::mmap(nullptr, kSlots * kSlot, PROT_NONE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) return nullptr;
+  void* mapped = ::mmap(nullptr, (kSlots + 1) * kSlot, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mapped == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<std::uintptr_t>(mapped);
+  const std::uintptr_t aligned = (start + kSlot - 1) & ~std::uintptr_t{kSlot - 1};
+  if (aligned != start) ::munmap(mapped, aligned - start);
+  if (aligned + kSlots * kSlot != start + (kSlots + 1) * kSlot) {
+    ::munmap(reinterpret_cast<void*>(aligned + kSlots * kSlot),
+             start + (kSlots + 1) * kSlot - (aligned + kSlots * kSlot));
+  }
+  void* base = reinterpret_cast<void*>(aligned);
   void* next = ::mmap(nullptr, kSlots * sizeof(std::uint32_t), PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (next == MAP_FAILED) {
@@ -192,6 +202,15 @@ void* allocate(std::size_t size) {
 void deallocate(void* p) noexcept {
   if (!in_slot(p)) return std::free(p);
   free_slot(p);
+}
+
+void* allocate_aligned_slot() {
+  if (!kMallocOnly) {
+    void* p = allocate_slot(kSlot);
+    if (p == nullptr || in_slot(p)) return p;
+    std::free(p);  // no slot left: malloc's block would not be aligned
+  }
+  return std::aligned_alloc(kSlot, kSlot);
 }
 
 Bytes make_bytes(std::size_t size) {

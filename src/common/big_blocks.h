@@ -13,9 +13,10 @@
 // free slots back to the kernel (madvise), so the heap keeps the long-lived objects closer
 // together. docs/performance.md, "Issue 19 (2026-12-07, 21-23 UTC)".
 //
-// The range is reserved without access when the first block is asked for (kSlots slots) and
-// made accessible a megabyte at a time as slots are first used; past it, and for any other
-// size, blocks come from malloc. deallocate() and reallocate() tell the two apart by address.
+// The range is reserved without access when the first block is asked for (kSlots slots, the
+// first at a multiple of kSlot) and made accessible a megabyte at a time as slots are first
+// used; past it, and for any other size, blocks come from malloc. deallocate() and
+// reallocate() tell the two apart by address.
 // Built with AddressSanitizer (tools/fuzz.sh), every block comes from malloc.
 //
 // Threading: any thread. A slot freed by one thread goes on that thread's list; a thread that
@@ -41,6 +42,10 @@ void deallocate(void* p) noexcept;
 // As realloc: a slot's block keeps its address up to kSlot bytes; past that its bytes move to
 // a block from malloc. A block from malloc stays with malloc. Size 0 frees and returns nullptr.
 void* reallocate(void* p, std::size_t size);
+// kSlot bytes at an address that is a multiple of kSlot: a slot, or from aligned_alloc when
+// none is left (or under AddressSanitizer). nullptr when neither has room. Freed with
+// deallocate(). For memory that finds its header by rounding an address down (record_pool.h).
+void* allocate_aligned_slot();
 // Whether `p` lies in a slot.
 bool in_slot(const void* p) noexcept;
 

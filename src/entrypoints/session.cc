@@ -1,6 +1,7 @@
 #include "entrypoints/session.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,6 +15,7 @@
 
 #include "common/ip_text.h"
 #include "common/log.h"
+#include "common/record_pool.h"
 #include "entrypoints/body_reader.h"
 #include "entrypoints/h2_connection.h"
 #include "entrypoints/prelude.h"
@@ -651,10 +653,12 @@ struct OpenCount {
   OpenCount& operator=(const OpenCount&) = delete;
 };
 
-// A client connection from the accept to the close. It lives on the heap, not in a coroutine
-// frame, so that an idle keep-alive connection can be parked: its coroutines end and its buffers
-// and request state go back to the worker, and what waits for the client's next request is this
-// record and one readiness wait (park()). nginx keeps an idle connection about as small.
+// A client connection from the accept to the close. It lives in a record of the worker's pool
+// (record_pool.h), not in a coroutine frame, so that an idle keep-alive connection can be
+// parked: its coroutines end and its buffers and request state go back to the worker, and what
+// waits for the client's next request is this record and one readiness wait (park()), both in
+// the worker's record slabs, beside the other idle connections' and away from the heap's churn.
+// nginx keeps an idle connection about as small.
 struct Connection {
   Connection(Worker& w, const EntryPointSpec& e, tcp::socket s)
       : worker(w),
@@ -697,11 +701,11 @@ asio::awaitable<void> close_notify(Connection& c) {
   c.deadline.disarm();
 }
 
-void park(std::unique_ptr<Connection> c);
+void park(RecordPtr<Connection> c);
 
 // A parked connection's wait ended (park()): the client sent again, or `woke` says the idle
 // timeout (close_notify then), a drain or an abort ended it.
-asio::awaitable<void> resume(std::unique_ptr<Connection> c, boost::system::error_code woke) {
+asio::awaitable<void> resume(RecordPtr<Connection> c, boost::system::error_code woke) {
   Connection& conn = *c;
   Ended end = conn.deadline.expired() ? Ended::Closed : Ended::PeerGone;
   if (!woke) {
@@ -721,19 +725,22 @@ asio::awaitable<void> resume(std::unique_ptr<Connection> c, boost::system::error
 // An idle keep-alive connection waits for its client with no coroutine and no buffer: the
 // memory lease goes back to the worker, TLS gives its record buffers back, and one readiness
 // wait owns the connection. The idle timeout keeps running (on the connection's deadline); a
-// drain or an abort cancels the wait as they cancel a read.
-void park(std::unique_ptr<Connection> c) {
+// drain or an abort cancels the wait as they cancel a read. The wait's operation is a record of
+// the worker's pool too (its memory is given back before its handler runs or is destroyed).
+void park(RecordPtr<Connection> c) {
   Connection& conn = *c;
   conn.memory.give_back();
   if (conn.socket.is_tls()) conn.socket.tls().release_buffers();
   conn.handle.idle = true;
   conn.deadline.arm_until(conn.handle.idle_until);
-  conn.socket.async_wait_readable([c = std::move(c)](const boost::system::error_code& ec) mutable {
-    c->deadline.disarm();
-    auto ex = c->socket.get_executor();
-    asio::co_spawn(ex, resume(std::move(c), ec),
-                   log::Escaped{"connection failed: internal error"});
-  });
+  RecordAllocator<void> records(conn.worker.records());
+  conn.socket.async_wait_readable(asio::bind_allocator(
+      records, [c = std::move(c)](const boost::system::error_code& ec) mutable {
+        c->deadline.disarm();
+        auto ex = c->socket.get_executor();
+        asio::co_spawn(ex, resume(std::move(c), ec),
+                       log::Escaped{"connection failed: internal error"});
+      }));
 }
 
 }  // namespace
@@ -741,7 +748,7 @@ void park(std::unique_ptr<Connection> c) {
 asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp::socket sock,
                                   tcp::endpoint peer_endpoint) {
   // TCP_NODELAY came from the listening socket (entrypoints/accept.h).
-  auto c = std::make_unique<Connection>(worker, ep, std::move(sock));
+  auto c = make_record<Connection>(worker.records(), worker, ep, std::move(sock));
   Connection& conn = *c;
   proxy::ClientStream& socket = conn.socket;
   const auto& timeouts = ep.config.responding_timeouts;

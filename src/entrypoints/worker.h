@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/record_pool.h"
 #include "common/result.h"
 #include "entrypoints/entrypoint.h"
 #include "proxy/routing_table.h"
@@ -132,6 +133,8 @@ class Worker {
   // Memory of ended connections, for the next ones (session.cc); at most kSpareConnections.
   std::vector<std::unique_ptr<ConnectionMemory>>& spare_connections() { return spare_connections_; }
   static constexpr std::size_t kSpareConnections = 32;
+  // Connection records and parked connections' waits (session.cc), packed (record_pool.h).
+  RecordPool& records() { return records_; }
 
  private:
   friend class TableLease;
@@ -144,6 +147,7 @@ class Worker {
   std::size_t id_;
   // Before io_: a session ending while io_ is destroyed returns its memory here.
   std::vector<std::unique_ptr<ConnectionMemory>> spare_connections_;
+  RecordPool records_;  // and its records here
   // All I/O is started on this worker's thread, so the reactor needs no locking; posts from the
   // control thread go through the scheduler, which keeps its lock.
   boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};

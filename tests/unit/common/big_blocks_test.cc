@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -30,6 +31,24 @@ std::size_t resident_pages(void* p, std::size_t n) {
   if (::mincore(p, n, v.data()) != 0) return SIZE_MAX;
   return static_cast<std::size_t>(
       std::count_if(v.begin(), v.end(), [](unsigned char c) { return (c & 1) != 0; }));
+}
+
+// A whole slot at a multiple of its size (record_pool.h finds a slab's header by rounding an
+// address down): the range starts aligned, so every slot is.
+TEST(BigBlocks, AlignedSlotsStartAtAMultipleOfTheirSize) {
+  std::vector<void*> slots;
+  for (int i = 0; i < 3; ++i) {
+    void* p = allocate_aligned_slot();
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % kSlot, 0u);
+    EXPECT_TRUE(in_slot(p));
+    std::memset(p, 0x5a, kSlot);
+    slots.push_back(p);
+  }
+  void* block = allocate(kMin);  // an ordinary block's slot is aligned as well
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(block) % kSlot, 0u);
+  deallocate(block);
+  for (void* p : slots) deallocate(p);
 }
 
 TEST(BigBlocks, SizesFrom16To32KiBComeFromSlotsOthersFromMalloc) {

@@ -809,7 +809,17 @@ asio::awaitable<void> run_session(Worker& worker, const EntryPointSpec& ep, tcp:
     }
   }
   if (end == Ended::H2Preface) {
-    end = co_await serve_h2(worker, ep, socket, buffer, conn.handle, conn.peer);
+    // HTTP/2 reads into a buffer of its own, and the connection's memory lease (HTTP/1.1's
+    // request state, 2.6 KB, and its buffer) goes back to the worker for the next connection:
+    // an HTTP/2 connection's streams have theirs (h2_connection.cc), and it is not parked.
+    proxy::Buffer h2_buffer(conn.buffer_capacity());
+    const std::string_view got = buffer.readable();
+    if (!got.empty()) {
+      std::memcpy(h2_buffer.prepare().data(), got.data(), got.size());
+      h2_buffer.commit(got.size());
+    }
+    conn.memory.give_back();  // `buffer` is the lease's: not used after this
+    end = co_await serve_h2(worker, ep, socket, h2_buffer, conn.handle, conn.peer);
   }
   if (wants_close_notify(conn, end)) co_await close_notify(conn);
   // No shutdown() first: close() sends the FIN, and the one syscall less per connection shows

@@ -187,6 +187,7 @@ void Worker::housekeeping() {
     } else if (busy_since_trim_) {
       busy_since_trim_ = false;
       recycling::release_kept();  // the coroutine frames this worker kept (asio_recycling.h)
+      spare_connections_.clear();   // ended connections' buffers and request state (session.cc)
       records_.release_spare();     // empty slabs of connection records (record_pool.h)
       big_blocks::release_spare();  // the pages of the buffers' free slots (big_blocks.h)
       ::malloc_trim(0);

@@ -130,7 +130,8 @@ class Worker {
   TableLease acquire_table();
   void add(SessionHandle& s);
   void remove(SessionHandle& s);
-  // Memory of ended connections, for the next ones (session.cc); at most kSpareConnections.
+  // Memory of ended connections, for the next ones (session.cc); at most kSpareConnections,
+  // given back when the worker goes quiet.
   std::vector<std::unique_ptr<ConnectionMemory>>& spare_connections() { return spare_connections_; }
   static constexpr std::size_t kSpareConnections = 32;
   // Connection records and parked connections' waits (session.cc), packed (record_pool.h).

@@ -6,16 +6,7 @@
 #include <mutex>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PORTIER_SOCKET_STATES_MALLOC 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PORTIER_SOCKET_STATES_MALLOC 1
-#endif
-#endif
-#ifndef PORTIER_SOCKET_STATES_MALLOC
-#define PORTIER_SOCKET_STATES_MALLOC 0
-#endif
+#include "common/sanitizers.h"
 
 namespace portier::recycling {
 namespace {
@@ -65,7 +56,7 @@ SocketStates& socket_states() {
 }  // namespace
 
 void* allocate_socket_state() {
-  if (PORTIER_SOCKET_STATES_MALLOC) {
+  if (PORTIER_ASAN) {
     if (void* p = std::aligned_alloc(64, kSocketState)) return p;
     throw std::bad_alloc();
   }
@@ -92,7 +83,7 @@ void* allocate_socket_state() {
 }
 
 void free_socket_state(void* p) noexcept {
-  if (PORTIER_SOCKET_STATES_MALLOC) return std::free(p);
+  if (PORTIER_ASAN) return std::free(p);
   SocketStates& s = socket_states();
   std::lock_guard lock(s.mutex);
   --s.in_use;
@@ -102,7 +93,7 @@ void free_socket_state(void* p) noexcept {
 }
 
 std::size_t socket_states_in_use() noexcept {
-  if (PORTIER_SOCKET_STATES_MALLOC) return 0;
+  if (PORTIER_ASAN) return 0;
   SocketStates& s = socket_states();
   std::lock_guard lock(s.mutex);
   return s.in_use;

@@ -10,24 +10,16 @@
 #include <mutex>
 #include <new>
 
-// Under AddressSanitizer (the fuzz builds) every block comes from malloc, so that a read or a
-// write past a buffer's end is caught as it is in a block of malloc's.
-#if defined(__SANITIZE_ADDRESS__)
-#define PORTIER_BIG_BLOCKS_MALLOC_ONLY 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PORTIER_BIG_BLOCKS_MALLOC_ONLY 1
-#endif
-#endif
-#ifndef PORTIER_BIG_BLOCKS_MALLOC_ONLY
-#define PORTIER_BIG_BLOCKS_MALLOC_ONLY 0
-#endif
+#include "common/sanitizers.h"
+
 
 namespace portier::big_blocks {
 namespace {
 
 constexpr std::uint32_t kNone = UINT32_MAX;
-constexpr bool kMallocOnly = PORTIER_BIG_BLOCKS_MALLOC_ONLY;
+// Under AddressSanitizer (the fuzz builds) every block comes from malloc, so that a read or a
+// write past a buffer's end is caught as it is in a block of malloc's.
+constexpr bool kMallocOnly = PORTIER_ASAN;
 constexpr std::uint32_t kCommitStep = 32;  // slots made accessible at a time: 1 MiB
 
 // Set once, when the range is reserved; read without a lock by in_slot(). A thread can only

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/sanitizers.h"
+
 namespace portier::recycling {
 namespace {
 
@@ -107,7 +109,7 @@ TEST(AsioRecycling, CoroutineFramesComeFromTheLists) {
 // specializations of object_pool_access are the ones Asio's code uses. A closed socket's state
 // stays with its reactor for the next socket; the reactor's end frees them.
 TEST(AsioRecycling, SocketStatesComeFromTheirOwnPages) {
-#if defined(__SANITIZE_ADDRESS__)
+#if PORTIER_ASAN
   GTEST_SKIP() << "from malloc under AddressSanitizer";
 #endif
   const std::size_t before = socket_states_in_use();

@@ -72,7 +72,8 @@ def read_http1(s):
 
 
 def h2_frame(kind, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+    head = struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream)
+    return head + payload
 
 
 def read_h2(s):
@@ -116,11 +117,13 @@ def main():
                 f'  websecure: {{address: "127.0.0.1:{secure}"}}\n'
                 f'providers:\n  file: {{filename: "{tmp}/dynamic.yml"}}\n')
     with open(os.path.join(tmp, "dynamic.yml"), "w") as f:
+        server = f"http://127.0.0.1:{backend}"
         f.write("http:\n  routers:\n"
                 "    plain: {rule: \"PathPrefix(`/`)\", service: backend, entryPoints: [web]}\n"
-                "    secure: {rule: \"PathPrefix(`/`)\", service: backend, entryPoints: [websecure],"
-                " tls: {}}\n"
-                f"  services:\n    backend: {{loadBalancer: {{servers: [{{url: \"http://127.0.0.1:{backend}\"}}]}}}}\n"
+                "    secure: {rule: \"PathPrefix(`/`)\", service: backend,"
+                " entryPoints: [websecure], tls: {}}\n"
+                "  services:\n"
+                f"    backend: {{loadBalancer: {{servers: [{{url: \"{server}\"}}]}}}}\n"
                 f"tls:\n  stores:\n    default: {{defaultCertificate: {{certFile: \"{cert}\","
                 f" keyFile: \"{key}\"}}}}\n")
     procs = []
@@ -166,8 +169,9 @@ def main():
         busy = anon_kb(portier.pid)
         time.sleep(args.wait)
         after = anon_kb(portier.pid)
+        per = (after - before) / args.conns
         print(f"{os.path.basename(args.portier)} {args.kind} conns={args.conns} before={before} kB "
-              f"busy={busy} kB idle={after} kB per_connection={(after - before) / args.conns:.2f} kB")
+              f"busy={busy} kB idle={after} kB per_connection={per:.2f} kB")
         for s in conns:
             s.close()
     finally:

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# User-space instructions per request under callgrind: steadier than CPU time on a shared
+# machine, so a change's cost on the request path can be told from noise (docs/performance.md).
+#
+#   bench/instructions.sh [PORTIER_BIN] MODE
+#
+# MODE: ka (HTTP/1.1 keep-alive, 20 000 requests over 10 connections), tka (the same over TLS;
+# the 10 handshakes are in the count, equally for every build), h2 (HTTP/2 over TLS, 20 000
+# requests, 10 connections x 10 streams), cl (a new connection per request, wrk -c5 for 8 s)
+# or hs (a TLS handshake per request, wrk -c5 for 8 s). Runs PORTIER_BIN (default
+# build/src/app/portier, --workers=1) under callgrind in front of whoami
+# (build/tools/whoami/whoami); counting starts 4 s after the first response (start-up and
+# loading do not count). Prints "MODE BIN: requests N instructions I per_request I/N". Needs
+# valgrind, h2load (nghttp2-client), wrk, curl, openssl. Loopback only; bounded loads.
+set -euo pipefail
+if [ $# -eq 1 ]; then bin=build/src/app/portier; mode=$1; else bin=$1; mode=$2; fi
+bin=$(realpath "$bin")
+cd "$(dirname "$0")/.."
+whoami=$(realpath build/tools/whoami/whoami)
+for f in "$bin" "$whoami"; do
+  [ -x "$f" ] || { echo "instructions: $f is not built (make build)" >&2; exit 1; }
+done
+for tool in valgrind callgrind_control callgrind_annotate wrk h2load curl openssl; do
+  command -v "$tool" >/dev/null || { echo "instructions: needs $tool" >&2; exit 1; }
+done
+
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+backend=$(free_port) web=$(free_port) secure=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
+  -addext subjectAltName=DNS:bench.local -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+cat > "$dir/static.yml" <<EOF
+entryPoints:
+  web: {address: "127.0.0.1:$web"}
+  websecure: {address: "127.0.0.1:$secure"}
+providers:
+  file: {filename: "$dir/dynamic.yml"}
+EOF
+cat > "$dir/dynamic.yml" <<EOF
+http:
+  routers:
+    plain: {rule: "PathPrefix(\`/\`)", service: backend, entryPoints: [web]}
+    secure: {rule: "PathPrefix(\`/\`)", service: backend, entryPoints: [websecure], tls: {}}
+  services:
+    backend: {loadBalancer: {servers: [{url: "http://127.0.0.1:$backend"}]}}
+tls:
+  stores:
+    default: {defaultCertificate: {certFile: "$dir/cert.pem", keyFile: "$dir/key.pem"}}
+EOF
+
+"$whoami" --addr "127.0.0.1:$backend" > "$dir/whoami.log" 2>&1 &
+pids+=($!)
+valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" \
+  "$bin" --configFile="$dir/static.yml" --workers=1 --log.level=warn > "$dir/portier.log" 2>&1 &
+vg=$!
+pids+=($vg)
+for _ in $(seq 200); do
+  curl -sk -m5 -o /dev/null "https://127.0.0.1:$secure/" && break
+  sleep 0.3
+done
+sleep 4
+# Warm-up: the connections, pools and lists a run needs, then counting from zero.
+timeout 60 wrk -t1 -c5 -d2s -H "Connection: close" "http://127.0.0.1:$web/" >/dev/null 2>&1
+callgrind_control -z "$vg" >/dev/null
+case $mode in
+  ka) out=$(timeout 300 h2load --h1 -n 20000 -c10 "http://127.0.0.1:$web/" 2>&1) ;;
+  tka) out=$(timeout 300 h2load --h1 -n 20000 -c10 "https://127.0.0.1:$secure/" 2>&1) ;;
+  h2) out=$(timeout 300 h2load -n 20000 -c10 -m10 "https://127.0.0.1:$secure/" 2>&1) ;;
+  cl) out=$(timeout 60 wrk -t1 -c5 -d8s -H "Connection: close" "http://127.0.0.1:$web/") ;;
+  hs) out=$(timeout 60 wrk -t1 -c5 -d8s -H "Connection: close" "https://127.0.0.1:$secure/") ;;
+  *) echo "instructions: MODE is ka, tka, h2, cl or hs" >&2; exit 1 ;;
+esac
+n=$(echo "$out" | awk '/requests in/{print $1} /^requests:/{print $8}')
+callgrind_control -d "$vg" >/dev/null
+sleep 0.5
+kill "$vg"
+wait "$vg" 2>/dev/null || true
+f=$(ls -t "$dir"/cg.out.* | head -1)  # the dump after the load, not the one at exit
+ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')
+[ -n "$n" ] && [ "$n" -gt 0 ] || { echo "instructions: the load failed: $out" >&2; exit 1; }
+echo "$mode $(basename "$bin"): requests $n instructions $ir per_request $((ir / n))"

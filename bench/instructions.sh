@@ -13,32 +13,15 @@
 # loading do not count). Prints "MODE BIN: requests N instructions I per_request I/N". Needs
 # valgrind, h2load (nghttp2-client), wrk, curl, openssl. Loopback only; bounded loads.
 set -euo pipefail
-if [ $# -eq 1 ]; then bin=build/src/app/portier; mode=$1; else bin=$1; mode=$2; fi
-bin=$(realpath "$bin")
+mode=${!#}
+bin=""
+[ $# -ge 2 ] && bin=$(realpath "$1")  # relative to where it was called from
 cd "$(dirname "$0")/.."
-whoami=$(realpath build/tools/whoami/whoami)
-for f in "$bin" "$whoami"; do
-  [ -x "$f" ] || { echo "instructions: $f is not built (make build)" >&2; exit 1; }
-done
-for tool in valgrind callgrind_control callgrind_annotate wrk h2load curl openssl; do
-  command -v "$tool" >/dev/null || { echo "instructions: needs $tool" >&2; exit 1; }
-done
-
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+bin=${bin:-$(realpath build/src/app/portier)}
+name=instructions
+. tools/lib/callgrind_env.sh
 backend=$(free_port) web=$(free_port) secure=$(free_port)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
-  -addext subjectAltName=DNS:bench.local -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+make_cert
 cat > "$dir/static.yml" <<EOF
 entryPoints:
   web: {address: "127.0.0.1:$web"}

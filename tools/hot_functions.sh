@@ -17,31 +17,11 @@ set -euo pipefail
 bin=${1:+$(realpath "$1")}  # relative to where it was called from
 cd "$(dirname "$0")/.."
 bin=${bin:-$(realpath build/src/app/portier)}
-whoami=$(realpath build/tools/whoami/whoami)
-for f in "$bin" "$whoami"; do
-  [ -x "$f" ] || { echo "hot_functions: $f is not built (make build)" >&2; exit 1; }
-done
-for tool in valgrind callgrind_control callgrind_annotate wrk h2load curl openssl; do
-  command -v "$tool" >/dev/null || { echo "hot_functions: needs $tool" >&2; exit 1; }
-done
-
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-# Ports on 127.0.0.1 that nothing listens on now.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+name=hot_functions
+. tools/lib/callgrind_env.sh
 backend=$(free_port) web=$(free_port) secure=$(free_port) l4=$(free_port)
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
-  -addext subjectAltName=DNS:bench.local -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+make_cert
 cat > "$dir/static.yml" <<EOF
 entryPoints:
   web: {address: "127.0.0.1:$web"}

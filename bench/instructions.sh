@@ -41,12 +41,7 @@ tls:
     default: {defaultCertificate: {certFile: "$dir/cert.pem", keyFile: "$dir/key.pem"}}
 EOF
 
-"$whoami" --addr "127.0.0.1:$backend" > "$dir/whoami.log" 2>&1 &
-pids+=($!)
-valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" \
-  "$bin" --configFile="$dir/static.yml" --workers=1 --log.level=warn > "$dir/portier.log" 2>&1 &
-vg=$!
-pids+=($vg)
+start_under_callgrind
 for _ in $(seq 200); do
   curl -sk -m5 -o /dev/null "https://127.0.0.1:$secure/" && break
   sleep 0.3

@@ -53,12 +53,7 @@ tls:
     default: {defaultCertificate: {certFile: "$dir/cert.pem", keyFile: "$dir/key.pem"}}
 EOF
 
-"$whoami" --addr "127.0.0.1:$backend" > "$dir/whoami.log" 2>&1 &
-pids+=($!)
-valgrind --tool=callgrind --demangle=no --callgrind-out-file="$dir/cg.out" \
-  "$bin" --configFile="$dir/static.yml" --workers=1 --log.level=warn > "$dir/portier.log" 2>&1 &
-vg=$!
-pids+=($vg)
+start_under_callgrind --demangle=no
 # Up when the port accepts. Not with a request: what a server's first request runs once (the
 # upstream pool's set-up) must fall within the profile, as it does for a server whose first
 # request comes after loading's pages are released (Lifecycle.ServingMapsLittleOfTheProgramsCode).

@@ -3,7 +3,8 @@
 # (with the processes they list in `pids`), free loopback ports and a test certificate.
 #
 #   name=<script name for messages>; bin=<portier binary>; . tools/lib/callgrind_env.sh
-# Sets: whoami, dir, pids. Defines: free_port, make_cert (writes $dir/key.pem, $dir/cert.pem).
+# Sets: whoami, dir, pids. Defines: free_port, make_cert (writes $dir/key.pem, $dir/cert.pem),
+# start_under_callgrind.
 # Run from the repository's top directory.
 
 whoami=$(realpath build/tools/whoami/whoami)
@@ -33,4 +34,15 @@ make_cert() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=bench.local -addext subjectAltName=DNS:bench.local \
     -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+}
+
+# whoami on $backend, and portier (one worker, $dir/static.yml) under callgrind with the
+# valgrind options given; sets vg to valgrind's pid. Dumps go to $dir/cg.out.N.
+start_under_callgrind() {
+  "$whoami" --addr "127.0.0.1:$backend" > "$dir/whoami.log" 2>&1 &
+  pids+=($!)
+  valgrind --tool=callgrind "$@" --callgrind-out-file="$dir/cg.out" \
+    "$bin" --configFile="$dir/static.yml" --workers=1 --log.level=warn > "$dir/portier.log" 2>&1 &
+  vg=$!
+  pids+=($vg)
 }

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "proxy/body_copy.h"
+#include "proxy/connect.h"
 #include "proxy/http/chunked.h"
 #include "proxy/h1_serialize.h"
 #include "proxy/h2_upstream.h"
@@ -178,7 +179,7 @@ asio::awaitable<bool> Exchange::connect() {
     up_ = std::make_unique<UpstreamConn>(w_.executor(), 32 * 1024, server_.generation);
     Deadline dial(w_.wheel(), cancel_socket, &up_->socket());
     dial.arm(fwd_.dial_timeout);
-    auto [ec] = co_await up_->socket().async_connect(server_.endpoint, kNoThrow);
+    const error_code ec = co_await proxy::connect(up_->socket(), server_.endpoint);
     dial.disarm();
     if (ec) {
       bool timed_out = dial.expired();
@@ -188,8 +189,7 @@ asio::awaitable<bool> Exchange::connect() {
       up_.reset();
       co_return false;
     }
-    error_code ignored;
-    up_->socket().set_option(tcp::no_delay(true), ignored);
+    // TCP_NODELAY came with the socket (proxy/connect.h).
     bool h2 = server_.h2c && may_h2;
     if (server_.tls && server_.transport) {
       // Only new connections pay a handshake; the pool's last session makes it an abbreviated

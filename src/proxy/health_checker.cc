@@ -1,4 +1,5 @@
 #include "proxy/health_checker.h"
+#include "proxy/connect.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -57,7 +58,7 @@ asio::awaitable<std::string> probe(const HealthChecker::Check& c) {
     deadline.cancel();
     return shared->timed_out ? std::string("timeout") : why;
   };
-  auto [cec] = co_await stream.socket().async_connect(c.endpoint, kNoThrow);
+  const auto cec = co_await proxy::connect(stream.socket(), c.endpoint);
   if (cec) co_return fail("connect: " + cec.message());
   if (c.tls) {
     std::string why = co_await tls_handshake(stream, *c.tls, c.tls_host, nullptr, nullptr);

@@ -1,4 +1,5 @@
 #include "proxy/mirror.h"
+#include "proxy/connect.h"
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -41,7 +42,7 @@ asio::awaitable<void> run_copy(WorkerState& w, tcp::endpoint endpoint,
   w.release_mirror_slots(1);  // reserved by prepare_mirrors; the socket now counts instead
   Deadline deadline(w.wheel(), cancel_socket, &socket);
   deadline.arm(kMirrorTimeout);
-  auto [ec] = co_await socket.async_connect(endpoint, kNoThrow);
+  boost::system::error_code ec = co_await proxy::connect(socket, endpoint);
   if (!ec && tls) {
     // A fresh connection per copy (never pooled), so no session is kept either.
     std::string why = co_await tls_handshake(stream, *tls, tls_host, nullptr, nullptr);

@@ -1,4 +1,5 @@
 #include "proxy/subrequest.h"
+#include "proxy/connect.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -135,12 +136,16 @@ asio::awaitable<SubError> exchange(S& s, const SubRequest& req, const std::strin
 asio::awaitable<SubError> connect(const SubTarget& t, tcp::resolver& resolver,
                                   tcp::socket& socket) {
   if (t.endpoint) {
-    auto [ec] = co_await socket.async_connect(*t.endpoint, kNoThrow);
+    const error_code ec = co_await proxy::connect(socket, *t.endpoint);
     co_return ec ? SubError::Connect : SubError::None;
   }
   auto [rec, results] = co_await resolver.async_resolve(t.host, t.port, kNoThrow);
   if (rec) co_return SubError::Resolve;
-  auto [ec, ep] = co_await asio::async_connect(socket, results, kNoThrow);
+  error_code ec = asio::error::host_not_found;
+  for (const auto& entry : results) {  // each address in turn, as asio::async_connect would
+    ec = co_await proxy::connect(socket, entry.endpoint());
+    if (!ec || ec == asio::error::operation_aborted) break;
+  }
   co_return ec ? SubError::Connect : SubError::None;
 }
 

@@ -1,7 +1,6 @@
 #include "tcp/serve.h"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -10,6 +9,7 @@
 #include <tuple>
 
 #include "common/log.h"
+#include "proxy/connect.h"
 #include "proxy/reactor_hint.h"
 #include "proxy/send_now.h"
 #include "tcp/client_hello.h"
@@ -113,24 +113,21 @@ asio::awaitable<bool> dial(Connection& c, const Service& service, tcp::socket& u
   auto ex = co_await asio::this_coro::executor;
   for (const Server* s : order) {
     error_code ec;
-    up = tcp::socket(ex);
     proxy::Deadline dl(c.wheel, cancel_tcp, &up);
     dl.arm(service.dial_timeout);
     if (s->endpoint) {
-      std::tie(ec) = co_await up.async_connect(*s->endpoint, kNoThrow);
+      ec = co_await proxy::connect(up, *s->endpoint);  // TCP_NODELAY set (proxy/connect.h)
     } else {
       tcp::resolver resolver(ex);
       auto [rec, results] = co_await resolver.async_resolve(s->host, s->port, kNoThrow);
-      ec = rec;
-      if (!ec) {
-        auto [cec, ep] = co_await asio::async_connect(up, results, kNoThrow);
-        ec = cec;
+      ec = rec ? rec : asio::error::host_not_found;
+      // Each address in turn, as asio::async_connect would try them.
+      for (const auto& entry : results) {
+        ec = co_await proxy::connect(up, entry.endpoint());
+        if (!ec || ec == asio::error::operation_aborted) break;
       }
     }
-    if (!ec) {
-      up.set_option(tcp::no_delay(true), ec);
-      co_return true;
-    }
+    if (!ec) co_return true;
     log::debug("tcp server unreachable, trying the next one",
                {{"service", service.name}, {"server", s->address}, {"error", ec.message()}});
   }
@@ -219,9 +216,12 @@ asio::awaitable<void> pipe(Connection& c, tcp::socket& up, const Service& servic
       buf.commit(n);
       if (!one_done) rearm();
     }
-    error_code ec;
-    dst.shutdown(tcp::socket::shutdown_send, ec);
+    // The first direction to end half-closes the other side. The second needs no shutdown:
+    // both sockets are closed right after pipe() (take(), then the session), and close()
+    // sends the FIN, one system call less per connection.
     if (!one_done) {
+      error_code ec;
+      dst.shutdown(tcp::socket::shutdown_send, ec);
       one_done = true;
       rearm();
     }

@@ -12,6 +12,11 @@
 # (build/tools/whoami/whoami); counting starts 4 s after the first response (start-up and
 # loading do not count). Prints "MODE BIN: requests N instructions I per_request I/N". Needs
 # valgrind, h2load (nghttp2-client), wrk, curl, openssl. Loopback only; bounded loads.
+#
+# CACHE=1: callgrind also simulates the caches (a 512 KiB, 8-way last level, as this machine's
+# L2; first levels as the host's) and prints their misses per request too: instruction and data
+# first-level (I1mr, D1mr, D1mw) and last-level (ILmr, DLmr, DLmw). A model: the machine has no
+# hardware counters (docs/performance.md, 2026-12-08).
 set -euo pipefail
 mode=${!#}
 bin=""
@@ -41,7 +46,11 @@ tls:
     default: {defaultCertificate: {certFile: "$dir/cert.pem", keyFile: "$dir/key.pem"}}
 EOF
 
-start_under_callgrind
+if [ "${CACHE:-0}" = 1 ]; then
+  start_under_callgrind --cache-sim=yes --LL=524288,8,64
+else
+  start_under_callgrind
+fi
 for _ in $(seq 200); do
   curl -sk -m5 -o /dev/null "https://127.0.0.1:$secure/" && break
   sleep 0.3
@@ -67,3 +76,17 @@ f=$(ls -t "$dir"/cg.out.* | head -1)  # the dump after the load, not the one at 
 ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')
 [ -n "$n" ] && [ "$n" -gt 0 ] || { echo "instructions: the load failed: $out" >&2; exit 1; }
 echo "$mode $(basename "$bin"): requests $n instructions $ir per_request $((ir / n))"
+if [ "${CACHE:-0}" = 1 ]; then
+  # The events line names the columns of the totals line under it.
+  callgrind_annotate "$f" 2>/dev/null | awk -v n="$n" '
+    /^Ir / && !cols { for (i = 1; i <= NF; i++) names[i] = $i; cols = NF; next }
+    /PROGRAM TOTALS/ {
+      line = "per request:"
+      for (i = 1; i <= cols; i++) {
+        if (names[i] ~ /^(I1mr|D1mr|D1mw|ILmr|DLmr|DLmw)$/) {
+          v = $(2 * i - 1); gsub(",", "", v); line = line sprintf(" %s %.1f", names[i], v / n)
+        }
+      }
+      print line; exit
+    }'
+fi

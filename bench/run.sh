@@ -263,14 +263,15 @@ skips() { [[ $2 == tcp* && $1 == nginx ]]; }  # skips NAME SCENARIO
 
 one_round() {  # one_round NAME SCENARIO ROUND: one measured run, appended to results.tsv
   local name=$1 scenario=$2 round=$3 out other client url load
-  local s0 c0 t0 p0 b0 s1 c1 t1 p1 b1  # server CPU busy, client CPU busy/total, proxy, backend
+  # server CPU busy, client CPU busy/total, proxy, backend, the proxy's user-mode part
+  local s0 c0 t0 p0 b0 u0 s1 c1 t1 p1 b1 u1
   local -a args
   scenario_load "$name" "$scenario"
   proxy_pid=${pid_of[$name]}
-  out=$tmp/wrk-$name-$scenario-$round.txt
-  read -r s0 c0 t0 p0 b0 <<<"$(sample)"
+  out=$tmp/out/wrk-$name-$scenario-$round.txt
+  read -r s0 c0 t0 p0 b0 u0 <<<"$(sample)"
   $load "$DURATION" "$out" "$url" "${args[@]}"
-  read -r s1 c1 t1 p1 b1 <<<"$(sample)"
+  read -r s1 c1 t1 p1 b1 u1 <<<"$(sample)"
   check_alive backend "$backend_pid"
   check_alive "$name" "$proxy_pid"
   # Other load on the server CPU skews the result; a saturated client caps req/s.
@@ -279,8 +280,8 @@ one_round() {  # one_round NAME SCENARIO ROUND: one measured run, appended to re
     other=$(((s1 - s0) - (p1 - p0) - (b1 - b0)))
     client=$((100 * (c1 - c0) / (t1 - t0)))
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$round" $((p1 - p0)) \
-    "$other" "$client" "$out" >>"$tmp/results.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$scenario" "$round" $((p1 - p0)) \
+    "$other" "$client" "$out" $((u1 - u0)) >>"$tmp/results.tsv"
   log "$name $scenario round $round/$ROUNDS: $(python3 -B "$BENCH/lib/wrk_parse.py" "$out");" \
     "other load on the proxy's CPU $((other * 100 / (DURATION * CLK_TCK)))%," \
     "wrk's CPU ${client}% busy (wrk and others)"
@@ -297,7 +298,7 @@ bench_all() {  # bench_all NAME...: warm-up, then interleaved rounds of every sc
     for name in "$@"; do
       skips "$name" "$scenario" && continue
       scenario_load "$name" "$scenario"
-      $load "$WARMUP" "$tmp/warmup.txt" "$url" "${args[@]}"
+      $load "$WARMUP" "$tmp/out/warmup.txt" "$url" "${args[@]}"
     done
     for ((round = 1; round <= ROUNDS; round++)); do
       for name in "$@"; do
@@ -326,7 +327,7 @@ footer() {
   echo "Versions: nginx $nginx, HAProxy $haproxy, wrk $wrk$portier."
   echo "Each cell is the median of $ROUNDS rounds of ${DURATION}s after a ${WARMUP}s warm-up" \
     "(wrk -t1 -c$CONNS --latency). CPU µs/req is the proxy's utime+stime (all its processes)" \
-    "over the requests wrk completed; peak RSS is VmHWM summed over its processes after both" \
+    "over the requests wrk completed, \"of it user\" its utime alone; peak RSS is VmHWM summed over its processes after both" \
     "scenarios. Generated $(date -u +%F)."
   echo "Command: \`PROXIES=\"$PROXIES\" SCENARIOS=\"$SCENARIOS\" ROUNDS=$ROUNDS" \
     "DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS bench/run.sh\`"
@@ -349,6 +350,10 @@ main() {
   if [[ " $PROXIES " == *" portier "* ]]; then build_portier; fi
   setup_pinning
   tmp=$(mktemp -d /tmp/portier-bench.XXXXXX)
+  # The load tools' output (h2load logs every request) goes to a directory of its own: written
+  # beside the proxies' configuration, it would be events in the directory portier's file
+  # provider watches.
+  mkdir -p "$tmp/out"
   chmod 711 "$tmp"  # nginx workers run as nobody when started as root
   : >"$tmp/results.tsv"
   : >"$tmp/rss.tsv"

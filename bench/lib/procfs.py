@@ -8,7 +8,8 @@ and worker; HAProxy and portier: one process whose /proc/<pid>/stat already sums
   procfs.py live PID...    those PIDs that still exist and are not zombies
   procfs.py sample SERVER_CPU CLIENT_CPU PID...
                            on one line: busy ticks of SERVER_CPU, busy and total ticks of
-                           CLIENT_CPU (0 for a CPU given as -), then each PID's tree CPU ticks
+                           CLIENT_CPU (0 for a CPU given as -), then each PID's tree CPU ticks,
+                           then the user-mode part of the first PID's (utime alone)
 
 A process that exits while we read counts as absent. The kernel here has no
 /proc/<pid>/task/<tid>/children, so descendants come from scanning every stat's ppid.
@@ -41,14 +42,16 @@ def tree(root):
     return pids
 
 
-def cpu_ticks(root):
+def cpu_ticks(root, user_only=False):
     total = 0
     for pid in tree(root):
         try:
             fields = stat_fields(pid)
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # fields 14 utime, 15 stime
+        total += int(fields[11])  # field 14, utime
+        if not user_only:
+            total += int(fields[12])  # field 15, stime
     return total
 
 
@@ -95,7 +98,8 @@ def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
     if argv[1] == "sample":
-        print(cpu_times(argv[2])[0], *cpu_times(argv[3]), *(cpu_ticks(int(p)) for p in argv[4:]))
+        print(cpu_times(argv[2])[0], *cpu_times(argv[3]), *(cpu_ticks(int(p)) for p in argv[4:]),
+              cpu_ticks(int(argv[4]), user_only=True) if len(argv) > 4 else 0)
         return
     cmd, pids = argv[1], [int(p) for p in argv[2:]]
     if cmd == "pids":

@@ -4,7 +4,9 @@
   report.py CLK_TCK CONNS RESULTS_TSV RSS_TSV
 
 RESULTS_TSV: proxy, scenario, round, CPU clock ticks used by the proxy, ticks the proxy's CPU
-spent on other processes (neither proxy nor backend), % busy of wrk's CPU, path of wrk's output.
+spent on other processes (neither proxy nor backend), % busy of wrk's CPU, path of wrk's output,
+the part of the proxy's ticks spent in user mode (its system calls and the kernel's TCP work
+on its behalf are the rest).
 RSS_TSV: proxy, peak RSS in KiB. Rows keep run.sh's order, which is PROXIES' order.
 Every cell is the median over rounds. Under each table: wrk errors summed over rounds (a proxy
 that answers errors fast is not fast); other load on the proxy's CPU above OTHER_LOAD_WARN of a
@@ -34,18 +36,19 @@ SCENARIOS = {
 # ksoftirqd (partly the proxy's own network work). Above 10%, something else was running.
 OTHER_LOAD_WARN = 0.10
 CLIENT_BUSY_WARN = 90
-HEADER = ("| proxy | req/s | p50 µs | p99 µs | CPU µs/req | peak RSS MiB | req/s ÷ nginx "
-          "| CPU ÷ nginx |\n|---|--:|--:|--:|--:|--:|--:|--:|")
+HEADER = ("| proxy | req/s | p50 µs | p99 µs | CPU µs/req | of it user | peak RSS MiB "
+          "| req/s ÷ nginx | CPU ÷ nginx |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|")
 
 
 def load(clk_tck, results_path):
     """{scenario: {proxy: [per-round dict]}} in file order."""
     table = {}
     with open(results_path) as f:
-        for proxy, scenario, _round, ticks, other, client, wrk_out in csv.reader(
+        for proxy, scenario, _round, ticks, other, client, wrk_out, user in csv.reader(
                 f, delimiter="\t"):
             r = parse_file(wrk_out)
             r["cpu_us_per_req"] = int(ticks) * 1e6 / clk_tck / r["requests"]
+            r["user_us_per_req"] = int(user) * 1e6 / clk_tck / r["requests"]
             r["other_s"] = max(0, int(other)) / clk_tck
             r["duration_s"] = r["requests"] / r["rps"] if r["rps"] else 0
             r["client_busy"] = int(client)
@@ -55,7 +58,7 @@ def load(clk_tck, results_path):
 
 def summarize(rounds):
     med = {k: statistics.median(r[k] for r in rounds)
-           for k in ("rps", "p50_us", "p99_us", "cpu_us_per_req")}
+           for k in ("rps", "p50_us", "p99_us", "cpu_us_per_req", "user_us_per_req")}
     errors = {}
     for r in rounds:
         for kind, n in r["errors"].items():
@@ -81,7 +84,8 @@ def render(table, rss_mib, conns):
             rss = rss_mib.get(proxy)
             out.append(
                 f"| {proxy} | {m['rps']:.0f} | {m['p50_us']:.0f} | {m['p99_us']:.0f} "
-                f"| {m['cpu_us_per_req']:.1f} | {'–' if rss is None else f'{rss:.1f}'} "
+                f"| {m['cpu_us_per_req']:.1f} | {m['user_us_per_req']:.1f} "
+                f"| {'–' if rss is None else f'{rss:.1f}'} "
                 f"| {ratio(m['rps'], base and base['rps'])} "
                 f"| {ratio(m['cpu_us_per_req'], base and base['cpu_us_per_req'])} |")
         errors = [f"{p}: {format_errors(m['errors'])}" for p, m in rows.items() if m["errors"]]

@@ -22,6 +22,8 @@ namespace {
 // A configuration file larger than this is refused rather than read (rule 7: every buffer has
 // a limit).
 constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;
+// How long the watcher waits after reading the queued events before waiting for more.
+constexpr std::chrono::milliseconds kEventPause{10};
 
 bool is_config_file(const fs::path& p) {
   auto ext = p.extension().string();
@@ -133,7 +135,8 @@ FileProvider::FileProvider(asio::io_context& ctx, const config::FileProvider& cf
       events_(ctx),
       debounce_(ctx),
       recheck_(ctx),
-      event_buf_(64 * 1024) {
+      event_buf_(64 * 1024),
+      pause_(ctx) {
   auto resolve = [&](const std::string& p) {
     return fs::path(p).is_absolute() ? fs::path(p) : base / p;
   };
@@ -156,6 +159,7 @@ void FileProvider::stop() {
   boost::system::error_code ec;
   debounce_.cancel();
   recheck_.cancel();
+  pause_.cancel();
   if (events_.is_open()) events_.close(ec);  // closes the inotify descriptor too
   inotify_fd_ = -1;
 }
@@ -211,6 +215,10 @@ void FileProvider::pass(bool initial) {
   std::vector<Item> items;
   std::vector<fs::path> dirs;
   const auto paths = list_files(&dirs);
+  if (!initial) {
+    log::debug("configuration files read again",
+               {{"provider", "file"}, {"files", std::to_string(paths.size())}});
+  }
   // Subdirectories made since the last pass are watched from now on; the files already in
   // them were just listed.
   if (inotify_fd_ >= 0 && file_.empty()) {
@@ -381,6 +389,12 @@ void FileProvider::watch() {
   std::error_code ec;
   fs::path target = fs::canonical(file_.empty() ? dir_ : file_, ec);
   if (!ec) add_watch(file_.empty() ? target : target.parent_path());
+  if (!file_.empty()) {
+    file_names_.push_back(file_.filename().string());
+    if (!ec && target.filename() != file_.filename()) {
+      file_names_.push_back(target.filename().string());
+    }
+  }
   wait_events();
 }
 
@@ -405,7 +419,15 @@ void FileProvider::wait_events() {
                        if (drain_events(overflowed) > 0) {
                          schedule_pass(timing_.debounce, debounce_);
                        }
-                       wait_events();
+                       // A file written continuously in a watched directory (a log) would
+                       // otherwise wake this thread for every write: waiting a little lets
+                       // the kernel merge its repeated events in the queue (inotify folds an
+                       // event identical to the last one queued). A pass comes no sooner than
+                       // the debounce after an event anyway.
+                       pause_.expires_after(kEventPause);
+                       pause_.async_wait([this](const boost::system::error_code& pec) {
+                         if (!pec) wait_events();
+                       });
                      });
 }
 
@@ -420,15 +442,21 @@ std::size_t FileProvider::drain_events(bool& overflowed) {
     for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
       const auto* ev = reinterpret_cast<const inotify_event*>(event_buf_.data() + off);
       off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
-      ++count;
       if (ev->mask & IN_Q_OVERFLOW) {
+        ++count;
         // Events were lost: nothing is known about any file; the settle rule takes over.
         overflowed = true;
         seen_.clear();
         continue;
       }
       auto dir = watched_.find(ev->wd);
-      if (dir == watched_.end() || ev->len == 0) continue;
+      if (dir == watched_.end() || ev->len == 0) {
+        ++count;  // the watched directory itself: moved, deleted, its mode changed, unwatched
+        continue;
+      }
+      // ev->name is NUL-padded to ev->len.
+      if (!event_matters(ev->name, (ev->mask & IN_ISDIR) != 0, file_names_)) continue;
+      ++count;
       Seen& seen = seen_[key(dir->second / ev->name)];
       seen.last_seq = ++event_seq_;
       if (ev->mask & IN_MODIFY) {

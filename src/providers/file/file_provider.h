@@ -19,6 +19,9 @@
 //   - deleted: its objects go (after `settle`, to ride over editors' rename-away-then-write).
 // To tell a write still in progress from a finished one the pass drains the inotify queue just
 // before and just after reading the files; a file with an event in between is not decided on.
+// Events about other files in the watched directories (a log written next to the configuration)
+// are read and dropped (event_matters), and the watcher reads the queue at most once every
+// kEventPause, so a file written thousands of times a second costs a few wake-ups a second.
 //
 // What it refused or is waiting for is reported as plain data (config::ProviderStatus, each
 // issue with file, line, message and since when) through `report`, after every pass that
@@ -105,6 +108,10 @@ class FileProvider {
   boost::asio::steady_timer debounce_;  // a pass after a burst of events
   boost::asio::steady_timer recheck_;   // a pass for files settling or being written
   std::vector<char> event_buf_;
+  // One-file mode: the file's name and its symlink target's, for event_matters (file_state.h).
+  std::vector<std::string> file_names_;
+  // Between reading the queued events and waiting for more (kEventPause, file_provider.cc).
+  boost::asio::steady_timer pause_;
 };
 
 }  // namespace portier::providers::file

@@ -14,6 +14,21 @@ Result<config::Configuration> decode_file(const std::string& text, const std::st
   return config::decode_dynamic_node(*tree, path, config::ObjectErrors::Disable);
 }
 
+bool event_matters(std::string_view name, bool is_dir, const std::vector<std::string>& file_names) {
+  if (is_dir || name.starts_with("..")) return true;
+  if (!file_names.empty()) {
+    for (const auto& n : file_names) {
+      if (name == n) return true;
+    }
+    return false;
+  }
+  if (name.empty() || name.front() == '.') return false;
+  for (std::string_view ext : {".yml", ".yaml", ".json", ".toml"}) {
+    if (name.size() > ext.size() && name.ends_with(ext)) return true;
+  }
+  return false;
+}
+
 int line_of(const std::string& message, const std::string& path) {
   if (message.compare(0, path.size(), path) != 0 || message.size() <= path.size() ||
       message[path.size()] != ':') {

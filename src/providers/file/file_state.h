@@ -22,6 +22,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -51,6 +52,16 @@ struct Observation {
   Activity activity = Activity::None;
   std::chrono::milliseconds quiet_for{0};  // since the last write event; for Activity::Open
 };
+
+// Whether an inotify event on `name`, in one of the watched directories, can concern the
+// configuration; the others (a log written next to the file, an editor's swap file) are not
+// looked at, so they cost no pass. `is_dir`: the event is about a directory (IN_ISDIR).
+// `file_names`: with one configuration file, its name and its symlink target's (empty when
+// watching a directory). Always true for directories and for ".."-names (a Kubernetes
+// ConfigMap's `..data` swap changes what the files link to); otherwise the file's own names
+// in one-file mode, and names the directory walk would read in directory mode (*.yml, *.yaml,
+// *.json, *.toml, not starting with a dot).
+bool event_matters(std::string_view name, bool is_dir, const std::vector<std::string>& file_names);
 
 struct FileState {
   std::optional<std::string> content;            // content last decided on (applied or refused)

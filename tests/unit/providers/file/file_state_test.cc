@@ -251,5 +251,51 @@ TEST(FileState, BrokenIssueHasTheLine) {
   EXPECT_NE(issues[0].message.find("its last good version stays live"), std::string::npos);
 }
 
+// Which inotify events the watcher acts on: every one that could change what is served, and
+// none about the other files of a directory (a log written next to the configuration).
+TEST(FileState, EventMatters) {
+  const std::vector<std::string> none;
+  struct Case {
+    const char* name;
+    bool is_dir;
+    std::vector<std::string> file_names;  // one-file mode when not empty
+    bool matters;
+  };
+  const std::vector<std::string> one = {"dynamic.yml"};
+  const std::vector<std::string> linked = {"dynamic.yml", "prod.yml"};
+  const Case cases[] = {
+      // One file: its own name, its symlink target's, ConfigMap internals, directories.
+      {"dynamic.yml", false, one, true},
+      {"prod.yml", false, linked, true},
+      {"prod.yml", false, one, false},
+      {"access.log", false, one, false},
+      {"other.yml", false, one, false},  // not the file: not read in one-file mode
+      {".dynamic.yml.swp", false, one, false},
+      {"dynamic.yml~", false, one, false},
+      {"4913", false, one, false},  // vim's write test
+      {"..data", false, one, true},
+      {"..2026_12_08_03_00_00.1", true, one, true},
+      {"conf.d", true, one, true},
+      // A directory: the names its walk reads, ConfigMap internals, directories.
+      {"a.yml", false, none, true},
+      {"a.yaml", false, none, true},
+      {"a.json", false, none, true},
+      {"a.toml", false, none, true},
+      {"a.yml.bak", false, none, false},
+      {"a.log", false, none, false},
+      {"yml", false, none, false},
+      {".yml", false, none, false},
+      {".a.yml", false, none, false},  // dot names are skipped by the walk
+      {".a.yml.swp", false, none, false},
+      {"..data", false, none, true},
+      {"sub", true, none, true},
+      {".git", true, none, true},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(event_matters(c.name, c.is_dir, c.file_names), c.matters)
+        << c.name << (c.is_dir ? " (dir)" : "") << (c.file_names.empty() ? " in a directory" : "");
+  }
+}
+
 }  // namespace
 }  // namespace portier::providers::file

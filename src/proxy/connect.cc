@@ -21,7 +21,7 @@ namespace {
 
 error_code last_error() { return {errno, boost::system::system_category()}; }
 
-// A non-blocking, close-on-exec TCP socket for `family`, TCP_NODELAY set, registered with
+// A non-blocking, close-on-exec TCP socket for `to`'s family, TCP_NODELAY set, registered with
 // `socket`'s reactor and flagged for Asio as non-blocking and without duplicates.
 error_code open(tcp::socket& socket, const tcp::endpoint& to) {
   error_code ec;

@@ -182,6 +182,22 @@ TEST_F(FileProviderTest, OtherFilesInTheDirectoryAreNotChanges) {
   EXPECT_GT(passes(), before);
 }
 
+// A configuration file that is a symlink to a file of another name beside it: writes to the
+// target are changes of the file (its events are not dropped as another file's).
+TEST_F(FileProviderTest, ASymlinkedFilesTargetOfAnotherNameIsWatched) {
+  fs::create_directory(dir_.path() / "conf");
+  const fs::path real = dir_.path() / "conf" / "routes.yml.real";
+  write_file(real, routes(a_, b_, "one.localhost", "two.localhost"));
+  fs::create_symlink("routes.yml.real", dir_.path() / "conf" / "routes.yml");
+  Portier p = start_portier_static(
+      dir_, "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\nproviders:\n  file:\n"
+            "    directory: conf\n",
+      "", {"web"}, 1);
+  ASSERT_TRUE(served_by(p.port, "one.localhost", "a")) << p.proc->log();
+  write_file(real, routes(a_, b_, "zero.localhost", "one.localhost"));  // in place, closed
+  EXPECT_TRUE(served_by(p.port, "one.localhost", "b")) << p.proc->log();
+}
+
 TEST_F(FileProviderTest, TornWriteIsNotReadUntilClosed) {
   Portier p = start_portier(dir_, routes(a_, b_, "one.localhost", "two.localhost"));
   ASSERT_TRUE(served_by(p.port, "one.localhost", "a")) << p.proc->log();

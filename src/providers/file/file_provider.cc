@@ -230,6 +230,10 @@ void FileProvider::pass(bool initial) {
     }
   }
   for (const auto& p : paths) items.push_back({p, read_file(p), keys_of(p)});
+  link_targets_.clear();
+  for (const auto& item : items) {
+    if (item.keys.size() > 1) link_targets_.insert(item.keys.begin() + 1, item.keys.end());
+  }
   // Events that arrived while reading: those files are not decided on in this pass; the next
   // pass comes after the debounce.
   if (!initial && drain_events(overflowed) > 0) schedule_pass(timing_.debounce, debounce_);
@@ -455,7 +459,10 @@ std::size_t FileProvider::drain_events(bool& overflowed) {
         continue;
       }
       // ev->name is NUL-padded to ev->len.
-      if (!event_matters(ev->name, (ev->mask & IN_ISDIR) != 0, file_names_)) continue;
+      if (!event_matters(ev->name, (ev->mask & IN_ISDIR) != 0, file_names_) &&
+          (link_targets_.empty() || !link_targets_.contains(key(dir->second / ev->name)))) {
+        continue;
+      }
       ++count;
       Seen& seen = seen_[key(dir->second / ev->name)];
       seen.last_seq = ++event_seq_;

@@ -20,8 +20,9 @@
 // To tell a write still in progress from a finished one the pass drains the inotify queue just
 // before and just after reading the files; a file with an event in between is not decided on.
 // Events about other files in the watched directories (a log written next to the configuration)
-// are read and dropped (event_matters), and the watcher reads the queue at most once every
-// kEventPause, so a file written thousands of times a second costs a few wake-ups a second.
+// are read and dropped (event_matters; a symlinked file's target counts as the file), and the
+// watcher reads the queue at most once every kEventPause, so a file written thousands of times
+// a second costs a few wake-ups a second.
 //
 // What it refused or is waiting for is reported as plain data (config::ProviderStatus, each
 // issue with file, line, message and since when) through `report`, after every pass that
@@ -40,6 +41,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -110,6 +112,9 @@ class FileProvider {
   std::vector<char> event_buf_;
   // One-file mode: the file's name and its symlink target's, for event_matters (file_state.h).
   std::vector<std::string> file_names_;
+  // The targets of the symlinked files the last pass read (keys_of): an event about one of
+  // them matters whatever its name (a config file linking to "routes.yml.real" beside it).
+  std::set<std::string> link_targets_;
   // Between reading the queued events and waiting for more (kEventPause, file_provider.cc).
   boost::asio::steady_timer pause_;
 };
